@@ -1,0 +1,169 @@
+//! One power a build script can ask for, in the vocabulary shared by requests, grants and
+//! denials.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A cargo directive that the sandbox passes only when granted, because it reaches past
+/// the package being built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GatedDirective {
+    /// `rustc-link-arg*` and `rustc-cdylib-link-arg`: arbitrary linker arguments, which
+    /// can load plugins, run scripts or pull files into the final binary.
+    RustcLinkArg,
+    /// `rustc-env`: environment of the compiler while it builds the package.
+    RustcEnv,
+    /// `rustc-flags`: `-l`/`-L` flags for the compiler.
+    RustcFlags,
+}
+
+impl GatedDirective {
+    /// Every gated directive, in display order.
+    pub const ALL: [GatedDirective; 3] = [
+        GatedDirective::RustcLinkArg,
+        GatedDirective::RustcEnv,
+        GatedDirective::RustcFlags,
+    ];
+
+    /// The directive's key as written after `cargo:` (for link args, the family name).
+    pub fn key(self) -> &'static str {
+        match self {
+            GatedDirective::RustcLinkArg => "rustc-link-arg",
+            GatedDirective::RustcEnv => "rustc-env",
+            GatedDirective::RustcFlags => "rustc-flags",
+        }
+    }
+
+    /// Parses a key as written in a grant.
+    pub fn from_key(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|gated| gated.key() == key)
+    }
+}
+
+impl fmt::Display for GatedDirective {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+/// One grantable power. Its [`Capability::toml_key`] and [`Capability::toml_value`] are
+/// the line that grants it, so a denial can print exactly what to add.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "kebab-case")]
+pub enum Capability {
+    /// Run a program (a name looked up on the host `PATH`, or an absolute path).
+    Exec(String),
+    /// See an environment variable (a name, or a prefix ending in `*`).
+    Env(String),
+    /// Read a directory or file outside the package.
+    Read(String),
+    /// Write a directory outside `OUT_DIR`.
+    Write(String),
+    /// Let a granted program use the network.
+    Network(String),
+    /// Pass a directive that reaches past the package.
+    Directive(GatedDirective),
+    /// Add a library search path outside `OUT_DIR` and the package.
+    LinkSearch(String),
+}
+
+impl Capability {
+    /// The key of the grant table that holds this capability.
+    pub fn toml_key(&self) -> &'static str {
+        match self {
+            Capability::Exec(_) => "exec",
+            Capability::Env(_) => "env",
+            Capability::Read(_) => "read",
+            Capability::Write(_) => "write",
+            Capability::Network(_) => "network",
+            Capability::Directive(_) => "directives",
+            Capability::LinkSearch(_) => "link-search",
+        }
+    }
+
+    /// The value within that key's array.
+    pub fn toml_value(&self) -> String {
+        match self {
+            Capability::Exec(value)
+            | Capability::Env(value)
+            | Capability::Read(value)
+            | Capability::Write(value)
+            | Capability::Network(value)
+            | Capability::LinkSearch(value) => value.clone(),
+            Capability::Directive(gated) => gated.key().to_string(),
+        }
+    }
+
+    /// The TOML line that grants exactly this capability, e.g. `exec = ["cc"]`.
+    pub fn toml_line(&self) -> String {
+        format!(
+            "{} = [{}]",
+            self.toml_key(),
+            toml_string(&self.toml_value())
+        )
+    }
+}
+
+impl fmt::Display for Capability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Capability::Exec(program) => write!(f, "run `{program}`"),
+            Capability::Env(name) => write!(f, "read the environment variable `{name}`"),
+            Capability::Read(path) => write!(f, "read `{path}`"),
+            Capability::Write(path) => write!(f, "write `{path}`"),
+            Capability::Network(program) => write!(f, "let `{program}` use the network"),
+            Capability::Directive(gated) => write!(f, "emit `cargo:{gated}`"),
+            Capability::LinkSearch(path) => write!(f, "add `{path}` to the library search path"),
+        }
+    }
+}
+
+/// A TOML basic string: quoted, with `"`, `\` and control characters escaped.
+pub fn toml_string(value: &str) -> String {
+    let mut quoted = String::with_capacity(value.len() + 2);
+    quoted.push('"');
+    for ch in value.chars() {
+        match ch {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            '\n' => quoted.push_str("\\n"),
+            '\t' => quoted.push_str("\\t"),
+            '\r' => quoted.push_str("\\r"),
+            ch if ch.is_control() => quoted.push_str(&format!("\\u{:04X}", ch as u32)),
+            ch => quoted.push(ch),
+        }
+    }
+    quoted.push('"');
+    quoted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_lines_grant_exactly_the_capability() {
+        assert_eq!(
+            Capability::Exec("cc".into()).toml_line(),
+            r#"exec = ["cc"]"#
+        );
+        assert_eq!(
+            Capability::Directive(GatedDirective::RustcLinkArg).toml_line(),
+            r#"directives = ["rustc-link-arg"]"#
+        );
+        assert_eq!(
+            Capability::Read(r#"C:\a "b""#.into()).toml_line(),
+            r#"read = ["C:\\a \"b\""]"#
+        );
+    }
+
+    #[test]
+    fn gated_directive_keys_round_trip() {
+        for gated in GatedDirective::ALL {
+            assert_eq!(GatedDirective::from_key(gated.key()), Some(gated));
+        }
+        assert_eq!(GatedDirective::from_key("rustc-cfg"), None);
+    }
+}

@@ -1,0 +1,167 @@
+//! Errors in a manifest's sandbox tables, located to file, line and column.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// A TOML file being read, so byte spans can be turned into lines and columns.
+#[derive(Debug, Clone, Copy)]
+pub struct SourceFile<'a> {
+    /// Where the text came from.
+    pub path: &'a Path,
+    /// The whole text.
+    pub text: &'a str,
+}
+
+impl SourceFile<'_> {
+    /// 1-based line and column of byte `offset`.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let before = &self.text[..offset.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before
+            .rsplit('\n')
+            .next()
+            .map_or(0, |tail| tail.chars().count())
+            + 1;
+        (line, column)
+    }
+
+    /// A diagnostic at `span` (or at the file when the span is unknown).
+    pub fn error(&self, span: Option<Range<usize>>, message: impl Into<String>) -> Diagnostic {
+        let (line, column) = span.map_or((0, 0), |span| self.line_col(span.start));
+        let source_line = (line > 0)
+            .then(|| self.text.lines().nth(line - 1).map(str::to_string))
+            .flatten();
+        Diagnostic {
+            path: self.path.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+            help: None,
+            source_line,
+        }
+    }
+}
+
+/// One problem in a sandbox table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The manifest.
+    pub path: PathBuf,
+    /// 1-based line, 0 when unknown.
+    pub line: usize,
+    /// 1-based column, 0 when unknown.
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it, when there is an obvious fix.
+    pub help: Option<String>,
+    /// The offending line of the file.
+    source_line: Option<String>,
+}
+
+impl Diagnostic {
+    /// Adds a `help:` line.
+    #[must_use]
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    /// Rendered like rustc and cargo render errors in a file:
+    ///
+    /// ```text
+    /// error: unknown key `exe` in [package.metadata.sandbox]
+    ///  --> Cargo.toml:9:1
+    ///   |
+    /// 9 | exe = ["cc"]
+    ///   | ^
+    ///   = help: did you mean `exec`?
+    /// ```
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "error: {}", self.message)?;
+        if self.line == 0 {
+            write!(f, " --> {}", self.path.display())?;
+        } else {
+            write!(
+                f,
+                " --> {}:{}:{}",
+                self.path.display(),
+                self.line,
+                self.column
+            )?;
+        }
+        if let Some(source) = &self.source_line {
+            let gutter = " ".repeat(self.line.to_string().len());
+            write!(
+                f,
+                "\n{gutter} |\n{} | {source}\n{gutter} | {}^",
+                self.line,
+                " ".repeat(self.column.saturating_sub(1))
+            )?;
+        }
+        if let Some(help) = &self.help {
+            write!(f, "\n  = help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The closest of `candidates` to `word`, if close enough to be a likely typo.
+pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|candidate| (edit_distance(word, candidate), *candidate))
+        .filter(|(distance, candidate)| *distance <= (candidate.len() / 3).max(1))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous[j] + usize::from(ca != *cb);
+            current.push(substitute.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_catch_typos_only() {
+        let keys = ["exec", "env", "read", "write", "directives"];
+        assert_eq!(did_you_mean("exe", &keys), Some("exec"));
+        assert_eq!(did_you_mean("directive", &keys), Some("directives"));
+        assert_eq!(did_you_mean("network-access", &keys), None);
+    }
+
+    #[test]
+    fn renders_like_cargo() {
+        let text = "[package]\nname = \"x\"\n\n[package.metadata.sandbox]\nexe = [\"cc\"]\n";
+        let file = SourceFile {
+            path: Path::new("Cargo.toml"),
+            text,
+        };
+        let offset = text.find("exe").unwrap();
+        let diagnostic = file
+            .error(
+                Some(offset..offset + 3),
+                "unknown key `exe` in [package.metadata.sandbox]",
+            )
+            .with_help("did you mean `exec`?");
+        assert_eq!(
+            diagnostic.to_string(),
+            "error: unknown key `exe` in [package.metadata.sandbox]\n --> Cargo.toml:5:1\n  |\n5 | exe = [\"cc\"]\n  | ^\n  = help: did you mean `exec`?"
+        );
+    }
+}

@@ -1,0 +1,20 @@
+//! The types of cargo wasm-build's permission model: what a build script may do.
+//!
+//! This crate holds data and its validation only: no wasmtime, no I/O beyond strings, so
+//! editors and other tools can depend on it.
+
+mod capability;
+mod diagnostic;
+mod grant_hint;
+mod limits;
+mod tables;
+
+pub use capability::{Capability, GatedDirective, toml_string};
+pub use diagnostic::{Diagnostic, SourceFile, did_you_mean};
+pub use grant_hint::{allow_table, grant_help, grant_lines, package_spec};
+pub use limits::Limits;
+pub use tables::{
+    CAPABILITY_KEYS, CapabilitySet, ConsumerPolicy, LimitOverrides, Mode, Requests, SCHEMA_VERSION,
+    SandboxTable, TableKind, format_duration, format_size, parse_duration, parse_size, parse_table,
+    string_array, validate_spec,
+};

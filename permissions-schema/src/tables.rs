@@ -1,0 +1,868 @@
+//! The sandbox tables of `Cargo.toml`: a crate's requests and the consumer's policy.
+//!
+//! ```toml
+//! # In a crate's own manifest: what its build script needs (a request, never a grant).
+//! [package.metadata.sandbox]
+//! version = 1
+//! exec = ["cc", "ar"]
+//! env = ["CC", "CFLAGS_*"]
+//! reason = "compiles the bundled C library"
+//!
+//! # In the workspace being built: what the consumer approves, per package and version.
+//! [workspace.metadata.sandbox]
+//! mode = "deny"                      # or "strict", "trust-declared"
+//! [workspace.metadata.sandbox.allow."zstd-sys@2.0.15+zstd.1.5.7"]
+//! exec = ["cc", "ar"]
+//! [workspace.metadata.sandbox.deny."some-crate@1.2.3"]
+//! exec = ["curl"]
+//! ```
+//!
+//! A single-package project with no `[workspace]` table puts `mode`, `allow` and `deny` in
+//! its own `[package.metadata.sandbox]`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use toml_edit::{Item, TableLike, Value};
+
+use crate::capability::{Capability, GatedDirective};
+use crate::diagnostic::{Diagnostic, SourceFile, did_you_mean};
+use crate::limits::Limits;
+
+/// The schema version this tool reads and writes.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Keys of a capability set, in the order they are written.
+pub const CAPABILITY_KEYS: &[&str] = &[
+    "exec",
+    "env",
+    "read",
+    "write",
+    "network",
+    "directives",
+    "link-search",
+    "limits",
+];
+
+const LIMIT_KEYS: &[&str] = &[
+    "memory",
+    "cpu-time",
+    "wall-time",
+    "child-time",
+    "stdout",
+    "stderr",
+    "out-dir",
+];
+
+/// Larger limits than the defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct LimitOverrides {
+    /// Bytes of wasm memory.
+    pub memory: Option<u64>,
+    /// CPU time of the script's own code.
+    pub cpu_time: Option<Duration>,
+    /// Wall-clock time of the whole run.
+    pub wall_time: Option<Duration>,
+    /// Wall-clock time of one child process.
+    pub child_time: Option<Duration>,
+    /// Bytes on stdout.
+    pub stdout: Option<u64>,
+    /// Bytes on stderr.
+    pub stderr: Option<u64>,
+    /// Bytes in `OUT_DIR`.
+    pub out_dir: Option<u64>,
+}
+
+impl LimitOverrides {
+    /// Whether nothing is overridden.
+    pub fn is_empty(&self) -> bool {
+        *self == LimitOverrides::default()
+    }
+
+    /// `base` with every limit this sets replaced. The consumer may raise a limit for a
+    /// script that needs more, or lower one to be stricter than the defaults.
+    pub fn apply(&self, base: Limits) -> Limits {
+        Limits {
+            memory_bytes: self.memory.unwrap_or(base.memory_bytes),
+            cpu_time: self.cpu_time.unwrap_or(base.cpu_time),
+            wall_time: self.wall_time.unwrap_or(base.wall_time),
+            child_time: self.child_time.unwrap_or(base.child_time),
+            stdout_bytes: self.stdout.unwrap_or(base.stdout_bytes),
+            stderr_bytes: self.stderr.unwrap_or(base.stderr_bytes),
+            out_dir_bytes: self.out_dir.unwrap_or(base.out_dir_bytes),
+        }
+    }
+
+    /// Whether `self` allows at least what `other` asks for.
+    pub fn covers(&self, other: &LimitOverrides) -> bool {
+        fn at_least<T: PartialOrd>(have: Option<T>, want: Option<T>) -> bool {
+            match (have, want) {
+                (_, None) => true,
+                (Some(have), Some(want)) => have >= want,
+                (None, Some(_)) => false,
+            }
+        }
+        at_least(self.memory, other.memory)
+            && at_least(self.cpu_time, other.cpu_time)
+            && at_least(self.wall_time, other.wall_time)
+            && at_least(self.child_time, other.child_time)
+            && at_least(self.stdout, other.stdout)
+            && at_least(self.stderr, other.stderr)
+            && at_least(self.out_dir, other.out_dir)
+    }
+
+    /// The larger of each limit.
+    pub fn merge(&mut self, other: &LimitOverrides) {
+        fn max<T: Ord + Copy>(a: Option<T>, b: Option<T>) -> Option<T> {
+            match (a, b) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            }
+        }
+        self.memory = max(self.memory, other.memory);
+        self.cpu_time = max(self.cpu_time, other.cpu_time);
+        self.wall_time = max(self.wall_time, other.wall_time);
+        self.child_time = max(self.child_time, other.child_time);
+        self.stdout = max(self.stdout, other.stdout);
+        self.stderr = max(self.stderr, other.stderr);
+        self.out_dir = max(self.out_dir, other.out_dir);
+    }
+
+    /// The overrides as `key = value` pairs in TOML syntax, in schema order.
+    pub fn toml_pairs(&self) -> Vec<(&'static str, String)> {
+        let size = |v: u64| crate::toml_string(&format_size(v));
+        let time = |v: Duration| crate::toml_string(&format_duration(v));
+        [
+            ("memory", self.memory.map(size)),
+            ("cpu-time", self.cpu_time.map(time)),
+            ("wall-time", self.wall_time.map(time)),
+            ("child-time", self.child_time.map(time)),
+            ("stdout", self.stdout.map(size)),
+            ("stderr", self.stderr.map(size)),
+            ("out-dir", self.out_dir.map(size)),
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| Some((key, value?)))
+        .collect()
+    }
+}
+
+/// Everything a build script may be granted: the body of a request or a grant.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct CapabilitySet {
+    /// Programs (names looked up on `PATH`, or absolute paths).
+    pub exec: Vec<String>,
+    /// Environment variables (names, or prefixes ending in `*`).
+    pub env: Vec<String>,
+    /// Paths to read (relative to the package, absolute, or starting with `$TOOLCHAIN`).
+    pub read: Vec<String>,
+    /// Paths to write, likewise.
+    pub write: Vec<String>,
+    /// Programs that may use the network (each must also be in `exec`).
+    pub network: Vec<String>,
+    /// Directives that reach past the package.
+    pub directives: Vec<GatedDirective>,
+    /// Library search paths outside the package, `OUT_DIR` and system directories.
+    pub link_search: Vec<String>,
+    /// Larger limits.
+    pub limits: LimitOverrides,
+}
+
+impl CapabilitySet {
+    /// Every capability in the set (limits aside).
+    pub fn capabilities(&self) -> Vec<Capability> {
+        let mut all = Vec::new();
+        all.extend(self.exec.iter().cloned().map(Capability::Exec));
+        all.extend(self.env.iter().cloned().map(Capability::Env));
+        all.extend(self.read.iter().cloned().map(Capability::Read));
+        all.extend(self.write.iter().cloned().map(Capability::Write));
+        all.extend(self.network.iter().cloned().map(Capability::Network));
+        all.extend(self.directives.iter().copied().map(Capability::Directive));
+        all.extend(self.link_search.iter().cloned().map(Capability::LinkSearch));
+        all
+    }
+
+    /// Adds `capability`, once.
+    pub fn insert(&mut self, capability: Capability) {
+        fn add<T: PartialEq>(list: &mut Vec<T>, value: T) {
+            if !list.contains(&value) {
+                list.push(value);
+            }
+        }
+        match capability {
+            Capability::Exec(v) => add(&mut self.exec, v),
+            Capability::Env(v) => add(&mut self.env, v),
+            Capability::Read(v) => add(&mut self.read, v),
+            Capability::Write(v) => add(&mut self.write, v),
+            Capability::Network(v) => add(&mut self.network, v),
+            Capability::Directive(v) => add(&mut self.directives, v),
+            Capability::LinkSearch(v) => add(&mut self.link_search, v),
+        }
+    }
+
+    /// Whether the set grants nothing.
+    pub fn is_empty(&self) -> bool {
+        self.capabilities().is_empty() && self.limits.is_empty()
+    }
+}
+
+/// What a crate declares in `[package.metadata.sandbox]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Requests {
+    /// What the build script needs.
+    pub needs: CapabilitySet,
+    /// Why, in the author's words, shown to the reviewer.
+    pub reason: Option<String>,
+}
+
+/// How strictly the consumer treats what nobody has reviewed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// A build script that uses something unreviewed fails, naming the grant.
+    #[default]
+    Deny,
+    /// The build fails before any build script runs if anything declared or attempted
+    /// before is unreviewed: for CI.
+    Strict,
+    /// What crates declare is granted without review (a quick start; reported loudly).
+    TrustDeclared,
+}
+
+impl Mode {
+    /// The spelling in TOML and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Deny => "deny",
+            Mode::Strict => "strict",
+            Mode::TrustDeclared => "trust-declared",
+        }
+    }
+
+    /// Parses the TOML spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Mode::Deny, Mode::Strict, Mode::TrustDeclared]
+            .into_iter()
+            .find(|mode| mode.as_str() == text)
+    }
+}
+
+/// The consumer's policy: `[workspace.metadata.sandbox]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsumerPolicy {
+    /// How unreviewed requests are treated.
+    pub mode: Mode,
+    /// Refuse the default grant of running `RUSTC` (every probe then needs a grant).
+    pub deny_rustc: bool,
+    /// Approved capabilities by package spec (`name@version`).
+    pub allow: BTreeMap<String, CapabilitySet>,
+    /// Refused capabilities by package spec; deny wins over allow.
+    pub deny: BTreeMap<String, CapabilitySet>,
+}
+
+/// Both halves of a `[package.metadata.sandbox]` or `[workspace.metadata.sandbox]` table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SandboxTable {
+    /// The crate's own requests (package tables only).
+    pub requests: Requests,
+    /// The consumer keys (`mode`, `allow`, `deny`, `deny-rustc`), if any were present.
+    pub consumer: Option<ConsumerPolicy>,
+}
+
+/// Which table is being read: they accept different keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableKind {
+    /// `[package.metadata.sandbox]`: requests, plus consumer keys for a root package.
+    Package,
+    /// `[workspace.metadata.sandbox]`: consumer keys only.
+    Workspace,
+}
+
+impl TableKind {
+    fn header(self) -> &'static str {
+        match self {
+            TableKind::Package => "[package.metadata.sandbox]",
+            TableKind::Workspace => "[workspace.metadata.sandbox]",
+        }
+    }
+}
+
+const CONSUMER_KEYS: &[&str] = &["mode", "deny-rustc", "allow", "deny"];
+
+/// Reads a sandbox table; every problem is reported, not just the first.
+///
+/// # Errors
+///
+/// Returns all diagnostics when anything is malformed or unknown.
+pub fn parse_table(
+    file: &SourceFile<'_>,
+    item: &Item,
+    kind: TableKind,
+) -> Result<SandboxTable, Vec<Diagnostic>> {
+    let mut errors = Vec::new();
+    let mut table = SandboxTable::default();
+    let Some(body) = item.as_table_like() else {
+        errors.push(file.error(item.span(), format!("{} must be a table", kind.header())));
+        return Err(errors);
+    };
+    let mut consumer = ConsumerPolicy::default();
+    let mut saw_consumer = false;
+    let mut own_keys: Vec<&str> = vec!["version"];
+    if kind == TableKind::Package {
+        own_keys.extend(CAPABILITY_KEYS);
+        own_keys.push("reason");
+    }
+    own_keys.extend(CONSUMER_KEYS);
+    for (key, value) in body.iter() {
+        let span = key_span(body, key).or_else(|| value.span());
+        match key {
+            "version" => check_version(file, value, &mut errors),
+            "reason" if kind == TableKind::Package => {
+                table.requests.reason = string(file, value, key, &mut errors);
+            }
+            "mode" => {
+                saw_consumer = true;
+                if let Some(text) = string(file, value, key, &mut errors) {
+                    match Mode::parse(&text) {
+                        Some(mode) => consumer.mode = mode,
+                        None => errors.push(
+                            file.error(value.span(), format!("unknown mode `{text}`"))
+                                .with_help("use \"deny\", \"strict\" or \"trust-declared\""),
+                        ),
+                    }
+                }
+            }
+            "deny-rustc" => {
+                saw_consumer = true;
+                match value.as_bool() {
+                    Some(flag) => consumer.deny_rustc = flag,
+                    None => {
+                        errors.push(file.error(value.span(), "`deny-rustc` must be true or false"))
+                    }
+                }
+            }
+            "allow" | "deny" => {
+                saw_consumer = true;
+                let grants = parse_grants(file, value, key, kind, &mut errors);
+                if key == "allow" {
+                    consumer.allow = grants;
+                } else {
+                    consumer.deny = grants;
+                }
+            }
+            key if kind == TableKind::Package && CAPABILITY_KEYS.contains(&key) => {
+                parse_capability(file, key, value, &mut table.requests.needs, &mut errors);
+            }
+            other => errors.push(unknown_key(file, span, other, kind.header(), &own_keys)),
+        }
+    }
+    if saw_consumer {
+        table.consumer = Some(consumer);
+    }
+    if errors.is_empty() {
+        Ok(table)
+    } else {
+        Err(errors)
+    }
+}
+
+fn key_span(table: &dyn TableLike, key: &str) -> Option<std::ops::Range<usize>> {
+    table.get_key_value(key).and_then(|(key, _)| key.span())
+}
+
+fn unknown_key(
+    file: &SourceFile<'_>,
+    span: Option<std::ops::Range<usize>>,
+    key: &str,
+    header: &str,
+    known: &[&str],
+) -> Diagnostic {
+    let diagnostic = file.error(span, format!("unknown key `{key}` in {header}"));
+    match did_you_mean(key, known) {
+        Some(suggestion) => diagnostic.with_help(format!("did you mean `{suggestion}`?")),
+        None => diagnostic.with_help(format!("known keys: {}", known.join(", "))),
+    }
+}
+
+fn check_version(file: &SourceFile<'_>, value: &Item, errors: &mut Vec<Diagnostic>) {
+    match value.as_integer() {
+        Some(SCHEMA_VERSION) => {}
+        Some(other) => errors.push(
+            file.error(value.span(), format!("unsupported sandbox schema version {other}"))
+                .with_help(format!("this cargo-wasm-build reads version {SCHEMA_VERSION}; update it to read newer tables")),
+        ),
+        None => errors.push(file.error(value.span(), "`version` must be an integer")),
+    }
+}
+
+fn string(
+    file: &SourceFile<'_>,
+    value: &Item,
+    key: &str,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<String> {
+    match value.as_str() {
+        Some(text) => Some(text.to_string()),
+        None => {
+            errors.push(file.error(value.span(), format!("`{key}` must be a string")));
+            None
+        }
+    }
+}
+
+fn strings(
+    file: &SourceFile<'_>,
+    value: &Item,
+    key: &str,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<String> {
+    let Some(array) = value.as_array() else {
+        errors.push(
+            file.error(value.span(), format!("`{key}` must be an array of strings"))
+                .with_help(format!("write `{key} = [\"...\"]`")),
+        );
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for element in array.iter() {
+        match element.as_str() {
+            Some(text) if !text.is_empty() => out.push(text.to_string()),
+            _ => errors.push(file.error(
+                element.span(),
+                format!("`{key}` entries must be non-empty strings"),
+            )),
+        }
+    }
+    out
+}
+
+fn parse_capability(
+    file: &SourceFile<'_>,
+    key: &str,
+    value: &Item,
+    set: &mut CapabilitySet,
+    errors: &mut Vec<Diagnostic>,
+) {
+    match key {
+        "exec" => set.exec = strings(file, value, key, errors),
+        "env" => {
+            set.env = strings(file, value, key, errors);
+            for name in &set.env {
+                let bare = name.strip_suffix('*').unwrap_or(name);
+                if bare.contains('*') || bare.contains('=') {
+                    errors.push(
+                        file.error(value.span(), format!("invalid variable pattern `{name}`"))
+                            .with_help("use a name, or a prefix followed by a single trailing `*`"),
+                    );
+                }
+            }
+        }
+        "read" => set.read = strings(file, value, key, errors),
+        "write" => set.write = strings(file, value, key, errors),
+        "network" => set.network = strings(file, value, key, errors),
+        "link-search" => set.link_search = strings(file, value, key, errors),
+        "directives" => {
+            for name in strings(file, value, key, errors) {
+                match GatedDirective::from_key(&name) {
+                    Some(gated) => set.directives.push(gated),
+                    None => {
+                        let known: Vec<&str> =
+                            GatedDirective::ALL.iter().map(|g| g.key()).collect();
+                        let diagnostic = file.error(
+                            value.span(),
+                            format!("`{name}` is not a directive that needs a grant"),
+                        );
+                        errors.push(match did_you_mean(&name, &known) {
+                            Some(s) => diagnostic.with_help(format!("did you mean `{s}`?")),
+                            None => diagnostic.with_help(format!(
+                                "directives that need a grant: {}",
+                                known.join(", ")
+                            )),
+                        });
+                    }
+                }
+            }
+        }
+        "limits" => set.limits = parse_limits(file, value, errors),
+        _ => {}
+    }
+}
+
+fn parse_limits(
+    file: &SourceFile<'_>,
+    value: &Item,
+    errors: &mut Vec<Diagnostic>,
+) -> LimitOverrides {
+    let mut limits = LimitOverrides::default();
+    let Some(table) = value.as_table_like() else {
+        errors.push(
+            file.error(value.span(), "`limits` must be a table")
+                .with_help("write `limits = { memory = \"2GiB\", cpu-time = \"10min\" }`"),
+        );
+        return limits;
+    };
+    for (key, item) in table.iter() {
+        let span = key_span(table, key).or_else(|| item.span());
+        let text = item.as_str();
+        let bad = |what: &str| file.error(item.span(), format!("`limits.{key}` must be {what}"));
+        match key {
+            "memory" | "stdout" | "stderr" | "out-dir" => match text.and_then(parse_size) {
+                Some(bytes) => match key {
+                    "memory" => limits.memory = Some(bytes),
+                    "stdout" => limits.stdout = Some(bytes),
+                    "stderr" => limits.stderr = Some(bytes),
+                    _ => limits.out_dir = Some(bytes),
+                },
+                None => errors.push(bad("a size such as \"512MiB\" or \"2GiB\"")),
+            },
+            "cpu-time" | "wall-time" | "child-time" => match text.and_then(parse_duration) {
+                Some(duration) => match key {
+                    "cpu-time" => limits.cpu_time = Some(duration),
+                    "wall-time" => limits.wall_time = Some(duration),
+                    _ => limits.child_time = Some(duration),
+                },
+                None => errors.push(bad("a duration such as \"90s\" or \"10min\"")),
+            },
+            other => errors.push(unknown_key(file, span, other, "`limits`", LIMIT_KEYS)),
+        }
+    }
+    limits
+}
+
+fn parse_grants(
+    file: &SourceFile<'_>,
+    value: &Item,
+    key: &str,
+    kind: TableKind,
+    errors: &mut Vec<Diagnostic>,
+) -> BTreeMap<String, CapabilitySet> {
+    let mut grants = BTreeMap::new();
+    let Some(table) = value.as_table_like() else {
+        errors.push(
+            file.error(value.span(), format!("`{key}` must be a table of packages"))
+                .with_help(format!(
+                    "write `{}` followed by a `[...{key}.\"name@version\"]` table",
+                    kind.header()
+                )),
+        );
+        return grants;
+    };
+    for (spec, body) in table.iter() {
+        let span = key_span(table, spec).or_else(|| body.span());
+        if let Err(why) = validate_spec(spec) {
+            errors.push(file.error(span.clone(), format!("`{spec}` is not a package spec: {why}"))
+                .with_help("grants name one exact version, e.g. \"zstd-sys@2.0.15+zstd.1.5.7\"; a new version must be reviewed again"));
+            continue;
+        }
+        let Some(body_table) = body.as_table_like() else {
+            errors.push(file.error(
+                body.span(),
+                format!("the {key} entry for `{spec}` must be a table"),
+            ));
+            continue;
+        };
+        let mut set = CapabilitySet::default();
+        for (cap_key, cap_value) in body_table.iter() {
+            if CAPABILITY_KEYS.contains(&cap_key) {
+                parse_capability(file, cap_key, cap_value, &mut set, errors);
+            } else {
+                let cap_span = key_span(body_table, cap_key).or_else(|| cap_value.span());
+                errors.push(unknown_key(
+                    file,
+                    cap_span,
+                    cap_key,
+                    &format!("the {key} entry for `{spec}`"),
+                    CAPABILITY_KEYS,
+                ));
+            }
+        }
+        grants.insert(spec.to_string(), set);
+    }
+    grants
+}
+
+/// Checks `name@version`, or `<source>#name@version` for packages not from crates.io.
+pub fn validate_spec(spec: &str) -> Result<(), &'static str> {
+    let tail = spec.rsplit_once('#').map_or(spec, |(_, tail)| tail);
+    let Some((name, version)) = tail.rsplit_once('@') else {
+        return Err("it needs `@version`");
+    };
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err("the name is not a crate name");
+    }
+    let core = version.split(['-', '+']).next().unwrap_or("");
+    let parts: Vec<&str> = core.split('.').collect();
+    if parts.len() != 3
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_digit()))
+    {
+        return Err("the version must be exact (major.minor.patch), not a range");
+    }
+    Ok(())
+}
+
+/// Parses `"512MiB"`, `"2GiB"`, `"1000000"` (bytes), `"64KiB"`, `"1GB"`.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    let scale: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "KB" | "kB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        _ => return None,
+    };
+    number.checked_mul(scale)
+}
+
+/// Parses `"90s"`, `"10min"`, `"2h"`, `"500ms"`.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    match unit.trim() {
+        "ms" => Some(Duration::from_millis(number)),
+        "s" | "" => Some(Duration::from_secs(number)),
+        "min" => Some(Duration::from_secs(number.checked_mul(60)?)),
+        "h" => Some(Duration::from_secs(number.checked_mul(3600)?)),
+        _ => None,
+    }
+}
+
+/// The shortest exact spelling of `bytes` that [`parse_size`] reads back.
+pub fn format_size(bytes: u64) -> String {
+    for (unit, scale) in [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
+        if bytes >= scale && bytes.is_multiple_of(scale) {
+            return format!("{}{unit}", bytes / scale);
+        }
+    }
+    bytes.to_string()
+}
+
+/// The shortest exact spelling of `duration` that [`parse_duration`] reads back.
+pub fn format_duration(duration: Duration) -> String {
+    let secs = duration.as_secs();
+    if duration.subsec_nanos() != 0 {
+        return format!("{}ms", duration.as_millis());
+    }
+    if secs >= 3600 && secs.is_multiple_of(3600) {
+        format!("{}h", secs / 3600)
+    } else if secs >= 60 && secs.is_multiple_of(60) {
+        format!("{}min", secs / 60)
+    } else {
+        format!("{secs}s")
+    }
+}
+
+/// A value helper for writers: an array of TOML strings.
+pub fn string_array(values: &[String]) -> Value {
+    let mut array = toml_edit::Array::new();
+    for value in values {
+        array.push(value.as_str());
+    }
+    Value::Array(array)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn parse(text: &str, path: &[&str], kind: TableKind) -> Result<SandboxTable, Vec<String>> {
+        let doc = toml_edit::Document::parse(text.to_string()).unwrap();
+        let mut item = doc.as_item();
+        for key in path {
+            item = &item[*key];
+        }
+        let file = SourceFile {
+            path: Path::new("Cargo.toml"),
+            text,
+        };
+        parse_table(&file, item, kind)
+            .map_err(|errors| errors.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn requests_with_every_key() {
+        let text = r#"
+[package.metadata.sandbox]
+version = 1
+exec = ["cc", "ar"]
+env = ["CC", "CFLAGS_*"]
+read = ["vendor/include", "$TOOLCHAIN"]
+write = []
+network = []
+directives = ["rustc-link-arg"]
+link-search = ["/opt/lib"]
+limits = { memory = "2GiB", cpu-time = "10min" }
+reason = "compiles the bundled C library"
+"#;
+        let table = parse(
+            text,
+            &["package", "metadata", "sandbox"],
+            TableKind::Package,
+        )
+        .unwrap();
+        let needs = &table.requests.needs;
+        assert_eq!(needs.exec, ["cc", "ar"]);
+        assert_eq!(needs.env, ["CC", "CFLAGS_*"]);
+        assert_eq!(needs.directives, [GatedDirective::RustcLinkArg]);
+        assert_eq!(needs.limits.memory, Some(2 << 30));
+        assert_eq!(needs.limits.cpu_time, Some(Duration::from_secs(600)));
+        assert_eq!(
+            table.requests.reason.as_deref(),
+            Some("compiles the bundled C library")
+        );
+        assert_eq!(table.consumer, None);
+    }
+
+    #[test]
+    fn consumer_policy() {
+        let text = r#"
+[workspace.metadata.sandbox]
+mode = "strict"
+[workspace.metadata.sandbox.allow."zstd-sys@2.0.15+zstd.1.5.7"]
+exec = ["cc", "ar"]
+[workspace.metadata.sandbox.deny."evil@1.0.0"]
+exec = ["curl"]
+"#;
+        let table = parse(
+            text,
+            &["workspace", "metadata", "sandbox"],
+            TableKind::Workspace,
+        )
+        .unwrap();
+        let consumer = table.consumer.unwrap();
+        assert_eq!(consumer.mode, Mode::Strict);
+        assert_eq!(
+            consumer.allow["zstd-sys@2.0.15+zstd.1.5.7"].exec,
+            ["cc", "ar"]
+        );
+        assert_eq!(consumer.deny["evil@1.0.0"].exec, ["curl"]);
+    }
+
+    #[test]
+    fn unknown_keys_are_located_errors_with_suggestions() {
+        let text = "[package]\nname = \"x\"\n\n[package.metadata.sandbox]\nexe = [\"cc\"]\ndirectives = [\"rustc-link-args\"]\nlimits = { memroy = \"1GiB\" }\n";
+        let errors = parse(
+            text,
+            &["package", "metadata", "sandbox"],
+            TableKind::Package,
+        )
+        .unwrap_err();
+        assert_eq!(errors.len(), 3, "{errors:#?}");
+        assert!(
+            errors[0].contains("unknown key `exe`")
+                && errors[0].contains("Cargo.toml:5:1")
+                && errors[0].contains("did you mean `exec`?"),
+            "{}",
+            errors[0]
+        );
+        assert!(
+            errors[1].contains("did you mean `rustc-link-arg`?"),
+            "{}",
+            errors[1]
+        );
+        assert!(
+            errors[2].contains("unknown key `memroy`")
+                && errors[2].contains("did you mean `memory`?"),
+            "{}",
+            errors[2]
+        );
+    }
+
+    #[test]
+    fn workspace_table_takes_no_requests() {
+        let text = "[workspace.metadata.sandbox]\nexec = [\"cc\"]\n";
+        let errors = parse(
+            text,
+            &["workspace", "metadata", "sandbox"],
+            TableKind::Workspace,
+        )
+        .unwrap_err();
+        assert!(
+            errors[0].contains("unknown key `exec` in [workspace.metadata.sandbox]"),
+            "{}",
+            errors[0]
+        );
+    }
+
+    #[test]
+    fn malformed_values_are_errors() {
+        let text = r#"
+[workspace.metadata.sandbox]
+mode = "lenient"
+version = 2
+[workspace.metadata.sandbox.allow."cc@1"]
+exec = "cc"
+[workspace.metadata.sandbox.allow."ok@1.0.0"]
+exec = ["cc", 3]
+env = ["A*B"]
+"#;
+        let errors = parse(
+            text,
+            &["workspace", "metadata", "sandbox"],
+            TableKind::Workspace,
+        )
+        .unwrap_err();
+        let all = errors.join("\n");
+        assert!(all.contains("unknown mode `lenient`"), "{all}");
+        assert!(
+            all.contains("unsupported sandbox schema version 2"),
+            "{all}"
+        );
+        assert!(
+            all.contains("`cc@1` is not a package spec: the version must be exact"),
+            "{all}"
+        );
+        assert!(
+            all.contains("`exec` entries must be non-empty strings"),
+            "{all}"
+        );
+        assert!(all.contains("invalid variable pattern `A*B`"), "{all}");
+    }
+
+    #[test]
+    fn sizes_and_durations_round_trip() {
+        for bytes in [1, 1000, 64 << 10, 512 << 20, 2 << 30] {
+            assert_eq!(parse_size(&format_size(bytes)), Some(bytes));
+        }
+        for secs in [1, 90, 600, 7200] {
+            let duration = Duration::from_secs(secs);
+            assert_eq!(parse_duration(&format_duration(duration)), Some(duration));
+        }
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_size("2 TiB"), None);
+    }
+
+    #[test]
+    fn overrides_replace_only_what_they_set() {
+        let overrides = LimitOverrides {
+            memory: Some(64 << 20),
+            cpu_time: Some(Duration::from_secs(3600)),
+            ..LimitOverrides::default()
+        };
+        let limits = overrides.apply(Limits::default());
+        assert_eq!(limits.memory_bytes, 64 << 20);
+        assert_eq!(limits.cpu_time, Duration::from_secs(3600));
+        assert_eq!(limits.wall_time, Limits::DEFAULT.wall_time);
+    }
+}

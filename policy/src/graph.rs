@@ -1,0 +1,199 @@
+//! The resolved dependency graph, as far as the sandbox cares: who runs code at build time.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use cargo_metadata::{Metadata, MetadataCommand, TargetKind};
+
+/// One package of the resolved graph.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Package {
+    /// Cargo's package id, unique in the graph.
+    pub id: String,
+    /// The name.
+    pub name: String,
+    /// The exact version.
+    pub version: String,
+    /// The spec grants use: `name@version` for crates.io and local packages, cargo's
+    /// full id for other registries and git, so a fork cannot borrow the grants of the
+    /// crate it replaces.
+    pub spec: String,
+    /// `Cargo.toml` of the package.
+    pub manifest_path: PathBuf,
+    /// Its directory (`CARGO_MANIFEST_DIR` of its build script).
+    pub manifest_dir: PathBuf,
+    /// Cargo's source string (`None` for path packages).
+    pub source: Option<String>,
+    /// Whether it is a member of the workspace being built.
+    pub is_member: bool,
+    /// Whether it has a build script.
+    pub has_build_script: bool,
+    /// Whether it is a proc macro (runs in the compiler, not sandboxed).
+    pub is_proc_macro: bool,
+    /// The `links` key.
+    pub links: Option<String>,
+    /// Whether its manifest has a `[package.metadata.sandbox]` table.
+    pub declares_sandbox: bool,
+}
+
+/// The graph of one workspace.
+#[derive(Debug, Clone)]
+pub struct Graph {
+    /// The workspace root directory.
+    pub workspace_root: PathBuf,
+    /// The workspace root manifest, where the consumer's policy lives.
+    pub root_manifest: PathBuf,
+    /// Cargo's target directory.
+    pub target_dir: PathBuf,
+    /// Every package of the resolved graph, sorted by name and version.
+    pub packages: Vec<Package>,
+}
+
+const CRATES_IO: &str = "registry+https://github.com/rust-lang/crates.io-index";
+
+impl Graph {
+    /// Runs `cargo metadata` with the options of `cargo_args` that shape the graph
+    /// (manifest path, features, target platform, lockfile and network flags).
+    ///
+    /// # Errors
+    ///
+    /// Fails when cargo cannot resolve the workspace; cargo's message is included.
+    pub fn load(cargo_args: &[String]) -> Result<Self> {
+        let mut command = MetadataCommand::new();
+        if let Some(cargo) = std::env::var_os("CARGO") {
+            command.cargo_path(cargo);
+        }
+        command.other_options(metadata_args(cargo_args));
+        let metadata = command
+            .exec()
+            .context("failed to read the workspace with `cargo metadata`")?;
+        Ok(Self::from_metadata(&metadata))
+    }
+
+    /// The graph of already-loaded metadata.
+    pub fn from_metadata(metadata: &Metadata) -> Self {
+        let resolved: Option<std::collections::HashSet<_>> = metadata
+            .resolve
+            .as_ref()
+            .map(|resolve| resolve.nodes.iter().map(|node| node.id.clone()).collect());
+        let mut packages: Vec<Package> = metadata
+            .packages
+            .iter()
+            .filter(|package| {
+                resolved
+                    .as_ref()
+                    .is_none_or(|ids| ids.contains(&package.id))
+            })
+            .map(|package| {
+                let source = package.source.as_ref().map(|source| source.repr.clone());
+                let version = package.version.to_string();
+                let spec = match source.as_deref() {
+                    None | Some(CRATES_IO) => format!("{}@{version}", package.name),
+                    Some(_) => package.id.repr.clone(),
+                };
+                let manifest_path = PathBuf::from(package.manifest_path.as_std_path());
+                Package {
+                    id: package.id.repr.clone(),
+                    name: package.name.to_string(),
+                    version,
+                    spec,
+                    manifest_dir: manifest_path
+                        .parent()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_default(),
+                    manifest_path,
+                    source,
+                    is_member: metadata.workspace_members.contains(&package.id),
+                    has_build_script: package
+                        .targets
+                        .iter()
+                        .any(|target| target.is_kind(TargetKind::CustomBuild)),
+                    is_proc_macro: package
+                        .targets
+                        .iter()
+                        .any(|target| target.is_kind(TargetKind::ProcMacro)),
+                    links: package.links.clone(),
+                    declares_sandbox: package.metadata.get("sandbox").is_some(),
+                }
+            })
+            .collect();
+        packages.sort_by(|a, b| (&a.name, &a.version, &a.id).cmp(&(&b.name, &b.version, &b.id)));
+        Graph {
+            workspace_root: metadata.workspace_root.clone().into_std_path_buf(),
+            root_manifest: metadata
+                .workspace_root
+                .join("Cargo.toml")
+                .into_std_path_buf(),
+            target_dir: metadata.target_directory.clone().into_std_path_buf(),
+            packages,
+        }
+    }
+
+    /// Packages that run code at build time: build scripts and proc macros.
+    pub fn build_time_packages(&self) -> impl Iterator<Item = &Package> {
+        self.packages
+            .iter()
+            .filter(|package| package.has_build_script || package.is_proc_macro)
+    }
+}
+
+/// The options of a cargo command line that `cargo metadata` understands and that change
+/// the graph. Everything else (profiles, `-p`, `--message-format`, ...) is dropped.
+pub fn metadata_args(cargo_args: &[String]) -> Vec<String> {
+    const WITH_VALUE: &[&str] = &["--manifest-path", "--features", "-F", "--config", "-Z"];
+    const FLAGS: &[&str] = &[
+        "--all-features",
+        "--no-default-features",
+        "--locked",
+        "--offline",
+        "--frozen",
+    ];
+    let mut out = Vec::new();
+    let mut args = cargo_args.iter().take_while(|arg| *arg != "--");
+    while let Some(arg) = args.next() {
+        if FLAGS.contains(&arg.as_str()) {
+            out.push(arg.clone());
+        } else if arg == "--target" {
+            if let Some(target) = args.next() {
+                out.extend(["--filter-platform".to_string(), target.clone()]);
+            }
+        } else if let Some(target) = arg.strip_prefix("--target=") {
+            out.extend(["--filter-platform".to_string(), target.to_string()]);
+        } else if WITH_VALUE.contains(&arg.as_str()) {
+            if let Some(value) = args.next() {
+                out.extend([arg.clone(), value.clone()]);
+            }
+        } else if WITH_VALUE
+            .iter()
+            .any(|opt| opt.starts_with("--") && arg.starts_with(&format!("{opt}=")))
+        {
+            out.push(arg.clone());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Vec<String> {
+        line.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn graph_shaping_options_are_kept() {
+        assert_eq!(
+            metadata_args(&args(
+                "--release -p foo --features a,b --target wasm32-wasip1 --locked --manifest-path x/Cargo.toml -j 2 --message-format=json -- --features no"
+            )),
+            args(
+                "--features a,b --filter-platform wasm32-wasip1 --locked --manifest-path x/Cargo.toml"
+            )
+        );
+        assert_eq!(
+            metadata_args(&args("--features=a --target=x86_64-unknown-linux-gnu")),
+            args("--features=a --filter-platform x86_64-unknown-linux-gnu")
+        );
+    }
+}

@@ -1,0 +1,18 @@
+//! The consumer side of cargo wasm-build's permissions.
+//!
+//! Reads the resolved dependency graph (`cargo metadata`), the consumer's policy in the
+//! workspace root manifest and each crate's declared requests, and resolves them into the
+//! runtime [`wasm_build_runtime::Policy`] of every build script. Also finds what is
+//! pending review (declared, or denied in the last runs per the audit log) and writes
+//! grants back into the manifest for `approve` and `deny`.
+//!
+//! What it is not: the enforcement (the runtime) or the schema and its parsing
+//! (`wasm-build-permissions-schema`).
+
+pub mod edit;
+pub mod graph;
+pub mod pending;
+pub mod resolve;
+
+pub use graph::{Graph, Package};
+pub use resolve::{Consumer, Resolution, Resolved};

@@ -1,0 +1,107 @@
+//! What waits for the consumer's review: declared requests and what the last sandboxed
+//! runs were denied.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use wasm_build_permissions_schema::{Capability, CapabilitySet};
+use wasm_build_runtime::audit::{self, RunRecord};
+
+use crate::resolve::{Resolution, Resolved};
+
+/// Everything pending for one package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    /// The package's grant spec (`name@version`).
+    pub spec: String,
+    /// Its name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// What to approve: declared and attempted, minus what was already reviewed.
+    pub set: CapabilitySet,
+    /// Whether some of it was declared by the crate.
+    pub declared: bool,
+    /// Whether some of it was attempted and denied in the last run.
+    pub attempted: bool,
+}
+
+/// Every audit log under `target_dir` (one per profile and target).
+pub fn audit_logs(target_dir: &Path) -> Vec<PathBuf> {
+    let mut logs = Vec::new();
+    let mut pending = vec![(target_dir.to_path_buf(), 0)];
+    while let Some((dir, depth)) = pending.pop() {
+        let log = dir.join("wasm-build").join("audit.jsonl");
+        if log.is_file() {
+            logs.push(log);
+        }
+        if depth >= 2 {
+            continue;
+        }
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() && entry.file_name() != "wasm-build" {
+                pending.push((path, depth + 1));
+            }
+        }
+    }
+    logs.sort();
+    logs
+}
+
+/// The newest run of each package directory across `logs`.
+pub fn last_runs(logs: &[PathBuf]) -> BTreeMap<PathBuf, RunRecord> {
+    let mut latest: BTreeMap<PathBuf, RunRecord> = BTreeMap::new();
+    for log in logs {
+        for record in audit::read(log) {
+            let newer = latest
+                .get(&record.manifest_dir)
+                .is_none_or(|seen| seen.finished_at <= record.finished_at);
+            if newer {
+                latest.insert(record.manifest_dir.clone(), record);
+            }
+        }
+    }
+    latest
+}
+
+/// What is pending per package: declared but unreviewed, and denied in the package's last
+/// run (for the version in the graph now) and still not reviewed.
+pub fn pending(resolution: &Resolution, runs: &BTreeMap<PathBuf, RunRecord>) -> Vec<Pending> {
+    resolution
+        .packages
+        .iter()
+        .filter(|resolved| resolved.package.has_build_script)
+        .filter_map(|resolved| pending_for(resolved, runs.get(&resolved.package.manifest_dir)))
+        .collect()
+}
+
+fn pending_for(resolved: &Resolved, run: Option<&RunRecord>) -> Option<Pending> {
+    let package = &resolved.package;
+    let mut set = CapabilitySet::default();
+    for capability in &resolved.unreviewed {
+        set.insert(capability.clone());
+    }
+    let declared = !set.is_empty() || resolved.unreviewed_limits;
+    if resolved.unreviewed_limits {
+        set.limits = resolved.requests.needs.limits.clone();
+    }
+    let reviewed = |capability: &Capability| {
+        resolved.policy.granted.contains(capability) || resolved.policy.denied.contains(capability)
+    };
+    let mut attempted = false;
+    if let Some(run) = run.filter(|run| run.version == package.version) {
+        for capability in run.pending.iter().filter(|cap| !reviewed(cap)) {
+            attempted = true;
+            set.insert(capability.clone());
+        }
+    }
+    (declared || attempted).then(|| Pending {
+        spec: package.spec.clone(),
+        name: package.name.clone(),
+        version: package.version.clone(),
+        set,
+        declared,
+        attempted,
+    })
+}

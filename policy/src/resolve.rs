@@ -1,0 +1,399 @@
+//! From the consumer's grants and the crates' requests to one runtime [`Policy`] per
+//! build script.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, bail};
+use wasm_build_permissions_schema::{
+    Capability, CapabilitySet, ConsumerPolicy, Diagnostic, Limits, Mode, Requests, SourceFile,
+    TableKind, parse_table,
+};
+use wasm_build_runtime::{Policy, PolicyFile};
+
+use crate::graph::{Graph, Package};
+
+/// The consumer's policy as read from the workspace root manifest.
+#[derive(Debug, Clone, Default)]
+pub struct Consumer {
+    /// The policy.
+    pub policy: ConsumerPolicy,
+    /// Where it is kept (and where `approve` writes).
+    pub manifest: PathBuf,
+    /// Whether it lives in `[workspace.metadata.sandbox]` (else in the root package's
+    /// `[package.metadata.sandbox]`).
+    pub in_workspace_table: bool,
+}
+
+impl Consumer {
+    /// Reads the policy from the root manifest.
+    ///
+    /// # Errors
+    ///
+    /// Fails with every diagnostic when the table is malformed.
+    pub fn load(root_manifest: &Path) -> Result<Self> {
+        let text = fs::read_to_string(root_manifest)
+            .with_context(|| format!("failed to read {}", root_manifest.display()))?;
+        let doc = toml_edit::Document::parse(text.clone())
+            .with_context(|| format!("failed to parse {}", root_manifest.display()))?;
+        let file = SourceFile {
+            path: root_manifest,
+            text: &text,
+        };
+        let has_workspace = doc.get("workspace").is_some();
+        let workspace_table = doc
+            .get("workspace")
+            .and_then(|ws| ws.get("metadata"))
+            .and_then(|meta| meta.get("sandbox"));
+        let (item, kind) = match workspace_table {
+            Some(item) => (Some(item), TableKind::Workspace),
+            None => (
+                doc.get("package")
+                    .and_then(|pkg| pkg.get("metadata"))
+                    .and_then(|meta| meta.get("sandbox")),
+                TableKind::Package,
+            ),
+        };
+        let policy = match item {
+            Some(item) => parse_table(&file, item, kind)
+                .map_err(diagnostics_error)?
+                .consumer
+                .unwrap_or_default(),
+            None => ConsumerPolicy::default(),
+        };
+        Ok(Consumer {
+            policy,
+            manifest: root_manifest.to_path_buf(),
+            in_workspace_table: has_workspace && (workspace_table.is_some() || item.is_none()),
+        })
+    }
+}
+
+/// All diagnostics as one error.
+pub fn diagnostics_error(diagnostics: Vec<Diagnostic>) -> anyhow::Error {
+    let text: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
+    anyhow::anyhow!("{}", text.join("\n\n"))
+}
+
+/// One build-time package with what it asks for and what it got.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The package.
+    pub package: Package,
+    /// Its declared requests.
+    pub requests: Requests,
+    /// Why its declaration could not be read, if it could not.
+    pub request_errors: Vec<String>,
+    /// What the consumer approved for this exact version.
+    pub allowed: CapabilitySet,
+    /// What the consumer refused for this exact version.
+    pub denied: CapabilitySet,
+    /// Declared capabilities neither approved nor refused.
+    pub unreviewed: Vec<Capability>,
+    /// Larger limits declared but not approved.
+    pub unreviewed_limits: bool,
+    /// Grants for other versions of the same crate (reviewed before, not for this one).
+    pub drift: Vec<String>,
+    /// The policy its build script runs under.
+    pub policy: Policy,
+}
+
+/// The sandbox's view of a whole build.
+#[derive(Debug, Clone)]
+pub struct Resolution {
+    /// The consumer's policy.
+    pub consumer: Consumer,
+    /// Every package with a build script or proc macro.
+    pub packages: Vec<Resolved>,
+    /// The mode in effect (the consumer's, or one forced on the command line).
+    pub mode: Mode,
+}
+
+impl Resolution {
+    /// Resolves every build-time package of `graph` under `consumer`.
+    ///
+    /// `mode` overrides the consumer's mode when given.
+    pub fn new(graph: &Graph, consumer: Consumer, mode: Option<Mode>) -> Self {
+        let mode = mode.unwrap_or(consumer.policy.mode);
+        let packages = graph
+            .build_time_packages()
+            .map(|package| resolve_package(package, &consumer.policy, mode))
+            .collect();
+        Resolution {
+            consumer,
+            packages,
+            mode,
+        }
+    }
+
+    /// The file the stand-ins read.
+    pub fn policy_file(&self) -> PolicyFile {
+        PolicyFile {
+            packages: self
+                .packages
+                .iter()
+                .filter(|resolved| resolved.package.has_build_script)
+                .map(|resolved| {
+                    (
+                        resolved.package.manifest_dir.clone(),
+                        resolved.policy.clone(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// Build scripts with declared requests nobody reviewed.
+    pub fn unreviewed(&self) -> impl Iterator<Item = &Resolved> {
+        self.packages.iter().filter(|resolved| {
+            resolved.package.has_build_script
+                && (!resolved.unreviewed.is_empty() || resolved.unreviewed_limits)
+        })
+    }
+}
+
+fn resolve_package(package: &Package, consumer: &ConsumerPolicy, mode: Mode) -> Resolved {
+    let (requests, request_errors) = if package.declares_sandbox {
+        match read_requests(&package.manifest_path) {
+            Ok(requests) => (requests, Vec::new()),
+            Err(errors) => (Requests::default(), errors),
+        }
+    } else {
+        (Requests::default(), Vec::new())
+    };
+    let allowed = consumer
+        .allow
+        .get(&package.spec)
+        .cloned()
+        .unwrap_or_default();
+    let denied = consumer
+        .deny
+        .get(&package.spec)
+        .cloned()
+        .unwrap_or_default();
+    let drift = consumer
+        .allow
+        .keys()
+        .chain(consumer.deny.keys())
+        .filter(|spec| *spec != &package.spec && spec_name(spec) == package.name)
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+
+    // A member's declaration is the consumer's own; so is everything under trust-declared.
+    let implicitly_granted = package.is_member || mode == Mode::TrustDeclared;
+    let declared = requests.needs.capabilities();
+    let reviewed = |capability: &Capability| {
+        allowed.capabilities().contains(capability) || denied.capabilities().contains(capability)
+    };
+    let unreviewed: Vec<Capability> = if implicitly_granted {
+        Vec::new()
+    } else {
+        declared
+            .iter()
+            .filter(|cap| !reviewed(cap))
+            .cloned()
+            .collect()
+    };
+    let unreviewed_limits = !implicitly_granted && !allowed.limits.covers(&requests.needs.limits);
+
+    let mut granted = allowed.clone();
+    if implicitly_granted {
+        for capability in declared {
+            granted.insert(capability);
+        }
+        granted.limits.merge(&requests.needs.limits);
+    }
+    let policy = Policy {
+        granted: absolute(&granted.capabilities(), &package.manifest_dir),
+        denied: absolute(&denied.capabilities(), &package.manifest_dir),
+        deny_rustc: consumer.deny_rustc,
+        limits: granted.limits.apply(Limits::default()),
+    };
+    Resolved {
+        package: package.clone(),
+        requests,
+        request_errors,
+        allowed,
+        denied,
+        unreviewed,
+        unreviewed_limits,
+        drift,
+        policy,
+    }
+}
+
+fn spec_name(spec: &str) -> &str {
+    let tail = spec.rsplit_once('#').map_or(spec, |(_, tail)| tail);
+    tail.rsplit_once('@').map_or(tail, |(name, _)| name)
+}
+
+/// Paths of read/write/link-search capabilities made absolute: relative ones are relative
+/// to the package, `$TOOLCHAIN` is kept for the stand-in, which knows the toolchain.
+fn absolute(capabilities: &[Capability], manifest_dir: &Path) -> BTreeSet<Capability> {
+    let fix = |path: &String| {
+        if path.starts_with('/') || path.starts_with('$') {
+            path.clone()
+        } else {
+            manifest_dir.join(path).display().to_string()
+        }
+    };
+    capabilities
+        .iter()
+        .map(|capability| match capability {
+            Capability::Read(path) => Capability::Read(fix(path)),
+            Capability::Write(path) => Capability::Write(fix(path)),
+            Capability::LinkSearch(path) => Capability::LinkSearch(fix(path)),
+            other => other.clone(),
+        })
+        .collect()
+}
+
+/// Reads a package's `[package.metadata.sandbox]`; errors are rendered diagnostics.
+fn read_requests(manifest: &Path) -> Result<Requests, Vec<String>> {
+    let text = fs::read_to_string(manifest)
+        .map_err(|err| vec![format!("failed to read {}: {err}", manifest.display())])?;
+    let doc = toml_edit::Document::parse(text.clone())
+        .map_err(|err| vec![format!("failed to parse {}: {err}", manifest.display())])?;
+    let Some(item) = doc
+        .get("package")
+        .and_then(|pkg| pkg.get("metadata"))
+        .and_then(|meta| meta.get("sandbox"))
+    else {
+        return Ok(Requests::default());
+    };
+    let file = SourceFile {
+        path: manifest,
+        text: &text,
+    };
+    parse_table(&file, item, TableKind::Package)
+        .map(|table| table.requests)
+        .map_err(|errors| errors.iter().map(ToString::to_string).collect())
+}
+
+/// Fails when a workspace member's own sandbox table is malformed: that is the
+/// consumer's file to fix. A dependency's malformed table is only reported, since the
+/// consumer cannot fix it (its requests then count as empty).
+///
+/// # Errors
+///
+/// The members' diagnostics.
+pub fn check_member_tables(resolution: &Resolution) -> Result<Vec<String>> {
+    let mut warnings = Vec::new();
+    let mut errors = Vec::new();
+    for resolved in &resolution.packages {
+        for error in &resolved.request_errors {
+            if resolved.package.is_member {
+                errors.push(error.clone());
+            } else {
+                warnings.push(format!(
+                    "ignoring the sandbox requests of {} v{}: its table is invalid\n{error}",
+                    resolved.package.name, resolved.package.version
+                ));
+            }
+        }
+    }
+    if !errors.is_empty() {
+        bail!("{}", errors.join("\n\n"));
+    }
+    Ok(warnings)
+}
+
+/// A list of the unreviewed requests, for `strict` mode and `permissions --check`.
+pub fn unreviewed_report(resolution: &Resolution) -> String {
+    let mut text = String::new();
+    for resolved in resolution.unreviewed() {
+        let package = &resolved.package;
+        let _ = write!(text, "  {} v{}:", package.name, package.version);
+        for capability in &resolved.unreviewed {
+            let _ = write!(text, " {capability};");
+        }
+        if resolved.unreviewed_limits {
+            text.push_str(" larger limits;");
+        }
+        text.pop();
+        text.push('\n');
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn package(name: &str, version: &str, member: bool) -> Package {
+        Package {
+            id: format!("{name}@{version}"),
+            name: name.into(),
+            version: version.into(),
+            spec: format!("{name}@{version}"),
+            manifest_path: PathBuf::from(format!("/src/{name}/Cargo.toml")),
+            manifest_dir: PathBuf::from(format!("/src/{name}")),
+            source: None,
+            is_member: member,
+            has_build_script: true,
+            is_proc_macro: false,
+            links: None,
+            declares_sandbox: false,
+        }
+    }
+
+    fn consumer(text: &str) -> ConsumerPolicy {
+        let doc = toml_edit::Document::parse(text.to_string()).unwrap();
+        let file = SourceFile {
+            path: Path::new("Cargo.toml"),
+            text,
+        };
+        parse_table(
+            &file,
+            &doc["workspace"]["metadata"]["sandbox"],
+            TableKind::Workspace,
+        )
+        .unwrap()
+        .consumer
+        .unwrap()
+    }
+
+    #[test]
+    fn grants_match_the_exact_version_and_deny_wins() {
+        let policy = consumer(
+            r#"
+[workspace.metadata.sandbox.allow."zstd-sys@2.0.15"]
+exec = ["cc", "ar"]
+read = ["include"]
+[workspace.metadata.sandbox.deny."zstd-sys@2.0.15"]
+exec = ["ar"]
+"#,
+        );
+        let resolved = resolve_package(&package("zstd-sys", "2.0.15", false), &policy, Mode::Deny);
+        assert!(
+            resolved
+                .policy
+                .granted
+                .contains(&Capability::Exec("cc".into()))
+        );
+        assert!(
+            resolved
+                .policy
+                .denied
+                .contains(&Capability::Exec("ar".into()))
+        );
+        assert!(
+            resolved
+                .policy
+                .granted
+                .contains(&Capability::Read("/src/zstd-sys/include".into())),
+            "relative paths are the package's"
+        );
+
+        let newer = resolve_package(&package("zstd-sys", "2.0.16", false), &policy, Mode::Deny);
+        assert!(
+            newer.policy.granted.is_empty(),
+            "a new version is unreviewed"
+        );
+        assert_eq!(newer.drift, ["zstd-sys@2.0.15"]);
+    }
+}

@@ -1,0 +1,84 @@
+//! The audit log: one JSON line per sandboxed run, for the permission display and for
+//! `approve`, which grants what the last runs were denied.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use wasm_build_permissions_schema::Capability;
+
+use crate::broker::ExecAttempt;
+
+/// The environment variable naming an extra log the CLI reads after cargo exits, to
+/// summarise the build's sandboxed runs.
+pub const RUN_LOG_ENV: &str = "CARGO_WASM_BUILD_RUN_LOG";
+
+/// What one run of a build script did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Package name.
+    pub package: String,
+    /// Package version.
+    pub version: String,
+    /// Package directory, which identifies the exact package.
+    pub manifest_dir: PathBuf,
+    /// Exit status the stand-in gave cargo.
+    pub status: i32,
+    /// When the run ended, in seconds since the Unix epoch.
+    #[serde(default)]
+    pub finished_at: u64,
+    /// Wall time of the sandboxed run.
+    pub elapsed_ms: u64,
+    /// Why the run failed, one sentence each (empty on success).
+    pub errors: Vec<String>,
+    /// Capabilities the script needed and nobody has reviewed.
+    pub pending: Vec<Capability>,
+    /// Programs the script tried to start, and the verdict on each.
+    #[serde(default)]
+    pub exec: Vec<ExecAttempt>,
+    /// Directives dropped as unsafe and unneeded, with why.
+    #[serde(default)]
+    pub dropped: Vec<String>,
+    /// Variables the script looked up that are set in the user's environment but hidden
+    /// by the sandbox: the script may behave differently than natively.
+    #[serde(default)]
+    pub hidden_env: Vec<String>,
+}
+
+/// Appends `record` to `log` and to the CLI's run log, if one is set.
+///
+/// Logging never fails a build: a read-only target directory loses the record, not the
+/// artifacts.
+pub fn append(log: &Path, record: &RunRecord) {
+    let Ok(mut line) = serde_json::to_vec(record) else {
+        return;
+    };
+    line.push(b'\n');
+    append_line(log, &line);
+    if let Some(run_log) = std::env::var_os(RUN_LOG_ENV) {
+        append_line(Path::new(&run_log), &line);
+    }
+}
+
+fn append_line(path: &Path, line: &[u8]) {
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    // One `write` of a whole line with O_APPEND: lines of parallel runs never interleave.
+    if let Ok(mut file) = OpenOptions::new().create(true).append(true).open(path) {
+        let _ = file.write_all(line);
+    }
+}
+
+/// Reads the records of `log`, skipping lines that do not parse (a newer tool's format,
+/// or a line cut short by a full disk).
+pub fn read(log: &Path) -> Vec<RunRecord> {
+    std::fs::read_to_string(log)
+        .map(|text| {
+            text.lines()
+                .filter_map(|line| serde_json::from_str(line).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}

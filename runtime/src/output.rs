@@ -1,0 +1,171 @@
+//! Guest stdout/stderr with a byte budget.
+//!
+//! Cargo stores everything a build script prints under `target/`, so an unbounded stream
+//! is a disk-filling attack. Each stream forwards to its sink until its budget is spent;
+//! the write that crosses it traps the guest, which the sandbox reports as a flood.
+
+use std::io::Write;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
+
+/// Where the bytes of a [`CappedOutput`] go.
+enum Sink {
+    /// Kept in memory: build-script stdout is parsed and filtered before cargo sees it.
+    Memory(Vec<u8>),
+    /// Forwarded to this process's stderr as they come, so long scripts show progress.
+    Stderr,
+}
+
+struct State {
+    sink: Sink,
+    written: u64,
+    budget: u64,
+    exceeded: bool,
+}
+
+/// A guest output stream that traps once more than `budget` bytes are written.
+#[derive(Clone)]
+pub(crate) struct CappedOutput(Arc<Mutex<State>>);
+
+impl CappedOutput {
+    /// A stream whose bytes are kept for [`CappedOutput::take`].
+    pub(crate) fn memory(budget: u64) -> Self {
+        Self::new(Sink::Memory(Vec::new()), budget)
+    }
+
+    /// A stream forwarded to the host's stderr.
+    pub(crate) fn stderr(budget: u64) -> Self {
+        Self::new(Sink::Stderr, budget)
+    }
+
+    fn new(sink: Sink, budget: u64) -> Self {
+        CappedOutput(Arc::new(Mutex::new(State {
+            sink,
+            written: 0,
+            budget,
+            exceeded: false,
+        })))
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A poisoned lock only means another writer panicked mid-write; the bytes
+        // already accepted are still the best record we have.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether the guest tried to write past the budget.
+    pub(crate) fn exceeded(&self) -> bool {
+        self.state().exceeded
+    }
+
+    /// The bytes kept so far (empty for a forwarding stream).
+    pub(crate) fn take(&self) -> Vec<u8> {
+        match &mut self.state().sink {
+            Sink::Memory(bytes) => std::mem::take(bytes),
+            Sink::Stderr => Vec::new(),
+        }
+    }
+
+    /// Appends `bytes` or, past the budget, records the flood and refuses them.
+    pub(crate) fn accept(&self, bytes: &[u8]) -> Result<(), ()> {
+        let mut state = self.state();
+        let len = bytes.len() as u64;
+        if state.written.saturating_add(len) > state.budget {
+            state.exceeded = true;
+            return Err(());
+        }
+        state.written += len;
+        match &mut state.sink {
+            Sink::Memory(kept) => kept.extend_from_slice(bytes),
+            Sink::Stderr => {
+                // The guest's stderr is diagnostics for a human; if our own stderr is
+                // gone there is nobody to tell, so a failed write is not the guest's fault.
+                let _ = std::io::stderr().write_all(bytes);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl IsTerminal for CappedOutput {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for CappedOutput {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for CappedOutput {
+    async fn ready(&mut self) {}
+}
+
+impl OutputStream for CappedOutput {
+    fn write(&mut self, bytes: Bytes) -> Result<(), StreamError> {
+        self.accept(&bytes)
+            .map_err(|()| StreamError::Trap(wasmtime::format_err!("output limit exceeded")))
+    }
+
+    fn flush(&mut self) -> Result<(), StreamError> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> Result<usize, StreamError> {
+        // Always accept a write: the budget is enforced in `write`, so that the write
+        // that crosses it traps instead of blocking the guest forever.
+        Ok(64 * 1024)
+    }
+}
+
+impl tokio::io::AsyncWrite for CappedOutput {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Poll::Ready(
+            self.accept(buf)
+                .map(|()| buf.len())
+                .map_err(|()| std::io::Error::other("output limit exceeded")),
+        )
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_bytes_until_the_budget_then_refuses() {
+        let out = CappedOutput::memory(8);
+        assert!(out.accept(b"12345").is_ok());
+        assert!(out.accept(b"678").is_ok());
+        assert!(!out.exceeded());
+        assert!(out.accept(b"9").is_err());
+        assert!(out.exceeded());
+        assert_eq!(out.take(), b"12345678");
+    }
+}

@@ -1,0 +1,457 @@
+//! The native stand-in cargo runs in place of a build script.
+//!
+//! The wrapper puts a small script where cargo expects the compiled build script, and a
+//! [`StandIn`] manifest beside it. When cargo runs the "build script", the script starts
+//! the tool with [`STANDIN_ARG`] and its own path; the tool reads the manifest beside that
+//! path, runs the wasm module in the sandbox, checks every directive against the policy
+//! and prints the ones that pass for cargo.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, anyhow};
+use serde::{Deserialize, Serialize};
+use wasm_build_permissions_schema::{Capability, grant_help};
+
+use crate::audit::{self, RunRecord};
+use crate::broker::{ExecContext, ExecMode};
+use crate::confine::SYSTEM_READ_EXEC;
+use crate::directive;
+use crate::env::{is_ambient, sandbox_env};
+use crate::policy::{Policy, PolicyFile, RunContext, Verdict};
+use crate::sandbox::{Exit, Sandbox, build_script_preopens};
+use crate::{ModuleCache, SandboxEngine, out_dir};
+
+/// The first argument with which the stand-in script starts the tool; the second is the
+/// stand-in's own path.
+pub const STANDIN_ARG: &str = "--wasm-build-standin";
+
+/// File name of the manifest the wrapper writes beside each stand-in.
+pub const MANIFEST_NAME: &str = "wasm-build-standin.json";
+
+/// Bumped when the manifest changes incompatibly; an older stand-in refuses a newer one.
+const FORMAT: u32 = 1;
+
+/// What a stand-in needs to find and run its module.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StandIn {
+    format: u32,
+    /// The build script compiled to wasm32-wasip1.
+    pub module: PathBuf,
+    /// The module's key in `module_cache`.
+    pub module_key: String,
+    /// Where precompiled modules live.
+    pub module_cache: PathBuf,
+    /// The audit log every run appends to.
+    pub audit_log: PathBuf,
+}
+
+impl StandIn {
+    /// A manifest for `module`, precompiled under `module_key`.
+    pub fn new(
+        module: PathBuf,
+        module_key: String,
+        module_cache: PathBuf,
+        audit_log: PathBuf,
+    ) -> Self {
+        StandIn {
+            format: FORMAT,
+            module,
+            module_key,
+            module_cache,
+            audit_log,
+        }
+    }
+
+    /// Writes the manifest into `dir`, the directory of the stand-in executable.
+    ///
+    /// # Errors
+    ///
+    /// Fails when the file cannot be written.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let path = dir.join(MANIFEST_NAME);
+        let json = serde_json::to_vec_pretty(self).context("failed to encode stand-in manifest")?;
+        fs::write(&path, json).with_context(|| format!("failed to write {}", path.display()))
+    }
+
+    /// Reads the manifest beside the executable `exe`, or `None` when there is none.
+    ///
+    /// # Errors
+    ///
+    /// Fails when a manifest exists but cannot be read or is from an incompatible version.
+    pub fn beside(exe: &Path) -> Result<Option<Self>> {
+        let Some(dir) = exe.parent() else {
+            return Ok(None);
+        };
+        let path = dir.join(MANIFEST_NAME);
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => {
+                return Err(err).with_context(|| format!("failed to read {}", path.display()));
+            }
+        };
+        let manifest: StandIn = serde_json::from_slice(&bytes).with_context(|| {
+            format!(
+                "{} is corrupt; run `cargo clean` and build again",
+                path.display()
+            )
+        })?;
+        if manifest.format != FORMAT {
+            return Err(anyhow!(
+                "{} was written by another version of cargo-wasm-build; run `cargo clean` and build again",
+                path.display()
+            ));
+        }
+        Ok(Some(manifest))
+    }
+}
+
+/// The package whose build script is running, as cargo describes it in the environment.
+#[derive(Debug, Clone)]
+struct Package {
+    name: String,
+    version: String,
+    manifest_dir: PathBuf,
+    out_dir: PathBuf,
+}
+
+impl Package {
+    fn from_env() -> Result<Self> {
+        let var = |name: &str| {
+            std::env::var_os(name).ok_or_else(|| {
+                anyhow!("`{name}` is not set: build scripts are run by cargo, not by hand")
+            })
+        };
+        Ok(Package {
+            name: var("CARGO_PKG_NAME")?.to_string_lossy().into_owned(),
+            version: var("CARGO_PKG_VERSION")?.to_string_lossy().into_owned(),
+            manifest_dir: var("CARGO_MANIFEST_DIR")?.into(),
+            out_dir: var("OUT_DIR")?.into(),
+        })
+    }
+
+    fn describe(&self) -> String {
+        format!("`{} v{}`", self.name, self.version)
+    }
+}
+
+/// What the directive filter decided about one run's stdout.
+#[derive(Debug, Default)]
+struct Filtered {
+    /// The lines cargo gets.
+    stdout: Vec<u8>,
+    /// Pending capabilities: the build fails until they are granted or denied.
+    pending: Vec<(String, Capability)>,
+    /// Lines that can never pass, with why.
+    forbidden: Vec<(String, &'static str)>,
+    /// Lines dropped because the consumer denied what they need.
+    refused: Vec<String>,
+    /// Lines dropped because they are unsafe to pass and unneeded, with why.
+    dropped: Vec<String>,
+}
+
+fn filter(policy: &Policy, ctx: &RunContext, stdout: &[u8]) -> Filtered {
+    let mut filtered = Filtered::default();
+    let mut kept: Vec<&[u8]> = Vec::new();
+    for line in directive::parse(stdout) {
+        let text = || String::from_utf8_lossy(line.raw).trim().to_string();
+        let verdict = match &line.directive {
+            Some((_, directive)) => policy.judge_directive(ctx, directive),
+            None => Verdict::Allowed,
+        };
+        match verdict {
+            Verdict::Allowed => kept.push(line.raw),
+            Verdict::Pending(capability) => filtered.pending.push((text(), capability)),
+            Verdict::Refused(_) => filtered.refused.push(text()),
+            Verdict::Forbidden(why) => filtered.forbidden.push((text(), why)),
+            Verdict::Dropped(why) => filtered.dropped.push(format!("{}: {why}", text())),
+        }
+    }
+    // Splitting on `\n` leaves an empty last piece after a final newline, so joining the
+    // kept pieces restores the script's own line endings.
+    filtered.stdout = kept.join(&b'\n');
+    filtered
+}
+
+/// Runs the build script the manifest beside `exe` describes, as cargo would have run the
+/// native one, and returns the process exit status.
+///
+/// # Errors
+///
+/// Fails when the sandbox cannot be set up. The script's own failures, denials and limit
+/// violations are reported on stderr and turned into a non-zero status instead.
+pub fn run(exe: &Path, manifest: &StandIn) -> Result<i32> {
+    let package = Package::from_env()?;
+    let toolchain = toolchain_dir();
+    let policy = PolicyFile::from_env()?
+        .policy_for(&package.manifest_dir)
+        .with_toolchain(toolchain.as_deref());
+    let env = sandbox_env(std::env::vars_os(), |name| policy.allows_env(name));
+    let hidden_env: BTreeSet<String> = std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .filter(|name| !env.iter().any(|(visible, _)| visible == name))
+        .collect();
+    let read_dirs = dependency_dirs(&package.out_dir);
+    let ctx = RunContext {
+        out_dir: package.out_dir.clone(),
+        manifest_dir: package.manifest_dir.clone(),
+        readable: readable_dirs(&read_dirs, &policy),
+        hidden_env: hidden_env.clone(),
+    };
+    let temp_dir = tempfile::Builder::new()
+        .prefix("cargo-wasm-build-tmp-")
+        .tempdir()
+        .context("failed to create the build script's temporary directory")?;
+    let exec = ExecContext {
+        package: format!("{} v{}", package.name, package.version),
+        policy: policy.clone(),
+        env: env.clone(),
+        rustc: std::env::var_os("RUSTC").map(PathBuf::from),
+        manifest_dir: package.manifest_dir.clone(),
+        out_dir: package.out_dir.clone(),
+        temp_dir: temp_dir.path().to_path_buf(),
+        read_dirs,
+        host_path: std::env::var_os("PATH"),
+        mode: ExecMode::detect(),
+        limits: policy.limits,
+    };
+    let engine = SandboxEngine::get()?;
+    let module = ModuleCache::new(&manifest.module_cache)
+        .load(&engine, &manifest.module_key, &manifest.module)
+        .with_context(|| format!("failed to load the build script of {}", package.describe()))?;
+    let output = Sandbox {
+        engine: &engine,
+        module: &module,
+        args: vec![exe.to_string_lossy().into_owned()],
+        env,
+        preopens: build_script_preopens(&package.manifest_dir, &package.out_dir, temp_dir.path()),
+        limits: policy.limits,
+        exec: Some(exec),
+        exit_on_hang: true,
+        temp_dir: Some(temp_dir.path().to_path_buf()),
+        hidden_env,
+    }
+    .run()
+    .with_context(|| format!("failed to run the build script of {}", package.describe()))?;
+
+    let mut filtered = filter(&policy, &ctx, &output.stdout);
+    filtered.pending.extend(output.pending.iter().cloned());
+    let violations = out_dir::check(&package.out_dir, policy.limits.out_dir_bytes)?;
+
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(&filtered.stdout)
+        .context("failed to write to cargo")?;
+    for line in &filtered.refused {
+        writeln!(
+            stdout,
+            "cargo:warning=sandbox: dropped `{line}`: denied by the workspace's policy"
+        )
+        .context("failed to write to cargo")?;
+    }
+    stdout.flush().context("failed to write to cargo")?;
+
+    let mut errors = Vec::new();
+    if let Some(problem) = exit_problem(&output.exit) {
+        errors.push(problem);
+    }
+    for (line, why) in &filtered.forbidden {
+        errors.push(format!("printed `{line}`, which is never allowed: {why}"));
+    }
+    for violation in &violations {
+        errors.push(violation.to_string());
+    }
+    let pending: Vec<Capability> = filtered
+        .pending
+        .iter()
+        .map(|(_, capability)| capability.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    for (attempt, capability) in &filtered.pending {
+        errors.push(match capability {
+            Capability::Exec(_) => {
+                format!("tried to run `{attempt}`, which needs permission to {capability}")
+            }
+            _ => format!("printed `{attempt}`, which needs permission to {capability}"),
+        });
+    }
+    report(&package, &errors, &pending);
+
+    let status = if errors.is_empty() {
+        0
+    } else if output.exit.success() {
+        1
+    } else {
+        output.exit.status()
+    };
+    audit::append(
+        &manifest.audit_log,
+        &RunRecord {
+            package: package.name.clone(),
+            version: package.version.clone(),
+            manifest_dir: package.manifest_dir.clone(),
+            status,
+            finished_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |since| since.as_secs()),
+            elapsed_ms: duration_ms(output.elapsed),
+            errors,
+            pending,
+            exec: output.attempts,
+            dropped: filtered.dropped,
+            hidden_env: output
+                .hidden_lookups
+                .iter()
+                .filter(|name| !is_ambient(name))
+                .cloned()
+                .collect(),
+        },
+    );
+    Ok(status)
+}
+
+/// Everything a directive may point into: what the script's granted programs can read.
+fn readable_dirs(dependency_dirs: &[PathBuf], policy: &Policy) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = dependency_dirs.to_vec();
+    dirs.extend(SYSTEM_READ_EXEC.iter().map(PathBuf::from));
+    if let Some(toolchain) = toolchain_dir() {
+        dirs.push(toolchain);
+    }
+    for capability in &policy.granted {
+        if let Capability::Read(path) | Capability::Write(path) = capability {
+            dirs.push(PathBuf::from(path));
+        }
+    }
+    dirs
+}
+
+/// The toolchain of the `RUSTC` cargo gave the script: `<toolchain>/bin/rustc`.
+fn toolchain_dir() -> Option<PathBuf> {
+    std::env::var_os("RUSTC")
+        .map(PathBuf::from)
+        .and_then(|rustc| rustc.canonicalize().ok())
+        .and_then(|rustc| rustc.parent()?.parent().map(Path::to_path_buf))
+}
+
+/// Directories a granted program may read besides the package: the sources of every
+/// dependency (C headers a `-sys` crate ships) and the other build scripts' `OUT_DIR`s
+/// (`DEP_*_INCLUDE` points there).
+fn dependency_dirs(out_dir: &Path) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    // <profile>/build/<pkg>-<hash>/out
+    if let Some(build_dir) = out_dir.parent().and_then(Path::parent) {
+        dirs.push(build_dir.to_path_buf());
+    }
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
+    if let Some(cargo_home) = cargo_home {
+        dirs.push(cargo_home.join("registry").join("src"));
+        dirs.push(cargo_home.join("git").join("checkouts"));
+    }
+    dirs
+}
+
+fn duration_ms(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A sentence for an unsuccessful ending, or `None` for success.
+fn exit_problem(exit: &Exit) -> Option<String> {
+    match exit {
+        Exit::Code(0) => None,
+        Exit::Code(code) => Some(format!("exited with status {code}")),
+        Exit::Panicked => Some("panicked or aborted (see its stderr above)".into()),
+        Exit::TimedOut(limit) => Some(format!(
+            "used more than its CPU-time limit of {} s and was stopped",
+            limit.as_secs()
+        )),
+        Exit::Hung(limit) => Some(format!(
+            "ran for more than its wall-clock limit of {} s and was stopped",
+            limit.as_secs()
+        )),
+        Exit::OutOfMemory(limit) => Some(format!(
+            "tried to use more than its memory limit of {} MiB",
+            limit >> 20
+        )),
+        Exit::StdoutFlood(limit) => Some(format!(
+            "printed more than its stdout limit of {} MiB and was stopped",
+            limit >> 20
+        )),
+        Exit::StderrFlood(limit) => Some(format!(
+            "printed more than its stderr limit of {} MiB and was stopped",
+            limit >> 20
+        )),
+        Exit::Trapped(trap) => Some(format!("crashed in the sandbox: {trap}")),
+    }
+}
+
+fn report(package: &Package, errors: &[String], pending: &[Capability]) {
+    if errors.is_empty() {
+        return;
+    }
+    let mut text = String::new();
+    for error in errors {
+        text.push_str(&format!(
+            "error: sandboxed build script of {} {error}\n",
+            package.describe()
+        ));
+    }
+    if !pending.is_empty() {
+        text.push_str(&grant_help(&package.name, &package.version, pending));
+    }
+    // stderr is where cargo shows a failed build script's explanation.
+    let _ = std::io::stderr().write_all(text.as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(dir: &Path) -> RunContext {
+        RunContext {
+            out_dir: dir.join("out"),
+            manifest_dir: dir.to_path_buf(),
+            readable: Vec::new(),
+            hidden_env: BTreeSet::new(),
+        }
+    }
+
+    #[test]
+    fn filter_keeps_safe_lines_verbatim_and_collects_pending() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = b"hello\ncargo:rustc-cfg=foo\ncargo::rustc-link-arg=-Wl,-x\n  cargo:rustc-env=A=1  \ncargo:KEY=v\n";
+        let filtered = filter(&Policy::default(), &ctx(dir.path()), out);
+        assert_eq!(
+            String::from_utf8(filtered.stdout).unwrap(),
+            "hello\ncargo:rustc-cfg=foo\ncargo:KEY=v\n"
+        );
+        let pending: Vec<_> = filtered
+            .pending
+            .iter()
+            .map(|(line, _)| line.as_str())
+            .collect();
+        assert_eq!(
+            pending,
+            ["cargo::rustc-link-arg=-Wl,-x", "cargo:rustc-env=A=1"]
+        );
+    }
+
+    #[test]
+    fn filter_keeps_a_missing_final_newline_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let filtered = filter(
+            &Policy::default(),
+            &ctx(dir.path()),
+            b"cargo:rustc-cfg=a\nlast",
+        );
+        assert_eq!(filtered.stdout, b"cargo:rustc-cfg=a\nlast");
+        let filtered = filter(&Policy::default(), &ctx(dir.path()), b"");
+        assert_eq!(filtered.stdout, b"");
+    }
+}

@@ -1,0 +1,43 @@
+//! `std`, as build scripts see it inside the cargo wasm-build sandbox.
+//!
+//! Build scripts and their build-dependencies are compiled for wasm32-wasip1 with
+//! `--extern std=<this crate>`. Everything is the real std except three things that
+//! wasm32-wasip1 cannot do the way a build script expects:
+//! - `process`: starting programs (`rustc` probes, C compilers) is forwarded to the
+//!   sandbox's host, which checks the policy and runs the program confined;
+//! - `fs::metadata`: WASI reports no permission bits, so std says every file is read-only
+//!   (autocfg then refuses `OUT_DIR`); the host answers instead;
+//! - `env`: `temp_dir`, `split_paths` and `process::id` panic in wasm32-wasip1's std and
+//!   are implemented here; lookups of variables the sandbox hides are reported, so the
+//!   user learns when a script could not see something they set;
+//! - the working directory: wasi-libc starts in `/`, cargo starts build scripts in the
+//!   package directory, and scripts use relative paths.
+
+pub use std::*;
+
+pub mod env;
+pub mod fs;
+pub mod process;
+
+mod host;
+#[path = "../src/protocol.rs"]
+#[allow(dead_code)]
+mod protocol;
+
+/// Runs before `main`, as the native build script would start: in the package directory.
+///
+/// `#[no_mangle]` keeps the static in the link even when a script uses nothing else of
+/// this crate (wasm-ld only pulls in objects that resolve a symbol); `#[used]` keeps it
+/// from being optimised out; `.init_array` is where wasi-libc's start code finds
+/// constructors.
+#[used]
+#[no_mangle]
+#[link_section = ".init_array"]
+static __CARGO_WASM_BUILD_START_IN_PACKAGE_DIR: extern "C" fn() = start_in_package_dir;
+
+extern "C" fn start_in_package_dir() {
+    if let Some(dir) = std::env::var_os("CARGO_MANIFEST_DIR") {
+        // A failure leaves the guest in `/`, where relative paths fail loudly.
+        let _ = std::env::set_current_dir(dir);
+    }
+}

@@ -1,0 +1,461 @@
+//! `std::process`, with programs started by the sandbox's host.
+//!
+//! The host checks each request against the policy, runs the program natively and
+//! confined, and drains its output into buffers, so children run concurrently (as cc's
+//! parallel compiles expect) while the guest waits, polls or reads.
+
+pub use std::process::{abort, exit, ExitCode, Termination};
+
+/// The sandbox's process id on the host (std panics here on wasm32-wasip1); scripts use
+/// it to name temporary files.
+pub fn id() -> u32 {
+    host::process_id()
+}
+
+use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::host;
+use crate::protocol::{stdio as how, stream, SpawnRequest};
+
+/// Where a child's standard stream goes.
+pub struct Stdio(How);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum How {
+    Inherit,
+    Null,
+    Piped,
+    Unsupported(&'static str),
+}
+
+impl Stdio {
+    pub fn piped() -> Stdio {
+        Stdio(How::Piped)
+    }
+    pub fn inherit() -> Stdio {
+        Stdio(How::Inherit)
+    }
+    pub fn null() -> Stdio {
+        Stdio(How::Null)
+    }
+}
+
+impl fmt::Debug for Stdio {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Stdio").field(&self.0).finish()
+    }
+}
+
+impl From<std::fs::File> for Stdio {
+    fn from(_: std::fs::File) -> Stdio {
+        Stdio(How::Unsupported("a file as a child's stdio"))
+    }
+}
+impl From<ChildStdin> for Stdio {
+    fn from(_: ChildStdin) -> Stdio {
+        Stdio(How::Unsupported("one child's pipe as another's stdio"))
+    }
+}
+impl From<ChildStdout> for Stdio {
+    fn from(_: ChildStdout) -> Stdio {
+        Stdio(How::Unsupported("one child's pipe as another's stdio"))
+    }
+}
+impl From<ChildStderr> for Stdio {
+    fn from(_: ChildStderr) -> Stdio {
+        Stdio(How::Unsupported("one child's pipe as another's stdio"))
+    }
+}
+impl From<io::Stdout> for Stdio {
+    fn from(_: io::Stdout) -> Stdio {
+        Stdio(How::Inherit)
+    }
+}
+impl From<io::Stderr> for Stdio {
+    fn from(_: io::Stderr) -> Stdio {
+        Stdio(How::Inherit)
+    }
+}
+
+/// A process builder, like `std::process::Command`.
+pub struct Command {
+    program: OsString,
+    args: Vec<OsString>,
+    env_clear: bool,
+    env: BTreeMap<OsString, Option<OsString>>,
+    cwd: Option<PathBuf>,
+    stdin: Option<How>,
+    stdout: Option<How>,
+    stderr: Option<How>,
+}
+
+impl Command {
+    pub fn new<S: AsRef<OsStr>>(program: S) -> Command {
+        Command {
+            program: program.as_ref().to_os_string(),
+            args: Vec::new(),
+            env_clear: false,
+            env: BTreeMap::new(),
+            cwd: None,
+            stdin: None,
+            stdout: None,
+            stderr: None,
+        }
+    }
+
+    pub fn arg<S: AsRef<OsStr>>(&mut self, arg: S) -> &mut Command {
+        self.args.push(arg.as_ref().to_os_string());
+        self
+    }
+
+    pub fn args<I, S>(&mut self, args: I) -> &mut Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        for arg in args {
+            self.arg(arg);
+        }
+        self
+    }
+
+    pub fn env<K, V>(&mut self, key: K, val: V) -> &mut Command
+    where
+        K: AsRef<OsStr>,
+        V: AsRef<OsStr>,
+    {
+        self.env
+            .insert(key.as_ref().to_os_string(), Some(val.as_ref().to_os_string()));
+        self
+    }
+
+    pub fn envs<I, K, V>(&mut self, vars: I) -> &mut Command
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<OsStr>,
+        V: AsRef<OsStr>,
+    {
+        for (key, val) in vars {
+            self.env(key, val);
+        }
+        self
+    }
+
+    pub fn env_remove<K: AsRef<OsStr>>(&mut self, key: K) -> &mut Command {
+        if self.env_clear {
+            self.env.remove(key.as_ref());
+        } else {
+            self.env.insert(key.as_ref().to_os_string(), None);
+        }
+        self
+    }
+
+    pub fn env_clear(&mut self) -> &mut Command {
+        self.env_clear = true;
+        self.env.clear();
+        self
+    }
+
+    pub fn current_dir<P: AsRef<Path>>(&mut self, dir: P) -> &mut Command {
+        self.cwd = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    pub fn stdin<T: Into<Stdio>>(&mut self, cfg: T) -> &mut Command {
+        self.stdin = Some(cfg.into().0);
+        self
+    }
+
+    pub fn stdout<T: Into<Stdio>>(&mut self, cfg: T) -> &mut Command {
+        self.stdout = Some(cfg.into().0);
+        self
+    }
+
+    pub fn stderr<T: Into<Stdio>>(&mut self, cfg: T) -> &mut Command {
+        self.stderr = Some(cfg.into().0);
+        self
+    }
+
+    pub fn spawn(&mut self) -> io::Result<Child> {
+        self.start([How::Inherit; 3])
+    }
+
+    pub fn output(&mut self) -> io::Result<Output> {
+        self.start([How::Null, How::Piped, How::Piped])?
+            .wait_with_output()
+    }
+
+    pub fn status(&mut self) -> io::Result<ExitStatus> {
+        let mut child = self.start([How::Inherit; 3])?;
+        child.stdin.take();
+        child.wait()
+    }
+
+    pub fn get_program(&self) -> &OsStr {
+        &self.program
+    }
+
+    pub fn get_args(&self) -> CommandArgs<'_> {
+        CommandArgs {
+            inner: self.args.iter(),
+        }
+    }
+
+    pub fn get_envs(&self) -> CommandEnvs<'_> {
+        CommandEnvs {
+            inner: self.env.iter(),
+        }
+    }
+
+    pub fn get_current_dir(&self) -> Option<&Path> {
+        self.cwd.as_deref()
+    }
+
+    fn start(&mut self, defaults: [How; 3]) -> io::Result<Child> {
+        let chosen = [
+            self.stdin.unwrap_or(defaults[0]),
+            self.stdout.unwrap_or(defaults[1]),
+            self.stderr.unwrap_or(defaults[2]),
+        ];
+        let mut stdio = [0u8; 3];
+        for (slot, how) in stdio.iter_mut().zip(chosen) {
+            *slot = match how {
+                How::Inherit => how::INHERIT,
+                How::Null => how::NULL,
+                How::Piped => how::PIPED,
+                How::Unsupported(what) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::Unsupported,
+                        format!("the build-script sandbox does not support {what}"),
+                    ))
+                }
+            };
+        }
+        let text = |value: &OsStr| {
+            value.to_str().map(str::to_string).ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "the build-script sandbox passes only UTF-8 to programs",
+                )
+            })
+        };
+        let cwd = match &self.cwd {
+            Some(dir) => Some(text(std::path::absolute(dir)?.as_os_str())?),
+            None => Some(text(std::env::current_dir()?.as_os_str())?),
+        };
+        let request = SpawnRequest {
+            program: text(&self.program)?,
+            args: self.args.iter().map(|arg| text(arg)).collect::<io::Result<_>>()?,
+            env_clear: self.env_clear,
+            env: self
+                .env
+                .iter()
+                .map(|(key, val)| Ok((text(key)?, val.as_deref().map(text).transpose()?)))
+                .collect::<io::Result<_>>()?,
+            cwd,
+            stdio,
+        };
+        let handle = Arc::new(Handle(host::spawn(&request.encode())?));
+        Ok(Child {
+            stdin: (chosen[0] == How::Piped).then(|| ChildStdin(handle.clone())),
+            stdout: (chosen[1] == How::Piped).then(|| ChildStdout(handle.clone())),
+            stderr: (chosen[2] == How::Piped).then(|| ChildStderr(handle.clone())),
+            handle,
+        })
+    }
+}
+
+impl fmt::Debug for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.program)?;
+        for arg in &self.args {
+            write!(f, " {arg:?}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The arguments of a `Command`.
+#[derive(Debug)]
+pub struct CommandArgs<'a> {
+    inner: std::slice::Iter<'a, OsString>,
+}
+
+impl<'a> Iterator for CommandArgs<'a> {
+    type Item = &'a OsStr;
+    fn next(&mut self) -> Option<&'a OsStr> {
+        self.inner.next().map(OsString::as_os_str)
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+impl ExactSizeIterator for CommandArgs<'_> {}
+
+/// The environment changes of a `Command`.
+#[derive(Debug)]
+pub struct CommandEnvs<'a> {
+    inner: std::collections::btree_map::Iter<'a, OsString, Option<OsString>>,
+}
+
+impl<'a> Iterator for CommandEnvs<'a> {
+    type Item = (&'a OsStr, Option<&'a OsStr>);
+    fn next(&mut self) -> Option<Self::Item> {
+        self.inner
+            .next()
+            .map(|(key, val)| (key.as_os_str(), val.as_deref()))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+impl ExactSizeIterator for CommandEnvs<'_> {}
+
+/// The host's handle of a running child; released when the child and all its pipes are
+/// gone. Dropping a child does not kill it, as with std; the sandbox kills stragglers
+/// when the build script ends.
+#[derive(Debug)]
+struct Handle(u32);
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        host::release(self.0);
+    }
+}
+
+/// A running or exited child process.
+#[derive(Debug)]
+pub struct Child {
+    handle: Arc<Handle>,
+    pub stdin: Option<ChildStdin>,
+    pub stdout: Option<ChildStdout>,
+    pub stderr: Option<ChildStderr>,
+}
+
+impl Child {
+    pub fn id(&self) -> u32 {
+        host::id(self.handle.0)
+    }
+
+    pub fn kill(&mut self) -> io::Result<()> {
+        host::kill(self.handle.0)
+    }
+
+    pub fn wait(&mut self) -> io::Result<ExitStatus> {
+        drop(self.stdin.take());
+        let (code, signal) = host::wait(self.handle.0, true)?.unwrap_or((-1, -1));
+        Ok(ExitStatus::from_parts(code, signal))
+    }
+
+    pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
+        Ok(host::wait(self.handle.0, false)?
+            .map(|(code, signal)| ExitStatus::from_parts(code, signal)))
+    }
+
+    pub fn wait_with_output(mut self) -> io::Result<Output> {
+        drop(self.stdin.take());
+        let mut stdout = Vec::new();
+        let mut stderr = Vec::new();
+        if let Some(mut pipe) = self.stdout.take() {
+            pipe.read_to_end(&mut stdout)?;
+        }
+        if let Some(mut pipe) = self.stderr.take() {
+            pipe.read_to_end(&mut stderr)?;
+        }
+        let status = self.wait()?;
+        Ok(Output {
+            status,
+            stdout,
+            stderr,
+        })
+    }
+}
+
+/// The write end of a child's stdin.
+#[derive(Debug)]
+pub struct ChildStdin(Arc<Handle>);
+
+impl Write for ChildStdin {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        host::write(self.0 .0, buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for ChildStdin {
+    fn drop(&mut self) {
+        // Closing stdin is how a child learns its input ended.
+        let _ = host::close_stdin(self.0 .0);
+    }
+}
+
+/// The read end of a child's stdout.
+#[derive(Debug)]
+pub struct ChildStdout(Arc<Handle>);
+
+impl Read for ChildStdout {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        host::read(self.0 .0, stream::STDOUT, buf)
+    }
+}
+
+/// The read end of a child's stderr.
+#[derive(Debug)]
+pub struct ChildStderr(Arc<Handle>);
+
+impl Read for ChildStderr {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        host::read(self.0 .0, stream::STDERR, buf)
+    }
+}
+
+/// How a child ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ExitStatus {
+    code: Option<i32>,
+    signal: Option<i32>,
+}
+
+impl ExitStatus {
+    fn from_parts(code: i32, signal: i32) -> ExitStatus {
+        ExitStatus {
+            code: (signal < 0).then_some(code),
+            signal: (signal >= 0).then_some(signal),
+        }
+    }
+
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    pub fn code(&self) -> Option<i32> {
+        self.code
+    }
+}
+
+impl fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.code, self.signal) {
+            (Some(code), _) => write!(f, "exit status: {code}"),
+            (None, Some(signal)) => write!(f, "signal: {signal}"),
+            (None, None) => write!(f, "unknown exit status"),
+        }
+    }
+}
+
+/// Everything a finished child produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    pub status: ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}

@@ -1,0 +1,165 @@
+//! `cargo wasm-build approve` and `deny`: record the consumer's decisions in the manifest.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use anyhow::{Context as _, Result, bail};
+use wasm_build_permissions_schema::{grant_lines, toml_string};
+use wasm_build_policy::edit::{Decision, add_grants};
+use wasm_build_policy::pending::{Pending, audit_logs, last_runs, pending};
+use wasm_build_policy::{Consumer, Graph, Resolution};
+
+/// What to decide on.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DecideArgs {
+    /// Packages to decide on: `NAME`, `NAME@VERSION` or a full package id spec
+    #[arg(value_name = "PKG[@VERSION]")]
+    packages: Vec<String>,
+    /// Everything pending: declared by crates and denied in the last build
+    #[arg(long, conflicts_with = "packages")]
+    all: bool,
+    /// Show what would be written, and write nothing
+    #[arg(long)]
+    dry_run: bool,
+    /// Do not ask for confirmation (it is only asked on a terminal)
+    #[arg(long, short = 'y')]
+    yes: bool,
+    /// Path to Cargo.toml
+    #[arg(long, value_name = "PATH")]
+    manifest_path: Option<String>,
+}
+
+/// Runs `approve` (`Decision::Allow`) or `deny`; returns the exit status.
+pub fn run(args: &DecideArgs, decision: Decision) -> Result<i32> {
+    if args.packages.is_empty() && !args.all {
+        bail!("name the packages to decide on, or pass --all for everything pending");
+    }
+    let mut cargo_args = Vec::new();
+    if let Some(path) = &args.manifest_path {
+        cargo_args.extend(["--manifest-path".to_string(), path.clone()]);
+    }
+    let graph = Graph::load(&cargo_args)?;
+    let consumer = Consumer::load(&graph.root_manifest)?;
+    let in_workspace_table = consumer.in_workspace_table;
+    let manifest = consumer.manifest.clone();
+    let resolution = Resolution::new(&graph, consumer, None);
+    let runs = last_runs(&audit_logs(&graph.target_dir));
+    let all_pending = pending(&resolution, &runs);
+    let chosen = select(&all_pending, &args.packages, &graph)?;
+    let mut stderr = std::io::stderr();
+    if chosen.is_empty() {
+        writeln!(stderr, "nothing is pending review")?;
+        return Ok(0);
+    }
+
+    let verb = match decision {
+        Decision::Allow => "Approving",
+        Decision::Deny => "Denying",
+    };
+    let table = match decision {
+        Decision::Allow => "allow",
+        Decision::Deny => "deny",
+    };
+    let root = if in_workspace_table {
+        "workspace"
+    } else {
+        "package"
+    };
+    for item in &chosen {
+        let origin = match (item.declared, item.attempted) {
+            (true, true) => "declared by the crate and attempted in the last build",
+            (true, false) => "declared by the crate",
+            _ => "attempted in the last build",
+        };
+        writeln!(
+            stderr,
+            "{verb:>12} for {} v{} ({origin}):",
+            item.name, item.version
+        )?;
+        writeln!(
+            stderr,
+            "             [{root}.metadata.sandbox.{table}.{}]",
+            toml_string(&item.spec)
+        )?;
+        for line in grant_lines(&item.set.capabilities()) {
+            writeln!(stderr, "             {line}")?;
+        }
+        let limits = item.set.limits.toml_pairs();
+        if !limits.is_empty() {
+            let pairs: Vec<String> = limits.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+            writeln!(stderr, "             limits = {{ {} }}", pairs.join(", "))?;
+        }
+    }
+    if args.dry_run {
+        writeln!(stderr, "(dry run: {} left unchanged)", manifest.display())?;
+        return Ok(0);
+    }
+    if std::io::stdin().is_terminal()
+        && !args.yes
+        && !confirm(&format!("Write this to {}?", manifest.display()))?
+    {
+        writeln!(stderr, "nothing written")?;
+        return Ok(crate::exit::UNREVIEWED);
+    }
+    let mut text = std::fs::read_to_string(&manifest)
+        .with_context(|| format!("failed to read {}", manifest.display()))?;
+    for item in &chosen {
+        text = add_grants(&text, in_workspace_table, decision, &item.spec, &item.set)
+            .with_context(|| format!("failed to update {}", manifest.display()))?;
+    }
+    std::fs::write(&manifest, text)
+        .with_context(|| format!("failed to write {}", manifest.display()))?;
+    writeln!(
+        stderr,
+        "{:>12} {} package{} in {}",
+        match decision {
+            Decision::Allow => "Approved",
+            Decision::Deny => "Denied",
+        },
+        chosen.len(),
+        if chosen.len() == 1 { "" } else { "s" },
+        manifest.display()
+    )?;
+    Ok(0)
+}
+
+/// The pending items the user named (all of them for `--all`).
+fn select(all: &[Pending], names: &[String], graph: &Graph) -> Result<Vec<Pending>> {
+    if names.is_empty() {
+        return Ok(all.to_vec());
+    }
+    let mut chosen = Vec::new();
+    for name in names {
+        let matches = |spec: &str, package_name: &str, version: &str| {
+            spec == name || package_name == name || format!("{package_name}@{version}") == *name
+        };
+        let found: Vec<&Pending> = all
+            .iter()
+            .filter(|item| matches(&item.spec, &item.name, &item.version))
+            .collect();
+        if found.is_empty() {
+            let known = graph
+                .packages
+                .iter()
+                .any(|package| matches(&package.spec, &package.name, &package.version));
+            if known {
+                bail!("nothing is pending review for `{name}`");
+            }
+            bail!("no package `{name}` in this workspace's dependency graph");
+        }
+        for item in found {
+            if !chosen.contains(item) {
+                chosen.push(item.clone());
+            }
+        }
+    }
+    Ok(chosen)
+}
+
+fn confirm(question: &str) -> Result<bool> {
+    let mut stderr = std::io::stderr();
+    write!(stderr, "{question} [y/N] ")?;
+    stderr.flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
+}

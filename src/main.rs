@@ -1,0 +1,83 @@
+//! `cargo wasm-build`: cargo with every build script sandboxed in WebAssembly.
+//!
+//! One executable plays four roles, told apart by how it is started:
+//! - the **confinement helper**: the exec broker starts it with `--wasm-build-confine`
+//!   to confine itself and then `exec` a granted program;
+//! - the **stand-in**: cargo runs a build script, which is a two-line script that starts
+//!   the tool with `--wasm-build-standin <its own path>`;
+//! - the **wrapper**: cargo runs it as `RUSTC_WRAPPER`, with a compiler as first argument;
+//! - the **CLI**: everything else, `cargo wasm-build ...` in particular.
+
+mod approve;
+mod cli;
+mod exit;
+mod run_cargo;
+mod summary;
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use wasm_build_runtime::confine;
+use wasm_build_runtime::standin::{self, StandIn};
+
+fn main() -> ExitCode {
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let result = match Role::of(&argv) {
+        Role::Confine => {
+            return ExitCode::from(u8::try_from(confine::helper_main(&argv[2..])).unwrap_or(1));
+        }
+        Role::StandIn(exe) => run_stand_in(&exe),
+        Role::Wrapper => wasm_build_wrapper::run(&argv[1..]),
+        Role::Cli => cli::main(&argv[1..]),
+    };
+    match result {
+        Ok(status) => ExitCode::from(u8::try_from(status).unwrap_or(1)),
+        Err(err) => {
+            let _ = writeln!(std::io::stderr(), "error: {err:#}");
+            ExitCode::from(101)
+        }
+    }
+}
+
+enum Role {
+    Confine,
+    StandIn(PathBuf),
+    Wrapper,
+    Cli,
+}
+
+impl Role {
+    fn of(argv: &[OsString]) -> Role {
+        match argv.get(1) {
+            Some(first) if first == confine::CONFINE_ARG => Role::Confine,
+            Some(first) if first == standin::STANDIN_ARG => {
+                Role::StandIn(argv.get(2).map(PathBuf::from).unwrap_or_default())
+            }
+            Some(first) if first != "wasm-build" && is_compiler(Path::new(first)) => Role::Wrapper,
+            _ => Role::Cli,
+        }
+    }
+}
+
+fn run_stand_in(exe: &Path) -> anyhow::Result<i32> {
+    let manifest = StandIn::beside(exe)?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "{} is a cargo-wasm-build stand-in without its manifest; run `cargo clean` and build again",
+            exe.display()
+        )
+    })?;
+    standin::run(exe, &manifest)
+}
+
+/// Whether cargo passed a compiler as the first argument, as it does to a
+/// `RUSTC_WRAPPER`: an existing file, given by absolute path or named like rustc or a
+/// workspace wrapper (clippy-driver).
+fn is_compiler(path: &Path) -> bool {
+    let named = path
+        .file_stem()
+        .and_then(|stem| stem.to_str())
+        .is_some_and(|stem| stem.starts_with("rustc") || stem.starts_with("clippy-driver"));
+    (path.is_absolute() || named) && path.is_file()
+}

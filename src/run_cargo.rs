@@ -1,0 +1,162 @@
+//! Runs a cargo command with the tool as `RUSTC_WRAPPER`, so every build script it
+//! compiles becomes a sandboxed one, under the policy resolved for this workspace.
+
+use std::ffi::OsString;
+use std::io::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context as _, Result};
+use wasm_build_permissions_schema::Mode;
+use wasm_build_policy::pending::{audit_logs, last_runs, pending};
+use wasm_build_policy::resolve::check_member_tables;
+use wasm_build_policy::{Consumer, Graph, Resolution};
+use wasm_build_runtime::audit::{self, RUN_LOG_ENV};
+use wasm_build_runtime::policy::POLICY_ENV;
+use wasm_build_wrapper::INNER_WRAPPER_ENV;
+use wasm_build_wrapper::record::BASE_ENV_NAMES;
+
+use crate::exit::{self, approve_command};
+use crate::summary::{self, Output};
+
+/// Runs `cargo <command> <args>` under the sandbox and returns the exit status.
+pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> {
+    let exe = std::env::current_exe().context("failed to locate cargo-wasm-build itself")?;
+    let text_args: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let output = Output::from_args(args);
+
+    let graph = Graph::load(&text_args)?;
+    let consumer = Consumer::load(&graph.root_manifest)?;
+    let resolution = Resolution::new(&graph, consumer, mode);
+    for warning in check_member_tables(&resolution)? {
+        let _ = writeln!(std::io::stderr(), "warning: {warning}");
+    }
+    match resolution.mode {
+        Mode::Strict => {
+            if let Some(status) = refuse_unreviewed(&graph, &resolution, &text_args) {
+                return Ok(status);
+            }
+        }
+        Mode::TrustDeclared => warn_trusting(&resolution, &output),
+        Mode::Deny => {}
+    }
+
+    let policy_file = tempfile::Builder::new()
+        .prefix("cargo-wasm-build-policy-")
+        .suffix(".json")
+        .tempfile()
+        .context("failed to create a temporary file for the build's policy")?;
+    serde_json::to_writer(policy_file.as_file(), &resolution.policy_file())
+        .context("failed to write the build's policy")?;
+    let run_log = tempfile::Builder::new()
+        .prefix("cargo-wasm-build-run-")
+        .suffix(".jsonl")
+        .tempfile()
+        .context("failed to create a temporary file for the build's run log")?;
+
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cargo_command = Command::new(&cargo);
+    cargo_command.arg(command).args(args);
+    // A wrapper the user already had (sccache, say) keeps wrapping native compiles.
+    if let Some(user_wrapper) = std::env::var_os("RUSTC_WRAPPER")
+        .filter(|wrapper| !wrapper.is_empty() && Path::new(wrapper) != exe)
+    {
+        cargo_command.env(INNER_WRAPPER_ENV, user_wrapper);
+    }
+    let mut base_names: Vec<String> = std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .collect();
+    base_names
+        .extend(["RUSTC_WRAPPER", INNER_WRAPPER_ENV, RUN_LOG_ENV, POLICY_ENV].map(String::from));
+    cargo_command
+        .env("RUSTC_WRAPPER", &exe)
+        .env(BASE_ENV_NAMES, base_names.join("\n"))
+        .env(POLICY_ENV, policy_file.path())
+        .env(RUN_LOG_ENV, run_log.path());
+
+    let status = cargo_command
+        .status()
+        .with_context(|| format!("failed to run {}", Path::new(&cargo).display()))?;
+    let records = audit::read(run_log.path());
+    summary::print(&records, &output);
+    if records.iter().any(|record| !record.pending.is_empty()) && !output.is_quiet() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "{} to approve what the sandbox denied, review the errors above and run `{}`",
+            output.paint("help:", summary::Tone::Help),
+            approve_command(&text_args, None)
+        );
+    }
+    Ok(status.code().unwrap_or(exit::CARGO_FAILED))
+}
+
+/// In strict mode, the refusal to build while anything is unreviewed: the status to
+/// exit with, or `None` when everything is reviewed.
+fn refuse_unreviewed(graph: &Graph, resolution: &Resolution, args: &[String]) -> Option<i32> {
+    let runs = last_runs(&audit_logs(&graph.target_dir));
+    let pending = pending(resolution, &runs);
+    if pending.is_empty() {
+        return None;
+    }
+    let mut text = String::from(
+        "error: strict mode: these build scripts have permissions nobody has reviewed; nothing was built\n",
+    );
+    for item in &pending {
+        let what: Vec<String> = item
+            .set
+            .capabilities()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let mut what = what.join(", ");
+        if !item.set.limits.is_empty() {
+            what.push_str(if what.is_empty() {
+                "larger limits"
+            } else {
+                ", larger limits"
+            });
+        }
+        let origin = match (item.declared, item.attempted) {
+            (true, true) => "declared and attempted",
+            (true, false) => "declared",
+            _ => "attempted in the last build",
+        };
+        text.push_str(&format!(
+            "  {} v{} ({origin}): {what}\n",
+            item.name, item.version
+        ));
+    }
+    text.push_str(&format!(
+        "help: review them with `cargo wasm-build permissions`, then run `{}` (or `deny`)\n",
+        approve_command(args, None)
+    ));
+    let _ = std::io::stderr().write_all(text.as_bytes());
+    Some(exit::UNREVIEWED)
+}
+
+fn warn_trusting(resolution: &Resolution, output: &Output) {
+    let trusted: Vec<String> = resolution
+        .packages
+        .iter()
+        .filter(|resolved| !resolved.package.is_member && !resolved.requests.needs.is_empty())
+        .map(|resolved| format!("{} v{}", resolved.package.name, resolved.package.version))
+        .collect();
+    if trusted.is_empty() || output.is_quiet() {
+        return;
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "{} mode = trust-declared: granting without review what {} declare{}: {}",
+        output.paint("warning:", summary::Tone::Warning),
+        if trusted.len() == 1 {
+            "this crate"
+        } else {
+            "these crates"
+        },
+        if trusted.len() == 1 { "s" } else { "" },
+        trusted.join(", ")
+    );
+}

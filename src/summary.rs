@@ -1,0 +1,246 @@
+//! What the CLI prints after cargo: which build scripts ran in the sandbox.
+
+use std::ffi::OsString;
+use std::io::{IsTerminal, Write};
+use wasm_build_permissions_schema::{allow_table, toml_string};
+use wasm_build_runtime::audit::RunRecord;
+
+/// How chatty and colourful the summary is, following the flags given to cargo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    quiet: bool,
+    verbose: bool,
+    color: bool,
+}
+
+impl Output {
+    /// Reads `-q`, `-v` and `--color` from cargo's arguments (up to a `--`), and
+    /// `CARGO_TERM_COLOR`/`NO_COLOR` from the environment, as cargo does.
+    pub fn from_args(args: &[OsString]) -> Self {
+        let args: Vec<&str> = args
+            .iter()
+            .filter_map(|arg| arg.to_str())
+            .take_while(|arg| *arg != "--")
+            .collect();
+        let quiet = args.iter().any(|arg| *arg == "-q" || *arg == "--quiet");
+        let verbose = args.iter().any(|arg| {
+            *arg == "--verbose" || (arg.starts_with("-v") && arg[1..].chars().all(|c| c == 'v'))
+        });
+        let flag_color = args.iter().enumerate().find_map(|(i, arg)| {
+            arg.strip_prefix("--color=").or_else(|| {
+                (*arg == "--color")
+                    .then(|| args.get(i + 1).copied())
+                    .flatten()
+            })
+        });
+        let choice = flag_color
+            .map(str::to_string)
+            .or_else(|| std::env::var("CARGO_TERM_COLOR").ok())
+            .unwrap_or_else(|| "auto".into());
+        let color = match choice.as_str() {
+            "always" => true,
+            "never" => false,
+            _ => {
+                std::io::stderr().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        };
+        Output {
+            quiet,
+            verbose,
+            color,
+        }
+    }
+}
+
+/// The colour of a status word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    /// Green: things went well.
+    Good,
+    /// Red: something failed.
+    Bad,
+    /// Yellow: worth a look.
+    Warning,
+    /// Cyan: what to do next.
+    Help,
+}
+
+impl Output {
+    /// Whether `-q` was given.
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
+    /// `word` in bold `tone` when colour is on.
+    pub fn paint(&self, word: &str, tone: Tone) -> String {
+        if !self.color {
+            return word.to_string();
+        }
+        let code = match tone {
+            Tone::Good => "32",
+            Tone::Bad => "31",
+            Tone::Warning => "33",
+            Tone::Help => "36",
+        };
+        format!("\x1b[1;{code}m{word}\x1b[0m")
+    }
+}
+
+/// Prints the summary of `records`; nothing when no build script ran.
+pub fn print(records: &[RunRecord], output: &Output) {
+    if records.is_empty() || output.quiet {
+        return;
+    }
+    let text = render(records, output);
+    let _ = std::io::stderr().write_all(text.as_bytes());
+}
+
+fn render(records: &[RunRecord], output: &Output) -> String {
+    let status = |word: &str, ok: bool| {
+        output.paint(
+            &format!("{word:>12}"),
+            if ok { Tone::Good } else { Tone::Bad },
+        )
+    };
+    let mut text = String::new();
+    if output.verbose {
+        for record in records {
+            text.push_str(&format!(
+                "{} build script of {} v{} in wasmtime ({} ms{})\n",
+                status("Sandboxed", record.status == 0),
+                record.package,
+                record.version,
+                record.elapsed_ms,
+                if record.status == 0 { "" } else { ", failed" }
+            ));
+        }
+    }
+    let failed = records.iter().filter(|record| record.status != 0).count();
+    let names: Vec<String> = records
+        .iter()
+        .map(|record| format!("{} v{}", record.package, record.version))
+        .collect();
+    let scripts = if records.len() == 1 {
+        "build script"
+    } else {
+        "build scripts"
+    };
+    text.push_str(&format!(
+        "{} {} {scripts} in wasmtime: {}\n",
+        status("Sandboxed", failed == 0),
+        records.len(),
+        names.join(", ")
+    ));
+    for record in records
+        .iter()
+        .filter(|record| !record.hidden_env.is_empty())
+    {
+        let names: Vec<String> = record
+            .hidden_env
+            .iter()
+            .map(|name| format!("`{name}`"))
+            .collect();
+        let quoted: Vec<String> = record
+            .hidden_env
+            .iter()
+            .map(|name| toml_string(name))
+            .collect();
+        text.push_str(&format!(
+            "{} the build script of {} v{} looked up {}, set in your environment but hidden by \
+             the sandbox; if it should see {}, add to {}: env = [{}]\n",
+            output.paint("note:", Tone::Help),
+            record.package,
+            record.version,
+            names.join(", "),
+            if names.len() == 1 { "it" } else { "them" },
+            allow_table(&record.package, &record.version),
+            quoted.join(", ")
+        ));
+    }
+    if failed > 0 {
+        text.push_str(&format!(
+            "{} {failed} of them in the sandbox (see their errors above)\n",
+            status("Failed", false)
+        ));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(package: &str, status: i32) -> RunRecord {
+        RunRecord {
+            package: package.into(),
+            version: "1.0.0".into(),
+            manifest_dir: "/x".into(),
+            status,
+            finished_at: 0,
+            elapsed_ms: 7,
+            errors: vec![],
+            pending: vec![],
+            exec: vec![],
+            dropped: vec![],
+            hidden_env: vec![],
+        }
+    }
+
+    #[test]
+    fn summary_names_every_script() {
+        let output = Output {
+            quiet: false,
+            verbose: false,
+            color: false,
+        };
+        assert_eq!(
+            render(&[record("serde", 0), record("libc", 0)], &output),
+            "   Sandboxed 2 build scripts in wasmtime: serde v1.0.0, libc v1.0.0\n"
+        );
+    }
+
+    #[test]
+    fn verbose_lists_each_run_and_failures_are_counted() {
+        let output = Output {
+            quiet: false,
+            verbose: true,
+            color: false,
+        };
+        let text = render(&[record("evil", 1)], &output);
+        assert!(
+            text.contains("   Sandboxed build script of evil v1.0.0 in wasmtime (7 ms, failed)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("      Failed 1 of them in the sandbox"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn hidden_variables_the_script_looked_up_are_pointed_out() {
+        let output = Output {
+            quiet: false,
+            verbose: false,
+            color: false,
+        };
+        let mut looked = record("zstd-sys", 0);
+        looked.hidden_env = vec!["CC".into()];
+        let text = render(&[looked], &output);
+        assert!(
+            text.contains("note: the build script of zstd-sys v1.0.0 looked up `CC`, set in your environment but hidden by the sandbox; if it should see it, add to [workspace.metadata.sandbox.allow.\"zstd-sys@1.0.0\"]: env = [\"CC\"]"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn flags_are_read_like_cargo() {
+        let args = |list: &[&str]| list.iter().map(OsString::from).collect::<Vec<_>>();
+        assert!(Output::from_args(&args(&["-q"])).quiet);
+        assert!(Output::from_args(&args(&["-vv"])).verbose);
+        assert!(!Output::from_args(&args(&["--", "-q"])).quiet);
+        assert!(Output::from_args(&args(&["--color", "always"])).color);
+        assert!(!Output::from_args(&args(&["--color=never"])).color);
+    }
+}

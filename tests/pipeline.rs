@@ -1,0 +1,314 @@
+//! The core pipeline: every build script runs as wasm32-wasip1 in wasmtime, and the build
+//! comes out as cargo would make it.
+
+use crate::support::{Project, host_triple, manifest};
+
+/// A build script that proves where it ran: compiled for wasm32-wasip1, `target_os` is
+/// `wasi`; natively it is the host's.
+const WHERE_AM_I: &str = r#"
+fn main() {
+    let out = std::env::var("OUT_DIR").unwrap();
+    let os = if cfg!(target_os = "wasi") { "wasi" } else { "native" };
+    std::fs::write(format!("{out}/where.rs"), format!("pub const RAN_IN: &str = {os:?};")).unwrap();
+    println!("cargo::rustc-cfg=generated");
+    println!("cargo::rustc-check-cfg=cfg(generated)");
+    println!("cargo:rerun-if-changed=build.rs");
+}
+"#;
+
+const PRINT_WHERE: &str = r#"
+include!(concat!(env!("OUT_DIR"), "/where.rs"));
+fn main() {
+    println!("build script ran in {RAN_IN}; generated cfg: {}", cfg!(generated));
+}
+"#;
+
+fn where_am_i_project() -> Project {
+    let project = Project::new();
+    project
+        .file("Cargo.toml", &manifest("whereami", ""))
+        .file("build.rs", WHERE_AM_I)
+        .file("src/main.rs", PRINT_WHERE);
+    project
+}
+
+fn run_binary(project: &Project, profile: &str, name: &str) -> String {
+    let output = std::process::Command::new(project.target().join(profile).join(name))
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn build_script_runs_in_wasm_and_its_codegen_and_cfgs_reach_the_crate() {
+    let project = where_am_i_project();
+    project
+        .wasm_build(&[])
+        .success()
+        .stderr_has("Sandboxed 1 build script in wasmtime: whereami v0.1.0");
+    assert_eq!(
+        run_binary(&project, "debug", "whereami"),
+        "build script ran in wasi; generated cfg: true\n"
+    );
+    let results = project.build_script_results("debug");
+    assert_eq!(
+        results["whereami"].output,
+        "cargo::rustc-cfg=generated\ncargo::rustc-check-cfg=cfg(generated)\ncargo:rerun-if-changed=build.rs\n"
+    );
+}
+
+#[test]
+fn plain_cargo_afterwards_runs_its_own_native_script_and_neither_confuses_the_other() {
+    let project = where_am_i_project();
+    project.wasm_build(&[]).success();
+    project.cargo(&["build"]).success();
+    assert_eq!(
+        run_binary(&project, "debug", "whereami"),
+        "build script ran in native; generated cfg: true\n"
+    );
+    // Back again: nothing is rebuilt, and the sandboxed artifacts are still the ones used.
+    project
+        .wasm_build(&["-v"])
+        .success()
+        .stderr_has("Fresh whereami");
+    assert_eq!(
+        run_binary(&project, "debug", "whereami"),
+        "build script ran in wasi; generated cfg: true\n"
+    );
+}
+
+#[test]
+fn no_change_rebuild_runs_nothing() {
+    // A build-dependency matters here: cargo reruns a script whose executable looks older
+    // than the libraries it links.
+    let project = build_dependency_project();
+    project.wasm_build(&[]).success();
+    project
+        .wasm_build(&["-v"])
+        .success()
+        .stderr_lacks("Sandboxed")
+        .stderr_lacks("Compiling")
+        .stderr_lacks("Dirty");
+}
+
+#[test]
+fn release_profile_and_verbose_listing() {
+    let project = where_am_i_project();
+    project
+        .wasm_build(&["--release", "-v"])
+        .success()
+        .stderr_has("Sandboxed build script of whereami v0.1.0 in wasmtime (");
+    assert_eq!(
+        run_binary(&project, "release", "whereami"),
+        "build script ran in wasi; generated cfg: true\n"
+    );
+}
+
+#[test]
+fn custom_build_path() {
+    let project = Project::new();
+    project
+        .file(
+            "Cargo.toml",
+            &manifest("custom", "").replace(
+                "publish = false",
+                "publish = false\nbuild = \"tools/gen.rs\"",
+            ),
+        )
+        .file("tools/gen.rs", WHERE_AM_I)
+        .file("src/main.rs", PRINT_WHERE);
+    project.wasm_build(&[]).success();
+    assert_eq!(
+        run_binary(&project, "debug", "custom"),
+        "build script ran in wasi; generated cfg: true\n"
+    );
+}
+
+#[test]
+fn links_metadata_flows_to_dependents() {
+    let project = Project::new();
+    project
+        .file(
+            "Cargo.toml",
+            "[workspace]\nmembers = [\"native-lib\", \"app\"]\nresolver = \"2\"\n",
+        )
+        .file(
+            "native-lib/Cargo.toml",
+            &manifest("native-lib", "")
+                .replace("publish = false", "publish = false\nlinks = \"nativelib\""),
+        )
+        .file(
+            "native-lib/build.rs",
+            r#"fn main() {
+                println!("cargo:include=/opt/nativelib/include");
+                println!("cargo::metadata=version=4.2");
+            }"#,
+        )
+        .file("native-lib/src/lib.rs", "")
+        .file(
+            "app/Cargo.toml",
+            &manifest(
+                "app",
+                "[dependencies]\nnative-lib = { path = \"../native-lib\" }",
+            ),
+        )
+        .file(
+            "app/build.rs",
+            r#"fn main() {
+                let include = std::env::var("DEP_NATIVELIB_INCLUDE").unwrap();
+                let version = std::env::var("DEP_NATIVELIB_VERSION").unwrap();
+                println!("cargo::rustc-env=NATIVELIB={include} {version}");
+            }"#,
+        )
+        .file(
+            "app/src/main.rs",
+            r#"fn main() { println!("{}", env!("NATIVELIB")); }"#,
+        )
+        .file(
+            "Cargo.toml",
+            "[workspace]\nmembers = [\"native-lib\", \"app\"]\nresolver = \"2\"\n\n\
+             [workspace.metadata.sandbox.allow.\"app@0.1.0\"]\ndirectives = [\"rustc-env\"]\n",
+        );
+    project
+        .wasm_build(&["--workspace"])
+        .success()
+        .stderr_has("Sandboxed 2 build scripts");
+    assert_eq!(
+        run_binary(&project, "debug", "app"),
+        "/opt/nativelib/include 4.2\n"
+    );
+}
+
+#[test]
+fn build_dependency_with_its_own_build_script() {
+    let project = build_dependency_project();
+    project.wasm_build(&["-p", "app"]).success();
+    assert_eq!(run_binary(&project, "debug", "app"), "84\n");
+}
+
+/// `app`, whose build script uses `helper`, a build-dependency with a build script.
+fn build_dependency_project() -> Project {
+    let project = Project::new();
+    project
+        .file("Cargo.toml", "[workspace]\nmembers = [\"helper\", \"app\"]\nresolver = \"2\"\n")
+        .file("helper/Cargo.toml", &manifest("helper", ""))
+        .file(
+            "helper/build.rs",
+            r#"fn main() {
+                let out = std::env::var("OUT_DIR").unwrap();
+                std::fs::write(format!("{out}/answer.rs"), "pub const ANSWER: u32 = 42;").unwrap();
+                println!("cargo::rustc-cfg=helper_generated");
+                println!("cargo::rustc-check-cfg=cfg(helper_generated)");
+            }"#,
+        )
+        .file(
+            "helper/src/lib.rs",
+            r#"include!(concat!(env!("OUT_DIR"), "/answer.rs"));
+               #[cfg(helper_generated)]
+               pub fn twice() -> u32 { ANSWER * 2 }"#,
+        )
+        .file(
+            "app/Cargo.toml",
+            &manifest("app", "[build-dependencies]\nhelper = { path = \"../helper\" }"),
+        )
+        .file(
+            "app/build.rs",
+            r#"fn main() {
+                let out = std::env::var("OUT_DIR").unwrap();
+                std::fs::write(format!("{out}/value.rs"), format!("const VALUE: u32 = {};", helper::twice())).unwrap();
+            }"#,
+        )
+        .file(
+            "app/src/main.rs",
+            r#"include!(concat!(env!("OUT_DIR"), "/value.rs"));
+               fn main() { println!("{VALUE}"); }"#,
+        );
+    project
+}
+
+#[test]
+fn panicking_script_fails_the_build_naming_the_package() {
+    let project = Project::new();
+    project
+        .file("Cargo.toml", &manifest("boom", ""))
+        .file(
+            "build.rs",
+            r#"fn main() { panic!("the build script gave up"); }"#,
+        )
+        .file("src/lib.rs", "");
+    let run = project.wasm_build(&[]).failure();
+    assert_eq!(run.code, Some(101), "cargo's own exit status");
+    run.stderr_has("failed to run custom build command for `boom v0.1.0")
+        .stderr_has("the build script gave up")
+        .stderr_has("error: sandboxed build script of `boom v0.1.0` panicked");
+}
+
+#[test]
+fn non_zero_exit_status_is_reported() {
+    let project = Project::new();
+    project
+        .file("Cargo.toml", &manifest("quitter", ""))
+        .file("build.rs", r#"fn main() { std::process::exit(3); }"#)
+        .file("src/lib.rs", "");
+    project
+        .wasm_build(&[])
+        .failure()
+        .stderr_has("error: sandboxed build script of `quitter v0.1.0` exited with status 3");
+}
+
+#[test]
+fn cross_build_gives_the_script_target_and_host() {
+    let project = Project::new();
+    project
+        .file("Cargo.toml", &manifest("crossed", "[lib]\ncrate-type = [\"rlib\"]"))
+        .file(
+            "build.rs",
+            r#"fn main() {
+                let target = std::env::var("TARGET").unwrap();
+                let host = std::env::var("HOST").unwrap();
+                let out = std::env::var("OUT_DIR").unwrap();
+                std::fs::write(format!("{out}/triples.txt"), format!("{target} from {host}")).unwrap();
+            }"#,
+        )
+        .file("src/lib.rs", "pub fn f() {}");
+    project
+        .wasm_build(&["--target", "wasm32-wasip1"])
+        .success()
+        .stderr_has("Sandboxed 1 build script");
+    // The script is compiled as a host unit; it runs for the target's profile directory.
+    let results = project.build_script_results("wasm32-wasip1/debug");
+    let triples = String::from_utf8(results["crossed"].files["triples.txt"].clone()).unwrap();
+    assert_eq!(triples, format!("wasm32-wasip1 from {}", host_triple()));
+}
+
+#[test]
+fn check_with_json_messages_keeps_stdout_machine_readable() {
+    let project = where_am_i_project();
+    let run = project
+        .wasm_build(&["check", "--message-format=json"])
+        .success();
+    let mut executed = false;
+    for line in run.stdout.lines() {
+        let message: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|err| panic!("not JSON on stdout: {line:?}: {err}"));
+        if message["reason"] == "build-script-executed" {
+            executed = true;
+            assert_eq!(message["cfgs"][0], "generated");
+        }
+    }
+    assert!(executed, "cargo reported the build script:\n{}", run.stdout);
+}
+
+#[test]
+fn compile_errors_keep_cargo_s_exit_status_and_diagnostics() {
+    let project = Project::new();
+    project
+        .file("Cargo.toml", &manifest("broken", ""))
+        .file("build.rs", "fn main() { let x: u32 = \"not a number\"; }")
+        .file("src/lib.rs", "");
+    let run = project.wasm_build(&[]).failure();
+    assert_eq!(run.code, Some(101));
+    run.stderr_has("mismatched types")
+        .stderr_has("could not compile `broken` (build script)");
+}

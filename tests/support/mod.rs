@@ -1,0 +1,219 @@
+//! Fixture projects and runs of the real `cargo-wasm-build` binary and real cargo.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A throw-away cargo project in a temporary directory.
+pub struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    /// An empty project directory.
+    pub fn new() -> Self {
+        Project {
+            dir: tempfile::Builder::new()
+                .prefix("wasm-build-test-")
+                .tempdir()
+                .unwrap(),
+        }
+    }
+
+    /// Writes `contents` to `path` (relative to the project), creating directories.
+    pub fn file(&self, path: &str, contents: &str) -> &Self {
+        let path = self.dir.path().join(path);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, contents).unwrap();
+        self
+    }
+
+    /// The project directory.
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The target directory the runs use.
+    pub fn target(&self) -> PathBuf {
+        self.root().join("target")
+    }
+
+    /// `cargo wasm-build ARGS` in the project.
+    pub fn wasm_build(&self, args: &[&str]) -> Run {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cargo-wasm-build"));
+        command.arg("wasm-build").args(args);
+        self.run(command)
+    }
+
+    /// Plain `cargo ARGS` in the project, for comparison.
+    pub fn cargo(&self, args: &[&str]) -> Run {
+        let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+        command.args(args);
+        self.run(command)
+    }
+
+    /// Runs `command` in the project with a clean cargo environment.
+    pub fn run(&self, mut command: Command) -> Run {
+        command
+            .current_dir(self.root())
+            .env("CARGO_TARGET_DIR", self.target())
+            .env("CARGO_TERM_COLOR", "never")
+            .env_remove("RUSTC_WRAPPER")
+            .env_remove("RUSTC_WORKSPACE_WRAPPER")
+            .env_remove("CARGO_MAKEFLAGS")
+            .env_remove("MAKEFLAGS")
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .env_remove("CARGO_BUILD_TARGET");
+        for (name, _) in std::env::vars_os() {
+            if name
+                .to_str()
+                .is_some_and(|name| name.starts_with("CARGO_WASM_BUILD_"))
+            {
+                command.env_remove(name);
+            }
+        }
+        let output = command.output().unwrap();
+        Run::from(output)
+    }
+
+    /// Every build script's recorded output and `OUT_DIR` files in `profile` (e.g.
+    /// `debug`), keyed by package name; paths inside the target directory normalised.
+    pub fn build_script_results(&self, profile: &str) -> BTreeMap<String, ScriptResult> {
+        build_script_results(&self.target().join(profile).join("build"))
+    }
+}
+
+/// A finished process.
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Self {
+        Run {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    /// Panics with the whole output unless the process succeeded.
+    #[track_caller]
+    pub fn success(self) -> Self {
+        assert_eq!(self.code, Some(0), "expected success\n{}", self.describe());
+        self
+    }
+
+    /// Panics with the whole output unless the process failed.
+    #[track_caller]
+    pub fn failure(self) -> Self {
+        assert_ne!(self.code, Some(0), "expected failure\n{}", self.describe());
+        self
+    }
+
+    /// Panics unless stderr contains `needle`.
+    #[track_caller]
+    pub fn stderr_has(self, needle: &str) -> Self {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}\n{}",
+            self.describe()
+        );
+        self
+    }
+
+    /// Panics if stderr contains `needle`.
+    #[track_caller]
+    pub fn stderr_lacks(self, needle: &str) -> Self {
+        assert!(
+            !self.stderr.contains(needle),
+            "stderr has {needle:?}\n{}",
+            self.describe()
+        );
+        self
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "status: {:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// What one build script left behind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptResult {
+    /// The `output` file cargo keeps (the directives it received).
+    pub output: String,
+    /// Files in `OUT_DIR` and their contents.
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+/// Reads every `<build>/<pkg>-<hash>/output` with its `out/` directory.
+pub fn build_script_results(build: &Path) -> BTreeMap<String, ScriptResult> {
+    let mut results = BTreeMap::new();
+    let Ok(entries) = fs::read_dir(build) else {
+        return results;
+    };
+    for entry in entries {
+        let dir = entry.unwrap().path();
+        let Ok(output) = fs::read_to_string(dir.join("output")) else {
+            continue;
+        };
+        let name = dir.file_name().unwrap().to_str().unwrap();
+        let package = name.rsplit_once('-').unwrap().0.to_string();
+        let dir_text = dir.display().to_string();
+        let mut files = BTreeMap::new();
+        let out = dir.join("out");
+        let mut pending = vec![out.clone()];
+        while let Some(next) = pending.pop() {
+            for entry in fs::read_dir(&next).into_iter().flatten() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else {
+                    let relative = path.strip_prefix(&out).unwrap().display().to_string();
+                    let contents = fs::read(&path).unwrap();
+                    let normalised = String::from_utf8(contents.clone())
+                        .map(|text| text.replace(&dir_text, "[BUILD]").into_bytes())
+                        .unwrap_or(contents);
+                    files.insert(relative, normalised);
+                }
+            }
+        }
+        results.insert(
+            package,
+            ScriptResult {
+                output: output.replace(&dir_text, "[BUILD]"),
+                files,
+            },
+        );
+    }
+    results
+}
+
+/// A `Cargo.toml` for a package `name` with extra sections appended.
+pub fn manifest(name: &str, extra: &str) -> String {
+    format!(
+        "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n{extra}\n"
+    )
+}
+
+/// The host triple, as rustc reports it.
+pub fn host_triple() -> String {
+    let output = Command::new("rustc").arg("-vV").output().unwrap();
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .find_map(|line| line.strip_prefix("host: ").map(str::to_string))
+        .unwrap()
+}

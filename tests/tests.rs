@@ -1,0 +1,11 @@
+//! End-to-end tests: real cargo, real wasmtime, fixture crates and real crates.io crates.
+//!
+//! Each test writes a project into a temporary directory and runs the real
+//! `cargo-wasm-build` binary on it; nothing is mocked.
+
+#![allow(clippy::unwrap_used, reason = "test helpers fail the test by panicking")]
+
+mod support;
+
+mod pipeline;
+mod real_crates;

@@ -1,0 +1,130 @@
+//! Building the std facade (see `wasm-build-shim`) for the rustc at hand.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context as _, Result, bail};
+use sha2::{Digest, Sha256};
+use wasm_build_shim::{FACADE_CRATE_NAME, FACADE_ROOT, FACADE_SOURCES};
+
+use crate::guest::GUEST_TARGET;
+
+/// The facade compiled for one rustc.
+#[derive(Debug, Clone)]
+pub struct Facade {
+    /// The rlib to pass as `--extern std=...`.
+    pub rlib: PathBuf,
+    /// Changes when the facade or the rustc changes; part of every guest stamp.
+    pub key: String,
+}
+
+impl Facade {
+    /// The facade for `rustc`, built into `dir` on first use (about half a second) and
+    /// reused afterwards. Parallel builds wait for each other instead of racing.
+    ///
+    /// # Errors
+    ///
+    /// Fails when rustc cannot compile it, most often because the wasm32-wasip1 target is
+    /// not installed; the error says how to install it.
+    pub fn for_rustc(rustc: &Path, dir: &Path) -> Result<Self> {
+        let key = facade_key(rustc);
+        let out = dir.join(&key);
+        let rlib = out.join(format!("lib{FACADE_CRATE_NAME}.rlib"));
+        let facade = Facade {
+            rlib: rlib.clone(),
+            key,
+        };
+        if rlib.is_file() {
+            return Ok(facade);
+        }
+        fs::create_dir_all(&out).with_context(|| format!("failed to create {}", out.display()))?;
+        let lock_path = out.join(".lock");
+        let lock = File::create(&lock_path)
+            .with_context(|| format!("failed to create {}", lock_path.display()))?;
+        lock.lock()
+            .with_context(|| format!("failed to lock {}", lock_path.display()))?;
+        if rlib.is_file() {
+            return Ok(facade);
+        }
+        let sources = out.join("src");
+        for (path, contents) in FACADE_SOURCES {
+            let file = sources.join(path);
+            if let Some(parent) = file.parent() {
+                fs::create_dir_all(parent)
+                    .with_context(|| format!("failed to create {}", parent.display()))?;
+            }
+            fs::write(&file, contents)
+                .with_context(|| format!("failed to write {}", file.display()))?;
+        }
+        let partial = out.join(format!("lib{FACADE_CRATE_NAME}.rlib.partial"));
+        let output = Command::new(rustc)
+            .args([
+                "--edition",
+                "2021",
+                "--crate-type",
+                "rlib",
+                "-O",
+                "--cap-lints",
+                "warn",
+            ])
+            .args(["--crate-name", FACADE_CRATE_NAME, "--target", GUEST_TARGET])
+            .arg("-o")
+            .arg(&partial)
+            .arg(sources.join(FACADE_ROOT))
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| format!("failed to run {}", rustc.display()))?;
+        if !output.status.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            if stderr.contains("E0463") || stderr.contains("may not be installed") {
+                bail!(
+                    "the {GUEST_TARGET} target is not installed for {}; \
+                     install it with `rustup target add {GUEST_TARGET}`",
+                    rustc.display()
+                );
+            }
+            bail!(
+                "failed to compile the sandbox's std facade:\n{}",
+                stderr.trim_end()
+            );
+        }
+        fs::rename(&partial, &rlib)
+            .with_context(|| format!("failed to write {}", rlib.display()))?;
+        Ok(facade)
+    }
+
+    /// The arguments that make a guest compile use the facade as `std`.
+    pub fn rustc_args(&self) -> Vec<String> {
+        vec!["--extern".into(), format!("std={}", self.rlib.display())]
+    }
+}
+
+/// A digest of the facade's sources and the identity of the rustc file (path, size,
+/// modification time: a toolchain update replaces the file) and rustup toolchain.
+fn facade_key(rustc: &Path) -> String {
+    let mut digest = Sha256::new();
+    for (path, contents) in FACADE_SOURCES {
+        digest.update(path.as_bytes());
+        digest.update(contents.as_bytes());
+    }
+    // A rustup proxy keeps its file across toolchain updates; the toolchain it resolved
+    // to is in the environment it gave cargo.
+    if let Some(toolchain) = std::env::var_os("RUSTUP_TOOLCHAIN") {
+        digest.update(toolchain.as_encoded_bytes());
+    }
+    let resolved = rustc.canonicalize().unwrap_or_else(|_| rustc.to_path_buf());
+    digest.update(resolved.as_os_str().as_encoded_bytes());
+    if let Ok(meta) = fs::metadata(&resolved) {
+        digest.update(meta.len().to_le_bytes());
+        if let Ok(modified) = meta.modified() {
+            digest.update(format!("{modified:?}").as_bytes());
+        }
+    }
+    digest
+        .finalize()
+        .iter()
+        .take(12)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}

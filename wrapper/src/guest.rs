@@ -1,0 +1,285 @@
+//! Compiling build scripts and their build-dependencies for wasm32-wasip1.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context as _, Result, bail};
+use sha2::{Digest, Sha256};
+
+use crate::invocation::{Arg, Extern, Invocation};
+use crate::record::Record;
+use crate::state::StateDir;
+
+/// The target every guest is compiled for.
+pub const GUEST_TARGET: &str = "wasm32-wasip1";
+
+/// Codegen options that describe the host machine or its linker. They are meaningless or
+/// fatal for a wasm guest (`-C linker=clang`, `-C target-cpu=native` from the user's
+/// RUSTFLAGS), so a guest compile drops them.
+const HOST_ONLY_CODEGEN: &[&str] = &[
+    "incremental",
+    "linker",
+    "linker-flavor",
+    "link-arg",
+    "link-args",
+    "link-self-contained",
+    "link-dead-code",
+    "target-cpu",
+    "target-feature",
+    "prefer-dynamic",
+    "relocation-model",
+    "code-model",
+    "split-debuginfo",
+    "control-flow-guard",
+    "instrument-coverage",
+    "profile-generate",
+    "profile-use",
+    "relro-level",
+    "default-linker-libraries",
+];
+
+/// Compiles guests with one rustc.
+pub struct GuestCompiler {
+    rustc: PathBuf,
+    /// Extra arguments for every guest compile: the std facade.
+    toolchain_args: Vec<String>,
+    /// Changes whenever `toolchain_args` would produce different code.
+    toolchain_key: String,
+}
+
+/// A build-dependency compiled for the guest.
+#[derive(Debug, Clone)]
+pub struct GuestLibrary {
+    /// The rlib.
+    pub rlib: PathBuf,
+    /// Digest of everything it was compiled from; a dependent's stamp includes it.
+    pub stamp: String,
+}
+
+/// Whether a guest compile shows rustc's diagnostics to cargo (the build script's own
+/// compile) or keeps them for an error message (a dependency's, which cargo already
+/// compiled natively and showed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Diagnostics {
+    ToCargo,
+    Captured,
+}
+
+impl GuestCompiler {
+    /// A compiler running `rustc`, adding `toolchain_args` (identified by
+    /// `toolchain_key`) to every compile.
+    pub fn new(rustc: PathBuf, toolchain_args: Vec<String>, toolchain_key: String) -> Self {
+        GuestCompiler {
+            rustc,
+            toolchain_args,
+            toolchain_key,
+        }
+    }
+
+    /// Compiles a build script for the guest: the wasm module goes to
+    /// `<out-dir>/<crate><extra>.wasm`, the dep-info to where cargo expects it.
+    /// Diagnostics go to stderr, in the format cargo asked for.
+    ///
+    /// Returns rustc's exit status and the module's path.
+    ///
+    /// # Errors
+    ///
+    /// Fails when a build-dependency cannot be compiled for wasm or rustc cannot be run.
+    pub fn build_script(&self, invocation: &Invocation) -> Result<(i32, PathBuf)> {
+        let out_dir = invocation
+            .out_dir()
+            .context("cargo gave the build script no --out-dir")?
+            .to_path_buf();
+        let crate_name = invocation
+            .crate_name()
+            .context("cargo gave the build script no --crate-name")?;
+        let stem = format!("{crate_name}{}", invocation.extra_filename());
+        let state = StateDir::for_build_script_dir(&out_dir)
+            .context("the build script's --out-dir is not inside a cargo target directory")?;
+        let wasm = out_dir.join(format!("{stem}.wasm"));
+        let dep_info = out_dir.join(format!("{stem}.d"));
+
+        let (mut guest, _) = self.rewrite(invocation, &state, Diagnostics::ToCargo)?;
+        guest.push(
+            "--emit",
+            format!("dep-info={},link={}", dep_info.display(), wasm.display()),
+        );
+        guest.push("--out-dir", out_dir.display().to_string());
+        let status = Command::new(&self.rustc)
+            .args(guest.to_args())
+            .status()
+            .with_context(|| format!("failed to run {}", self.rustc.display()))?;
+        Ok((status.code().unwrap_or(1), wasm))
+    }
+
+    /// The guest twin of the native library `native` (an `.rlib` or `.rmeta` cargo built),
+    /// compiled on first use and reused while its inputs are unchanged.
+    ///
+    /// # Errors
+    ///
+    /// Fails when cargo's record of the library is missing or the compile fails; the
+    /// error carries rustc's diagnostics.
+    pub fn library(&self, native: &Path) -> Result<GuestLibrary> {
+        let stem = native
+            .file_stem()
+            .and_then(|stem| stem.to_str())
+            .with_context(|| format!("unexpected library path {}", native.display()))?;
+        let state = native
+            .parent()
+            .and_then(StateDir::for_deps_dir)
+            .with_context(|| format!("{} is not in a cargo deps directory", native.display()))?;
+        let record = Record::load(&state.records(), stem)?;
+        let invocation = record.invocation()?;
+        let (mut guest, dep_stamps) = self.rewrite(&invocation, &state, Diagnostics::Captured)?;
+
+        let mut digest = Sha256::new();
+        for part in [&record.id, &self.toolchain_key]
+            .into_iter()
+            .chain(&dep_stamps)
+        {
+            digest.update(part.as_bytes());
+            digest.update([0]);
+        }
+        let stamp_value: String = digest
+            .finalize()
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+
+        let deps = state.guest_deps();
+        fs::create_dir_all(&deps)
+            .with_context(|| format!("failed to create {}", deps.display()))?;
+        let rlib = deps.join(format!("{stem}.rlib"));
+        let stamp_path = deps.join(format!("{stem}.stamp"));
+        let library = GuestLibrary {
+            rlib: rlib.clone(),
+            stamp: stamp_value.clone(),
+        };
+
+        // Parallel cargo jobs may need the same library; one compiles, the others wait
+        // and reuse it. Dependencies were compiled above, before taking this lock, so
+        // locks are never nested and cannot deadlock.
+        let lock_path = deps.join(format!("{stem}.lock"));
+        let lock = File::create(&lock_path)
+            .with_context(|| format!("failed to create {}", lock_path.display()))?;
+        lock.lock()
+            .with_context(|| format!("failed to lock {}", lock_path.display()))?;
+        if rlib.is_file() && fs::read_to_string(&stamp_path).is_ok_and(|s| s == stamp_value) {
+            return Ok(library);
+        }
+        guest.push("--emit", format!("link={}", rlib.display()));
+        guest.push("--out-dir", deps.display().to_string());
+        guest.push("--cap-lints", "allow");
+        guest.push("--color", "never");
+        let output = Command::new(&self.rustc)
+            .args(guest.to_args())
+            .current_dir(&record.cwd)
+            .env_clear()
+            .envs(record.replay_env())
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| format!("failed to run {}", self.rustc.display()))?;
+        if !output.status.success() {
+            let crate_name = invocation.crate_name().unwrap_or(stem);
+            bail!(
+                "failed to compile build-dependency `{crate_name}` for {GUEST_TARGET}: \
+                 build scripts run in a WebAssembly sandbox, so every crate they use must \
+                 compile for {GUEST_TARGET}\n{}",
+                String::from_utf8_lossy(&output.stderr).trim_end()
+            );
+        }
+        fs::write(&stamp_path, &stamp_value)
+            .with_context(|| format!("failed to write {}", stamp_path.display()))?;
+        Ok(library)
+    }
+
+    /// The guest version of a native compile: retargeted, host-only options dropped, and
+    /// every Rust library dependency replaced by its guest twin (compiled on demand).
+    /// Returns the new invocation (without `--emit`/`--out-dir`) and the stamps of the
+    /// libraries it links.
+    fn rewrite(
+        &self,
+        native: &Invocation,
+        state: &StateDir,
+        diagnostics: Diagnostics,
+    ) -> Result<(Invocation, Vec<String>)> {
+        let mut stamps = Vec::new();
+        let mut args = Vec::with_capacity(native.args.len() + 8);
+        for arg in &native.args {
+            match arg {
+                Arg::Opt(opt, _)
+                    if matches!(opt.as_str(), "--target" | "--out-dir" | "--emit" | "-o") =>
+                {
+                    continue;
+                }
+                Arg::Opt(opt, _)
+                    if diagnostics == Diagnostics::Captured
+                        && matches!(
+                            opt.as_str(),
+                            "--error-format" | "--json" | "--color" | "--diagnostic-width"
+                        ) =>
+                {
+                    continue;
+                }
+                Arg::Opt(opt, value) if opt == "-C" && is_host_only_codegen(value) => continue,
+                Arg::Opt(opt, value) if opt == "-L" && value.starts_with("dependency=") => {
+                    continue;
+                }
+                Arg::Opt(opt, value) if opt == "--extern" => {
+                    let external = Extern::parse(value);
+                    match external
+                        .path
+                        .as_deref()
+                        .filter(|path| is_rust_library(path))
+                    {
+                        Some(native_lib) => {
+                            let library = self.library(native_lib)?;
+                            stamps.push(library.stamp);
+                            args.push(Arg::Opt(
+                                "--extern".into(),
+                                external.with_path(&library.rlib),
+                            ));
+                        }
+                        // Proc macros stay native: they run inside the compiler.
+                        None => args.push(arg.clone()),
+                    }
+                }
+                _ => args.push(arg.clone()),
+            }
+        }
+        let mut guest = Invocation { args };
+        guest.push("--target", GUEST_TARGET);
+        guest.push("-L", format!("dependency={}", state.guest_deps().display()));
+        for pair in self.toolchain_args.chunks(2) {
+            if let [opt, value] = pair {
+                guest.push(opt, value.clone());
+            }
+        }
+        Ok((guest, stamps))
+    }
+}
+
+fn is_rust_library(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|ext| ext == "rlib" || ext == "rmeta")
+}
+
+fn is_host_only_codegen(value: &str) -> bool {
+    let key = value.split_once('=').map_or(value, |(key, _)| key);
+    HOST_ONLY_CODEGEN.contains(&key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_only_codegen_is_recognised() {
+        assert!(is_host_only_codegen("linker=clang"));
+        assert!(is_host_only_codegen("target-cpu=native"));
+        assert!(is_host_only_codegen("prefer-dynamic"));
+        assert!(!is_host_only_codegen("opt-level=3"));
+        assert!(!is_host_only_codegen("metadata=abc"));
+    }
+}

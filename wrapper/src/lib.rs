@@ -1,0 +1,248 @@
+//! The `RUSTC_WRAPPER` half of cargo wasm-build.
+//!
+//! Cargo runs `cargo-wasm-build <rustc> <args>` for every compile. Most compiles pass
+//! straight through to rustc (libraries are recorded on the way, see [`record`]). A
+//! build-script compile is replaced: the script is compiled for wasm32-wasip1 instead, its
+//! module precompiled into the cache, and a stand-in that runs it in the sandbox is put
+//! where cargo expects the script's executable.
+//!
+//! The wrapper also appends a line to `rustc -vV`, which cargo hashes into every unit's
+//! metadata: artifacts of sandboxed builds get their own file names, so a plain
+//! `cargo build` in the same target directory never reuses a stand-in, and switching back
+//! and forth rebuilds nothing twice.
+
+pub mod facade;
+pub mod guest;
+pub mod invocation;
+pub mod record;
+pub mod state;
+
+use std::ffi::OsString;
+use std::fs;
+use std::io::Write;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context as _, Result, anyhow};
+use wasm_build_runtime::standin::StandIn;
+use wasm_build_runtime::{ModuleCache, SandboxEngine};
+
+use crate::facade::Facade;
+use crate::guest::GuestCompiler;
+use crate::invocation::Invocation;
+use crate::record::Record;
+use crate::state::StateDir;
+
+/// Where the CLI keeps a `RUSTC_WRAPPER` the user had set (sccache, say), so that native
+/// compiles still go through it.
+pub const INNER_WRAPPER_ENV: &str = "CARGO_WASM_BUILD_INNER_WRAPPER";
+
+/// Handles one compile cargo hands to the wrapper; `argv` is everything after the
+/// wrapper's own path: the compiler (possibly behind a workspace wrapper such as
+/// clippy-driver) and its arguments. Returns the exit status for cargo.
+///
+/// # Errors
+///
+/// Fails when a build script cannot be turned into a sandboxed one; the error says why.
+pub fn run(argv: &[OsString]) -> Result<i32> {
+    let command = Compiler::split(argv)?;
+    let Some(args) = command.utf8_args() else {
+        // Cargo's own arguments are UTF-8; anything else came from the user and is not
+        // a compile the wrapper needs to look at.
+        return command.exec_native();
+    };
+    if args == ["-vV"] {
+        return command.version();
+    }
+    let Ok(invocation) = Invocation::parse(&args) else {
+        return command.exec_native();
+    };
+    if invocation.is_build_script() {
+        return compile_build_script(&command, &invocation);
+    }
+    if invocation.is_rust_library() {
+        record_library(&invocation, &args)?;
+    }
+    command.exec_native()
+}
+
+/// The compiler cargo asked for and its arguments.
+struct Compiler<'a> {
+    /// `[rustc]`, or `[workspace-wrapper, rustc]` for workspace members under
+    /// `RUSTC_WORKSPACE_WRAPPER` (clippy-driver).
+    chain: Vec<&'a OsString>,
+    args: &'a [OsString],
+}
+
+impl<'a> Compiler<'a> {
+    fn split(argv: &'a [OsString]) -> Result<Self> {
+        let (first, rest) = argv.split_first().ok_or_else(|| {
+            anyhow!("cargo-wasm-build was run as RUSTC_WRAPPER without a compiler to wrap")
+        })?;
+        let wrapped = rest.first().is_some_and(|next| is_rustc(Path::new(next)));
+        Ok(if wrapped && !is_rustc(Path::new(first)) {
+            Compiler {
+                chain: vec![first, &rest[0]],
+                args: &rest[1..],
+            }
+        } else {
+            Compiler {
+                chain: vec![first],
+                args: rest,
+            }
+        })
+    }
+
+    /// The real rustc, for guest compiles: a workspace wrapper's lints are for the host
+    /// build, and the guest compile is an implementation detail.
+    fn rustc(&self) -> PathBuf {
+        PathBuf::from(self.chain[self.chain.len() - 1])
+    }
+
+    fn utf8_args(&self) -> Option<Vec<String>> {
+        self.args
+            .iter()
+            .map(|arg| arg.to_str().map(String::from))
+            .collect()
+    }
+
+    /// Replaces this process with the native compile, through the user's own wrapper if
+    /// they had one.
+    fn exec_native(&self) -> Result<i32> {
+        let inner = std::env::var_os(INNER_WRAPPER_ENV).filter(|inner| !inner.is_empty());
+        let mut program = self.chain.iter().copied().cloned().collect::<Vec<_>>();
+        if let Some(inner) = inner {
+            program.insert(0, inner);
+        }
+        let err = Command::new(&program[0])
+            .args(&program[1..])
+            .args(self.args)
+            .exec();
+        Err(anyhow!(err).context(format!(
+            "failed to run {}",
+            Path::new(&program[0]).display()
+        )))
+    }
+
+    /// `rustc -vV` plus a line naming the tool, which cargo hashes into every unit.
+    fn version(&self) -> Result<i32> {
+        let output = Command::new(self.chain[0])
+            .args(&self.chain[1..])
+            .args(self.args)
+            .output()
+            .with_context(|| format!("failed to run {}", self.rustc().display()))?;
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(&output.stdout)?;
+        if output.status.success() {
+            writeln!(
+                stdout,
+                "cargo-wasm-build: {} (build scripts sandboxed in wasm32-wasip1)",
+                env!("CARGO_PKG_VERSION")
+            )?;
+        }
+        std::io::stderr().write_all(&output.stderr)?;
+        Ok(output.status.code().unwrap_or(1))
+    }
+}
+
+fn is_rustc(path: &Path) -> bool {
+    path.file_stem()
+        .and_then(|stem| stem.to_str())
+        .is_some_and(|stem| stem == "rustc" || stem.starts_with("rustc-"))
+}
+
+fn record_library(invocation: &Invocation, args: &[String]) -> Result<()> {
+    let (Some(stem), Some(out_dir)) = (invocation.library_stem(), invocation.out_dir()) else {
+        return Ok(());
+    };
+    let Some(state) = StateDir::for_deps_dir(out_dir) else {
+        return Ok(());
+    };
+    Record::capture(args)?.store(&state.records(), &stem)
+}
+
+fn compile_build_script(command: &Compiler<'_>, invocation: &Invocation) -> Result<i32> {
+    let out_dir = invocation
+        .out_dir()
+        .context("cargo gave the build script no --out-dir")?;
+    let state = StateDir::for_build_script_dir(out_dir)
+        .context("the build script's --out-dir is not inside a cargo target directory")?;
+    let rustc = command.rustc();
+    let facade = Facade::for_rustc(&rustc, &state.shim())?;
+    let compiler = GuestCompiler::new(rustc, facade.rustc_args(), facade.key.clone());
+    let (status, wasm) = compiler.build_script(invocation)?;
+    if status != 0 {
+        return Ok(status);
+    }
+    let bytes = fs::read(&wasm).with_context(|| format!("failed to read {}", wasm.display()))?;
+    let cache = ModuleCache::new(state.modules());
+    let key = cache.precompile(&SandboxEngine::get()?, &bytes)?;
+    let stem = format!(
+        "{}{}",
+        invocation.crate_name().unwrap_or("build_script_build"),
+        invocation.extra_filename()
+    );
+    install_stand_in(&out_dir.join(stem))?;
+    StandIn::new(wasm, key, state.modules(), state.audit_log()).write(out_dir)?;
+    Ok(0)
+}
+
+/// Puts the stand-in where cargo expects the compiled build script: a two-line shell
+/// script that runs this tool on the module beside it.
+///
+/// It must be a file of its own: cargo decides whether a build script is stale by the
+/// modification time of its executable, and a hard link to the tool would carry the
+/// tool's (old) time and make every script look older than its dependencies.
+fn install_stand_in(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let exe = std::env::current_exe().context("failed to locate cargo-wasm-build itself")?;
+    let exe = exe
+        .to_str()
+        .context("the path of cargo-wasm-build is not UTF-8; install it elsewhere")?;
+    let script = format!(
+        "#!/bin/sh\n# cargo-wasm-build stand-in: runs this build script's wasm module in the sandbox.\nexec {} {} \"$0\" \"$@\"\n",
+        shell_quote(exe),
+        wasm_build_runtime::standin::STANDIN_ARG
+    );
+    let temp = path.with_extension("standin-tmp");
+    fs::write(&temp, script).with_context(|| format!("failed to write {}", temp.display()))?;
+    fs::set_permissions(&temp, fs::Permissions::from_mode(0o755))
+        .with_context(|| format!("failed to make {} executable", temp.display()))?;
+    fs::rename(&temp, path)
+        .with_context(|| format!("failed to put the sandbox stand-in at {}", path.display()))
+}
+
+/// `text` in single quotes for `/bin/sh`.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stand_in_is_a_fresh_executable_file_that_runs_the_tool() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("build_script_build-0123");
+        install_stand_in(&path).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("#!/bin/sh\n"));
+        assert!(
+            text.contains(" --wasm-build-standin \"$0\" \"$@\""),
+            "{text}"
+        );
+        let exe = std::env::current_exe().unwrap();
+        assert_ne!(
+            fs::metadata(&path).unwrap().modified().unwrap(),
+            fs::metadata(exe).unwrap().modified().unwrap(),
+            "cargo compares this file's modification time with its dependencies'"
+        );
+    }
+
+    #[test]
+    fn shell_quoting() {
+        assert_eq!(shell_quote("/a b/it's"), "'/a b/it'\\''s'");
+    }
+}
