@@ -3,7 +3,10 @@
 //! Each test writes a project into a temporary directory and runs the real
 //! `cargo-wasm-build` binary on it; nothing is mocked.
 
-#![allow(clippy::unwrap_used, reason = "test helpers fail the test by panicking")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers fail the test by panicking"
+)]
 
 mod support;
 

@@ -272,14 +272,7 @@ pub fn run(exe: &Path, manifest: &StandIn) -> Result<i32> {
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    for (attempt, capability) in &filtered.pending {
-        errors.push(match capability {
-            Capability::Exec(_) => {
-                format!("tried to run `{attempt}`, which needs permission to {capability}")
-            }
-            _ => format!("printed `{attempt}`, which needs permission to {capability}"),
-        });
-    }
+    errors.extend(pending_errors(&filtered.pending));
     report(&package, &errors, &pending);
 
     let status = if errors.is_empty() {
@@ -391,6 +384,37 @@ fn exit_problem(exit: &Exit) -> Option<String> {
     }
 }
 
+/// One sentence per pending capability, with the first attempt that needed it (cut to a
+/// readable length) and how many more there were.
+fn pending_errors(pending: &[(String, Capability)]) -> Vec<String> {
+    const SHOWN: usize = 160;
+    let mut grouped: Vec<(&Capability, &str, usize)> = Vec::new();
+    for (attempt, capability) in pending {
+        match grouped.iter_mut().find(|(seen, _, _)| *seen == capability) {
+            Some(group) => group.2 += 1,
+            None => grouped.push((capability, attempt, 1)),
+        }
+    }
+    grouped
+        .into_iter()
+        .map(|(capability, attempt, count)| {
+            let shown = match attempt.char_indices().nth(SHOWN) {
+                Some((cut, _)) => format!("{}…", &attempt[..cut]),
+                None => attempt.to_string(),
+            };
+            let verb = match capability {
+                Capability::Exec(_) => "tried to run",
+                _ => "printed",
+            };
+            let more = match count {
+                1 => String::new(),
+                n => format!(" (and {} more)", n - 1),
+            };
+            format!("needs permission to {capability}: it {verb} `{shown}`{more}")
+        })
+        .collect()
+}
+
 fn report(package: &Package, errors: &[String], pending: &[Capability]) {
     if errors.is_empty() {
         return;
@@ -440,6 +464,24 @@ mod tests {
             pending,
             ["cargo::rustc-link-arg=-Wl,-x", "cargo:rustc-env=A=1"]
         );
+    }
+
+    #[test]
+    fn pending_attempts_are_grouped_and_shortened() {
+        let cc = Capability::Exec("cc".into());
+        let long = format!("ar cq {}", "x.o ".repeat(100));
+        let pending = vec![
+            ("cc -E a.c".to_string(), cc.clone()),
+            ("cc -c b.c".to_string(), cc.clone()),
+            (long, Capability::Exec("ar".into())),
+        ];
+        let errors = pending_errors(&pending);
+        assert_eq!(
+            errors[0],
+            "needs permission to run `cc`: it tried to run `cc -E a.c` (and 1 more)"
+        );
+        assert!(errors[1].starts_with("needs permission to run `ar`: it tried to run `ar cq x.o"));
+        assert!(errors[1].ends_with("…`"), "{}", errors[1]);
     }
 
     #[test]
