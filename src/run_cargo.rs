@@ -82,6 +82,21 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
         .with_context(|| format!("failed to run {}", Path::new(&cargo).display()))?;
     let records = audit::read(run_log.path());
     summary::print(&records, &output);
+    for record in records.iter().filter(|record| !record.pending.is_empty()) {
+        let drifted = resolution.packages.iter().find(|resolved| {
+            resolved.package.manifest_dir == record.manifest_dir && !resolved.drift.is_empty()
+        });
+        if let Some(resolved) = drifted {
+            let _ = writeln!(
+                std::io::stderr(),
+                "{} {} was reviewed, but this build uses {} {}: a new version needs a new review",
+                output.paint("note:", summary::Tone::Help),
+                resolved.drift.join(", "),
+                resolved.package.name,
+                resolved.package.version
+            );
+        }
+    }
     if records.iter().any(|record| !record.pending.is_empty()) && !output.is_quiet() {
         let _ = writeln!(
             std::io::stderr(),

@@ -10,5 +10,7 @@
 
 mod support;
 
+mod permissions;
 mod pipeline;
 mod real_crates;
+mod security;

@@ -43,9 +43,28 @@ impl Project {
 
     /// `cargo wasm-build ARGS` in the project.
     pub fn wasm_build(&self, args: &[&str]) -> Run {
+        self.wasm_build_env(args, &[])
+    }
+
+    /// `cargo wasm-build ARGS` with extra environment variables.
+    pub fn wasm_build_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut command = Command::new(env!("CARGO_BIN_EXE_cargo-wasm-build"));
         command.arg("wasm-build").args(args);
+        // A fake HOME must not move cargo's and rustup's own homes.
+        for (name, default) in [("CARGO_HOME", ".cargo"), ("RUSTUP_HOME", ".rustup")] {
+            if std::env::var_os(name).is_none()
+                && let Some(home) = std::env::var_os("HOME")
+            {
+                command.env(name, PathBuf::from(home).join(default));
+            }
+        }
+        command.envs(env.iter().copied());
         self.run(command)
+    }
+
+    /// Reads a file of the project.
+    pub fn read(&self, path: &str) -> String {
+        fs::read_to_string(self.root().join(path)).unwrap()
     }
 
     /// Plain `cargo ARGS` in the project, for comparison.

@@ -1,0 +1,264 @@
+//! Requests, grants and their review: the consumer decides, per package and exact version.
+
+use crate::support::Project;
+
+/// A dependency outside the workspace (so not a member) whose build script runs `sh` and
+/// falls back when it may not.
+fn sys_crate(project: &Project, version: &str, sandbox_table: &str) {
+    project
+        .file(
+            "vendor/fake-sys/Cargo.toml",
+            &format!(
+                "[package]\nname = \"fake-sys\"\nversion = \"{version}\"\nedition = \"2021\"\n\n{sandbox_table}\n"
+            ),
+        )
+        .file(
+            "vendor/fake-sys/build.rs",
+            r#"fn main() {
+                println!("cargo::rustc-check-cfg=cfg(used_sh)");
+                let ran = std::process::Command::new("sh").arg("-c").arg("echo from-sh").output();
+                match ran {
+                    Ok(output) if output.status.success() => println!("cargo::rustc-cfg=used_sh"),
+                    _ => println!("cargo::warning=no sh, falling back"),
+                }
+            }"#,
+        )
+        .file(
+            "vendor/fake-sys/src/lib.rs",
+            "pub fn used_sh() -> bool { cfg!(used_sh) }",
+        );
+}
+
+/// The consumer workspace in `app/`, depending on `fake-sys` under `name`.
+fn consumer(project: &Project, dependency: &str, policy: &str) {
+    project
+        .file(
+            "app/Cargo.toml",
+            &format!(
+                "# The consumer.\n[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+                 [dependencies]\n{dependency}\n\n[workspace]\n\n{policy}\n"
+            ),
+        )
+        .file(
+            "app/src/main.rs",
+            "fn main() { println!(\"used sh: {}\", fake_sys::used_sh()); }",
+        );
+}
+
+const MANIFEST: &[&str] = &["--manifest-path", "app/Cargo.toml"];
+
+/// `extra` (a subcommand and its options first, if any) with the consumer's manifest.
+fn args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut all = extra.to_vec();
+    all.extend(MANIFEST);
+    all
+}
+
+/// The `cargo wasm-build approve ...` command a failed build printed.
+fn printed_approve_command(stderr: &str) -> Vec<String> {
+    let start = stderr.find("run `cargo wasm-build approve").unwrap() + "run `".len();
+    let end = start + stderr[start..].find('`').unwrap();
+    stderr[start..end]
+        .split_whitespace()
+        .skip(2)
+        .map(String::from)
+        .collect()
+}
+
+fn run_printed(project: &Project, command: &[String]) -> crate::support::Run {
+    // The printed command names the package; run it where the user would, in `app/`.
+    let mut full: Vec<&str> = command.iter().map(String::as_str).collect();
+    full.extend(MANIFEST);
+    project.wasm_build(&full)
+}
+
+fn binary_says(project: &Project) -> String {
+    let output = std::process::Command::new(project.target().join("debug/app"))
+        .output()
+        .unwrap();
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn declared_request_is_pending_until_approved_and_a_new_version_is_pending_again() {
+    let project = Project::new();
+    sys_crate(
+        &project,
+        "1.0.0",
+        "[package.metadata.sandbox]\nexec = [\"sh\"]\nreason = \"runs the vendored configure\"",
+    );
+    consumer(
+        &project,
+        "fake-sys = { path = \"../vendor/fake-sys\" }",
+        "[workspace.metadata.sandbox]\nmode = \"deny\" # the default, kept by approve",
+    );
+    let run = project
+        .wasm_build(&args(&[]))
+        .failure()
+        .stderr_has("sandboxed build script of `fake-sys v1.0.0` needs permission to run `sh`")
+        .stderr_has("help: to allow it, run `cargo wasm-build approve fake-sys@1.0.0`");
+
+    let approve = printed_approve_command(&run.stderr);
+    run_printed(&project, &approve)
+        .success()
+        .stderr_has(
+            "Approving for fake-sys v1.0.0 (declared by the crate and attempted in the last build)",
+        )
+        .stderr_has("Approved 1 package");
+    let manifest = project.read("app/Cargo.toml");
+    assert!(
+        manifest.contains("# The consumer.")
+            && manifest.contains("mode = \"deny\" # the default, kept by approve")
+    );
+    assert!(
+        manifest.contains("[workspace.metadata.sandbox.allow.\"fake-sys@1.0.0\"]\nexec = [\"sh\"]"),
+        "{manifest}"
+    );
+
+    project.wasm_build(&args(&[])).success();
+    assert_eq!(binary_says(&project), "used sh: true\n");
+
+    // An upgrade is a new version nobody has reviewed.
+    sys_crate(
+        &project,
+        "1.0.1",
+        "[package.metadata.sandbox]\nexec = [\"sh\"]",
+    );
+    project
+        .wasm_build(&args(&[]))
+        .failure()
+        .stderr_has("sandboxed build script of `fake-sys v1.0.1` needs permission to run `sh`")
+        .stderr_has("fake-sys@1.0.0 was reviewed, but this build uses fake-sys 1.0.1");
+}
+
+#[test]
+fn undeclared_attempts_are_recorded_and_approve_all_converges() {
+    let project = Project::new();
+    sys_crate(&project, "2.0.0", "");
+    consumer(&project, "fake-sys = { path = \"../vendor/fake-sys\" }", "");
+    project
+        .wasm_build(&args(&[]))
+        .failure()
+        .stderr_has("run `cargo wasm-build approve --manifest-path app/Cargo.toml --all`");
+    project
+        .wasm_build(&args(&["approve", "--all"]))
+        .success()
+        .stderr_has("(attempted in the last build)");
+    project.wasm_build(&args(&[])).success();
+    assert_eq!(binary_says(&project), "used sh: true\n");
+    project
+        .wasm_build(&args(&["approve", "--all"]))
+        .success()
+        .stderr_has("nothing is pending review");
+}
+
+#[test]
+fn deny_lets_the_script_fall_back() {
+    let project = Project::new();
+    sys_crate(&project, "1.0.0", "");
+    consumer(&project, "fake-sys = { path = \"../vendor/fake-sys\" }", "");
+    project.wasm_build(&args(&[])).failure();
+    project.wasm_build(&args(&["deny", "fake-sys"])).success();
+    assert!(
+        project
+            .read("app/Cargo.toml")
+            .contains("[workspace.metadata.sandbox.deny.\"fake-sys@1.0.0\"]\nexec = [\"sh\"]")
+    );
+    project.wasm_build(&args(&[])).success();
+    assert_eq!(binary_says(&project), "used sh: false\n");
+}
+
+#[test]
+fn a_dependency_cannot_grant_itself() {
+    let project = Project::new();
+    sys_crate(
+        &project,
+        "1.0.0",
+        "[package.metadata.sandbox]\nexec = [\"sh\"]\nmode = \"trust-declared\"\n\
+         [package.metadata.sandbox.allow.\"fake-sys@1.0.0\"]\nexec = [\"sh\"]\n\n\
+         [workspace.metadata.sandbox.allow.\"fake-sys@1.0.0\"]\nexec = [\"sh\"]",
+    );
+    consumer(&project, "fake-sys = { path = \"../vendor/fake-sys\" }", "");
+    project
+        .wasm_build(&args(&[]))
+        .failure()
+        .stderr_has("sandboxed build script of `fake-sys v1.0.0` needs permission to run `sh`");
+}
+
+#[test]
+fn renamed_dependency_is_granted_under_its_real_name() {
+    let project = Project::new();
+    sys_crate(&project, "1.0.0", "");
+    consumer(
+        &project,
+        "fake_sys = { package = \"fake-sys\", path = \"../vendor/fake-sys\" }",
+        "[workspace.metadata.sandbox.allow.\"fake_sys@1.0.0\"]\nexec = [\"sh\"]",
+    );
+    project
+        .wasm_build(&args(&[]))
+        .failure()
+        .stderr_has("run `cargo wasm-build approve fake-sys@1.0.0`");
+}
+
+#[test]
+fn strict_mode_refuses_before_any_build_script_runs() {
+    let project = Project::new();
+    sys_crate(
+        &project,
+        "1.0.0",
+        "[package.metadata.sandbox]\nexec = [\"sh\"]",
+    );
+    consumer(&project, "fake-sys = { path = \"../vendor/fake-sys\" }", "");
+    let run = project
+        .wasm_build(&args(&["--sandbox-mode", "strict"]))
+        .failure();
+    assert_eq!(run.code, Some(1));
+    run.stderr_has(
+        "strict mode: these build scripts have permissions nobody has reviewed; nothing was built",
+    )
+    .stderr_has("fake-sys v1.0.0 (declared): run `sh`")
+    .stderr_lacks("Compiling");
+    assert!(!project.target().exists(), "cargo never ran");
+    project
+        .wasm_build(&args(&["approve", "fake-sys"]))
+        .success();
+    project
+        .wasm_build(&args(&["--sandbox-mode", "strict"]))
+        .success();
+}
+
+#[test]
+fn trust_declared_grants_declarations_and_says_so() {
+    let project = Project::new();
+    sys_crate(
+        &project,
+        "1.0.0",
+        "[package.metadata.sandbox]\nexec = [\"sh\"]",
+    );
+    consumer(
+        &project,
+        "fake-sys = { path = \"../vendor/fake-sys\" }",
+        "[workspace.metadata.sandbox]\nmode = \"trust-declared\"",
+    );
+    project
+        .wasm_build(&args(&[]))
+        .success()
+        .stderr_has("warning: mode = trust-declared: granting without review what this crate declares: fake-sys v1.0.0");
+    assert_eq!(binary_says(&project), "used sh: true\n");
+}
+
+#[test]
+fn malformed_policy_is_a_located_error_with_a_suggestion() {
+    let project = Project::new();
+    sys_crate(&project, "1.0.0", "");
+    consumer(
+        &project,
+        "fake-sys = { path = \"../vendor/fake-sys\" }",
+        "[workspace.metadata.sandbox.allow.\"fake-sys@1.0.0\"]\nexe = [\"sh\"]",
+    );
+    let run = project.wasm_build(&args(&[])).failure();
+    assert_eq!(run.code, Some(101));
+    run.stderr_has("unknown key `exe` in the allow entry for `fake-sys@1.0.0`")
+        .stderr_has("app/Cargo.toml:13:1")
+        .stderr_has("help: did you mean `exec`?");
+}
