@@ -10,6 +10,7 @@
 
 mod support;
 
+mod exec;
 mod permissions;
 mod pipeline;
 mod real_crates;

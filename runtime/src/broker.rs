@@ -26,6 +26,9 @@ pub const UNCONFINED_ENV: &str = "CARGO_WASM_BUILD_DANGEROUSLY_UNCONFINED_EXEC";
 /// For tests of the refusal path: behave as if the kernel had no Landlock.
 pub const ASSUME_NO_LANDLOCK_ENV: &str = "CARGO_WASM_BUILD_ASSUME_NO_LANDLOCK";
 
+/// How a grant names the `RUSTC` cargo gives build scripts, wherever the toolchain lives.
+pub const RUSTC_GRANT: &str = "$RUSTC";
+
 /// How granted programs can be run on this machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExecMode {
@@ -247,6 +250,9 @@ impl Broker {
             .and_then(|rustc| rustc.canonicalize().ok())
             .is_some_and(|rustc| Some(rustc) == canonical);
         let same_file = |grant: &str| {
+            if grant == RUSTC_GRANT {
+                return is_rustc;
+            }
             grant == requested
                 || canonical.is_some()
                     && (if grant.contains('/') {
@@ -260,7 +266,12 @@ impl Broker {
             set.iter()
                 .any(|cap| matches!(cap, Capability::Exec(grant) if same_file(grant)))
         };
-        let capability = Capability::Exec(self.suggested_name(requested, canonical.as_deref()));
+        let name = if is_rustc {
+            RUSTC_GRANT.to_string()
+        } else {
+            self.suggested_name(requested, canonical.as_deref())
+        };
+        let capability = Capability::Exec(name);
         if held(&self.ctx.policy.denied) {
             return Verdict::Refused(capability);
         }

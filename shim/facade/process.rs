@@ -270,8 +270,43 @@ impl Command {
     }
 }
 
+/// Formatted exactly as std formats a `Command` on Unix, because build scripts print it
+/// (cc-rs logs every compiler invocation) and their output should match a native build's.
 impl fmt::Debug for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.alternate() {
+            let mut debug = f.debug_struct("Command");
+            debug.field("program", &self.program).field("args", &self.args);
+            if self.env_clear || !self.env.is_empty() {
+                debug.field("env", &self.env);
+            }
+            if self.cwd.is_some() {
+                debug.field("cwd", &self.cwd);
+            }
+            return debug.finish();
+        }
+        if let Some(cwd) = &self.cwd {
+            write!(f, "cd {cwd:?} && ")?;
+        }
+        if self.env_clear {
+            write!(f, "env -i ")?;
+        } else {
+            let mut any_removed = false;
+            for (key, value) in &self.env {
+                if value.is_none() {
+                    if !any_removed {
+                        write!(f, "env ")?;
+                        any_removed = true;
+                    }
+                    write!(f, "-u {} ", key.to_string_lossy())?;
+                }
+            }
+        }
+        for (key, value) in &self.env {
+            if let Some(value) = value {
+                write!(f, "{}={value:?} ", key.to_string_lossy())?;
+            }
+        }
         write!(f, "{:?}", self.program)?;
         for arg in &self.args {
             write!(f, " {arg:?}")?;

@@ -100,9 +100,10 @@ impl Project {
     }
 
     /// Every build script's recorded output and `OUT_DIR` files in `profile` (e.g.
-    /// `debug`), keyed by package name; paths inside the target directory normalised.
+    /// `debug`), keyed by package name, with the project's path and cargo's hashes
+    /// normalised (see [`normalise`]).
     pub fn build_script_results(&self, profile: &str) -> BTreeMap<String, ScriptResult> {
-        build_script_results(&self.target().join(profile).join("build"))
+        build_script_results(&self.target().join(profile).join("build"), self.root())
     }
 }
 
@@ -177,8 +178,35 @@ pub struct ScriptResult {
     pub files: BTreeMap<String, Vec<u8>>,
 }
 
+/// `text` with `root` replaced by `[ROOT]` and every `-<16 hex digits>` (cargo's unit
+/// hashes in directory and file names, which differ between plain cargo and cargo
+/// wasm-build by design) by `-[HASH]`.
+pub fn normalise(text: &str, root: &Path) -> String {
+    let text = text.replace(&root.display().to_string(), "[ROOT]");
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hash = bytes[i] == b'-'
+            && bytes.len() >= i + 17
+            && bytes[i + 1..i + 17]
+                .iter()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            && bytes.get(i + 17).is_none_or(|b| !b.is_ascii_alphanumeric());
+        if hash {
+            out.push_str("-[HASH]");
+            i += 17;
+        } else {
+            let ch = text[i..].chars().next().unwrap();
+            out.push(ch);
+            i += ch.len_utf8();
+        }
+    }
+    out
+}
+
 /// Reads every `<build>/<pkg>-<hash>/output` with its `out/` directory.
-pub fn build_script_results(build: &Path) -> BTreeMap<String, ScriptResult> {
+pub fn build_script_results(build: &Path, root: &Path) -> BTreeMap<String, ScriptResult> {
     let mut results = BTreeMap::new();
     let Ok(entries) = fs::read_dir(build) else {
         return results;
@@ -190,7 +218,6 @@ pub fn build_script_results(build: &Path) -> BTreeMap<String, ScriptResult> {
         };
         let name = dir.file_name().unwrap().to_str().unwrap();
         let package = name.rsplit_once('-').unwrap().0.to_string();
-        let dir_text = dir.display().to_string();
         let mut files = BTreeMap::new();
         let out = dir.join("out");
         let mut pending = vec![out.clone()];
@@ -203,7 +230,7 @@ pub fn build_script_results(build: &Path) -> BTreeMap<String, ScriptResult> {
                     let relative = path.strip_prefix(&out).unwrap().display().to_string();
                     let contents = fs::read(&path).unwrap();
                     let normalised = String::from_utf8(contents.clone())
-                        .map(|text| text.replace(&dir_text, "[BUILD]").into_bytes())
+                        .map(|text| normalise(&text, root).into_bytes())
                         .unwrap_or(contents);
                     files.insert(relative, normalised);
                 }
@@ -212,7 +239,7 @@ pub fn build_script_results(build: &Path) -> BTreeMap<String, ScriptResult> {
         results.insert(
             package,
             ScriptResult {
-                output: output.replace(&dir_text, "[BUILD]"),
+                output: normalise(&output, root),
                 files,
             },
         );
@@ -235,4 +262,67 @@ pub fn host_triple() -> String {
         .lines()
         .find_map(|line| line.strip_prefix("host: ").map(str::to_string))
         .unwrap()
+}
+
+/// Builds `dependencies` with plain cargo and with cargo wasm-build in two projects and
+/// compares every build script's output and files.
+pub fn assert_same_as_native(dependencies: &str, grants: &str, expected_scripts: &[&str]) {
+    let native = Project::new();
+    let sandboxed = Project::new();
+    for project in [&native, &sandboxed] {
+        project
+            .file(
+                "Cargo.toml",
+                &manifest(
+                    "consumer",
+                    &format!("[dependencies]\n{dependencies}\n{grants}"),
+                ),
+            )
+            .file("src/lib.rs", "");
+    }
+    native.cargo(&["build"]).success();
+    sandboxed.wasm_build(&[]).success();
+    let native_results = native.build_script_results("debug");
+    let sandboxed_results = sandboxed.build_script_results("debug");
+    for script in expected_scripts {
+        assert!(
+            sandboxed_results.contains_key(*script),
+            "{script} ran: {:?}",
+            sandboxed_results.keys()
+        );
+    }
+    assert_eq!(
+        native_results.keys().collect::<Vec<_>>(),
+        sandboxed_results.keys().collect::<Vec<_>>()
+    );
+    for (package, native_result) in &native_results {
+        let sandboxed_result = &sandboxed_results[package];
+        assert_eq!(
+            sandboxed_result.output, native_result.output,
+            "directives of {package}"
+        );
+        assert_eq!(
+            sandboxed_result.files.keys().collect::<Vec<_>>(),
+            native_result.files.keys().collect::<Vec<_>>(),
+            "OUT_DIR files of {package}"
+        );
+        for (file, contents) in &native_result.files {
+            assert!(
+                sandboxed_result.files[file] == *contents,
+                "{package}: OUT_DIR/{file} differs"
+            );
+        }
+    }
+}
+
+#[test]
+fn normalise_hides_roots_and_hashes() {
+    let root = Path::new("/tmp/p");
+    assert_eq!(
+        normalise(
+            "/tmp/p/target/debug/build/zstd-sys-037daf03b63c73e5/out/4f97f2375d6aa471-debug.o x-0123",
+            root
+        ),
+        "[ROOT]/target/debug/build/zstd-sys-[HASH]/out/4f97f2375d6aa471-debug.o x-0123"
+    );
 }

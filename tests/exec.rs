@@ -1,0 +1,122 @@
+//! Build scripts that start programs: rustc probes (allowed by default, confined) and C
+//! toolchains (granted per package), compared with a native build.
+
+use crate::support::{Project, assert_same_as_native, manifest};
+
+#[test]
+fn c_libraries_compiled_by_cc_match_native_with_grants() {
+    assert_same_as_native(
+        r#"zstd-sys = "=2.1.2"
+libsqlite3-sys = { version = "=0.35.0", features = ["bundled"] }
+libz-sys = { version = "=1.1.23", default-features = false, features = ["static", "libc"] }
+"#,
+        r#"[package.metadata.sandbox.allow."zstd-sys@2.1.2+zstd.1.5.7"]
+exec = ["cc", "ar"]
+[package.metadata.sandbox.allow."libsqlite3-sys@0.35.0"]
+exec = ["cc", "ar"]
+[package.metadata.sandbox.allow."libz-sys@1.1.23"]
+exec = ["cc", "ar"]
+"#,
+        &["zstd-sys", "libsqlite3-sys", "libz-sys"],
+    );
+}
+
+#[test]
+fn system_library_found_by_pkg_config_matches_native() {
+    assert_same_as_native(
+        r#"openssl-sys = "=0.9.111""#,
+        r#"[package.metadata.sandbox.allow."openssl-sys@0.9.111"]
+exec = ["pkg-config", "pkgconf", "cc"]
+"#,
+        &["openssl-sys"],
+    );
+}
+
+#[test]
+fn rustc_probes_can_be_turned_off() {
+    let project = Project::new();
+    project
+        .file(
+            "Cargo.toml",
+            &manifest("prober", "[package.metadata.sandbox]\ndeny-rustc = true\n"),
+        )
+        .file(
+            "build.rs",
+            r#"fn main() {
+                let rustc = std::env::var("RUSTC").unwrap();
+                let out = std::process::Command::new(rustc).arg("--version").output().unwrap();
+                assert!(out.status.success());
+            }"#,
+        )
+        .file("src/lib.rs", "");
+    project
+        .wasm_build(&[])
+        .failure()
+        .stderr_has("sandboxed build script of `prober v0.1.0` needs permission to run `$RUSTC`")
+        .stderr_has("exec = [\"$RUSTC\"]");
+}
+
+#[test]
+fn without_landlock_granted_programs_are_refused_unless_opted_in() {
+    let project = Project::new();
+    project
+        .file(
+            "Cargo.toml",
+            &manifest(
+                "needs-sh",
+                "[package.metadata.sandbox.allow.\"needs-sh@0.1.0\"]\nexec = [\"sh\"]\n",
+            ),
+        )
+        .file(
+            "build.rs",
+            r#"fn main() {
+                let out = std::process::Command::new("sh").arg("-c").arg("echo ran").output().unwrap();
+                assert!(out.status.success());
+            }"#,
+        )
+        .file("src/lib.rs", "");
+    project
+        .wasm_build_env(&[], &[("CARGO_WASM_BUILD_ASSUME_NO_LANDLOCK", "1")])
+        .failure()
+        .stderr_has("cannot run `sh` confined: this kernel has no Landlock")
+        .stderr_has("CARGO_WASM_BUILD_DANGEROUSLY_UNCONFINED_EXEC=1");
+    project
+        .wasm_build_env(
+            &["-vv"],
+            &[
+                ("CARGO_WASM_BUILD_ASSUME_NO_LANDLOCK", "1"),
+                ("CARGO_WASM_BUILD_DANGEROUSLY_UNCONFINED_EXEC", "1"),
+            ],
+        )
+        .success()
+        .stderr_has("run UNCONFINED");
+}
+
+#[test]
+fn children_run_concurrently() {
+    // Two children that each wait for the other: only concurrent children finish.
+    let project = Project::new();
+    project
+        .file(
+            "Cargo.toml",
+            &manifest("parallel", "[package.metadata.sandbox.allow.\"parallel@0.1.0\"]\nexec = [\"sh\"]\n"),
+        )
+        .file(
+            "build.rs",
+            r#"fn main() {
+                let out = std::env::var("OUT_DIR").unwrap();
+                let wait_for = |mine: &str, theirs: &str| {
+                    std::process::Command::new("sh")
+                        .arg("-c")
+                        .arg(format!("touch {out}/{mine}; for i in $(seq 100); do [ -e {out}/{theirs} ] && exit 0; sleep 0.05; done; exit 1"))
+                        .spawn()
+                        .unwrap()
+                };
+                let mut a = wait_for("a", "b");
+                let mut b = wait_for("b", "a");
+                assert!(a.wait().unwrap().success() && b.wait().unwrap().success());
+            }"#,
+        )
+        .file("src/lib.rs", "");
+    project.wasm_build(&[]).success();
+}
