@@ -104,11 +104,18 @@ fn render(records: &[RunRecord], output: &Output) -> String {
         )
     };
     let mut text = String::new();
+    let (native, wasm): (Vec<&RunRecord>, Vec<&RunRecord>) =
+        records.iter().partition(|record| record.native);
     if output.verbose {
         for record in records {
+            let (word, place) = if record.native {
+                ("Confined", "natively (granted run-natively)")
+            } else {
+                ("Sandboxed", "in wasmtime")
+            };
             text.push_str(&format!(
-                "{} build script of {} v{} in wasmtime ({} ms{})\n",
-                status("Sandboxed", record.status == 0),
+                "{} build script of {} v{} {place} ({} ms{})\n",
+                status(word, record.status == 0),
                 record.package,
                 record.version,
                 record.elapsed_ms,
@@ -116,22 +123,35 @@ fn render(records: &[RunRecord], output: &Output) -> String {
             ));
         }
     }
-    let failed = records.iter().filter(|record| record.status != 0).count();
-    let names: Vec<String> = records
-        .iter()
-        .map(|record| format!("{} v{}", record.package, record.version))
-        .collect();
-    let scripts = if records.len() == 1 {
-        "build script"
-    } else {
-        "build scripts"
+    let line = |group: &[&RunRecord], word: &str, place: &str| {
+        let failed = group.iter().any(|record| record.status != 0);
+        let names: Vec<String> = group
+            .iter()
+            .map(|record| format!("{} v{}", record.package, record.version))
+            .collect();
+        let scripts = if group.len() == 1 {
+            "build script"
+        } else {
+            "build scripts"
+        };
+        format!(
+            "{} {} {scripts} {place}: {}\n",
+            status(word, !failed),
+            group.len(),
+            names.join(", ")
+        )
     };
-    text.push_str(&format!(
-        "{} {} {scripts} in wasmtime: {}\n",
-        status("Sandboxed", failed == 0),
-        records.len(),
-        names.join(", ")
-    ));
+    if !wasm.is_empty() {
+        text.push_str(&line(&wasm, "Sandboxed", "in wasmtime"));
+    }
+    if !native.is_empty() {
+        text.push_str(&line(
+            &native,
+            "Confined",
+            "natively, as granted (run-natively)",
+        ));
+    }
+    let failed = records.iter().filter(|record| record.status != 0).count();
     for record in records
         .iter()
         .filter(|record| !record.hidden_env.is_empty())
@@ -184,6 +204,7 @@ mod tests {
             exec: vec![],
             dropped: vec![],
             hidden_env: vec![],
+            native: false,
         }
     }
 

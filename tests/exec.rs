@@ -120,3 +120,59 @@ fn children_run_concurrently() {
         .file("src/lib.rs", "");
     project.wasm_build(&[]).success();
 }
+
+#[test]
+fn build_dependency_that_cannot_be_wasm_gets_an_explained_native_fallback() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join("secret"), "CANARY-native").unwrap();
+    let secret = home.path().join("secret").display().to_string();
+    let project = Project::new();
+    project
+        .file("Cargo.toml", "[workspace]\nmembers = [\"unix-only\", \"app\"]\nresolver = \"2\"\n")
+        .file("unix-only/Cargo.toml", &manifest("unix-only", ""))
+        .file(
+            "unix-only/src/lib.rs",
+            "pub fn parent() -> u32 { std::os::unix::process::parent_id() }",
+        )
+        .file(
+            "app/Cargo.toml",
+            &manifest("app", "[build-dependencies]\nunix-only = { path = \"../unix-only\" }"),
+        )
+        .file(
+            "app/build.rs",
+            &format!(
+                r#"fn main() {{
+                    assert!(unix_only::parent() > 0);
+                    let leaked = std::fs::read_to_string("{secret}").is_ok();
+                    let out = std::env::var("OUT_DIR").unwrap();
+                    let os = if cfg!(target_os = "linux") {{ "linux" }} else {{ "other" }};
+                    std::fs::write(format!("{{out}}/facts.rs"), format!("const FACTS: &str = \"{{os}} leaked={{leaked}}\";")).unwrap();
+                }}"#
+            ),
+        )
+        .file(
+            "app/src/main.rs",
+            r#"include!(concat!(env!("OUT_DIR"), "/facts.rs"));
+               fn main() { println!("{FACTS}"); }"#,
+        );
+    project
+        .wasm_build(&["-p", "app"])
+        .failure()
+        .stderr_has("the build script of `app v0.1.0` cannot run in the wasm sandbox: its build-dependency `unix_only` does not compile for wasm32-wasip1")
+        .stderr_has("run-natively = true");
+    project
+        .wasm_build(&["approve", "--all"])
+        .success()
+        .stderr_has("run-natively = true");
+    project
+        .wasm_build(&["-p", "app"])
+        .success()
+        .stderr_has("Confined 1 build script natively, as granted (run-natively): app v0.1.0");
+    let output = std::process::Command::new(project.target().join("debug/app"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        "linux leaked=false\n"
+    );
+}

@@ -67,6 +67,11 @@ pub enum Capability {
     Directive(GatedDirective),
     /// Add a library search path outside `OUT_DIR` and the package.
     LinkSearch(String),
+    /// Run the build script natively instead of in wasm (still confined: no network,
+    /// writes only `OUT_DIR`), for scripts whose build-dependencies cannot be compiled
+    /// for wasm32-wasip1 (bindgen loading libclang, say). Programs it starts are confined
+    /// but not checked against `exec` grants.
+    RunNatively,
 }
 
 impl Capability {
@@ -80,6 +85,7 @@ impl Capability {
             Capability::Network(_) => "network",
             Capability::Directive(_) => "directives",
             Capability::LinkSearch(_) => "link-search",
+            Capability::RunNatively => "run-natively",
         }
     }
 
@@ -93,11 +99,20 @@ impl Capability {
             | Capability::Network(value)
             | Capability::LinkSearch(value) => value.clone(),
             Capability::Directive(gated) => gated.key().to_string(),
+            Capability::RunNatively => "true".to_string(),
         }
+    }
+
+    /// Whether the capability is a flag (`key = true`) rather than an array entry.
+    pub fn is_flag(&self) -> bool {
+        matches!(self, Capability::RunNatively)
     }
 
     /// The TOML line that grants exactly this capability, e.g. `exec = ["cc"]`.
     pub fn toml_line(&self) -> String {
+        if self.is_flag() {
+            return format!("{} = true", self.toml_key());
+        }
         format!(
             "{} = [{}]",
             self.toml_key(),
@@ -116,6 +131,7 @@ impl fmt::Display for Capability {
             Capability::Network(program) => write!(f, "let `{program}` use the network"),
             Capability::Directive(gated) => write!(f, "emit `cargo:{gated}`"),
             Capability::LinkSearch(path) => write!(f, "add `{path}` to the library search path"),
+            Capability::RunNatively => write!(f, "run natively (confined) instead of in wasm"),
         }
     }
 }

@@ -21,7 +21,15 @@ pub fn allow_table(name: &str, version: &str) -> String {
 /// `exec = ["ar", "cc"]`.
 pub fn grant_lines(capabilities: &[Capability]) -> Vec<String> {
     let mut by_key: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut flags: Vec<String> = Vec::new();
     for capability in capabilities {
+        if capability.is_flag() {
+            let line = capability.toml_line();
+            if !flags.contains(&line) {
+                flags.push(line);
+            }
+            continue;
+        }
         let values = by_key.entry(capability.toml_key()).or_default();
         let value = toml_string(&capability.toml_value());
         if !values.contains(&value) {
@@ -31,6 +39,7 @@ pub fn grant_lines(capabilities: &[Capability]) -> Vec<String> {
     by_key
         .into_iter()
         .map(|(key, values)| format!("{key} = [{}]", values.join(", ")))
+        .chain(flags)
         .collect()
 }
 
@@ -74,6 +83,19 @@ mod tests {
              [workspace.metadata.sandbox.allow.\"zstd-sys@2.0.15+zstd.1.5.7\"]\n          \
              directives = [\"rustc-link-arg\"]\n          \
              exec = [\"cc\", \"ar\"]\n"
+        );
+    }
+}
+
+#[cfg(test)]
+mod flag_tests {
+    use super::*;
+
+    #[test]
+    fn flags_are_written_as_booleans() {
+        assert_eq!(
+            grant_lines(&[Capability::RunNatively]),
+            ["run-natively = true"]
         );
     }
 }

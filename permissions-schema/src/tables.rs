@@ -42,6 +42,7 @@ pub const CAPABILITY_KEYS: &[&str] = &[
     "network",
     "directives",
     "link-search",
+    "run-natively",
     "limits",
 ];
 
@@ -167,6 +168,8 @@ pub struct CapabilitySet {
     pub directives: Vec<GatedDirective>,
     /// Library search paths outside the package, `OUT_DIR` and system directories.
     pub link_search: Vec<String>,
+    /// Run the build script natively (confined) instead of in wasm.
+    pub run_natively: bool,
     /// Larger limits.
     pub limits: LimitOverrides,
 }
@@ -182,6 +185,9 @@ impl CapabilitySet {
         all.extend(self.network.iter().cloned().map(Capability::Network));
         all.extend(self.directives.iter().copied().map(Capability::Directive));
         all.extend(self.link_search.iter().cloned().map(Capability::LinkSearch));
+        if self.run_natively {
+            all.push(Capability::RunNatively);
+        }
         all
     }
 
@@ -200,6 +206,7 @@ impl CapabilitySet {
             Capability::Network(v) => add(&mut self.network, v),
             Capability::Directive(v) => add(&mut self.directives, v),
             Capability::LinkSearch(v) => add(&mut self.link_search, v),
+            Capability::RunNatively => self.run_natively = true,
         }
     }
 
@@ -487,6 +494,10 @@ fn parse_capability(
             }
         }
         "limits" => set.limits = parse_limits(file, value, errors),
+        "run-natively" => match value.as_bool() {
+            Some(flag) => set.run_natively = flag,
+            None => errors.push(file.error(value.span(), "`run-natively` must be true or false")),
+        },
         _ => {}
     }
 }

@@ -69,6 +69,9 @@ pub fn add_grants(
         "directives",
         set.directives.iter().map(|gated| gated.key().to_string()),
     )?;
+    if set.run_natively {
+        entry.insert("run-natively", Item::Value(Value::from(true)));
+    }
     if !set.limits.is_empty() {
         let limits = entry
             .entry("limits")

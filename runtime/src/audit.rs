@@ -44,6 +44,16 @@ pub struct RunRecord {
     /// by the sandbox: the script may behave differently than natively.
     #[serde(default)]
     pub hidden_env: Vec<String>,
+    /// Whether the script ran natively (confined) by the consumer's `run-natively` grant.
+    #[serde(default)]
+    pub native: bool,
+}
+
+/// Seconds since the Unix epoch, for [`RunRecord::finished_at`].
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
 }
 
 /// Appends `record` to `log` and to the CLI's run log, if one is set.

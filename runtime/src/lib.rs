@@ -17,6 +17,7 @@ mod engine;
 pub mod env;
 mod hostcalls;
 mod module_cache;
+pub mod native;
 pub mod out_dir;
 mod output;
 pub mod policy;

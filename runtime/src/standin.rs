@@ -22,7 +22,7 @@ use crate::confine::SYSTEM_READ_EXEC;
 use crate::directive;
 use crate::env::{is_ambient, sandbox_env};
 use crate::policy::{Policy, PolicyFile, RunContext, Verdict};
-use crate::sandbox::{Exit, Sandbox, build_script_preopens};
+use crate::sandbox::{Exit, RunOutput, Sandbox, build_script_preopens};
 use crate::{ModuleCache, SandboxEngine, out_dir};
 
 /// The first argument with which the stand-in script starts the tool; the second is the
@@ -35,33 +35,43 @@ pub const MANIFEST_NAME: &str = "wasm-build-standin.json";
 /// Bumped when the manifest changes incompatibly; an older stand-in refuses a newer one.
 const FORMAT: u32 = 1;
 
-/// What a stand-in needs to find and run its module.
+/// What a stand-in runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Script {
+    /// The build script compiled to wasm32-wasip1, run in the sandbox.
+    Wasm {
+        /// The module.
+        module: PathBuf,
+        /// Its key in `module_cache`.
+        module_key: String,
+        /// Where precompiled modules live.
+        module_cache: PathBuf,
+    },
+    /// The native build script, run confined because the consumer granted
+    /// `run-natively`.
+    Native {
+        /// The executable.
+        binary: PathBuf,
+    },
+}
+
+/// What a stand-in needs to find and run its build script.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StandIn {
     format: u32,
-    /// The build script compiled to wasm32-wasip1.
-    pub module: PathBuf,
-    /// The module's key in `module_cache`.
-    pub module_key: String,
-    /// Where precompiled modules live.
-    pub module_cache: PathBuf,
+    /// What to run.
+    pub script: Script,
     /// The audit log every run appends to.
     pub audit_log: PathBuf,
 }
 
 impl StandIn {
-    /// A manifest for `module`, precompiled under `module_key`.
-    pub fn new(
-        module: PathBuf,
-        module_key: String,
-        module_cache: PathBuf,
-        audit_log: PathBuf,
-    ) -> Self {
+    /// A manifest for `script`.
+    pub fn new(script: Script, audit_log: PathBuf) -> Self {
         StandIn {
             format: FORMAT,
-            module,
-            module_key,
-            module_cache,
+            script,
             audit_log,
         }
     }
@@ -177,6 +187,72 @@ fn filter(policy: &Policy, ctx: &RunContext, stdout: &[u8]) -> Filtered {
     filtered
 }
 
+/// Everything a run needs to know before it starts, from cargo's environment and the
+/// build's policy.
+struct Prepared {
+    package: Package,
+    policy: Policy,
+    /// What the script sees.
+    env: Vec<(String, String)>,
+    /// Set in the stand-in's environment, hidden from the script.
+    hidden_env: BTreeSet<String>,
+    /// Directories granted programs may read besides the package.
+    read_dirs: Vec<PathBuf>,
+    ctx: RunContext,
+    temp_dir: tempfile::TempDir,
+}
+
+impl Prepared {
+    fn from_env() -> Result<Self> {
+        let package = Package::from_env()?;
+        let toolchain = toolchain_dir();
+        let policy = PolicyFile::from_env()?
+            .policy_for(&package.manifest_dir)
+            .with_toolchain(toolchain.as_deref());
+        let env = sandbox_env(std::env::vars_os(), |name| policy.allows_env(name));
+        let hidden_env: BTreeSet<String> = std::env::vars_os()
+            .filter_map(|(name, _)| name.into_string().ok())
+            .filter(|name| !env.iter().any(|(visible, _)| visible == name))
+            .collect();
+        let read_dirs = dependency_dirs(&package.out_dir);
+        let ctx = RunContext {
+            out_dir: package.out_dir.clone(),
+            manifest_dir: package.manifest_dir.clone(),
+            readable: readable_dirs(&read_dirs, &policy),
+            hidden_env: hidden_env.clone(),
+        };
+        let temp_dir = tempfile::Builder::new()
+            .prefix("cargo-wasm-build-tmp-")
+            .tempdir()
+            .context("failed to create the build script's temporary directory")?;
+        Ok(Prepared {
+            package,
+            policy,
+            env,
+            hidden_env,
+            read_dirs,
+            ctx,
+            temp_dir,
+        })
+    }
+
+    fn exec_context(&self) -> ExecContext {
+        ExecContext {
+            package: format!("{} v{}", self.package.name, self.package.version),
+            policy: self.policy.clone(),
+            env: self.env.clone(),
+            rustc: std::env::var_os("RUSTC").map(PathBuf::from),
+            manifest_dir: self.package.manifest_dir.clone(),
+            out_dir: self.package.out_dir.clone(),
+            temp_dir: self.temp_dir.path().to_path_buf(),
+            read_dirs: self.read_dirs.clone(),
+            host_path: std::env::var_os("PATH"),
+            mode: ExecMode::detect(),
+            limits: self.policy.limits,
+        }
+    }
+}
+
 /// Runs the build script the manifest beside `exe` describes, as cargo would have run the
 /// native one, and returns the process exit status.
 ///
@@ -185,60 +261,48 @@ fn filter(policy: &Policy, ctx: &RunContext, stdout: &[u8]) -> Filtered {
 /// Fails when the sandbox cannot be set up. The script's own failures, denials and limit
 /// violations are reported on stderr and turned into a non-zero status instead.
 pub fn run(exe: &Path, manifest: &StandIn) -> Result<i32> {
-    let package = Package::from_env()?;
-    let toolchain = toolchain_dir();
-    let policy = PolicyFile::from_env()?
-        .policy_for(&package.manifest_dir)
-        .with_toolchain(toolchain.as_deref());
-    let env = sandbox_env(std::env::vars_os(), |name| policy.allows_env(name));
-    let hidden_env: BTreeSet<String> = std::env::vars_os()
-        .filter_map(|(name, _)| name.into_string().ok())
-        .filter(|name| !env.iter().any(|(visible, _)| visible == name))
-        .collect();
-    let read_dirs = dependency_dirs(&package.out_dir);
-    let ctx = RunContext {
-        out_dir: package.out_dir.clone(),
-        manifest_dir: package.manifest_dir.clone(),
-        readable: readable_dirs(&read_dirs, &policy),
-        hidden_env: hidden_env.clone(),
-    };
-    let temp_dir = tempfile::Builder::new()
-        .prefix("cargo-wasm-build-tmp-")
-        .tempdir()
-        .context("failed to create the build script's temporary directory")?;
-    let exec = ExecContext {
-        package: format!("{} v{}", package.name, package.version),
-        policy: policy.clone(),
-        env: env.clone(),
-        rustc: std::env::var_os("RUSTC").map(PathBuf::from),
-        manifest_dir: package.manifest_dir.clone(),
-        out_dir: package.out_dir.clone(),
-        temp_dir: temp_dir.path().to_path_buf(),
-        read_dirs,
-        host_path: std::env::var_os("PATH"),
-        mode: ExecMode::detect(),
-        limits: policy.limits,
-    };
-    let engine = SandboxEngine::get()?;
-    let module = ModuleCache::new(&manifest.module_cache)
-        .load(&engine, &manifest.module_key, &manifest.module)
-        .with_context(|| format!("failed to load the build script of {}", package.describe()))?;
-    let output = Sandbox {
-        engine: &engine,
-        module: &module,
-        args: vec![exe.to_string_lossy().into_owned()],
-        env,
-        preopens: build_script_preopens(&package.manifest_dir, &package.out_dir, temp_dir.path()),
-        limits: policy.limits,
-        exec: Some(exec),
-        exit_on_hang: true,
-        temp_dir: Some(temp_dir.path().to_path_buf()),
-        hidden_env,
+    let prepared = Prepared::from_env()?;
+    let describe = prepared.package.describe();
+    let output = match &manifest.script {
+        Script::Wasm {
+            module,
+            module_key,
+            module_cache,
+        } => {
+            let engine = SandboxEngine::get()?;
+            let module = ModuleCache::new(module_cache)
+                .load(&engine, module_key, module)
+                .with_context(|| format!("failed to load the build script of {describe}"))?;
+            Sandbox {
+                engine: &engine,
+                module: &module,
+                args: vec![exe.to_string_lossy().into_owned()],
+                env: prepared.env.clone(),
+                preopens: build_script_preopens(
+                    &prepared.package.manifest_dir,
+                    &prepared.package.out_dir,
+                    prepared.temp_dir.path(),
+                ),
+                limits: prepared.policy.limits,
+                exec: Some(prepared.exec_context()),
+                exit_on_hang: true,
+                temp_dir: Some(prepared.temp_dir.path().to_path_buf()),
+                hidden_env: prepared.hidden_env.clone(),
+            }
+            .run()
+        }
+        Script::Native { binary } => crate::native::run(binary, &prepared.exec_context()),
     }
-    .run()
-    .with_context(|| format!("failed to run the build script of {}", package.describe()))?;
+    .with_context(|| format!("failed to run the build script of {describe}"))?;
+    let native = matches!(manifest.script, Script::Native { .. });
+    finish(&prepared, output, &manifest.audit_log, native)
+}
 
-    let mut filtered = filter(&policy, &ctx, &output.stdout);
+/// Filters the output for cargo, checks `OUT_DIR`, reports and records the run.
+fn finish(prepared: &Prepared, output: RunOutput, audit_log: &Path, native: bool) -> Result<i32> {
+    let package = &prepared.package;
+    let policy = &prepared.policy;
+    let mut filtered = filter(policy, &prepared.ctx, &output.stdout);
     filtered.pending.extend(output.pending.iter().cloned());
     let violations = out_dir::check(&package.out_dir, policy.limits.out_dir_bytes)?;
 
@@ -273,7 +337,7 @@ pub fn run(exe: &Path, manifest: &StandIn) -> Result<i32> {
         .into_iter()
         .collect();
     errors.extend(pending_errors(&filtered.pending));
-    report(&package, &errors, &pending);
+    report(package, &errors, &pending);
 
     let status = if errors.is_empty() {
         0
@@ -283,15 +347,13 @@ pub fn run(exe: &Path, manifest: &StandIn) -> Result<i32> {
         output.exit.status()
     };
     audit::append(
-        &manifest.audit_log,
+        audit_log,
         &RunRecord {
             package: package.name.clone(),
             version: package.version.clone(),
             manifest_dir: package.manifest_dir.clone(),
             status,
-            finished_at: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |since| since.as_secs()),
+            finished_at: audit::now(),
             elapsed_ms: duration_ms(output.elapsed),
             errors,
             pending,
@@ -303,6 +365,7 @@ pub fn run(exe: &Path, manifest: &StandIn) -> Result<i32> {
                 .filter(|name| !is_ambient(name))
                 .cloned()
                 .collect(),
+            native,
         },
     );
     Ok(status)

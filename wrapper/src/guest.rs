@@ -4,7 +4,7 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result};
 use sha2::{Digest, Sha256};
 
 use crate::invocation::{Arg, Extern, Invocation};
@@ -38,6 +38,28 @@ const HOST_ONLY_CODEGEN: &[&str] = &[
     "relro-level",
     "default-linker-libraries",
 ];
+
+/// A build-dependency that cargo compiled natively does not compile for the guest (it
+/// needs threads, `dlopen`, or a platform module wasm32-wasip1 lacks).
+#[derive(Debug)]
+pub struct GuestDependencyFailed {
+    /// The dependency.
+    pub crate_name: String,
+    /// rustc's diagnostics.
+    pub diagnostics: String,
+}
+
+impl std::fmt::Display for GuestDependencyFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "build-dependency `{}` does not compile for {GUEST_TARGET}\n{}",
+            self.crate_name, self.diagnostics
+        )
+    }
+}
+
+impl std::error::Error for GuestDependencyFailed {}
 
 /// Compiles guests with one rustc.
 pub struct GuestCompiler {
@@ -181,13 +203,13 @@ impl GuestCompiler {
             .output()
             .with_context(|| format!("failed to run {}", self.rustc.display()))?;
         if !output.status.success() {
-            let crate_name = invocation.crate_name().unwrap_or(stem);
-            bail!(
-                "failed to compile build-dependency `{crate_name}` for {GUEST_TARGET}: \
-                 build scripts run in a WebAssembly sandbox, so every crate they use must \
-                 compile for {GUEST_TARGET}\n{}",
-                String::from_utf8_lossy(&output.stderr).trim_end()
-            );
+            return Err(GuestDependencyFailed {
+                crate_name: invocation.crate_name().unwrap_or(stem).to_string(),
+                diagnostics: String::from_utf8_lossy(&output.stderr)
+                    .trim_end()
+                    .to_string(),
+            }
+            .into());
         }
         fs::write(&stamp_path, &stamp_value)
             .with_context(|| format!("failed to write {}", stamp_path.display()))?;

@@ -25,11 +25,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context as _, Result, anyhow};
-use wasm_build_runtime::standin::StandIn;
-use wasm_build_runtime::{ModuleCache, SandboxEngine};
+use wasm_build_permissions_schema::{Capability, grant_help};
+use wasm_build_runtime::audit::{self, RunRecord};
+use wasm_build_runtime::standin::{Script, StandIn};
+use wasm_build_runtime::{ModuleCache, PolicyFile, SandboxEngine};
 
 use crate::facade::Facade;
-use crate::guest::GuestCompiler;
+use crate::guest::{GuestCompiler, GuestDependencyFailed};
 use crate::invocation::Invocation;
 use crate::record::Record;
 use crate::state::StateDir;
@@ -168,24 +170,133 @@ fn compile_build_script(command: &Compiler<'_>, invocation: &Invocation) -> Resu
         .context("cargo gave the build script no --out-dir")?;
     let state = StateDir::for_build_script_dir(out_dir)
         .context("the build script's --out-dir is not inside a cargo target directory")?;
-    let rustc = command.rustc();
-    let facade = Facade::for_rustc(&rustc, &state.shim())?;
-    let compiler = GuestCompiler::new(rustc, facade.rustc_args(), facade.key.clone());
-    let (status, wasm) = compiler.build_script(invocation)?;
-    if status != 0 {
-        return Ok(status);
-    }
-    let bytes = fs::read(&wasm).with_context(|| format!("failed to read {}", wasm.display()))?;
-    let cache = ModuleCache::new(state.modules());
-    let key = cache.precompile(&SandboxEngine::get()?, &bytes)?;
     let stem = format!(
         "{}{}",
         invocation.crate_name().unwrap_or("build_script_build"),
         invocation.extra_filename()
     );
-    install_stand_in(&out_dir.join(stem))?;
-    StandIn::new(wasm, key, state.modules(), state.audit_log()).write(out_dir)?;
+    let executable = out_dir.join(&stem);
+    let package = PackageEnv::from_env();
+    if package.policy.granted.contains(&Capability::RunNatively)
+        && !package.policy.denied.contains(&Capability::RunNatively)
+    {
+        return compile_native(command, &executable, out_dir, &state);
+    }
+
+    let rustc = command.rustc();
+    let facade = Facade::for_rustc(&rustc, &state.shim())?;
+    let compiler = GuestCompiler::new(rustc, facade.rustc_args(), facade.key.clone());
+    let (status, wasm) = match compiler.build_script(invocation) {
+        Ok(compiled) => compiled,
+        Err(err) => return cannot_compile_for_wasm(err, &package, &state),
+    };
+    if status != 0 {
+        return Ok(status);
+    }
+    let bytes = fs::read(&wasm).with_context(|| format!("failed to read {}", wasm.display()))?;
+    let cache = ModuleCache::new(state.modules());
+    let module_key = cache.precompile(&SandboxEngine::get()?, &bytes)?;
+    install_stand_in(&executable)?;
+    let script = Script::Wasm {
+        module: wasm,
+        module_key,
+        module_cache: state.modules(),
+    };
+    StandIn::new(script, state.audit_log()).write(out_dir)?;
     Ok(0)
+}
+
+/// The package whose build script is being compiled, from the environment cargo gives
+/// rustc, with its policy.
+struct PackageEnv {
+    name: String,
+    version: String,
+    manifest_dir: PathBuf,
+    policy: wasm_build_runtime::Policy,
+}
+
+impl PackageEnv {
+    fn from_env() -> Self {
+        let var = |name: &str| std::env::var(name).unwrap_or_default();
+        let manifest_dir = PathBuf::from(var("CARGO_MANIFEST_DIR"));
+        // Without a readable policy the defaults apply, and they grant nothing.
+        let policy = PolicyFile::from_env()
+            .map(|file| file.policy_for(&manifest_dir))
+            .unwrap_or_default();
+        PackageEnv {
+            name: var("CARGO_PKG_NAME"),
+            version: var("CARGO_PKG_VERSION"),
+            manifest_dir,
+            policy,
+        }
+    }
+}
+
+/// The consumer granted `run-natively`: compile the script as cargo asked, keep it
+/// beside the stand-in, and let the stand-in run it confined.
+fn compile_native(
+    command: &Compiler<'_>,
+    executable: &Path,
+    out_dir: &Path,
+    state: &StateDir,
+) -> Result<i32> {
+    let status = Command::new(command.chain[0])
+        .args(&command.chain[1..])
+        .args(command.args)
+        .status()
+        .with_context(|| format!("failed to run {}", command.rustc().display()))?;
+    if !status.success() {
+        return Ok(status.code().unwrap_or(1));
+    }
+    let binary = executable.with_extension("native");
+    fs::rename(executable, &binary)
+        .with_context(|| format!("failed to move {}", executable.display()))?;
+    install_stand_in(executable)?;
+    StandIn::new(Script::Native { binary }, state.audit_log()).write(out_dir)?;
+    Ok(0)
+}
+
+/// A build-dependency does not compile for wasm32-wasip1: explain, record that running
+/// natively is pending review (so `approve` can offer it), and fail the compile.
+fn cannot_compile_for_wasm(
+    err: anyhow::Error,
+    package: &PackageEnv,
+    state: &StateDir,
+) -> Result<i32> {
+    let Some(failure) = err.downcast_ref::<GuestDependencyFailed>() else {
+        return Err(err);
+    };
+    let capability = Capability::RunNatively;
+    let message = format!(
+        "the build script of `{} v{}` cannot run in the wasm sandbox: its build-dependency `{}` does not compile for wasm32-wasip1",
+        package.name, package.version, failure.crate_name
+    );
+    let mut text = format!("error: {message}\n{}\n", failure.diagnostics);
+    text.push_str(&grant_help(
+        &package.name,
+        &package.version,
+        std::slice::from_ref(&capability),
+    ));
+    text.push_str("      running natively keeps the script confined (no network, writes only OUT_DIR) but\n      does not check the programs it starts against `exec` grants\n");
+    let _ = std::io::stderr().write_all(text.as_bytes());
+    audit::append(
+        &state.audit_log(),
+        &RunRecord {
+            package: package.name.clone(),
+            version: package.version.clone(),
+            manifest_dir: package.manifest_dir.clone(),
+            status: 1,
+            finished_at: audit::now(),
+            elapsed_ms: 0,
+            errors: vec![message],
+            pending: vec![capability],
+            exec: Vec::new(),
+            dropped: Vec::new(),
+            hidden_env: Vec::new(),
+            native: false,
+        },
+    );
+    Ok(1)
 }
 
 /// Puts the stand-in where cargo expects the compiled build script: a two-line shell
