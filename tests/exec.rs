@@ -176,3 +176,89 @@ fn build_dependency_that_cannot_be_wasm_gets_an_explained_native_fallback() {
         "linux leaked=false\n"
     );
 }
+
+#[test]
+fn serde_libc_proc_macro2_anyhow_and_zstd_sys_build_with_only_cc_and_ar_granted_to_zstd_sys() {
+    assert_same_as_native(
+        r#"serde = { version = "=1.0.228", features = ["derive"] }
+libc = "=0.2.177"
+proc-macro2 = "=1.0.103"
+anyhow = "=1.0.100"
+thiserror = "=2.0.17"
+portable-atomic = "=1.11.1"
+zstd-sys = "=2.1.2"
+"#,
+        r#"[package.metadata.sandbox.allow."zstd-sys@2.1.2+zstd.1.5.7"]
+exec = ["cc", "ar"]
+"#,
+        &[
+            "serde",
+            "libc",
+            "proc-macro2",
+            "anyhow",
+            "thiserror",
+            "portable-atomic",
+            "zstd-sys",
+        ],
+    );
+}
+
+#[test]
+fn every_edition_and_no_std_build_scripts_use_the_sandboxed_std() {
+    let project = Project::new();
+    let mut members = Vec::new();
+    for edition in ["2015", "2018", "2021", "2024"] {
+        let name = format!("ed{edition}");
+        members.push(format!("\"{name}\""));
+        project
+            .file(
+                &format!("{name}/Cargo.toml"),
+                &format!(
+                    "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"{edition}\"\n"
+                ),
+            )
+            .file(
+                &format!("{name}/build.rs"),
+                r#"use std::process::Command;
+                fn main() {
+                    let rustc = std::env::var("RUSTC").unwrap();
+                    let version = Command::new(&rustc).arg("--version").output().unwrap();
+                    assert!(version.status.success());
+                    let meta = std::fs::metadata(std::env::var("OUT_DIR").unwrap()).unwrap();
+                    assert!(!meta.permissions().readonly(), "OUT_DIR is writable");
+                    assert!(std::path::Path::new("Cargo.toml").exists(), "starts in the package");
+                    println!("cargo:rustc-cfg=probed");
+                    println!("cargo:rustc-check-cfg=cfg(probed)");
+                }"#,
+            )
+            .file(
+                &format!("{name}/src/lib.rs"),
+                "#[cfg(probed)] pub fn probed() {}",
+            );
+    }
+    members.push("\"nostd\"".into());
+    project
+        .file("nostd/Cargo.toml", &manifest("nostd", ""))
+        .file(
+            "nostd/build.rs",
+            r#"#![no_std]
+            extern crate std;
+            fn main() {
+                let rustc = std::env::var("RUSTC").unwrap();
+                let output = ::std::process::Command::new(rustc).arg("-vV").output().unwrap();
+                assert!(output.status.success());
+            }"#,
+        )
+        .file("nostd/src/lib.rs", "#![no_std]")
+        .file(
+            "Cargo.toml",
+            &format!(
+                "[workspace]\nmembers = [{}]\nresolver = \"2\"\n",
+                members.join(", ")
+            ),
+        );
+    project
+        .wasm_build(&["--workspace"])
+        .success()
+        .stderr_has("Sandboxed 5 build scripts in wasmtime");
+}
