@@ -6,6 +6,7 @@ use anyhow::Result;
 use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::approve::{self, DecideArgs};
+use crate::permissions::{self, PermissionsArgs};
 use crate::run_cargo;
 use wasm_build_permissions_schema::Mode;
 use wasm_build_policy::edit::Decision;
@@ -59,6 +60,8 @@ enum Command {
     Approve(DecideArgs),
     /// Refuse what build scripts asked for or were denied (they see an error instead)
     Deny(DecideArgs),
+    /// Show who runs code at build time, with which powers (table, json, markdown, html)
+    Permissions(PermissionsArgs),
 }
 
 /// Arguments handed to cargo unchanged, except `--sandbox-mode MODE` (deny, strict or
@@ -89,6 +92,7 @@ pub fn main(args: &[OsString]) -> Result<i32> {
         Command::Clippy(pass) => ("clippy", pass),
         Command::Approve(args) => return approve::run(&args, Decision::Allow),
         Command::Deny(args) => return approve::run(&args, Decision::Deny),
+        Command::Permissions(args) => return permissions::run(&args),
     };
     let (mode, args) = take_mode(pass.args)?;
     run_cargo::run(command, &args, mode)

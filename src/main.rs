@@ -11,6 +11,7 @@
 mod approve;
 mod cli;
 mod exit;
+mod permissions;
 mod run_cargo;
 mod summary;
 

@@ -3,11 +3,14 @@
 
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A cargo directive that the sandbox passes only when granted, because it reaches past
 /// the package being built.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum GatedDirective {
     /// `rustc-link-arg*` and `rustc-cdylib-link-arg`: arbitrary linker arguments, which
@@ -50,7 +53,9 @@ impl fmt::Display for GatedDirective {
 
 /// One grantable power. Its [`Capability::toml_key`] and [`Capability::toml_value`] are
 /// the line that grants it, so a denial can print exactly what to add.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(tag = "kind", content = "value", rename_all = "kebab-case")]
 pub enum Capability {
     /// Run a program (a name looked up on the host `PATH`, or an absolute path).

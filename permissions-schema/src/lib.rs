@@ -5,6 +5,7 @@
 
 mod capability;
 mod diagnostic;
+pub mod display;
 mod grant_hint;
 mod limits;
 mod tables;

@@ -23,6 +23,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use toml_edit::{Item, TableLike, Value};
 
@@ -57,7 +58,7 @@ const LIMIT_KEYS: &[&str] = &[
 ];
 
 /// Larger limits than the defaults.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct LimitOverrides {
     /// Bytes of wasm memory.
@@ -151,7 +152,7 @@ impl LimitOverrides {
 }
 
 /// Everything a build script may be granted: the body of a request or a grant.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct CapabilitySet {
     /// Programs (names looked up on `PATH`, or absolute paths).
@@ -217,7 +218,7 @@ impl CapabilitySet {
 }
 
 /// What a crate declares in `[package.metadata.sandbox]`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Requests {
     /// What the build script needs.
     pub needs: CapabilitySet,
@@ -226,7 +227,7 @@ pub struct Requests {
 }
 
 /// How strictly the consumer treats what nobody has reviewed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
     /// A build script that uses something unreviewed fails, naming the grant.

@@ -12,6 +12,7 @@
 pub mod edit;
 pub mod graph;
 pub mod pending;
+pub mod report;
 pub mod resolve;
 
 pub use graph::{Graph, Package};

@@ -173,11 +173,14 @@ fn resolve_package(package: &Package, consumer: &ConsumerPolicy, mode: Mode) -> 
         .get(&package.spec)
         .cloned()
         .unwrap_or_default();
+    // A drift is a crate reviewed before at another version and not at this one.
+    let reviewed_here =
+        consumer.allow.contains_key(&package.spec) || consumer.deny.contains_key(&package.spec);
     let drift = consumer
         .allow
         .keys()
         .chain(consumer.deny.keys())
-        .filter(|spec| *spec != &package.spec && spec_name(spec) == package.name)
+        .filter(|spec| !reviewed_here && spec_name(spec) == package.name)
         .cloned()
         .collect::<BTreeSet<_>>()
         .into_iter()

@@ -1,0 +1,197 @@
+//! Comparing what build scripts leave behind in a native and a sandboxed build.
+//!
+//! Used by the compatibility suite (`src/main.rs`) and by the end-to-end tests: a build
+//! script's result is the `output` file cargo keeps (every line it printed, directives
+//! included) and the files of its `OUT_DIR`, with paths that legitimately differ between
+//! the two builds (the target directories, cargo's unit hashes) normalised.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// What one build script left behind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptResult {
+    /// The `output` file cargo keeps, normalised.
+    pub output: String,
+    /// Files in `OUT_DIR` by relative path; text files normalised.
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+/// `text` with each of `roots` replaced by `[ROOT]` and every `-<16 hex digits>` (cargo's
+/// unit hashes in directory and file names, which differ between plain cargo and cargo
+/// wasm-build by design) by `-[HASH]`.
+pub fn normalise(text: &str, roots: &[&Path]) -> String {
+    let mut text = text.to_string();
+    for root in roots {
+        text = text.replace(&root.display().to_string(), "[ROOT]");
+    }
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let is_hash = bytes[i] == b'-'
+            && bytes.len() >= i + 17
+            && bytes[i + 1..i + 17]
+                .iter()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+            && bytes.get(i + 17).is_none_or(|b| !b.is_ascii_alphanumeric());
+        if is_hash {
+            out.push_str("-[HASH]");
+            i += 17;
+            continue;
+        }
+        let Some(ch) = text[i..].chars().next() else {
+            break;
+        };
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
+}
+
+/// The result of the build script that ran with `out_dir`, or `None` if cargo kept no
+/// output for it (the script failed).
+pub fn read_result(out_dir: &Path, roots: &[&Path]) -> Option<ScriptResult> {
+    let output = fs::read_to_string(out_dir.parent()?.join("output")).ok()?;
+    let mut files = BTreeMap::new();
+    let mut pending = vec![out_dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let Ok(meta) = fs::symlink_metadata(&path) else {
+                continue;
+            };
+            if meta.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            let relative = path
+                .strip_prefix(out_dir)
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            let contents = fs::read(&path).unwrap_or_default();
+            let contents = match String::from_utf8(contents) {
+                Ok(text) => normalise(&text, roots).into_bytes(),
+                Err(binary) => binary.into_bytes(),
+            };
+            files.insert(relative, contents);
+        }
+    }
+    Some(ScriptResult {
+        output: normalise(&output, roots),
+        files,
+    })
+}
+
+/// Every build script under `<build_dir>/<pkg>-<hash>/`, keyed by package name.
+pub fn results_in(build_dir: &Path, roots: &[&Path]) -> BTreeMap<String, ScriptResult> {
+    let mut results = BTreeMap::new();
+    for entry in fs::read_dir(build_dir).into_iter().flatten().flatten() {
+        let dir = entry.path();
+        let Some(name) = dir.file_name().and_then(|name| name.to_str()) else {
+            continue;
+        };
+        let Some((package, _hash)) = name.rsplit_once('-') else {
+            continue;
+        };
+        if let Some(result) = read_result(&dir.join("out"), roots) {
+            results.insert(package.to_string(), result);
+        }
+    }
+    results
+}
+
+/// Where the build scripts cargo ran put their output, from its `--message-format json`
+/// messages: package id → `OUT_DIR`.
+pub fn executed_scripts(json_lines: &str) -> BTreeMap<String, PathBuf> {
+    json_lines
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|message| message["reason"] == "build-script-executed")
+        .filter_map(|message| {
+            Some((
+                message["package_id"].as_str()?.to_string(),
+                PathBuf::from(message["out_dir"].as_str()?),
+            ))
+        })
+        .collect()
+}
+
+/// How two results differ, as readable lines; empty when they are the same.
+pub fn differences(native: &ScriptResult, sandboxed: &ScriptResult) -> Vec<String> {
+    let mut diffs = Vec::new();
+    let native_lines: Vec<&str> = native.output.lines().collect();
+    let sandboxed_lines: Vec<&str> = sandboxed.output.lines().collect();
+    for line in &native_lines {
+        if !sandboxed_lines.contains(line) {
+            diffs.push(format!("- {line}"));
+        }
+    }
+    for line in &sandboxed_lines {
+        if !native_lines.contains(line) {
+            diffs.push(format!("+ {line}"));
+        }
+    }
+    if diffs.is_empty() && native.output != sandboxed.output {
+        diffs.push("(same lines in a different order)".into());
+    }
+    for (file, contents) in &native.files {
+        match sandboxed.files.get(file) {
+            None => diffs.push(format!("- OUT_DIR/{file}")),
+            Some(other) if other != contents => diffs.push(format!("~ OUT_DIR/{file} differs")),
+            Some(_) => {}
+        }
+    }
+    for file in sandboxed.files.keys() {
+        if !native.files.contains_key(file) {
+            diffs.push(format!("+ OUT_DIR/{file}"));
+        }
+    }
+    diffs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalise_hides_roots_and_hashes() {
+        let root = Path::new("/tmp/p");
+        assert_eq!(
+            normalise(
+                "/tmp/p/target/debug/build/zstd-sys-037daf03b63c73e5/out/4f97f2375d6aa471-debug.o x-0123",
+                &[root]
+            ),
+            "[ROOT]/target/debug/build/zstd-sys-[HASH]/out/4f97f2375d6aa471-debug.o x-0123"
+        );
+    }
+
+    #[test]
+    fn differences_name_lines_and_files() {
+        let a = ScriptResult {
+            output: "cargo:rustc-cfg=a\ncargo:rustc-cfg=b\n".into(),
+            files: [("x.rs".to_string(), b"1".to_vec())].into(),
+        };
+        let b = ScriptResult {
+            output: "cargo:rustc-cfg=a\n".into(),
+            files: [("x.rs".to_string(), b"2".to_vec())].into(),
+        };
+        assert_eq!(
+            differences(&a, &b),
+            ["- cargo:rustc-cfg=b", "~ OUT_DIR/x.rs differs"]
+        );
+        assert!(differences(&a, &a).is_empty());
+    }
+
+    #[test]
+    fn executed_scripts_are_read_from_cargo_messages() {
+        let lines = r#"{"reason":"compiler-artifact","package_id":"x"}
+{"reason":"build-script-executed","package_id":"registry+https://github.com/rust-lang/crates.io-index#libc@0.2.177","out_dir":"/t/debug/build/libc-0123/out","cfgs":[]}"#;
+        let scripts = executed_scripts(lines);
+        assert_eq!(
+            scripts["registry+https://github.com/rust-lang/crates.io-index#libc@0.2.177"],
+            PathBuf::from("/t/debug/build/libc-0123/out")
+        );
+    }
+}

@@ -1,0 +1,534 @@
+//! The compatibility suite: `cargo run --release -p wasm-build-compat [-- OPTIONS]`.
+//!
+//! Builds one consumer that depends on every crate of `compat/crates.toml` twice, with
+//! plain cargo and with cargo wasm-build (granting what the list says), compares every
+//! build script's directives and `OUT_DIR`, prints PASS / DIFF / FAIL per crate, and
+//! writes the table to `docs/compat.md`.
+//!
+//! Options: `--only a,b` to run a subset; `--no-report` to leave docs/compat.md alone;
+//! `--install-system-deps` to `apt-get install` the Debian packages the list needs.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context as _, Result, bail};
+use serde::Deserialize;
+use wasm_build_compat::{ScriptResult, differences, executed_scripts, read_result};
+use wasm_build_runtime::audit;
+
+#[derive(Debug, Deserialize)]
+struct Suite {
+    #[serde(rename = "crate")]
+    crates: Vec<Entry>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Entry {
+    name: String,
+    dependency: String,
+    class: String,
+    #[serde(default)]
+    grants: BTreeMap<String, toml::Table>,
+    #[serde(default)]
+    system: Vec<String>,
+    note: Option<String>,
+}
+
+struct Options {
+    only: Option<BTreeSet<String>>,
+    report: bool,
+    install: bool,
+}
+
+fn main() {
+    if let Err(err) = run() {
+        eprintln!("error: {err:#}");
+        std::process::exit(2);
+    }
+}
+
+fn run() -> Result<()> {
+    let options = parse_args()?;
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("the compat crate lives in the workspace")?
+        .to_path_buf();
+    let list = fs::read_to_string(workspace.join("compat/crates.toml"))?;
+    let mut suite: Suite = toml::from_str(&list).context("compat/crates.toml is malformed")?;
+    if let Some(only) = &options.only {
+        suite.crates.retain(|entry| only.contains(&entry.name));
+    }
+    if suite.crates.is_empty() {
+        bail!("no crates selected");
+    }
+    check_system_packages(&suite, options.install)?;
+
+    let tool = build_tool(&workspace)?;
+    let work = workspace.join("target/compat");
+    let consumer = work.join("consumer");
+    fs::create_dir_all(consumer.join("src"))?;
+    fs::write(consumer.join("src/lib.rs"), "")?;
+    let lockfile = workspace.join("compat/Cargo.lock");
+    if lockfile.is_file() && options.only.is_none() {
+        fs::copy(&lockfile, consumer.join("Cargo.lock"))?;
+    }
+    fs::write(
+        consumer.join("Cargo.toml"),
+        manifest(&suite, &BTreeMap::new()),
+    )?;
+    let specs = package_specs(&consumer)?;
+    fs::write(consumer.join("Cargo.toml"), manifest(&suite, &specs))?;
+
+    let native_target = work.join("native");
+    let sandboxed_target = work.join("sandboxed");
+    for target in [&native_target, &sandboxed_target] {
+        // Each run starts clean, so every build script runs in both builds.
+        let _ = fs::remove_dir_all(target);
+    }
+    let started = Instant::now();
+    let native = build(
+        &consumer,
+        &native_target,
+        Command::new(cargo()),
+        &work.join("native.log"),
+    )?;
+    let native_time = started.elapsed();
+    let mut sandboxed_command = Command::new(&tool);
+    sandboxed_command.arg("wasm-build");
+    let started = Instant::now();
+    let sandboxed = build(
+        &consumer,
+        &sandboxed_target,
+        sandboxed_command,
+        &work.join("sandboxed.log"),
+    )?;
+    let sandboxed_time = started.elapsed();
+    if options.only.is_none() {
+        fs::copy(consumer.join("Cargo.lock"), &lockfile)?;
+    }
+
+    let roots = [
+        native_target.as_path(),
+        sandboxed_target.as_path(),
+        consumer.as_path(),
+    ];
+    let failures = failure_reasons(&sandboxed_target);
+    let mut rows = Vec::new();
+    for (id, out_dir) in &native {
+        let (name, version) = name_and_version(id);
+        let Some(native_result) = read_result(out_dir, &roots) else {
+            continue;
+        };
+        let outcome = match sandboxed.get(id).and_then(|dir| read_result(dir, &roots)) {
+            Some(sandboxed_result) => compare(&native_result, &sandboxed_result),
+            None => Outcome::Fail(failures.get(&name).cloned().unwrap_or_else(|| {
+                "the build script did not run; see target/compat/sandboxed.log".into()
+            })),
+        };
+        rows.push(Row {
+            name,
+            version,
+            outcome,
+        });
+    }
+
+    let listed: BTreeSet<&str> = suite
+        .crates
+        .iter()
+        .map(|entry| entry.name.as_str())
+        .collect();
+    let mut passed = 0;
+    let mut failed = 0;
+    for entry in &suite.crates {
+        let matching: Vec<&Row> = rows.iter().filter(|row| row.name == entry.name).collect();
+        if matching.is_empty() {
+            failed += 1;
+            println!(
+                "FAIL {}: no build script of it ran in the native build",
+                entry.name
+            );
+            continue;
+        }
+        for row in matching {
+            match &row.outcome {
+                Outcome::Pass => {
+                    passed += 1;
+                    println!("PASS {} {}", row.name, row.version);
+                }
+                Outcome::Diff(lines) => {
+                    failed += 1;
+                    println!("DIFF {} {}", row.name, row.version);
+                    for line in lines.iter().take(10) {
+                        println!("     {}", shorten(line, 200));
+                    }
+                }
+                Outcome::Fail(reason) => {
+                    failed += 1;
+                    println!(
+                        "FAIL {} {}: {}",
+                        row.name,
+                        row.version,
+                        shorten(reason, 300)
+                    );
+                }
+            }
+        }
+    }
+    let others: Vec<&Row> = rows
+        .iter()
+        .filter(|row| !listed.contains(row.name.as_str()))
+        .collect();
+    for row in &others {
+        let word = match row.outcome {
+            Outcome::Pass => "pass",
+            Outcome::Diff(_) => "DIFF",
+            Outcome::Fail(_) => "FAIL",
+        };
+        println!(
+            "     (also in the graph) {word} {} {}",
+            row.name, row.version
+        );
+    }
+    println!(
+        "{passed} passed, {failed} failed (native build {:.0} s, sandboxed {:.0} s)",
+        native_time.as_secs_f64(),
+        sandboxed_time.as_secs_f64()
+    );
+    if options.report && options.only.is_none() {
+        let report = report(&suite, &rows, &others, passed, failed)?;
+        fs::write(workspace.join("docs/compat.md"), report)?;
+        println!("wrote docs/compat.md");
+    }
+    if failed > 0 {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+fn parse_args() -> Result<Options> {
+    let mut options = Options {
+        only: None,
+        report: true,
+        install: false,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--only" => {
+                let list = args.next().context("--only needs a comma-separated list")?;
+                options.only = Some(list.split(',').map(String::from).collect());
+            }
+            "--no-report" => options.report = false,
+            "--install-system-deps" => options.install = true,
+            other => {
+                bail!("unknown option `{other}` (see the comment at the top of compat/src/main.rs)")
+            }
+        }
+    }
+    Ok(options)
+}
+
+fn cargo() -> PathBuf {
+    std::env::var_os("CARGO").map_or_else(|| "cargo".into(), PathBuf::from)
+}
+
+/// Installs (or, without permission, lists) the Debian packages the selected crates need.
+fn check_system_packages(suite: &Suite, install: bool) -> Result<()> {
+    let wanted: BTreeSet<&str> = suite
+        .crates
+        .iter()
+        .flat_map(|entry| entry.system.iter().map(String::as_str))
+        .collect();
+    let missing: Vec<&str> = wanted
+        .into_iter()
+        .filter(|package| {
+            !Command::new("dpkg")
+                .args(["-s", package])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|status| status.success())
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if !install {
+        eprintln!(
+            "warning: missing Debian packages {}; pass --install-system-deps to install them",
+            missing.join(" ")
+        );
+        return Ok(());
+    }
+    let status = Command::new("apt-get")
+        .args(["install", "-y", "-q", "--no-install-recommends"])
+        .args(&missing)
+        .status()
+        .context("failed to run apt-get")?;
+    if !status.success() {
+        bail!("apt-get could not install {}", missing.join(" "));
+    }
+    Ok(())
+}
+
+/// Builds cargo-wasm-build (release) and returns its path.
+fn build_tool(workspace: &Path) -> Result<PathBuf> {
+    let status = Command::new(cargo())
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "--bin",
+            "cargo-wasm-build",
+        ])
+        .current_dir(workspace)
+        .status()
+        .context("failed to build cargo-wasm-build")?;
+    if !status.success() {
+        bail!("cargo-wasm-build did not build");
+    }
+    Ok(workspace.join("target/release/cargo-wasm-build"))
+}
+
+/// The consumer's manifest: every crate as a dependency, and the grants by exact spec.
+fn manifest(suite: &Suite, specs: &BTreeMap<String, Vec<String>>) -> String {
+    let mut text = String::from(
+        "[package]\nname = \"compat-consumer\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[dependencies]\n",
+    );
+    for entry in &suite.crates {
+        let _ = writeln!(text, "{} = {}", entry.name, entry.dependency);
+    }
+    text.push_str("\n[workspace]\n");
+    for entry in &suite.crates {
+        for (package, grant) in &entry.grants {
+            for spec in specs.get(package).into_iter().flatten() {
+                let _ = write!(
+                    text,
+                    "\n[workspace.metadata.sandbox.allow.{}]\n{}",
+                    toml::Value::from(spec.as_str()),
+                    toml::to_string(grant).unwrap_or_default()
+                );
+            }
+        }
+    }
+    text
+}
+
+/// Package name → the grant specs (`name@version`) of every version in the graph.
+fn package_specs(consumer: &Path) -> Result<BTreeMap<String, Vec<String>>> {
+    let output = Command::new(cargo())
+        .args(["metadata", "--format-version", "1"])
+        .current_dir(consumer)
+        .stderr(Stdio::inherit())
+        .output()
+        .context("failed to run cargo metadata")?;
+    if !output.status.success() {
+        bail!("cargo metadata failed for the consumer");
+    }
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    let mut specs: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for package in metadata["packages"].as_array().into_iter().flatten() {
+        let (Some(name), Some(version)) = (package["name"].as_str(), package["version"].as_str())
+        else {
+            continue;
+        };
+        specs
+            .entry(name.to_string())
+            .or_default()
+            .push(format!("{name}@{version}"));
+    }
+    Ok(specs)
+}
+
+/// One build with `--keep-going`, returning the build scripts it ran.
+fn build(
+    consumer: &Path,
+    target: &Path,
+    mut command: Command,
+    log: &Path,
+) -> Result<BTreeMap<String, PathBuf>> {
+    let log_file = fs::File::create(log)?;
+    let output = command
+        .args([
+            "build",
+            "--keep-going",
+            "--message-format=json-render-diagnostics",
+        ])
+        .current_dir(consumer)
+        .env("CARGO_TARGET_DIR", target)
+        .env_remove("RUSTC_WRAPPER")
+        .stderr(log_file)
+        .output()
+        .context("failed to run the build")?;
+    Ok(executed_scripts(&String::from_utf8_lossy(&output.stdout)))
+}
+
+/// Why each package's sandboxed build script failed, from the audit log.
+fn failure_reasons(target: &Path) -> BTreeMap<String, String> {
+    let mut reasons = BTreeMap::new();
+    for record in audit::read(&target.join("debug/wasm-build/audit.jsonl")) {
+        if record.status != 0 {
+            reasons.insert(record.package.clone(), record.errors.join("; "));
+        }
+    }
+    reasons
+}
+
+fn name_and_version(id: &str) -> (String, String) {
+    let tail = id.rsplit_once('#').map_or(id, |(_, tail)| tail);
+    match tail.rsplit_once('@') {
+        Some((name, version)) => (name.to_string(), version.to_string()),
+        None => (tail.to_string(), String::new()),
+    }
+}
+
+enum Outcome {
+    Pass,
+    Diff(Vec<String>),
+    Fail(String),
+}
+
+struct Row {
+    name: String,
+    version: String,
+    outcome: Outcome,
+}
+
+fn compare(native: &ScriptResult, sandboxed: &ScriptResult) -> Outcome {
+    let diffs = differences(native, sandboxed);
+    if diffs.is_empty() {
+        Outcome::Pass
+    } else {
+        Outcome::Diff(diffs)
+    }
+}
+
+fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
+fn command_output(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+fn report(
+    suite: &Suite,
+    rows: &[Row],
+    others: &[&Row],
+    passed: usize,
+    failed: usize,
+) -> Result<String> {
+    let mut text = String::new();
+    let date = command_output("date", &["-u", "+%Y-%m-%d"]);
+    let rustc = command_output("rustc", &["--version"]);
+    let kernel = command_output("uname", &["-r"]);
+    let _ = writeln!(text, "# Compatibility suite\n");
+    let _ = writeln!(
+        text,
+        "Real crates from crates.io, each built by one consumer with plain `cargo build` and \
+         with `cargo wasm-build`; for every build script the directives it printed (the \
+         `output` file cargo keeps) and its `OUT_DIR` files are compared, with the target \
+         directories and cargo's unit hashes normalised. Versions are pinned by \
+         `compat/Cargo.lock`; the list and grants are `compat/crates.toml`.\n"
+    );
+    let _ = writeln!(
+        text,
+        "Run on {date} with {rustc}, wasmtime 48.0.8, Linux {kernel}, by\n\n```sh\ncargo run --release -p wasm-build-compat\n```\n"
+    );
+    let _ = writeln!(
+        text,
+        "**{passed} passed, {failed} failed** of the listed crates.\n"
+    );
+    let _ = writeln!(
+        text,
+        "| crate | version | class | grants | result | notes |"
+    );
+    let _ = writeln!(text, "| --- | --- | --- | --- | --- | --- |");
+    for entry in &suite.crates {
+        let grants: Vec<String> = entry
+            .grants
+            .iter()
+            .map(|(package, grant)| {
+                let inner = toml::to_string(grant)
+                    .unwrap_or_default()
+                    .trim()
+                    .replace('\n', "; ");
+                format!("{package}: `{inner}`")
+            })
+            .collect();
+        let grants = if grants.is_empty() {
+            "none".to_string()
+        } else {
+            grants.join("<br>")
+        };
+        let matching: Vec<&Row> = rows.iter().filter(|row| row.name == entry.name).collect();
+        if matching.is_empty() {
+            let _ = writeln!(
+                text,
+                "| {} | | {} | {grants} | FAIL | no build script ran natively |",
+                entry.name, entry.class
+            );
+        }
+        for row in matching {
+            let (result, detail) = match &row.outcome {
+                Outcome::Pass => ("PASS", String::new()),
+                Outcome::Diff(lines) => (
+                    "DIFF",
+                    lines
+                        .iter()
+                        .take(3)
+                        .map(|l| format!("`{}`", shorten(l, 80).replace('|', "\\|")))
+                        .collect::<Vec<_>>()
+                        .join("<br>"),
+                ),
+                Outcome::Fail(reason) => ("FAIL", shorten(reason, 200).replace('|', "\\|")),
+            };
+            let note = entry.note.clone().unwrap_or_default();
+            let notes = [detail, note]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join("<br>");
+            let _ = writeln!(
+                text,
+                "| {} | {} | {} | {grants} | {result} | {notes} |",
+                row.name, row.version, entry.class
+            );
+        }
+    }
+    if !others.is_empty() {
+        let _ = writeln!(text, "\n## Other build scripts in the graph\n");
+        let _ = writeln!(text, "| package | version | result |");
+        let _ = writeln!(text, "| --- | --- | --- |");
+        for row in others {
+            let result = match &row.outcome {
+                Outcome::Pass => "PASS".to_string(),
+                Outcome::Diff(lines) => format!(
+                    "DIFF: {}",
+                    lines
+                        .first()
+                        .map(|l| shorten(l, 80))
+                        .unwrap_or_default()
+                        .replace('|', "\\|")
+                ),
+                Outcome::Fail(reason) => {
+                    format!("FAIL: {}", shorten(reason, 120).replace('|', "\\|"))
+                }
+            };
+            let _ = writeln!(text, "| {} | {} | {result} |", row.name, row.version);
+        }
+    }
+    Ok(text)
+}

@@ -1,0 +1,384 @@
+//! The permission display: who runs code at build time, with which powers.
+//!
+//! [`PermissionReport`] is the data; this module renders it as a terminal table, a
+//! Markdown page, a self-contained HTML page, or JSON (its serde form, the contract for
+//! other tools, with a JSON Schema from [`report_schema`]).
+
+mod html;
+mod markdown;
+mod table;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use html::render_html;
+pub use markdown::render_markdown;
+pub use table::{TableStyle, render_card, render_table};
+
+use crate::capability::Capability;
+use crate::tables::{CapabilitySet, Mode};
+
+/// The version of the JSON format. Bumped when a field changes meaning or disappears;
+/// new fields may appear without a bump.
+pub const REPORT_FORMAT_VERSION: u32 = 1;
+
+/// The whole display: a summary and one card per package of the resolved graph.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PermissionReport {
+    /// [`REPORT_FORMAT_VERSION`].
+    pub format_version: u32,
+    /// The tool and version that made the report.
+    pub tool: String,
+    /// The workspace root.
+    pub workspace_root: String,
+    /// The consumer's mode.
+    pub mode: Mode,
+    /// Counts, first thing a reviewer reads.
+    pub summary: Summary,
+    /// Every package, build-time code first, then by name and version.
+    pub packages: Vec<PackageCard>,
+}
+
+/// Counts over the graph.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Summary {
+    /// Packages in the resolved graph.
+    pub packages: usize,
+    /// Packages with a build script.
+    pub build_scripts: usize,
+    /// Proc-macro packages (they run in the compiler, not sandboxed).
+    pub proc_macros: usize,
+    /// Build scripts that request or were granted programs.
+    pub running_programs: usize,
+    /// Build scripts that request or were granted network for a program.
+    pub using_network: usize,
+    /// Build scripts that request or were granted paths outside their package.
+    pub reading_or_writing_paths: usize,
+    /// Build scripts with requests or denied attempts nobody has reviewed.
+    pub unreviewed: usize,
+    /// Build scripts whose grants name another version than the one in the graph.
+    pub drifted: usize,
+    /// Build scripts granted to run natively (confined, outside wasm).
+    pub native: usize,
+}
+
+/// One package.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PackageCard {
+    /// Name.
+    pub name: String,
+    /// Exact version.
+    pub version: String,
+    /// The spec grants use (`name@version`, or cargo's full id outside crates.io).
+    pub spec: String,
+    /// `crates.io`, `path`, `git`, or the registry's URL.
+    pub source: String,
+    /// Whether it is a member of the workspace.
+    pub workspace_member: bool,
+    /// Whether it has a build script.
+    pub build_script: bool,
+    /// Whether it is a proc macro (runs at build time, not sandboxed).
+    pub proc_macro: bool,
+    /// The `links` key.
+    pub links: Option<String>,
+    /// One-word verdict for the card.
+    pub status: CardStatus,
+    /// What the crate declares in `[package.metadata.sandbox]`.
+    pub requested: CapabilitySet,
+    /// Why, in the author's words.
+    pub reason: Option<String>,
+    /// What the workspace approved for this exact version.
+    pub granted: CapabilitySet,
+    /// What the workspace refused for this exact version.
+    pub denied: CapabilitySet,
+    /// Declared or attempted and neither approved nor refused.
+    pub unreviewed: Vec<Capability>,
+    /// Grant specs for other versions of this crate.
+    pub drift: Vec<String>,
+    /// What its last sandboxed run did, from the audit log.
+    pub last_run: Option<LastRun>,
+}
+
+/// The verdict on one package.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CardStatus {
+    /// No build script, no proc macro.
+    NoBuildTimeCode,
+    /// A build script within the sandbox defaults.
+    Sandboxed,
+    /// A build script with grants beyond the defaults, all reviewed.
+    Granted,
+    /// Something declared or attempted waits for review.
+    NeedsReview,
+    /// Granted to run natively, confined.
+    Native,
+    /// A proc macro: runs in the compiler, not sandboxed.
+    ProcMacro,
+}
+
+impl CardStatus {
+    /// Human words for the status.
+    pub fn label(self) -> &'static str {
+        match self {
+            CardStatus::NoBuildTimeCode => "no build-time code",
+            CardStatus::Sandboxed => "sandboxed",
+            CardStatus::Granted => "sandboxed, granted",
+            CardStatus::NeedsReview => "needs review",
+            CardStatus::Native => "native, confined",
+            CardStatus::ProcMacro => "proc macro, not sandboxed",
+        }
+    }
+}
+
+/// The last sandboxed run of a build script.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LastRun {
+    /// Seconds since the Unix epoch.
+    pub finished_at: u64,
+    /// Whether it succeeded.
+    pub succeeded: bool,
+    /// Wall time in milliseconds.
+    pub elapsed_ms: u64,
+    /// Whether it ran natively.
+    pub native: bool,
+    /// Programs it started or tried to, with how often and the verdict.
+    pub programs: Vec<ProgramUse>,
+    /// Capabilities it was denied pending review.
+    pub denied: Vec<Capability>,
+    /// Directives the sandbox dropped, with why.
+    pub dropped: Vec<String>,
+    /// Variables it looked up that are set but hidden from it.
+    pub hidden_env: Vec<String>,
+    /// Why it failed, if it did.
+    pub errors: Vec<String>,
+}
+
+/// How a build script used one program.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ProgramUse {
+    /// The program as the script named it.
+    pub program: String,
+    /// `allowed`, `pending`, `refused` or `unavailable`.
+    pub verdict: String,
+    /// How many times.
+    pub count: usize,
+}
+
+impl PackageCard {
+    /// Whether the package runs code at build time.
+    pub fn runs_at_build_time(&self) -> bool {
+        self.build_script || self.proc_macro
+    }
+}
+
+/// The JSON Schema of [`PermissionReport`], for the `--format json` contract.
+pub fn report_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(PermissionReport)).unwrap_or_default()
+}
+
+/// A capability set as short text: `exec: cc, ar; env: CC`, or `-` when empty.
+pub fn short_set(set: &CapabilitySet) -> String {
+    let mut parts = Vec::new();
+    let mut push = |key: &str, values: Vec<String>| {
+        if !values.is_empty() {
+            parts.push(format!("{key}: {}", values.join(", ")));
+        }
+    };
+    push("exec", set.exec.clone());
+    push("env", set.env.clone());
+    push("read", set.read.clone());
+    push("write", set.write.clone());
+    push("network", set.network.clone());
+    push(
+        "directives",
+        set.directives.iter().map(|d| d.key().to_string()).collect(),
+    );
+    push("link-search", set.link_search.clone());
+    if set.run_natively {
+        parts.push("run natively".into());
+    }
+    let limits = set.limits.toml_pairs();
+    if !limits.is_empty() {
+        let limits: Vec<String> = limits
+            .into_iter()
+            .map(|(key, value)| format!("{key} {}", value.trim_matches('"')))
+            .collect();
+        parts.push(format!("limits: {}", limits.join(", ")));
+    }
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        parts.join("; ")
+    }
+}
+
+/// The last run as short text: `ok in 6.5 s; ran cc ×43, ar`.
+pub fn short_run(run: &LastRun) -> String {
+    let mut text = format!(
+        "{} in {:.1} s",
+        if run.succeeded { "ok" } else { "failed" },
+        run.elapsed_ms as f64 / 1000.0
+    );
+    let ran: Vec<String> = run
+        .programs
+        .iter()
+        .map(|used| {
+            let count = if used.count > 1 {
+                format!(" ×{}", used.count)
+            } else {
+                String::new()
+            };
+            let verdict = if used.verdict == "allowed" {
+                String::new()
+            } else {
+                format!(" ({})", used.verdict)
+            };
+            format!("{}{count}{verdict}", short_program(&used.program))
+        })
+        .collect();
+    if !ran.is_empty() {
+        text.push_str("; ran ");
+        text.push_str(&ran.join(", "));
+    }
+    if !run.denied.is_empty() {
+        let denied: Vec<String> = run.denied.iter().map(ToString::to_string).collect();
+        text.push_str("; denied: ");
+        text.push_str(&denied.join(", "));
+    }
+    text
+}
+
+/// A program path shortened to its file name (toolchain paths are long and alike).
+fn short_program(program: &str) -> &str {
+    program.rsplit('/').next().unwrap_or(program)
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::*;
+    use crate::capability::GatedDirective;
+
+    /// A small report with one package of each kind, shared by the renderers' tests.
+    pub fn report() -> PermissionReport {
+        let card = |name: &str, status: CardStatus| PackageCard {
+            name: name.into(),
+            version: "1.0.0".into(),
+            spec: format!("{name}@1.0.0"),
+            source: "crates.io".into(),
+            workspace_member: false,
+            build_script: !matches!(status, CardStatus::NoBuildTimeCode | CardStatus::ProcMacro),
+            proc_macro: status == CardStatus::ProcMacro,
+            links: None,
+            status,
+            requested: CapabilitySet::default(),
+            reason: None,
+            granted: CapabilitySet::default(),
+            denied: CapabilitySet::default(),
+            unreviewed: Vec::new(),
+            drift: Vec::new(),
+            last_run: None,
+        };
+        let mut zstd = card("zstd-sys", CardStatus::Granted);
+        zstd.links = Some("zstd".into());
+        zstd.granted.exec = vec!["cc".into(), "ar".into()];
+        zstd.last_run = Some(LastRun {
+            finished_at: 1_795_000_000,
+            succeeded: true,
+            elapsed_ms: 6500,
+            native: false,
+            programs: vec![
+                ProgramUse {
+                    program: "cc".into(),
+                    verdict: "allowed".into(),
+                    count: 43,
+                },
+                ProgramUse {
+                    program: "ar".into(),
+                    verdict: "allowed".into(),
+                    count: 1,
+                },
+            ],
+            denied: Vec::new(),
+            dropped: Vec::new(),
+            hidden_env: Vec::new(),
+            errors: Vec::new(),
+        });
+        let mut openssl = card("openssl-sys", CardStatus::NeedsReview);
+        openssl.requested.exec = vec!["pkg-config".into()];
+        openssl.reason = Some("finds the system OpenSSL".into());
+        openssl.unreviewed = vec![
+            Capability::Exec("pkg-config".into()),
+            Capability::Directive(GatedDirective::RustcLinkArg),
+        ];
+        let serde = card("serde", CardStatus::Sandboxed);
+        let derive = card("serde_derive", CardStatus::ProcMacro);
+        let itoa = card("itoa", CardStatus::NoBuildTimeCode);
+        PermissionReport {
+            format_version: REPORT_FORMAT_VERSION,
+            tool: "cargo-wasm-build 0.1.0".into(),
+            workspace_root: "/work/app".into(),
+            mode: Mode::Deny,
+            summary: Summary {
+                packages: 5,
+                build_scripts: 3,
+                proc_macros: 1,
+                running_programs: 2,
+                using_network: 0,
+                reading_or_writing_paths: 0,
+                unreviewed: 1,
+                drifted: 0,
+                native: 0,
+            },
+            packages: vec![openssl, zstd, serde, derive, itoa],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_round_trips_and_keeps_key_order() {
+        let report = fixtures::report();
+        let json = serde_json::to_string_pretty(&report).unwrap();
+        let back: PermissionReport = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, report);
+        let first_keys: Vec<&str> = json
+            .lines()
+            .filter(|line| line.starts_with("  \""))
+            .map(|line| line.trim().split('"').nth(1).unwrap())
+            .collect();
+        assert_eq!(
+            first_keys,
+            [
+                "format_version",
+                "tool",
+                "workspace_root",
+                "mode",
+                "summary",
+                "packages"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_schema_describes_the_report() {
+        let schema = report_schema();
+        assert_eq!(schema["title"], "PermissionReport");
+        for key in ["format_version", "summary", "packages"] {
+            assert!(schema["properties"][key].is_object(), "{key}");
+        }
+    }
+
+    #[test]
+    fn short_texts() {
+        let report = fixtures::report();
+        assert_eq!(short_set(&report.packages[1].granted), "exec: cc, ar");
+        assert_eq!(
+            short_run(report.packages[1].last_run.as_ref().unwrap()),
+            "ok in 6.5 s; ran cc ×43, ar"
+        );
+    }
+}

@@ -1,0 +1,218 @@
+//! `cargo wasm-build permissions`: the display of who runs code at build time.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result, bail};
+use wasm_build_permissions_schema::display::{
+    PermissionReport, TableStyle, render_card, render_html, render_markdown, render_table,
+};
+use wasm_build_policy::pending::{audit_logs, last_runs};
+use wasm_build_policy::report::{build_report, check_failures};
+use wasm_build_policy::{Consumer, Graph, Resolution};
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A terminal table (one card with `-p`).
+    Table,
+    /// JSON, versioned, the contract for other tools (schema: `--format json-schema`).
+    Json,
+    /// The JSON Schema of the JSON format.
+    JsonSchema,
+    /// Markdown cards, for review documents and pull requests.
+    Markdown,
+    /// One self-contained HTML page.
+    Html,
+}
+
+/// When to colour the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set or `CARGO_TERM_COLOR=never`.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Arguments of `permissions`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PermissionsArgs {
+    /// Show one package's card (NAME, NAME@VERSION or a package id spec)
+    #[arg(short = 'p', long = "package", value_name = "SPEC")]
+    package: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+    /// Write to this file instead of stdout
+    #[arg(short = 'o', long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Exit with status 1 when anything is unreviewed or grants drifted (for CI)
+    #[arg(long)]
+    check: bool,
+    /// Coloring of the table
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    color: ColorChoice,
+    /// Space or comma separated list of features to activate
+    #[arg(
+        short = 'F',
+        long,
+        value_name = "FEATURES",
+        help_heading = "Graph options"
+    )]
+    features: Vec<String>,
+    /// Activate all available features
+    #[arg(long, help_heading = "Graph options")]
+    all_features: bool,
+    /// Do not activate the `default` feature
+    #[arg(long, help_heading = "Graph options")]
+    no_default_features: bool,
+    /// Only the packages built for this target triple
+    #[arg(long, value_name = "TRIPLE", help_heading = "Graph options")]
+    target: Option<String>,
+    /// Path to Cargo.toml
+    #[arg(long, value_name = "PATH", help_heading = "Graph options")]
+    manifest_path: Option<String>,
+    /// Assert that Cargo.lock will remain unchanged
+    #[arg(long, help_heading = "Graph options")]
+    locked: bool,
+    /// Run without accessing the network
+    #[arg(long, help_heading = "Graph options")]
+    offline: bool,
+    /// Equivalent to specifying both --locked and --offline
+    #[arg(long, help_heading = "Graph options")]
+    frozen: bool,
+}
+
+impl PermissionsArgs {
+    /// The arguments as `cargo build` would take them, for resolving the same graph.
+    fn cargo_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        for features in &self.features {
+            args.extend(["--features".to_string(), features.clone()]);
+        }
+        for (flag, on) in [
+            ("--all-features", self.all_features),
+            ("--no-default-features", self.no_default_features),
+            ("--locked", self.locked),
+            ("--offline", self.offline),
+            ("--frozen", self.frozen),
+        ] {
+            if on {
+                args.push(flag.to_string());
+            }
+        }
+        if let Some(target) = &self.target {
+            args.extend(["--target".to_string(), target.clone()]);
+        }
+        if let Some(path) = &self.manifest_path {
+            args.extend(["--manifest-path".to_string(), path.clone()]);
+        }
+        args
+    }
+
+    fn color(&self, to_terminal: bool) -> bool {
+        match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                to_terminal
+                    && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+                    && std::env::var("CARGO_TERM_COLOR").map_or(true, |value| value != "never")
+            }
+        }
+    }
+}
+
+/// Runs `permissions`; returns the exit status.
+pub fn run(args: &PermissionsArgs) -> Result<i32> {
+    if args.format == Format::JsonSchema {
+        let schema = wasm_build_permissions_schema::display::report_schema();
+        return emit(
+            args,
+            &format!("{}\n", serde_json::to_string_pretty(&schema)?),
+        )
+        .map(|()| 0);
+    }
+    let graph = Graph::load(&args.cargo_args())?;
+    let consumer = Consumer::load(&graph.root_manifest)?;
+    let resolution = Resolution::new(&graph, consumer, None);
+    let runs = last_runs(&audit_logs(&graph.target_dir));
+    let tool = format!("cargo-wasm-build {}", env!("CARGO_PKG_VERSION"));
+    let mut report = build_report(&graph, &resolution, &runs, &tool);
+    if let Some(spec) = &args.package {
+        report.packages.retain(|card| {
+            card.name == *spec
+                || card.spec == *spec
+                || format!("{}@{}", card.name, card.version) == *spec
+        });
+        if report.packages.is_empty() {
+            bail!("no package `{spec}` in this workspace's dependency graph");
+        }
+    }
+    if args.check {
+        return check(&report);
+    }
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let style = TableStyle {
+        color: args.color(to_terminal),
+    };
+    let text = match args.format {
+        Format::Table if args.package.is_some() => report
+            .packages
+            .iter()
+            .map(|card| render_card(card, style))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Format::Table => render_table(&report, style),
+        Format::Json => format!("{}\n", serde_json::to_string_pretty(&report)?),
+        Format::Markdown => render_markdown(&report),
+        Format::Html => render_html(&report),
+        Format::JsonSchema => unreachable!("handled above"),
+    };
+    emit(args, &text)?;
+    Ok(0)
+}
+
+fn emit(args: &PermissionsArgs, text: &str) -> Result<()> {
+    match &args.output {
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("failed to write {}", path.display())),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            match stdout.write_all(text.as_bytes()) {
+                // A closed pipe (`| head`) is the reader's choice, not an error.
+                Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => other.context("failed to write the report"),
+            }
+        }
+    }
+}
+
+fn check(report: &PermissionReport) -> Result<i32> {
+    let failures = check_failures(report);
+    let mut stderr = std::io::stderr();
+    if failures.is_empty() {
+        writeln!(
+            stderr,
+            "permissions: all {} build scripts reviewed ({} proc macros run unsandboxed)",
+            report.summary.build_scripts, report.summary.proc_macros
+        )?;
+        return Ok(0);
+    }
+    writeln!(
+        stderr,
+        "error: {} build script(s) need review:",
+        failures.len()
+    )?;
+    for failure in &failures {
+        writeln!(stderr, "  {failure}")?;
+    }
+    writeln!(
+        stderr,
+        "help: see them with `cargo wasm-build permissions`, then `cargo wasm-build approve --all` (or `deny`)"
+    )?;
+    Ok(crate::exit::UNREVIEWED)
+}
