@@ -10,6 +10,7 @@
 
 mod support;
 
+mod display;
 mod exec;
 mod permissions;
 mod pipeline;

@@ -103,7 +103,7 @@ impl Project {
     /// `debug`), keyed by package name, with the project's path and cargo's hashes
     /// normalised (see [`normalise`]).
     pub fn build_script_results(&self, profile: &str) -> BTreeMap<String, ScriptResult> {
-        build_script_results(&self.target().join(profile).join("build"), self.root())
+        wasm_build_compat::results_in(&self.target().join(profile).join("build"), &[self.root()])
     }
 }
 
@@ -169,82 +169,12 @@ impl Run {
     }
 }
 
-/// What one build script left behind.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScriptResult {
-    /// The `output` file cargo keeps (the directives it received).
-    pub output: String,
-    /// Files in `OUT_DIR` and their contents.
-    pub files: BTreeMap<String, Vec<u8>>,
-}
+pub use wasm_build_compat::ScriptResult;
 
-/// `text` with `root` replaced by `[ROOT]` and every `-<16 hex digits>` (cargo's unit
-/// hashes in directory and file names, which differ between plain cargo and cargo
-/// wasm-build by design) by `-[HASH]`.
+/// `text` with the project's path replaced by `[ROOT]` and cargo's unit hashes by
+/// `-[HASH]` (see [`wasm_build_compat::normalise`]).
 pub fn normalise(text: &str, root: &Path) -> String {
-    let text = text.replace(&root.display().to_string(), "[ROOT]");
-    let bytes = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hash = bytes[i] == b'-'
-            && bytes.len() >= i + 17
-            && bytes[i + 1..i + 17]
-                .iter()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-            && bytes.get(i + 17).is_none_or(|b| !b.is_ascii_alphanumeric());
-        if hash {
-            out.push_str("-[HASH]");
-            i += 17;
-        } else {
-            let ch = text[i..].chars().next().unwrap();
-            out.push(ch);
-            i += ch.len_utf8();
-        }
-    }
-    out
-}
-
-/// Reads every `<build>/<pkg>-<hash>/output` with its `out/` directory.
-pub fn build_script_results(build: &Path, root: &Path) -> BTreeMap<String, ScriptResult> {
-    let mut results = BTreeMap::new();
-    let Ok(entries) = fs::read_dir(build) else {
-        return results;
-    };
-    for entry in entries {
-        let dir = entry.unwrap().path();
-        let Ok(output) = fs::read_to_string(dir.join("output")) else {
-            continue;
-        };
-        let name = dir.file_name().unwrap().to_str().unwrap();
-        let package = name.rsplit_once('-').unwrap().0.to_string();
-        let mut files = BTreeMap::new();
-        let out = dir.join("out");
-        let mut pending = vec![out.clone()];
-        while let Some(next) = pending.pop() {
-            for entry in fs::read_dir(&next).into_iter().flatten() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    pending.push(path);
-                } else {
-                    let relative = path.strip_prefix(&out).unwrap().display().to_string();
-                    let contents = fs::read(&path).unwrap();
-                    let normalised = String::from_utf8(contents.clone())
-                        .map(|text| normalise(&text, root).into_bytes())
-                        .unwrap_or(contents);
-                    files.insert(relative, normalised);
-                }
-            }
-        }
-        results.insert(
-            package,
-            ScriptResult {
-                output: normalise(&output, root),
-                files,
-            },
-        );
-    }
-    results
+    wasm_build_compat::normalise(text, &[root])
 }
 
 /// A `Cargo.toml` for a package `name` with extra sections appended.
@@ -313,16 +243,4 @@ pub fn assert_same_as_native(dependencies: &str, grants: &str, expected_scripts:
             );
         }
     }
-}
-
-#[test]
-fn normalise_hides_roots_and_hashes() {
-    let root = Path::new("/tmp/p");
-    assert_eq!(
-        normalise(
-            "/tmp/p/target/debug/build/zstd-sys-037daf03b63c73e5/out/4f97f2375d6aa471-debug.o x-0123",
-            root
-        ),
-        "[ROOT]/target/debug/build/zstd-sys-[HASH]/out/4f97f2375d6aa471-debug.o x-0123"
-    );
 }

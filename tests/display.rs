@@ -1,0 +1,425 @@
+//! The permission display on fixture workspaces and a real crates.io graph: golden table
+//! and Markdown, JSON against its schema, `--check` as a CI gate, and the HTML page
+//! rendered by a real headless Chromium.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::{Project, manifest, normalise};
+
+/// A workspace with one package of every kind the display distinguishes: no build script,
+/// a rustc probe, a `-sys` crate declaring programs, a proc macro, a renamed dependency
+/// with a build script, and a crate whose grant names an older version (drift).
+fn fixture() -> Project {
+    let project = Project::new();
+    let dep = |name: &str, version: &str, extra: &str, build: Option<&str>| {
+        project.file(
+            &format!("vendor/{name}/Cargo.toml"),
+            &format!("[package]\nname = \"{name}\"\nversion = \"{version}\"\nedition = \"2021\"\n{extra}\n"),
+        );
+        project.file(&format!("vendor/{name}/src/lib.rs"), "");
+        if let Some(build) = build {
+            project.file(&format!("vendor/{name}/build.rs"), build);
+        }
+    };
+    dep("plain", "1.0.0", "", None);
+    dep(
+        "prober",
+        "1.0.0",
+        "",
+        Some(
+            r#"fn main() { let _ = std::process::Command::new(std::env::var("RUSTC").unwrap()).arg("--version").output(); }"#,
+        ),
+    );
+    dep(
+        "fake-sys",
+        "2.0.0",
+        "links = \"fake\"\n\n[package.metadata.sandbox]\nexec = [\"sh\"]\nreason = \"runs the vendored configure script\"",
+        Some(
+            r#"fn main() { std::process::Command::new("sh").arg("-c").arg("true").status().unwrap(); }"#,
+        ),
+    );
+    dep("my-macro", "1.0.0", "\n[lib]\nproc-macro = true", None);
+    dep("renamed-dep", "0.3.0", "", Some("fn main() {}"));
+    dep("drifted", "1.1.0", "", Some("fn main() {}"));
+    project
+        .file(
+            "app/Cargo.toml",
+            &format!(
+                "{}\n[workspace]\n\n[workspace.metadata.sandbox.allow.\"drifted@1.0.0\"]\nexec = [\"cc\"]\n",
+                manifest(
+                    "app",
+                    "[dependencies]\nplain = { path = \"../vendor/plain\" }\nprober = { path = \"../vendor/prober\" }\n\
+                     fake-sys = { path = \"../vendor/fake-sys\" }\nmy-macro = { path = \"../vendor/my-macro\" }\n\
+                     alias = { package = \"renamed-dep\", path = \"../vendor/renamed-dep\" }\n\
+                     drifted = { path = \"../vendor/drifted\" }"
+                )
+            ),
+        )
+        .file("app/src/lib.rs", "");
+    project
+}
+
+const APP: &[&str] = &["--manifest-path", "app/Cargo.toml"];
+
+/// Durations (`in 0.1 s`) vary from run to run.
+fn redact_seconds(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(" in ") {
+        out.push_str(&rest[..at + 4]);
+        rest = &rest[at + 4..];
+        let number = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        if number > 0 && rest[number..].starts_with(" s") {
+            out.push_str("[T]");
+            rest = &rest[number..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn permissions(project: &Project, extra: &[&str]) -> crate::support::Run {
+    let mut args = vec!["permissions"];
+    args.extend(extra);
+    args.extend(APP);
+    project.wasm_build(&args)
+}
+
+#[test]
+fn table_and_card_golden() {
+    let project = fixture();
+    // A first build records what fake-sys tried (and, going on, every other script).
+    project
+        .wasm_build(&["--keep-going", "--manifest-path", "app/Cargo.toml"])
+        .failure();
+    let run = permissions(&project, &["--color", "never"]).success();
+    assert_eq!(
+        redact_seconds(&normalise(&run.stdout, project.root())),
+        "Build-time code of [ROOT]/app (mode: deny)
+  7 packages: 4 build scripts, 1 proc macros (not sandboxed)
+  1 run programs, 0 use the network, 0 touch paths outside their package, 0 run natively
+  1 need review, 1 have grants for another version
+
+  PACKAGE            STATUS                     REQUESTED  GRANTED  LAST RUN
+  fake-sys 2.0.0     needs review               exec: sh   -        failed in [T] s; ran sh (pending); denied: run `sh`
+  drifted 1.1.0      sandboxed                  -          -        ok in [T] s
+  my-macro 1.0.0     proc macro, not sandboxed  -          -        -
+  prober 1.0.0       sandboxed                  -          -        ok in [T] s; ran rustc
+  renamed-dep 0.3.0  sandboxed                  -          -        ok in [T] s
+  2 other packages run no code at build time
+"
+    );
+    let card = permissions(&project, &["-p", "fake-sys"]).success();
+    assert!(
+        card.stdout
+            .starts_with("fake-sys 2.0.0 (path) — needs review\n"),
+        "{}",
+        card.stdout
+    );
+    assert!(
+        card.stdout
+            .contains("  requested    exec: sh (\"runs the vendored configure script\")\n")
+    );
+    assert!(
+        card.stdout
+            .contains("  to approve:  cargo wasm-build approve fake-sys@2.0.0\n")
+    );
+}
+
+#[test]
+fn json_follows_its_schema_and_check_gates_ci() {
+    let project = fixture();
+    let run = permissions(&project, &["--format", "json"]).success();
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["format_version"], 1);
+    assert_eq!(report["summary"]["build_scripts"], 4);
+    assert_eq!(report["summary"]["proc_macros"], 1);
+    let cards = report["packages"].as_array().unwrap();
+    let card = |name: &str| cards.iter().find(|card| card["name"] == name).unwrap();
+    assert_eq!(card("fake-sys")["status"], "needs-review");
+    assert_eq!(card("fake-sys")["requested"]["exec"][0], "sh");
+    assert_eq!(card("fake-sys")["links"], "fake");
+    assert_eq!(card("my-macro")["status"], "proc-macro");
+    assert_eq!(card("plain")["status"], "no-build-time-code");
+    assert_eq!(
+        card("renamed-dep")["spec"],
+        "renamed-dep@0.3.0",
+        "the real name, not the alias"
+    );
+    assert_eq!(card("drifted")["drift"][0], "drifted@1.0.0");
+    let schema: serde_json::Value = serde_json::from_str(
+        &permissions(&project, &["--format", "json-schema"])
+            .success()
+            .stdout,
+    )
+    .unwrap();
+    assert_valid(&report, &schema, &schema, "$");
+
+    let check = permissions(&project, &["--check"]).failure();
+    assert_eq!(check.code, Some(1));
+    check.stderr_has("fake-sys 2.0.0 needs review: run `sh` (run `cargo wasm-build approve fake-sys@2.0.0` or `deny`)")
+        .stderr_has("drifted 1.1.0: grants exist for drifted@1.0.0, not for this version");
+    project
+        .wasm_build(&[
+            "approve",
+            "fake-sys",
+            "drifted",
+            "--manifest-path",
+            "app/Cargo.toml",
+        ])
+        .failure();
+    project
+        .wasm_build(&["approve", "fake-sys", "--manifest-path", "app/Cargo.toml"])
+        .success();
+    let manifest = project
+        .read("app/Cargo.toml")
+        .replace("\"drifted@1.0.0\"", "\"drifted@1.1.0\"");
+    project.file("app/Cargo.toml", &manifest);
+    permissions(&project, &["--check"])
+        .success()
+        .stderr_has("permissions: all 4 build scripts reviewed (1 proc macros run unsandboxed)");
+}
+
+#[test]
+fn markdown_has_a_card_per_build_time_package() {
+    let project = fixture();
+    let run = permissions(&project, &["--format", "markdown"]).success();
+    let text = normalise(&run.stdout, project.root());
+    assert!(
+        text.starts_with("# Build-time code of `[ROOT]/app`\n"),
+        "{text}"
+    );
+    assert!(text.contains(
+        "## fake-sys 2.0.0 — needs review\n\n`build script` `runs programs` `links`\n\n- **Source:** path · **grant spec:** `fake-sys@2.0.0`\n- **Requested:** exec: sh — “runs the vendored configure script”\n"
+    ), "{text}");
+    assert!(text.contains("## my-macro 1.0.0 — proc macro, not sandboxed\n"));
+    assert!(text.contains("- **Drift:** grants exist for drifted@1.0.0\n"));
+    assert_eq!(text.matches("\n## ").count(), 5);
+}
+
+#[test]
+fn a_real_graph_from_crates_io() {
+    let project = Project::new();
+    project
+        .file(
+            "Cargo.toml",
+            &manifest(
+                "real",
+                "[dependencies]\nserde = { version = \"=1.0.228\", features = [\"derive\"] }\nzstd-sys = \"=2.1.2\"\n\n\
+                 [package.metadata.sandbox.allow.\"zstd-sys@2.1.2+zstd.1.5.7\"]\nexec = [\"cc\", \"ar\"]\n",
+            ),
+        )
+        .file("src/lib.rs", "");
+    project.wasm_build(&[]).success();
+    let run = project
+        .wasm_build(&["permissions", "--format", "json"])
+        .success();
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let cards = report["packages"].as_array().unwrap();
+    let card = |name: &str| cards.iter().find(|card| card["name"] == name).unwrap();
+    assert_eq!(card("zstd-sys")["status"], "granted");
+    assert_eq!(card("zstd-sys")["source"], "crates.io");
+    let programs = card("zstd-sys")["last_run"]["programs"].as_array().unwrap();
+    assert!(programs.iter().any(|used| used["program"] == "cc"
+        && used["verdict"] == "allowed"
+        && used["count"].as_u64().unwrap() > 10));
+    assert_eq!(card("serde_derive")["status"], "proc-macro");
+    assert_eq!(card("serde")["status"], "sandboxed");
+    assert!(card("serde")["last_run"]["succeeded"].as_bool().unwrap());
+    project.wasm_build(&["permissions", "--check"]).success();
+}
+
+#[test]
+fn html_page_renders_in_headless_chromium() {
+    let project = fixture();
+    project.wasm_build(APP).failure();
+    let page = project.root().join("permissions.html");
+    permissions(
+        &project,
+        &["--format", "html", "--output", page.to_str().unwrap()],
+    )
+    .success();
+    let html = std::fs::read_to_string(&page).unwrap();
+    // The page itself has no scripts; the test adds one to a copy to measure the layout
+    // Chromium computed, and reads the verdict back from the serialised DOM.
+    let probe = project.root().join("probe.html");
+    std::fs::write(
+        &probe,
+        html.replace(
+            "</body>",
+            &format!("<script>{LAYOUT_PROBE}</script></body>"),
+        ),
+    )
+    .unwrap();
+    let dom = chromium(&["--dump-dom", &format!("file://{}", probe.display())]);
+    let verdict = dom
+        .split("<pre id=\"layout-probe\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</pre>").next())
+        .unwrap_or_else(|| panic!("the probe did not run:\n{dom}"));
+    let verdict: serde_json::Value =
+        serde_json::from_str(&verdict.replace("&quot;", "\"")).unwrap();
+    assert_eq!(
+        verdict["title"],
+        format!(
+            "Build-time permissions of {}",
+            project.root().join("app").display()
+        )
+    );
+    assert_eq!(verdict["cards"], 5, "{verdict}");
+    assert_eq!(verdict["tableRows"], 5, "{verdict}");
+    assert_eq!(
+        verdict["collapsedCards"], 0,
+        "every card has a real size: {verdict}"
+    );
+    assert_eq!(verdict["horizontalOverflow"], false, "{verdict}");
+    assert!(
+        verdict["minStatusContrast"].as_f64().unwrap() >= 4.5,
+        "status badges are readable: {verdict}"
+    );
+    assert_eq!(verdict["needsReview"], "needs review");
+
+    // A screenshot of the real page, kept as a test artifact.
+    let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let shot = artifacts.join("permissions.png");
+    let _ = std::fs::remove_file(&shot);
+    chromium(&[
+        &format!("--screenshot={}", shot.display()),
+        "--window-size=1280,1800",
+        &format!("file://{}", page.display()),
+    ]);
+    let png = std::fs::read(&shot).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 20_000,
+        "a real picture: {} bytes",
+        png.len()
+    );
+}
+
+/// Measures the rendered layout and writes the result into the page as JSON.
+const LAYOUT_PROBE: &str = r#"
+function luminance(color) {
+  const [r, g, b] = color.match(/\d+/g).slice(0, 3).map(Number).map(v => {
+    v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+function contrast(a, b) {
+  const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p);
+  return (x + 0.05) / (y + 0.05);
+}
+const cards = [...document.querySelectorAll('article.card')];
+const statuses = [...document.querySelectorAll('.status')];
+const result = {
+  title: document.title,
+  cards: cards.length,
+  tableRows: document.querySelectorAll('tbody tr').length,
+  collapsedCards: cards.filter(c => { const r = c.getBoundingClientRect(); return r.width < 200 || r.height < 60; }).length,
+  horizontalOverflow: document.documentElement.scrollWidth > window.innerWidth + 1,
+  minStatusContrast: Math.min(...statuses.map(s => { const st = getComputedStyle(s); return contrast(st.color, st.backgroundColor); })),
+  needsReview: (document.querySelector('.status-needs-review') || {}).textContent,
+};
+const pre = document.createElement('pre');
+pre.id = 'layout-probe';
+pre.textContent = JSON.stringify(result);
+document.body.appendChild(pre);
+"#;
+
+/// Runs Debian's headless Chromium with the flags this machine needs (no network, a
+/// fresh profile) and returns its stdout.
+fn chromium(args: &[&str]) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let output = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--virtual-time-budget=2000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(args)
+        .output()
+        .expect("Debian's chromium package is needed for this test (`apt-get install chromium`)");
+    assert!(
+        output.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A small JSON Schema check (types, required properties, enums, `$ref`s into `$defs`,
+/// `anyOf`/`oneOf`), enough to hold the report to the schema the tool publishes.
+fn assert_valid(
+    value: &serde_json::Value,
+    schema: &serde_json::Value,
+    root: &serde_json::Value,
+    at: &str,
+) {
+    use serde_json::Value;
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.trim_start_matches("#/$defs/");
+        return assert_valid(value, &root["$defs"][name], root, at);
+    }
+    for key in ["anyOf", "oneOf"] {
+        if let Some(options) = schema[key].as_array() {
+            let matches = options.iter().any(|option| {
+                std::panic::catch_unwind(|| assert_valid(value, option, root, at)).is_ok()
+            });
+            assert!(matches, "{at}: {value} matches none of {key}");
+            return;
+        }
+    }
+    if let Some(allowed) = schema["enum"].as_array() {
+        assert!(allowed.contains(value), "{at}: {value} not in {allowed:?}");
+    }
+    if let Some(constant) = schema.get("const") {
+        assert_eq!(value, constant, "{at}");
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(ty) => vec![ty.as_str()],
+        Value::Array(tys) => tys.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    if !types.is_empty() {
+        let actual = match value {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(n) if n.is_u64() || n.is_i64() => "integer",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        };
+        let ok = types.contains(&actual) || (actual == "integer" && types.contains(&"number"));
+        assert!(ok, "{at}: {actual} is not {types:?}");
+    }
+    if let (Value::Object(map), Some(properties)) = (value, schema["properties"].as_object()) {
+        for required in schema["required"].as_array().into_iter().flatten() {
+            let name = required.as_str().unwrap();
+            assert!(map.contains_key(name), "{at}: missing `{name}`");
+        }
+        for (name, item) in map {
+            match properties.get(name) {
+                Some(property) => assert_valid(item, property, root, &format!("{at}.{name}")),
+                None => assert!(
+                    schema["additionalProperties"] != Value::Bool(false),
+                    "{at}: unexpected `{name}`"
+                ),
+            }
+        }
+    }
+    if let (Value::Array(items), Some(item_schema)) = (value, schema.get("items")) {
+        for (index, item) in items.iter().enumerate() {
+            assert_valid(item, item_schema, root, &format!("{at}[{index}]"));
+        }
+    }
+}
