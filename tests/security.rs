@@ -593,3 +593,54 @@ fn rerun_directives_cannot_leak_secrets() {
     );
     assert_no_canary_under(&project.target());
 }
+
+#[test]
+fn copies_keep_modes_but_not_reach() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = fake_home();
+    let home_path = home.path().display().to_string();
+    let outside = tempfile::tempdir().unwrap();
+    let outside_path = outside.path().display().to_string();
+    let project = hostile(
+        &format!(
+            r#"
+    let out = std::env::var("OUT_DIR").unwrap();
+    attempt("copy-script", std::fs::copy("tool.sh", format!("{{out}}/tool.sh")));
+    attempt("copy-secret", std::fs::copy("{home_path}/.ssh/id_rsa", format!("{{out}}/stolen")));
+    attempt("copy-out", std::fs::copy("tool.sh", "{outside_path}/tool.sh"));
+    #[allow(deprecated)]
+    attempt("plant-link", std::fs::soft_link("../../../../../../../../../..{outside_path}/planted", format!("{{out}}/trap")));
+    attempt("copy-onto-link", std::fs::copy("tool.sh", format!("{{out}}/trap")));
+    let _ = std::fs::remove_file(format!("{{out}}/trap"));
+"#
+        ),
+        "",
+    );
+    project.file("tool.sh", "#!/bin/sh\necho tool\n");
+    std::fs::set_permissions(
+        project.root().join("tool.sh"),
+        std::fs::Permissions::from_mode(0o4755),
+    )
+    .unwrap();
+    project.wasm_build(&[]).success();
+    let report = report(&project);
+    assert!(report["copy-script"].starts_with("ok"), "{report:?}");
+    assert!(
+        report["plant-link"].starts_with("ok"),
+        "the trap exists: {report:?}"
+    );
+    assert_failed(&report, &["copy-secret", "copy-out", "copy-onto-link"]);
+    let out_dir = fs::read_dir(project.target().join("debug/build"))
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.path().join("out"))
+        .find(|out| out.join("tool.sh").exists())
+        .unwrap();
+    let mode = fs::metadata(out_dir.join("tool.sh"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o7777, 0o755, "executable, without setuid");
+    assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);
+    assert_no_canary_under(&project.target());
+}

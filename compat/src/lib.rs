@@ -22,12 +22,17 @@ pub struct ScriptResult {
 /// unit hashes in directory and file names, which differ between plain cargo and cargo
 /// wasm-build by design) by `-[HASH]`.
 pub fn normalise(text: &str, roots: &[&Path]) -> String {
-    let mut text = text.to_string();
+    String::from_utf8_lossy(&normalise_bytes(text.as_bytes(), roots)).into_owned()
+}
+
+/// [`normalise`] for any bytes: object files and archives embed the same paths (debug
+/// info, `__FILE__`), so they compare equal only once the paths are normalised too.
+pub fn normalise_bytes(bytes: &[u8], roots: &[&Path]) -> Vec<u8> {
+    let mut bytes = bytes.to_vec();
     for root in roots {
-        text = text.replace(&root.display().to_string(), "[ROOT]");
+        bytes = replace_bytes(&bytes, root.display().to_string().as_bytes(), b"[ROOT]");
     }
-    let bytes = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
+    let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         let is_hash = bytes[i] == b'-'
@@ -37,15 +42,30 @@ pub fn normalise(text: &str, roots: &[&Path]) -> String {
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
             && bytes.get(i + 17).is_none_or(|b| !b.is_ascii_alphanumeric());
         if is_hash {
-            out.push_str("-[HASH]");
+            out.extend_from_slice(b"-[HASH]");
             i += 17;
-            continue;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
         }
-        let Some(ch) = text[i..].chars().next() else {
-            break;
-        };
-        out.push(ch);
-        i += ch.len_utf8();
+    }
+    out
+}
+
+fn replace_bytes(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
+    if needle.is_empty() {
+        return haystack.to_vec();
+    }
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut i = 0;
+    while i < haystack.len() {
+        if haystack[i..].starts_with(needle) {
+            out.extend_from_slice(with);
+            i += needle.len();
+        } else {
+            out.push(haystack[i]);
+            i += 1;
+        }
     }
     out
 }
@@ -71,11 +91,7 @@ pub fn read_result(out_dir: &Path, roots: &[&Path]) -> Option<ScriptResult> {
                 .map(|p| p.display().to_string())
                 .unwrap_or_default();
             let contents = fs::read(&path).unwrap_or_default();
-            let contents = match String::from_utf8(contents) {
-                Ok(text) => normalise(&text, roots).into_bytes(),
-                Err(binary) => binary.into_bytes(),
-            };
-            files.insert(relative, contents);
+            files.insert(relative, normalise_bytes(&contents, roots));
         }
     }
     Some(ScriptResult {
@@ -119,22 +135,29 @@ pub fn executed_scripts(json_lines: &str) -> BTreeMap<String, PathBuf> {
 }
 
 /// How two results differ, as readable lines; empty when they are the same.
+///
+/// Directives (`cargo:` lines) must match in order, since cargo applies them in order
+/// (link libraries, say). Other lines are logs, and parallel compiles finish in any
+/// order natively too, so they are compared as a multiset.
 pub fn differences(native: &ScriptResult, sandboxed: &ScriptResult) -> Vec<String> {
     let mut diffs = Vec::new();
+    let is_directive = |line: &&&str| line.trim_start().starts_with("cargo:");
     let native_lines: Vec<&str> = native.output.lines().collect();
     let sandboxed_lines: Vec<&str> = sandboxed.output.lines().collect();
+    let mut unmatched = sandboxed_lines.clone();
     for line in &native_lines {
-        if !sandboxed_lines.contains(line) {
-            diffs.push(format!("- {line}"));
+        match unmatched.iter().position(|other| other == line) {
+            Some(at) => {
+                unmatched.remove(at);
+            }
+            None => diffs.push(format!("- {line}")),
         }
     }
-    for line in &sandboxed_lines {
-        if !native_lines.contains(line) {
-            diffs.push(format!("+ {line}"));
-        }
-    }
-    if diffs.is_empty() && native.output != sandboxed.output {
-        diffs.push("(same lines in a different order)".into());
+    diffs.extend(unmatched.iter().map(|line| format!("+ {line}")));
+    let native_directives: Vec<&&str> = native_lines.iter().filter(is_directive).collect();
+    let sandboxed_directives: Vec<&&str> = sandboxed_lines.iter().filter(is_directive).collect();
+    if diffs.is_empty() && native_directives != sandboxed_directives {
+        diffs.push("(same directives in a different order)".into());
     }
     for (file, contents) in &native.files {
         match sandboxed.files.get(file) {

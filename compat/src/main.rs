@@ -34,6 +34,8 @@ struct Entry {
     #[serde(default)]
     grants: BTreeMap<String, toml::Table>,
     #[serde(default)]
+    denials: BTreeMap<String, toml::Table>,
+    #[serde(default)]
     system: Vec<String>,
     note: Option<String>,
 }
@@ -83,8 +85,10 @@ fn run() -> Result<()> {
     let specs = package_specs(&consumer)?;
     fs::write(consumer.join("Cargo.toml"), manifest(&suite, &specs))?;
 
-    let native_target = work.join("native");
-    let sandboxed_target = work.join("sandboxed");
+    // Names of equal length: object files embed these paths, and only same-length paths
+    // keep their layouts comparable.
+    let native_target = work.join("cargo-plain");
+    let sandboxed_target = work.join("cargo-wasmb");
     for target in [&native_target, &sandboxed_target] {
         // Each run starts clean, so every build script runs in both builds.
         let _ = fs::remove_dir_all(target);
@@ -304,14 +308,16 @@ fn manifest(suite: &Suite, specs: &BTreeMap<String, Vec<String>>) -> String {
     }
     text.push_str("\n[workspace]\n");
     for entry in &suite.crates {
-        for (package, grant) in &entry.grants {
-            for spec in specs.get(package).into_iter().flatten() {
-                let _ = write!(
-                    text,
-                    "\n[workspace.metadata.sandbox.allow.{}]\n{}",
-                    toml::Value::from(spec.as_str()),
-                    toml::to_string(grant).unwrap_or_default()
-                );
+        for (table, decisions) in [("allow", &entry.grants), ("deny", &entry.denials)] {
+            for (package, decision) in decisions {
+                for spec in specs.get(package).into_iter().flatten() {
+                    let _ = write!(
+                        text,
+                        "\n[workspace.metadata.sandbox.{table}.{}]\n{}",
+                        toml::Value::from(spec.as_str()),
+                        toml::to_string(decision).unwrap_or_default()
+                    );
+                }
             }
         }
     }

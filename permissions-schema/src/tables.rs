@@ -878,3 +878,68 @@ env = ["A*B"]
         assert_eq!(limits.wall_time, Limits::DEFAULT.wall_time);
     }
 }
+
+#[cfg(test)]
+mod robustness {
+    use super::*;
+    use std::path::Path;
+
+    /// Fragments of sandbox tables, shuffled into documents: a cheap, deterministic
+    /// version of the `sandbox_tables` fuzz target that runs with every `cargo test`.
+    const PIECES: &[&str] = &[
+        "[package.metadata.sandbox]\n",
+        "[workspace.metadata.sandbox]\n",
+        "[workspace.metadata.sandbox.allow.\"a@1.0.0\"]\n",
+        "exec = [\"cc\"]\n",
+        "exec = 3\n",
+        "env = [\"A*\", \"*\", \"\"]\n",
+        "limits = { memory = \"9999999999999GiB\" }\n",
+        "limits = { cpu-time = \"-1s\" }\n",
+        "mode = \"strict\"\n",
+        "mode = 1\n",
+        "version = 2\n",
+        "allow = 5\n",
+        "deny = { \"x\" = 1 }\n",
+        "directives = [\"rustc-env\", 1]\n",
+        "run-natively = \"yes\"\n",
+        "[package.metadata.sandbox.allow.\"@\"]\n",
+        "é = 1\n",
+        "reason = \"\u{0}\"\n",
+        "limits = []\n",
+        "link-search = [\"/\"]\n",
+    ];
+
+    #[test]
+    fn random_tables_never_panic() {
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..5_000 {
+            let mut text = String::new();
+            for _ in 0..(state % 8) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push_str(PIECES[(state % PIECES.len() as u64) as usize]);
+            }
+            state = state.wrapping_add(1);
+            let Ok(doc) = toml_edit::Document::parse(text.clone()) else {
+                continue;
+            };
+            let file = SourceFile {
+                path: Path::new("Cargo.toml"),
+                text: &text,
+            };
+            for (root, kind) in [
+                ("package", TableKind::Package),
+                ("workspace", TableKind::Workspace),
+            ] {
+                let item = doc
+                    .get(root)
+                    .and_then(|item| item.get("metadata"))
+                    .and_then(|item| item.get("sandbox"));
+                if let Some(item) = item {
+                    let _ = parse_table(&file, item, kind);
+                }
+            }
+        }
+    }
+}

@@ -67,6 +67,18 @@ pub const SYSTEM_READ_EXEC: &[&str] = &[
 /// Devices programs open routinely.
 pub const SYSTEM_DEVICES: &[&str] = &["/dev/null", "/dev/zero", "/dev/random", "/dev/urandom"];
 
+/// What build tools read about the machine (cmake and make size their jobs from it):
+/// processor and memory facts, and the process's own `/proc` entry (the helper `exec`s
+/// the program, which keeps its pid). Never other processes' entries, whose environments
+/// hold secrets.
+pub const SYSTEM_FACTS: &[&str] = &[
+    "/proc/cpuinfo",
+    "/proc/meminfo",
+    "/proc/stat",
+    "/proc/self",
+    "/sys/devices/system/cpu",
+];
+
 /// The Landlock ABI version of the running kernel, or `None` without Landlock.
 pub fn landlock_abi() -> Option<i32> {
     const LANDLOCK_CREATE_RULESET_VERSION: libc::c_uint = 1;
@@ -173,6 +185,7 @@ fn restrict_filesystem_and_network(confinement: &Confinement) -> Result<()> {
         .add_rules(path_beneath_rules(&confinement.read_exec, read_exec))?
         .add_rules(path_beneath_rules(&confinement.read, read))?
         .add_rules(path_beneath_rules(SYSTEM_DEVICES, write))?
+        .add_rules(path_beneath_rules(SYSTEM_FACTS, read))?
         .add_rules(path_beneath_rules(&confinement.write, write))?
         .restrict_self()
         .context("failed to confine with Landlock")?;

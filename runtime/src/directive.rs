@@ -303,3 +303,77 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod robustness {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::Policy;
+    use crate::policy::RunContext;
+
+    /// Pieces build-script output is made of, shuffled into lines: a cheap, deterministic
+    /// version of the `directives` fuzz target that runs with every `cargo test`.
+    const PIECES: &[&str] = &[
+        "cargo:",
+        "cargo::",
+        "=",
+        "==",
+        "rustc-link-arg",
+        "rustc-env",
+        "rustc-link-search",
+        "native=",
+        "rerun-if-changed",
+        "rerun-if-env-changed",
+        "metadata",
+        "warning",
+        "/",
+        "..",
+        "\r",
+        " ",
+        "\t",
+        "\u{feff}",
+        "é",
+        "\u{0}",
+        "rustc-flags",
+        "-l",
+        "-L",
+        "LD_PRELOAD",
+        "x",
+        "\n",
+        "\u{10ffff}",
+        "cargo:rustc-cfg=",
+        "$HOME",
+        "~",
+    ];
+
+    #[test]
+    fn random_output_never_panics() {
+        let ctx = RunContext {
+            out_dir: "/tmp/robust/out".into(),
+            manifest_dir: "/tmp/robust/pkg".into(),
+            readable: vec!["/usr".into()],
+            hidden_env: BTreeSet::from(["SECRET".to_string()]),
+        };
+        let policy = Policy::default();
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            let mut text = Vec::new();
+            for _ in 0..(state % 12) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.extend_from_slice(PIECES[(state % PIECES.len() as u64) as usize].as_bytes());
+                if state.is_multiple_of(29) {
+                    text.push(0xff);
+                }
+            }
+            state = state.wrapping_add(1);
+            for line in parse(&text) {
+                if let Some((_, directive)) = &line.directive {
+                    let _ = policy.judge_directive(&ctx, directive);
+                }
+            }
+        }
+    }
+}

@@ -30,6 +30,8 @@ pub(crate) fn add_to_linker(linker: &mut Linker<Host>) -> Result<()> {
     linker.func_wrap(module, "process_id", |_: Caller<'_, Host>| {
         std::process::id()
     })?;
+    linker.func_wrap(module, "copy_file", copy_file)?;
+    linker.func_wrap(module, "set_readonly", set_readonly)?;
     Ok(())
 }
 
@@ -267,6 +269,94 @@ fn last_error(mut caller: Caller<'_, Host>, ptr: u32, len: u32) -> u32 {
         return 0;
     }
     message.len() as u32
+}
+
+fn guest_string(caller: &mut Caller<'_, Host>, ptr: u32, len: u32) -> Option<String> {
+    guest_bytes(caller, ptr, len).and_then(|bytes| String::from_utf8(bytes).ok())
+}
+
+fn io_status(err: &std::io::Error) -> u32 {
+    match err.kind() {
+        std::io::ErrorKind::NotFound => status::NOT_FOUND,
+        std::io::ErrorKind::PermissionDenied => status::PERMISSION_DENIED,
+        _ => status::OTHER,
+    }
+}
+
+/// `fs::copy` done natively, so permission bits survive (WASI has none): only from where
+/// the script may read, only to where it may write, never through a symlink at the
+/// destination, and without setuid/setgid bits.
+fn copy_file(
+    mut caller: Caller<'_, Host>,
+    from: u32,
+    from_len: u32,
+    to: u32,
+    to_len: u32,
+    copied_out: u32,
+) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    let (Some(from), Some(to)) = (
+        guest_string(&mut caller, from, from_len),
+        guest_string(&mut caller, to, to_len),
+    ) else {
+        return bad_pointer(&mut caller);
+    };
+    let (from, to) = (Path::new(&from), Path::new(&to));
+    if !caller.data().is_readable(from) {
+        return fail(
+            &mut caller,
+            status::PERMISSION_DENIED,
+            format!("sandbox: cannot read {}", from.display()),
+        );
+    }
+    let target_is_link =
+        std::fs::symlink_metadata(to).is_ok_and(|meta| meta.file_type().is_symlink());
+    if target_is_link || !caller.data().is_writable_destination(to) {
+        return fail(
+            &mut caller,
+            status::PERMISSION_DENIED,
+            format!("sandbox: cannot write {}", to.display()),
+        );
+    }
+    let copied = std::fs::copy(from, to).and_then(|copied| {
+        let mode = std::fs::metadata(to)?.permissions().mode() & 0o777;
+        std::fs::set_permissions(to, std::fs::Permissions::from_mode(mode))?;
+        Ok(copied)
+    });
+    match copied {
+        Ok(copied) => {
+            if put_bytes(&mut caller, copied_out, &copied.to_le_bytes()) {
+                status::OK
+            } else {
+                bad_pointer(&mut caller)
+            }
+        }
+        Err(err) => fail(&mut caller, io_status(&err), err.to_string()),
+    }
+}
+
+fn set_readonly(mut caller: Caller<'_, Host>, ptr: u32, len: u32, readonly: u32) -> u32 {
+    let Some(path) = guest_string(&mut caller, ptr, len) else {
+        return bad_pointer(&mut caller);
+    };
+    let path = Path::new(&path);
+    if !caller.data().is_writable_destination(path) {
+        return fail(
+            &mut caller,
+            status::PERMISSION_DENIED,
+            format!("sandbox: cannot change {}", path.display()),
+        );
+    }
+    let changed = std::fs::metadata(path).and_then(|meta| {
+        let mut permissions = meta.permissions();
+        #[allow(clippy::permissions_set_readonly_false)]
+        permissions.set_readonly(readonly != 0);
+        std::fs::set_permissions(path, permissions)
+    });
+    match changed {
+        Ok(()) => status::OK,
+        Err(err) => fail(&mut caller, io_status(&err), err.to_string()),
+    }
 }
 
 fn env_missing(mut caller: Caller<'_, Host>, ptr: u32, len: u32) {

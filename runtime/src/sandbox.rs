@@ -132,12 +132,31 @@ pub(crate) struct Host {
     pub(crate) last_error: String,
     /// The read-write preopens, for the facade's permission question.
     writable: Vec<PathBuf>,
+    /// Every preopen: what the guest can read.
+    readable: Vec<PathBuf>,
     pub(crate) temp_dir: Option<PathBuf>,
     pub(crate) hidden_env: BTreeSet<String>,
     pub(crate) hidden_lookups: BTreeSet<String>,
 }
 
 impl Host {
+    /// Whether `path`, links resolved, lies inside a preopen.
+    pub(crate) fn is_readable(&self, path: &Path) -> bool {
+        let resolved = crate::policy::resolve(path);
+        self.readable
+            .iter()
+            .any(|dir| resolved.starts_with(crate::policy::resolve(dir)))
+    }
+
+    /// Whether a file may be created or replaced at `path`: its directory, links
+    /// resolved, lies inside a read-write preopen.
+    pub(crate) fn is_writable_destination(&self, path: &Path) -> bool {
+        let resolved = crate::policy::resolve(path);
+        self.writable
+            .iter()
+            .any(|dir| resolved.starts_with(crate::policy::resolve(dir)))
+    }
+
     /// Whether `path` is inside a read-write preopen and writable on the host.
     pub(crate) fn is_writable(&self, path: &Path) -> bool {
         let resolved = crate::policy::resolve(path);
@@ -229,6 +248,11 @@ impl Sandbox<'_> {
                 .preopens
                 .iter()
                 .filter(|preopen| preopen.access == Access::ReadWrite)
+                .map(|preopen| preopen.path.clone())
+                .collect(),
+            readable: self
+                .preopens
+                .iter()
                 .map(|preopen| preopen.path.clone())
                 .collect(),
             temp_dir: self.temp_dir,

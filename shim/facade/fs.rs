@@ -87,6 +87,29 @@ fn with_writable(path: &Path, inner: std::fs::Metadata) -> Metadata {
     Metadata { inner, writable }
 }
 
+/// Copies a file as std does on Unix, permission bits included: WASI cannot set them, and
+/// build scripts copy executable scripts (configure, helper `.sh` files) and run them.
+/// The host does the copy, within what the sandbox lets the script read and write.
+pub fn copy<P: AsRef<Path>, Q: AsRef<Path>>(from: P, to: Q) -> io::Result<u64> {
+    let text = |path: &Path| -> io::Result<String> {
+        std::path::absolute(path)?
+            .to_str()
+            .map(str::to_string)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path is not UTF-8"))
+    };
+    host::copy_file(&text(from.as_ref())?, &text(to.as_ref())?)
+}
+
+/// Sets permissions as far as they survive WASI: read-only or writable. The host applies
+/// them within the directories the script may write.
+pub fn set_permissions<P: AsRef<Path>>(path: P, permissions: Permissions) -> io::Result<()> {
+    let path = std::path::absolute(path.as_ref())?;
+    let path = path
+        .to_str()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path is not UTF-8"))?;
+    host::set_readonly(path, permissions.readonly())
+}
+
 pub fn metadata<P: AsRef<Path>>(path: P) -> io::Result<Metadata> {
     let path = path.as_ref();
     Ok(with_writable(path, std::fs::metadata(path)?))

@@ -32,6 +32,10 @@ extern "C" {
     fn host_temp_dir(buf: *mut u8, len: usize) -> usize;
     #[link_name = "process_id"]
     fn host_process_id() -> u32;
+    #[link_name = "copy_file"]
+    fn host_copy_file(from: *const u8, from_len: usize, to: *const u8, to_len: usize, copied: *mut u64) -> u32;
+    #[link_name = "set_readonly"]
+    fn host_set_readonly(path: *const u8, len: usize, readonly: u32) -> u32;
 }
 
 fn check(code: u32) -> io::Result<()> {
@@ -121,6 +125,20 @@ pub fn temp_dir() -> std::path::PathBuf {
 pub fn process_id() -> u32 {
     // SAFETY: no arguments.
     unsafe { host_process_id() }
+}
+
+/// Copies `from` to `to` on the host, permission bits included.
+pub fn copy_file(from: &str, to: &str) -> io::Result<u64> {
+    let mut copied = 0u64;
+    // SAFETY: pointers to live buffers of the given lengths, and to a u64.
+    check(unsafe { host_copy_file(from.as_ptr(), from.len(), to.as_ptr(), to.len(), &mut copied) })?;
+    Ok(copied)
+}
+
+/// Makes `path` read-only or writable on the host.
+pub fn set_readonly(path: &str, readonly: bool) -> io::Result<()> {
+    // SAFETY: pointer to a live buffer of the given length.
+    check(unsafe { host_set_readonly(path.as_ptr(), path.len(), u32::from(readonly)) })
 }
 
 /// Whether the host says `path` is writable for this build script.
