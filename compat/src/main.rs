@@ -101,6 +101,12 @@ fn run() -> Result<()> {
         &work.join("native.log"),
     )?;
     let native_time = started.elapsed();
+    if native.is_empty() {
+        bail!(
+            "the native build ran no build script; see {}",
+            work.join("native.log").display()
+        );
+    }
     let mut sandboxed_command = Command::new(&tool);
     sandboxed_command.arg("wasm-build");
     let started = Instant::now();
@@ -204,6 +210,7 @@ fn run() -> Result<()> {
     );
     if options.report && options.only.is_none() {
         let report = report(&suite, &rows, &others, passed, failed)?;
+        fs::create_dir_all(workspace.join("docs"))?;
         fs::write(workspace.join("docs/compat.md"), report)?;
         println!("wrote docs/compat.md");
     }
@@ -307,21 +314,45 @@ fn manifest(suite: &Suite, specs: &BTreeMap<String, Vec<String>>) -> String {
         let _ = writeln!(text, "{} = {}", entry.name, entry.dependency);
     }
     text.push_str("\n[workspace]\n");
+    // Several crates may need the same package granted (openssl-sys under openssl and
+    // libgit2-sys): merge their decisions per spec.
+    let mut merged: BTreeMap<(&str, &str), toml::Table> = BTreeMap::new();
     for entry in &suite.crates {
         for (table, decisions) in [("allow", &entry.grants), ("deny", &entry.denials)] {
             for (package, decision) in decisions {
                 for spec in specs.get(package).into_iter().flatten() {
-                    let _ = write!(
-                        text,
-                        "\n[workspace.metadata.sandbox.{table}.{}]\n{}",
-                        toml::Value::from(spec.as_str()),
-                        toml::to_string(decision).unwrap_or_default()
-                    );
+                    merge(merged.entry((table, spec.as_str())).or_default(), decision);
                 }
             }
         }
     }
+    for ((table, spec), decision) in merged {
+        let _ = write!(
+            text,
+            "\n[workspace.metadata.sandbox.{table}.{}]\n{}",
+            toml::Value::from(spec),
+            toml::to_string(&decision).unwrap_or_default()
+        );
+    }
     text
+}
+
+/// Adds the values of `more` to `into`, arrays merged without duplicates.
+fn merge(into: &mut toml::Table, more: &toml::Table) {
+    for (key, value) in more {
+        match (into.get_mut(key), value) {
+            (Some(toml::Value::Array(have)), toml::Value::Array(extra)) => {
+                for item in extra {
+                    if !have.contains(item) {
+                        have.push(item.clone());
+                    }
+                }
+            }
+            _ => {
+                into.insert(key.clone(), value.clone());
+            }
+        }
+    }
 }
 
 /// Package name → the grant specs (`name@version`) of every version in the graph.
