@@ -198,6 +198,53 @@ mod tests {
         }
     }
 
+    /// Every `cargo wasm-build ...` command in the README and the guides parses, so the
+    /// docs cannot drift from the CLI.
+    #[test]
+    fn documented_commands_parse() {
+        let docs = [
+            include_str!("../README.md"),
+            include_str!("../docs/consumers.md"),
+            include_str!("../docs/crate-authors.md"),
+            include_str!("../docs/ci.md"),
+            include_str!("../docs/rust-analyzer.md"),
+            include_str!("../rfcs/0001-wasi-sandboxed-build-scripts.md"),
+        ];
+        let mut checked = 0;
+        for doc in docs {
+            for line in doc.lines() {
+                let line = line.trim().trim_start_matches("- run: ");
+                let Some(rest) = line.strip_prefix("cargo wasm-build") else {
+                    continue;
+                };
+                let command = rest.split(" #").next().unwrap_or("").trim();
+                let args: Vec<OsString> = command
+                    .split_whitespace()
+                    .filter(|arg| !arg.contains('|') && !arg.starts_with('['))
+                    .map(OsString::from)
+                    .collect();
+                if args.iter().any(|arg| arg == "--help" || arg == "-h") {
+                    continue;
+                }
+                let parsed = Cli::try_parse_from(with_default_command(&args));
+                assert!(
+                    parsed.is_ok(),
+                    "documented command does not parse: {line}\n{:?}",
+                    parsed.err()
+                );
+                if let Ok(Cli {
+                    command: Command::Build(pass) | Command::Check(pass) | Command::Test(pass),
+                    ..
+                }) = parsed
+                {
+                    take_mode(pass.args).unwrap_or_else(|err| panic!("{line}: {err}"));
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 20, "only {checked} documented commands found");
+    }
+
     #[test]
     fn the_mode_flag_is_ours_and_the_rest_is_cargo_s() {
         let args: Vec<OsString> = [
