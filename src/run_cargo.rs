@@ -8,6 +8,7 @@ use std::process::Command;
 
 use anyhow::{Context as _, Result};
 use wasm_build_permissions_schema::Mode;
+use wasm_build_policy::build_policy::{BuildPolicy, PolicyCache};
 use wasm_build_policy::pending::{audit_logs, last_runs, pending};
 use wasm_build_policy::resolve::check_member_tables;
 use wasm_build_policy::{Consumer, Graph, Resolution};
@@ -28,28 +29,36 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
         .collect();
     let output = Output::from_args(args);
 
-    let graph = Graph::load(&text_args)?;
-    let consumer = Consumer::load(&graph.root_manifest)?;
-    let resolution = Resolution::new(&graph, consumer, mode);
-    for warning in check_member_tables(&resolution)? {
-        let _ = writeln!(std::io::stderr(), "warning: {warning}");
-    }
-    match resolution.mode {
-        Mode::Strict => {
-            if let Some(status) = refuse_unreviewed(&graph, &resolution, &text_args) {
+    let cache = PolicyCache::for_build(&text_args, mode);
+    // Strict mode also looks at the last runs, which the cache does not cover.
+    let build_policy = match cache.load().filter(|policy| policy.mode != Mode::Strict) {
+        Some(policy) => policy,
+        None => {
+            let graph = Graph::load(&text_args)?;
+            let consumer = Consumer::load(&graph.root_manifest)?;
+            let resolution = Resolution::new(&graph, consumer, mode);
+            let warnings = check_member_tables(&resolution)?;
+            if resolution.mode == Mode::Strict
+                && let Some(status) = refuse_unreviewed(&graph, &resolution, &text_args)
+            {
                 return Ok(status);
             }
+            let policy = BuildPolicy::new(&resolution, warnings);
+            cache.store(&graph, &policy);
+            policy
         }
-        Mode::TrustDeclared => warn_trusting(&resolution, &output),
-        Mode::Deny => {}
+    };
+    for warning in &build_policy.warnings {
+        let _ = writeln!(std::io::stderr(), "warning: {warning}");
     }
+    warn_trusting(&build_policy.trusted, &output);
 
     let policy_file = tempfile::Builder::new()
         .prefix("cargo-wasm-build-policy-")
         .suffix(".json")
         .tempfile()
         .context("failed to create a temporary file for the build's policy")?;
-    serde_json::to_writer(policy_file.as_file(), &resolution.policy_file())
+    serde_json::to_writer(policy_file.as_file(), &build_policy.policy_file)
         .context("failed to write the build's policy")?;
     let run_log = tempfile::Builder::new()
         .prefix("cargo-wasm-build-run-")
@@ -83,17 +92,14 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
     let records = audit::read(run_log.path());
     summary::print(&records, &output);
     for record in records.iter().filter(|record| !record.pending.is_empty()) {
-        let drifted = resolution.packages.iter().find(|resolved| {
-            resolved.package.manifest_dir == record.manifest_dir && !resolved.drift.is_empty()
-        });
-        if let Some(resolved) = drifted {
+        if let Some(drift) = build_policy.drift.get(&record.manifest_dir) {
             let _ = writeln!(
                 std::io::stderr(),
                 "{} {} was reviewed, but this build uses {} {}: a new version needs a new review",
                 output.paint("note:", summary::Tone::Help),
-                resolved.drift.join(", "),
-                resolved.package.name,
-                resolved.package.version
+                drift.reviewed.join(", "),
+                drift.name,
+                drift.version
             );
         }
     }
@@ -152,13 +158,7 @@ fn refuse_unreviewed(graph: &Graph, resolution: &Resolution, args: &[String]) ->
     Some(exit::UNREVIEWED)
 }
 
-fn warn_trusting(resolution: &Resolution, output: &Output) {
-    let trusted: Vec<String> = resolution
-        .packages
-        .iter()
-        .filter(|resolved| !resolved.package.is_member && !resolved.requests.needs.is_empty())
-        .map(|resolved| format!("{} v{}", resolved.package.name, resolved.package.version))
-        .collect();
+fn warn_trusting(trusted: &[String], output: &Output) {
     if trusted.is_empty() || output.is_quiet() {
         return;
     }

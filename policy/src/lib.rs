@@ -9,6 +9,7 @@
 //! What it is not: the enforcement (the runtime) or the schema and its parsing
 //! (`wasm-build-permissions-schema`).
 
+pub mod build_policy;
 pub mod edit;
 pub mod graph;
 pub mod pending;
