@@ -8,6 +8,7 @@ mod diagnostic;
 pub mod display;
 mod grant_hint;
 mod limits;
+pub mod schema;
 mod tables;
 
 pub use capability::{Capability, GatedDirective, toml_string};
