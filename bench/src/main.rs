@@ -18,6 +18,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::{Context as _, Result, bail};
+use wasm_build_compat::harness::{build_tool, cargo, command_output};
 
 struct Options {
     runs: usize,
@@ -146,31 +147,12 @@ fn parse_args() -> Result<Options> {
     Ok(options)
 }
 
-fn cargo() -> PathBuf {
-    std::env::var_os("CARGO").map_or_else(|| "cargo".into(), PathBuf::from)
-}
-
 fn run_quiet(command: &mut Command) -> Result<()> {
     let status = command.stdout(Stdio::null()).status()?;
     if !status.success() {
         bail!("{command:?} failed");
     }
     Ok(())
-}
-
-fn build_tool(workspace: &Path) -> Result<PathBuf> {
-    run_quiet(
-        Command::new(cargo())
-            .args([
-                "build",
-                "--release",
-                "--locked",
-                "--bin",
-                "cargo-wasm-build",
-            ])
-            .current_dir(workspace),
-    )?;
-    Ok(workspace.join("target/release/cargo-wasm-build"))
 }
 
 fn timed_build(mut command: Command, project: &Path, target: &Path) -> Result<f64> {
@@ -337,15 +319,6 @@ fn median(values: &[f64]) -> f64 {
         n if n % 2 == 1 => sorted[n / 2],
         n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
     }
-}
-
-fn command_output(program: &str, args: &[&str]) -> String {
-    Command::new(program)
-        .args(args)
-        .output()
-        .ok()
-        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_string())
-        .unwrap_or_default()
 }
 
 fn report(

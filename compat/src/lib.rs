@@ -5,6 +5,8 @@
 //! included) and the files of its `OUT_DIR`, with paths that legitimately differ between
 //! the two builds (the target directories, cargo's unit hashes) normalised.
 
+pub mod harness;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -17,6 +17,7 @@ use std::time::Instant;
 
 use anyhow::{Context as _, Result, bail};
 use serde::Deserialize;
+use wasm_build_compat::harness::{build_tool, cargo, command_output};
 use wasm_build_compat::{ScriptResult, differences, executed_scripts, read_result};
 use wasm_build_runtime::audit;
 
@@ -271,10 +272,6 @@ fn parse_args() -> Result<Options> {
     Ok(options)
 }
 
-fn cargo() -> PathBuf {
-    std::env::var_os("CARGO").map_or_else(|| "cargo".into(), PathBuf::from)
-}
-
 /// Installs (or, without permission, lists) the Debian packages the selected crates need.
 fn check_system_packages(suite: &Suite, install: bool) -> Result<()> {
     let wanted: BTreeSet<&str> = suite
@@ -312,25 +309,6 @@ fn check_system_packages(suite: &Suite, install: bool) -> Result<()> {
         bail!("apt-get could not install {}", missing.join(" "));
     }
     Ok(())
-}
-
-/// Builds cargo-wasm-build (release) and returns its path.
-fn build_tool(workspace: &Path) -> Result<PathBuf> {
-    let status = Command::new(cargo())
-        .args([
-            "build",
-            "--release",
-            "--locked",
-            "--bin",
-            "cargo-wasm-build",
-        ])
-        .current_dir(workspace)
-        .status()
-        .context("failed to build cargo-wasm-build")?;
-    if !status.success() {
-        bail!("cargo-wasm-build did not build");
-    }
-    Ok(workspace.join("target/release/cargo-wasm-build"))
 }
 
 /// The consumer's manifest: every crate as a dependency, and the grants by exact spec.
@@ -477,15 +455,6 @@ fn shorten(text: &str, max: usize) -> String {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_string(),
     }
-}
-
-fn command_output(program: &str, args: &[&str]) -> String {
-    Command::new(program)
-        .args(args)
-        .output()
-        .ok()
-        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_string())
-        .unwrap_or_default()
 }
 
 fn report(suite: &Suite, rows: &[Row], others: &[&Row], tally: &Tally) -> Result<String> {

@@ -78,24 +78,9 @@ struct Capabilities {
 struct PackageSandbox {
     /// Schema version; 1.
     version: Option<u32>,
-    /// Programs: names found on PATH, absolute paths, or `$RUSTC`.
-    exec: Option<Vec<String>>,
-    /// Environment variables the script may see: names, or prefixes ending in `*`.
-    env: Option<Vec<String>>,
-    /// Paths its programs may read: relative to the package, absolute, or `$TOOLCHAIN/...`.
-    read: Option<Vec<String>>,
-    /// Paths its programs may write.
-    write: Option<Vec<String>>,
-    /// Programs (also in `exec`) that may use the network.
-    network: Option<Vec<String>>,
-    /// Directives that reach past the package.
-    directives: Option<Vec<GatedDirective>>,
-    /// Library search paths outside what the script can read.
-    link_search: Option<Vec<String>>,
-    /// Run the script natively, confined, when it cannot be compiled for wasm.
-    run_natively: Option<bool>,
-    /// Limits replacing the defaults.
-    limits: Option<Limits>,
+    /// What the build script needs.
+    #[serde(flatten)]
+    needs: Capabilities,
     /// Why the build script needs this, shown to reviewers.
     reason: Option<String>,
     /// (Root package only) how unreviewed requests are treated.
