@@ -20,6 +20,10 @@ pub struct DecideArgs {
     /// Show what would be written, and write nothing
     #[arg(long)]
     dry_run: bool,
+    /// Approve only what was declared or attempted, not the programs the tool suggests
+    /// with them (such as `ar` for a cc-rs user denied `cc`)
+    #[arg(long)]
+    no_suggestions: bool,
     /// Do not ask for confirmation (it is only asked on a terminal)
     #[arg(long, short = 'y')]
     yes: bool,
@@ -44,7 +48,15 @@ pub fn run(args: &DecideArgs, decision: Decision) -> Result<i32> {
     let resolution = Resolution::new(&graph, consumer, None);
     let runs = last_runs(&audit_logs(&graph.target_dir));
     let all_pending = pending(&resolution, &runs);
-    let chosen = select(&all_pending, &args.packages, &graph)?;
+    let mut chosen = select(&all_pending, &args.packages, &graph)?;
+    // Suggestions complete an approval; denying a companion because its trigger was
+    // denied would be a decision nobody made.
+    let with_suggestions = decision == Decision::Allow && !args.no_suggestions;
+    if !with_suggestions {
+        for item in &mut chosen {
+            item.suggested.clear();
+        }
+    }
     let mut stderr = std::io::stderr();
     if chosen.is_empty() {
         writeln!(stderr, "nothing is pending review")?;
@@ -83,6 +95,14 @@ pub fn run(args: &DecideArgs, decision: Decision) -> Result<i32> {
         for line in grant_lines(&item.set.capabilities()) {
             writeln!(stderr, "             {line}")?;
         }
+        for suggestion in &item.suggested {
+            writeln!(
+                stderr,
+                "             {}   # suggested: {} (--no-suggestions leaves it out)",
+                suggestion.capability.toml_line(),
+                suggestion.why
+            )?;
+        }
         let limits = item.set.limits.toml_pairs();
         if !limits.is_empty() {
             let pairs: Vec<String> = limits.iter().map(|(k, v)| format!("{k} = {v}")).collect();
@@ -103,7 +123,11 @@ pub fn run(args: &DecideArgs, decision: Decision) -> Result<i32> {
     let mut text = std::fs::read_to_string(&manifest)
         .with_context(|| format!("failed to read {}", manifest.display()))?;
     for item in &chosen {
-        text = add_grants(&text, in_workspace_table, decision, &item.spec, &item.set)
+        let mut set = item.set.clone();
+        for suggestion in &item.suggested {
+            set.insert(suggestion.capability.clone());
+        }
+        text = add_grants(&text, in_workspace_table, decision, &item.spec, &set)
             .with_context(|| format!("failed to update {}", manifest.display()))?;
     }
     std::fs::write(&manifest, text)

@@ -262,3 +262,43 @@ fn every_edition_and_no_std_build_scripts_use_the_sandboxed_std() {
         .success()
         .stderr_has("Sandboxed 5 build scripts in wasmtime");
 }
+
+#[test]
+fn one_approval_round_converges_for_a_cc_user_because_ar_is_suggested() {
+    let project = Project::new();
+    project
+        .file(
+            "Cargo.toml",
+            &manifest("app", "[dependencies]\nzstd-sys = \"=2.1.2\""),
+        )
+        .file("src/main.rs", "fn main() {}");
+    project
+        .wasm_build(&[])
+        .failure()
+        .stderr_has("needs permission to run `cc`")
+        // The hint names the table `approve` writes: this root manifest is only a package.
+        .stderr_has(&format!(
+            "or add to {}:",
+            project.root().join("Cargo.toml").display()
+        ))
+        .stderr_has("[package.metadata.sandbox.allow.\"zstd-sys@2.1.2+zstd.1.5.7\"]");
+    project
+        .wasm_build(&["approve", "--all", "--dry-run", "--no-suggestions"])
+        .success()
+        .stderr_has("exec = [\"cc\"]")
+        .stderr_lacks("suggested");
+    project
+        .wasm_build(&["approve", "--all"])
+        .success()
+        .stderr_has("exec = [\"ar\"]   # suggested: cc-rs archives what it compiles with `ar`");
+    let written = project.read("Cargo.toml");
+    assert!(
+        written.contains("\"cc\"") && written.contains("\"ar\""),
+        "{written}"
+    );
+    project.wasm_build(&[]).success();
+    project
+        .wasm_build(&["approve", "--all"])
+        .success()
+        .stderr_has("nothing is pending review");
+}

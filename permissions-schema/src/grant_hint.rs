@@ -1,20 +1,54 @@
 //! The text that tells a user how to grant what was denied.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
 
 use crate::capability::{Capability, toml_string};
+
+/// Where the consumer's grants live, so every hint names the table that `approve` writes:
+/// `[workspace.metadata.sandbox]` in a workspace root, `[package.metadata.sandbox]` in a
+/// manifest that is only a package.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantSite {
+    /// The root manifest; `None` when unknown (then hints say "the workspace's Cargo.toml").
+    pub manifest: Option<PathBuf>,
+    /// Whether grants go under `[package.metadata.sandbox]`.
+    pub in_package_table: bool,
+}
+
+impl GrantSite {
+    /// `workspace` or `package`: the table grants go under.
+    pub fn root_key(&self) -> &'static str {
+        if self.in_package_table {
+            "package"
+        } else {
+            "workspace"
+        }
+    }
+
+    /// The manifest, as a hint names it.
+    pub fn manifest_label(&self) -> String {
+        match &self.manifest {
+            Some(path) => path.display().to_string(),
+            None => "the workspace's Cargo.toml".to_string(),
+        }
+    }
+
+    /// The TOML table header under which the consumer grants `name@version`.
+    pub fn allow_table(&self, name: &str, version: &str) -> String {
+        format!(
+            "[{}.metadata.sandbox.allow.{}]",
+            self.root_key(),
+            toml_string(&package_spec(name, version))
+        )
+    }
+}
 
 /// `name@version`, the spelling grants use for a package.
 pub fn package_spec(name: &str, version: &str) -> String {
     format!("{name}@{version}")
-}
-
-/// The TOML table header under which the consumer grants `name@version`.
-pub fn allow_table(name: &str, version: &str) -> String {
-    format!(
-        "[workspace.metadata.sandbox.allow.{}]",
-        toml_string(&package_spec(name, version))
-    )
 }
 
 /// The lines that grant `capabilities`, one key per line, values merged, e.g.
@@ -45,11 +79,17 @@ pub fn grant_lines(capabilities: &[Capability]) -> Vec<String> {
 
 /// A `help:` block: the command that approves what is pending for the package and the
 /// equivalent TOML, indented to follow an error line.
-pub fn grant_help(name: &str, version: &str, capabilities: &[Capability]) -> String {
+pub fn grant_help(
+    site: &GrantSite,
+    name: &str,
+    version: &str,
+    capabilities: &[Capability],
+) -> String {
     let mut help = format!(
-        "help: to allow it, run `cargo wasm-build approve {}`\n      or add to the workspace's Cargo.toml:\n          {}\n",
+        "help: to allow it, run `cargo wasm-build approve {}`\n      or add to {}:\n          {}\n",
         package_spec(name, version),
-        allow_table(name, version)
+        site.manifest_label(),
+        site.allow_table(name, version)
     );
     for line in grant_lines(capabilities) {
         help.push_str("          ");
@@ -67,6 +107,7 @@ mod tests {
     #[test]
     fn help_names_the_command_and_the_toml() {
         let help = grant_help(
+            &GrantSite::default(),
             "zstd-sys",
             "2.0.15+zstd.1.5.7",
             &[
@@ -96,6 +137,25 @@ mod flag_tests {
         assert_eq!(
             grant_lines(&[Capability::RunNatively]),
             ["run-natively = true"]
+        );
+    }
+}
+
+#[cfg(test)]
+mod site_tests {
+    use super::*;
+
+    #[test]
+    fn a_package_only_manifest_gets_the_package_table_and_its_path() {
+        let site = GrantSite {
+            manifest: Some(PathBuf::from("/src/app/Cargo.toml")),
+            in_package_table: true,
+        };
+        let help = grant_help(&site, "cc-user", "1.0.0", &[Capability::Exec("cc".into())]);
+        assert!(help.contains("or add to /src/app/Cargo.toml:"), "{help}");
+        assert!(
+            help.contains("[package.metadata.sandbox.allow.\"cc-user@1.0.0\"]"),
+            "{help}"
         );
     }
 }

@@ -13,7 +13,7 @@ mod tables;
 
 pub use capability::{Capability, GatedDirective, toml_string};
 pub use diagnostic::{Diagnostic, SourceFile, did_you_mean};
-pub use grant_hint::{allow_table, grant_help, grant_lines, package_spec};
+pub use grant_hint::{GrantSite, grant_help, grant_lines, package_spec};
 pub use limits::Limits;
 pub use tables::{
     CAPABILITY_KEYS, CapabilitySet, ConsumerPolicy, LimitOverrides, Mode, Requests, SCHEMA_VERSION,

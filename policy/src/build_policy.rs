@@ -118,6 +118,12 @@ impl PolicyCache {
         let path = dir.filter(|_| !disabled).map(|dir| {
             let mut hasher = DefaultHasher::new();
             env!("CARGO_PKG_VERSION").hash(&mut hasher);
+            // A rebuilt tool may resolve differently under the same version number.
+            std::env::current_exe()
+                .and_then(|exe| exe.metadata())
+                .and_then(|meta| meta.modified())
+                .ok()
+                .hash(&mut hasher);
             std::env::current_dir()
                 .unwrap_or_default()
                 .hash(&mut hasher);

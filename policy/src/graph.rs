@@ -34,6 +34,8 @@ pub struct Package {
     pub links: Option<String>,
     /// Whether its manifest has a `[package.metadata.sandbox]` table.
     pub declares_sandbox: bool,
+    /// Names of its build-dependencies (what its build script links).
+    pub build_dependencies: Vec<String>,
 }
 
 /// The graph of one workspace.
@@ -76,6 +78,33 @@ impl Graph {
             .resolve
             .as_ref()
             .map(|resolve| resolve.nodes.iter().map(|node| node.id.clone()).collect());
+        let names: std::collections::HashMap<&cargo_metadata::PackageId, &str> = metadata
+            .packages
+            .iter()
+            .map(|package| (&package.id, package.name.as_str()))
+            .collect();
+        let nodes: std::collections::HashMap<&cargo_metadata::PackageId, &cargo_metadata::Node> =
+            metadata
+                .resolve
+                .iter()
+                .flat_map(|resolve| &resolve.nodes)
+                .map(|node| (&node.id, node))
+                .collect();
+        let build_dependencies = |id: &cargo_metadata::PackageId| -> Vec<String> {
+            let node = nodes.get(id);
+            let mut deps: Vec<String> = node
+                .into_iter()
+                .flat_map(|node| &node.deps)
+                .filter(|dep| {
+                    dep.dep_kinds
+                        .iter()
+                        .any(|kind| kind.kind == cargo_metadata::DependencyKind::Build)
+                })
+                .filter_map(|dep| names.get(&dep.pkg).map(|name| name.to_string()))
+                .collect();
+            deps.sort();
+            deps
+        };
         let mut packages: Vec<Package> = metadata
             .packages
             .iter()
@@ -114,6 +143,7 @@ impl Graph {
                         .any(|target| target.is_kind(TargetKind::ProcMacro)),
                     links: package.links.clone(),
                     declares_sandbox: package.metadata.get("sandbox").is_some(),
+                    build_dependencies: build_dependencies(&package.id),
                 }
             })
             .collect();

@@ -15,6 +15,7 @@ pub mod graph;
 pub mod pending;
 pub mod report;
 pub mod resolve;
+pub mod suggest;
 
 pub use graph::{Graph, Package};
 pub use resolve::{Consumer, Resolution, Resolved};

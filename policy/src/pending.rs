@@ -8,6 +8,7 @@ use wasm_build_permissions_schema::{Capability, CapabilitySet};
 use wasm_build_runtime::audit::{self, RunRecord};
 
 use crate::resolve::{Resolution, Resolved};
+use crate::suggest::{Suggestion, companions};
 
 /// Everything pending for one package.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +25,8 @@ pub struct Pending {
     pub declared: bool,
     /// Whether some of it was attempted and denied in the last run.
     pub attempted: bool,
+    /// What the tool suggests approving with it (see [`crate::suggest`]).
+    pub suggested: Vec<Suggestion>,
 }
 
 /// Every audit log under `target_dir` (one per profile and target).
@@ -96,6 +99,7 @@ fn pending_for(resolved: &Resolved, run: Option<&RunRecord>) -> Option<Pending> 
             set.insert(capability.clone());
         }
     }
+    let suggested = companions(&package.build_dependencies, &set, reviewed);
     (declared || attempted).then(|| Pending {
         spec: package.spec.clone(),
         name: package.name.clone(),
@@ -103,5 +107,6 @@ fn pending_for(resolved: &Resolved, run: Option<&RunRecord>) -> Option<Pending> 
         set,
         declared,
         attempted,
+        suggested,
     })
 }

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 use wasm_build_permissions_schema::{
-    Capability, CapabilitySet, ConsumerPolicy, Diagnostic, Limits, Mode, Requests, SourceFile,
-    TableKind, parse_table,
+    Capability, CapabilitySet, ConsumerPolicy, Diagnostic, GrantSite, Limits, Mode, Requests,
+    SourceFile, TableKind, parse_table,
 };
 use wasm_build_runtime::{Policy, PolicyFile};
 
@@ -142,6 +142,10 @@ impl Resolution {
                     )
                 })
                 .collect(),
+            grant_site: GrantSite {
+                manifest: Some(self.consumer.manifest.clone()),
+                in_package_table: !self.consumer.in_workspace_table,
+            },
         }
     }
 
@@ -341,6 +345,7 @@ mod tests {
             is_proc_macro: false,
             links: None,
             declares_sandbox: false,
+            build_dependencies: Vec::new(),
         }
     }
 

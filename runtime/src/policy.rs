@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 use anyhow::{Context as _, Result};
 
 use serde::{Deserialize, Serialize};
-use wasm_build_permissions_schema::{Capability, GatedDirective, Limits};
+use wasm_build_permissions_schema::{Capability, GatedDirective, GrantSite, Limits};
 
 use crate::directive::Directive;
 
@@ -42,6 +42,9 @@ pub struct PolicyFile {
     /// Policy by package directory (`CARGO_MANIFEST_DIR`), which identifies the resolved
     /// package exactly: registry, git and path sources all live in distinct directories.
     pub packages: BTreeMap<PathBuf, Policy>,
+    /// Where grants are written, for the hints in denials.
+    #[serde(default)]
+    pub grant_site: GrantSite,
 }
 
 impl PolicyFile {

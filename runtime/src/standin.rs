@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow};
 use serde::{Deserialize, Serialize};
-use wasm_build_permissions_schema::{Capability, grant_help};
+use wasm_build_permissions_schema::{Capability, GrantSite, grant_help};
 
 use crate::audit::{self, RunRecord};
 use crate::broker::{ExecContext, ExecMode};
@@ -200,13 +200,16 @@ struct Prepared {
     read_dirs: Vec<PathBuf>,
     ctx: RunContext,
     temp_dir: tempfile::TempDir,
+    /// Where the consumer's grants go, for the hints in denials.
+    grant_site: GrantSite,
 }
 
 impl Prepared {
     fn from_env() -> Result<Self> {
         let package = Package::from_env()?;
         let toolchain = toolchain_dir();
-        let policy = PolicyFile::from_env()?
+        let file = PolicyFile::from_env()?;
+        let policy = file
             .policy_for(&package.manifest_dir)
             .with_toolchain(toolchain.as_deref());
         let env = sandbox_env(std::env::vars_os(), |name| policy.allows_env(name));
@@ -228,6 +231,7 @@ impl Prepared {
         Ok(Prepared {
             package,
             policy,
+            grant_site: file.grant_site,
             env,
             hidden_env,
             read_dirs,
@@ -337,7 +341,7 @@ fn finish(prepared: &Prepared, output: RunOutput, audit_log: &Path, native: bool
         .into_iter()
         .collect();
     errors.extend(pending_errors(&filtered.pending));
-    report(package, &errors, &pending);
+    report(package, &prepared.grant_site, &errors, &pending);
 
     let status = if errors.is_empty() {
         0
@@ -478,7 +482,7 @@ fn pending_errors(pending: &[(String, Capability)]) -> Vec<String> {
         .collect()
 }
 
-fn report(package: &Package, errors: &[String], pending: &[Capability]) {
+fn report(package: &Package, site: &GrantSite, errors: &[String], pending: &[Capability]) {
     if errors.is_empty() {
         return;
     }
@@ -490,7 +494,7 @@ fn report(package: &Package, errors: &[String], pending: &[Capability]) {
         ));
     }
     if !pending.is_empty() {
-        text.push_str(&grant_help(&package.name, &package.version, pending));
+        text.push_str(&grant_help(site, &package.name, &package.version, pending));
     }
     // stderr is where cargo shows a failed build script's explanation.
     let _ = std::io::stderr().write_all(text.as_bytes());

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context as _, Result, anyhow};
-use wasm_build_permissions_schema::{Capability, grant_help};
+use wasm_build_permissions_schema::{Capability, GrantSite, grant_help};
 use wasm_build_runtime::audit::{self, RunRecord};
 use wasm_build_runtime::standin::{Script, StandIn};
 use wasm_build_runtime::{ModuleCache, PolicyFile, SandboxEngine};
@@ -213,6 +213,8 @@ struct PackageEnv {
     version: String,
     manifest_dir: PathBuf,
     policy: wasm_build_runtime::Policy,
+    /// Where the consumer's grants go, for the hints in denials.
+    grant_site: GrantSite,
 }
 
 impl PackageEnv {
@@ -220,14 +222,14 @@ impl PackageEnv {
         let var = |name: &str| std::env::var(name).unwrap_or_default();
         let manifest_dir = PathBuf::from(var("CARGO_MANIFEST_DIR"));
         // Without a readable policy the defaults apply, and they grant nothing.
-        let policy = PolicyFile::from_env()
-            .map(|file| file.policy_for(&manifest_dir))
-            .unwrap_or_default();
+        let file = PolicyFile::from_env().unwrap_or_default();
+        let policy = file.policy_for(&manifest_dir);
         PackageEnv {
             name: var("CARGO_PKG_NAME"),
             version: var("CARGO_PKG_VERSION"),
             manifest_dir,
             policy,
+            grant_site: file.grant_site,
         }
     }
 }
@@ -273,6 +275,7 @@ fn cannot_compile_for_wasm(
     );
     let mut text = format!("error: {message}\n{}\n", failure.diagnostics);
     text.push_str(&grant_help(
+        &package.grant_site,
         &package.name,
         &package.version,
         std::slice::from_ref(&capability),
