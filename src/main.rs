@@ -36,7 +36,14 @@ fn main() -> ExitCode {
     match result {
         Ok(status) => ExitCode::from(u8::try_from(status).unwrap_or(1)),
         Err(err) => {
-            let _ = writeln!(std::io::stderr(), "error: {err:#}");
+            // Located diagnostics (policy files) already carry their `error:` heading.
+            let text = format!("{err:#}");
+            let heading = if text.starts_with("error:") {
+                ""
+            } else {
+                "error: "
+            };
+            let _ = writeln!(std::io::stderr(), "{heading}{text}");
             ExitCode::from(101)
         }
     }

@@ -90,7 +90,7 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
         .status()
         .with_context(|| format!("failed to run {}", Path::new(&cargo).display()))?;
     let records = audit::read(run_log.path());
-    summary::print(&records, &build_policy.policy_file.grant_site, &output);
+    summary::print(&records, &build_policy.policy_file, &output);
     for record in records.iter().filter(|record| !record.pending.is_empty()) {
         if let Some(drift) = build_policy.drift.get(&record.manifest_dir) {
             let _ = writeln!(

@@ -2,7 +2,8 @@
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
-use wasm_build_permissions_schema::{GrantSite, toml_string};
+use wasm_build_permissions_schema::toml_string;
+use wasm_build_runtime::PolicyFile;
 use wasm_build_runtime::audit::RunRecord;
 
 /// How chatty and colourful the summary is, following the flags given to cargo.
@@ -88,15 +89,15 @@ impl Output {
 }
 
 /// Prints the summary of `records`; nothing when no build script ran.
-pub fn print(records: &[RunRecord], site: &GrantSite, output: &Output) {
+pub fn print(records: &[RunRecord], policy: &PolicyFile, output: &Output) {
     if records.is_empty() || output.quiet {
         return;
     }
-    let text = render(records, site, output);
+    let text = render(records, policy, output);
     let _ = std::io::stderr().write_all(text.as_bytes());
 }
 
-fn render(records: &[RunRecord], site: &GrantSite, output: &Output) -> String {
+fn render(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> String {
     let status = |word: &str, ok: bool| {
         output.paint(
             &format!("{word:>12}"),
@@ -174,7 +175,11 @@ fn render(records: &[RunRecord], site: &GrantSite, output: &Output) -> String {
             record.version,
             names.join(", "),
             if names.len() == 1 { "it" } else { "them" },
-            site.allow_table(&record.package, &record.version),
+            policy.grant_site.allow_table(
+                &policy
+                    .policy_for(&record.manifest_dir)
+                    .grant_spec(&record.package, &record.version)
+            ),
             quoted.join(", ")
         ));
     }
@@ -218,7 +223,7 @@ mod tests {
         assert_eq!(
             render(
                 &[record("serde", 0), record("libc", 0)],
-                &GrantSite::default(),
+                &PolicyFile::default(),
                 &output
             ),
             "   Sandboxed 2 build scripts in wasmtime: serde v1.0.0, libc v1.0.0\n"
@@ -232,7 +237,7 @@ mod tests {
             verbose: true,
             color: false,
         };
-        let text = render(&[record("evil", 1)], &GrantSite::default(), &output);
+        let text = render(&[record("evil", 1)], &PolicyFile::default(), &output);
         assert!(
             text.contains("   Sandboxed build script of evil v1.0.0 in wasmtime (7 ms, failed)\n"),
             "{text}"
@@ -252,7 +257,7 @@ mod tests {
         };
         let mut looked = record("zstd-sys", 0);
         looked.hidden_env = vec!["CC".into()];
-        let text = render(&[looked], &GrantSite::default(), &output);
+        let text = render(&[looked], &PolicyFile::default(), &output);
         assert!(
             text.contains("note: the build script of zstd-sys v1.0.0 looked up `CC`, set in your environment but hidden by the sandbox; if it should see it, add to [workspace.metadata.sandbox.allow.\"zstd-sys@1.0.0\"]: env = [\"CC\"]"),
             "{text}"

@@ -201,6 +201,58 @@ fn renamed_dependency_is_granted_under_its_real_name() {
 }
 
 #[test]
+fn a_git_fork_does_not_borrow_the_grants_of_the_crate_it_replaces() {
+    let project = Project::new();
+    sys_crate(&project, "1.0.0", "");
+    let repo = project.root().join("vendor/fake-sys");
+    for args in [
+        &["init", "-q"][..],
+        &["add", "."],
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-qm",
+            "fork",
+        ],
+    ] {
+        let status = std::process::Command::new("git")
+            .args(args)
+            .current_dir(&repo)
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    }
+    // Same name and version as the reviewed crate, but fetched from git: not the same
+    // package, so the grant for `fake-sys@1.0.0` must not apply.
+    consumer(
+        &project,
+        &format!("fake-sys = {{ git = \"file://{}\" }}", repo.display()),
+        "[workspace.metadata.sandbox.allow.\"fake-sys@1.0.0\"]\nexec = [\"sh\"]",
+    );
+    let failed = project.wasm_build(&args(&[])).failure();
+    let command = printed_approve_command(&failed.stderr);
+    // cargo's package id spec of the fork, which names its source, in the command and in
+    // the TOML alike.
+    let spec = command
+        .iter()
+        .find(|arg| arg.starts_with("git+file://") && arg.ends_with("#fake-sys@1.0.0"))
+        .unwrap_or_else(|| panic!("{command:?}"));
+    assert!(
+        failed
+            .stderr
+            .contains(&format!("[workspace.metadata.sandbox.allow.\"{spec}\"]")),
+        "{}",
+        failed.stderr
+    );
+    run_printed(&project, &command).success();
+    project.wasm_build(&args(&[])).success();
+    assert_eq!(binary_says(&project), "used sh: true\n");
+}
+
+#[test]
 fn strict_mode_refuses_before_any_build_script_runs() {
     let project = Project::new();
     sys_crate(

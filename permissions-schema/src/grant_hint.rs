@@ -36,12 +36,12 @@ impl GrantSite {
         }
     }
 
-    /// The TOML table header under which the consumer grants `name@version`.
-    pub fn allow_table(&self, name: &str, version: &str) -> String {
+    /// The TOML table header under which the consumer grants the package `spec`.
+    pub fn allow_table(&self, spec: &str) -> String {
         format!(
             "[{}.metadata.sandbox.allow.{}]",
             self.root_key(),
-            toml_string(&package_spec(name, version))
+            toml_string(spec)
         )
     }
 }
@@ -77,19 +77,13 @@ pub fn grant_lines(capabilities: &[Capability]) -> Vec<String> {
         .collect()
 }
 
-/// A `help:` block: the command that approves what is pending for the package and the
-/// equivalent TOML, indented to follow an error line.
-pub fn grant_help(
-    site: &GrantSite,
-    name: &str,
-    version: &str,
-    capabilities: &[Capability],
-) -> String {
+/// A `help:` block: the command that approves what is pending for the package `spec` and
+/// the equivalent TOML, indented to follow an error line.
+pub fn grant_help(site: &GrantSite, spec: &str, capabilities: &[Capability]) -> String {
     let mut help = format!(
-        "help: to allow it, run `cargo wasm-build approve {}`\n      or add to {}:\n          {}\n",
-        package_spec(name, version),
+        "help: to allow it, run `cargo wasm-build approve {spec}`\n      or add to {}:\n          {}\n",
         site.manifest_label(),
-        site.allow_table(name, version)
+        site.allow_table(spec)
     );
     for line in grant_lines(capabilities) {
         help.push_str("          ");
@@ -108,8 +102,7 @@ mod tests {
     fn help_names_the_command_and_the_toml() {
         let help = grant_help(
             &GrantSite::default(),
-            "zstd-sys",
-            "2.0.15+zstd.1.5.7",
+            "zstd-sys@2.0.15+zstd.1.5.7",
             &[
                 Capability::Exec("cc".into()),
                 Capability::Exec("ar".into()),
@@ -151,7 +144,7 @@ mod site_tests {
             manifest: Some(PathBuf::from("/src/app/Cargo.toml")),
             in_package_table: true,
         };
-        let help = grant_help(&site, "cc-user", "1.0.0", &[Capability::Exec("cc".into())]);
+        let help = grant_help(&site, "cc-user@1.0.0", &[Capability::Exec("cc".into())]);
         assert!(help.contains("or add to /src/app/Cargo.toml:"), "{help}");
         assert!(
             help.contains("[package.metadata.sandbox.allow.\"cc-user@1.0.0\"]"),

@@ -600,7 +600,7 @@ fn parse_grants(
 pub fn validate_spec(spec: &str) -> Result<(), &'static str> {
     let tail = spec.rsplit_once('#').map_or(spec, |(_, tail)| tail);
     let Some((name, version)) = tail.rsplit_once('@') else {
-        return Err("it needs `@version`");
+        return Err("it needs `@version` (from git or another registry: `<source>#name@version`)");
     };
     if name.is_empty()
         || !name

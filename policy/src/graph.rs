@@ -118,7 +118,7 @@ impl Graph {
                 let version = package.version.to_string();
                 let spec = match source.as_deref() {
                     None | Some(CRATES_IO) => format!("{}@{version}", package.name),
-                    Some(_) => package.id.repr.clone(),
+                    Some(_) => full_spec(&package.id.repr, &package.name, &version),
                 };
                 let manifest_path = PathBuf::from(package.manifest_path.as_std_path());
                 Package {
@@ -203,6 +203,14 @@ pub fn metadata_args(cargo_args: &[String]) -> Vec<String> {
     out
 }
 
+/// cargo's package id in the full `<source>#name@version` form. cargo leaves the name out
+/// when it is the source URL's last path segment (`git+https://host/zstd-sys#1.0.0`); grants
+/// always spell it, so every spec reads, validates and matches the same way.
+fn full_spec(id: &str, name: &str, version: &str) -> String {
+    let source = id.rsplit_once('#').map_or(id, |(source, _)| source);
+    format!("{source}#{name}@{version}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,6 +232,28 @@ mod tests {
         assert_eq!(
             metadata_args(&args("--features=a --target=x86_64-unknown-linux-gnu")),
             args("--features=a --filter-platform x86_64-unknown-linux-gnu")
+        );
+    }
+
+    #[test]
+    fn compact_and_full_ids_give_the_same_spec() {
+        let full = "git+https://github.com/o/fake-sys#fake-sys@1.0.0";
+        assert_eq!(
+            full_spec(
+                "git+https://github.com/o/fake-sys#1.0.0",
+                "fake-sys",
+                "1.0.0"
+            ),
+            full
+        );
+        assert_eq!(full_spec(full, "fake-sys", "1.0.0"), full);
+        assert_eq!(
+            full_spec(
+                "registry+https://my.example/index#other-sys@0.2.0",
+                "other-sys",
+                "0.2.0"
+            ),
+            "registry+https://my.example/index#other-sys@0.2.0"
         );
     }
 }

@@ -219,6 +219,7 @@ fn resolve_package(package: &Package, consumer: &ConsumerPolicy, mode: Mode) -> 
         denied: absolute(&denied.capabilities(), &package.manifest_dir),
         deny_rustc: consumer.deny_rustc,
         limits: granted.limits.apply(Limits::default()),
+        spec: Some(package.spec.clone()),
     };
     Resolved {
         package: package.clone(),

@@ -29,6 +29,10 @@ pub struct Policy {
     pub deny_rustc: bool,
     /// Resource limits.
     pub limits: Limits,
+    /// The spec the consumer grants this package under (`name@version`, or cargo's full
+    /// id for git and other registries), so denial hints name a grant that applies.
+    #[serde(default)]
+    pub spec: Option<String>,
 }
 
 /// The environment variable through which the CLI hands the resolved policies of a build
@@ -136,6 +140,13 @@ impl Policy {
         self.granted = expand(self.granted);
         self.denied = expand(self.denied);
         self
+    }
+
+    /// The spec to grant under: the resolved one, else `name@version`.
+    pub fn grant_spec(&self, name: &str, version: &str) -> String {
+        self.spec
+            .clone()
+            .unwrap_or_else(|| wasm_build_permissions_schema::package_spec(name, version))
     }
 
     /// Whether the guest may see environment variable `name` beyond cargo's own.

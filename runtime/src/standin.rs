@@ -341,7 +341,8 @@ fn finish(prepared: &Prepared, output: RunOutput, audit_log: &Path, native: bool
         .into_iter()
         .collect();
     errors.extend(pending_errors(&filtered.pending));
-    report(package, &prepared.grant_site, &errors, &pending);
+    let spec = policy.grant_spec(&package.name, &package.version);
+    report(package, (&prepared.grant_site, &spec), &errors, &pending);
 
     let status = if errors.is_empty() {
         0
@@ -482,7 +483,13 @@ fn pending_errors(pending: &[(String, Capability)]) -> Vec<String> {
         .collect()
 }
 
-fn report(package: &Package, site: &GrantSite, errors: &[String], pending: &[Capability]) {
+/// Prints the errors and how to grant what is pending (under `spec`, in `site`).
+fn report(
+    package: &Package,
+    (site, spec): (&GrantSite, &str),
+    errors: &[String],
+    pending: &[Capability],
+) {
     if errors.is_empty() {
         return;
     }
@@ -494,7 +501,7 @@ fn report(package: &Package, site: &GrantSite, errors: &[String], pending: &[Cap
         ));
     }
     if !pending.is_empty() {
-        text.push_str(&grant_help(site, &package.name, &package.version, pending));
+        text.push_str(&grant_help(site, spec, pending));
     }
     // stderr is where cargo shows a failed build script's explanation.
     let _ = std::io::stderr().write_all(text.as_bytes());

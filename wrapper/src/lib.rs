@@ -276,8 +276,7 @@ fn cannot_compile_for_wasm(
     let mut text = format!("error: {message}\n{}\n", failure.diagnostics);
     text.push_str(&grant_help(
         &package.grant_site,
-        &package.name,
-        &package.version,
+        &package.policy.grant_spec(&package.name, &package.version),
         std::slice::from_ref(&capability),
     ));
     text.push_str("      running natively keeps the script confined (no network, writes only OUT_DIR) but\n      does not check the programs it starts against `exec` grants\n");
