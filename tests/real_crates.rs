@@ -1,7 +1,9 @@
 //! Real crates from crates.io: a sandboxed build leaves the same build-script output and
 //! `OUT_DIR` files as plain cargo.
 
-use crate::support::assert_same_as_native;
+use std::process::Command;
+
+use crate::support::{Project, assert_same_as_native, manifest};
 
 #[test]
 fn scripts_that_only_generate_code_match_native() {
@@ -42,5 +44,53 @@ rustix = { version = "=1.1.2", features = ["fs"] }
             "num-traits",
             "rustix",
         ],
+    );
+}
+
+/// prost without `std` is `#![no_std]` over bytes, and re-exports its derive macro: the
+/// guest compiles must find a dependency's dependencies (the std facade, a native proc
+/// macro) by name, as rustc does, not only through `--extern`.
+#[test]
+fn no_std_build_dependency_that_re_exports_a_derive_macro() {
+    let project = Project::new();
+    project
+        .file(
+            "Cargo.toml",
+            &manifest(
+                "encoded",
+                "[build-dependencies]\nprost = { version = \"=0.13.5\", default-features = false, features = [\"derive\"] }",
+            ),
+        )
+        .file(
+            "build.rs",
+            r#"#[derive(Clone, PartialEq, prost::Message)]
+            struct Item {
+                #[prost(string, tag = "1")]
+                name: String,
+                #[prost(uint32, tag = "2")]
+                count: u32,
+            }
+            fn main() {
+                let bytes = prost::Message::encode_to_vec(&Item { name: "ab".into(), count: 3 });
+                let out = std::env::var("OUT_DIR").unwrap();
+                std::fs::write(format!("{out}/encoded.rs"), format!("const ENCODED: &[u8] = &{bytes:?};")).unwrap();
+            }"#,
+        )
+        .file(
+            "src/main.rs",
+            r#"include!(concat!(env!("OUT_DIR"), "/encoded.rs"));
+               fn main() { println!("{ENCODED:?}"); }"#,
+        );
+    project
+        .wasm_build(&[])
+        .success()
+        .stderr_has("build scripts in wasmtime: ")
+        .stderr_has(", encoded v0.1.0");
+    let output = Command::new(project.target().join("debug/encoded"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "[10, 2, 97, 98, 16, 3]\n"
     );
 }

@@ -95,8 +95,18 @@ impl Facade {
     }
 
     /// The arguments that make a guest compile use the facade as `std`.
+    ///
+    /// Every guest library records the facade under its real crate name, and rustc finds
+    /// a dependency's dependencies by that name on the `-L dependency=` paths, not through
+    /// `--extern std=`. A `#![no_std]` crate never loads its `std` extern, so without the
+    /// search path it cannot load a guest library built against the facade (prost without
+    /// its `std` feature, over bytes).
     pub fn rustc_args(&self) -> Vec<String> {
-        vec!["--extern".into(), format!("std={}", self.rlib.display())]
+        let mut args = vec!["--extern".into(), format!("std={}", self.rlib.display())];
+        if let Some(dir) = self.rlib.parent() {
+            args.extend(["-L".into(), format!("dependency={}", dir.display())]);
+        }
+        args
     }
 }
 

@@ -227,6 +227,7 @@ impl GuestCompiler {
         diagnostics: Diagnostics,
     ) -> Result<(Invocation, Vec<String>)> {
         let mut stamps = Vec::new();
+        let mut native_search = Vec::new();
         let mut args = Vec::with_capacity(native.args.len() + 8);
         for arg in &native.args {
             match arg {
@@ -246,7 +247,7 @@ impl GuestCompiler {
                 }
                 Arg::Opt(opt, value) if opt == "-C" && is_host_only_codegen(value) => continue,
                 Arg::Opt(opt, value) if opt == "-L" && value.starts_with("dependency=") => {
-                    continue;
+                    native_search.push(value.clone());
                 }
                 Arg::Opt(opt, value) if opt == "--extern" => {
                     let external = Extern::parse(value);
@@ -273,6 +274,12 @@ impl GuestCompiler {
         let mut guest = Invocation { args };
         guest.push("--target", GUEST_TARGET);
         guest.push("-L", format!("dependency={}", state.guest_deps().display()));
+        // After the guest libraries: a guest library that re-exports a proc macro names it
+        // as a dependency, and its dependents find that native macro there. rustc skips
+        // the native rlibs beside it because their target differs.
+        for search in native_search {
+            guest.push("-L", search);
+        }
         for pair in self.toolchain_args.chunks(2) {
             if let [opt, value] = pair {
                 guest.push(opt, value.clone());
