@@ -92,15 +92,17 @@ pub fn run(args: &DecideArgs, decision: Decision) -> Result<i32> {
             "             [{root}.metadata.sandbox.{table}.{}]",
             toml_string(&item.spec)
         )?;
-        for line in grant_lines(&item.set.capabilities()) {
+        // Exactly what will be written: what is pending, then the suggestions.
+        let mut capabilities = item.set.capabilities();
+        capabilities.extend(item.suggested.iter().map(|s| s.capability.clone()));
+        for line in grant_lines(&capabilities) {
             writeln!(stderr, "             {line}")?;
         }
         for suggestion in &item.suggested {
             writeln!(
                 stderr,
-                "             {}   # suggested: {} (--no-suggestions leaves it out)",
-                suggestion.capability.toml_line(),
-                suggestion.why
+                "             # suggested: {}, because {} (--no-suggestions leaves it out)",
+                suggestion.capability, suggestion.why
             )?;
         }
         let limits = item.set.limits.toml_pairs();

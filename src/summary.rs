@@ -97,6 +97,11 @@ pub fn print(records: &[RunRecord], policy: &PolicyFile, output: &Output) {
     let _ = std::io::stderr().write_all(text.as_bytes());
 }
 
+/// `name vX.Y.Z`.
+fn label(record: &RunRecord) -> String {
+    format!("{} v{}", record.package, record.version)
+}
+
 fn render(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> String {
     let status = |word: &str, ok: bool| {
         output.paint(
@@ -105,8 +110,12 @@ fn render(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> String
         )
     };
     let mut text = String::new();
+    // Runs of the nested cargo that built build-dependencies for the guest are listed on
+    // their own: the same packages may also have run for the user's build.
+    let (guest, own): (Vec<&RunRecord>, Vec<&RunRecord>) =
+        records.iter().partition(|record| record.for_guest);
     let (native, wasm): (Vec<&RunRecord>, Vec<&RunRecord>) =
-        records.iter().partition(|record| record.native);
+        own.into_iter().partition(|record| record.native);
     if output.verbose {
         for record in records {
             let (word, place) = if record.native {
@@ -114,11 +123,15 @@ fn render(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> String
             } else {
                 ("Sandboxed", "in wasmtime")
             };
+            let nested = if record.for_guest {
+                ", building build-dependencies for wasm32-wasip1"
+            } else {
+                ""
+            };
             text.push_str(&format!(
-                "{} build script of {} v{} {place} ({} ms{})\n",
+                "{} build script of {} {place}{nested} ({} ms{})\n",
                 status(word, record.status == 0),
-                record.package,
-                record.version,
+                label(record),
                 record.elapsed_ms,
                 if record.status == 0 { "" } else { ", failed" }
             ));
@@ -126,11 +139,13 @@ fn render(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> String
     }
     let line = |group: &[&RunRecord], word: &str, place: &str| {
         let failed = group.iter().any(|record| record.status != 0);
-        let names: Vec<String> = group
-            .iter()
-            .map(|record| format!("{} v{}", record.package, record.version))
-            .collect();
-        let scripts = if group.len() == 1 {
+        let mut names: Vec<String> = Vec::new();
+        for name in group.iter().map(|record| label(record)) {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        let scripts = if names.len() == 1 {
             "build script"
         } else {
             "build scripts"
@@ -138,7 +153,7 @@ fn render(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> String
         format!(
             "{} {} {scripts} {place}: {}\n",
             status(word, !failed),
-            group.len(),
+            names.len(),
             names.join(", ")
         )
     };
@@ -150,6 +165,13 @@ fn render(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> String
             &native,
             "Confined",
             "natively, as granted (run-natively)",
+        ));
+    }
+    if !guest.is_empty() {
+        text.push_str(&line(
+            &guest,
+            "Sandboxed",
+            "while cargo built build-dependencies for wasm32-wasip1",
         ));
     }
     let failed = records.iter().filter(|record| record.status != 0).count();
@@ -210,6 +232,7 @@ mod tests {
             dropped: vec![],
             hidden_env: vec![],
             native: false,
+            for_guest: false,
         }
     }
 
@@ -227,6 +250,35 @@ mod tests {
                 &output
             ),
             "   Sandboxed 2 build scripts in wasmtime: serde v1.0.0, libc v1.0.0\n"
+        );
+    }
+
+    #[test]
+    fn runs_of_the_nested_guest_build_are_listed_apart_and_once() {
+        let output = Output {
+            quiet: false,
+            verbose: false,
+            color: false,
+        };
+        let guest = |package| RunRecord {
+            for_guest: true,
+            ..record(package, 0)
+        };
+        assert_eq!(
+            render(
+                &[
+                    record("rustix", 0),
+                    guest("rustix"),
+                    guest("quote"),
+                    guest("rustix"),
+                    record("app", 0)
+                ],
+                &PolicyFile::default(),
+                &output
+            ),
+            "   Sandboxed 2 build scripts in wasmtime: rustix v1.0.0, app v1.0.0\n   \
+             Sandboxed 2 build scripts while cargo built build-dependencies for wasm32-wasip1: \
+             rustix v1.0.0, quote v1.0.0\n"
         );
     }
 

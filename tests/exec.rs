@@ -158,7 +158,8 @@ fn build_dependency_that_cannot_be_wasm_gets_an_explained_native_fallback() {
     project
         .wasm_build(&["-p", "app"])
         .failure()
-        .stderr_has("the build script of `app v0.1.0` cannot run in the wasm sandbox: its build-dependency `unix_only` does not compile for wasm32-wasip1")
+        .stderr_has("the build script of `app v0.1.0` cannot run in the wasm sandbox: its build-dependency `unix-only` does not compile for wasm32-wasip1")
+        .stderr_has("error[E0433]")
         .stderr_has("run-natively = true");
     project
         .wasm_build(&["approve", "--all"])
@@ -290,7 +291,8 @@ fn one_approval_round_converges_for_a_cc_user_because_ar_is_suggested() {
     project
         .wasm_build(&["approve", "--all"])
         .success()
-        .stderr_has("exec = [\"ar\"]   # suggested: cc-rs archives what it compiles with `ar`");
+        .stderr_has("exec = [\"cc\", \"ar\"]\n")
+        .stderr_has("# suggested: run `ar`, because cc-rs archives what it compiles with `ar`");
     let written = project.read("Cargo.toml");
     assert!(
         written.contains("\"cc\"") && written.contains("\"ar\""),
@@ -301,4 +303,52 @@ fn one_approval_round_converges_for_a_cc_user_because_ar_is_suggested() {
         .wasm_build(&["approve", "--all"])
         .success()
         .stderr_has("nothing is pending review");
+}
+
+/// prost-build's own dependencies differ on WASI (tempfile over rustix takes `libc` and
+/// `errno` there, `linux-raw-sys` on Linux, and rustix's build script picks its backend by
+/// target): cargo builds them for wasm32-wasip1, and prost-build runs in the sandbox,
+/// starting the granted `protoc`.
+#[test]
+fn prost_build_runs_in_the_sandbox_with_dependencies_cargo_built_for_wasi() {
+    let project = Project::new();
+    project
+        .file(
+            "Cargo.toml",
+            &manifest(
+                "shop",
+                "[dependencies]\nprost = \"=0.13.5\"\n\n[build-dependencies]\nprost-build = \"=0.13.5\"",
+            ),
+        )
+        .file(
+            "proto/item.proto",
+            "syntax = \"proto3\";\npackage shop;\nmessage Item { string name = 1; uint32 count = 2; }\n",
+        )
+        .file(
+            "build.rs",
+            r#"fn main() { prost_build::compile_protos(&["proto/item.proto"], &["proto/"]).unwrap(); }"#,
+        )
+        .file(
+            "src/main.rs",
+            r#"mod shop { include!(concat!(env!("OUT_DIR"), "/shop.rs")); }
+               fn main() { println!("{:?}", shop::Item { name: "x".into(), count: 2 }); }"#,
+        );
+    project
+        .wasm_build(&[])
+        .failure()
+        .stderr_has("sandboxed build script of `shop v0.1.0` needs permission to run `protoc`")
+        .stderr_has("while cargo built build-dependencies for wasm32-wasip1: ")
+        .stderr_lacks("cannot run in the wasm sandbox");
+    project.wasm_build(&["approve", "--all"]).success();
+    project
+        .wasm_build(&[])
+        .success()
+        .stderr_has("Sandboxed 1 build script in wasmtime: shop v0.1.0");
+    let output = std::process::Command::new(project.target().join("debug/shop"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "Item { name: \"x\", count: 2 }\n"
+    );
 }

@@ -314,3 +314,35 @@ fn malformed_policy_is_a_located_error_with_a_suggestion() {
         .stderr_has("app/Cargo.toml:13:1")
         .stderr_has("help: did you mean `exec`?");
 }
+
+#[test]
+fn revoking_run_natively_sends_the_script_back_to_the_sandbox() {
+    let project = Project::new();
+    sys_crate(&project, "1.0.0", "");
+    let grant = "[workspace.metadata.sandbox.allow.\"fake-sys@1.0.0\"]\nrun-natively = true\nexec = [\"sh\"]";
+    let dependency = "fake-sys = { path = \"../vendor/fake-sys\" }";
+    consumer(&project, dependency, grant);
+    project
+        .wasm_build(&args(&[]))
+        .success()
+        .stderr_has("Confined 1 build script natively, as granted (run-natively): fake-sys v1.0.0");
+
+    // The grant goes; when the script runs again (its package changed), cargo has no
+    // reason to compile it again, since its sources are the same.
+    consumer(
+        &project,
+        dependency,
+        "[workspace.metadata.sandbox.allow.\"fake-sys@1.0.0\"]\nexec = [\"sh\"]",
+    );
+    project.file("vendor/fake-sys/data.txt", "the package changed");
+    project
+        .wasm_build(&args(&[]))
+        .failure()
+        .stderr_has("the build script of `fake-sys v1.0.0` was compiled to run natively, but `run-natively` is no longer granted; it did not run")
+        .stderr_lacks("Confined");
+    project
+        .wasm_build(&args(&[]))
+        .success()
+        .stderr_has("Sandboxed 1 build script in wasmtime: fake-sys v1.0.0");
+    assert_eq!(binary_says(&project), "used sh: true\n");
+}

@@ -47,6 +47,10 @@ pub struct RunRecord {
     /// Whether the script ran natively (confined) by the consumer's `run-natively` grant.
     #[serde(default)]
     pub native: bool,
+    /// Whether the script belongs to a build-dependency built for the sandbox itself (see
+    /// [`crate::standin::StandIn::for_guest`]).
+    #[serde(default)]
+    pub for_guest: bool,
 }
 
 /// Seconds since the Unix epoch, for [`RunRecord::finished_at`].

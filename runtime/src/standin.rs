@@ -64,6 +64,10 @@ pub struct StandIn {
     pub script: Script,
     /// The audit log every run appends to.
     pub audit_log: PathBuf,
+    /// Whether the script belongs to a build-dependency built for the sandbox itself
+    /// (by the nested cargo of `wasm-build-wrapper`), not to the user's build.
+    #[serde(default)]
+    pub for_guest: bool,
 }
 
 impl StandIn {
@@ -73,7 +77,15 @@ impl StandIn {
             format: FORMAT,
             script,
             audit_log,
+            for_guest: false,
         }
+    }
+
+    /// Marks the script as a build-dependency's, built for the sandbox.
+    #[must_use]
+    pub fn for_guest(mut self, for_guest: bool) -> Self {
+        self.for_guest = for_guest;
+        self
     }
 
     /// Writes the manifest into `dir`, the directory of the stand-in executable.
@@ -295,15 +307,53 @@ pub fn run(exe: &Path, manifest: &StandIn) -> Result<i32> {
             }
             .run()
         }
-        Script::Native { binary } => crate::native::run(binary, &prepared.exec_context()),
+        Script::Native { binary } => {
+            if prepared.policy.verdict(Capability::RunNatively) != Verdict::Allowed {
+                return native_no_longer_granted(exe, &prepared);
+            }
+            crate::native::run(binary, &prepared.exec_context())
+        }
     }
     .with_context(|| format!("failed to run the build script of {describe}"))?;
-    let native = matches!(manifest.script, Script::Native { .. });
-    finish(&prepared, output, &manifest.audit_log, native)
+    finish(&prepared, output, manifest)
+}
+
+/// The script was compiled natively while `run-natively` was granted, and the grant is
+/// gone. Cargo sees no reason to compile it again (its sources did not change), so the
+/// stand-in removes itself: the next build compiles the script for the sandbox. No
+/// audit record: nothing ran, and nothing awaits review.
+fn native_no_longer_granted(exe: &Path, prepared: &Prepared) -> Result<i32> {
+    remove_with_hard_links(exe)?;
+    eprintln!(
+        "error: the build script of {} was compiled to run natively, but `run-natively` is no longer granted; it did not run\nhelp: build again: cargo will compile it for the wasm sandbox this time",
+        prepared.package.describe()
+    );
+    Ok(1)
+}
+
+/// Removes `exe` and the other names cargo gave it (it hard-links the compiled script as
+/// `build-script-build`), so that cargo finds its output missing.
+fn remove_with_hard_links(exe: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::metadata(exe).with_context(|| format!("failed to inspect {}", exe.display()))?;
+    let dir = exe.parent().unwrap_or(Path::new("."));
+    let entries = fs::read_dir(dir).with_context(|| format!("failed to list {}", dir.display()))?;
+    for entry in entries.flatten() {
+        let same = entry
+            .metadata()
+            .is_ok_and(|other| other.dev() == meta.dev() && other.ino() == meta.ino());
+        if same {
+            let path = entry.path();
+            fs::remove_file(&path)
+                .with_context(|| format!("failed to remove {}", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// Filters the output for cargo, checks `OUT_DIR`, reports and records the run.
-fn finish(prepared: &Prepared, output: RunOutput, audit_log: &Path, native: bool) -> Result<i32> {
+fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<i32> {
+    let native = matches!(manifest.script, Script::Native { .. });
     let package = &prepared.package;
     let policy = &prepared.policy;
     let mut filtered = filter(policy, &prepared.ctx, &output.stdout);
@@ -352,7 +402,7 @@ fn finish(prepared: &Prepared, output: RunOutput, audit_log: &Path, native: bool
         output.exit.status()
     };
     audit::append(
-        audit_log,
+        &manifest.audit_log,
         &RunRecord {
             package: package.name.clone(),
             version: package.version.clone(),
@@ -371,6 +421,7 @@ fn finish(prepared: &Prepared, output: RunOutput, audit_log: &Path, native: bool
                 .cloned()
                 .collect(),
             native,
+            for_guest: manifest.for_guest,
         },
     );
     Ok(status)

@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context as _, Result};
 use sha2::{Digest, Sha256};
 
+use crate::guest_cargo::GuestDependencies;
 use crate::invocation::{Arg, Extern, Invocation};
 use crate::record::Record;
 use crate::state::StateDir;
@@ -79,6 +80,15 @@ pub struct GuestLibrary {
     pub stamp: String,
 }
 
+/// Where a guest compile takes its library dependencies from.
+#[derive(Debug, Clone, Copy)]
+pub enum Libraries<'a> {
+    /// Twins compiled from the records of the native compiles (the fast path).
+    Twins,
+    /// Libraries a nested cargo built for the guest.
+    Built(&'a GuestDependencies),
+}
+
 /// Whether a guest compile shows rustc's diagnostics to cargo (the build script's own
 /// compile) or keeps them for an error message (a dependency's, which cargo already
 /// compiled natively and showed).
@@ -108,7 +118,11 @@ impl GuestCompiler {
     /// # Errors
     ///
     /// Fails when a build-dependency cannot be compiled for wasm or rustc cannot be run.
-    pub fn build_script(&self, invocation: &Invocation) -> Result<(i32, PathBuf)> {
+    pub fn build_script(
+        &self,
+        invocation: &Invocation,
+        libraries: Libraries<'_>,
+    ) -> Result<(i32, PathBuf)> {
         let out_dir = invocation
             .out_dir()
             .context("cargo gave the build script no --out-dir")?
@@ -122,7 +136,7 @@ impl GuestCompiler {
         let wasm = out_dir.join(format!("{stem}.wasm"));
         let dep_info = out_dir.join(format!("{stem}.d"));
 
-        let (mut guest, _) = self.rewrite(invocation, &state, Diagnostics::ToCargo)?;
+        let (mut guest, _) = self.rewrite(invocation, &state, libraries, Diagnostics::ToCargo)?;
         guest.push(
             "--emit",
             format!("dep-info={},link={}", dep_info.display(), wasm.display()),
@@ -153,7 +167,8 @@ impl GuestCompiler {
             .with_context(|| format!("{} is not in a cargo deps directory", native.display()))?;
         let record = Record::load(&state.records(), stem)?;
         let invocation = record.invocation()?;
-        let (mut guest, dep_stamps) = self.rewrite(&invocation, &state, Diagnostics::Captured)?;
+        let (mut guest, dep_stamps) =
+            self.rewrite(&invocation, &state, Libraries::Twins, Diagnostics::Captured)?;
 
         let mut digest = Sha256::new();
         for part in [&record.id, &self.toolchain_key]
@@ -217,13 +232,15 @@ impl GuestCompiler {
     }
 
     /// The guest version of a native compile: retargeted, host-only options dropped, and
-    /// every Rust library dependency replaced by its guest twin (compiled on demand).
+    /// every Rust library dependency replaced by its guest version (a twin compiled on
+    /// demand, or what a nested cargo built).
     /// Returns the new invocation (without `--emit`/`--out-dir`) and the stamps of the
     /// libraries it links.
     fn rewrite(
         &self,
         native: &Invocation,
         state: &StateDir,
+        libraries: Libraries<'_>,
         diagnostics: Diagnostics,
     ) -> Result<(Invocation, Vec<String>)> {
         let mut stamps = Vec::new();
@@ -257,12 +274,21 @@ impl GuestCompiler {
                         .filter(|path| is_rust_library(path))
                     {
                         Some(native_lib) => {
-                            let library = self.library(native_lib)?;
-                            stamps.push(library.stamp);
-                            args.push(Arg::Opt(
-                                "--extern".into(),
-                                external.with_path(&library.rlib),
-                            ));
+                            let rlib = match libraries {
+                                Libraries::Twins => {
+                                    let library = self.library(native_lib)?;
+                                    stamps.push(library.stamp);
+                                    library.rlib
+                                }
+                                Libraries::Built(built) => built
+                                    .libraries
+                                    .get(native_lib)
+                                    .with_context(|| {
+                                        format!("no guest build of {}", native_lib.display())
+                                    })?
+                                    .clone(),
+                            };
+                            args.push(Arg::Opt("--extern".into(), external.with_path(&rlib)));
                         }
                         // Proc macros stay native: they run inside the compiler.
                         None => args.push(arg.clone()),
@@ -273,7 +299,16 @@ impl GuestCompiler {
         }
         let mut guest = Invocation { args };
         guest.push("--target", GUEST_TARGET);
-        guest.push("-L", format!("dependency={}", state.guest_deps().display()));
+        match libraries {
+            Libraries::Twins => {
+                guest.push("-L", format!("dependency={}", state.guest_deps().display()));
+            }
+            Libraries::Built(built) => {
+                for dir in &built.search {
+                    guest.push("-L", format!("dependency={}", dir.display()));
+                }
+            }
+        }
         // After the guest libraries: a guest library that re-exports a proc macro names it
         // as a dependency, and its dependents find that native macro there. rustc skips
         // the native rlibs beside it because their target differs.
@@ -294,7 +329,8 @@ fn is_rust_library(path: &Path) -> bool {
         .is_some_and(|ext| ext == "rlib" || ext == "rmeta")
 }
 
-fn is_host_only_codegen(value: &str) -> bool {
+/// Whether `-C <value>` only makes sense for the host.
+pub fn is_host_only_codegen(value: &str) -> bool {
     let key = value.split_once('=').map_or(value, |(key, _)| key);
     HOST_ONLY_CODEGEN.contains(&key)
 }

@@ -13,6 +13,7 @@
 
 pub mod facade;
 pub mod guest;
+pub mod guest_cargo;
 pub mod invocation;
 pub mod record;
 pub mod state;
@@ -31,7 +32,9 @@ use wasm_build_runtime::standin::{Script, StandIn};
 use wasm_build_runtime::{ModuleCache, PolicyFile, SandboxEngine};
 
 use crate::facade::Facade;
-use crate::guest::{GuestCompiler, GuestDependencyFailed};
+use crate::guest::{GuestCompiler, GuestDependencyFailed, Libraries, is_host_only_codegen};
+use crate::guest_cargo::NestedBuildFailed;
+use crate::invocation::Arg;
 use crate::invocation::Invocation;
 use crate::record::Record;
 use crate::state::StateDir;
@@ -62,6 +65,9 @@ pub fn run(argv: &[OsString]) -> Result<i32> {
     };
     if invocation.is_build_script() {
         return compile_build_script(&command, &invocation);
+    }
+    if let Some(facade_args) = guest_cargo::facade_args_for(&invocation) {
+        return command.exec_guest(invocation, &facade_args);
     }
     if invocation.is_rust_library() {
         record_library(&invocation, &args)?;
@@ -127,6 +133,19 @@ impl<'a> Compiler<'a> {
         )))
     }
 
+    /// Replaces this process with a guest library compile of a nested cargo: the std
+    /// facade added, options meant for the host (the user's `-C target-cpu=native`)
+    /// dropped.
+    fn exec_guest(&self, mut invocation: Invocation, facade_args: &[String]) -> Result<i32> {
+        invocation.retain(|arg| !matches!(arg, Arg::Opt(opt, value) if opt == "-C" && is_host_only_codegen(value)));
+        let rustc = self.rustc();
+        let err = Command::new(&rustc)
+            .args(invocation.to_args())
+            .args(facade_args)
+            .exec();
+        Err(anyhow!(err).context(format!("failed to run {}", rustc.display())))
+    }
+
     /// `rustc -vV` plus a line naming the tool, which cargo hashes into every unit.
     fn version(&self) -> Result<i32> {
         let output = Command::new(self.chain[0])
@@ -177,18 +196,33 @@ fn compile_build_script(command: &Compiler<'_>, invocation: &Invocation) -> Resu
     );
     let executable = out_dir.join(&stem);
     let package = PackageEnv::from_env();
+    let audit_log = std::env::var_os(guest_cargo::AUDIT_LOG_ENV)
+        .map_or_else(|| state.audit_log(), PathBuf::from);
     if package.policy.granted.contains(&Capability::RunNatively)
         && !package.policy.denied.contains(&Capability::RunNatively)
     {
-        return compile_native(command, &executable, out_dir, &state);
+        return compile_native(command, &executable, out_dir, &audit_log);
     }
 
     let rustc = command.rustc();
     let facade = Facade::for_rustc(&rustc, &state.shim())?;
-    let compiler = GuestCompiler::new(rustc, facade.rustc_args(), facade.key.clone());
-    let (status, wasm) = match compiler.build_script(invocation) {
+    let compiler = GuestCompiler::new(rustc.clone(), facade.rustc_args(), facade.key.clone());
+    let compiled = match compiler.build_script(invocation, Libraries::Twins) {
+        Err(err) if err.is::<GuestDependencyFailed>() => {
+            let guest = GuestBuild {
+                compiler: &compiler,
+                invocation,
+                state: &state,
+                rustc: &rustc,
+                facade: &facade,
+            };
+            guest.with_nested_cargo(err, &package)
+        }
+        other => other.map_err(Unbuildable::Other),
+    };
+    let (status, wasm) = match compiled {
         Ok(compiled) => compiled,
-        Err(err) => return cannot_compile_for_wasm(err, &package, &state),
+        Err(unbuildable) => return cannot_compile_for_wasm(unbuildable, &package, &audit_log),
     };
     if status != 0 {
         return Ok(status);
@@ -202,8 +236,63 @@ fn compile_build_script(command: &Compiler<'_>, invocation: &Invocation) -> Resu
         module_key,
         module_cache: state.modules(),
     };
-    StandIn::new(script, state.audit_log()).write(out_dir)?;
+    StandIn::new(script, audit_log)
+        .for_guest(guest_cargo::is_nested())
+        .write(out_dir)?;
     Ok(0)
+}
+
+/// Why a build script cannot be compiled for the guest.
+enum Unbuildable {
+    /// A build-dependency's twin failed, and no nested cargo could be tried.
+    Twin(GuestDependencyFailed),
+    /// The twins failed, and so did the nested cargo.
+    NestedCargo(anyhow::Error),
+    /// Anything else: not a property of the dependencies.
+    Other(anyhow::Error),
+}
+
+/// A build script's compile for the guest.
+struct GuestBuild<'a> {
+    compiler: &'a GuestCompiler,
+    invocation: &'a Invocation,
+    state: &'a StateDir,
+    rustc: &'a Path,
+    facade: &'a Facade,
+}
+
+impl GuestBuild<'_> {
+    /// The twins of the build-dependencies did not compile (`twin_error`): let a nested
+    /// cargo build them for the guest (see [`guest_cargo`]), then compile the script
+    /// against those.
+    fn with_nested_cargo(
+        &self,
+        twin_error: anyhow::Error,
+        package: &PackageEnv,
+    ) -> Result<(i32, PathBuf), Unbuildable> {
+        // Inside a nested cargo, or without a workspace to take the lock file from, the
+        // twins' failure is the answer.
+        let root_manifest = match (&package.grant_site.manifest, guest_cargo::is_nested()) {
+            (Some(manifest), false) => manifest,
+            _ => {
+                return Err(match twin_error.downcast::<GuestDependencyFailed>() {
+                    Ok(failure) => Unbuildable::Twin(failure),
+                    Err(err) => Unbuildable::Other(err),
+                });
+            }
+        };
+        let built = guest_cargo::build(
+            self.invocation,
+            self.state,
+            root_manifest,
+            self.rustc,
+            &self.facade.rlib,
+        )
+        .map_err(Unbuildable::NestedCargo)?;
+        self.compiler
+            .build_script(self.invocation, Libraries::Built(&built))
+            .map_err(Unbuildable::Other)
+    }
 }
 
 /// The package whose build script is being compiled, from the environment cargo gives
@@ -240,7 +329,7 @@ fn compile_native(
     command: &Compiler<'_>,
     executable: &Path,
     out_dir: &Path,
-    state: &StateDir,
+    audit_log: &Path,
 ) -> Result<i32> {
     let status = Command::new(command.chain[0])
         .args(&command.chain[1..])
@@ -254,26 +343,52 @@ fn compile_native(
     fs::rename(executable, &binary)
         .with_context(|| format!("failed to move {}", executable.display()))?;
     install_stand_in(executable)?;
-    StandIn::new(Script::Native { binary }, state.audit_log()).write(out_dir)?;
+    StandIn::new(Script::Native { binary }, audit_log.to_path_buf())
+        .for_guest(guest_cargo::is_nested())
+        .write(out_dir)?;
     Ok(0)
 }
 
 /// A build-dependency does not compile for wasm32-wasip1: explain, record that running
 /// natively is pending review (so `approve` can offer it), and fail the compile.
 fn cannot_compile_for_wasm(
-    err: anyhow::Error,
+    unbuildable: Unbuildable,
     package: &PackageEnv,
-    state: &StateDir,
+    audit_log: &Path,
 ) -> Result<i32> {
-    let Some(failure) = err.downcast_ref::<GuestDependencyFailed>() else {
-        return Err(err);
+    let (reason, diagnostics) = match unbuildable {
+        Unbuildable::Twin(failure) => (
+            format!(
+                "its build-dependency `{}` does not compile for wasm32-wasip1",
+                failure.crate_name
+            ),
+            failure.diagnostics,
+        ),
+        Unbuildable::NestedCargo(err) => match err.downcast::<NestedBuildFailed>() {
+            Ok(NestedBuildFailed {
+                package: Some(package),
+                diagnostics,
+            }) => (
+                format!("its build-dependency `{package}` does not compile for wasm32-wasip1"),
+                diagnostics,
+            ),
+            Ok(failure) => (
+                "its build-dependencies do not compile for wasm32-wasip1".to_string(),
+                failure.diagnostics,
+            ),
+            Err(err) => (
+                "its build-dependencies could not be built for wasm32-wasip1".to_string(),
+                format!("{err:#}"),
+            ),
+        },
+        Unbuildable::Other(err) => return Err(err),
     };
     let capability = Capability::RunNatively;
     let message = format!(
-        "the build script of `{} v{}` cannot run in the wasm sandbox: its build-dependency `{}` does not compile for wasm32-wasip1",
-        package.name, package.version, failure.crate_name
+        "the build script of `{} v{}` cannot run in the wasm sandbox: {reason}",
+        package.name, package.version
     );
-    let mut text = format!("error: {message}\n{}\n", failure.diagnostics);
+    let mut text = format!("error: {message}\n{diagnostics}\n");
     text.push_str(&grant_help(
         &package.grant_site,
         &package.policy.grant_spec(&package.name, &package.version),
@@ -282,7 +397,7 @@ fn cannot_compile_for_wasm(
     text.push_str("      running natively keeps the script confined (no network, writes only OUT_DIR) but\n      does not check the programs it starts against `exec` grants\n");
     let _ = std::io::stderr().write_all(text.as_bytes());
     audit::append(
-        &state.audit_log(),
+        audit_log,
         &RunRecord {
             package: package.name.clone(),
             version: package.version.clone(),
@@ -296,6 +411,7 @@ fn cannot_compile_for_wasm(
             dropped: Vec::new(),
             hidden_env: Vec::new(),
             native: false,
+            for_guest: false,
         },
     );
     Ok(1)

@@ -54,6 +54,12 @@ impl StateDir {
         self.root.join("shim")
     }
 
+    /// The nested cargo that builds build-dependencies for wasm32-wasip1 when their
+    /// native records do not fit the guest (see [`crate::guest_cargo`]).
+    pub fn guest_cargo(&self) -> PathBuf {
+        self.root.join("guest-cargo")
+    }
+
     /// The audit log of sandboxed runs.
     pub fn audit_log(&self) -> PathBuf {
         self.root.join("audit.jsonl")
