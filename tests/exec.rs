@@ -352,3 +352,75 @@ fn prost_build_runs_in_the_sandbox_with_dependencies_cargo_built_for_wasi() {
         "Item { name: \"x\", count: 2 }\n"
     );
 }
+
+/// cxx: cxx-build (through cc, a dependency of a build-dependency) compiles C++, and copies
+/// `cxx.h`, which the cxx crate hands its dependents from its own sources through `links`
+/// metadata. Each approval round lets the next script in the chain run; each round
+/// approves `ar` with `c++`, so the chain converges in one round per package.
+#[test]
+fn cxx_bridge_builds_sandboxed_one_round_per_package() {
+    let project = Project::new();
+    project
+        .file(
+            "Cargo.toml",
+            &manifest(
+                "bridge",
+                "[dependencies]\ncxx = \"=1.0.205\"\n\n[build-dependencies]\ncxx-build = \"=1.0.205\"",
+            ),
+        )
+        .file(
+            "src/answer.h",
+            "#pragma once\n#include <cstdint>\ninline uint32_t answer() { return 42; }\n",
+        )
+        .file(
+            "src/main.rs",
+            r#"#[cxx::bridge]
+               mod ffi {
+                   unsafe extern "C++" {
+                       include!("bridge/src/answer.h");
+                       fn answer() -> u32;
+                   }
+               }
+               fn main() { println!("{}", ffi::answer()); }"#,
+        )
+        .file(
+            "build.rs",
+            r#"fn main() { cxx_build::bridge("src/main.rs").std("c++14").compile("bridge"); }"#,
+        );
+    let mut denied = Vec::new();
+    for _ in 0..4 {
+        let run = project.wasm_build(&[]);
+        if run.code == Some(0) {
+            break;
+        }
+        let start = run
+            .stderr
+            .find("needs permission to run `c++`")
+            .unwrap_or_else(|| {
+                panic!(
+                    "each failing round needs c++ for the next script: {}",
+                    run.stderr
+                )
+            });
+        let package = run.stderr[..start]
+            .rsplit("build script of `")
+            .next()
+            .unwrap();
+        denied.push(package.split(' ').next().unwrap().to_string());
+        project
+            .wasm_build(&["approve", "--all"])
+            .success()
+            .stderr_has("# suggested: run `ar`");
+    }
+    assert_eq!(denied, ["link-cplusplus", "cxx", "bridge"]);
+    let output = std::process::Command::new(project.target().join("debug/bridge"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "42\n");
+    let written = project.read("Cargo.toml");
+    assert_eq!(
+        written.matches("exec = [\"c++\", \"ar\"]").count(),
+        3,
+        "{written}"
+    );
+}

@@ -644,3 +644,64 @@ fn copies_keep_modes_but_not_reach() {
     assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);
     assert_no_canary_under(&project.target());
 }
+
+/// A dependency hands its dependents paths through `links` metadata (`DEP_<LINKS>_*`). The
+/// dependent's script may read what a dependency could legitimately point at (here its
+/// `OUT_DIR`), and nothing else a hostile dependency names: the home directory, the
+/// target directory as a whole, `/etc`.
+#[test]
+fn exported_paths_are_readable_only_where_a_dependency_could_point() {
+    let home = fake_home();
+    let home_path = home.path().display().to_string();
+    // A workspace: the hostile package's own directory holds no target directory.
+    let project = Project::new();
+    project
+        .file(
+            "Cargo.toml",
+            "[workspace]\nmembers = [\"hostile\", \"hdr\"]\nresolver = \"2\"\n",
+        )
+        .file(
+            "hostile/Cargo.toml",
+            &manifest("hostile", "[dependencies]\nhdr = { path = \"../hdr\" }"),
+        )
+        .file(
+            "hostile/build.rs",
+            &format!("{PRELUDE}\nfn main() {{\n{}\nfinish();\n}}\n", r##"
+    let dep = |key: &str| std::env::var(format!("DEP_HDR_{key}")).unwrap();
+    attempt("include", std::fs::read_to_string(format!("{}/hdr.h", dep("INCLUDE"))).map(|text| assert_eq!(text, "#define HDR 7\n")));
+    attempt("ssh", std::fs::read_to_string(dep("SSH")));
+    attempt("home", std::fs::read_dir(dep("HOME")));
+    attempt("target", std::fs::read_dir(dep("TARGET")));
+    attempt("scripts", std::fs::read_dir(dep("SCRIPTS")));
+    attempt("etc", std::fs::read_to_string(format!("{}/passwd", dep("ETC"))));
+"##),
+        )
+        .file("hostile/src/lib.rs", "");
+    project
+        .file(
+            "hdr/Cargo.toml",
+            &manifest("hdr", "").replace("publish = false", "publish = false\nlinks = \"hdr\""),
+        )
+        .file(
+            "hdr/build.rs",
+            &format!(
+                r##"fn main() {{
+                    let out = std::env::var("OUT_DIR").unwrap();
+                    std::fs::create_dir_all(format!("{{out}}/include")).unwrap();
+                    std::fs::write(format!("{{out}}/include/hdr.h"), "#define HDR 7\n").unwrap();
+                    println!("cargo:include={{out}}/include");
+                    println!("cargo:ssh={home_path}/.ssh/id_rsa");
+                    println!("cargo:home={home_path}");
+                    println!("cargo:target={{out}}/../../..");
+                    println!("cargo:scripts={{out}}/..");
+                    println!("cargo:etc=/etc");
+                }}"##
+            ),
+        )
+        .file("hdr/src/lib.rs", "");
+    project.wasm_build(&[]).success();
+    let report = report(&project);
+    assert_eq!(report["include"], "ok", "{report:#?}");
+    assert_failed(&report, &["ssh", "home", "target", "scripts", "etc"]);
+    assert_no_canary_under(&project.target());
+}

@@ -34,7 +34,7 @@ pub struct Package {
     pub links: Option<String>,
     /// Whether its manifest has a `[package.metadata.sandbox]` table.
     pub declares_sandbox: bool,
-    /// Names of its build-dependencies (what its build script links).
+    /// Names of the packages its build script links: its build-dependencies and theirs.
     pub build_dependencies: Vec<String>,
 }
 
@@ -90,19 +90,34 @@ impl Graph {
                 .flat_map(|resolve| &resolve.nodes)
                 .map(|node| (&node.id, node))
                 .collect();
+        // Everything the build script links: its build-dependencies and, through their
+        // normal dependencies, theirs (cxx-build brings cc).
         let build_dependencies = |id: &cargo_metadata::PackageId| -> Vec<String> {
-            let node = nodes.get(id);
-            let mut deps: Vec<String> = node
+            let of_kind = |id: &cargo_metadata::PackageId,
+                           wanted: cargo_metadata::DependencyKind| {
+                nodes
+                    .get(id)
+                    .into_iter()
+                    .flat_map(|node| &node.deps)
+                    .filter(move |dep| dep.dep_kinds.iter().any(|kind| kind.kind == wanted))
+                    .map(|dep| &dep.pkg)
+                    .collect::<Vec<_>>()
+            };
+            let mut seen: Vec<&cargo_metadata::PackageId> = Vec::new();
+            let mut pending = of_kind(id, cargo_metadata::DependencyKind::Build);
+            while let Some(next) = pending.pop() {
+                if seen.contains(&next) {
+                    continue;
+                }
+                seen.push(next);
+                pending.extend(of_kind(next, cargo_metadata::DependencyKind::Normal));
+            }
+            let mut deps: Vec<String> = seen
                 .into_iter()
-                .flat_map(|node| &node.deps)
-                .filter(|dep| {
-                    dep.dep_kinds
-                        .iter()
-                        .any(|kind| kind.kind == cargo_metadata::DependencyKind::Build)
-                })
-                .filter_map(|dep| names.get(&dep.pkg).map(|name| name.to_string()))
+                .filter_map(|dep| names.get(dep).map(|name| name.to_string()))
                 .collect();
             deps.sort();
+            deps.dedup();
             deps
         };
         let mut packages: Vec<Package> = metadata

@@ -15,6 +15,7 @@ pub mod confine;
 pub mod directive;
 mod engine;
 pub mod env;
+pub mod exports;
 mod hostcalls;
 mod module_cache;
 pub mod native;

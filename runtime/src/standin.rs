@@ -21,8 +21,9 @@ use crate::broker::{ExecContext, ExecMode};
 use crate::confine::SYSTEM_READ_EXEC;
 use crate::directive;
 use crate::env::{is_ambient, sandbox_env};
+use crate::exports::exported_dirs;
 use crate::policy::{Policy, PolicyFile, RunContext, Verdict};
-use crate::sandbox::{Exit, RunOutput, Sandbox, build_script_preopens};
+use crate::sandbox::{Access, Exit, Preopen, RunOutput, Sandbox, build_script_preopens};
 use crate::{ModuleCache, SandboxEngine, out_dir};
 
 /// The first argument with which the stand-in script starts the tool; the second is the
@@ -210,6 +211,9 @@ struct Prepared {
     hidden_env: BTreeSet<String>,
     /// Directories granted programs may read besides the package.
     read_dirs: Vec<PathBuf>,
+    /// Directories the script's dependencies handed it through `links` metadata, opened
+    /// read-only for the script itself.
+    exported: Vec<PathBuf>,
     ctx: RunContext,
     temp_dir: tempfile::TempDir,
     /// Where the consumer's grants go, for the hints in denials.
@@ -230,6 +234,7 @@ impl Prepared {
             .filter(|name| !env.iter().any(|(visible, _)| visible == name))
             .collect();
         let read_dirs = dependency_dirs(&package.out_dir);
+        let exported = exported_dirs(&env, &package.out_dir, cargo_home().as_deref());
         let ctx = RunContext {
             out_dir: package.out_dir.clone(),
             manifest_dir: package.manifest_dir.clone(),
@@ -247,6 +252,7 @@ impl Prepared {
             env,
             hidden_env,
             read_dirs,
+            exported,
             ctx,
             temp_dir,
         })
@@ -298,7 +304,13 @@ pub fn run(exe: &Path, manifest: &StandIn) -> Result<i32> {
                     &prepared.package.manifest_dir,
                     &prepared.package.out_dir,
                     prepared.temp_dir.path(),
-                ),
+                )
+                .into_iter()
+                .chain(prepared.exported.iter().map(|dir| Preopen {
+                    path: dir.clone(),
+                    access: Access::ReadOnly,
+                }))
+                .collect(),
                 limits: prepared.policy.limits,
                 exec: Some(prepared.exec_context()),
                 exit_on_hang: true,
@@ -459,14 +471,18 @@ fn dependency_dirs(out_dir: &Path) -> Vec<PathBuf> {
     if let Some(build_dir) = out_dir.parent().and_then(Path::parent) {
         dirs.push(build_dir.to_path_buf());
     }
-    let cargo_home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
-    if let Some(cargo_home) = cargo_home {
+    if let Some(cargo_home) = cargo_home() {
         dirs.push(cargo_home.join("registry").join("src"));
         dirs.push(cargo_home.join("git").join("checkouts"));
     }
     dirs
+}
+
+/// Where cargo keeps downloaded sources.
+fn cargo_home() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
 }
 
 fn duration_ms(duration: Duration) -> u64 {

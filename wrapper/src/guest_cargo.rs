@@ -22,7 +22,7 @@ use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, value};
 
 use crate::guest::GUEST_TARGET;
 use crate::invocation::Invocation;
-use crate::record::Record;
+use crate::record::{Record, is_cargo_compile_var};
 use crate::state::StateDir;
 
 /// Set for the nested cargo: the std facade every guest compile links. Its presence also
@@ -435,22 +435,16 @@ fn run_cargo(
     Ok(artifacts)
 }
 
-/// Variables the outer cargo set for the build script's compile, which must not leak
-/// into the nested build.
+/// Variables the outer cargo set for the build script's compile, or that would redirect
+/// the nested build; none may leak into it.
 fn is_compile_var(name: &str) -> bool {
-    const EXACT: &[&str] = &[
-        "CARGO_MANIFEST_DIR",
-        "CARGO_MANIFEST_PATH",
+    const REDIRECTING: &[&str] = &[
         "CARGO_MANIFEST_LINKS",
-        "CARGO_CRATE_NAME",
-        "CARGO_PRIMARY_PACKAGE",
         "CARGO_TARGET_DIR",
         "CARGO_BUILD_TARGET",
         "CARGO_BUILD_TARGET_DIR",
-        "CARGO_RUSTC_CURRENT_DIR",
-        "OUT_DIR",
     ];
-    EXACT.contains(&name) || name.starts_with("CARGO_PKG_")
+    is_cargo_compile_var(name) || REDIRECTING.contains(&name)
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use crate::invocation::Invocation;
 pub const BASE_ENV_NAMES: &str = "CARGO_WASM_BUILD_BASE_ENV";
 
 /// Variables cargo sets for every rustc invocation of a package, which `env!` reads.
-fn is_cargo_compile_var(name: &str) -> bool {
+pub(crate) fn is_cargo_compile_var(name: &str) -> bool {
     const EXACT: &[&str] = &[
         "CARGO",
         "CARGO_MANIFEST_DIR",
