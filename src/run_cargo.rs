@@ -80,6 +80,11 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
         .collect();
     base_names
         .extend(["RUSTC_WRAPPER", INNER_WRAPPER_ENV, RUN_LOG_ENV, POLICY_ENV].map(String::from));
+    if is_offline(&text_args) {
+        // Also for the nested cargo that may build build-dependencies for the guest,
+        // which sees the environment but not these arguments.
+        cargo_command.env("CARGO_NET_OFFLINE", "true");
+    }
     cargo_command
         .env("RUSTC_WRAPPER", &exe)
         .env(BASE_ENV_NAMES, base_names.join("\n"))
@@ -112,6 +117,13 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
         );
     }
     Ok(status.code().unwrap_or(exit::CARGO_FAILED))
+}
+
+/// Whether cargo was told to stay off the network.
+fn is_offline(args: &[String]) -> bool {
+    args.iter()
+        .take_while(|arg| *arg != "--")
+        .any(|arg| arg == "--offline" || arg == "--frozen")
 }
 
 /// In strict mode, the refusal to build while anything is unreviewed: the status to
@@ -174,4 +186,22 @@ fn warn_trusting(trusted: &[String], output: &Output) {
         if trusted.len() == 1 { "s" } else { "" },
         trusted.join(", ")
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offline_and_frozen_keep_every_cargo_off_the_network() {
+        let args = |line: &str| {
+            line.split_whitespace()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        };
+        assert!(is_offline(&args("--release --offline")));
+        assert!(is_offline(&args("-p x --frozen")));
+        assert!(!is_offline(&args("--locked")));
+        assert!(!is_offline(&args("-- --offline")));
+    }
 }
