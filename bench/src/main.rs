@@ -18,7 +18,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::{Context as _, Result, bail};
-use wasm_build_compat::harness::{build_tool, cargo, command_output};
+use wasm_build_compat::harness::{build_tool, cargo, command_output, workspace};
 
 struct Options {
     runs: usize,
@@ -34,10 +34,7 @@ fn main() {
 
 fn run() -> Result<()> {
     let options = parse_args()?;
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .context("the bench crate lives in the workspace")?
-        .to_path_buf();
+    let workspace = workspace()?;
     let tool = build_tool(&workspace)?;
     let project = workspace.join("bench/project");
     let work = workspace.join("target/bench");

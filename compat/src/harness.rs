@@ -11,6 +11,18 @@ pub fn cargo() -> PathBuf {
     std::env::var_os("CARGO").map_or_else(|| "cargo".into(), PathBuf::from)
 }
 
+/// The root of the cargo-wasm-build workspace these programs belong to.
+///
+/// # Errors
+///
+/// Fails when the harness crate is not inside the workspace.
+pub fn workspace() -> Result<PathBuf> {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .context("the compat crate lives in the workspace")
+}
+
 /// Builds cargo-wasm-build of `workspace` in release mode and returns its path.
 ///
 /// # Errors

@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use anyhow::{Context as _, Result, bail};
 use serde::Deserialize;
-use wasm_build_compat::harness::{build_tool, cargo, command_output};
+use wasm_build_compat::harness::{build_tool, cargo, command_output, workspace};
 use wasm_build_compat::{ScriptResult, differences, executed_scripts, read_result};
 use wasm_build_runtime::audit;
 
@@ -56,10 +56,7 @@ fn main() {
 
 fn run() -> Result<()> {
     let options = parse_args()?;
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .context("the compat crate lives in the workspace")?
-        .to_path_buf();
+    let workspace = workspace()?;
     let list = fs::read_to_string(workspace.join("compat/crates.toml"))?;
     let mut suite: Suite = toml::from_str(&list).context("compat/crates.toml is malformed")?;
     if let Some(only) = &options.only {

@@ -102,12 +102,17 @@ impl Facade {
     /// search path it cannot load a guest library built against the facade (prost without
     /// its `std` feature, over bytes).
     pub fn rustc_args(&self) -> Vec<String> {
-        let mut args = vec!["--extern".into(), format!("std={}", self.rlib.display())];
-        if let Some(dir) = self.rlib.parent() {
-            args.extend(["-L".into(), format!("dependency={}", dir.display())]);
-        }
-        args
+        rustc_args(&self.rlib)
     }
+}
+
+/// [`Facade::rustc_args`] for the facade at `rlib`, for a process that was handed its path.
+pub fn rustc_args(rlib: &Path) -> Vec<String> {
+    let mut args = vec!["--extern".into(), format!("std={}", rlib.display())];
+    if let Some(dir) = rlib.parent() {
+        args.extend(["-L".into(), format!("dependency={}", dir.display())]);
+    }
+    args
 }
 
 /// A digest of the facade's sources and the identity of the rustc file (path, size,

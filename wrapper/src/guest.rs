@@ -109,6 +109,11 @@ impl GuestCompiler {
         }
     }
 
+    /// The rustc every guest compile runs.
+    pub fn rustc(&self) -> &Path {
+        &self.rustc
+    }
+
     /// Compiles a build script for the guest: the wasm module goes to
     /// `<out-dir>/<crate><extra>.wasm`, the dep-info to where cargo expects it.
     /// Diagnostics go to stderr, in the format cargo asked for.
@@ -324,7 +329,8 @@ impl GuestCompiler {
     }
 }
 
-fn is_rust_library(path: &Path) -> bool {
+/// Whether `path` is a Rust library a guest compile links (not a proc macro).
+pub(crate) fn is_rust_library(path: &Path) -> bool {
     path.extension()
         .is_some_and(|ext| ext == "rlib" || ext == "rmeta")
 }

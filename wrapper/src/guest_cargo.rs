@@ -20,7 +20,8 @@ use anyhow::{Context as _, Result, bail};
 use cargo_metadata::Message;
 use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, value};
 
-use crate::guest::GUEST_TARGET;
+use crate::facade;
+use crate::guest::{GUEST_TARGET, is_rust_library};
 use crate::invocation::Invocation;
 use crate::record::{Record, is_cargo_compile_var};
 use crate::state::StateDir;
@@ -46,11 +47,7 @@ pub fn facade_args_for(invocation: &Invocation) -> Option<Vec<String>> {
     if invocation.value("--target") != Some(GUEST_TARGET) {
         return None;
     }
-    let mut args = vec!["--extern".into(), format!("std={}", facade.display())];
-    if let Some(dir) = facade.parent() {
-        args.extend(["-L".into(), format!("dependency={}", dir.display())]);
-    }
-    Some(args)
+    Some(facade::rustc_args(&facade))
 }
 
 /// The nested cargo failed: the build-dependencies do not compile for the guest even
@@ -114,7 +111,10 @@ pub fn build(
     let workspace = root_manifest
         .parent()
         .context("the workspace's root manifest has no directory")?;
-    let lock = read_lock(&workspace.join("Cargo.lock"))?;
+    let lock_path = workspace.join("Cargo.lock");
+    let lockfile = fs::read_to_string(&lock_path)
+        .with_context(|| format!("failed to read {}", lock_path.display()))?;
+    let lock = parse_lock(&lockfile, &lock_path)?;
     let stem = format!(
         "{}{}",
         script.crate_name().unwrap_or("build_script"),
@@ -128,8 +128,6 @@ pub fn build(
     write_if_changed(&package_dir.join("lib.rs"), "")?;
     // The workspace's lock file, afresh every time: cargo trims the copy to this graph,
     // and the workspace's may have moved on.
-    let lockfile = fs::read_to_string(workspace.join("Cargo.lock"))
-        .with_context(|| format!("failed to read {}", workspace.join("Cargo.lock").display()))?;
     write_if_changed(&package_dir.join("Cargo.lock"), &lockfile)?;
     let artifacts = run_cargo(&package_dir, workspace, state, rustc, facade)?;
 
@@ -197,17 +195,11 @@ fn direct_dependencies(script: &Invocation, state: &StateDir) -> Result<Vec<Dire
     Ok(directs)
 }
 
-fn is_rust_library(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|ext| ext == "rlib" || ext == "rmeta")
-}
-
 /// `(name, version)` to the source cargo locked it from (`None` for path packages).
 type Lock = BTreeMap<(String, String), Option<String>>;
 
-fn read_lock(path: &Path) -> Result<Lock> {
-    let text =
-        fs::read_to_string(path).with_context(|| format!("failed to read {}", path.display()))?;
+/// The packages of the lock file `text`, read from `path`.
+fn parse_lock(text: &str, path: &Path) -> Result<Lock> {
     let doc: DocumentMut = text
         .parse()
         .with_context(|| format!("failed to parse {}", path.display()))?;

@@ -28,6 +28,7 @@ use std::process::Command;
 use anyhow::{Context as _, Result, anyhow};
 use wasm_build_permissions_schema::{Capability, GrantSite, grant_help};
 use wasm_build_runtime::audit::{self, RunRecord};
+use wasm_build_runtime::policy::Verdict;
 use wasm_build_runtime::standin::{Script, StandIn};
 use wasm_build_runtime::{ModuleCache, PolicyFile, SandboxEngine};
 
@@ -198,22 +199,20 @@ fn compile_build_script(command: &Compiler<'_>, invocation: &Invocation) -> Resu
     let package = PackageEnv::from_env();
     let audit_log = std::env::var_os(guest_cargo::AUDIT_LOG_ENV)
         .map_or_else(|| state.audit_log(), PathBuf::from);
-    if package.policy.granted.contains(&Capability::RunNatively)
-        && !package.policy.denied.contains(&Capability::RunNatively)
-    {
+    // The same decision the stand-in makes before running a native script.
+    if package.policy.verdict(Capability::RunNatively) == Verdict::Allowed {
         return compile_native(command, &executable, out_dir, &audit_log);
     }
 
     let rustc = command.rustc();
     let facade = Facade::for_rustc(&rustc, &state.shim())?;
-    let compiler = GuestCompiler::new(rustc.clone(), facade.rustc_args(), facade.key.clone());
+    let compiler = GuestCompiler::new(rustc, facade.rustc_args(), facade.key.clone());
     let compiled = match compiler.build_script(invocation, Libraries::Twins) {
         Err(err) if err.is::<GuestDependencyFailed>() => {
             let guest = GuestBuild {
                 compiler: &compiler,
                 invocation,
                 state: &state,
-                rustc: &rustc,
                 facade: &facade,
             };
             guest.with_nested_cargo(err, &package)
@@ -257,7 +256,6 @@ struct GuestBuild<'a> {
     compiler: &'a GuestCompiler,
     invocation: &'a Invocation,
     state: &'a StateDir,
-    rustc: &'a Path,
     facade: &'a Facade,
 }
 
@@ -285,7 +283,7 @@ impl GuestBuild<'_> {
             self.invocation,
             self.state,
             root_manifest,
-            self.rustc,
+            self.compiler.rustc(),
             &self.facade.rlib,
         )
         .map_err(Unbuildable::NestedCargo)?;
