@@ -1,0 +1,196 @@
+//! File descriptors: opening and identifying files once, and closing what a program must
+//! not inherit.
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use crate::spec::ProgramFile;
+
+fn c_path(path: &Path) -> io::Result<CString> {
+    CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
+}
+
+fn check(result: libc::c_int) -> io::Result<libc::c_int> {
+    if result < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(result)
+    }
+}
+
+/// Opens `path` (symlinks followed) with `flags | O_CLOEXEC`.
+pub(crate) fn open(path: &Path, flags: libc::c_int) -> io::Result<OwnedFd> {
+    let path = c_path(path)?;
+    // SAFETY: a valid NUL-terminated path; the result is a new descriptor we own.
+    let fd = check(unsafe { libc::open(path.as_ptr(), flags | libc::O_CLOEXEC) })?;
+    // SAFETY: `fd` was just opened and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `fstat` of an open file.
+pub(crate) fn stat(fd: &OwnedFd) -> io::Result<libc::stat> {
+    // SAFETY: zeroed is a valid `stat`, which the kernel fills.
+    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid descriptor and a valid out-pointer.
+    check(unsafe { libc::fstat(fd.as_raw_fd(), &mut stat) })?;
+    Ok(stat)
+}
+
+/// The path the kernel records for an open file: where it was found, symlinks resolved.
+pub(crate) fn path_of(fd: &OwnedFd) -> io::Result<PathBuf> {
+    std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+}
+
+/// Opens the program at `path` for execution: readable where it can be (a script must be
+/// read by its interpreter), else as a path only (an execute-only binary).
+pub(crate) fn open_program(path: &Path) -> io::Result<OwnedFd> {
+    match open(path, libc::O_RDONLY) {
+        Err(err) if err.raw_os_error() == Some(libc::EACCES) => open(path, libc::O_PATH),
+        other => other,
+    }
+}
+
+fn regular_file(stat: &libc::stat, path: &Path) -> io::Result<()> {
+    if stat.st_mode & libc::S_IFMT == libc::S_IFREG {
+        return Ok(());
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("{} is not a regular file", path.display()),
+    ))
+}
+
+/// See [`ProgramFile::identify`].
+pub(crate) fn identify(path: &Path) -> io::Result<ProgramFile> {
+    let fd = open(path, libc::O_PATH)?;
+    let stat = stat(&fd)?;
+    regular_file(&stat, path)?;
+    Ok(ProgramFile {
+        path: path_of(&fd)?,
+        device: stat.st_dev,
+        inode: stat.st_ino,
+    })
+}
+
+/// Opens the file `program` names and checks it is still that file.
+pub(crate) fn open_identified(program: &ProgramFile) -> io::Result<OwnedFd> {
+    let fd = open_program(&program.path)?;
+    let stat = stat(&fd)?;
+    regular_file(&stat, &program.path)?;
+    if stat.st_dev != program.device || stat.st_ino != program.inode {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "{} is no longer the file that was approved (it was replaced in between)",
+                program.path.display()
+            ),
+        ));
+    }
+    Ok(fd)
+}
+
+/// Marks every descriptor from `first` on close-on-exec, so that nothing inherited reaches
+/// the program. Falls back to walking `/proc/self/fd` on kernels without `close_range`'s
+/// flag (before 5.11); never skips.
+pub(crate) fn cloexec_from(first: RawFd) -> io::Result<()> {
+    // SAFETY: close_range only changes flags of this process's descriptors.
+    let done = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first as libc::c_uint,
+            libc::c_uint::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if done == 0 {
+        return Ok(());
+    }
+    let entries = std::fs::read_dir("/proc/self/fd")?;
+    let fds: Vec<RawFd> = entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+        .filter(|fd| *fd >= first)
+        .collect();
+    for fd in fds {
+        // SAFETY: setting a flag on a descriptor number; a stale one (the directory's own
+        // descriptor, closed by now) yields EBADF, which is fine.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    Ok(())
+}
+
+/// Closes every descriptor from `first` on, now.
+pub(crate) fn close_from(first: RawFd) -> io::Result<()> {
+    // SAFETY: closes this process's descriptors from `first` on; the caller owns none it
+    // still needs there.
+    let done = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first as libc::c_uint,
+            libc::c_uint::MAX,
+            0 as libc::c_uint,
+        )
+    };
+    if done == 0 {
+        return Ok(());
+    }
+    cloexec_from(first)?;
+    let fds: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")?
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+        .filter(|fd| *fd >= first)
+        .collect();
+    for fd in fds {
+        // SAFETY: as above; the caller owns no descriptor from `first` on.
+        unsafe { libc::close(fd) };
+    }
+    Ok(())
+}
+
+/// A pipe, both ends close-on-exec: (read, write).
+pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: a valid two-element array for the kernel to fill.
+    check(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
+    // SAFETY: both descriptors were just created and are ours alone.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// `dup2(fd, target)` with close-on-exec cleared on `target`.
+pub(crate) fn dup_to(fd: RawFd, target: RawFd) -> io::Result<()> {
+    if fd == target {
+        // SAFETY: clears a flag on a descriptor we hold.
+        check(unsafe { libc::fcntl(fd, libc::F_SETFD, 0) })?;
+        return Ok(());
+    }
+    // SAFETY: dup2 onto a number the caller reserved for it.
+    check(unsafe { libc::dup2(fd, target) })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identify_resolves_links_and_open_identified_refuses_a_swap() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        let other = dir.path().join("other");
+        std::fs::write(&real, "a").unwrap();
+        std::fs::write(&other, "b").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let program = identify(&link).unwrap();
+        assert_eq!(program.path, real.canonicalize().unwrap());
+        assert!(open_identified(&program).is_ok());
+        std::fs::rename(&other, &real).unwrap();
+        let err = open_identified(&program).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::PermissionDenied);
+        assert!(identify(dir.path()).is_err(), "a directory is no program");
+    }
+}

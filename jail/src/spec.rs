@@ -1,0 +1,183 @@
+//! What a jailed program is, and what it may touch.
+
+use std::ffi::OsString;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// System locations compilers and build tools need to run at all: binaries, libraries,
+/// headers, the dynamic loader's configuration. Read and execute.
+///
+/// Notably not `/etc` as a whole, `/home`, `/root`, `/tmp`, `/opt` (other software's
+/// installations: a granted program installed there brings its own prefix) or `/proc`.
+pub const SYSTEM_READ_EXEC: &[&str] = &[
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/alternatives",
+];
+
+/// Devices programs open routinely. Read and write, never execute.
+pub(crate) const SYSTEM_DEVICES: &[&str] = &[
+    "/dev/null",
+    "/dev/zero",
+    "/dev/full",
+    "/dev/random",
+    "/dev/urandom",
+];
+
+/// What build tools read about the machine (cmake and make size their jobs from it):
+/// processor and memory facts. Read only. The program's own `/proc` entry is readable
+/// too (added by the program's process itself, so that it is its own); never other
+/// processes' entries, whose environments hold secrets.
+pub(crate) const SYSTEM_FACTS: &[&str] = &[
+    "/proc/cpuinfo",
+    "/proc/meminfo",
+    "/proc/stat",
+    "/sys/devices/system/cpu",
+];
+
+/// Everything needed to run one program in the jail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spec {
+    /// The file to execute, as the caller judged it.
+    pub program: ProgramFile,
+    /// `argv[0]`: the name the program was asked for (`cc`), which some programs use to
+    /// pick what they do (rustup's proxies, busybox).
+    pub argv0: OsString,
+    /// The arguments after `argv[0]`.
+    pub args: Vec<OsString>,
+    /// The complete environment; nothing of the caller's own is added.
+    pub env: Vec<(OsString, OsString)>,
+    /// The working directory.
+    pub cwd: PathBuf,
+    /// What it may read, write and execute besides the system directories.
+    pub access: Access,
+    /// Whether it may use the network.
+    pub network: Network,
+    /// Whose code it runs, which decides whether signals must be scoped.
+    pub code: Code,
+    /// Killed, with everything it started, when it runs longer.
+    pub time_limit: Option<Duration>,
+    /// Tokens of the private jobserver handed to a program that expects one (a `make`
+    /// started with cargo's `MAKEFLAGS`); 0 strips the jobserver instead. Cargo's own
+    /// jobserver never reaches a jailed program: it could drain or inflate the build's pool.
+    pub jobserver_tokens: u32,
+}
+
+/// Paths a jailed program may use, besides [`SYSTEM_READ_EXEC`] (read and execute), a few
+/// devices (read and write) and processor facts (read). Each entry covers a directory and
+/// everything below it, or one file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Access {
+    /// May read and execute: a toolchain, a granted program's own installation.
+    pub read_exec: Vec<PathBuf>,
+    /// May read: the package, headers a dependency exported.
+    pub read: Vec<PathBuf>,
+    /// May read, create, change and remove, but never execute: what the program writes
+    /// cannot become native code of its choosing.
+    pub write: Vec<PathBuf>,
+}
+
+/// The network a jailed program may use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Network {
+    /// No socket of any family can be created (a connected `socketpair` of Unix sockets,
+    /// which reaches nothing outside, still can).
+    #[default]
+    None,
+    /// TCP and UDP over IPv4 and IPv6. Unix sockets (an ssh-agent, the Docker socket, a
+    /// D-Bus bus), netlink and every other family stay out of reach, and so does the rest
+    /// of the jail.
+    Internet,
+}
+
+/// Whose native code the program may end up running, which decides the layers it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Code {
+    /// Toolchain code only: a compiler whose arguments the caller checked, so that nothing
+    /// the script wrote runs as native code (no linker, plugin or proc macro of its
+    /// choosing). Its inputs are still hostile, so reads and writes are confined, but it
+    /// sends no signal the script chose, and signals need not be scoped.
+    Toolchain,
+    /// Anything: a granted program can be made to load code (a compiler plugin, the
+    /// dynamic loader run on a file), so every layer is required, signal scoping included.
+    Untrusted,
+}
+
+/// The file a spec runs, identified so that the helper can tell it is still the same.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgramFile {
+    /// The path with every symlink resolved.
+    pub path: PathBuf,
+    /// The device of the file found there.
+    pub device: u64,
+    /// Its inode.
+    pub inode: u64,
+}
+
+impl ProgramFile {
+    /// Identifies the regular file `path` leads to (symlinks followed), with one
+    /// resolution of the path: the file is opened, and its identity and resolved path are
+    /// read from the open file.
+    ///
+    /// # Errors
+    ///
+    /// Fails when nothing is there, or it is not a regular file.
+    pub fn identify(path: &Path) -> io::Result<Self> {
+        #[cfg(target_os = "linux")]
+        {
+            crate::linux::fd::identify(path)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let path = path.canonicalize()?;
+            let meta = std::fs::metadata(&path)?;
+            if !meta.is_file() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("{} is not a regular file", path.display()),
+                ));
+            }
+            Ok(ProgramFile {
+                path,
+                device: meta.dev(),
+                inode: meta.ino(),
+            })
+        }
+    }
+
+    /// Whether `other` is the same file (same device and inode), wherever it was found.
+    pub fn same_file(&self, other: &ProgramFile) -> bool {
+        self.device == other.device && self.inode == other.inode
+    }
+}
+
+/// The part of a spec the helper receives as its argument: everything but `argv` and the
+/// environment, which it receives as its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Rules {
+    pub program: ProgramFile,
+    pub cwd: PathBuf,
+    pub access: Access,
+    pub network: Network,
+    pub code: Code,
+    pub time_limit_ms: Option<u64>,
+    pub jobserver_tokens: u32,
+    /// The host's pid: the helper stops at once if its parent is already someone else.
+    pub host_pid: u32,
+    /// Use at most this Landlock ABI (to reproduce an older kernel's behaviour).
+    pub landlock_abi_cap: Option<u8>,
+}

@@ -1,0 +1,240 @@
+/* A hostile native program for the jail's tests: `attack <name> [args...]` tries one
+ * thing and prints `ok <detail>` when it worked or `blocked <errno name>` when it did not.
+ * The exit status is 0 either way, so that a test reads what happened, not a crash. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stddef.h>
+#include <fcntl.h>
+#include <linux/io_uring.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <termios.h>
+#include <unistd.h>
+
+static int report(long result, const char *detail) {
+    if (result < 0) {
+        printf("blocked %s\n", strerrorname_np(errno) ? strerrorname_np(errno) : "?");
+    } else {
+        printf("ok %s\n", detail ? detail : "");
+    }
+    return 0;
+}
+
+static int attack_read(const char *path) {
+    char buf[64] = {0};
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return report(-1, 0);
+    long n = read(fd, buf, sizeof buf - 1);
+    if (n < 0) return report(-1, 0);
+    for (long i = 0; i < n; i++) if (buf[i] == '\n') buf[i] = ' ';
+    return report(0, buf);
+}
+
+static int attack_write(const char *path) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return report(-1, 0);
+    return report(write(fd, "pwned\n", 6), 0);
+}
+
+static int attack_truncate(const char *path) {
+    if (truncate(path, 0) == 0) return report(0, "truncate");
+    int fd = open(path, O_RDONLY | O_TRUNC);
+    if (fd >= 0) {
+        struct stat st;
+        fstat(fd, &st);
+        if (st.st_size == 0) return report(0, "open O_TRUNC");
+    }
+    errno = errno ? errno : EPERM;
+    return report(-1, 0);
+}
+
+static int attack_exec(char **argv) {
+    execv(argv[0], argv);
+    return report(-1, 0);
+}
+
+static int family(const char *name) {
+    if (!strcmp(name, "inet")) return AF_INET;
+    if (!strcmp(name, "inet6")) return AF_INET6;
+    if (!strcmp(name, "unix")) return AF_UNIX;
+    if (!strcmp(name, "netlink")) return AF_NETLINK;
+    if (!strcmp(name, "packet")) return AF_PACKET;
+    if (!strcmp(name, "vsock")) return AF_VSOCK;
+    return atoi(name);
+}
+
+static int attack_socket(const char *name) {
+    return report(socket(family(name), SOCK_STREAM, 0), 0);
+}
+
+static int attack_socketpair(void) {
+    int fds[2];
+    return report(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+}
+
+static int attack_unix_connect(const char *path, int abstract) {
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0) return report(-1, 0);
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    socklen_t len = sizeof addr;
+    if (abstract) {
+        addr.sun_path[0] = 0;
+        strncpy(addr.sun_path + 1, path, sizeof addr.sun_path - 2);
+        len = offsetof(struct sockaddr_un, sun_path) + 1 + strlen(path);
+    } else {
+        strncpy(addr.sun_path, path, sizeof addr.sun_path - 1);
+    }
+    return report(connect(fd, (struct sockaddr *)&addr, len), 0);
+}
+
+static int attack_tcp_connect(const char *port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return report(-1, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(atoi(port))};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return report(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+}
+
+static int attack_io_uring(void) {
+    struct io_uring_params params = {0};
+    return report(syscall(__NR_io_uring_setup, 4, &params), 0);
+}
+
+static int attack_shm(const char *id) {
+    void *at = shmat(atoi(id), 0, SHM_RDONLY);
+    if (at != (void *)-1) return report(0, (const char *)at);
+    return report(shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600), "shmget");
+}
+
+static int attack_keyctl(void) {
+    /* KEYCTL_GET_KEYRING_ID of the session keyring. */
+    return report(syscall(__NR_keyctl, 0, -3, 0), 0);
+}
+
+static int attack_ptrace(const char *pid) {
+    return report(ptrace(PTRACE_ATTACH, atoi(pid), 0, 0), 0);
+}
+
+static int attack_vm_read(const char *pid, const char *address) {
+    char buf[8];
+    struct iovec local = {buf, sizeof buf};
+    struct iovec remote = {(void *)strtoul(address, 0, 0), sizeof buf};
+    return report(process_vm_readv(atoi(pid), &local, 1, &remote, 1, 0), 0);
+}
+
+static int attack_kill(const char *pid, const char *sig) {
+    return report(kill(atoi(pid), atoi(sig)), 0);
+}
+
+static int attack_unshare(void) {
+    return report(unshare(CLONE_NEWUSER), 0);
+}
+
+static int attack_mknod(const char *path) {
+    return report(mknod(path, S_IFBLK | 0600, makedev(8, 0)), 0);
+}
+
+static int attack_tiocsti(void) {
+    char c = 'x';
+    return report(ioctl(0, TIOCSTI, &c), 0);
+}
+
+static int attack_x32(void) {
+    /* getpid through the x32 table: a filter that forgets x32 lets it through. */
+    long r = syscall(__NR_getpid | 0x40000000);
+    return report(r, "survived");
+}
+
+/* Leaves a grandchild in its own session that writes `path` after `seconds`. */
+static int attack_daemon(const char *path, const char *seconds) {
+    pid_t pid = fork();
+    if (pid < 0) return report(-1, 0);
+    if (pid == 0) {
+        setsid();
+        if (fork() != 0) _exit(0);
+        close(0); close(1); close(2);
+        sleep(atoi(seconds));
+        int fd = open(path, O_WRONLY | O_CREAT, 0644);
+        if (fd >= 0) write(fd, "survived\n", 9);
+        _exit(0);
+    }
+    return report(0, "forked");
+}
+
+static int attack_fds(void) {
+    char list[256] = "";
+    DIR *dir = opendir("/proc/self/fd");
+    if (!dir) return report(-1, 0);
+    int self = dirfd(dir);
+    struct dirent *entry;
+    while ((entry = readdir(dir))) {
+        int fd = atoi(entry->d_name);
+        if (entry->d_name[0] == '.' || fd < 3 || fd == self) continue;
+        char one[16];
+        snprintf(one, sizeof one, "%d,", fd);
+        strncat(list, one, sizeof list - strlen(list) - 1);
+    }
+    printf("ok fds=%s", list);
+    char *flags = getenv("MAKEFLAGS");
+    printf(" makeflags=%s", flags ? flags : "");
+    char token;
+    if (fcntl(3, F_GETFD) >= 0 && read(3, &token, 1) == 1) printf(" token=%c", token);
+    printf("\n");
+    return 0;
+}
+
+static int attack_whoami(void) {
+    char line[256], caps[64] = "";
+    FILE *status = fopen("/proc/self/status", "r");
+    while (status && fgets(line, sizeof line, status))
+        if (!strncmp(line, "CapEff:", 7)) sscanf(line + 7, "%63s", caps);
+    printf("ok pid=%d caps=%s\n", getpid(), caps);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) return 2;
+    const char *name = argv[1];
+    char **rest = argv + 2;
+    setvbuf(stdout, 0, _IONBF, 0);
+    if (!strcmp(name, "read")) return attack_read(rest[0]);
+    if (!strcmp(name, "write")) return attack_write(rest[0]);
+    if (!strcmp(name, "truncate")) return attack_truncate(rest[0]);
+    if (!strcmp(name, "exec")) return attack_exec(rest);
+    if (!strcmp(name, "socket")) return attack_socket(rest[0]);
+    if (!strcmp(name, "socketpair")) return attack_socketpair();
+    if (!strcmp(name, "unix-connect")) return attack_unix_connect(rest[0], 0);
+    if (!strcmp(name, "abstract-connect")) return attack_unix_connect(rest[0], 1);
+    if (!strcmp(name, "tcp-connect")) return attack_tcp_connect(rest[0]);
+    if (!strcmp(name, "io-uring")) return attack_io_uring();
+    if (!strcmp(name, "shm")) return attack_shm(rest[0]);
+    if (!strcmp(name, "keyctl")) return attack_keyctl();
+    if (!strcmp(name, "ptrace")) return attack_ptrace(rest[0]);
+    if (!strcmp(name, "vm-read")) return attack_vm_read(rest[0], rest[1]);
+    if (!strcmp(name, "kill")) return attack_kill(rest[0], rest[1]);
+    if (!strcmp(name, "unshare")) return attack_unshare();
+    if (!strcmp(name, "mknod")) return attack_mknod(rest[0]);
+    if (!strcmp(name, "tiocsti")) return attack_tiocsti();
+    if (!strcmp(name, "x32")) return attack_x32();
+    if (!strcmp(name, "daemon")) return attack_daemon(rest[0], rest[1]);
+    if (!strcmp(name, "fds")) return attack_fds();
+    if (!strcmp(name, "whoami")) return attack_whoami();
+    fprintf(stderr, "unknown attack %s\n", name);
+    return 2;
+}

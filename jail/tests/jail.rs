@@ -1,0 +1,475 @@
+//! The jail against a hostile native program (`attacks/attack.c`, compiled with the
+//! system's C compiler): each test tries a way out and checks that it failed and that
+//! nothing outside changed.
+
+#![allow(clippy::unwrap_used, reason = "tests fail by panicking")]
+
+use std::ffi::OsString;
+use std::io::Read as _;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use wasm_build_jail::{
+    Access, Code, Error, Jail, Layer, Layers, Network, Outcome, ProgramFile, Spec, Stdio,
+};
+
+const HELPER: &str = env!("CARGO_BIN_EXE_wasm-build-jail-helper");
+
+/// The attack program, compiled once per test run into a directory of its own.
+fn attack_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let dir =
+            std::env::temp_dir().join(format!("wasm-build-jail-attack-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let binary = dir.join("attack");
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/attacks/attack.c");
+        let status = std::process::Command::new("cc")
+            .arg("-O1")
+            .arg("-o")
+            .arg(&binary)
+            .arg(source)
+            .status()
+            .unwrap();
+        assert!(status.success(), "the attack program compiles");
+        binary
+    })
+}
+
+/// A scratch layout: `work` is writable for the program, `secret` is not reachable.
+struct Scene {
+    _root: tempfile::TempDir,
+    work: PathBuf,
+    secret: PathBuf,
+}
+
+impl Scene {
+    fn new() -> Self {
+        let root = tempfile::tempdir().unwrap();
+        let base = root.path().canonicalize().unwrap();
+        let work = base.join("work");
+        let secret = base.join("secret");
+        std::fs::create_dir_all(&work).unwrap();
+        std::fs::create_dir_all(&secret).unwrap();
+        std::fs::write(secret.join("key"), "SECRET-KEY").unwrap();
+        Scene {
+            _root: root,
+            work,
+            secret,
+        }
+    }
+
+    fn spec(&self, args: &[&str]) -> Spec {
+        let program = attack_binary();
+        Spec {
+            program: ProgramFile::identify(program).unwrap(),
+            argv0: "attack".into(),
+            args: args.iter().map(OsString::from).collect(),
+            env: vec![("PATH".into(), "/usr/bin:/bin".into())],
+            cwd: self.work.clone(),
+            access: Access {
+                read_exec: vec![program.parent().unwrap().to_path_buf()],
+                read: Vec::new(),
+                write: vec![self.work.clone()],
+            },
+            network: Network::None,
+            code: Code::Untrusted,
+            time_limit: Some(Duration::from_secs(30)),
+            jobserver_tokens: 0,
+        }
+    }
+}
+
+/// Runs `spec` and returns how it ended and what it printed.
+fn run_spec(jail: &Jail, spec: &Spec) -> (Outcome, String) {
+    let mut jailed = jail
+        .spawn(spec, [Stdio::Null, Stdio::Piped, Stdio::Null])
+        .unwrap();
+    let mut stdout = String::new();
+    jailed
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    (jailed.waiter.wait(), stdout.trim().to_string())
+}
+
+fn attack(scene: &Scene, args: &[&str]) -> String {
+    let (outcome, stdout) = run_spec(&Jail::new(HELPER), &scene.spec(args));
+    assert_eq!(outcome, Outcome::Exited(0), "{args:?}: {stdout}");
+    stdout
+}
+
+#[track_caller]
+fn assert_blocked(scene: &Scene, args: &[&str]) {
+    let said = attack(scene, args);
+    assert!(
+        said.starts_with("blocked"),
+        "{args:?} must be blocked: {said}"
+    );
+}
+
+#[track_caller]
+fn assert_works(scene: &Scene, args: &[&str]) -> String {
+    let said = attack(scene, args);
+    assert!(said.starts_with("ok"), "{args:?} must work: {said}");
+    said
+}
+
+fn path(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn reads_writes_and_executions_stay_within_the_spec() {
+    let scene = Scene::new();
+    let secret = scene.secret.join("key");
+    let inside = scene.work.join("out.txt");
+    assert_blocked(&scene, &["read", path(&secret)]);
+    assert_blocked(&scene, &["write", path(&scene.secret.join("planted"))]);
+    assert_blocked(&scene, &["read", "/etc/shadow"]);
+    assert_blocked(&scene, &["read", "/proc/1/environ"]);
+    assert_works(&scene, &["read", "/usr/include/stdio.h"]);
+    assert_works(&scene, &["write", path(&inside)]);
+    assert_eq!(std::fs::read_to_string(&inside).unwrap(), "pwned\n");
+    // What the program writes never runs: a copy of itself in its writable directory.
+    let copy = scene.work.join("copy");
+    std::fs::copy(attack_binary(), &copy).unwrap();
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_blocked(&scene, &["exec", path(&copy), "whoami"]);
+    // Nor does a device node it makes (as root it could open the disk).
+    assert_blocked(&scene, &["mknod", path(&scene.work.join("disk"))]);
+    assert!(std::fs::read_to_string(&secret).unwrap() == "SECRET-KEY");
+    assert!(!scene.secret.join("planted").exists());
+}
+
+#[test]
+fn readable_files_cannot_be_truncated() {
+    let scene = Scene::new();
+    let mut spec = scene.spec(&["truncate", path(&scene.secret.join("key"))]);
+    spec.access.read.push(scene.secret.clone());
+    for cap in [None, Some(2)] {
+        let (_, said) = run_spec(&Jail::new(HELPER).with_landlock_abi_cap(cap), &spec);
+        assert!(said.starts_with("blocked"), "ABI cap {cap:?}: {said}");
+        assert_eq!(
+            std::fs::read_to_string(scene.secret.join("key")).unwrap(),
+            "SECRET-KEY"
+        );
+    }
+}
+
+#[test]
+fn no_socket_of_any_family_without_a_grant() {
+    let scene = Scene::new();
+    for family in ["inet", "inet6", "unix", "netlink", "packet", "vsock"] {
+        assert_blocked(&scene, &["socket", family]);
+    }
+    assert_works(&scene, &["socketpair"]);
+    // A Unix socket on disk, as an ssh-agent's or Docker's, and an abstract one.
+    let listener_dir = tempfile::tempdir().unwrap();
+    let socket = listener_dir.path().join("agent.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    assert_blocked(&scene, &["unix-connect", path(&socket)]);
+    assert_blocked(&scene, &["abstract-connect", "wasm-build-jail-test"]);
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = tcp.local_addr().unwrap().port().to_string();
+    assert_blocked(&scene, &["tcp-connect", &port]);
+}
+
+#[test]
+fn a_network_grant_opens_tcp_and_nothing_else() {
+    let scene = Scene::new();
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = tcp.local_addr().unwrap().port().to_string();
+    let listener_dir = tempfile::tempdir().unwrap();
+    let socket = listener_dir.path().join("agent.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let jail = Jail::new(HELPER);
+    let granted = |args: &[&str]| {
+        let mut spec = scene.spec(args);
+        spec.network = Network::Internet;
+        run_spec(&jail, &spec).1
+    };
+    assert!(granted(&["tcp-connect", &port]).starts_with("ok"));
+    assert!(granted(&["unix-connect", path(&socket)]).starts_with("blocked"));
+    assert!(granted(&["socket", "netlink"]).starts_with("blocked"));
+    assert!(granted(&["io-uring"]).starts_with("blocked"));
+    assert!(granted(&["read", path(&scene.secret.join("key"))]).starts_with("blocked"));
+}
+
+#[test]
+fn io_uring_ipc_keyrings_and_other_processes_are_out_of_reach() {
+    let scene = Scene::new();
+    assert_eq!(attack(&scene, &["io-uring"]), "blocked ENOSYS");
+    // SAFETY: a private segment of this test process, removed below.
+    let segment = unsafe { libc::shmget(libc::IPC_PRIVATE, 4096, libc::IPC_CREAT | 0o666) };
+    assert!(segment >= 0);
+    assert_blocked(&scene, &["shm", &segment.to_string()]);
+    // SAFETY: removes the segment created above.
+    unsafe { libc::shmctl(segment, libc::IPC_RMID, std::ptr::null_mut()) };
+    assert_blocked(&scene, &["keyctl"]);
+    let me = std::process::id().to_string();
+    assert_blocked(&scene, &["ptrace", &me]);
+    let canary = Box::new(*b"CANARY!!");
+    let address = format!("{:p}", canary.as_ptr());
+    assert_blocked(&scene, &["vm-read", &me, &address]);
+    assert_blocked(&scene, &["read", &format!("/proc/{me}/environ")]);
+    assert_blocked(&scene, &["unshare"]);
+    assert_blocked(&scene, &["tiocsti"]);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn the_x32_system_call_table_kills_the_program() {
+    let scene = Scene::new();
+    let (outcome, said) = run_spec(&Jail::new(HELPER), &scene.spec(&["x32"]));
+    assert_eq!(outcome, Outcome::Signaled(libc::SIGSYS), "{said}");
+}
+
+/// A process outside the jail, to be signalled.
+struct Bystander(std::process::Child);
+
+impl Bystander {
+    fn new() -> Self {
+        Bystander(
+            std::process::Command::new("sleep")
+                .arg("60")
+                .spawn()
+                .unwrap(),
+        )
+    }
+
+    fn pid(&self) -> String {
+        self.0.id().to_string()
+    }
+
+    fn alive(&mut self) -> bool {
+        self.0.try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for Bystander {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn signals_stay_inside_with_landlock_scopes_and_with_a_pid_namespace() {
+    let scene = Scene::new();
+    let mut bystander = Bystander::new();
+    for cap in [None, Some(5)] {
+        let jail = Jail::new(HELPER).with_landlock_abi_cap(cap);
+        if cap.is_some() && jail.layers().user_namespaces.is_err() {
+            continue;
+        }
+        let spec = scene.spec(&["kill", &bystander.pid(), &libc::SIGKILL.to_string()]);
+        let (_, said) = run_spec(&jail, &spec);
+        assert!(said.starts_with("blocked"), "cap {cap:?}: {said}");
+        assert!(bystander.alive(), "cap {cap:?}: the bystander was killed");
+        let (_, whoami) = run_spec(&jail, &scene.spec(&["whoami"]));
+        if cap.is_some() {
+            assert!(
+                whoami.starts_with("ok pid=1 "),
+                "in a PID namespace: {whoami}"
+            );
+        }
+    }
+}
+
+#[test]
+fn toolchain_code_runs_without_signal_scoping_where_none_exists() {
+    let scene = Scene::new();
+    let jail = Jail::new(HELPER).with_landlock_abi_cap(Some(5));
+    let mut spec = scene.spec(&["whoami"]);
+    spec.code = Code::Toolchain;
+    let (outcome, said) = run_spec(&jail, &spec);
+    assert_eq!(outcome, Outcome::Exited(0));
+    assert!(!said.contains("pid=1 "), "no PID namespace needed: {said}");
+}
+
+#[test]
+fn capabilities_are_dropped() {
+    let scene = Scene::new();
+    let said = attack(&scene, &["whoami"]);
+    assert!(said.ends_with("caps=0000000000000000"), "{said}");
+}
+
+/// Processes whose command line holds `marker`.
+fn processes_with(marker: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            String::from_utf8_lossy(&cmdline)
+                .contains(marker)
+                .then_some(pid)
+        })
+        .collect()
+}
+
+#[test]
+fn setsid_daemons_and_double_forks_die_with_the_program() {
+    for _ in 0..5 {
+        let scene = Scene::new();
+        let marker = scene.work.join("survived");
+        let said = attack(&scene, &["daemon", path(&marker), "2"]);
+        assert_eq!(said, "ok forked");
+        assert!(
+            processes_with(path(&marker)).is_empty(),
+            "a daemon outlived the program"
+        );
+        std::thread::sleep(Duration::from_millis(2500));
+        assert!(
+            !marker.exists(),
+            "the daemon ran on after the program ended"
+        );
+    }
+}
+
+#[test]
+fn the_time_limit_and_the_killer_stop_the_whole_tree() {
+    let scene = Scene::new();
+    let jail = Jail::new(HELPER);
+    let marker = scene.work.join("late");
+    // A shell that leaves a daemon behind and then waits: the limit ends both.
+    let mut spec = scene.spec(&[]);
+    spec.program = ProgramFile::identify(Path::new("/bin/sh")).unwrap();
+    spec.argv0 = "sh".into();
+    spec.args = vec![
+        "-c".into(),
+        format!(
+            "{} daemon {} 3; sleep 30",
+            path(attack_binary()),
+            path(&marker)
+        )
+        .into(),
+    ];
+    spec.time_limit = Some(Duration::from_millis(500));
+    let started = Instant::now();
+    let (outcome, _) = run_spec(&jail, &spec);
+    assert_eq!(outcome, Outcome::TimedOut);
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert!(processes_with(path(&marker)).is_empty());
+
+    spec.time_limit = None;
+    let jailed = jail
+        .spawn(&spec, [Stdio::Null, Stdio::Null, Stdio::Null])
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    jailed.killer.kill();
+    assert_eq!(jailed.waiter.wait(), Outcome::Stopped);
+    assert!(processes_with(path(&marker)).is_empty());
+    std::thread::sleep(Duration::from_millis(3500));
+    assert!(!marker.exists());
+}
+
+#[test]
+fn inherited_descriptors_do_not_reach_the_program_and_a_jobserver_is_private() {
+    let scene = Scene::new();
+    // A descriptor this process leaks on purpose (no close-on-exec), as cargo's
+    // jobserver pipe reaches a build script.
+    let leaked = std::ffi::CString::new(path(&scene.secret.join("key"))).unwrap();
+    // SAFETY: opens a file; the descriptor is closed below.
+    let fd = unsafe { libc::open(leaked.as_ptr(), libc::O_RDONLY) };
+    assert!(fd >= 0);
+    let said = attack(&scene, &["fds"]);
+    assert!(said.starts_with("ok fds= "), "{said}");
+
+    let mut spec = scene.spec(&["fds"]);
+    spec.env.push((
+        "MAKEFLAGS".into(),
+        format!("-j --jobserver-auth={fd},{fd}").into(),
+    ));
+    spec.jobserver_tokens = 2;
+    let (_, said) = run_spec(&Jail::new(HELPER), &spec);
+    assert_eq!(
+        said,
+        "ok fds=3,4, makeflags=-j --jobserver-auth=3,4 token=+"
+    );
+    // SAFETY: closes the descriptor opened above.
+    unsafe { libc::close(fd) };
+}
+
+#[test]
+fn a_program_swapped_after_it_was_judged_does_not_run() {
+    let scene = Scene::new();
+    let approved = scene.work.join("tool");
+    std::fs::copy(attack_binary(), &approved).unwrap();
+    let mut spec = scene.spec(&["whoami"]);
+    spec.program = ProgramFile::identify(&approved).unwrap();
+    spec.access.read_exec.push(scene.work.clone());
+    // Replaced by another file at the same path between judgement and execution.
+    let other = scene.work.join("other");
+    std::fs::copy("/bin/sh", &other).unwrap();
+    std::fs::rename(&other, &approved).unwrap();
+    match Jail::new(HELPER).spawn(&spec, [Stdio::Null, Stdio::Null, Stdio::Null]) {
+        Err(Error::Refused { message, .. }) => {
+            assert!(message.contains("no longer the file"), "{message}")
+        }
+        other => panic!("a swapped program must be refused: {other:?}"),
+    }
+}
+
+#[test]
+fn scripts_run_through_their_interpreter_with_their_own_path() {
+    let scene = Scene::new();
+    let tools = tempfile::tempdir().unwrap();
+    let script = tools.path().canonicalize().unwrap().join("tool.sh");
+    std::fs::write(&script, "#!/bin/sh -e\necho \"$0 $*\"\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut spec = scene.spec(&["a", "b"]);
+    spec.program = ProgramFile::identify(&script).unwrap();
+    spec.argv0 = "tool.sh".into();
+    let (outcome, said) = run_spec(&Jail::new(HELPER), &spec);
+    assert_eq!(outcome, Outcome::Exited(0));
+    assert_eq!(said, format!("{} a b", script.display()));
+
+    // The same script where the program could have written it is refused.
+    let written = scene.work.join("tool.sh");
+    std::fs::copy(&script, &written).unwrap();
+    spec.program = ProgramFile::identify(&written).unwrap();
+    match Jail::new(HELPER).spawn(&spec, [Stdio::Null, Stdio::Null, Stdio::Null]) {
+        Err(Error::Refused { message, .. }) => assert!(
+            message.contains("a script in a directory the build writes"),
+            "{message}"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn layers_are_probed_and_missing_ones_refuse_to_run() {
+    let layers = Layers::probe(Path::new(HELPER), None);
+    assert!(layers.landlock.is_ok(), "{layers:?}");
+    assert!(layers.seccomp.is_ok(), "{layers:?}");
+    assert!(layers.descendants.is_ok(), "{layers:?}");
+    assert_eq!(layers.missing(Code::Untrusted), None);
+
+    let none = Layers::probe(Path::new(HELPER), Some(0));
+    assert!(none.landlock.is_err());
+    assert_eq!(
+        none.missing(Code::Toolchain).unwrap().layer,
+        Layer::Landlock
+    );
+
+    let scene = Scene::new();
+    let jail = Jail::new(HELPER).with_landlock_abi_cap(Some(0));
+    match jail.spawn(
+        &scene.spec(&["whoami"]),
+        [Stdio::Null, Stdio::Null, Stdio::Null],
+    ) {
+        Err(Error::Unavailable(missing)) => {
+            assert_eq!(missing.layer, Layer::Landlock);
+            let text = missing.to_string();
+            assert!(text.contains("help:"), "{text}");
+        }
+        other => panic!("no Landlock must refuse: {other:?}"),
+    }
+}
