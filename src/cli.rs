@@ -62,6 +62,8 @@ enum Command {
     Deny(DecideArgs),
     /// Show who runs code at build time, with which powers (table, json, markdown, html)
     Permissions(PermissionsArgs),
+    /// Show what this machine offers to confine build scripts' native programs
+    Doctor,
 }
 
 /// Arguments handed to cargo unchanged, except `--sandbox-mode MODE` (deny, strict or
@@ -93,6 +95,7 @@ pub fn main(args: &[OsString]) -> Result<i32> {
         Command::Approve(args) => return approve::run(&args, Decision::Allow),
         Command::Deny(args) => return approve::run(&args, Decision::Deny),
         Command::Permissions(args) => return permissions::run(&args),
+        Command::Doctor => return crate::doctor::run(),
     };
     let (mode, args) = take_mode(pass.args)?;
     run_cargo::run(command, &args, mode)

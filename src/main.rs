@@ -10,6 +10,7 @@
 
 mod approve;
 mod cli;
+mod doctor;
 mod exit;
 mod permissions;
 mod run_cargo;
@@ -20,14 +21,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use wasm_build_runtime::confine;
+use wasm_build_jail as jail;
 use wasm_build_runtime::standin::{self, StandIn};
 
 fn main() -> ExitCode {
     let argv: Vec<OsString> = std::env::args_os().collect();
     let result = match Role::of(&argv) {
-        Role::Confine => {
-            return ExitCode::from(u8::try_from(confine::helper_main(&argv[2..])).unwrap_or(1));
+        Role::Jail => {
+            return ExitCode::from(u8::try_from(jail::helper_main(&argv[2..])).unwrap_or(1));
         }
         Role::StandIn(exe) => run_stand_in(&exe),
         Role::Wrapper => wasm_build_wrapper::run(&argv[1..]),
@@ -50,7 +51,7 @@ fn main() -> ExitCode {
 }
 
 enum Role {
-    Confine,
+    Jail,
     StandIn(PathBuf),
     Wrapper,
     Cli,
@@ -59,7 +60,7 @@ enum Role {
 impl Role {
     fn of(argv: &[OsString]) -> Role {
         match argv.get(1) {
-            Some(first) if first == confine::CONFINE_ARG => Role::Confine,
+            Some(first) if first == jail::HELPER_ARG => Role::Jail,
             Some(first) if first == standin::STANDIN_ARG => {
                 Role::StandIn(argv.get(2).map(PathBuf::from).unwrap_or_default())
             }

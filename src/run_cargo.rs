@@ -13,12 +13,30 @@ use wasm_build_policy::pending::{audit_logs, last_runs, pending};
 use wasm_build_policy::resolve::check_member_tables;
 use wasm_build_policy::{Consumer, Graph, Resolution};
 use wasm_build_runtime::audit::{self, RUN_LOG_ENV};
-use wasm_build_runtime::policy::POLICY_ENV;
+use wasm_build_runtime::confinement;
+use wasm_build_runtime::policy::{POLICY_ENV, PolicyFile};
 use wasm_build_wrapper::INNER_WRAPPER_ENV;
 use wasm_build_wrapper::record::BASE_ENV_NAMES;
 
 use crate::exit::{self, approve_command};
 use crate::summary::{self, Output};
+
+/// Fails the build before cargo runs when this machine cannot confine what its build
+/// scripts will run: one error that names the layer, instead of one per build script (or,
+/// worse, scripts that quietly take a failed probe for an old compiler).
+fn refuse_without_confinement(policies: &PolicyFile) -> Option<i32> {
+    let needed = confinement::needed(policies)?;
+    if confinement::dangerously_unconfined() {
+        return None;
+    }
+    let missing = confinement::jail().detect_layers().missing(needed)?;
+    let _ = writeln!(
+        std::io::stderr(),
+        "error: {}",
+        confinement::refusal(&missing)
+    );
+    Some(exit::CARGO_FAILED)
+}
 
 /// Runs `cargo <command> <args>` under the sandbox and returns the exit status.
 pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> {
@@ -52,6 +70,9 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
         let _ = writeln!(std::io::stderr(), "warning: {warning}");
     }
     warn_trusting(&build_policy.trusted, &output);
+    if let Some(status) = refuse_without_confinement(&build_policy.policy_file) {
+        return Ok(status);
+    }
 
     let policy_file = tempfile::Builder::new()
         .prefix("cargo-wasm-build-policy-")

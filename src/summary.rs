@@ -233,6 +233,7 @@ mod tests {
             hidden_env: vec![],
             native: false,
             for_guest: false,
+            confinement: None,
         }
     }
 

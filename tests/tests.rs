@@ -12,6 +12,7 @@ mod support;
 
 mod display;
 mod exec;
+mod field;
 mod permissions;
 mod pipeline;
 mod real_crates;

@@ -17,6 +17,8 @@ pub type Probe = Result<(), String>;
 /// failed attempt to try is a missing layer, never an assumed one).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Layers {
+    /// The kernel, as `uname` names it (`Linux 6.8.0 x86_64`).
+    pub kernel: String,
     /// The Landlock ABI in use (the kernel's, at most 6 and at most the cap), or why
     /// there is none.
     pub landlock: Result<u8, String>,
@@ -38,6 +40,7 @@ impl Layers {
             command.arg(cap.to_string());
         }
         let failed = |why: String| Layers {
+            kernel: std::env::consts::OS.to_string(),
             landlock: Err(why.clone()),
             seccomp: Err(why.clone()),
             descendants: Err(why.clone()),
@@ -53,6 +56,18 @@ impl Layers {
             )),
             Err(err) => failed(format!("the probe could not start: {err}")),
         }
+    }
+
+    /// What this machine offers, learned in this process without starting any where the
+    /// answer is plain (a Landlock ABI with scopes, seccomp built in, `/proc` mounted),
+    /// else by [`Layers::probe`]. Cheap enough for every build; a layer that turns out
+    /// missing when a program starts still fails that start.
+    pub fn detect(helper: &Path, landlock_abi_cap: Option<u8>) -> Layers {
+        #[cfg(target_os = "linux")]
+        if let Some(layers) = crate::linux::quick_layers(landlock_abi_cap) {
+            return layers;
+        }
+        Layers::probe(helper, landlock_abi_cap)
     }
 
     /// How signals are kept in, if they can be.

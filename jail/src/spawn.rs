@@ -22,8 +22,8 @@ pub(crate) const REPORT_FD: i32 = 3;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum Message {
-    /// The program runs, with this pid.
-    Ready(u32),
+    /// The program runs, with this pid, confined by these layers.
+    Ready(u32, Applied),
     /// A layer is missing; nothing ran.
     Missing(Missing),
     /// The jail refused or failed to start the program; nothing ran.
@@ -36,6 +36,42 @@ pub(crate) enum Message {
     TimedOut,
     /// The host asked the helper to stop, or went away.
     Stopped,
+}
+
+/// The layers that confine a running program, for the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applied {
+    /// The Landlock ABI whose rights were handled.
+    pub landlock_abi: u8,
+    /// How signals are kept inside, if they must be.
+    pub signals: SignalScope,
+}
+
+/// How a jailed program is kept from signalling processes outside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignalScope {
+    /// Landlock's signal scope (ABI 6).
+    Landlock,
+    /// A PID namespace: nothing outside is visible.
+    PidNamespace,
+    /// Not at all: the program runs only toolchain code ([`crate::Code::Toolchain`]).
+    Unscoped,
+}
+
+impl std::fmt::Display for Applied {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let signals = match self.signals {
+            SignalScope::Landlock => "signals scoped by Landlock",
+            SignalScope::PidNamespace => "signals scoped by a PID namespace",
+            SignalScope::Unscoped => "signals unscoped (toolchain code only)",
+        };
+        write!(
+            f,
+            "Landlock ABI {}, seccomp, descendants killed, {signals}",
+            self.landlock_abi
+        )
+    }
 }
 
 /// Where one of the program's standard streams goes.
@@ -84,6 +120,8 @@ pub enum Outcome {
 pub struct Jailed {
     /// The program's pid.
     pub pid: u32,
+    /// The layers that confine it.
+    pub applied: Applied,
     /// Its stdin, when piped.
     pub stdin: Option<ChildStdin>,
     /// Its stdout, when piped.
@@ -137,9 +175,14 @@ impl Jail {
         &self.helper
     }
 
-    /// What this machine offers (see [`Layers::probe`]).
+    /// What this machine offers, tried in throw-away processes (see [`Layers::probe`]).
     pub fn layers(&self) -> Layers {
         Layers::probe(&self.helper, self.landlock_abi_cap)
+    }
+
+    /// What this machine offers, cheaply (see [`Layers::detect`]).
+    pub fn detect_layers(&self) -> Layers {
+        Layers::detect(&self.helper, self.landlock_abi_cap)
     }
 
     /// Starts `spec.program` in the jail, and returns once it runs.
@@ -223,8 +266,9 @@ impl Jail {
         let killer = Killer::for_child(&helper);
         let mut report = BufReader::new(File::from(report));
         match read_message(&mut report) {
-            Some(Message::Ready(pid)) => Ok(Jailed {
+            Some(Message::Ready(pid, applied)) => Ok(Jailed {
                 pid,
+                applied,
                 stdin: helper.stdin.take(),
                 stdout: helper.stdout.take(),
                 stderr: helper.stderr.take(),

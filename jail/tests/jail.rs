@@ -473,3 +473,25 @@ fn layers_are_probed_and_missing_ones_refuse_to_run() {
         other => panic!("no Landlock must refuse: {other:?}"),
     }
 }
+
+#[test]
+#[ignore = "a measurement, not a test"]
+fn spawn_cost() {
+    let scene = Scene::new();
+    let jail = Jail::new(HELPER);
+    let mut spec = scene.spec(&[]);
+    spec.program = ProgramFile::identify(Path::new("/bin/true")).unwrap();
+    let start = Instant::now();
+    for _ in 0..100 {
+        let jailed = jail
+            .spawn(&spec, [Stdio::Null, Stdio::Null, Stdio::Null])
+            .unwrap();
+        assert_eq!(jailed.waiter.wait(), Outcome::Exited(0));
+    }
+    eprintln!("jailed: {:?}", start.elapsed() / 100);
+    let start = Instant::now();
+    for _ in 0..100 {
+        std::process::Command::new("/bin/true").status().unwrap();
+    }
+    eprintln!("native: {:?}", start.elapsed() / 100);
+}

@@ -51,6 +51,10 @@ pub struct RunRecord {
     /// [`crate::standin::StandIn::for_guest`]).
     #[serde(default)]
     pub for_guest: bool,
+    /// The layers of the jail that confined the script's programs (or the script, when
+    /// it ran natively), if any ran.
+    #[serde(default)]
+    pub confinement: Option<String>,
 }
 
 /// Seconds since the Unix epoch, for [`RunRecord::finished_at`].

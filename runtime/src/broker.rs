@@ -1,58 +1,34 @@
 //! The exec broker: the host side of `std::process` for sandboxed build scripts.
 //!
-//! Each request from the guest is resolved to a program on the host, judged against the
-//! policy (running the `RUSTC` cargo provides is allowed by default, everything else needs
-//! a grant) and, if allowed, started natively under [`Confinement`]. Denials are recorded
-//! so the stand-in can fail the build with the grant that would allow them.
+//! Each request from the guest is resolved to one file on the host, judged against the
+//! policy (the `RUSTC` cargo provides may run probes by default, everything else needs a
+//! grant) and, if allowed, started in the [`Jail`], which executes that very file.
+//! Denials are recorded so the stand-in can fail the build with the grant that would
+//! allow them; a jail that cannot be had fails the build too, never the script alone.
 
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Arc;
 
+use wasm_build_jail::{Access, Code, Jail, Network, ProgramFile, Spec};
 use wasm_build_permissions_schema::{Capability, Limits};
 use wasm_build_shim::protocol::{SpawnRequest, status, stdio};
 
-use crate::child::{ChildProcess, Drain, Stream};
-use crate::confine::{Confinement, landlock_abi};
+use crate::child::{ChildProcess, Drain, Spawned, Stream};
 use crate::output::CappedOutput;
 use crate::policy::{Policy, Verdict};
 
-/// Opt-in to running granted programs without confinement where the kernel has no
-/// Landlock. Named to be noticed in CI logs.
+/// Opt-in to running granted programs without confinement where the jail cannot be had.
+/// Named to be noticed in CI logs.
 pub const UNCONFINED_ENV: &str = "CARGO_WASM_BUILD_DANGEROUSLY_UNCONFINED_EXEC";
 
-/// For tests of the refusal path: behave as if the kernel had no Landlock.
-pub const ASSUME_NO_LANDLOCK_ENV: &str = "CARGO_WASM_BUILD_ASSUME_NO_LANDLOCK";
+/// Use at most this Landlock ABI, as an older kernel would (0: as if there were no
+/// Landlock): to see what users of such kernels get. It can only remove layers.
+pub const LANDLOCK_ABI_ENV: &str = "CARGO_WASM_BUILD_LANDLOCK_ABI";
 
 /// How a grant names the `RUSTC` cargo gives build scripts, wherever the toolchain lives.
 pub const RUSTC_GRANT: &str = "$RUSTC";
-
-/// How granted programs can be run on this machine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExecMode {
-    /// Confined by namespaces, Landlock and seccomp.
-    Confined,
-    /// No Landlock, and the user opted in to running programs unconfined.
-    Unconfined,
-    /// No Landlock: granted programs are refused.
-    Unavailable,
-}
-
-impl ExecMode {
-    /// What this machine and environment allow.
-    pub fn detect() -> Self {
-        let flag = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0");
-        if landlock_abi().is_some() && !flag(ASSUME_NO_LANDLOCK_ENV) {
-            ExecMode::Confined
-        } else if flag(UNCONFINED_ENV) {
-            ExecMode::Unconfined
-        } else {
-            ExecMode::Unavailable
-        }
-    }
-}
 
 /// Everything the broker needs to know about the run it serves.
 pub struct ExecContext {
@@ -62,7 +38,7 @@ pub struct ExecContext {
     pub policy: Policy,
     /// The environment the guest sees; children start from it.
     pub env: Vec<(String, String)>,
-    /// The `RUSTC` cargo gave the build script, which may run by default.
+    /// The `RUSTC` cargo gave the build script, which may run probes by default.
     pub rustc: Option<PathBuf>,
     /// The package directory.
     pub manifest_dir: PathBuf,
@@ -70,12 +46,20 @@ pub struct ExecContext {
     pub out_dir: PathBuf,
     /// The run's private temporary directory (children's `TMPDIR`).
     pub temp_dir: PathBuf,
-    /// Extra directories children may read (dependency sources, other `OUT_DIR`s).
-    pub read_dirs: Vec<PathBuf>,
+    /// Directories the script's dependencies exported through `links` metadata, which
+    /// children may read like the script itself.
+    pub exported_dirs: Vec<PathBuf>,
+    /// Directories that are never a program's own installation, however it is laid out
+    /// (the home directory, cargo's and rustup's homes): they hold secrets and other
+    /// programs.
+    pub shared_prefixes: Vec<PathBuf>,
     /// The host `PATH`, for finding programs and for the children themselves.
     pub host_path: Option<OsString>,
-    /// How programs may be run here.
-    pub mode: ExecMode,
+    /// Where programs run.
+    pub jail: Jail,
+    /// Whether the user opted in to running programs unconfined where the jail cannot be
+    /// had ([`UNCONFINED_ENV`]).
+    pub dangerously_unconfined: bool,
     /// Limits (child time, buffered output).
     pub limits: Limits,
 }
@@ -98,13 +82,27 @@ pub(crate) struct Broker {
     stderr: CappedOutput,
     children: HashMap<u32, Arc<ChildProcess>>,
     next_handle: u32,
+    /// Grants' programs, resolved once.
+    identities: HashMap<String, Option<ProgramFile>>,
     pub(crate) attempts: Vec<ExecAttempt>,
     pub(crate) pending: Vec<(String, Capability)>,
+    /// Programs the jail could not run: each fails the build, whatever the script made
+    /// of the failure.
+    pub(crate) jail_failures: Vec<String>,
+    /// The layers that confined the first program, for the audit log.
+    pub(crate) confinement: Option<String>,
     warned_unconfined: bool,
 }
 
 /// A failed host call: the status for the guest and the message `last_error` returns.
 pub(crate) type Failure = (u32, String);
+
+/// The file a request names, and what the policy makes of it.
+struct Judged {
+    file: ProgramFile,
+    verdict: Verdict,
+    code: Code,
+}
 
 impl Broker {
     pub(crate) fn new(ctx: ExecContext, stdout: CappedOutput, stderr: CappedOutput) -> Self {
@@ -114,8 +112,11 @@ impl Broker {
             stderr,
             children: HashMap::new(),
             next_handle: 1,
+            identities: HashMap::new(),
             attempts: Vec::new(),
             pending: Vec::new(),
+            jail_failures: Vec::new(),
+            confinement: None,
             warned_unconfined: false,
         }
     }
@@ -139,151 +140,177 @@ impl Broker {
 
     /// Judges and, if allowed, starts the program `request` describes.
     pub(crate) fn spawn(&mut self, request: &SpawnRequest) -> Result<u32, Failure> {
-        let resolved = self.resolve(request)?;
-        let verdict = self.verdict(&request.program, &resolved);
+        let file = self.resolve(request)?;
+        let judged = self.judge(request, file);
+        let line = command_line(request);
         let mut attempt = ExecAttempt {
             program: request.program.clone(),
             args: request.args.clone(),
             verdict: "allowed".into(),
         };
-        let refusal = match verdict {
+        let refusal = match &judged.verdict {
             Verdict::Allowed => None,
             Verdict::Pending(capability) => {
                 attempt.verdict = "pending".into();
-                let line = command_line(request);
                 self.pending.push((line.clone(), capability.clone()));
-                Some((
-                    status::PERMISSION_DENIED,
-                    format!(
-                        "sandbox: build scripts of {} may not {capability} (tried `{line}`); \
-                         the build will fail and say how to grant it",
-                        self.ctx.package
-                    ),
+                Some(format!(
+                    "sandbox: build scripts of {} may not {capability} (tried `{line}`); \
+                     the build will fail and say how to grant it",
+                    self.ctx.package
                 ))
             }
             Verdict::Refused(capability) => {
                 attempt.verdict = "refused".into();
-                Some((
-                    status::PERMISSION_DENIED,
-                    format!(
-                        "sandbox: the workspace's policy denies build scripts of {} to {capability}",
-                        self.ctx.package
-                    ),
+                Some(format!(
+                    "sandbox: the workspace's policy denies build scripts of {} to {capability}",
+                    self.ctx.package
                 ))
             }
             Verdict::Forbidden(why) | Verdict::Dropped(why) => {
                 attempt.verdict = "refused".into();
-                Some((status::PERMISSION_DENIED, format!("sandbox: {why}")))
+                Some(format!("sandbox: {why}"))
             }
         };
-        let refusal = refusal.or_else(|| self.unavailable(&mut attempt));
+        if let Some(message) = refusal {
+            self.attempts.push(attempt);
+            return Err((status::PERMISSION_DENIED, message));
+        }
+        let started = self.start(request, &judged, &mut attempt);
         self.attempts.push(attempt);
-        if let Some(refusal) = refusal {
-            return Err(refusal);
-        }
-        self.start(request, &resolved)
+        started
     }
 
-    fn unavailable(&mut self, attempt: &mut ExecAttempt) -> Option<Failure> {
-        match self.ctx.mode {
-            ExecMode::Confined => None,
-            ExecMode::Unconfined => {
-                if !self.warned_unconfined {
-                    self.warned_unconfined = true;
-                    let _ = self.stderr.accept(
-                        format!(
-                            "warning: sandbox: {UNCONFINED_ENV} is set and this kernel has no \
-                             Landlock: programs granted to {} run UNCONFINED, with your full \
-                             rights\n",
-                            self.ctx.package
-                        )
-                        .as_bytes(),
-                    );
-                }
-                None
-            }
-            ExecMode::Unavailable => {
-                attempt.verdict = "unavailable".into();
-                Some((
-                    status::PERMISSION_DENIED,
-                    format!(
-                        "sandbox: cannot run `{}` confined: this kernel has no Landlock. \
-                         Set {UNCONFINED_ENV}=1 to run granted programs unconfined (unsafe)",
-                        attempt.program
-                    ),
-                ))
-            }
-        }
-    }
-
-    /// The host file the guest means: a path as given (relative to the request's working
-    /// directory), or a bare name looked up on the host `PATH`.
-    fn resolve(&self, request: &SpawnRequest) -> Result<PathBuf, Failure> {
-        let program = Path::new(&request.program);
-        if request.program.contains('/') {
-            let base = request
+    /// The file the guest means: a path as given (relative to the request's working
+    /// directory), or a bare name looked up on the host `PATH`; identified once, so
+    /// that what is judged is what runs.
+    fn resolve(&self, request: &SpawnRequest) -> Result<ProgramFile, Failure> {
+        let path = if request.program.contains('/') {
+            request
                 .cwd
                 .as_deref()
-                .map_or_else(|| self.ctx.manifest_dir.clone(), PathBuf::from);
-            let path = base.join(program);
-            return if path.is_file() {
-                Ok(path)
-            } else {
-                Err((
-                    status::NOT_FOUND,
-                    format!("{}: no such file", path.display()),
-                ))
-            };
-        }
-        find_on_path(&request.program, self.ctx.host_path.as_deref()).ok_or((
-            status::NOT_FOUND,
-            format!("`{}`: program not found on PATH", request.program),
-        ))
+                .map_or_else(|| self.ctx.manifest_dir.clone(), PathBuf::from)
+                .join(&request.program)
+        } else {
+            find_on_path(&request.program, self.ctx.host_path.as_deref()).ok_or((
+                status::NOT_FOUND,
+                format!("`{}`: program not found on PATH", request.program),
+            ))?
+        };
+        ProgramFile::identify(&path)
+            .map_err(|err| (status::NOT_FOUND, format!("{}: {err}", path.display())))
     }
 
-    fn verdict(&self, requested: &str, resolved: &Path) -> Verdict {
-        let canonical = resolved.canonicalize().ok();
+    /// The program a grant names, resolved the way a request would be.
+    fn identity(&mut self, grant: &str) -> Option<ProgramFile> {
+        if let Some(known) = self.identities.get(grant) {
+            return known.clone();
+        }
+        let path = if grant == RUSTC_GRANT {
+            self.ctx.rustc.as_ref().and_then(|rustc| {
+                if rustc.components().count() > 1 {
+                    Some(rustc.clone())
+                } else {
+                    find_on_path(&rustc.to_string_lossy(), self.ctx.host_path.as_deref())
+                }
+            })
+        } else if grant.contains('/') {
+            Some(PathBuf::from(grant))
+        } else {
+            find_on_path(grant, self.ctx.host_path.as_deref())
+        };
+        let identity = path.and_then(|path| ProgramFile::identify(&path).ok());
+        self.identities.insert(grant.to_string(), identity.clone());
+        identity
+    }
+
+    fn holds(&mut self, denied: bool, requested: &str, file: &ProgramFile) -> bool {
+        let set = if denied {
+            &self.ctx.policy.denied
+        } else {
+            &self.ctx.policy.granted
+        };
+        let grants: Vec<String> = set
+            .iter()
+            .filter_map(|capability| match capability {
+                Capability::Exec(grant) => Some(grant.clone()),
+                _ => None,
+            })
+            .collect();
+        grants.iter().any(|grant| {
+            (grant == requested && grant != RUSTC_GRANT)
+                || self
+                    .identity(grant)
+                    .is_some_and(|held| held.same_file(file))
+        })
+    }
+
+    fn judge(&mut self, request: &SpawnRequest, file: ProgramFile) -> Judged {
         let is_rustc = self
-            .ctx
-            .rustc
-            .as_ref()
-            .and_then(|rustc| rustc.canonicalize().ok())
-            .is_some_and(|rustc| Some(rustc) == canonical);
-        let same_file = |grant: &str| {
-            if grant == RUSTC_GRANT {
-                return is_rustc;
-            }
-            grant == requested
-                || canonical.is_some()
-                    && (if grant.contains('/') {
-                        Path::new(grant).canonicalize().ok()
-                    } else {
-                        find_on_path(grant, self.ctx.host_path.as_deref())
-                            .and_then(|path| path.canonicalize().ok())
-                    }) == canonical
-        };
-        let held = |set: &std::collections::BTreeSet<Capability>| {
-            set.iter()
-                .any(|cap| matches!(cap, Capability::Exec(grant) if same_file(grant)))
-        };
+            .identity(RUSTC_GRANT)
+            .is_some_and(|rustc| rustc.same_file(&file));
         let name = if is_rustc {
             RUSTC_GRANT.to_string()
         } else {
-            self.suggested_name(requested, canonical.as_deref())
+            self.suggested_name(&request.program, &file)
         };
         let capability = Capability::Exec(name);
-        if held(&self.ctx.policy.denied) {
-            return Verdict::Refused(capability);
+        let judged = |verdict, code| Judged {
+            file: file.clone(),
+            verdict,
+            code,
+        };
+        if self.holds(true, &request.program, &file) {
+            return judged(Verdict::Refused(capability), Code::Untrusted);
         }
-        if (is_rustc && !self.ctx.policy.deny_rustc) || held(&self.ctx.policy.granted) {
-            return Verdict::Allowed;
+        if self.holds(false, &request.program, &file) {
+            return self.screen_env(request, judged(Verdict::Allowed, Code::Untrusted));
         }
-        Verdict::Pending(capability)
+        if is_rustc && !self.ctx.policy.deny_rustc {
+            let rustflags = self.rustflags();
+            return match crate::probe::unsafe_argument(&request.args, &rustflags) {
+                None => self.screen_env(request, judged(Verdict::Allowed, Code::Toolchain)),
+                Some(argument) => {
+                    self.note(&format!(
+                        "sandbox: `{argument}` makes this run of rustc more than a probe; it \
+                         needs `exec = [\"{RUSTC_GRANT}\"]`\n"
+                    ));
+                    judged(Verdict::Pending(capability), Code::Untrusted)
+                }
+            };
+        }
+        judged(Verdict::Pending(capability), Code::Untrusted)
+    }
+
+    /// Variables that change what a program loads or runs (`LD_PRELOAD`,
+    /// `RUSTC_BOOTSTRAP`) may be set for a child only with a grant for them.
+    fn screen_env(&self, request: &SpawnRequest, judged: Judged) -> Judged {
+        let hijack = request.env.iter().find(|(name, value)| {
+            value.is_some()
+                && crate::env::changes_what_programs_run(name)
+                && !self.ctx.policy.allows_env(name)
+        });
+        match hijack {
+            Some((name, _)) => Judged {
+                verdict: Verdict::Pending(Capability::Env(name.clone())),
+                ..judged
+            },
+            None => judged,
+        }
+    }
+
+    /// The consumer's rustc flags, which probes pass on.
+    fn rustflags(&self) -> Vec<String> {
+        self.ctx
+            .env
+            .iter()
+            .find(|(name, _)| name == "CARGO_ENCODED_RUSTFLAGS")
+            .map(|(_, value)| value.split('\u{1f}').map(str::to_string).collect())
+            .unwrap_or_default()
     }
 
     /// The name a grant should use: the bare name when the script gave a path that the
     /// name finds on `PATH` anyway (`/usr/bin/cc` is `cc`), else what the script gave.
-    fn suggested_name(&self, requested: &str, canonical: Option<&Path>) -> String {
+    fn suggested_name(&self, requested: &str, file: &ProgramFile) -> String {
         if !requested.contains('/') {
             return requested.to_string();
         }
@@ -292,16 +319,84 @@ impl Broker {
             .and_then(|name| name.to_str())
             .unwrap_or(requested);
         let found = find_on_path(name, self.ctx.host_path.as_deref())
-            .and_then(|path| path.canonicalize().ok());
-        if found.is_some() && found.as_deref() == canonical {
+            .and_then(|path| ProgramFile::identify(&path).ok());
+        if found.is_some_and(|found| found.same_file(file)) {
             name.to_string()
         } else {
             requested.to_string()
         }
     }
 
-    fn start(&mut self, request: &SpawnRequest, program: &Path) -> Result<u32, Failure> {
-        let tmp = self.ctx.temp_dir.clone();
+    fn start(
+        &mut self,
+        request: &SpawnRequest,
+        judged: &Judged,
+        attempt: &mut ExecAttempt,
+    ) -> Result<u32, Failure> {
+        let spec = self.spec(request, judged);
+        let [stdin, stdout, stderr] = request.stdio;
+        let (out_drain, err_drain) = (
+            self.drain(stdout, Stream::Stdout),
+            self.drain(stderr, Stream::Stderr),
+        );
+        let stdio = [
+            jail_stdio(stdin == stdio::PIPED),
+            jail_stdio(out_drain.is_some()),
+            jail_stdio(err_drain.is_some()),
+        ];
+        let spawned = match self.ctx.jail.spawn(&spec, stdio) {
+            Ok(jailed) => {
+                self.confinement
+                    .get_or_insert_with(|| jailed.applied.to_string());
+                Spawned::Jailed(jailed)
+            }
+            Err(wasm_build_jail::Error::Unavailable(missing))
+                if self.ctx.dangerously_unconfined =>
+            {
+                self.warn_unconfined(&missing.to_string());
+                Spawned::unconfined(&spec, stdio).map_err(|err| {
+                    (
+                        status::OTHER,
+                        format!("failed to start {}: {err}", judged.file.path.display()),
+                    )
+                })?
+            }
+            Err(err) => {
+                attempt.verdict = "unavailable".into();
+                let why = match &err {
+                    wasm_build_jail::Error::Unavailable(missing) => {
+                        crate::confinement::refusal(missing)
+                    }
+                    other => other.to_string(),
+                };
+                let message = format!("could not run `{}` confined: {why}", request.program);
+                self.jail_failures.push(message.clone());
+                // Never "not found": the script must not take this for a missing tool.
+                return Err((status::PERMISSION_DENIED, format!("sandbox: {message}")));
+            }
+        };
+        let child =
+            ChildProcess::supervise(spawned, out_drain, err_drain, self.ctx.limits.child_time);
+        let handle = self.next_handle;
+        self.next_handle += 1;
+        self.children.insert(handle, Arc::new(child));
+        Ok(handle)
+    }
+
+    fn warn_unconfined(&mut self, why: &str) {
+        if self.warned_unconfined {
+            return;
+        }
+        self.warned_unconfined = true;
+        self.note(&format!(
+            "warning: sandbox: {UNCONFINED_ENV} is set and the jail cannot be had here: programs \
+             granted to {} run UNCONFINED, with your full rights\n  {why}\n",
+            self.ctx.package
+        ));
+    }
+
+    /// The jail spec of a judged request.
+    fn spec(&self, request: &SpawnRequest, judged: &Judged) -> Spec {
         let mut env: BTreeMap<String, String> = if request.env_clear {
             BTreeMap::new()
         } else {
@@ -319,71 +414,44 @@ impl Broker {
         {
             env.insert("PATH".into(), path.to_string());
         }
-        env.insert("TMPDIR".into(), tmp.display().to_string());
-
-        let network = self.may_use_network(&request.program, program);
-        let mut command = match self.ctx.mode {
-            ExecMode::Confined => self
-                .confinement(program, &tmp, network)
-                .command(program, &request.args)
-                .map_err(|err| (status::OTHER, format!("{err:#}")))?,
-            _ => {
-                let mut command = std::process::Command::new(program);
-                command.args(&request.args);
-                command
-            }
-        };
+        env.insert("TMPDIR".into(), self.ctx.temp_dir.display().to_string());
         let cwd = request
             .cwd
             .as_deref()
             .map_or_else(|| self.ctx.manifest_dir.clone(), PathBuf::from);
-        command.env_clear().envs(&env).current_dir(&cwd);
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let [stdin, stdout, stderr] = request.stdio;
-        command.stdin(if stdin == stdio::PIPED {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        });
-        let (out_stdio, out_drain) = self.drain(stdout, Stream::Stdout);
-        let (err_stdio, err_drain) = self.drain(stderr, Stream::Stderr);
-        command.stdout(out_stdio).stderr(err_stdio);
-        let child = command.spawn().map_err(|err| {
-            (
-                status::OTHER,
-                format!("failed to start {}: {err}", program.display()),
-            )
-        })?;
-        let child =
-            ChildProcess::supervise(child, out_drain, err_drain, self.ctx.limits.child_time);
-        let handle = self.next_handle;
-        self.next_handle += 1;
-        self.children.insert(handle, Arc::new(child));
-        Ok(handle)
-    }
-
-    fn drain(&self, how: u8, stream: Stream) -> (Stdio, Option<Drain>) {
-        match how {
-            stdio::PIPED => (
-                Stdio::piped(),
-                Some(Drain::Buffer {
-                    limit: self.ctx.limits.stdout_bytes,
-                }),
-            ),
-            stdio::INHERIT => {
-                let guest = match stream {
-                    Stream::Stdout => self.stdout.clone(),
-                    Stream::Stderr => self.stderr.clone(),
-                };
-                (Stdio::piped(), Some(Drain::Guest(guest)))
-            }
-            _ => (Stdio::null(), None),
+        Spec {
+            program: judged.file.clone(),
+            argv0: request.program.clone().into(),
+            args: request.args.iter().map(OsString::from).collect(),
+            env: env.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+            cwd,
+            access: self.ctx.access(&judged.file),
+            network: if self.may_use_network(&request.program, &judged.file) {
+                Network::Internet
+            } else {
+                Network::None
+            },
+            code: judged.code,
+            time_limit: Some(self.ctx.limits.child_time),
+            jobserver_tokens: self.ctx.jobserver_tokens(),
         }
     }
 
-    /// Whether a `network` grant names this program (by name or path).
-    fn may_use_network(&self, requested: &str, resolved: &Path) -> bool {
-        let canonical = resolved.canonicalize().ok();
+    fn drain(&self, how: u8, stream: Stream) -> Option<Drain> {
+        match how {
+            stdio::PIPED => Some(Drain::Buffer {
+                limit: self.ctx.limits.stdout_bytes,
+            }),
+            stdio::INHERIT => Some(Drain::Guest(match stream {
+                Stream::Stdout => self.stdout.clone(),
+                Stream::Stderr => self.stderr.clone(),
+            })),
+            _ => None,
+        }
+    }
+
+    /// Whether a `network` grant names this program (by name or file).
+    fn may_use_network(&self, requested: &str, file: &ProgramFile) -> bool {
         self.ctx
             .policy
             .granted
@@ -393,51 +461,89 @@ impl Broker {
                     grant == requested
                         || find_on_path(grant, self.ctx.host_path.as_deref())
                             .or_else(|| grant.contains('/').then(|| PathBuf::from(grant)))
-                            .and_then(|path| path.canonicalize().ok())
-                            .is_some_and(|path| Some(path) == canonical)
+                            .and_then(|path| ProgramFile::identify(&path).ok())
+                            .is_some_and(|granted| granted.same_file(file))
                 }
                 _ => false,
             })
     }
+}
 
-    fn confinement(&self, program: &Path, tmp: &Path, network: bool) -> Confinement {
-        let mut read_exec = vec![program.to_path_buf()];
-        if let Ok(canonical) = program.canonicalize() {
-            read_exec.push(canonical);
-        }
-        // The toolchain: <toolchain>/bin/rustc.
-        if let Some(toolchain) = self
-            .ctx
-            .rustc
-            .as_ref()
-            .and_then(|rustc| rustc.canonicalize().ok())
-            .and_then(|rustc| rustc.parent()?.parent().map(Path::to_path_buf))
-        {
-            read_exec.push(toolchain);
-        }
-        let mut read = vec![self.ctx.manifest_dir.clone()];
-        read.extend(self.ctx.read_dirs.iter().cloned());
-        let mut write = vec![self.ctx.out_dir.clone(), tmp.to_path_buf()];
-        for capability in &self.ctx.policy.granted {
+fn jail_stdio(piped: bool) -> wasm_build_jail::Stdio {
+    if piped {
+        wasm_build_jail::Stdio::Piped
+    } else {
+        wasm_build_jail::Stdio::Null
+    }
+}
+
+impl ExecContext {
+    /// What a program the script runs may touch: read and execute the system, the
+    /// toolchain and the program's own installation; read the package and what its
+    /// dependencies exported; write `OUT_DIR` and the private temporary directory; and
+    /// what the consumer granted. Not other packages' `OUT_DIR`s, not the registry's
+    /// sources, not the home directory.
+    pub fn access(&self, program: &ProgramFile) -> Access {
+        let mut access = Access {
+            read_exec: self.toolchain().into_iter().collect(),
+            read: vec![self.manifest_dir.clone()],
+            write: vec![self.out_dir.clone(), self.temp_dir.clone()],
+        };
+        access.read_exec.extend(self.installation(program));
+        access.read.extend(self.exported_dirs.iter().cloned());
+        for capability in &self.policy.granted {
             match capability {
-                Capability::Read(path) => read.push(path.into()),
-                Capability::Write(path) => write.push(path.into()),
+                Capability::Read(path) => access.read.push(path.into()),
+                Capability::Write(path) => access.write.push(path.into()),
                 _ => {}
             }
         }
-        Confinement {
-            read_exec,
-            read,
-            write,
-            network,
+        access
+    }
+
+    /// The toolchain of the `RUSTC` cargo gave the script: `<toolchain>/bin/rustc`.
+    pub fn toolchain(&self) -> Option<PathBuf> {
+        self.rustc
+            .as_ref()
+            .and_then(|rustc| rustc.canonicalize().ok())
+            .and_then(|rustc| rustc.parent()?.parent().map(Path::to_path_buf))
+    }
+
+    /// The installation a program lives in: `<prefix>` for `<prefix>/bin/<name>` (a pyenv
+    /// python, a compiler in `/opt`), unless that prefix is shared (the home directory,
+    /// cargo's home). Otherwise only the program's own file.
+    fn installation(&self, program: &ProgramFile) -> Option<PathBuf> {
+        let bin = program.path.parent()?;
+        if bin.file_name()? != "bin" {
+            return None;
         }
+        let prefix = bin.parent()?;
+        let shared = prefix.parent().is_none()
+            || self
+                .shared_prefixes
+                .iter()
+                .any(|shared| shared.starts_with(prefix) || prefix == shared);
+        (!shared).then(|| prefix.to_path_buf())
+    }
+
+    /// Tokens of the private jobserver a child's `make` gets: cargo's share for this
+    /// script, less the token the child holds implicitly.
+    pub(crate) fn jobserver_tokens(&self) -> u32 {
+        let jobs = self
+            .env
+            .iter()
+            .find(|(name, _)| name == "NUM_JOBS")
+            .and_then(|(_, value)| value.parse::<u32>().ok())
+            .unwrap_or(1);
+        jobs.saturating_sub(1).max(1)
     }
 }
 
 impl Drop for Broker {
     fn drop(&mut self) {
         // Children the script left running die with it, as cargo would not wait for them
-        // either; the stand-in removes the private temporary directory after this.
+        // either; the stand-in checks OUT_DIR and removes the temporary directory only
+        // after this, when nothing the script started can touch them.
         for child in self.children.values() {
             child.kill();
         }
@@ -449,15 +555,25 @@ impl Drop for Broker {
 
 /// `program args...`, quoted where needed, for messages.
 fn command_line(request: &SpawnRequest) -> String {
-    std::iter::once(&request.program)
-        .chain(&request.args)
-        .map(|part| {
-            if part.is_empty() || part.contains(|c: char| c.is_whitespace() || c == '\'') {
-                format!("'{}'", part.replace('\'', "'\\''"))
-            } else {
-                part.clone()
-            }
+    let quote = |part: &String| {
+        if part.is_empty() || part.contains(|c: char| c.is_whitespace() || c == '\'') {
+            format!("'{}'", part.replace('\'', "'\\''"))
+        } else {
+            part.clone()
+        }
+    };
+    request
+        .env
+        .iter()
+        .filter_map(|(name, value)| {
+            let value = value.as_ref()?;
+            crate::env::changes_what_programs_run(name).then(|| format!("{name}={}", quote(value)))
         })
+        .chain(
+            std::iter::once(&request.program)
+                .chain(&request.args)
+                .map(quote),
+        )
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -483,11 +599,15 @@ mod tests {
         let request = SpawnRequest {
             program: "sh".into(),
             args: vec!["-c".into(), "echo 'hi there'".into(), String::new()],
+            env: vec![
+                ("LD_PRELOAD".into(), Some("/t/x.so".into())),
+                ("CC".into(), Some("gcc".into())),
+            ],
             ..SpawnRequest::default()
         };
         assert_eq!(
             command_line(&request),
-            r#"sh -c 'echo '\''hi there'\''' ''"#
+            r#"LD_PRELOAD=/t/x.so sh -c 'echo '\''hi there'\''' ''"#
         );
     }
 

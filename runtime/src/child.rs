@@ -1,16 +1,19 @@
-//! A confined child process as the host keeps it for the guest.
+//! A child process as the host keeps it for the guest.
 //!
 //! Its stdout and stderr are drained by host threads into bounded buffers (or into the
 //! guest's own streams), so the child never blocks on a full pipe while the guest is busy
-//! elsewhere: several children run at once, as cc's parallel compiles expect. A
-//! supervisor thread reaps the child and kills its whole process group when it outlives
-//! its time limit.
+//! elsewhere: several children run at once, as cc's parallel compiles expect. A reaper
+//! thread waits for the child and everything it started (the jail kills those when it
+//! ends, runs past its time limit or floods its output).
 
 use std::io::{Read, Write};
-use std::process::{Child, ChildStdin, ExitStatus};
+use std::process::{Child, ChildStdin};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::Duration;
+
+use wasm_build_jail::{Jailed, Killer, Outcome, Spec};
 
 use crate::output::CappedOutput;
 
@@ -20,6 +23,146 @@ pub(crate) enum Drain {
     Buffer { limit: u64 },
     /// Appended to one of the guest's own output streams.
     Guest(CappedOutput),
+}
+
+/// A started child: jailed, or (only where the user opted in) not.
+pub(crate) enum Spawned {
+    /// Run by the jail, which kills everything it started when it ends.
+    Jailed(Jailed),
+    /// Run unconfined, in its own process group, because the user opted in to that where
+    /// the jail cannot be had.
+    Unconfined(Child),
+}
+
+impl Spawned {
+    /// Starts `spec`'s program without any confinement.
+    pub(crate) fn unconfined(
+        spec: &Spec,
+        stdio: [wasm_build_jail::Stdio; 3],
+    ) -> std::io::Result<Self> {
+        let std_stdio = |how| match how {
+            wasm_build_jail::Stdio::Piped => std::process::Stdio::piped(),
+            wasm_build_jail::Stdio::Null => std::process::Stdio::null(),
+        };
+        let mut command = std::process::Command::new(&spec.program.path);
+        command
+            .args(&spec.args)
+            .env_clear()
+            .envs(spec.env.iter().map(|(k, v)| (k, v)))
+            .current_dir(&spec.cwd)
+            .stdin(std_stdio(stdio[0]))
+            .stdout(std_stdio(stdio[1]))
+            .stderr(std_stdio(stdio[2]));
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        command.spawn().map(Spawned::Unconfined)
+    }
+}
+
+/// What the host keeps of a started child.
+struct Parts {
+    pid: u32,
+    stdin: Option<ChildStdin>,
+    stdout: Option<Box<dyn Read + Send>>,
+    stderr: Option<Box<dyn Read + Send>>,
+    stopper: Stopper,
+    /// Waits for the child; says how it ended and whether it ran out of time.
+    wait: Box<dyn FnOnce() -> (Ended, bool) + Send>,
+}
+
+fn boxed(pipe: impl Read + Send + 'static) -> Box<dyn Read + Send> {
+    Box::new(pipe)
+}
+
+impl Spawned {
+    fn into_parts(self, state: &Arc<(Mutex<State>, Condvar)>, time_limit: Duration) -> Parts {
+        match self {
+            Spawned::Jailed(jailed) => {
+                let waiter = jailed.waiter;
+                Parts {
+                    pid: jailed.pid,
+                    stdin: jailed.stdin,
+                    stdout: jailed.stdout.map(boxed),
+                    stderr: jailed.stderr.map(boxed),
+                    stopper: Stopper::Jail(jailed.killer),
+                    wait: Box::new(move || match waiter.wait() {
+                        Outcome::Exited(code) => (Ended::exited(code), false),
+                        Outcome::Signaled(signal) => (Ended::signaled(signal), false),
+                        Outcome::TimedOut => (Ended::signaled(libc::SIGKILL), true),
+                        Outcome::Stopped | Outcome::Lost => (Ended::signaled(libc::SIGKILL), false),
+                    }),
+                }
+            }
+            Spawned::Unconfined(mut child) => {
+                let pid = child.id();
+                watch_time(state.clone(), Stopper::Group(pid), time_limit);
+                Parts {
+                    pid,
+                    stdin: child.stdin.take(),
+                    stdout: child.stdout.take().map(boxed),
+                    stderr: child.stderr.take().map(boxed),
+                    stopper: Stopper::Group(pid),
+                    wait: Box::new(move || {
+                        use std::os::unix::process::ExitStatusExt;
+                        match child.wait() {
+                            Ok(status) => (
+                                Ended {
+                                    code: status.code(),
+                                    signal: status.signal(),
+                                },
+                                false,
+                            ),
+                            Err(_) => (Ended::signaled(libc::SIGKILL), false),
+                        }
+                    }),
+                }
+            }
+        }
+    }
+}
+
+/// How a child ended: its exit status or the signal that killed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Ended {
+    pub(crate) code: Option<i32>,
+    pub(crate) signal: Option<i32>,
+}
+
+impl Ended {
+    fn exited(code: i32) -> Self {
+        Ended {
+            code: Some(code),
+            signal: None,
+        }
+    }
+
+    fn signaled(signal: i32) -> Self {
+        Ended {
+            code: None,
+            signal: Some(signal),
+        }
+    }
+}
+
+/// Stops a child and everything it started.
+#[derive(Clone)]
+enum Stopper {
+    Jail(Killer),
+    /// An unconfined child's process group (what it started may have left it).
+    Group(u32),
+}
+
+impl Stopper {
+    fn stop(&self) {
+        match self {
+            Stopper::Jail(killer) => killer.kill(),
+            Stopper::Group(pid) => {
+                if let Ok(pid) = i32::try_from(*pid) {
+                    // SAFETY: plain syscall; a group that no longer exists yields ESRCH.
+                    unsafe { libc::kill(-pid, libc::SIGKILL) };
+                }
+            }
+        }
+    }
 }
 
 #[derive(Default)]
@@ -35,7 +178,7 @@ struct Pipe {
 struct State {
     stdout: Pipe,
     stderr: Pipe,
-    exit: Option<ExitStatus>,
+    exit: Option<Ended>,
     timed_out: bool,
 }
 
@@ -44,6 +187,7 @@ pub(crate) struct ChildProcess {
     pid: u32,
     state: Arc<(Mutex<State>, Condvar)>,
     stdin: Mutex<Option<ChildStdin>>,
+    stopper: Stopper,
 }
 
 /// Which output stream.
@@ -53,83 +197,74 @@ pub(crate) enum Stream {
     Stderr,
 }
 
-/// Process groups of every child started by this process and not yet reaped, so that a
-/// stand-in that must exit in a hurry (see the sandbox's wall-clock watchdog) can take
-/// them along: they run in their own groups and would outlive it.
-static LIVE_GROUPS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+/// Every child started by this process and not yet ended, so that a stand-in that must
+/// exit in a hurry (see the sandbox's wall-clock watchdog) can stop them first.
+static LIVE: Mutex<Vec<(u64, Stopper)>> = Mutex::new(Vec::new());
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
-/// Kills every child process group still alive.
+fn live() -> MutexGuard<'static, Vec<(u64, Stopper)>> {
+    LIVE.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Stops every child still running, and what they started.
 pub(crate) fn kill_all() {
-    let groups = LIVE_GROUPS.lock().unwrap_or_else(PoisonError::into_inner);
-    for pid in groups.iter() {
-        kill_group(*pid);
+    for (_, stopper) in live().iter() {
+        stopper.stop();
     }
 }
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    state
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    state.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl ChildProcess {
-    /// Takes over a freshly spawned `child` (started in its own process group).
+    /// Takes over a freshly started child. `time_limit` is enforced here only for an
+    /// unconfined child; the jail enforces its own.
     pub(crate) fn supervise(
-        mut child: Child,
+        spawned: Spawned,
         stdout: Option<Drain>,
         stderr: Option<Drain>,
         time_limit: Duration,
     ) -> Self {
-        let pid = child.id();
-        LIVE_GROUPS
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(pid);
         let state = Arc::new((Mutex::new(State::default()), Condvar::new()));
-        if let (Some(pipe), Some(drain)) = (child.stdout.take(), stdout) {
-            spawn_drain(pipe, drain, Stream::Stdout, state.clone(), pid);
-        } else {
-            lock(&state.0).stdout.eof = true;
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let Parts {
+            pid,
+            stdin,
+            stdout: out_pipe,
+            stderr: err_pipe,
+            stopper,
+            wait,
+        } = spawned.into_parts(&state, time_limit);
+        live().push((id, stopper.clone()));
+        for (pipe, drain, stream) in [
+            (out_pipe, stdout, Stream::Stdout),
+            (err_pipe, stderr, Stream::Stderr),
+        ] {
+            match (pipe, drain) {
+                (Some(pipe), Some(drain)) => {
+                    spawn_drain(pipe, drain, stream, state.clone(), stopper.clone());
+                }
+                _ => lock(&state.0).pipe(stream).eof = true,
+            }
         }
-        if let (Some(pipe), Some(drain)) = (child.stderr.take(), stderr) {
-            spawn_drain(pipe, drain, Stream::Stderr, state.clone(), pid);
-        } else {
-            lock(&state.0).stderr.eof = true;
-        }
-        let stdin = child.stdin.take();
         let reaper_state = state.clone();
         let _ = thread::Builder::new()
             .name("wasm-build-reaper".into())
             .spawn(move || {
-                let status = child.wait();
-                LIVE_GROUPS
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .retain(|live| *live != pid);
+                let (ended, timed_out) = wait();
+                live().retain(|(live, _)| *live != id);
                 let (lock_, cvar) = &*reaper_state;
                 let mut state = lock(lock_);
-                // `wait` only fails for a child that was never ours; report a failure.
-                state.exit = Some(status.unwrap_or_else(|_| failed_status()));
+                state.exit = Some(ended);
+                state.timed_out |= timed_out;
                 cvar.notify_all();
-            });
-        let watchdog_state = state.clone();
-        let _ = thread::Builder::new()
-            .name("wasm-build-watchdog".into())
-            .spawn(move || {
-                let (lock_, cvar) = &*watchdog_state;
-                let state = lock(lock_);
-                let (mut state, timeout) = cvar
-                    .wait_timeout_while(state, time_limit, |state| state.exit.is_none())
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-                if timeout.timed_out() && state.exit.is_none() {
-                    state.timed_out = true;
-                    kill_group(pid);
-                }
             });
         ChildProcess {
             pid,
             state,
             stdin: Mutex::new(stdin),
+            stopper,
         }
     }
 
@@ -140,18 +275,16 @@ impl ChildProcess {
     /// Kills the child and everything it started.
     pub(crate) fn kill(&self) {
         if lock(&self.state.0).exit.is_none() {
-            kill_group(self.pid);
+            self.stopper.stop();
         }
     }
 
-    /// The exit status, waiting for it when `block`.
-    pub(crate) fn wait(&self, block: bool) -> Option<ExitStatus> {
+    /// How the child ended, waiting for it when `block`.
+    pub(crate) fn wait(&self, block: bool) -> Option<Ended> {
         let (lock_, cvar) = &*self.state;
         let mut state = lock(lock_);
         while block && state.exit.is_none() {
-            state = cvar
-                .wait(state)
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            state = cvar.wait(state).unwrap_or_else(PoisonError::into_inner);
         }
         state.exit
     }
@@ -172,10 +305,7 @@ impl ChildProcess {
         let (lock_, cvar) = &*self.state;
         let mut state = lock(lock_);
         loop {
-            let pipe = match stream {
-                Stream::Stdout => &mut state.stdout,
-                Stream::Stderr => &mut state.stderr,
-            };
+            let pipe = state.pipe(stream);
             let available = pipe.data.len() - pipe.read;
             if available > 0 {
                 let len = available.min(buf.len());
@@ -190,18 +320,13 @@ impl ChildProcess {
             if pipe.eof || buf.is_empty() {
                 return 0;
             }
-            state = cvar
-                .wait(state)
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            state = cvar.wait(state).unwrap_or_else(PoisonError::into_inner);
         }
     }
 
     /// Writes to the child's stdin; `None` when it has none or closed it.
     pub(crate) fn write_stdin(&self, buf: &[u8]) -> Option<std::io::Result<usize>> {
-        let mut stdin = self
-            .stdin
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut stdin = self.stdin.lock().unwrap_or_else(PoisonError::into_inner);
         Some(stdin.as_mut()?.write(buf))
     }
 
@@ -209,17 +334,43 @@ impl ChildProcess {
     pub(crate) fn close_stdin(&self) {
         self.stdin
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(PoisonError::into_inner)
             .take();
     }
 }
 
+impl State {
+    fn pipe(&mut self, stream: Stream) -> &mut Pipe {
+        match stream {
+            Stream::Stdout => &mut self.stdout,
+            Stream::Stderr => &mut self.stderr,
+        }
+    }
+}
+
+/// Stops an unconfined child that outlives `limit`.
+fn watch_time(state: Arc<(Mutex<State>, Condvar)>, stopper: Stopper, limit: Duration) {
+    let _ = thread::Builder::new()
+        .name("wasm-build-watchdog".into())
+        .spawn(move || {
+            let (lock_, cvar) = &*state;
+            let state = lock(lock_);
+            let (mut state, timeout) = cvar
+                .wait_timeout_while(state, limit, |state| state.exit.is_none())
+                .unwrap_or_else(PoisonError::into_inner);
+            if timeout.timed_out() && state.exit.is_none() {
+                state.timed_out = true;
+                stopper.stop();
+            }
+        });
+}
+
 fn spawn_drain(
-    mut pipe: impl Read + Send + 'static,
+    mut pipe: Box<dyn Read + Send>,
     drain: Drain,
     stream: Stream,
     state: Arc<(Mutex<State>, Condvar)>,
-    pid: u32,
+    stopper: Stopper,
 ) {
     let _ = thread::Builder::new()
         .name("wasm-build-drain".into())
@@ -237,10 +388,7 @@ fn spawn_drain(
                     Drain::Buffer { limit } => {
                         taken += len as u64;
                         let mut state = lock(lock_);
-                        let pipe = match stream {
-                            Stream::Stdout => &mut state.stdout,
-                            Stream::Stderr => &mut state.stderr,
-                        };
+                        let pipe = state.pipe(stream);
                         if taken > *limit {
                             pipe.overflowed = true;
                             true
@@ -253,31 +401,12 @@ fn spawn_drain(
                 };
                 if refused {
                     // A flood: stop the child rather than buffer without bound.
-                    kill_group(pid);
+                    stopper.stop();
                     break;
                 }
             }
             let mut state = lock(lock_);
-            match stream {
-                Stream::Stdout => state.stdout.eof = true,
-                Stream::Stderr => state.stderr.eof = true,
-            }
+            state.pipe(stream).eof = true;
             cvar.notify_all();
         });
-}
-
-/// SIGKILL to the child's process group: the confinement helper starts each child as the
-/// leader of its own group, so compilers' own children die with it.
-fn kill_group(pid: u32) {
-    if let Ok(pid) = i32::try_from(pid) {
-        // SAFETY: plain syscall; a group that no longer exists yields ESRCH, ignored.
-        unsafe {
-            libc::kill(-pid, libc::SIGKILL);
-        }
-    }
-}
-
-fn failed_status() -> ExitStatus {
-    use std::os::unix::process::ExitStatusExt;
-    ExitStatus::from_raw(1 << 8)
 }

@@ -86,6 +86,30 @@ pub fn is_ambient(name: &str) -> bool {
     EXACT.contains(&name) || PREFIXES.iter().any(|prefix| name.starts_with(prefix))
 }
 
+/// Whether a variable changes which code a program loads or runs rather than what it
+/// builds: the dynamic loader's (`LD_PRELOAD`, `LD_LIBRARY_PATH`, `LD_AUDIT`), glibc's
+/// (`GCONV_PATH` loads a module, `GLIBC_TUNABLES`, `LOCPATH`), and rustc's own
+/// (`RUSTC_BOOTSTRAP` unlocks unstable options, `RUSTC_WRAPPER`). A build script may set
+/// one for a program it starts only with a grant for it: set on the `rustc` a probe may
+/// run, it would turn the probe into native code of the script's choosing.
+pub fn changes_what_programs_run(name: &str) -> bool {
+    const EXACT: &[&str] = &[
+        "GCONV_PATH",
+        "GETCONF_DIR",
+        "GLIBC_TUNABLES",
+        "HOSTALIASES",
+        "LOCALDOMAIN",
+        "LOCPATH",
+        "MALLOC_TRACE",
+        "NLSPATH",
+        "RESOLV_HOST_CONF",
+        "RES_OPTIONS",
+        "TZDIR",
+    ];
+    const PREFIXES: &[&str] = &["LD_", "DYLD_", "RUSTC_"];
+    EXACT.contains(&name) || PREFIXES.iter().any(|prefix| name.starts_with(prefix))
+}
+
 /// The variables of `vars` the guest may see: cargo's, plus those `granted` by policy.
 ///
 /// Names or values that are not UTF-8 are dropped: WASI passes the environment as
@@ -147,6 +171,22 @@ mod tests {
                 "TARGET"
             ]
         );
+    }
+
+    #[test]
+    fn loader_and_toolchain_variables_change_what_runs() {
+        for name in [
+            "LD_PRELOAD",
+            "LD_LIBRARY_PATH",
+            "GCONV_PATH",
+            "RUSTC_BOOTSTRAP",
+            "DYLD_INSERT_LIBRARIES",
+        ] {
+            assert!(changes_what_programs_run(name), "{name}");
+        }
+        for name in ["CC", "CFLAGS", "PATH", "RUSTFLAGS_X", "LDFLAGS"] {
+            assert!(!changes_what_programs_run(name), "{name}");
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use crate::confine::SYSTEM_READ_EXEC;
+use wasm_build_jail::SYSTEM_READ_EXEC;
 
 /// The directories to open read-only for a script whose environment is `env` and whose
 /// `OUT_DIR` is `out_dir`; `cargo_home` holds the downloaded sources. A file is

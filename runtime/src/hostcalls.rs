@@ -201,7 +201,6 @@ fn child_close_stdin(mut caller: Caller<'_, Host>, handle: u32) -> u32 {
 }
 
 fn child_wait(mut caller: Caller<'_, Host>, handle: u32, block: u32, status_out: u32) -> u32 {
-    use std::os::unix::process::ExitStatusExt;
     let child = match child_of(&mut caller, handle) {
         Ok(child) => child,
         Err(code) => return code,
@@ -222,7 +221,7 @@ fn child_wait(mut caller: Caller<'_, Host>, handle: u32, block: u32, status_out:
     }
     let words: [i32; 3] = match exit {
         None => [0, -1, -1],
-        Some(exit) => [1, exit.code().unwrap_or(-1), exit.signal().unwrap_or(-1)],
+        Some(exit) => [1, exit.code.unwrap_or(-1), exit.signal.unwrap_or(-1)],
     };
     let bytes: Vec<u8> = words.iter().flat_map(|word| word.to_le_bytes()).collect();
     if put_bytes(&mut caller, status_out, &bytes) {
@@ -259,7 +258,7 @@ fn path_writable(mut caller: Caller<'_, Host>, ptr: u32, len: u32) -> u32 {
     let Ok(path) = String::from_utf8(bytes) else {
         return 0;
     };
-    u32::from(caller.data().is_writable(Path::new(&path)))
+    u32::from(caller.data().fs.is_writable(Path::new(&path)))
 }
 
 fn last_error(mut caller: Caller<'_, Host>, ptr: u32, len: u32) -> u32 {
@@ -283,9 +282,8 @@ fn io_status(err: &std::io::Error) -> u32 {
     }
 }
 
-/// `fs::copy` done natively, so permission bits survive (WASI has none): only from where
-/// the script may read, only to where it may write, never through a symlink at the
-/// destination, and without setuid/setgid bits.
+/// `fs::copy` done by the host, so permission bits survive (WASI has none); see
+/// [`crate::host_fs::HostFs::copy`] for what it refuses.
 fn copy_file(
     mut caller: Caller<'_, Host>,
     from: u32,
@@ -294,36 +292,13 @@ fn copy_file(
     to_len: u32,
     copied_out: u32,
 ) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
     let (Some(from), Some(to)) = (
         guest_string(&mut caller, from, from_len),
         guest_string(&mut caller, to, to_len),
     ) else {
         return bad_pointer(&mut caller);
     };
-    let (from, to) = (Path::new(&from), Path::new(&to));
-    if !caller.data().is_readable(from) {
-        return fail(
-            &mut caller,
-            status::PERMISSION_DENIED,
-            format!("sandbox: cannot read {}", from.display()),
-        );
-    }
-    let target_is_link =
-        std::fs::symlink_metadata(to).is_ok_and(|meta| meta.file_type().is_symlink());
-    if target_is_link || !caller.data().is_writable_destination(to) {
-        return fail(
-            &mut caller,
-            status::PERMISSION_DENIED,
-            format!("sandbox: cannot write {}", to.display()),
-        );
-    }
-    let copied = std::fs::copy(from, to).and_then(|copied| {
-        let mode = std::fs::metadata(to)?.permissions().mode() & 0o777;
-        std::fs::set_permissions(to, std::fs::Permissions::from_mode(mode))?;
-        Ok(copied)
-    });
-    match copied {
+    match caller.data().fs.copy(Path::new(&from), Path::new(&to)) {
         Ok(copied) => {
             if put_bytes(&mut caller, copied_out, &copied.to_le_bytes()) {
                 status::OK
@@ -339,21 +314,11 @@ fn set_readonly(mut caller: Caller<'_, Host>, ptr: u32, len: u32, readonly: u32)
     let Some(path) = guest_string(&mut caller, ptr, len) else {
         return bad_pointer(&mut caller);
     };
-    let path = Path::new(&path);
-    if !caller.data().is_writable_destination(path) {
-        return fail(
-            &mut caller,
-            status::PERMISSION_DENIED,
-            format!("sandbox: cannot change {}", path.display()),
-        );
-    }
-    let changed = std::fs::metadata(path).and_then(|meta| {
-        let mut permissions = meta.permissions();
-        #[allow(clippy::permissions_set_readonly_false)]
-        permissions.set_readonly(readonly != 0);
-        std::fs::set_permissions(path, permissions)
-    });
-    match changed {
+    match caller
+        .data()
+        .fs
+        .set_readonly(Path::new(&path), readonly != 0)
+    {
         Ok(()) => status::OK,
         Err(err) => fail(&mut caller, io_status(&err), err.to_string()),
     }

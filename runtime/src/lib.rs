@@ -11,17 +11,19 @@
 pub mod audit;
 pub mod broker;
 mod child;
-pub mod confine;
+pub mod confinement;
 pub mod directive;
 mod engine;
 pub mod env;
 pub mod exports;
+mod host_fs;
 mod hostcalls;
 mod module_cache;
 pub mod native;
 pub mod out_dir;
 mod output;
 pub mod policy;
+pub mod probe;
 pub mod sandbox;
 pub mod standin;
 

@@ -2,19 +2,18 @@
 //! `run-natively` (those whose build-dependencies cannot be compiled for wasm32-wasip1).
 //!
 //! The script gets the same environment, directories and limits as in wasm, enforced by
-//! the confinement of granted programs (namespaces, Landlock, seccomp) instead of by WASI.
-//! What is lost: the exec broker cannot see the programs it starts, so they are confined
-//! but not checked against `exec` grants.
+//! the jail (Landlock, seccomp, every descendant killed when it ends) instead of by WASI.
+//! What is lost: the exec broker cannot see the programs it starts, so they are jailed
+//! like the script but not checked against `exec` grants.
 
 use std::collections::BTreeSet;
-use std::process::Stdio;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
+use wasm_build_jail::{Code, Network, ProgramFile, Spec, Stdio};
 
 use crate::broker::ExecContext;
-use crate::child::{ChildProcess, Drain, Stream};
-use crate::confine::Confinement;
+use crate::child::{ChildProcess, Drain, Spawned, Stream};
 use crate::output::CappedOutput;
 use crate::sandbox::{Exit, RunOutput};
 
@@ -22,53 +21,61 @@ use crate::sandbox::{Exit, RunOutput};
 ///
 /// # Errors
 ///
-/// Fails when the confinement helper cannot be started.
+/// Fails when the script cannot be started in the jail (a layer is missing here, and the
+/// user did not opt in to running it unconfined).
 pub fn run(binary: &std::path::Path, ctx: &ExecContext) -> Result<RunOutput> {
     let started = Instant::now();
-    let mut read = vec![ctx.manifest_dir.clone()];
-    read.extend(ctx.read_dirs.iter().cloned());
-    let mut read_exec = vec![binary.to_path_buf()];
-    if let Some(toolchain) = ctx
-        .rustc
-        .as_ref()
-        .and_then(|rustc| rustc.canonicalize().ok())
-        .and_then(|rustc| rustc.parent()?.parent().map(std::path::Path::to_path_buf))
-    {
-        read_exec.push(toolchain);
-    }
-    let confinement = Confinement {
-        read_exec,
-        read,
-        write: vec![ctx.out_dir.clone(), ctx.temp_dir.clone()],
-        network: false,
-    };
-    let mut command = confinement.command(binary, &[])?;
+    let program = ProgramFile::identify(binary)
+        .with_context(|| format!("failed to find {}", binary.display()))?;
     let mut env = ctx.env.clone();
     if let Some(path) = ctx.host_path.as_ref().and_then(|path| path.to_str()) {
         env.push(("PATH".into(), path.to_string()));
     }
     env.push(("TMPDIR".into(), ctx.temp_dir.display().to_string()));
-    command
-        .env_clear()
-        .envs(env)
-        .current_dir(&ctx.manifest_dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    std::os::unix::process::CommandExt::process_group(&mut command, 0);
-    let child = command
-        .spawn()
-        .with_context(|| format!("failed to start {}", binary.display()))?;
+    let spec = Spec {
+        access: ctx.access(&program),
+        program,
+        argv0: binary.as_os_str().to_os_string(),
+        args: Vec::new(),
+        env: env.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+        cwd: ctx.manifest_dir.clone(),
+        network: Network::None,
+        code: Code::Untrusted,
+        time_limit: Some(ctx.limits.wall_time),
+        jobserver_tokens: ctx.jobserver_tokens(),
+    };
+    let stdio = [Stdio::Null, Stdio::Piped, Stdio::Piped];
+    let (spawned, confinement) = match ctx.jail.spawn(&spec, stdio) {
+        Ok(jailed) => {
+            let applied = jailed.applied.to_string();
+            (Spawned::Jailed(jailed), Some(applied))
+        }
+        Err(wasm_build_jail::Error::Unavailable(missing)) if ctx.dangerously_unconfined => {
+            eprintln!(
+                "warning: sandbox: {} is set and the jail cannot be had here: the build script of \
+                 {} runs UNCONFINED, with your full rights\n  {missing}",
+                crate::broker::UNCONFINED_ENV,
+                ctx.package
+            );
+            let spawned = Spawned::unconfined(&spec, stdio)
+                .with_context(|| format!("failed to start {}", binary.display()))?;
+            (spawned, None)
+        }
+        Err(err) => {
+            return Err(anyhow::Error::new(err))
+                .with_context(|| format!("the build script of {} was not run", ctx.package));
+        }
+    };
     let stderr = CappedOutput::stderr(ctx.limits.stderr_bytes);
     let child = ChildProcess::supervise(
-        child,
+        spawned,
         Some(Drain::Buffer {
             limit: ctx.limits.stdout_bytes,
         }),
         Some(Drain::Guest(stderr.clone())),
         ctx.limits.wall_time,
     );
-    let status = child.wait(true);
+    let ended = child.wait(true);
     let mut stdout = Vec::new();
     let mut chunk = vec![0u8; 64 * 1024];
     loop {
@@ -85,9 +92,8 @@ pub fn run(binary: &std::path::Path, ctx: &ExecContext) -> Result<RunOutput> {
     } else if stderr.exceeded() {
         Exit::StderrFlood(ctx.limits.stderr_bytes)
     } else {
-        use std::os::unix::process::ExitStatusExt;
-        match status {
-            Some(status) => match (status.code(), status.signal()) {
+        match ended {
+            Some(ended) => match (ended.code, ended.signal) {
                 (Some(code), _) => Exit::Code(code),
                 (None, Some(signal)) => Exit::Trapped(format!("killed by signal {signal}")),
                 (None, None) => Exit::Trapped("ended without a status".into()),
@@ -102,5 +108,7 @@ pub fn run(binary: &std::path::Path, ctx: &ExecContext) -> Result<RunOutput> {
         attempts: Vec::new(),
         pending: Vec::new(),
         hidden_lookups: BTreeSet::new(),
+        jail_failures: Vec::new(),
+        confinement,
     })
 }

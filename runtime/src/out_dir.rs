@@ -6,13 +6,12 @@
 //! lead out of `OUT_DIR`, and its size is bounded.
 
 use std::collections::HashMap;
-use std::fs;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
-
-use crate::policy::resolve;
+use cap_fs_ext::DirExt as _;
+use cap_std::ambient_authority;
+use cap_std::fs::{Dir, MetadataExt as _};
 
 /// Something in `OUT_DIR` that is not allowed to stay.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,51 +61,41 @@ impl std::fmt::Display for Violation {
 
 /// Scans `out_dir`, removes every link that leads out of it, and reports what it found.
 ///
+/// Everything is done on the directory's handle: a link is judged by resolving it
+/// beneath `OUT_DIR` the way the kernel will (cap-std refuses a resolution that leaves),
+/// and removed by name in the directory that holds it. Nothing the script started runs
+/// any more when this is called, so what is checked is what rustc will see.
+///
 /// # Errors
 ///
 /// Fails when `out_dir` cannot be read.
 pub fn check(out_dir: &Path, max_bytes: u64) -> Result<Vec<Violation>> {
-    let root = resolve(out_dir);
-    let mut violations = Vec::new();
-    let mut bytes = 0u64;
-    // inode -> (hard-link count, names seen inside OUT_DIR)
-    let mut inodes: HashMap<(u64, u64), (u64, Vec<PathBuf>)> = HashMap::new();
-    let mut pending = vec![out_dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let entries =
-            fs::read_dir(&dir).with_context(|| format!("failed to read {}", dir.display()))?;
-        for entry in entries {
-            let entry = entry.with_context(|| format!("failed to read {}", dir.display()))?;
-            let path = entry.path();
-            let meta = fs::symlink_metadata(&path)
-                .with_context(|| format!("failed to inspect {}", path.display()))?;
-            if meta.file_type().is_symlink() {
-                let target = fs::read_link(&path).unwrap_or_default();
-                let lands = resolve(&dir.join(&target));
-                if !lands.starts_with(&root) {
-                    remove(&path)?;
-                    violations.push(Violation::SymlinkOut { link: path, target });
-                }
-            } else if meta.is_dir() {
-                pending.push(path);
-            } else {
-                bytes = bytes.saturating_add(meta.len());
-                if meta.nlink() > 1 {
-                    let seen = inodes
-                        .entry((meta.dev(), meta.ino()))
-                        .or_insert((meta.nlink(), Vec::new()));
-                    seen.1.push(path);
-                }
-            }
-        }
-    }
+    let root = Dir::open_ambient_dir(out_dir, ambient_authority())
+        .with_context(|| format!("failed to open {}", out_dir.display()))?;
+    let mut scan = Scan {
+        out_dir,
+        root: &root,
+        violations: Vec::new(),
+        bytes: 0,
+        inodes: HashMap::new(),
+    };
+    scan.walk(&root, Path::new(""))?;
+    let Scan {
+        mut violations,
+        bytes,
+        inodes,
+        ..
+    } = scan;
     for (nlink, names) in inodes.into_values() {
         if names.len() as u64 >= nlink {
             continue;
         }
-        for file in names {
-            remove(&file)?;
-            violations.push(Violation::HardLinkOut { file });
+        for name in names {
+            root.remove_file(&name)
+                .with_context(|| format!("failed to remove {}", out_dir.join(&name).display()))?;
+            violations.push(Violation::HardLinkOut {
+                file: out_dir.join(name),
+            });
         }
     }
     if bytes > max_bytes {
@@ -118,13 +107,78 @@ pub fn check(out_dir: &Path, max_bytes: u64) -> Result<Vec<Violation>> {
     Ok(violations)
 }
 
-fn remove(path: &Path) -> Result<()> {
-    fs::remove_file(path).with_context(|| format!("failed to remove {}", path.display()))
+struct Scan<'a> {
+    out_dir: &'a Path,
+    root: &'a Dir,
+    violations: Vec<Violation>,
+    bytes: u64,
+    /// inode -> (hard-link count, names seen inside OUT_DIR)
+    inodes: HashMap<(u64, u64), (u64, Vec<PathBuf>)>,
+}
+
+impl Scan<'_> {
+    fn walk(&mut self, dir: &Dir, at: &Path) -> Result<()> {
+        let shown = self.out_dir.join(at);
+        let entries = dir
+            .entries()
+            .with_context(|| format!("failed to read {}", shown.display()))?;
+        for entry in entries {
+            let entry = entry.with_context(|| format!("failed to read {}", shown.display()))?;
+            let name = entry.file_name();
+            let path = at.join(&name);
+            let meta = entry.metadata().with_context(|| {
+                format!("failed to inspect {}", self.out_dir.join(&path).display())
+            })?;
+            if meta.is_symlink() {
+                if leads_out(self.root, &path) {
+                    let target = dir.read_link_contents(&name).unwrap_or_default();
+                    dir.remove_file(&name).with_context(|| {
+                        format!("failed to remove {}", self.out_dir.join(&path).display())
+                    })?;
+                    self.violations.push(Violation::SymlinkOut {
+                        link: self.out_dir.join(&path),
+                        target,
+                    });
+                }
+            } else if meta.is_dir() {
+                let sub = dir.open_dir_nofollow(&name).with_context(|| {
+                    format!("failed to open {}", self.out_dir.join(&path).display())
+                })?;
+                self.walk(&sub, &path)?;
+            } else {
+                self.bytes = self.bytes.saturating_add(meta.len());
+                if meta.nlink() > 1 {
+                    self.inodes
+                        .entry((meta.dev(), meta.ino()))
+                        .or_insert((meta.nlink(), Vec::new()))
+                        .1
+                        .push(path);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether the link at `path` (relative to `root`) resolves outside `root`. A link that
+/// resolves nowhere (a missing target, a loop) leads nowhere.
+fn leads_out(root: &Dir, path: &Path) -> bool {
+    match root.metadata(path) {
+        Ok(_) => false,
+        Err(err) => {
+            let nowhere = matches!(
+                err.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) || err.raw_os_error() == Some(libc::ELOOP);
+            !nowhere
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
     use std::os::unix::fs::symlink;
 
     #[test]
@@ -170,6 +224,39 @@ mod tests {
             fs::read_to_string(dir.path().join("secret")).unwrap(),
             "key"
         );
+    }
+
+    #[test]
+    fn links_that_climb_through_other_links_or_end_in_a_slash_are_caught() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        fs::create_dir_all(out.join("d")).unwrap();
+        fs::create_dir_all(dir.path().join("secret-dir")).unwrap();
+        fs::write(dir.path().join("secret"), "key").unwrap();
+        // `up` stays inside (it is OUT_DIR itself), but `up/..` is OUT_DIR's parent.
+        symlink(".", out.join("up")).unwrap();
+        symlink("up/../secret", out.join("climb")).unwrap();
+        symlink("d/../up/../secret", out.join("climb2")).unwrap();
+        symlink("../secret-dir/", out.join("slash")).unwrap();
+        symlink(
+            format!("{}/", dir.path().join("secret-dir").display()),
+            out.join("abs-slash"),
+        )
+        .unwrap();
+        symlink("up/d", out.join("fine")).unwrap();
+        let mut found: Vec<String> = check(&out, u64::MAX)
+            .unwrap()
+            .iter()
+            .filter_map(|violation| match violation {
+                Violation::SymlinkOut { link, .. } => {
+                    Some(link.strip_prefix(&out).unwrap().display().to_string())
+                }
+                _ => None,
+            })
+            .collect();
+        found.sort();
+        assert_eq!(found, ["abs-slash", "climb", "climb2", "slash"]);
+        assert!(out.join("fine").exists() && out.join("up").exists());
     }
 
     #[test]

@@ -14,6 +14,7 @@ use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 use crate::SandboxEngine;
 use crate::broker::{Broker, ExecAttempt, ExecContext};
 use crate::engine::EPOCH_TICK;
+use crate::host_fs::HostFs;
 use crate::output::CappedOutput;
 use wasm_build_permissions_schema::Capability;
 
@@ -121,6 +122,11 @@ pub struct RunOutput {
     pub pending: Vec<(String, Capability)>,
     /// Hidden variables the guest looked up.
     pub hidden_lookups: BTreeSet<String>,
+    /// Programs the jail could not run (a layer missing here, a program swapped): each
+    /// fails the build, whatever the script made of it.
+    pub jail_failures: Vec<String>,
+    /// The layers that confined the script's programs (or the script itself), if any ran.
+    pub confinement: Option<String>,
 }
 
 /// The store's data: the WASI context, the exec broker and what enforces the limits.
@@ -130,41 +136,11 @@ pub(crate) struct Host {
     pub(crate) broker: Option<Broker>,
     /// The message of the last failed host call, for the guest's `last_error`.
     pub(crate) last_error: String,
-    /// The read-write preopens, for the facade's permission question.
-    writable: Vec<PathBuf>,
-    /// Every preopen: what the guest can read.
-    readable: Vec<PathBuf>,
+    /// The preopens, open, for the file operations the host does for the guest.
+    pub(crate) fs: HostFs,
     pub(crate) temp_dir: Option<PathBuf>,
     pub(crate) hidden_env: BTreeSet<String>,
     pub(crate) hidden_lookups: BTreeSet<String>,
-}
-
-impl Host {
-    /// Whether `path`, links resolved, lies inside a preopen.
-    pub(crate) fn is_readable(&self, path: &Path) -> bool {
-        let resolved = crate::policy::resolve(path);
-        self.readable
-            .iter()
-            .any(|dir| resolved.starts_with(crate::policy::resolve(dir)))
-    }
-
-    /// Whether a file may be created or replaced at `path`: its directory, links
-    /// resolved, lies inside a read-write preopen.
-    pub(crate) fn is_writable_destination(&self, path: &Path) -> bool {
-        let resolved = crate::policy::resolve(path);
-        self.writable
-            .iter()
-            .any(|dir| resolved.starts_with(crate::policy::resolve(dir)))
-    }
-
-    /// Whether `path` is inside a read-write preopen and writable on the host.
-    pub(crate) fn is_writable(&self, path: &Path) -> bool {
-        let resolved = crate::policy::resolve(path);
-        self.writable
-            .iter()
-            .any(|dir| resolved.starts_with(crate::policy::resolve(dir)))
-            && std::fs::metadata(&resolved).is_ok_and(|meta| !meta.permissions().readonly())
-    }
 }
 
 struct MemoryLimit {
@@ -244,17 +220,8 @@ impl Sandbox<'_> {
                 .exec
                 .map(|exec| Broker::new(exec, stdout.clone(), stderr.clone())),
             last_error: String::new(),
-            writable: self
-                .preopens
-                .iter()
-                .filter(|preopen| preopen.access == Access::ReadWrite)
-                .map(|preopen| preopen.path.clone())
-                .collect(),
-            readable: self
-                .preopens
-                .iter()
-                .map(|preopen| preopen.path.clone())
-                .collect(),
+            fs: HostFs::open(&self.preopens)
+                .context("failed to open the build script's directories")?,
             temp_dir: self.temp_dir,
             hidden_env: self.hidden_env,
             hidden_lookups: BTreeSet::new(),
@@ -299,12 +266,14 @@ impl Sandbox<'_> {
         // Dropping the broker kills children the script left behind.
         let mut host = store.into_data();
         let hidden_lookups = std::mem::take(&mut host.hidden_lookups);
-        let (attempts, pending) = match host.broker.take() {
+        let (attempts, pending, jail_failures, confinement) = match host.broker.take() {
             Some(mut broker) => (
                 std::mem::take(&mut broker.attempts),
                 std::mem::take(&mut broker.pending),
+                std::mem::take(&mut broker.jail_failures),
+                broker.confinement.take(),
             ),
-            None => (Vec::new(), Vec::new()),
+            None => (Vec::new(), Vec::new(), Vec::new(), None),
         };
         Ok(RunOutput {
             exit,
@@ -313,6 +282,8 @@ impl Sandbox<'_> {
             attempts,
             pending,
             hidden_lookups,
+            jail_failures,
+            confinement,
         })
     }
 }

@@ -17,8 +17,7 @@ use serde::{Deserialize, Serialize};
 use wasm_build_permissions_schema::{Capability, GrantSite, grant_help};
 
 use crate::audit::{self, RunRecord};
-use crate::broker::{ExecContext, ExecMode};
-use crate::confine::SYSTEM_READ_EXEC;
+use crate::broker::ExecContext;
 use crate::directive;
 use crate::env::{is_ambient, sandbox_env};
 use crate::exports::exported_dirs;
@@ -209,10 +208,8 @@ struct Prepared {
     env: Vec<(String, String)>,
     /// Set in the stand-in's environment, hidden from the script.
     hidden_env: BTreeSet<String>,
-    /// Directories granted programs may read besides the package.
-    read_dirs: Vec<PathBuf>,
     /// Directories the script's dependencies handed it through `links` metadata, opened
-    /// read-only for the script itself.
+    /// read-only for the script itself and its programs.
     exported: Vec<PathBuf>,
     ctx: RunContext,
     temp_dir: tempfile::TempDir,
@@ -233,12 +230,11 @@ impl Prepared {
             .filter_map(|(name, _)| name.into_string().ok())
             .filter(|name| !env.iter().any(|(visible, _)| visible == name))
             .collect();
-        let read_dirs = dependency_dirs(&package.out_dir);
         let exported = exported_dirs(&env, &package.out_dir, cargo_home().as_deref());
         let ctx = RunContext {
             out_dir: package.out_dir.clone(),
             manifest_dir: package.manifest_dir.clone(),
-            readable: readable_dirs(&read_dirs, &policy),
+            readable: readable_dirs(&dependency_dirs(&package.out_dir), &policy),
             hidden_env: hidden_env.clone(),
         };
         let temp_dir = tempfile::Builder::new()
@@ -251,7 +247,6 @@ impl Prepared {
             grant_site: file.grant_site,
             env,
             hidden_env,
-            read_dirs,
             exported,
             ctx,
             temp_dir,
@@ -267,9 +262,11 @@ impl Prepared {
             manifest_dir: self.package.manifest_dir.clone(),
             out_dir: self.package.out_dir.clone(),
             temp_dir: self.temp_dir.path().to_path_buf(),
-            read_dirs: self.read_dirs.clone(),
+            exported_dirs: self.exported.clone(),
+            shared_prefixes: shared_prefixes(),
             host_path: std::env::var_os("PATH"),
-            mode: ExecMode::detect(),
+            jail: crate::confinement::jail(),
+            dangerously_unconfined: crate::confinement::dangerously_unconfined(),
             limits: self.policy.limits,
         }
     }
@@ -395,6 +392,9 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
     for violation in &violations {
         errors.push(violation.to_string());
     }
+    for failure in &output.jail_failures {
+        errors.push(failure.clone());
+    }
     let pending: Vec<Capability> = filtered
         .pending
         .iter()
@@ -434,15 +434,31 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
                 .collect(),
             native,
             for_guest: manifest.for_guest,
+            confinement: output.confinement.clone(),
         },
     );
     Ok(status)
 }
 
-/// Everything a directive may point into: what the script's granted programs can read.
+/// Directories that are never a program's own installation: the home directory, cargo's
+/// and rustup's homes, and `~/.local` (the prefix of everything `pip install --user`).
+fn shared_prefixes() -> Vec<PathBuf> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let mut shared: Vec<PathBuf> = home.iter().cloned().collect();
+    shared.extend(home.iter().map(|home| home.join(".local")));
+    shared.extend(cargo_home());
+    shared.extend(
+        std::env::var_os("RUSTUP_HOME")
+            .map(PathBuf::from)
+            .or_else(|| home.as_ref().map(|home| home.join(".rustup"))),
+    );
+    shared
+}
+
+/// Everything a directive may point into: what cargo and rustc may read on the host.
 fn readable_dirs(dependency_dirs: &[PathBuf], policy: &Policy) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = dependency_dirs.to_vec();
-    dirs.extend(SYSTEM_READ_EXEC.iter().map(PathBuf::from));
+    dirs.extend(wasm_build_jail::SYSTEM_READ_EXEC.iter().map(PathBuf::from));
     if let Some(toolchain) = toolchain_dir() {
         dirs.push(toolchain);
     }
@@ -462,9 +478,9 @@ fn toolchain_dir() -> Option<PathBuf> {
         .and_then(|rustc| rustc.parent()?.parent().map(Path::to_path_buf))
 }
 
-/// Directories a granted program may read besides the package: the sources of every
-/// dependency (C headers a `-sys` crate ships) and the other build scripts' `OUT_DIR`s
-/// (`DEP_*_INCLUDE` points there).
+/// Directories a directive may name besides the package (cargo and rustc read them on
+/// the host, not the script): the sources of every dependency and the other build
+/// scripts' `OUT_DIR`s, where `rustc-link-search` of a dependency's library points.
 fn dependency_dirs(out_dir: &Path) -> Vec<PathBuf> {
     let mut dirs = Vec::new();
     // <profile>/build/<pkg>-<hash>/out

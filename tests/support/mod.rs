@@ -48,7 +48,25 @@ impl Project {
 
     /// `cargo wasm-build ARGS` with extra environment variables.
     pub fn wasm_build_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_cargo-wasm-build"));
+        self.wasm_build_on(None, args, env)
+    }
+
+    /// `cargo wasm-build ARGS` on a machine in `condition` (see [`field`]), or this one.
+    pub fn wasm_build_on(
+        &self,
+        condition: Option<Field>,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Run {
+        let tool = env!("CARGO_BIN_EXE_cargo-wasm-build");
+        let mut command = match condition {
+            Some(condition) => {
+                let mut command = Command::new(field());
+                command.arg(condition.name()).arg(tool);
+                command
+            }
+            None => Command::new(tool),
+        };
         command.arg("wasm-build").args(args);
         // A fake HOME must not move cargo's and rustup's own homes.
         for (name, default) in [("CARGO_HOME", ".cargo"), ("RUSTUP_HOME", ".rustup")] {
@@ -194,9 +212,58 @@ pub fn host_triple() -> String {
         .unwrap()
 }
 
+/// A machine users build on, as `tests/fixtures/field.c` makes this one look.
+#[derive(Debug, Clone, Copy)]
+pub enum Field {
+    /// Unprivileged user namespaces blocked, as by Docker's default seccomp profile.
+    NoUserNamespaces,
+    /// No Landlock, as on a kernel older than 5.13.
+    NoLandlock,
+}
+
+impl Field {
+    fn name(self) -> &'static str {
+        match self {
+            Field::NoUserNamespaces => "no-userns",
+            Field::NoLandlock => "no-landlock",
+        }
+    }
+}
+
+/// The `field` tool, compiled once per test run.
+pub fn field() -> &'static Path {
+    static TOOL: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    TOOL.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("wasm-build-field-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let tool = dir.join("field");
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/field.c");
+        let status = Command::new("cc")
+            .arg("-o")
+            .arg(&tool)
+            .arg(source)
+            .status()
+            .unwrap();
+        assert!(status.success(), "tests/fixtures/field.c compiles");
+        tool
+    })
+}
+
 /// Builds `dependencies` with plain cargo and with cargo wasm-build in two projects and
 /// compares every build script's output and files.
 pub fn assert_same_as_native(dependencies: &str, grants: &str, expected_scripts: &[&str]) {
+    assert_same_as_native_when(dependencies, grants, expected_scripts, |project| {
+        project.wasm_build(&[])
+    });
+}
+
+/// [`assert_same_as_native`], with the sandboxed build run by `build`.
+pub fn assert_same_as_native_when(
+    dependencies: &str,
+    grants: &str,
+    expected_scripts: &[&str],
+    build: impl Fn(&Project) -> Run,
+) {
     let native = Project::new();
     let sandboxed = Project::new();
     for project in [&native, &sandboxed] {
@@ -211,7 +278,7 @@ pub fn assert_same_as_native(dependencies: &str, grants: &str, expected_scripts:
             .file("src/lib.rs", "");
     }
     native.cargo(&["build"]).success();
-    sandboxed.wasm_build(&[]).success();
+    build(&sandboxed).success();
     let native_results = native.build_script_results("debug");
     let sandboxed_results = sandboxed.build_script_results("debug");
     for script in expected_scripts {

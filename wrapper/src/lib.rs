@@ -410,6 +410,7 @@ fn cannot_compile_for_wasm(
             hidden_env: Vec::new(),
             native: false,
             for_guest: false,
+            confinement: None,
         },
     );
     Ok(1)

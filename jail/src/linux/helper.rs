@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use super::{descendants, fd, filesystem, jobserver, syscalls};
 use crate::error::{Layer, Missing};
 use crate::layers::Layers;
-use crate::spawn::{Message, REPORT_FD};
+use crate::spawn::{Applied, Message, REPORT_FD, SignalScope};
 use crate::spec::{Code, Rules};
 
 /// Why the program did not start: a [`Message::Missing`] or [`Message::Refused`].
@@ -111,9 +111,13 @@ fn run(args: &[OsString], report: &mut File) -> Result<Message, Failure> {
     fd::close_from(REPORT_FD + 1).map_err(refused("failed to close inherited descriptors"))?;
     become_subreaper().map_err(missing(Layer::Descendants))?;
     let parent = watch_parent(rules.host_pid)?;
-    let signals = SignalFd::new().map_err(refused("failed to watch signals"))?;
+    let watched = SignalFd::new().map_err(refused("failed to watch signals"))?;
     let abi = filesystem::abi_in_use(rules.landlock_abi_cap).map_err(missing(Layer::Landlock))?;
-    if rules.code == Code::Untrusted && abi < 6 {
+    let signals = if abi >= 6 {
+        SignalScope::Landlock
+    } else if rules.code == Code::Toolchain {
+        SignalScope::Unscoped
+    } else {
         enter_pid_namespace().map_err(|err| {
             Message::Missing(Missing::new(
                 Layer::SignalScope,
@@ -122,7 +126,8 @@ fn run(args: &[OsString], report: &mut File) -> Result<Message, Failure> {
                 ),
             ))
         })?;
-    }
+        SignalScope::PidNamespace
+    };
     let launch = Launch::open(rules, &invocation.argv)?;
     let ruleset = filesystem::prepare(rules, abi, &launch.program, launch.interpreter.as_ref())
         .map_err(Message::Refused)?;
@@ -168,12 +173,16 @@ fn run(args: &[OsString], report: &mut File) -> Result<Message, Failure> {
         return Err(serde_json::from_slice(said.trim_ascii_end())
             .unwrap_or_else(|_| Message::Refused(String::from_utf8_lossy(&said).into_owned())));
     }
-    send(report, &Message::Ready(target as u32));
+    let applied = Applied {
+        landlock_abi: abi,
+        signals,
+    };
+    send(report, &Message::Ready(target as u32, applied));
     detach_stdio();
     Ok(supervise(
         target,
         parent.as_ref(),
-        &signals,
+        &watched,
         rules.time_limit_ms.map(Duration::from_millis),
     ))
 }
@@ -653,6 +662,7 @@ fn probe(cap: Option<&OsString>) -> i32 {
     let descendants = become_subreaper();
     let user_namespaces = in_child(enter_pid_namespace);
     let layers = Layers {
+        kernel: kernel(),
         landlock,
         seccomp,
         descendants,
@@ -668,6 +678,30 @@ fn probe(cap: Option<&OsString>) -> i32 {
             1
         }
     }
+}
+
+/// `Linux 6.8.0 x86_64`.
+pub(crate) fn kernel() -> String {
+    // SAFETY: uname fills a zeroed struct we own.
+    let mut name: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    if unsafe { libc::uname(&mut name) } != 0 {
+        return "Linux".into();
+    }
+    let field = |chars: &[libc::c_char]| {
+        let bytes: Vec<u8> = chars
+            .iter()
+            .take_while(|c| **c != 0)
+            .map(|c| *c as u8)
+            .collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    format!(
+        "{} {} {}",
+        field(&name.sysname),
+        field(&name.release),
+        field(&name.machine)
+    )
 }
 
 /// Runs `attempt` in a forked child and returns what it said.
