@@ -4,7 +4,8 @@
 //! daemon that called `setsid`) becomes the helper's child instead of init's. Killing is
 //! done as catern/supervise does it: kill every living child, wait for each to die
 //! *without reaping it* (so its pid cannot be reused while its own children move over to
-//! the helper), and repeat until a pass finds no living child. Then reap them all.
+//! the helper), and repeat until a pass finds no living child and no new one. Then reap
+//! them all.
 
 use std::io;
 
@@ -56,13 +57,19 @@ pub(crate) fn kill_all() {
     // SAFETY: plain syscall.
     let me = unsafe { libc::getpid() };
     loop {
-        let living: Vec<libc::pid_t> = children(me)
-            .unwrap_or_default()
-            .into_iter()
+        let listed = children(me).unwrap_or_default();
+        let living: Vec<libc::pid_t> = listed
+            .iter()
+            .copied()
             .filter(|pid| stat(*pid).is_some_and(|(state, _)| state != 'Z' && state != 'X'))
             .collect();
         if living.is_empty() {
-            break;
+            // A child that died between the listing and its check handed its own
+            // children to us before it became a zombie: they show in a new listing.
+            if children(me).unwrap_or_default() == listed {
+                break;
+            }
+            continue;
         }
         for pid in &living {
             // SAFETY: our own child, not yet reaped: the pid cannot belong to anyone else.
