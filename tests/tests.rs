@@ -13,6 +13,7 @@ mod support;
 mod display;
 mod exec;
 mod field;
+mod jailed;
 mod permissions;
 mod pipeline;
 mod real_crates;

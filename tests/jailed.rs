@@ -1,0 +1,405 @@
+//! The native half, tried as an attacker who owns a dependency's build script and its
+//! Cargo.toml, with no grants and with the grants a `-sys` crate plausibly asks for (`cc`,
+//! `ar`, `sh` for a configure script). With `cc` the attacker runs native code of its
+//! choosing (a compiler plugin, or the dynamic loader run on a file it compiled), so these
+//! tests compile `jail/tests/attacks/attack.c` that way and check that the jail holds
+//! around it: one test per way out.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::time::Duration;
+
+use crate::support::Project;
+use crate::support::hostile::{
+    CANARY, assert_no_canary_under, fake_home, hostile, out_dir, report,
+};
+
+/// The dynamic loader: it runs a file it may only read, so a jailed program can run what
+/// it compiled although nothing it writes is executable.
+#[cfg(target_arch = "x86_64")]
+const LOADER: &str = "/lib64/ld-linux-x86-64.so.2";
+#[cfg(target_arch = "aarch64")]
+const LOADER: &str = "/lib/ld-linux-aarch64.so.1";
+
+const GRANTS: &str =
+    "[package.metadata.sandbox.allow.\"hostile@0.1.0\"]\nexec = [\"cc\", \"sh\"]\n";
+
+/// A hostile package whose build script compiles the attack program with the granted
+/// `cc`, then runs each of `attacks` (name, arguments) through the granted `sh` and the
+/// loader, and records what the attack printed. `extra` goes into the manifest.
+fn native_attacks(attacks: &[(&str, String)], extra: &str) -> Project {
+    let calls: String = attacks
+        .iter()
+        .map(|(name, args)| {
+            format!(
+                "    run({name:?}, {:?});\n",
+                format!("exec {LOADER} $OUT_DIR/attack {args}")
+            )
+        })
+        .collect();
+    let project = hostile(
+        &format!(
+            r#"
+    let out = std::env::var("OUT_DIR").unwrap();
+    let compiled = std::process::Command::new("cc").args(["-O1", "-o", &format!("{{out}}/attack"), "attack.c"]).status();
+    attempt("compile", compiled.map(|status| assert!(status.success())));
+    let run = |name: &str, script: &str| {{
+        let output = std::process::Command::new("sh").arg("-c").arg(script).env("OUT_DIR", &out).output().unwrap();
+        record(name, String::from_utf8_lossy(&output.stdout).trim());
+    }};
+{calls}"#
+        ),
+        &format!("{GRANTS}{extra}"),
+    );
+    project.file("attack.c", include_str!("../jail/tests/attacks/attack.c"));
+    project
+}
+
+/// Moves the hostile package into `hostile/` of a workspace whose root is the consumer, as
+/// a dependency sits: its directory holds no target directory.
+fn as_a_dependency(project: &Project) {
+    for file in ["Cargo.toml", "build.rs", "attack.c", "src/lib.rs"] {
+        project.file(&format!("hostile/{file}"), &project.read(file));
+        fs::remove_file(project.root().join(file)).unwrap();
+    }
+    project
+        .file(
+            "Cargo.toml",
+            &crate::support::manifest(
+                "consumer",
+                &format!(
+                    "[dependencies]\nhostile = {{ path = \"hostile\" }}\n\n{}",
+                    GRANTS
+                ),
+            ),
+        )
+        .file("src/lib.rs", "");
+}
+
+fn blocked(report: &BTreeMap<String, String>, names: &[&str]) {
+    for name in names {
+        let outcome = &report[*name];
+        assert!(
+            outcome.starts_with("blocked"),
+            "{name} must be blocked: {outcome}"
+        );
+    }
+}
+
+/// Sockets of every kind (io_uring's included), other processes' IPC, memory, keys and
+/// environments, and signals to them: each fails for native code the attacker runs.
+#[test]
+fn native_code_reaches_no_socket_ipc_key_or_other_process() {
+    let agent_dir = tempfile::tempdir().unwrap();
+    let agent = agent_dir.path().join("agent.sock");
+    let _agent = std::os::unix::net::UnixListener::bind(&agent).unwrap();
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = tcp.local_addr().unwrap().port();
+    // SAFETY: a private segment of this test, removed below.
+    let segment = unsafe { libc::shmget(libc::IPC_PRIVATE, 4096, libc::IPC_CREAT | 0o666) };
+    let mut bystander = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .unwrap();
+    let me = std::process::id();
+    let attacks = [
+        ("io-uring", "io-uring".to_string()),
+        ("unix", format!("unix-connect {}", agent.display())),
+        ("abstract", "abstract-connect wasm-build-test".to_string()),
+        ("tcp", format!("tcp-connect {port}")),
+        ("netlink", "socket netlink".to_string()),
+        ("shm", format!("shm {segment}")),
+        ("keyctl", "keyctl".to_string()),
+        ("ptrace", format!("ptrace {me}")),
+        ("environ", format!("read /proc/{me}/environ")),
+        ("signal", format!("kill {} 9", bystander.id())),
+        ("unshare", "unshare".to_string()),
+        ("tiocsti", "tiocsti".to_string()),
+        ("fine", "read attack.c".to_string()),
+    ];
+    let project = native_attacks(&attacks, "");
+    project.wasm_build(&[]).success();
+    // SAFETY: removes the segment created above.
+    unsafe { libc::shmctl(segment, libc::IPC_RMID, std::ptr::null_mut()) };
+    let report = report(&project);
+    assert_eq!(report["compile"], "ok", "{report:#?}");
+    assert!(
+        report["fine"].starts_with("ok"),
+        "the attack runs: {report:#?}"
+    );
+    blocked(
+        &report,
+        &[
+            "io-uring", "unix", "abstract", "tcp", "netlink", "shm", "keyctl", "ptrace", "environ",
+            "signal", "unshare", "tiocsti",
+        ],
+    );
+    assert!(
+        bystander.try_wait().unwrap().is_none(),
+        "the bystander lives"
+    );
+    let _ = bystander.kill();
+    tcp.set_nonblocking(true).unwrap();
+    assert!(tcp.accept().is_err(), "nothing connected");
+}
+
+/// A granted program reads the package, its own OUT_DIR, the system and the toolchain:
+/// not another package's OUT_DIR (with its `rustc-env` values), not the registry's sources
+/// (private git dependencies live beside them), not the home directory.
+#[test]
+fn native_code_reads_only_what_its_package_needs() {
+    let home = fake_home();
+    let cargo_home = std::env::var("CARGO_HOME")
+        .unwrap_or_else(|_| format!("{}/.cargo", std::env::var("HOME").unwrap()));
+    // Some downloaded package's manifest (this test suite's own builds fetched plenty).
+    let registry_file = fs::read_dir(format!("{cargo_home}/registry/src"))
+        .unwrap()
+        .flatten()
+        .flat_map(|index| fs::read_dir(index.path()).into_iter().flatten().flatten())
+        .map(|package| package.path().join("Cargo.toml"))
+        .find(|manifest| manifest.is_file())
+        .unwrap();
+    // Another package's OUT_DIR, as a sibling build script left it.
+    let project_dir_placeholder = "TARGET_BUILD";
+    let attacks = [
+        (
+            "other-out-dir",
+            format!("read {project_dir_placeholder}/other-1/out/secret.rs"),
+        ),
+        ("registry", format!("read {}", registry_file.display())),
+        (
+            "home",
+            format!("read {}/.ssh/id_rsa", home.path().display()),
+        ),
+        ("system", "read /usr/include/stdio.h".to_string()),
+        ("package", "read Cargo.toml".to_string()),
+        (
+            "write-home",
+            format!("write {}/.bashrc", home.path().display()),
+        ),
+        ("own-out-dir", "write $OUT_DIR/fine.txt".to_string()),
+    ];
+    let project = native_attacks(&attacks, "");
+    let build = project.target().join("debug/build");
+    let other = build.join("other-1/out");
+    fs::create_dir_all(&other).unwrap();
+    fs::write(other.join("secret.rs"), CANARY).unwrap();
+    let script = project
+        .read("build.rs")
+        .replace(project_dir_placeholder, build.to_str().unwrap());
+    project.file("build.rs", &script);
+    as_a_dependency(&project);
+    project.wasm_build(&[]).success();
+    let report = report(&project);
+    blocked(
+        &report,
+        &["other-out-dir", "registry", "home", "write-home"],
+    );
+    for allowed in ["system", "package", "own-out-dir"] {
+        assert!(report[allowed].starts_with("ok"), "{allowed}: {report:#?}");
+    }
+    assert!(!home.path().join(".bashrc").exists());
+}
+
+/// Native code leaves a daemon (setsid, double fork) that plants a symlink in OUT_DIR
+/// after the build script's checks, for rustc to follow: it is gone before the checks.
+#[test]
+fn daemons_of_granted_programs_die_with_the_build_script() {
+    let attacks = [
+        // A double fork into a session of its own that writes into OUT_DIR later.
+        ("daemon", "daemon $OUT_DIR/late-daemon 2".to_string()),
+        // The shell's ways: a setsid job that plants a link, and a background job.
+        (
+            "shell",
+            "(setsid sh -c 'sleep 2; ln -s /etc/passwd $OUT_DIR/late-link' &); (sleep 2; touch $OUT_DIR/late-job) & echo ok".to_string(),
+        ),
+    ];
+    let project = native_attacks(&attacks, "");
+    let script = project
+        .read("build.rs")
+        .replace(&format!("exec {LOADER} $OUT_DIR/attack (setsid"), "(setsid");
+    project.file("build.rs", &script);
+    project.wasm_build(&[]).success();
+    let report = report(&project);
+    assert!(report["daemon"].starts_with("ok"), "{report:#?}");
+    assert!(report["shell"].starts_with("ok"), "{report:#?}");
+    std::thread::sleep(Duration::from_secs(3));
+    let out_dir = out_dir(&project);
+    for planted in ["late-daemon", "late-link", "late-job"] {
+        assert!(
+            fs::symlink_metadata(out_dir.join(planted)).is_err(),
+            "{planted}: something the build script started ran on after it"
+        );
+    }
+}
+
+/// Everything the build script's process held (cargo's jobserver pipe among them) stays
+/// out of native code; a `make` gets a jobserver of its own.
+#[test]
+fn native_code_inherits_no_descriptor() {
+    let attacks = [("fds", "fds".to_string())];
+    let project = native_attacks(&attacks, "");
+    let script = project.read("build.rs").replace(
+        ".env(\"OUT_DIR\", &out)",
+        ".env(\"OUT_DIR\", &out).env(\"MAKEFLAGS\", std::env::var(\"CARGO_MAKEFLAGS\").unwrap_or_default())",
+    );
+    project.file("build.rs", &script);
+    project.wasm_build(&["-j2"]).success();
+    let report = report(&project);
+    let fds = &report["fds"];
+    assert!(fds.starts_with("ok fds=3,4, makeflags="), "{fds}");
+    assert!(
+        fds.contains("--jobserver-auth=3,4") && fds.ends_with("token=+"),
+        "{fds}"
+    );
+}
+
+/// A network grant lets a program use TCP and UDP, and nothing else: not Unix sockets,
+/// not the rest of the jail.
+#[test]
+fn a_network_grant_opens_only_tcp_and_udp() {
+    let agent_dir = tempfile::tempdir().unwrap();
+    let agent = agent_dir.path().join("docker.sock");
+    let _agent = std::os::unix::net::UnixListener::bind(&agent).unwrap();
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = tcp.local_addr().unwrap().port();
+    let attacks = [
+        ("tcp", format!("tcp-connect {port}")),
+        ("unix", format!("unix-connect {}", agent.display())),
+        ("io-uring", "io-uring".to_string()),
+    ];
+    let project = native_attacks(&attacks, "network = [\"sh\"]\n");
+    project.wasm_build(&[]).success();
+    let report = report(&project);
+    assert!(report["tcp"].starts_with("ok"), "{report:#?}");
+    blocked(&report, &["unix", "io-uring"]);
+}
+
+/// With no grant at all, the only program is rustc, and rustc runs nothing the script
+/// chose: a linker, a proc macro, a plugin or a target file are not probes. The script
+/// can still compile a native program (a probe that links), but never run it.
+#[test]
+fn the_rustc_probe_runs_no_native_code_of_the_scripts_choosing() {
+    let home = fake_home();
+    let marker = home.path().join("ran");
+    let project = hostile(
+        &format!(
+            r#"
+    let out = std::env::var("OUT_DIR").unwrap();
+    let rustc = std::env::var("RUSTC").unwrap();
+    std::fs::write(format!("{{out}}/p.rs"), {program:?}).unwrap();
+    std::fs::write(format!("{{out}}/y.rs"), "fn main() {{}}").unwrap();
+    let run = |args: &[&str]| std::process::Command::new(&rustc).args(args).output().map(|o| o.status.success());
+    attempt("compile-native", run(&[&format!("{{out}}/p.rs"), "-o", &format!("{{out}}/p")]));
+    attempt("linker", run(&[&format!("{{out}}/y.rs"), "-C", &format!("linker={{out}}/p"), "-o", &format!("{{out}}/y")]));
+    attempt("run-it", std::process::Command::new(format!("{{out}}/p")).status());
+    attempt("preload", std::process::Command::new(&rustc).arg("--version").env("LD_PRELOAD", format!("{{out}}/p")).status());
+"#,
+            program = format!(
+                "fn main() {{ std::fs::write({:?}, \"x\").unwrap(); }}",
+                marker.display().to_string()
+            )
+        ),
+        "",
+    );
+    project
+        .wasm_build(&[])
+        .failure()
+        .stderr_has("makes this run of rustc more than a probe")
+        .stderr_has("needs permission to run `$RUSTC`: it tried to run `")
+        .stderr_has("needs permission to read the environment variable `LD_PRELOAD`")
+        .stderr_has("/out/p`: it tried to run `");
+    assert!(!marker.exists(), "the script's native code ran");
+    let report = report(&project);
+    assert_eq!(
+        report["compile-native"], "ok",
+        "a probe that links still works"
+    );
+}
+
+/// Host calls (`fs::copy`, `set_permissions`) while a granted program flips a symlink in
+/// OUT_DIR between a harmless file and a secret (or a file outside to overwrite), in a
+/// loop: no round reads the secret or writes outside.
+#[test]
+fn host_calls_never_follow_a_symlink_flipped_under_them() {
+    let home = fake_home();
+    let victim = home.path().join(".bashrc");
+    fs::write(&victim, "original").unwrap();
+    let secret = home.path().join(".ssh/id_rsa");
+    let project = hostile(
+        &format!(
+            r#"
+    let out = std::env::var("OUT_DIR").unwrap();
+    std::fs::write(format!("{{out}}/harmless"), "fine").unwrap();
+    let flipper = format!("cd {{out}} && while :; do ln -sfn harmless r.tmp; mv -fT r.tmp flip; ln -sfn {secret} r.tmp; mv -fT r.tmp flip; ln -sfn w w.tmp; mv -fT w.tmp wflip; ln -sfn {victim} w.tmp; mv -fT w.tmp wflip; done");
+    let mut child = std::process::Command::new("sh").arg("-c").arg(flipper).spawn().unwrap();
+    while std::fs::symlink_metadata(format!("{{out}}/wflip")).is_err() {{
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }}
+    let mut copied = 0;
+    for _ in 0..400 {{
+        if std::fs::copy(format!("{{out}}/flip"), format!("{{out}}/copy")).is_ok() {{
+            copied += 1;
+            assert_eq!(std::fs::read_to_string(format!("{{out}}/copy")).unwrap(), "fine");
+        }}
+        let _ = std::fs::copy("Cargo.toml", format!("{{out}}/wflip"));
+        if let Ok(meta) = std::fs::metadata(format!("{{out}}/flip")) {{
+            let mut permissions = meta.permissions();
+            permissions.set_readonly(true);
+            let _ = std::fs::set_permissions(format!("{{out}}/flip"), permissions);
+        }}
+    }}
+    child.kill().unwrap();
+    let _ = child.wait();
+    attempt("copied", if copied > 0 {{ Ok(copied) }} else {{ Err(copied) }});
+    for name in ["flip", "wflip", "r.tmp", "w.tmp"] {{ let _ = std::fs::remove_file(format!("{{out}}/{{name}}")); }}
+"#,
+            secret = secret.display(),
+            victim = victim.display()
+        ),
+        "[package.metadata.sandbox.allow.\"hostile@0.1.0\"]\nexec = [\"sh\"]\n",
+    );
+    project.wasm_build(&[]).success();
+    assert_eq!(report(&project)["copied"], "ok", "the race was run");
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "original");
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = fs::metadata(&secret).unwrap().permissions().mode();
+    assert_ne!(mode & 0o200, 0, "the secret's permissions are unchanged");
+    assert_no_canary_under(&project.target());
+}
+
+/// The program a script asks for is resolved once, judged, and that very file runs: a
+/// link flipped between a granted program and a denied one never runs the denied one.
+#[test]
+fn a_program_swapped_under_the_broker_never_runs() {
+    let home = fake_home();
+    let secret = home.path().join(".ssh/id_rsa");
+    let project = hostile(
+        &format!(
+            r#"
+    let out = std::env::var("OUT_DIR").unwrap();
+    let flipper = format!("cd {{out}} && while :; do ln -sfn /bin/true l.tmp; mv -fT l.tmp tool; ln -sfn /bin/cat l.tmp; mv -fT l.tmp tool; done");
+    let mut child = std::process::Command::new("sh").arg("-c").arg(flipper).spawn().unwrap();
+    while std::fs::symlink_metadata(format!("{{out}}/tool")).is_err() {{
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }}
+    let mut ran = 0;
+    for _ in 0..200 {{
+        if let Ok(output) = std::process::Command::new(format!("{{out}}/tool")).arg({secret:?}).output() {{
+            ran += 1;
+            assert!(output.stdout.is_empty(), "cat ran");
+        }}
+    }}
+    child.kill().unwrap();
+    let _ = child.wait();
+    attempt("ran", if ran > 0 {{ Ok(ran) }} else {{ Err(ran) }});
+    for name in ["tool", "l.tmp"] {{ let _ = std::fs::remove_file(format!("{{out}}/{{name}}")); }}
+"#,
+            secret = secret.display().to_string()
+        ),
+        "[package.metadata.sandbox.allow.\"hostile@0.1.0\"]\nexec = [\"sh\", \"true\"]\n\n[package.metadata.sandbox.deny.\"hostile@0.1.0\"]\nexec = [\"cat\"]\n",
+    );
+    project.wasm_build(&[]).success();
+    assert_eq!(report(&project)["ran"], "ok", "the granted program ran");
+    assert_no_canary_under(&project.target());
+}
