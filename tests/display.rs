@@ -423,3 +423,53 @@ fn assert_valid(
         }
     }
 }
+
+/// What a crate wrote reaches the reviewer's terminal and Markdown as inert text: a `\r`
+/// and cursor movements cannot overwrite its own "requested" line, `<!--` cannot hide the
+/// rest of its card, and text in any script never breaks the table.
+#[test]
+fn what_a_crate_wrote_is_shown_not_obeyed() {
+    let project = Project::new();
+    project
+        .file(
+            "vendor/sly-sys/Cargo.toml",
+            "[package]\nname = \"sly-sys\"\nversion = \"1.0.0\"\nedition = \"2021\"\n\n\
+             [package.metadata.sandbox]\nexec = [\"cc\"]\nread = [\"/usr/share/données/日本語のとても長いパス/include/ヘッダー\"]\n\
+             reason = \"needs nothing\\r\\u001b[2K\\u001b[1Agranted: nothing to review <!-- hide the rest\"\n",
+        )
+        .file("vendor/sly-sys/src/lib.rs", "")
+        .file("vendor/sly-sys/build.rs", "fn main() {}")
+        .file(
+            "app/Cargo.toml",
+            &format!(
+                "{}\n[workspace]\n",
+                manifest("app", "[dependencies]\nsly-sys = { path = \"../vendor/sly-sys\" }")
+            ),
+        )
+        .file("app/src/lib.rs", "");
+    let table = permissions(&project, &["--color", "never"])
+        .success()
+        .stdout;
+    let card = permissions(&project, &["-p", "sly-sys", "--color", "always"])
+        .success()
+        .stdout;
+    let markdown = permissions(&project, &["--format", "markdown"])
+        .success()
+        .stdout;
+    for shown in [&table, &card] {
+        assert!(
+            !shown.contains('\r') && !shown.contains("\x1b[2K") && !shown.contains("\x1b[1A"),
+            "{shown}"
+        );
+    }
+    assert!(
+        card.contains("needs nothing\\u{d}\\u{1b}[2K\\u{1b}[1Agranted"),
+        "{card}"
+    );
+    assert!(
+        table.contains('…'),
+        "long values are cut, between characters: {table}"
+    );
+    assert!(!markdown.contains("<!--"), "{markdown}");
+    assert!(markdown.contains("&lt;\\!-- hide the rest"), "{markdown}");
+}

@@ -1,6 +1,6 @@
 //! Requests, grants and their review: the consumer decides, per package and exact version.
 
-use crate::support::Project;
+use crate::support::{Project, manifest};
 
 /// A dependency outside the workspace (so not a member) whose build script runs `sh` and
 /// falls back when it may not.
@@ -345,4 +345,78 @@ fn revoking_run_natively_sends_the_script_back_to_the_sandbox() {
         .success()
         .stderr_has("Sandboxed 1 build script in wasmtime: fake-sys v1.0.0");
     assert_eq!(binary_says(&project), "used sh: true\n");
+}
+
+/// A grant that matches every variable, a family by a bare prefix, or a secret's name
+/// needs `dangerous-env`; a package-relative path may not leave the package. Each is a
+/// located error that says what to write instead, and the dangerous key is shown in red.
+#[test]
+fn grants_that_reach_too_far_need_a_dangerous_key() {
+    let project = Project::new();
+    let consumer = |grants: &str| {
+        project
+            .file(
+                "Cargo.toml",
+                &manifest(
+                    "app",
+                    &format!("[package.metadata.sandbox.allow.\"app@0.1.0\"]\n{grants}"),
+                ),
+            )
+            .file(
+                "build.rs",
+                r#"fn main() {
+                    for name in ["CFLAGS_x86", "CFLAGS_DEPLOY_TOKEN", "GITHUB_TOKEN"] {
+                        println!("cargo:warning={name}={}", std::env::var(name).is_ok());
+                    }
+                }"#,
+            )
+            .file("src/lib.rs", "");
+    };
+    let env = [
+        ("CFLAGS_x86", "-O2"),
+        ("CFLAGS_DEPLOY_TOKEN", "CANARY"),
+        ("GITHUB_TOKEN", "CANARY"),
+    ];
+    for (grant, help) in [
+        ("env = [\"*\"]", "dangerous-env = [\"*\"]"),
+        ("env = [\"GIT*\"]", "`GIT_*`"),
+        (
+            "env = [\"GITHUB_TOKEN\"]",
+            "dangerous-env = [\"GITHUB_TOKEN\"]",
+        ),
+        (
+            "read = [\"../../..\"]",
+            "paths relative to the package stay inside it",
+        ),
+        ("write = [\"/\"]", "dangerous-write = [\"/\"]"),
+    ] {
+        consumer(grant);
+        project
+            .wasm_build_env(&[], &env)
+            .failure()
+            .stderr_has(&format!("{}:", project.root().join("Cargo.toml").display()))
+            .stderr_has(help);
+    }
+    consumer("env = [\"CFLAGS_*\"]");
+    project
+        .wasm_build_env(&[], &env)
+        .success()
+        .stderr_has("CFLAGS_x86=true")
+        .stderr_has("CFLAGS_DEPLOY_TOKEN=false")
+        .stderr_has("GITHUB_TOKEN=false");
+    consumer("dangerous-env = [\"GITHUB_TOKEN\"]");
+    project
+        .wasm_build_env(&[], &env)
+        .success()
+        .stderr_has("GITHUB_TOKEN=true");
+    project
+        .wasm_build(&["permissions", "-p", "app", "--color", "always"])
+        .success();
+    let card = project
+        .wasm_build(&["permissions", "-p", "app", "--color", "always"])
+        .stdout;
+    assert!(
+        card.contains("\x1b[1;31mdangerous: dangerous-env: GITHUB_TOKEN"),
+        "{card}"
+    );
 }

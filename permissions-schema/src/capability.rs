@@ -60,7 +60,8 @@ impl fmt::Display for GatedDirective {
 pub enum Capability {
     /// Run a program (a name looked up on the host `PATH`, or an absolute path).
     Exec(String),
-    /// See an environment variable (a name, or a prefix ending in `*`).
+    /// See an environment variable, and set it for programs the script runs (a name, or a
+    /// prefix ending in `_*`).
     Env(String),
     /// Read a directory or file outside the package.
     Read(String),
@@ -72,6 +73,14 @@ pub enum Capability {
     Directive(GatedDirective),
     /// Add a library search path outside `OUT_DIR` and the package.
     LinkSearch(String),
+    /// See environment variables that the `env` key may not grant: every variable (`*`),
+    /// a prefix without a word boundary, or secret-shaped names (`*_TOKEN`, `AWS_*`,
+    /// `SSH_AUTH_SOCK`). Behind its own key so that it is seen in review.
+    DangerousEnv(String),
+    /// Read a path that `read` may not grant: `/`, or a home directory or above it.
+    DangerousRead(String),
+    /// Write a path that `write` may not grant, likewise.
+    DangerousWrite(String),
     /// Run the build script natively instead of in wasm (still confined: no network,
     /// writes only `OUT_DIR`), for scripts whose build-dependencies cannot be compiled
     /// for wasm32-wasip1 (bindgen loading libclang, say). Programs it starts are confined
@@ -91,7 +100,22 @@ impl Capability {
             Capability::Directive(_) => "directives",
             Capability::LinkSearch(_) => "link-search",
             Capability::RunNatively => "run-natively",
+            Capability::DangerousEnv(_) => "dangerous-env",
+            Capability::DangerousRead(_) => "dangerous-read",
+            Capability::DangerousWrite(_) => "dangerous-write",
         }
+    }
+
+    /// Whether the capability widens the sandbox past what review can take for granted:
+    /// displays show it in red.
+    pub fn is_dangerous(&self) -> bool {
+        matches!(
+            self,
+            Capability::DangerousEnv(_)
+                | Capability::DangerousRead(_)
+                | Capability::DangerousWrite(_)
+                | Capability::RunNatively
+        )
     }
 
     /// The value within that key's array.
@@ -102,7 +126,10 @@ impl Capability {
             | Capability::Read(value)
             | Capability::Write(value)
             | Capability::Network(value)
-            | Capability::LinkSearch(value) => value.clone(),
+            | Capability::LinkSearch(value)
+            | Capability::DangerousEnv(value)
+            | Capability::DangerousRead(value)
+            | Capability::DangerousWrite(value) => value.clone(),
             Capability::Directive(gated) => gated.key().to_string(),
             Capability::RunNatively => "true".to_string(),
         }
@@ -126,18 +153,39 @@ impl Capability {
     }
 }
 
+impl Capability {
+    /// The capability as a sentence fragment ("run `cc`"), with each value the crate wrote
+    /// quoted by `code`: for a terminal in backticks, for Markdown as a code span that the
+    /// value cannot break out of.
+    pub fn describe(&self, code: impl Fn(&str) -> String) -> String {
+        match self {
+            Capability::Exec(program) => format!("run {}", code(program)),
+            Capability::Env(name) => format!("use the environment variable {}", code(name)),
+            Capability::Read(path) => format!("read {}", code(path)),
+            Capability::Write(path) => format!("write {}", code(path)),
+            Capability::Network(program) => format!("let {} use the network", code(program)),
+            Capability::Directive(gated) => format!("emit {}", code(&format!("cargo:{gated}"))),
+            Capability::LinkSearch(path) => {
+                format!("add {} to the library search path", code(path))
+            }
+            Capability::RunNatively => "run natively (confined) instead of in wasm".into(),
+            Capability::DangerousEnv(name) => format!(
+                "use the environment variable {} (dangerous: it may be a secret)",
+                code(name)
+            ),
+            Capability::DangerousRead(path) => {
+                format!("read {} (dangerous: it holds your home)", code(path))
+            }
+            Capability::DangerousWrite(path) => {
+                format!("write {} (dangerous: it holds your home)", code(path))
+            }
+        }
+    }
+}
+
 impl fmt::Display for Capability {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Capability::Exec(program) => write!(f, "run `{program}`"),
-            Capability::Env(name) => write!(f, "read the environment variable `{name}`"),
-            Capability::Read(path) => write!(f, "read `{path}`"),
-            Capability::Write(path) => write!(f, "write `{path}`"),
-            Capability::Network(program) => write!(f, "let `{program}` use the network"),
-            Capability::Directive(gated) => write!(f, "emit `cargo:{gated}`"),
-            Capability::LinkSearch(path) => write!(f, "add `{path}` to the library search path"),
-            Capability::RunNatively => write!(f, "run natively (confined) instead of in wasm"),
-        }
+        f.write_str(&self.describe(|value| format!("`{value}`")))
     }
 }
 

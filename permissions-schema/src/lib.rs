@@ -7,6 +7,7 @@ mod capability;
 mod diagnostic;
 pub mod display;
 mod grant_hint;
+pub mod hygiene;
 mod limits;
 pub mod schema;
 mod tables;

@@ -52,7 +52,8 @@ struct Limits {
 struct Capabilities {
     /// Programs: names found on PATH, absolute paths, or `$RUSTC`.
     exec: Option<Vec<String>>,
-    /// Environment variables the script may see: names, or prefixes ending in `*`.
+    /// Environment variables the script may see and set for its programs: names, or
+    /// prefixes ending in `_*`; never every variable or a secret's name.
     env: Option<Vec<String>>,
     /// Paths its programs may read: relative to the package, absolute, or `$TOOLCHAIN/...`.
     read: Option<Vec<String>>,
@@ -66,6 +67,12 @@ struct Capabilities {
     link_search: Option<Vec<String>>,
     /// Run the script natively, confined, when it cannot be compiled for wasm.
     run_natively: Option<bool>,
+    /// Environment variables `env` refuses: every one (`*`), secrets.
+    dangerous_env: Option<Vec<String>>,
+    /// Paths `read` refuses: `/`, home directories.
+    dangerous_read: Option<Vec<String>>,
+    /// Paths `write` refuses: `/`, home directories.
+    dangerous_write: Option<Vec<String>>,
     /// Limits replacing the defaults.
     limits: Option<Limits>,
 }

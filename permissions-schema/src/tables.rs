@@ -29,6 +29,7 @@ use toml_edit::{Item, TableLike, Value};
 
 use crate::capability::{Capability, GatedDirective};
 use crate::diagnostic::{Diagnostic, SourceFile, did_you_mean};
+use crate::hygiene;
 use crate::limits::Limits;
 
 /// The schema version this tool reads and writes.
@@ -44,6 +45,9 @@ pub const CAPABILITY_KEYS: &[&str] = &[
     "directives",
     "link-search",
     "run-natively",
+    "dangerous-env",
+    "dangerous-read",
+    "dangerous-write",
     "limits",
 ];
 
@@ -171,6 +175,12 @@ pub struct CapabilitySet {
     pub link_search: Vec<String>,
     /// Run the build script natively (confined) instead of in wasm.
     pub run_natively: bool,
+    /// Environment variables `env` may not name: every one, or secrets.
+    pub dangerous_env: Vec<String>,
+    /// Paths `read` may not name: `/`, home directories.
+    pub dangerous_read: Vec<String>,
+    /// Paths `write` may not name, likewise.
+    pub dangerous_write: Vec<String>,
     /// Larger limits.
     pub limits: LimitOverrides,
 }
@@ -189,6 +199,24 @@ impl CapabilitySet {
         if self.run_natively {
             all.push(Capability::RunNatively);
         }
+        all.extend(
+            self.dangerous_env
+                .iter()
+                .cloned()
+                .map(Capability::DangerousEnv),
+        );
+        all.extend(
+            self.dangerous_read
+                .iter()
+                .cloned()
+                .map(Capability::DangerousRead),
+        );
+        all.extend(
+            self.dangerous_write
+                .iter()
+                .cloned()
+                .map(Capability::DangerousWrite),
+        );
         all
     }
 
@@ -208,6 +236,9 @@ impl CapabilitySet {
             Capability::Directive(v) => add(&mut self.directives, v),
             Capability::LinkSearch(v) => add(&mut self.link_search, v),
             Capability::RunNatively => self.run_natively = true,
+            Capability::DangerousEnv(v) => add(&mut self.dangerous_env, v),
+            Capability::DangerousRead(v) => add(&mut self.dangerous_read, v),
+            Capability::DangerousWrite(v) => add(&mut self.dangerous_write, v),
         }
     }
 
@@ -447,6 +478,30 @@ fn strings(
     out
 }
 
+/// The paths of `key`, normalized; under a plain key (`checked`), none may cover `/` or a
+/// home directory.
+fn paths(
+    file: &SourceFile<'_>,
+    value: &Item,
+    key: &str,
+    errors: &mut Vec<Diagnostic>,
+    checked: bool,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for path in strings(file, value, key, errors) {
+        match hygiene::normalize_path(&path) {
+            Ok(path) => {
+                if checked && let Some((message, help)) = hygiene::path_problem(key, &path) {
+                    errors.push(file.error(value.span(), message).with_help(help));
+                }
+                out.push(path);
+            }
+            Err((message, help)) => errors.push(file.error(value.span(), message).with_help(help)),
+        }
+    }
+    out
+}
+
 fn parse_capability(
     file: &SourceFile<'_>,
     key: &str,
@@ -459,19 +514,29 @@ fn parse_capability(
         "env" => {
             set.env = strings(file, value, key, errors);
             for name in &set.env {
+                if let Some((message, help)) = hygiene::env_problem(name) {
+                    errors.push(file.error(value.span(), message).with_help(help));
+                }
+            }
+        }
+        "dangerous-env" => {
+            set.dangerous_env = strings(file, value, key, errors);
+            for name in &set.dangerous_env {
                 let bare = name.strip_suffix('*').unwrap_or(name);
                 if bare.contains('*') || bare.contains('=') {
                     errors.push(
                         file.error(value.span(), format!("invalid variable pattern `{name}`"))
-                            .with_help("use a name, or a prefix followed by a single trailing `*`"),
+                            .with_help("use a name, or a prefix followed by a single `*`"),
                     );
                 }
             }
         }
-        "read" => set.read = strings(file, value, key, errors),
-        "write" => set.write = strings(file, value, key, errors),
+        "read" => set.read = paths(file, value, key, errors, true),
+        "write" => set.write = paths(file, value, key, errors, true),
+        "dangerous-read" => set.dangerous_read = paths(file, value, key, errors, false),
+        "dangerous-write" => set.dangerous_write = paths(file, value, key, errors, false),
         "network" => set.network = strings(file, value, key, errors),
-        "link-search" => set.link_search = strings(file, value, key, errors),
+        "link-search" => set.link_search = paths(file, value, key, errors, false),
         "directives" => {
             for name in strings(file, value, key, errors) {
                 match GatedDirective::from_key(&name) {

@@ -61,6 +61,9 @@ pub fn add_grants(
         ("write", &set.write),
         ("network", &set.network),
         ("link-search", &set.link_search),
+        ("dangerous-env", &set.dangerous_env),
+        ("dangerous-read", &set.dangerous_read),
+        ("dangerous-write", &set.dangerous_write),
     ] {
         append(entry, key, values.iter().cloned())?;
     }

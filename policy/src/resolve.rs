@@ -255,6 +255,8 @@ fn absolute(capabilities: &[Capability], manifest_dir: &Path) -> BTreeSet<Capabi
             Capability::Read(path) => Capability::Read(fix(path)),
             Capability::Write(path) => Capability::Write(fix(path)),
             Capability::LinkSearch(path) => Capability::LinkSearch(fix(path)),
+            Capability::DangerousRead(path) => Capability::DangerousRead(fix(path)),
+            Capability::DangerousWrite(path) => Capability::DangerousWrite(fix(path)),
             other => other.clone(),
         })
         .collect()

@@ -493,8 +493,12 @@ impl ExecContext {
         access.read.extend(self.exported_dirs.iter().cloned());
         for capability in &self.policy.granted {
             match capability {
-                Capability::Read(path) => access.read.push(path.into()),
-                Capability::Write(path) => access.write.push(path.into()),
+                Capability::Read(path) | Capability::DangerousRead(path) => {
+                    access.read.push(path.into());
+                }
+                Capability::Write(path) | Capability::DangerousWrite(path) => {
+                    access.write.push(path.into());
+                }
                 _ => {}
             }
         }

@@ -132,6 +132,8 @@ impl Policy {
                         Capability::Read(path) => Capability::Read(fix(path)?),
                         Capability::Write(path) => Capability::Write(fix(path)?),
                         Capability::LinkSearch(path) => Capability::LinkSearch(fix(path)?),
+                        Capability::DangerousRead(path) => Capability::DangerousRead(fix(path)?),
+                        Capability::DangerousWrite(path) => Capability::DangerousWrite(fix(path)?),
                         other => other,
                     })
                 })
@@ -156,18 +158,20 @@ impl Policy {
 }
 
 /// Whether a granted (or denied) capability covers a needed one. Environment grants may
-/// end in `*` to cover a prefix; path grants cover everything below them.
+/// end in `_*` to cover a prefix (never a secret-shaped name, unless the grant is
+/// `dangerous-env`); path grants cover everything below them.
 fn covers(held: &Capability, needed: &Capability) -> bool {
+    use wasm_build_permissions_schema::hygiene::env_covers;
     match (held, needed) {
-        (Capability::Env(pattern), Capability::Env(name)) => match pattern.strip_suffix('*') {
-            Some(prefix) => name.starts_with(prefix),
-            None => pattern == name,
-        },
-        (Capability::Read(dir), Capability::Read(path))
-        | (Capability::Write(dir), Capability::Write(path))
-        | (Capability::Write(dir), Capability::Read(path))
+        (Capability::Env(pattern), Capability::Env(name)) => env_covers(pattern, name, false),
+        (Capability::DangerousEnv(pattern), Capability::Env(name)) => {
+            env_covers(pattern, name, true)
+        }
+        (Capability::Read(dir) | Capability::DangerousRead(dir), Capability::Read(path))
+        | (Capability::Write(dir) | Capability::DangerousWrite(dir), Capability::Write(path))
+        | (Capability::Write(dir) | Capability::DangerousWrite(dir), Capability::Read(path))
         | (Capability::LinkSearch(dir), Capability::LinkSearch(path))
-        | (Capability::Read(dir), Capability::LinkSearch(path)) => {
+        | (Capability::Read(dir) | Capability::DangerousRead(dir), Capability::LinkSearch(path)) => {
             Path::new(path).starts_with(Path::new(dir))
         }
         (held, needed) => held == needed,
@@ -460,5 +464,11 @@ mod tests {
         assert!(policy.allows_env("CC"));
         assert!(!policy.allows_env("CCX"));
         assert!(!policy.allows_env("HOME"));
+        assert!(
+            !policy.allows_env("CFLAGS_DEPLOY_TOKEN"),
+            "a prefix never covers a secret"
+        );
+        policy.granted.insert(Capability::DangerousEnv("*".into()));
+        assert!(policy.allows_env("CFLAGS_DEPLOY_TOKEN"));
     }
 }

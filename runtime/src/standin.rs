@@ -463,7 +463,11 @@ fn readable_dirs(dependency_dirs: &[PathBuf], policy: &Policy) -> Vec<PathBuf> {
         dirs.push(toolchain);
     }
     for capability in &policy.granted {
-        if let Capability::Read(path) | Capability::Write(path) = capability {
+        if let Capability::Read(path)
+        | Capability::Write(path)
+        | Capability::DangerousRead(path)
+        | Capability::DangerousWrite(path) = capability
+        {
             dirs.push(PathBuf::from(path));
         }
     }

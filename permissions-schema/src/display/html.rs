@@ -29,6 +29,7 @@ th { background: #eaeef2; }
 .status { font-weight: 600; border-radius: 6px; padding: .05rem .5rem; font-size: .85rem; }
 .status-needs-review { background: #ffebe9; color: #a40e26; border: 1px solid #a40e26; }
 .status-sandboxed, .status-no-build-time-code { background: #dafbe1; color: #116329; border: 1px solid #116329; }
+.danger { color: #a40e26; font-weight: 600; }
 .status-granted { background: #ddf4ff; color: #0a3069; border: 1px solid #0a3069; }
 .status-native, .status-proc-macro { background: #fff8c5; color: #6f4b00; border: 1px solid #6f4b00; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem .75rem; margin: 0; }
@@ -37,9 +38,12 @@ dd { margin: 0; overflow-wrap: anywhere; }
 .muted { color: var(--muted); }
 "#;
 
+/// The field that shows grants past the usual, in red.
+const DANGEROUS: &str = "Dangerous grant";
+
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
+    for ch in super::escape::terminal(text).chars() {
         match ch {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
@@ -156,7 +160,16 @@ fn render_card(out: &mut String, card: &PackageCard) {
     }
     let _ = writeln!(out, "</ul>\n<dl>");
     let mut field = |name: &str, value: &str| {
-        let _ = writeln!(out, "<dt>{name}</dt><dd>{}</dd>", escape(value));
+        let class = if name == DANGEROUS {
+            " class=\"danger\""
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "<dt{class}>{name}</dt><dd{class}>{}</dd>",
+            escape(value)
+        );
     };
     field("Source", &card.source);
     field("Grant spec", &card.spec);
@@ -169,6 +182,9 @@ fn render_card(out: &mut String, card: &PackageCard) {
     }
     field("Requested", &requested);
     field("Granted", &short_set(&card.granted));
+    if let Some(dangerous) = super::dangerous_part(&card.granted) {
+        field(DANGEROUS, &dangerous);
+    }
     if !card.denied.is_empty() {
         field("Denied", &short_set(&card.denied));
     }

@@ -3,7 +3,8 @@
 
 use std::fmt::Write as _;
 
-use super::{PackageCard, PermissionReport, short_run, short_set};
+use super::escape::{code_span, markdown};
+use super::{PackageCard, PermissionReport, dangerous_part, short_run, short_set};
 
 /// Badges (code spans) for what a package can do at build time.
 pub(crate) fn badges(card: &PackageCard) -> Vec<&'static str> {
@@ -80,19 +81,31 @@ pub fn render_markdown(report: &PermissionReport) -> String {
         let _ = writeln!(
             out,
             "- **Source:** {} · **grant spec:** `{}`",
-            card.source, card.spec
+            markdown(&card.source),
+            card.spec
         );
-        let mut requested = short_set(&card.requested);
+        let mut requested = markdown(&short_set(&card.requested));
         if let Some(reason) = &card.reason {
-            requested.push_str(&format!(" — “{reason}”"));
+            requested.push_str(&format!(" — “{}”", markdown(reason)));
         }
         let _ = writeln!(out, "- **Requested:** {requested}");
-        let _ = writeln!(out, "- **Granted:** {}", short_set(&card.granted));
+        let _ = writeln!(
+            out,
+            "- **Granted:** {}",
+            markdown(&short_set(&card.granted))
+        );
+        if let Some(dangerous) = dangerous_part(&card.granted) {
+            let _ = writeln!(out, "- ⚠️ **Dangerous grant:** {}", markdown(&dangerous));
+        }
         if !card.denied.is_empty() {
-            let _ = writeln!(out, "- **Denied:** {}", short_set(&card.denied));
+            let _ = writeln!(out, "- **Denied:** {}", markdown(&short_set(&card.denied)));
         }
         if !card.unreviewed.is_empty() {
-            let items: Vec<String> = card.unreviewed.iter().map(ToString::to_string).collect();
+            let items: Vec<String> = card
+                .unreviewed
+                .iter()
+                .map(|capability| capability.describe(code_span))
+                .collect();
             let _ = writeln!(out, "- **Unreviewed:** {}", items.join("; "));
         }
         if !card.drift.is_empty() {
@@ -103,7 +116,7 @@ pub fn render_markdown(report: &PermissionReport) -> String {
             );
         }
         let run = card.last_run.as_ref().map_or_else(|| "-".into(), short_run);
-        let _ = writeln!(out, "- **Last run:** {run}");
+        let _ = writeln!(out, "- **Last run:** {}", markdown(&run));
         if card.proc_macro {
             let _ = writeln!(
                 out,

@@ -4,6 +4,7 @@
 //! Markdown page, a self-contained HTML page, or JSON (its serde form, the contract for
 //! other tools, with a JSON Schema from [`report_schema`]).
 
+pub mod escape;
 mod html;
 mod markdown;
 mod table;
@@ -177,6 +178,24 @@ pub fn report_schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(PermissionReport)).unwrap_or_default()
 }
 
+/// The capabilities of `set` that widen the sandbox past what review takes for granted
+/// (see [`Capability::is_dangerous`]), as short text, or `None`.
+pub fn dangerous_part(set: &CapabilitySet) -> Option<String> {
+    let dangerous: Vec<String> = set
+        .capabilities()
+        .iter()
+        .filter(|capability| capability.is_dangerous())
+        .map(|capability| {
+            if capability.is_flag() {
+                capability.toml_key().to_string()
+            } else {
+                format!("{}: {}", capability.toml_key(), capability.toml_value())
+            }
+        })
+        .collect();
+    (!dangerous.is_empty()).then(|| dangerous.join("; "))
+}
+
 /// A capability set as short text: `exec: cc, ar; env: CC`, or `-` when empty.
 pub fn short_set(set: &CapabilitySet) -> String {
     let mut parts = Vec::new();
@@ -195,6 +214,9 @@ pub fn short_set(set: &CapabilitySet) -> String {
         set.directives.iter().map(|d| d.key().to_string()).collect(),
     );
     push("link-search", set.link_search.clone());
+    push("dangerous-env", set.dangerous_env.clone());
+    push("dangerous-read", set.dangerous_read.clone());
+    push("dangerous-write", set.dangerous_write.clone());
     if set.run_natively {
         parts.push("run natively".into());
     }

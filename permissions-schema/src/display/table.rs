@@ -3,7 +3,9 @@
 
 use std::fmt::Write as _;
 
-use super::{CardStatus, PackageCard, PermissionReport, short_run, short_set};
+use super::{
+    CardStatus, PackageCard, PermissionReport, dangerous_part, escape, short_run, short_set,
+};
 
 /// How to draw.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -26,6 +28,15 @@ impl TableStyle {
         format!("\x1b[{code}m{text}\x1b[0m")
     }
 
+    /// Red, for what widens the sandbox past the usual.
+    fn danger(self, text: &str) -> String {
+        if self.color {
+            format!("\x1b[1;31m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
     fn bold(self, text: &str) -> String {
         if self.color {
             format!("\x1b[1m{text}\x1b[0m")
@@ -38,10 +49,7 @@ impl TableStyle {
 const CELL: usize = 34;
 
 fn cell(text: &str) -> String {
-    match text.char_indices().nth(CELL) {
-        Some((cut, _)) => format!("{}…", &text[..cut - 1]),
-        None => text.to_string(),
-    }
+    escape::shorten(&escape::terminal(text), CELL)
 }
 
 /// The whole graph: summary and one row per build-time package.
@@ -160,7 +168,7 @@ pub fn render_card(card: &PackageCard, style: TableStyle) -> String {
     );
     let yes = |flag: bool| if flag { "yes" } else { "no" };
     let field = |out: &mut String, name: &str, value: &str| {
-        let _ = writeln!(out, "  {name:<13}{value}");
+        let _ = writeln!(out, "  {name:<13}{}", escape::terminal(value));
     };
     field(&mut out, "grant spec", &card.spec);
     field(
@@ -179,6 +187,14 @@ pub fn render_card(card: &PackageCard, style: TableStyle) -> String {
     }
     field(&mut out, "requested", &requested);
     field(&mut out, "granted", &short_set(&card.granted));
+    if let Some(dangerous) = dangerous_part(&card.granted) {
+        let _ = writeln!(
+            out,
+            "  {:<13}{}",
+            "",
+            style.danger(&format!("dangerous: {}", escape::terminal(&dangerous)))
+        );
+    }
     field(&mut out, "denied", &short_set(&card.denied));
     let unreviewed: Vec<String> = card.unreviewed.iter().map(ToString::to_string).collect();
     field(
@@ -187,7 +203,7 @@ pub fn render_card(card: &PackageCard, style: TableStyle) -> String {
         if unreviewed.is_empty() { "-" } else { "" },
     );
     for item in &unreviewed {
-        let _ = writeln!(out, "    - {item}");
+        let _ = writeln!(out, "    - {}", escape::terminal(item));
     }
     if !card.drift.is_empty() {
         field(
@@ -204,16 +220,16 @@ pub fn render_card(card: &PackageCard, style: TableStyle) -> String {
         Some(run) => {
             field(&mut out, "last run", &short_run(run));
             for error in &run.errors {
-                let _ = writeln!(out, "    error: {error}");
+                let _ = writeln!(out, "    error: {}", escape::terminal(error));
             }
             for dropped in &run.dropped {
-                let _ = writeln!(out, "    dropped: {dropped}");
+                let _ = writeln!(out, "    dropped: {}", escape::terminal(dropped));
             }
             if !run.hidden_env.is_empty() {
                 let _ = writeln!(
                     out,
                     "    looked up hidden variables: {}",
-                    run.hidden_env.join(", ")
+                    escape::terminal(&run.hidden_env.join(", "))
                 );
             }
         }
