@@ -6,7 +6,9 @@
 //! - clean build (empty target directory, module cache included);
 //! - no-change rebuild;
 //! - start of a cached build script: a stand-in for an empty build script, run directly;
-//! - peak memory of a build script run (typenum, which writes ~1 MB of code).
+//! - peak memory of a build script run (typenum, which writes ~1 MB of code);
+//! - what one program a build script runs costs: a trivial granted program and a
+//!   `rustc --version` probe, each in the jail, against the same script run natively.
 //!
 //! Reports medians and ratios and writes BENCHMARKS.md. Wall-clock figures on a shared
 //! 2-core machine are noisy: the ratios of interleaved runs are the numbers to read.
@@ -84,6 +86,8 @@ fn run() -> Result<()> {
     eprintln!("build-script start and memory");
     let starts = standin_start(&tool, &work)?;
     let memory = peak_memory(&sandboxed_target)?;
+    eprintln!("programs run by a build script");
+    let programs = program_costs(&tool, &work, options.runs)?;
 
     let clean_ratio = median(&clean.1) / median(&clean.0);
     let noop_ratio = median(&noop.1) / median(&noop.0);
@@ -111,9 +115,11 @@ fn run() -> Result<()> {
         summary,
         "peak memory of the typenum build script run: {memory}"
     );
+    let _ = writeln!(summary, "{}", programs.summary());
     print!("{summary}");
     if options.report {
-        let report = report(&options, &clean, &noop, starts, &memory, &project)?;
+        let mut report = report(&options, &clean, &noop, starts, &memory, &project)?;
+        report.push_str(&programs.report());
         fs::write(workspace.join("BENCHMARKS.md"), report)?;
         println!("wrote BENCHMARKS.md");
     }
@@ -170,6 +176,122 @@ fn timed_build(mut command: Command, project: &Path, target: &Path) -> Result<f6
         );
     }
     Ok(elapsed)
+}
+
+/// Per program, in seconds: (native, sandboxed) for a trivial program and for a probe.
+struct ProgramCosts {
+    trivial: (Vec<f64>, Vec<f64>),
+    probe: (Vec<f64>, Vec<f64>),
+}
+
+impl ProgramCosts {
+    fn summary(&self) -> String {
+        format!(
+            "one program run by a build script: `true` native {:.2} ms, jailed {:.2} ms; `rustc --version` native {:.1} ms, jailed {:.1} ms",
+            median(&self.trivial.0) * 1000.0,
+            median(&self.trivial.1) * 1000.0,
+            median(&self.probe.0) * 1000.0,
+            median(&self.probe.1) * 1000.0
+        )
+    }
+
+    fn report(&self) -> String {
+        let row = |what: &str, (native, jailed): &(Vec<f64>, Vec<f64>)| {
+            format!(
+                "| {what}, median of {} runs (ms per program) | {:.2} | {:.2} | {:.2}× |\n",
+                native.len(),
+                median(native) * 1000.0,
+                median(jailed) * 1000.0,
+                median(jailed) / median(native)
+            )
+        };
+        format!(
+            "\nWhat one program a build script runs costs (the script is native under cargo, wasm under cargo wasm-build; each run starts {TRIVIAL} `true` and {PROBES} `rustc --version` one after another):\n\n             | program | cargo | cargo wasm-build (jailed) | ratio |\n| --- | --- | --- | --- |\n{}{}",
+            row("`true` (granted)", &self.trivial),
+            row("`rustc --version` (probe)", &self.probe)
+        )
+    }
+}
+
+const TRIVIAL: u32 = 100;
+const PROBES: u32 = 20;
+
+/// Runs a build script that starts `TRIVIAL` trivial programs and `PROBES` probes, natively
+/// and sandboxed, `runs` times each, interleaved; the script times itself.
+fn program_costs(tool: &Path, work: &Path, runs: usize) -> Result<ProgramCosts> {
+    let project = work.join("spawns");
+    fs::create_dir_all(project.join("src"))?;
+    fs::write(
+        project.join("Cargo.toml"),
+        "[package]\nname = \"spawns\"\nversion = \"0.1.0\"\nedition = \"2021\"\n[workspace]\n\n         [package.metadata.sandbox.allow.\"spawns@0.1.0\"]\nexec = [\"true\"]\n",
+    )?;
+    fs::write(
+        project.join("build.rs"),
+        format!(
+            r#"fn main() {{
+    println!("cargo:rerun-if-env-changed=SPAWNS_ROUND");
+    let start = std::time::Instant::now();
+    for _ in 0..{TRIVIAL} {{
+        assert!(std::process::Command::new("true").status().unwrap().success());
+    }}
+    let trivial = start.elapsed().as_secs_f64() / {TRIVIAL}.0;
+    let rustc = std::env::var("RUSTC").unwrap();
+    let start = std::time::Instant::now();
+    for _ in 0..{PROBES} {{
+        assert!(std::process::Command::new(&rustc).arg("--version").output().unwrap().status.success());
+    }}
+    let probe = start.elapsed().as_secs_f64() / {PROBES}.0;
+    println!("cargo:warning=costs {{trivial}} {{probe}}");
+}}"#
+        ),
+    )?;
+    fs::write(project.join("src/lib.rs"), "")?;
+    let mut costs = ProgramCosts {
+        trivial: (Vec::new(), Vec::new()),
+        probe: (Vec::new(), Vec::new()),
+    };
+    for round in 0..runs {
+        for sandboxed in [false, true] {
+            let mut command = if sandboxed {
+                let mut command = Command::new(tool);
+                command.args(["wasm-build", "build"]);
+                command
+            } else {
+                let mut command = Command::new(cargo());
+                command.arg("build");
+                command
+            };
+            let target = work.join(if sandboxed {
+                "spawns-sandboxed"
+            } else {
+                "spawns-native"
+            });
+            let output = command
+                .current_dir(&project)
+                .env("CARGO_TARGET_DIR", target)
+                .env("SPAWNS_ROUND", round.to_string())
+                .env("CARGO_TERM_COLOR", "never")
+                .output()?;
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let Some((trivial, probe)) = stderr
+                .lines()
+                .find_map(|line| line.split_once("costs ")?.1.split_once(' '))
+                .and_then(|(t, p)| {
+                    Some((t.trim().parse::<f64>().ok()?, p.trim().parse::<f64>().ok()?))
+                })
+            else {
+                bail!("the spawning build script reported nothing:\n{stderr}");
+            };
+            let (trivial_times, probe_times) = if sandboxed {
+                (&mut costs.trivial.1, &mut costs.probe.1)
+            } else {
+                (&mut costs.trivial.0, &mut costs.probe.0)
+            };
+            trivial_times.push(trivial);
+            probe_times.push(probe);
+        }
+    }
+    Ok(costs)
 }
 
 const STARTS: usize = 30;

@@ -86,6 +86,9 @@ impl Layers {
 
     /// The first layer a program running `code` needs that this machine lacks.
     pub fn missing(&self, code: Code) -> Option<Missing> {
+        if cfg!(not(target_os = "linux")) {
+            return Some(Missing::no_backend());
+        }
         if let Err(why) = &self.landlock {
             return Some(Missing::new(Layer::Landlock, why.clone()));
         }

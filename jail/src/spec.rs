@@ -26,26 +26,6 @@ pub const SYSTEM_READ_EXEC: &[&str] = &[
     "/etc/alternatives",
 ];
 
-/// Devices programs open routinely. Read and write, never execute.
-pub(crate) const SYSTEM_DEVICES: &[&str] = &[
-    "/dev/null",
-    "/dev/zero",
-    "/dev/full",
-    "/dev/random",
-    "/dev/urandom",
-];
-
-/// What build tools read about the machine (cmake and make size their jobs from it):
-/// processor and memory facts. Read only. The program's own `/proc` entry is readable
-/// too (added by the program's process itself, so that it is its own); never other
-/// processes' entries, whose environments hold secrets.
-pub(crate) const SYSTEM_FACTS: &[&str] = &[
-    "/proc/cpuinfo",
-    "/proc/meminfo",
-    "/proc/stat",
-    "/sys/devices/system/cpu",
-];
-
 /// Everything needed to run one program in the jail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Spec {

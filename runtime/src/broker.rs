@@ -505,12 +505,24 @@ impl ExecContext {
         access
     }
 
-    /// The toolchain of the `RUSTC` cargo gave the script: `<toolchain>/bin/rustc`.
+    /// The toolchain of the `RUSTC` cargo gave the script: `<toolchain>/bin/rustc`, unless
+    /// that is a shared directory (a `RUSTC` naming rustup's proxy in `~/.cargo/bin` would
+    /// make it cargo's home, credentials and all).
     pub fn toolchain(&self) -> Option<PathBuf> {
         self.rustc
             .as_ref()
             .and_then(|rustc| rustc.canonicalize().ok())
             .and_then(|rustc| rustc.parent()?.parent().map(Path::to_path_buf))
+            .filter(|toolchain| !self.is_shared(toolchain))
+    }
+
+    /// Whether `dir` is, or holds, one of the shared directories.
+    fn is_shared(&self, dir: &Path) -> bool {
+        dir.parent().is_none()
+            || self
+                .shared_prefixes
+                .iter()
+                .any(|shared| shared.starts_with(dir))
     }
 
     /// The installation a program lives in: `<prefix>` for `<prefix>/bin/<name>` (a pyenv
@@ -522,12 +534,7 @@ impl ExecContext {
             return None;
         }
         let prefix = bin.parent()?;
-        let shared = prefix.parent().is_none()
-            || self
-                .shared_prefixes
-                .iter()
-                .any(|shared| shared.starts_with(prefix) || prefix == shared);
-        (!shared).then(|| prefix.to_path_buf())
+        (!self.is_shared(prefix)).then(|| prefix.to_path_buf())
     }
 
     /// Tokens of the private jobserver a child's `make` gets: cargo's share for this
@@ -612,6 +619,64 @@ mod tests {
         assert_eq!(
             command_line(&request),
             r#"LD_PRELOAD=/t/x.so sh -c 'echo '\''hi there'\''' ''"#
+        );
+    }
+
+    fn context(rustc: &Path, home: &Path) -> ExecContext {
+        ExecContext {
+            package: "p v1".into(),
+            policy: Policy::default(),
+            env: Vec::new(),
+            rustc: Some(rustc.to_path_buf()),
+            manifest_dir: home.join("pkg"),
+            out_dir: home.join("out"),
+            temp_dir: home.join("tmp"),
+            exported_dirs: Vec::new(),
+            shared_prefixes: vec![home.to_path_buf(), home.join(".local"), home.join(".cargo")],
+            host_path: None,
+            jail: Jail::new("/nonexistent"),
+            dangerously_unconfined: false,
+            limits: Limits::default(),
+        }
+    }
+
+    fn program(path: &Path) -> ProgramFile {
+        ProgramFile {
+            path: path.to_path_buf(),
+            device: 0,
+            inode: 0,
+        }
+    }
+
+    /// A program's own installation is readable; a shared directory (the home, cargo's
+    /// home with its credentials) never is, however the program is laid out.
+    #[test]
+    fn installations_never_widen_to_a_shared_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().canonicalize().unwrap();
+        for bin in [
+            ".cargo/bin",
+            ".pyenv/versions/3.11/bin",
+            ".local/bin",
+            "bin",
+        ] {
+            std::fs::create_dir_all(home.join(bin)).unwrap();
+            std::fs::write(home.join(bin).join("tool"), "").unwrap();
+        }
+        let ctx = context(&home.join(".cargo/bin/tool"), &home);
+        assert_eq!(ctx.toolchain(), None, "rustup's proxy in cargo's home");
+        let read_exec = |bin: &str| ctx.access(&program(&home.join(bin).join("tool"))).read_exec;
+        assert_eq!(
+            read_exec(".pyenv/versions/3.11/bin"),
+            [home.join(".pyenv/versions/3.11")]
+        );
+        for shared in [".cargo/bin", ".local/bin", "bin"] {
+            assert!(read_exec(shared).is_empty(), "{shared}");
+        }
+        assert!(
+            ctx.access(&program(Path::new("/bin/sh")))
+                .read_exec
+                .is_empty()
         );
     }
 

@@ -14,7 +14,27 @@ use landlock::{
 };
 
 use super::fd;
-use crate::spec::{Network, Rules, SYSTEM_DEVICES, SYSTEM_FACTS, SYSTEM_READ_EXEC};
+use crate::spec::{Network, Rules, SYSTEM_READ_EXEC};
+
+/// Devices programs open routinely. Read and write, never execute.
+pub(crate) const SYSTEM_DEVICES: &[&str] = &[
+    "/dev/null",
+    "/dev/zero",
+    "/dev/full",
+    "/dev/random",
+    "/dev/urandom",
+];
+
+/// What build tools read about the machine (cmake and make size their jobs from it):
+/// processor and memory facts. Read only. The program's own `/proc` entry is readable
+/// too (added by the program's process itself, so that it is its own); never other
+/// processes' entries, whose environments hold secrets.
+pub(crate) const SYSTEM_FACTS: &[&str] = &[
+    "/proc/cpuinfo",
+    "/proc/meminfo",
+    "/proc/stat",
+    "/sys/devices/system/cpu",
+];
 
 /// The newest ABI whose rights the jail uses: 6 adds scopes. Later ABIs add logging and
 /// thread synchronisation, which a single-threaded helper does not need.
