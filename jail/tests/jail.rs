@@ -502,3 +502,56 @@ fn spawn_cost() {
     }
     eprintln!("native: {:?}", start.elapsed() / 100);
 }
+
+/// A helper that runs under a seccomp filter making `close_range`, pidfds and `openat2`
+/// fail as on an old kernel (`tests/fixtures/field.c old-kernel`): every fallback holds.
+fn old_kernel_helper(dir: &Path) -> PathBuf {
+    let field = dir.join("field");
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/field.c");
+    let status = std::process::Command::new("cc")
+        .arg("-o")
+        .arg(&field)
+        .arg(source)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let helper = dir.join("helper.sh");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\nexec {} old-kernel {HELPER} \"$@\"\n",
+            field.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    helper
+}
+
+#[test]
+fn the_jail_holds_without_close_range_pidfds_or_openat2() {
+    let scene = Scene::new();
+    let tools = tempfile::tempdir().unwrap();
+    let jail = Jail::new(old_kernel_helper(tools.path()));
+    let leaked = std::ffi::CString::new(path(&scene.secret.join("key"))).unwrap();
+    // SAFETY: opens a file without close-on-exec; closed below.
+    let fd = unsafe { libc::open(leaked.as_ptr(), libc::O_RDONLY) };
+    let (_, said) = run_spec(&jail, &scene.spec(&["fds"]));
+    assert!(said.starts_with("ok fds= "), "{said}");
+    // SAFETY: closes the descriptor opened above.
+    unsafe { libc::close(fd) };
+    let marker = scene.work.join("old-kernel-daemon");
+    let (_, said) = run_spec(&jail, &scene.spec(&["daemon", path(&marker), "1"]));
+    assert_eq!(said, "ok forked");
+    assert!(
+        processes_with(path(&marker)).is_empty(),
+        "a daemon outlived the program"
+    );
+    let (_, said) = run_spec(
+        &jail,
+        &scene.spec(&["read", path(&scene.secret.join("key"))]),
+    );
+    assert!(said.starts_with("blocked"), "{said}");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(!marker.exists());
+}

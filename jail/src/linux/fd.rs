@@ -93,59 +93,51 @@ pub(crate) fn open_identified(program: &ProgramFile) -> io::Result<OwnedFd> {
     Ok(fd)
 }
 
-/// Marks every descriptor from `first` on close-on-exec, so that nothing inherited reaches
-/// the program. Falls back to walking `/proc/self/fd` on kernels without `close_range`'s
-/// flag (before 5.11); never skips.
-pub(crate) fn cloexec_from(first: RawFd) -> io::Result<()> {
-    // SAFETY: close_range only changes flags of this process's descriptors.
+/// The descriptors from `first` on that this process holds, from `/proc/self/fd`.
+fn open_from(first: RawFd) -> io::Result<Vec<RawFd>> {
+    Ok(std::fs::read_dir("/proc/self/fd")?
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+        .filter(|fd| *fd >= first)
+        .collect())
+}
+
+/// `close_range(first, ~0, flags)`, or `false` where the kernel lacks it (before 5.9, or
+/// 5.11 for the close-on-exec flag).
+fn close_range(first: RawFd, flags: libc::c_uint) -> bool {
+    // SAFETY: close_range only closes or flags this process's descriptors from `first` on.
     let done = unsafe {
         libc::syscall(
             libc::SYS_close_range,
             first as libc::c_uint,
             libc::c_uint::MAX,
-            libc::CLOSE_RANGE_CLOEXEC,
+            flags,
         )
     };
-    if done == 0 {
+    done == 0
+}
+
+/// Marks every descriptor from `first` on close-on-exec, so that nothing inherited reaches
+/// the program. Falls back to walking `/proc/self/fd`; never skips.
+pub(crate) fn cloexec_from(first: RawFd) -> io::Result<()> {
+    if close_range(first, libc::CLOSE_RANGE_CLOEXEC) {
         return Ok(());
     }
-    let entries = std::fs::read_dir("/proc/self/fd")?;
-    let fds: Vec<RawFd> = entries
-        .flatten()
-        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
-        .filter(|fd| *fd >= first)
-        .collect();
-    for fd in fds {
-        // SAFETY: setting a flag on a descriptor number; a stale one (the directory's own
+    for fd in open_from(first)? {
+        // SAFETY: sets a flag on a descriptor number; a stale one (the listing's own
         // descriptor, closed by now) yields EBADF, which is fine.
         unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
     }
     Ok(())
 }
 
-/// Closes every descriptor from `first` on, now.
+/// Closes every descriptor from `first` on, now. The caller owns none it still needs there.
 pub(crate) fn close_from(first: RawFd) -> io::Result<()> {
-    // SAFETY: closes this process's descriptors from `first` on; the caller owns none it
-    // still needs there.
-    let done = unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            first as libc::c_uint,
-            libc::c_uint::MAX,
-            0 as libc::c_uint,
-        )
-    };
-    if done == 0 {
+    if close_range(first, 0) {
         return Ok(());
     }
-    cloexec_from(first)?;
-    let fds: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")?
-        .flatten()
-        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
-        .filter(|fd| *fd >= first)
-        .collect();
-    for fd in fds {
-        // SAFETY: as above; the caller owns no descriptor from `first` on.
+    for fd in open_from(first)? {
+        // SAFETY: as above; a stale number yields EBADF.
         unsafe { libc::close(fd) };
     }
     Ok(())
