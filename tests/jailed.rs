@@ -403,3 +403,67 @@ fn a_program_swapped_under_the_broker_never_runs() {
     assert_eq!(report(&project)["ran"], "ok", "the granted program ran");
     assert_no_canary_under(&project.target());
 }
+
+/// The build is killed (SIGKILL to the build script's stand-in, as when cargo is
+/// interrupted): the programs it started die too, instead of running on unowned.
+#[test]
+fn programs_die_when_their_build_script_is_killed() {
+    let marker = format!("wasm-build-orphan-{}", std::process::id());
+    let project = hostile(
+        &format!(
+            r#"
+    let _child = std::process::Command::new("sh").arg("-c").arg("sleep 300; : {marker}").spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(300));
+"#
+        ),
+        "[package.metadata.sandbox.allow.\"hostile@0.1.0\"]\nexec = [\"sh\"]\n",
+    );
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-wasm-build"));
+    command
+        .arg("wasm-build")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    project.prepare(&mut command);
+    let mut build = command.spawn().unwrap();
+    let with = |needle: &str| -> Vec<i32> {
+        fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|entry| {
+                let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+                let cmdline = fs::read(entry.path().join("cmdline")).ok()?;
+                String::from_utf8_lossy(&cmdline)
+                    .contains(needle)
+                    .then_some(pid)
+            })
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while with(&marker).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the program never started"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let stand_in: Vec<i32> = with("--wasm-build-standin")
+        .into_iter()
+        .filter(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.contains(&project.root().display().to_string()))
+        })
+        .collect();
+    assert_eq!(stand_in.len(), 1, "one stand-in runs the script");
+    // SAFETY: kills the stand-in found above.
+    unsafe { libc::kill(stand_in[0], libc::SIGKILL) };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !with(&marker).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the program outlived its build script"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = build.kill();
+    let _ = build.wait();
+}

@@ -96,6 +96,13 @@ impl Project {
 
     /// Runs `command` in the project with a clean cargo environment.
     pub fn run(&self, mut command: Command) -> Run {
+        self.prepare(&mut command);
+        let output = command.output().unwrap();
+        Run::from(output)
+    }
+
+    /// Sets `command` up to run in the project with a clean cargo environment.
+    pub fn prepare(&self, command: &mut Command) {
         command
             .current_dir(self.root())
             .env("CARGO_TARGET_DIR", self.target())
@@ -115,8 +122,6 @@ impl Project {
                 command.env_remove(name);
             }
         }
-        let output = command.output().unwrap();
-        Run::from(output)
     }
 
     /// Every build script's recorded output and `OUT_DIR` files in `profile` (e.g.
