@@ -427,3 +427,50 @@ fn cxx_bridge_builds_sandboxed_one_round_per_package() {
         "{written}"
     );
 }
+
+/// A configure-style script compiles a program into OUT_DIR and runs it, directly and
+/// from a shell. Nothing a build writes is executable unless the consumer grants
+/// `run-built`; the denial says so, `approve` writes it, and the program's output reaches
+/// the script.
+#[test]
+fn programs_a_script_built_run_only_with_run_built() {
+    let project = Project::new();
+    project
+        .file(
+            "Cargo.toml",
+            &manifest(
+                "configured",
+                "[package.metadata.sandbox.allow.\"configured@0.1.0\"]\nexec = [\"cc\", \"sh\"]\n",
+            ),
+        )
+        .file("probe.c", "#include <stdio.h>\nint main(void) { printf(\"%zu\\n\", sizeof(long)); return 0; }\n")
+        .file(
+            "build.rs",
+            r#"fn main() {
+                let out = std::env::var("OUT_DIR").unwrap();
+                let built = std::process::Command::new("cc").args(["-o", &format!("{out}/probe"), "probe.c"]).status().unwrap();
+                assert!(built.success());
+                let shell = std::process::Command::new("sh").arg("-c").arg(format!("{out}/probe")).output().unwrap();
+                println!("cargo:warning=from sh: {}", String::from_utf8_lossy(&shell.stdout).trim());
+                let direct = std::process::Command::new(format!("{out}/probe")).output().unwrap();
+                println!("cargo:warning=direct: {}", String::from_utf8_lossy(&direct.stdout).trim());
+            }"#,
+        )
+        .file("src/lib.rs", "");
+    project
+        .wasm_build(&[])
+        .failure()
+        .stderr_has(
+            "needs permission to run programs it built in its OUT_DIR (jailed): it tried to run `",
+        )
+        .stderr_has("run-built = true");
+    project
+        .wasm_build(&["approve", "--all"])
+        .success()
+        .stderr_has("run-built = true");
+    project
+        .wasm_build(&[])
+        .success()
+        .stderr_has("from sh: 8")
+        .stderr_has("direct: 8");
+}

@@ -86,6 +86,11 @@ pub enum Capability {
     /// for wasm32-wasip1 (bindgen loading libclang, say). Programs it starts are confined
     /// but not checked against `exec` grants.
     RunNatively,
+    /// Let the programs the build script runs execute what they built in its `OUT_DIR` and
+    /// temporary directory (a configure script's test programs, a generator compiled
+    /// first), and let the script itself run those: still jailed like every granted
+    /// program. Without it nothing a build writes is executable.
+    RunBuilt,
 }
 
 impl Capability {
@@ -100,6 +105,7 @@ impl Capability {
             Capability::Directive(_) => "directives",
             Capability::LinkSearch(_) => "link-search",
             Capability::RunNatively => "run-natively",
+            Capability::RunBuilt => "run-built",
             Capability::DangerousEnv(_) => "dangerous-env",
             Capability::DangerousRead(_) => "dangerous-read",
             Capability::DangerousWrite(_) => "dangerous-write",
@@ -131,13 +137,13 @@ impl Capability {
             | Capability::DangerousRead(value)
             | Capability::DangerousWrite(value) => value.clone(),
             Capability::Directive(gated) => gated.key().to_string(),
-            Capability::RunNatively => "true".to_string(),
+            Capability::RunNatively | Capability::RunBuilt => "true".to_string(),
         }
     }
 
     /// Whether the capability is a flag (`key = true`) rather than an array entry.
     pub fn is_flag(&self) -> bool {
-        matches!(self, Capability::RunNatively)
+        matches!(self, Capability::RunNatively | Capability::RunBuilt)
     }
 
     /// The TOML line that grants exactly this capability, e.g. `exec = ["cc"]`.
@@ -169,6 +175,7 @@ impl Capability {
                 format!("add {} to the library search path", code(path))
             }
             Capability::RunNatively => "run natively (confined) instead of in wasm".into(),
+            Capability::RunBuilt => "run programs it built in its OUT_DIR (jailed)".into(),
             Capability::DangerousEnv(name) => format!(
                 "use the environment variable {} (dangerous: it may be a secret)",
                 code(name)

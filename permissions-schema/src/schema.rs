@@ -67,6 +67,8 @@ struct Capabilities {
     link_search: Option<Vec<String>>,
     /// Run the script natively, confined, when it cannot be compiled for wasm.
     run_natively: Option<bool>,
+    /// Let its programs run what they built in OUT_DIR (still jailed).
+    run_built: Option<bool>,
     /// Environment variables `env` refuses: every one (`*`), secrets.
     dangerous_env: Option<Vec<String>>,
     /// Paths `read` refuses: `/`, home directories.

@@ -45,6 +45,7 @@ pub const CAPABILITY_KEYS: &[&str] = &[
     "directives",
     "link-search",
     "run-natively",
+    "run-built",
     "dangerous-env",
     "dangerous-read",
     "dangerous-write",
@@ -175,6 +176,8 @@ pub struct CapabilitySet {
     pub link_search: Vec<String>,
     /// Run the build script natively (confined) instead of in wasm.
     pub run_natively: bool,
+    /// Run what the build built in its `OUT_DIR` (jailed).
+    pub run_built: bool,
     /// Environment variables `env` may not name: every one, or secrets.
     pub dangerous_env: Vec<String>,
     /// Paths `read` may not name: `/`, home directories.
@@ -198,6 +201,9 @@ impl CapabilitySet {
         all.extend(self.link_search.iter().cloned().map(Capability::LinkSearch));
         if self.run_natively {
             all.push(Capability::RunNatively);
+        }
+        if self.run_built {
+            all.push(Capability::RunBuilt);
         }
         all.extend(
             self.dangerous_env
@@ -236,6 +242,7 @@ impl CapabilitySet {
             Capability::Directive(v) => add(&mut self.directives, v),
             Capability::LinkSearch(v) => add(&mut self.link_search, v),
             Capability::RunNatively => self.run_natively = true,
+            Capability::RunBuilt => self.run_built = true,
             Capability::DangerousEnv(v) => add(&mut self.dangerous_env, v),
             Capability::DangerousRead(v) => add(&mut self.dangerous_read, v),
             Capability::DangerousWrite(v) => add(&mut self.dangerous_write, v),
@@ -563,6 +570,10 @@ fn parse_capability(
         "run-natively" => match value.as_bool() {
             Some(flag) => set.run_natively = flag,
             None => errors.push(file.error(value.span(), "`run-natively` must be true or false")),
+        },
+        "run-built" => match value.as_bool() {
+            Some(flag) => set.run_built = flag,
+            None => errors.push(file.error(value.span(), "`run-built` must be true or false")),
         },
         _ => {}
     }

@@ -75,6 +75,9 @@ pub fn add_grants(
     if set.run_natively {
         entry.insert("run-natively", Item::Value(Value::from(true)));
     }
+    if set.run_built {
+        entry.insert("run-built", Item::Value(Value::from(true)));
+    }
     if !set.limits.is_empty() {
         let limits = entry
             .entry("limits")

@@ -236,8 +236,11 @@ impl Broker {
                 _ => None,
             })
             .collect();
+        // A bare name means the program PATH finds, as the request's name does; anything
+        // with a `/` counts only as the file it names (a relative path would otherwise
+        // mean another file from another working directory).
         grants.iter().any(|grant| {
-            (grant == requested && grant != RUSTC_GRANT)
+            (grant == requested && !grant.contains('/') && grant != RUSTC_GRANT)
                 || self
                     .identity(grant)
                     .is_some_and(|held| held.same_file(file))
@@ -264,6 +267,14 @@ impl Broker {
         }
         if self.holds(false, &request.program, &file) {
             return self.screen_env(request, judged(Verdict::Allowed, Code::Untrusted));
+        }
+        if self.ctx.built_here(&file) {
+            return match self.ctx.policy.verdict(Capability::RunBuilt) {
+                Verdict::Allowed => {
+                    self.screen_env(request, judged(Verdict::Allowed, Code::Untrusted))
+                }
+                other => judged(other, Code::Untrusted),
+            };
         }
         if is_rustc && !self.ctx.policy.deny_rustc {
             let rustflags = self.rustflags();
@@ -490,6 +501,10 @@ impl ExecContext {
             write: vec![self.out_dir.clone(), self.temp_dir.clone()],
         };
         access.read_exec.extend(self.installation(program));
+        if self.policy.verdict(Capability::RunBuilt) == Verdict::Allowed {
+            access.read_exec.push(self.out_dir.clone());
+            access.read_exec.push(self.temp_dir.clone());
+        }
         access.read.extend(self.exported_dirs.iter().cloned());
         for capability in &self.policy.granted {
             match capability {
@@ -514,6 +529,15 @@ impl ExecContext {
             .and_then(|rustc| rustc.canonicalize().ok())
             .and_then(|rustc| rustc.parent()?.parent().map(Path::to_path_buf))
             .filter(|toolchain| !self.is_shared(toolchain))
+    }
+
+    /// Whether `program` lies where the build writes (`OUT_DIR`, the temporary directory):
+    /// something the script or its programs built.
+    pub fn built_here(&self, program: &ProgramFile) -> bool {
+        [&self.out_dir, &self.temp_dir].into_iter().any(|dir| {
+            dir.canonicalize()
+                .is_ok_and(|dir| program.path.starts_with(dir))
+        })
     }
 
     /// Whether `dir` is, or holds, one of the shared directories.

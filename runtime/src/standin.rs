@@ -405,6 +405,12 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
     errors.extend(pending_errors(&filtered.pending));
     let spec = policy.grant_spec(&package.name, &package.version);
     report(package, (&prepared.grant_site, &spec), &errors, &pending);
+    if !output.exit.success()
+        && ran_granted_programs(&output)
+        && !pending.contains(&Capability::RunBuilt)
+    {
+        note_what_programs_cannot_do(package, policy);
+    }
 
     let status = if errors.is_empty() {
         0
@@ -558,7 +564,7 @@ fn pending_errors(pending: &[(String, Capability)]) -> Vec<String> {
                 None => attempt.to_string(),
             };
             let verb = match capability {
-                Capability::Exec(_) => "tried to run",
+                Capability::Exec(_) | Capability::RunBuilt => "tried to run",
                 _ => "printed",
             };
             let more = match count {
@@ -571,6 +577,36 @@ fn pending_errors(pending: &[(String, Capability)]) -> Vec<String> {
 }
 
 /// Prints the errors and how to grant what is pending (under `spec`, in `site`).
+/// Whether the run started programs beyond rustc probes (or was native): those are the
+/// ones that may have been stopped by the jail without the broker seeing it.
+fn ran_granted_programs(output: &RunOutput) -> bool {
+    output
+        .attempts
+        .iter()
+        .any(|attempt| attempt.verdict == "allowed" && !is_rustc_attempt(&attempt.program))
+        || output.attempts.is_empty() && output.confinement.is_some()
+}
+
+fn is_rustc_attempt(program: &str) -> bool {
+    std::env::var_os("RUSTC").is_some_and(|rustc| Path::new(program) == Path::new(&rustc))
+}
+
+/// A failed script whose programs ran: say what the jail stops that a script can mistake
+/// for a broken toolchain, since the jail cannot report it itself (the program only sees
+/// "permission denied").
+fn note_what_programs_cannot_do(package: &Package, policy: &Policy) {
+    if policy.verdict(Capability::RunBuilt) == Verdict::Allowed {
+        return;
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "note: the programs the build script of {} ran cannot execute what they built in its \
+         OUT_DIR (a configure script then says \"cannot run C compiled programs\"); if that \
+         is why it failed, grant `run-built = true` for it",
+        package.describe()
+    );
+}
+
 fn report(
     package: &Package,
     (site, spec): (&GrantSite, &str),

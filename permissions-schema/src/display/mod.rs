@@ -220,6 +220,9 @@ pub fn short_set(set: &CapabilitySet) -> String {
     if set.run_natively {
         parts.push("run natively".into());
     }
+    if set.run_built {
+        parts.push("run what it built".into());
+    }
     let limits = set.limits.toml_pairs();
     if !limits.is_empty() {
         let limits: Vec<String> = limits
