@@ -206,7 +206,8 @@ impl ProgramCosts {
             )
         };
         format!(
-            "\nWhat one program a build script runs costs (the script is native under cargo, wasm under cargo wasm-build; each run starts {TRIVIAL} `true` and {PROBES} `rustc --version` one after another):\n\n             | program | cargo | cargo wasm-build (jailed) | ratio |\n| --- | --- | --- | --- |\n{}{}",
+            "\nWhat one program a build script runs costs (the script is native under cargo, wasm under cargo wasm-build; each run starts {TRIVIAL} `true` and {PROBES} `rustc --version` one after another):\n\n\
+             | program | cargo | cargo wasm-build (jailed) | ratio |\n| --- | --- | --- | --- |\n{}{}",
             row("`true` (granted)", &self.trivial),
             row("`rustc --version` (probe)", &self.probe)
         )
