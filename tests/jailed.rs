@@ -307,8 +307,8 @@ fn the_rustc_probe_runs_no_native_code_of_the_scripts_choosing() {
         .failure()
         .stderr_has("makes this run of rustc more than a probe")
         .stderr_has("needs permission to run `$RUSTC`: it tried to run `")
-        .stderr_has("needs permission to use the environment variable `LD_PRELOAD`")
-        .stderr_has("/out/p`: it tried to run `");
+        .stderr_has("needs permission to run programs it built in its OUT_DIR (jailed): it tried to run `")
+        .stderr_has("needs permission to use the environment variable `LD_PRELOAD`: it tried to run `LD_PRELOAD=");
     assert!(!marker.exists(), "the script's native code ran");
     let report = report(&project);
     assert_eq!(

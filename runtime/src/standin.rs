@@ -564,7 +564,8 @@ fn pending_errors(pending: &[(String, Capability)]) -> Vec<String> {
                 None => attempt.to_string(),
             };
             let verb = match capability {
-                Capability::Exec(_) | Capability::RunBuilt => "tried to run",
+                // Variables are pending only when set for a program the script started.
+                Capability::Exec(_) | Capability::RunBuilt | Capability::Env(_) => "tried to run",
                 _ => "printed",
             };
             let more = match count {
