@@ -48,17 +48,23 @@ pub fn is_secret_shaped(name: &str) -> bool {
         || INFIXES.iter().any(|infix| upper.contains(infix))
 }
 
-/// Why an `env` entry needs `dangerous-env` or is malformed, with the help to show; `None`
-/// when `env` may hold it. A pattern is a whole name, or a prefix ending at a word
-/// boundary followed by `*` (`CFLAGS_*`).
-pub fn env_problem(pattern: &str) -> Option<(String, String)> {
+/// Why an entry of `env` (or, `dangerous`, of `dangerous-env`) is malformed or, under
+/// `env`, needs `dangerous-env`, with the help to show; `None` when the key may hold it.
+/// A pattern is a whole name, or a prefix followed by `*`, which under `env` must end at
+/// a word boundary (`CFLAGS_*`).
+pub fn env_problem(pattern: &str, dangerous: bool) -> Option<(String, String)> {
     let prefix = pattern.strip_suffix('*');
     let bare = prefix.unwrap_or(pattern);
     if bare.contains('*') || bare.contains('=') || bare.is_empty() && prefix.is_none() {
-        return Some((
-            format!("invalid variable pattern `{pattern}`"),
-            "use a name, or a prefix ending in `_` followed by a single `*` (`CFLAGS_*`)".into(),
-        ));
+        let help = if dangerous {
+            "use a name, or a prefix followed by a single `*`"
+        } else {
+            "use a name, or a prefix ending in `_` followed by a single `*` (`CFLAGS_*`)"
+        };
+        return Some((format!("invalid variable pattern `{pattern}`"), help.into()));
+    }
+    if dangerous {
+        return None;
     }
     match prefix {
         Some("") => Some((
@@ -168,7 +174,7 @@ mod tests {
             "PKG_CONFIG_*",
             "OPENSSL_DIR",
         ] {
-            assert_eq!(env_problem(fine), None, "{fine}");
+            assert_eq!(env_problem(fine, false), None, "{fine}");
         }
         for dangerous in [
             "*",
@@ -179,7 +185,12 @@ mod tests {
             "CARGO_REGISTRY_TOKEN",
             "MY_API_KEY",
         ] {
-            let (message, help) = env_problem(dangerous).unwrap();
+            let (message, help) = env_problem(dangerous, false).unwrap();
+            assert_eq!(
+                env_problem(dangerous, true),
+                None,
+                "{dangerous} under dangerous-env"
+            );
             assert!(
                 help.contains("dangerous-env") || message.contains("invalid"),
                 "{dangerous}: {help}"
@@ -187,7 +198,10 @@ mod tests {
         }
         for invalid in ["A*B", "X=1", ""] {
             assert!(
-                env_problem(invalid).unwrap().0.starts_with("invalid"),
+                env_problem(invalid, false)
+                    .unwrap()
+                    .0
+                    .starts_with("invalid"),
                 "{invalid}"
             );
         }

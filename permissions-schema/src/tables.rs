@@ -485,6 +485,23 @@ fn strings(
     out
 }
 
+/// The variable patterns of `key` (`dangerous` for `dangerous-env`), each checked.
+fn env_patterns(
+    file: &SourceFile<'_>,
+    value: &Item,
+    key: &str,
+    errors: &mut Vec<Diagnostic>,
+    dangerous: bool,
+) -> Vec<String> {
+    let patterns = strings(file, value, key, errors);
+    for pattern in &patterns {
+        if let Some((message, help)) = hygiene::env_problem(pattern, dangerous) {
+            errors.push(file.error(value.span(), message).with_help(help));
+        }
+    }
+    patterns
+}
+
 /// The paths of `key`, normalized; under a plain key (`checked`), none may cover `/` or a
 /// home directory.
 fn paths(
@@ -518,26 +535,8 @@ fn parse_capability(
 ) {
     match key {
         "exec" => set.exec = strings(file, value, key, errors),
-        "env" => {
-            set.env = strings(file, value, key, errors);
-            for name in &set.env {
-                if let Some((message, help)) = hygiene::env_problem(name) {
-                    errors.push(file.error(value.span(), message).with_help(help));
-                }
-            }
-        }
-        "dangerous-env" => {
-            set.dangerous_env = strings(file, value, key, errors);
-            for name in &set.dangerous_env {
-                let bare = name.strip_suffix('*').unwrap_or(name);
-                if bare.contains('*') || bare.contains('=') {
-                    errors.push(
-                        file.error(value.span(), format!("invalid variable pattern `{name}`"))
-                            .with_help("use a name, or a prefix followed by a single `*`"),
-                    );
-                }
-            }
-        }
+        "env" => set.env = env_patterns(file, value, key, errors, false),
+        "dangerous-env" => set.dangerous_env = env_patterns(file, value, key, errors, true),
         "read" => set.read = paths(file, value, key, errors, true),
         "write" => set.write = paths(file, value, key, errors, true),
         "dangerous-read" => set.dangerous_read = paths(file, value, key, errors, false),

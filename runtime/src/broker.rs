@@ -91,6 +91,8 @@ pub(crate) struct Broker {
     pub(crate) jail_failures: Vec<String>,
     /// The layers that confined the first program, for the audit log.
     pub(crate) confinement: Option<String>,
+    /// Whether a program beyond a rustc probe ran (see [`crate::sandbox::RunOutput`]).
+    pub(crate) ran_untrusted: bool,
     warned_unconfined: bool,
 }
 
@@ -117,6 +119,7 @@ impl Broker {
             pending: Vec::new(),
             jail_failures: Vec::new(),
             confinement: None,
+            ran_untrusted: false,
             warned_unconfined: false,
         }
     }
@@ -223,19 +226,9 @@ impl Broker {
         identity
     }
 
-    fn holds(&mut self, denied: bool, requested: &str, file: &ProgramFile) -> bool {
-        let set = if denied {
-            &self.ctx.policy.denied
-        } else {
-            &self.ctx.policy.granted
-        };
-        let grants: Vec<String> = set
-            .iter()
-            .filter_map(|capability| match capability {
-                Capability::Exec(grant) => Some(grant.clone()),
-                _ => None,
-            })
-            .collect();
+    /// Whether one of `grants` (program names or paths) names the program a request for
+    /// `requested` resolved to.
+    fn names(&mut self, grants: Vec<String>, requested: &str, file: &ProgramFile) -> bool {
         // A bare name means the program PATH finds, as the request's name does; anything
         // with a `/` counts only as the file it names (a relative path would otherwise
         // mean another file from another working directory).
@@ -245,6 +238,38 @@ impl Broker {
                     .identity(grant)
                     .is_some_and(|held| held.same_file(file))
         })
+    }
+
+    /// Whether an `exec` grant (or, `denied`, an `exec` denial) names the program.
+    fn holds(&mut self, denied: bool, requested: &str, file: &ProgramFile) -> bool {
+        let set = if denied {
+            &self.ctx.policy.denied
+        } else {
+            &self.ctx.policy.granted
+        };
+        let grants = set
+            .iter()
+            .filter_map(|capability| match capability {
+                Capability::Exec(grant) => Some(grant.clone()),
+                _ => None,
+            })
+            .collect();
+        self.names(grants, requested, file)
+    }
+
+    /// Whether a `network` grant names the program.
+    fn may_use_network(&mut self, requested: &str, file: &ProgramFile) -> bool {
+        let grants = self
+            .ctx
+            .policy
+            .granted
+            .iter()
+            .filter_map(|capability| match capability {
+                Capability::Network(grant) => Some(grant.clone()),
+                _ => None,
+            })
+            .collect();
+        self.names(grants, requested, file)
     }
 
     fn judge(&mut self, request: &SpawnRequest, file: ProgramFile) -> Judged {
@@ -321,7 +346,7 @@ impl Broker {
 
     /// The name a grant should use: the bare name when the script gave a path that the
     /// name finds on `PATH` anyway (`/usr/bin/cc` is `cc`), else what the script gave.
-    fn suggested_name(&self, requested: &str, file: &ProgramFile) -> String {
+    fn suggested_name(&mut self, requested: &str, file: &ProgramFile) -> String {
         if !requested.contains('/') {
             return requested.to_string();
         }
@@ -329,9 +354,10 @@ impl Broker {
             .file_name()
             .and_then(|name| name.to_str())
             .unwrap_or(requested);
-        let found = find_on_path(name, self.ctx.host_path.as_deref())
-            .and_then(|path| ProgramFile::identify(&path).ok());
-        if found.is_some_and(|found| found.same_file(file)) {
+        if self
+            .identity(name)
+            .is_some_and(|found| found.same_file(file))
+        {
             name.to_string()
         } else {
             requested.to_string()
@@ -344,7 +370,12 @@ impl Broker {
         judged: &Judged,
         attempt: &mut ExecAttempt,
     ) -> Result<u32, Failure> {
-        let spec = self.spec(request, judged);
+        let network = if self.may_use_network(&request.program, &judged.file) {
+            Network::Internet
+        } else {
+            Network::None
+        };
+        let spec = self.spec(request, judged, network);
         let [stdin, stdout, stderr] = request.stdio;
         let (out_drain, err_drain) = (
             self.drain(stdout, Stream::Stdout),
@@ -386,6 +417,7 @@ impl Broker {
                 return Err((status::PERMISSION_DENIED, format!("sandbox: {message}")));
             }
         };
+        self.ran_untrusted |= judged.code == Code::Untrusted;
         let child =
             ChildProcess::supervise(spawned, out_drain, err_drain, self.ctx.limits.child_time);
         let handle = self.next_handle;
@@ -407,7 +439,7 @@ impl Broker {
     }
 
     /// The jail spec of a judged request.
-    fn spec(&self, request: &SpawnRequest, judged: &Judged) -> Spec {
+    fn spec(&self, request: &SpawnRequest, judged: &Judged, network: Network) -> Spec {
         let mut env: BTreeMap<String, String> = if request.env_clear {
             BTreeMap::new()
         } else {
@@ -419,13 +451,6 @@ impl Broker {
                 None => env.remove(name),
             };
         }
-        // The guest cannot see PATH, but compilers need it to find their parts.
-        if !env.contains_key("PATH")
-            && let Some(path) = self.ctx.host_path.as_ref().and_then(|p| p.to_str())
-        {
-            env.insert("PATH".into(), path.to_string());
-        }
-        env.insert("TMPDIR".into(), self.ctx.temp_dir.display().to_string());
         let cwd = request
             .cwd
             .as_deref()
@@ -434,14 +459,10 @@ impl Broker {
             program: judged.file.clone(),
             argv0: request.program.clone().into(),
             args: request.args.iter().map(OsString::from).collect(),
-            env: env.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+            env: self.ctx.child_env(env),
             cwd,
             access: self.ctx.access(&judged.file),
-            network: if self.may_use_network(&request.program, &judged.file) {
-                Network::Internet
-            } else {
-                Network::None
-            },
+            network,
             code: judged.code,
             time_limit: Some(self.ctx.limits.child_time),
             jobserver_tokens: self.ctx.jobserver_tokens(),
@@ -459,24 +480,6 @@ impl Broker {
             })),
             _ => None,
         }
-    }
-
-    /// Whether a `network` grant names this program (by name or file).
-    fn may_use_network(&self, requested: &str, file: &ProgramFile) -> bool {
-        self.ctx
-            .policy
-            .granted
-            .iter()
-            .any(|capability| match capability {
-                Capability::Network(grant) => {
-                    grant == requested
-                        || find_on_path(grant, self.ctx.host_path.as_deref())
-                            .or_else(|| grant.contains('/').then(|| PathBuf::from(grant)))
-                            .and_then(|path| ProgramFile::identify(&path).ok())
-                            .is_some_and(|granted| granted.same_file(file))
-                }
-                _ => false,
-            })
     }
 }
 
@@ -520,15 +523,24 @@ impl ExecContext {
         access
     }
 
+    /// A program's environment: `env` as the script left it, plus the host `PATH` unless
+    /// it set one (the guest cannot see PATH, but compilers need it to find their parts),
+    /// and the run's private `TMPDIR`.
+    pub(crate) fn child_env(&self, mut env: BTreeMap<String, String>) -> Vec<(OsString, OsString)> {
+        if !env.contains_key("PATH")
+            && let Some(path) = self.host_path.as_ref().and_then(|p| p.to_str())
+        {
+            env.insert("PATH".into(), path.to_string());
+        }
+        env.insert("TMPDIR".into(), self.temp_dir.display().to_string());
+        env.into_iter().map(|(k, v)| (k.into(), v.into())).collect()
+    }
+
     /// The toolchain of the `RUSTC` cargo gave the script: `<toolchain>/bin/rustc`, unless
     /// that is a shared directory (a `RUSTC` naming rustup's proxy in `~/.cargo/bin` would
     /// make it cargo's home, credentials and all).
     pub fn toolchain(&self) -> Option<PathBuf> {
-        self.rustc
-            .as_ref()
-            .and_then(|rustc| rustc.canonicalize().ok())
-            .and_then(|rustc| rustc.parent()?.parent().map(Path::to_path_buf))
-            .filter(|toolchain| !self.is_shared(toolchain))
+        toolchain_of(self.rustc.as_deref(), &self.shared_prefixes)
     }
 
     /// Whether `program` lies where the build writes (`OUT_DIR`, the temporary directory):
@@ -540,15 +552,6 @@ impl ExecContext {
         })
     }
 
-    /// Whether `dir` is, or holds, one of the shared directories.
-    fn is_shared(&self, dir: &Path) -> bool {
-        dir.parent().is_none()
-            || self
-                .shared_prefixes
-                .iter()
-                .any(|shared| shared.starts_with(dir))
-    }
-
     /// The installation a program lives in: `<prefix>` for `<prefix>/bin/<name>` (a pyenv
     /// python, a compiler in `/opt`), unless that prefix is shared (the home directory,
     /// cargo's home). Otherwise only the program's own file.
@@ -558,7 +561,7 @@ impl ExecContext {
             return None;
         }
         let prefix = bin.parent()?;
-        (!self.is_shared(prefix)).then(|| prefix.to_path_buf())
+        (!is_shared(prefix, &self.shared_prefixes)).then(|| prefix.to_path_buf())
     }
 
     /// Tokens of the private jobserver a child's `make` gets: cargo's share for this
@@ -586,6 +589,21 @@ impl Drop for Broker {
             child.wait(true);
         }
     }
+}
+
+/// The toolchain `rustc` belongs to (`<toolchain>/bin/rustc`), unless that is a shared
+/// directory (a `RUSTC` naming rustup's proxy in `~/.cargo/bin` would make it cargo's
+/// home, credentials and all).
+pub(crate) fn toolchain_of(rustc: Option<&Path>, shared: &[PathBuf]) -> Option<PathBuf> {
+    rustc
+        .and_then(|rustc| rustc.canonicalize().ok())
+        .and_then(|rustc| rustc.parent()?.parent().map(Path::to_path_buf))
+        .filter(|toolchain| !is_shared(toolchain, shared))
+}
+
+/// Whether `dir` is `/`, or is or holds one of the `shared` directories.
+fn is_shared(dir: &Path, shared: &[PathBuf]) -> bool {
+    dir.parent().is_none() || shared.iter().any(|shared| shared.starts_with(dir))
 }
 
 /// `program args...`, quoted where needed, for messages.

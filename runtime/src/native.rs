@@ -27,17 +27,12 @@ pub fn run(binary: &std::path::Path, ctx: &ExecContext) -> Result<RunOutput> {
     let started = Instant::now();
     let program = ProgramFile::identify(binary)
         .with_context(|| format!("failed to find {}", binary.display()))?;
-    let mut env = ctx.env.clone();
-    if let Some(path) = ctx.host_path.as_ref().and_then(|path| path.to_str()) {
-        env.push(("PATH".into(), path.to_string()));
-    }
-    env.push(("TMPDIR".into(), ctx.temp_dir.display().to_string()));
     let spec = Spec {
         access: ctx.access(&program),
         program,
         argv0: binary.as_os_str().to_os_string(),
         args: Vec::new(),
-        env: env.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+        env: ctx.child_env(ctx.env.iter().cloned().collect()),
         cwd: ctx.manifest_dir.clone(),
         network: Network::None,
         code: Code::Untrusted,
@@ -110,5 +105,6 @@ pub fn run(binary: &std::path::Path, ctx: &ExecContext) -> Result<RunOutput> {
         hidden_lookups: BTreeSet::new(),
         jail_failures: Vec::new(),
         confinement,
+        ran_untrusted: true,
     })
 }

@@ -127,6 +127,9 @@ pub struct RunOutput {
     pub jail_failures: Vec<String>,
     /// The layers that confined the script's programs (or the script itself), if any ran.
     pub confinement: Option<String>,
+    /// Whether anything beyond rustc probes ran natively (a granted program, or the
+    /// script itself): what the jail then stopped, the broker did not see.
+    pub ran_untrusted: bool,
 }
 
 /// The store's data: the WASI context, the exec broker and what enforces the limits.
@@ -266,15 +269,17 @@ impl Sandbox<'_> {
         // Dropping the broker kills children the script left behind.
         let mut host = store.into_data();
         let hidden_lookups = std::mem::take(&mut host.hidden_lookups);
-        let (attempts, pending, jail_failures, confinement) = match host.broker.take() {
-            Some(mut broker) => (
-                std::mem::take(&mut broker.attempts),
-                std::mem::take(&mut broker.pending),
-                std::mem::take(&mut broker.jail_failures),
-                broker.confinement.take(),
-            ),
-            None => (Vec::new(), Vec::new(), Vec::new(), None),
-        };
+        let (attempts, pending, jail_failures, confinement, ran_untrusted) =
+            match host.broker.take() {
+                Some(mut broker) => (
+                    std::mem::take(&mut broker.attempts),
+                    std::mem::take(&mut broker.pending),
+                    std::mem::take(&mut broker.jail_failures),
+                    broker.confinement.take(),
+                    broker.ran_untrusted,
+                ),
+                None => (Vec::new(), Vec::new(), Vec::new(), None, false),
+            };
         Ok(RunOutput {
             exit,
             stdout: stdout.take(),
@@ -284,6 +289,7 @@ impl Sandbox<'_> {
             hidden_lookups,
             jail_failures,
             confinement,
+            ran_untrusted,
         })
     }
 }

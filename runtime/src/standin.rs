@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use wasm_build_permissions_schema::{Capability, GrantSite, grant_help};
 
 use crate::audit::{self, RunRecord};
-use crate::broker::ExecContext;
+use crate::broker::{ExecContext, toolchain_of};
 use crate::directive;
 use crate::env::{is_ambient, sandbox_env};
 use crate::exports::exported_dirs;
@@ -211,6 +211,8 @@ struct Prepared {
     /// Directories the script's dependencies handed it through `links` metadata, opened
     /// read-only for the script itself and its programs.
     exported: Vec<PathBuf>,
+    /// Directories never taken for a program's installation (see [`shared_prefixes`]).
+    shared_prefixes: Vec<PathBuf>,
     ctx: RunContext,
     temp_dir: tempfile::TempDir,
     /// Where the consumer's grants go, for the hints in denials.
@@ -220,7 +222,11 @@ struct Prepared {
 impl Prepared {
     fn from_env() -> Result<Self> {
         let package = Package::from_env()?;
-        let toolchain = toolchain_dir();
+        let shared_prefixes = shared_prefixes();
+        let toolchain = toolchain_of(
+            std::env::var_os("RUSTC").map(PathBuf::from).as_deref(),
+            &shared_prefixes,
+        );
         let file = PolicyFile::from_env()?;
         let policy = file
             .policy_for(&package.manifest_dir)
@@ -234,7 +240,11 @@ impl Prepared {
         let ctx = RunContext {
             out_dir: package.out_dir.clone(),
             manifest_dir: package.manifest_dir.clone(),
-            readable: readable_dirs(&dependency_dirs(&package.out_dir), &policy),
+            readable: readable_dirs(
+                &dependency_dirs(&package.out_dir),
+                toolchain.as_deref(),
+                &policy,
+            ),
             hidden_env: hidden_env.clone(),
         };
         let temp_dir = tempfile::Builder::new()
@@ -248,6 +258,7 @@ impl Prepared {
             env,
             hidden_env,
             exported,
+            shared_prefixes,
             ctx,
             temp_dir,
         })
@@ -263,7 +274,7 @@ impl Prepared {
             out_dir: self.package.out_dir.clone(),
             temp_dir: self.temp_dir.path().to_path_buf(),
             exported_dirs: self.exported.clone(),
-            shared_prefixes: shared_prefixes(),
+            shared_prefixes: self.shared_prefixes.clone(),
             host_path: std::env::var_os("PATH"),
             jail: crate::confinement::jail(),
             dangerously_unconfined: crate::confinement::dangerously_unconfined(),
@@ -405,10 +416,7 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
     errors.extend(pending_errors(&filtered.pending));
     let spec = policy.grant_spec(&package.name, &package.version);
     report(package, (&prepared.grant_site, &spec), &errors, &pending);
-    if !output.exit.success()
-        && ran_granted_programs(&output)
-        && !pending.contains(&Capability::RunBuilt)
-    {
+    if !output.exit.success() && output.ran_untrusted && !pending.contains(&Capability::RunBuilt) {
         note_what_programs_cannot_do(package, policy);
     }
 
@@ -462,12 +470,14 @@ fn shared_prefixes() -> Vec<PathBuf> {
 }
 
 /// Everything a directive may point into: what cargo and rustc may read on the host.
-fn readable_dirs(dependency_dirs: &[PathBuf], policy: &Policy) -> Vec<PathBuf> {
+fn readable_dirs(
+    dependency_dirs: &[PathBuf],
+    toolchain: Option<&Path>,
+    policy: &Policy,
+) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = dependency_dirs.to_vec();
     dirs.extend(wasm_build_jail::SYSTEM_READ_EXEC.iter().map(PathBuf::from));
-    if let Some(toolchain) = toolchain_dir() {
-        dirs.push(toolchain);
-    }
+    dirs.extend(toolchain.map(Path::to_path_buf));
     for capability in &policy.granted {
         if let Capability::Read(path)
         | Capability::Write(path)
@@ -478,14 +488,6 @@ fn readable_dirs(dependency_dirs: &[PathBuf], policy: &Policy) -> Vec<PathBuf> {
         }
     }
     dirs
-}
-
-/// The toolchain of the `RUSTC` cargo gave the script: `<toolchain>/bin/rustc`.
-fn toolchain_dir() -> Option<PathBuf> {
-    std::env::var_os("RUSTC")
-        .map(PathBuf::from)
-        .and_then(|rustc| rustc.canonicalize().ok())
-        .and_then(|rustc| rustc.parent()?.parent().map(Path::to_path_buf))
 }
 
 /// Directories a directive may name besides the package (cargo and rustc read them on
@@ -577,21 +579,6 @@ fn pending_errors(pending: &[(String, Capability)]) -> Vec<String> {
         .collect()
 }
 
-/// Prints the errors and how to grant what is pending (under `spec`, in `site`).
-/// Whether the run started programs beyond rustc probes (or was native): those are the
-/// ones that may have been stopped by the jail without the broker seeing it.
-fn ran_granted_programs(output: &RunOutput) -> bool {
-    output
-        .attempts
-        .iter()
-        .any(|attempt| attempt.verdict == "allowed" && !is_rustc_attempt(&attempt.program))
-        || output.attempts.is_empty() && output.confinement.is_some()
-}
-
-fn is_rustc_attempt(program: &str) -> bool {
-    std::env::var_os("RUSTC").is_some_and(|rustc| Path::new(program) == Path::new(&rustc))
-}
-
 /// A failed script whose programs ran: say what the jail stops that a script can mistake
 /// for a broken toolchain, since the jail cannot report it itself (the program only sees
 /// "permission denied").
@@ -608,6 +595,7 @@ fn note_what_programs_cannot_do(package: &Package, policy: &Policy) {
     );
 }
 
+/// Prints the errors and how to grant what is pending (under `spec`, in `site`).
 fn report(
     package: &Package,
     (site, spec): (&GrantSite, &str),

@@ -17,7 +17,7 @@ use super::fd;
 use crate::spec::{Network, Rules, SYSTEM_READ_EXEC};
 
 /// Devices programs open routinely. Read and write, never execute.
-pub(crate) const SYSTEM_DEVICES: &[&str] = &[
+const SYSTEM_DEVICES: &[&str] = &[
     "/dev/null",
     "/dev/zero",
     "/dev/full",
@@ -29,7 +29,7 @@ pub(crate) const SYSTEM_DEVICES: &[&str] = &[
 /// processor and memory facts. Read only. The program's own `/proc` entry is readable
 /// too (added by the program's process itself, so that it is its own); never other
 /// processes' entries, whose environments hold secrets.
-pub(crate) const SYSTEM_FACTS: &[&str] = &[
+const SYSTEM_FACTS: &[&str] = &[
     "/proc/cpuinfo",
     "/proc/meminfo",
     "/proc/stat",
@@ -201,13 +201,19 @@ fn ruleset(version: u8, network: Network) -> Result<RulesetCreated, String> {
 /// probe that Landlock really enforces here (some container profiles allow asking for
 /// the version but not restricting).
 pub(crate) fn enforce_nothing(version: u8) -> Result<(), String> {
-    let status = ruleset(version, Network::None)?
+    restrict(ruleset(version, Network::None)?)
+}
+
+/// Confines the calling process with `ruleset` for good, and sets `no_new_privs`; fails
+/// unless the kernel enforces all of it.
+fn restrict(ruleset: RulesetCreated) -> Result<(), String> {
+    let status = ruleset
         .restrict_self()
-        .map_err(|err| format!("Landlock refused to confine: {err}"))?;
-    if status.ruleset != RulesetStatus::FullyEnforced {
+        .map_err(|err| format!("Landlock refused to confine the program: {err}"))?;
+    if status.ruleset != RulesetStatus::FullyEnforced || !status.no_new_privs {
         return Err(format!(
-            "Landlock enforced only partly: {:?}",
-            status.ruleset
+            "Landlock enforced the rules only partly ({:?}, no_new_privs: {})",
+            status.ruleset, status.no_new_privs
         ));
     }
     Ok(())
@@ -231,16 +237,6 @@ impl Prepared {
                 Path::new("/proc/self"),
             )?;
         }
-        let status = self
-            .ruleset
-            .restrict_self()
-            .map_err(|err| format!("Landlock refused to confine the program: {err}"))?;
-        if status.ruleset != RulesetStatus::FullyEnforced || !status.no_new_privs {
-            return Err(format!(
-                "Landlock enforced the rules only partly ({:?}, no_new_privs: {})",
-                status.ruleset, status.no_new_privs
-            ));
-        }
-        Ok(())
+        restrict(self.ruleset)
     }
 }
