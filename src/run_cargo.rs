@@ -9,11 +9,13 @@ use std::process::Command;
 use anyhow::{Context as _, Result};
 use wasm_build_permissions_schema::Mode;
 use wasm_build_policy::build_policy::{BuildPolicy, PolicyCache};
+use wasm_build_policy::cargo_config;
 use wasm_build_policy::pending::{audit_logs, last_runs, pending};
 use wasm_build_policy::resolve::check_member_tables;
 use wasm_build_policy::{Consumer, Graph, Resolution};
 use wasm_build_runtime::audit::{self, RUN_LOG_ENV};
 use wasm_build_runtime::confinement;
+use wasm_build_runtime::env::cargo_home;
 use wasm_build_runtime::policy::{POLICY_ENV, PolicyFile};
 use wasm_build_wrapper::INNER_WRAPPER_ENV;
 use wasm_build_wrapper::record::BASE_ENV_NAMES;
@@ -61,7 +63,12 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
             {
                 return Ok(status);
             }
-            let policy = BuildPolicy::new(&resolution, warnings);
+            let config_env = cargo_config::env_names(
+                &std::env::current_dir().context("failed to read the current directory")?,
+                cargo_home().as_deref(),
+                &text_args,
+            )?;
+            let policy = BuildPolicy::new(&resolution, warnings, config_env);
             cache.store(&graph, &policy);
             policy
         }

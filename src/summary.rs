@@ -2,7 +2,6 @@
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
-use wasm_build_permissions_schema::toml_string;
 use wasm_build_runtime::PolicyFile;
 use wasm_build_runtime::audit::RunRecord;
 
@@ -90,11 +89,85 @@ impl Output {
 
 /// Prints the summary of `records`; nothing when no build script ran.
 pub fn print(records: &[RunRecord], policy: &PolicyFile, output: &Output) {
-    if records.is_empty() || output.quiet {
+    if records.is_empty() {
         return;
     }
-    let text = render(records, policy, output);
+    // Like rustc's warnings under `cargo -q`, a script that may have built something else
+    // is said even when the rest is not.
+    let text = if output.quiet {
+        environment_notes(records, policy, output)
+    } else {
+        render(records, policy, output)
+    };
     let _ = std::io::stderr().write_all(text.as_bytes());
+}
+
+/// A warning per build script that looked up variables set in the user's environment
+/// but hidden from it (so it may have built something else than natively), naming them
+/// and the TOML that grants them; in strict mode those are errors already and are not
+/// repeated. With `-v` or in strict mode, also what each script saw without a grant.
+fn environment_notes(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> String {
+    use wasm_build_runtime::Policy;
+    let mut text = String::new();
+    for record in records {
+        let hidden: Vec<&String> = record
+            .hidden_env
+            .iter()
+            .filter(|name| !record.pending.contains(&Policy::env_capability(name)))
+            .collect();
+        if hidden.is_empty() {
+            continue;
+        }
+        let names: Vec<String> = hidden.iter().map(|name| format!("`{name}`")).collect();
+        let grants: Vec<_> = hidden
+            .iter()
+            .map(|name| Policy::env_capability(name))
+            .collect();
+        let table = policy.grant_site.allow_table(
+            &policy
+                .policy_for(&record.manifest_dir)
+                .grant_spec(&record.package, &record.version),
+        );
+        text.push_str(&format!(
+            "{} the build script of {} looked up {}, set in your environment but hidden from \
+             it: it may have built something else than `cargo build` would\n",
+            output.paint("warning:", Tone::Warning),
+            label(record),
+            names.join(", "),
+        ));
+        text.push_str(&format!(
+            "{} if it should see {}, add to {table}\n",
+            output.paint("help:", Tone::Help),
+            if names.len() == 1 { "it" } else { "them" },
+        ));
+        for line in wasm_build_permissions_schema::grant_lines(&grants) {
+            text.push_str(&format!("          {line}\n"));
+        }
+    }
+    if !(policy.strict || output.verbose) {
+        return text;
+    }
+    for record in records {
+        for (names, origin) in [
+            (
+                &record.config_env,
+                "the `[env]` of your cargo configuration",
+            ),
+            (&record.default_env, "build settings that pass by default"),
+        ] {
+            if names.is_empty() {
+                continue;
+            }
+            text.push_str(&format!(
+                "{} the build script of {} saw {}: {}\n",
+                output.paint("note:", Tone::Help),
+                label(record),
+                origin,
+                names.join(", ")
+            ));
+        }
+    }
+    text
 }
 
 /// `name vX.Y.Z`.
@@ -175,36 +248,7 @@ fn render(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> String
         ));
     }
     let failed = records.iter().filter(|record| record.status != 0).count();
-    for record in records
-        .iter()
-        .filter(|record| !record.hidden_env.is_empty())
-    {
-        let names: Vec<String> = record
-            .hidden_env
-            .iter()
-            .map(|name| format!("`{name}`"))
-            .collect();
-        let quoted: Vec<String> = record
-            .hidden_env
-            .iter()
-            .map(|name| toml_string(name))
-            .collect();
-        text.push_str(&format!(
-            "{} the build script of {} v{} looked up {}, set in your environment but hidden by \
-             the sandbox; if it should see {}, add to {}: env = [{}]\n",
-            output.paint("note:", Tone::Help),
-            record.package,
-            record.version,
-            names.join(", "),
-            if names.len() == 1 { "it" } else { "them" },
-            policy.grant_site.allow_table(
-                &policy
-                    .policy_for(&record.manifest_dir)
-                    .grant_spec(&record.package, &record.version)
-            ),
-            quoted.join(", ")
-        ));
-    }
+    text.push_str(&environment_notes(records, policy, output));
     if failed > 0 {
         text.push_str(&format!(
             "{} {failed} of them in the sandbox (see their errors above)\n",
@@ -217,6 +261,7 @@ fn render(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wasm_build_runtime::Policy;
 
     fn record(package: &str, status: i32) -> RunRecord {
         RunRecord {
@@ -226,14 +271,7 @@ mod tests {
             status,
             finished_at: 0,
             elapsed_ms: 7,
-            errors: vec![],
-            pending: vec![],
-            exec: vec![],
-            dropped: vec![],
-            hidden_env: vec![],
-            native: false,
-            for_guest: false,
-            confinement: None,
+            ..RunRecord::default()
         }
     }
 
@@ -312,7 +350,46 @@ mod tests {
         looked.hidden_env = vec!["CC".into()];
         let text = render(&[looked], &PolicyFile::default(), &output);
         assert!(
-            text.contains("note: the build script of zstd-sys v1.0.0 looked up `CC`, set in your environment but hidden by the sandbox; if it should see it, add to [workspace.metadata.sandbox.allow.\"zstd-sys@1.0.0\"]: env = [\"CC\"]"),
+            text.contains("warning: the build script of zstd-sys v1.0.0 looked up `CC`, set in your environment but hidden from it: it may have built something else than `cargo build` would\nhelp: if it should see it, add to [workspace.metadata.sandbox.allow.\"zstd-sys@1.0.0\"]\n          env = [\"CC\"]\n"),
+            "{text}"
+        );
+        let mut secret = record("zstd-sys", 0);
+        secret.hidden_env = vec!["CI_JOB_TOKEN".into(), "ZSTD_FLAVOR".into()];
+        let text = render(&[secret.clone()], &PolicyFile::default(), &output);
+        assert!(
+            text.contains("looked up `CI_JOB_TOKEN`, `ZSTD_FLAVOR`")
+                && text.contains("if it should see them")
+                && text.contains(
+                    "dangerous-env = [\"CI_JOB_TOKEN\"]\n          env = [\"ZSTD_FLAVOR\"]\n"
+                ),
+            "{text}"
+        );
+        // In strict mode a hidden lookup is an error of its own, not repeated here.
+        secret.pending = vec![Policy::env_capability("CI_JOB_TOKEN")];
+        let text = render(&[secret], &PolicyFile::default(), &output);
+        assert!(text.contains("looked up `ZSTD_FLAVOR`, set"), "{text}");
+    }
+
+    #[test]
+    fn strict_mode_and_verbose_show_what_scripts_saw_without_a_grant() {
+        let output = Output {
+            quiet: false,
+            verbose: false,
+            color: false,
+        };
+        let mut saw = record("zstd-sys", 0);
+        saw.default_env = vec!["CC".into(), "CFLAGS".into()];
+        saw.config_env = vec!["ZSTD_FLAVOR".into()];
+        let quiet = render(&[saw.clone()], &PolicyFile::default(), &output);
+        assert!(!quiet.contains("saw"), "{quiet}");
+        let strict = PolicyFile {
+            strict: true,
+            ..PolicyFile::default()
+        };
+        let text = render(&[saw], &strict, &output);
+        assert!(
+            text.contains("note: the build script of zstd-sys v1.0.0 saw the `[env]` of your cargo configuration: ZSTD_FLAVOR\n")
+                && text.contains("note: the build script of zstd-sys v1.0.0 saw build settings that pass by default: CC, CFLAGS\n"),
             "{text}"
         );
     }

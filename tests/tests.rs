@@ -11,6 +11,7 @@
 mod support;
 
 mod display;
+mod environment;
 mod exec;
 mod field;
 mod jailed;

@@ -96,6 +96,9 @@ struct PackageSandbox {
     mode: Option<Mode>,
     /// (Root package only) refuse the default grant of running `RUSTC`.
     deny_rustc: Option<bool>,
+    /// (Root package only) `false` hides the build settings of the environment (`CFLAGS`,
+    /// `PKG_CONFIG_PATH`, `OPENSSL_DIR`) that build scripts otherwise see by default.
+    env_defaults: Option<bool>,
     /// (Root package only) approvals by package spec, `name@version`.
     allow: Option<BTreeMap<String, Capabilities>>,
     /// (Root package only) refusals by package spec; deny wins over allow.
@@ -113,6 +116,9 @@ struct WorkspaceSandbox {
     mode: Option<Mode>,
     /// Refuse the default grant of running `RUSTC` (every probe then needs a grant).
     deny_rustc: Option<bool>,
+    /// `false` hides the build settings of the environment (`CFLAGS`, `PKG_CONFIG_PATH`,
+    /// `OPENSSL_DIR`) that build scripts otherwise see by default.
+    env_defaults: Option<bool>,
     /// Approvals by package spec, `name@version` (or cargo's full package id outside
     /// crates.io).
     allow: Option<BTreeMap<String, Capabilities>>,
@@ -161,7 +167,15 @@ mod tests {
     fn schema_keys_match_the_parser() {
         let package = package_table_schema();
         let mut expected: Vec<&str> = CAPABILITY_KEYS.to_vec();
-        expected.extend(["version", "reason", "mode", "deny-rustc", "allow", "deny"]);
+        expected.extend([
+            "version",
+            "reason",
+            "mode",
+            "deny-rustc",
+            "env-defaults",
+            "allow",
+            "deny",
+        ]);
         assert_eq!(keys(&package, &[]), sorted(&expected));
         assert_eq!(
             keys(&package, &["$defs", "Capabilities"]),
@@ -170,7 +184,14 @@ mod tests {
         let workspace = workspace_table_schema();
         assert_eq!(
             keys(&workspace, &[]),
-            sorted(&["version", "mode", "deny-rustc", "allow", "deny"])
+            sorted(&[
+                "version",
+                "mode",
+                "deny-rustc",
+                "env-defaults",
+                "allow",
+                "deny"
+            ])
         );
         assert_eq!(workspace["additionalProperties"], false);
     }

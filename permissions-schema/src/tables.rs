@@ -297,16 +297,32 @@ impl Mode {
 }
 
 /// The consumer's policy: `[workspace.metadata.sandbox]`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsumerPolicy {
     /// How unreviewed requests are treated.
     pub mode: Mode,
     /// Refuse the default grant of running `RUSTC` (every probe then needs a grant).
     pub deny_rustc: bool,
+    /// Let build scripts see the build settings of the environment (`CFLAGS`,
+    /// `PKG_CONFIG_PATH`, `OPENSSL_DIR`) without a grant; `env-defaults = false` hides
+    /// them until granted one by one.
+    pub env_defaults: bool,
     /// Approved capabilities by package spec (`name@version`).
     pub allow: BTreeMap<String, CapabilitySet>,
     /// Refused capabilities by package spec; deny wins over allow.
     pub deny: BTreeMap<String, CapabilitySet>,
+}
+
+impl Default for ConsumerPolicy {
+    fn default() -> Self {
+        ConsumerPolicy {
+            mode: Mode::default(),
+            deny_rustc: false,
+            env_defaults: true,
+            allow: BTreeMap::new(),
+            deny: BTreeMap::new(),
+        }
+    }
 }
 
 /// Both halves of a `[package.metadata.sandbox]` or `[workspace.metadata.sandbox]` table.
@@ -314,7 +330,8 @@ pub struct ConsumerPolicy {
 pub struct SandboxTable {
     /// The crate's own requests (package tables only).
     pub requests: Requests,
-    /// The consumer keys (`mode`, `allow`, `deny`, `deny-rustc`), if any were present.
+    /// The consumer keys (`mode`, `allow`, `deny`, `deny-rustc`, `env-defaults`), if any
+    /// were present.
     pub consumer: Option<ConsumerPolicy>,
 }
 
@@ -336,7 +353,7 @@ impl TableKind {
     }
 }
 
-const CONSUMER_KEYS: &[&str] = &["mode", "deny-rustc", "allow", "deny"];
+const CONSUMER_KEYS: &[&str] = &["mode", "deny-rustc", "env-defaults", "allow", "deny"];
 
 /// Reads a sandbox table; every problem is reported, not just the first.
 ///
@@ -388,6 +405,14 @@ pub fn parse_table(
                     None => {
                         errors.push(file.error(value.span(), "`deny-rustc` must be true or false"))
                     }
+                }
+            }
+            "env-defaults" => {
+                saw_consumer = true;
+                match value.as_bool() {
+                    Some(flag) => consumer.env_defaults = flag,
+                    None => errors
+                        .push(file.error(value.span(), "`env-defaults` must be true or false")),
                 }
             }
             "allow" | "deny" => {
@@ -819,6 +844,26 @@ reason = "compiles the bundled C library"
             Some("compiles the bundled C library")
         );
         assert_eq!(table.consumer, None);
+    }
+
+    #[test]
+    fn env_defaults_are_on_unless_turned_off() {
+        let table = |text: &str| {
+            parse(
+                text,
+                &["workspace", "metadata", "sandbox"],
+                TableKind::Workspace,
+            )
+        };
+        let on = table("[workspace.metadata.sandbox]\nmode = \"deny\"\n").unwrap();
+        assert!(on.consumer.unwrap().env_defaults);
+        let off = table("[workspace.metadata.sandbox]\nenv-defaults = false\n").unwrap();
+        assert!(!off.consumer.unwrap().env_defaults);
+        let errors = table("[workspace.metadata.sandbox]\nenv-defaults = \"no\"\n").unwrap_err();
+        assert!(
+            errors[0].contains("`env-defaults` must be true or false"),
+            "{errors:?}"
+        );
     }
 
     #[test]

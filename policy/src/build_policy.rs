@@ -54,8 +54,13 @@ pub struct Drift {
 }
 
 impl BuildPolicy {
-    /// The build policy of a resolution.
-    pub fn new(resolution: &Resolution, warnings: Vec<String>) -> Self {
+    /// The build policy of a resolution, under a cargo configuration whose `[env]` table
+    /// sets `config_env`.
+    pub fn new(
+        resolution: &Resolution,
+        warnings: Vec<String>,
+        config_env: std::collections::BTreeSet<String>,
+    ) -> Self {
         let trusted = if resolution.mode == Mode::TrustDeclared {
             resolution
                 .packages
@@ -83,7 +88,10 @@ impl BuildPolicy {
             .collect();
         BuildPolicy {
             mode: resolution.mode,
-            policy_file: resolution.policy_file(),
+            policy_file: PolicyFile {
+                config_env,
+                ..resolution.policy_file()
+            },
             warnings,
             trusted,
             drift,
@@ -209,10 +217,7 @@ fn graph_inputs(graph: &Graph) -> Vec<PathBuf> {
     {
         dirs.extend(start.ancestors().map(Path::to_path_buf));
     }
-    if let Some(home) = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
-    {
+    if let Some(home) = wasm_build_runtime::env::cargo_home() {
         inputs.push(home.join("config.toml"));
         inputs.push(home.join("config"));
     }

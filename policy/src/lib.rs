@@ -10,6 +10,7 @@
 //! (`wasm-build-permissions-schema`).
 
 pub mod build_policy;
+pub mod cargo_config;
 pub mod edit;
 pub mod graph;
 pub mod pending;

@@ -141,6 +141,8 @@ fn last_run(record: &RunRecord) -> LastRun {
         denied: record.pending.clone(),
         dropped: record.dropped.clone(),
         hidden_env: record.hidden_env.clone(),
+        config_env: record.config_env.clone(),
+        default_env: record.default_env.clone(),
         errors: record.errors.clone(),
     }
 }

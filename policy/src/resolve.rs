@@ -146,6 +146,8 @@ impl Resolution {
                 manifest: Some(self.consumer.manifest.clone()),
                 in_package_table: !self.consumer.in_workspace_table,
             },
+            config_env: BTreeSet::new(),
+            strict: self.mode == Mode::Strict,
         }
     }
 
@@ -218,6 +220,7 @@ fn resolve_package(package: &Package, consumer: &ConsumerPolicy, mode: Mode) -> 
         granted: absolute(&granted.capabilities(), &package.manifest_dir),
         denied: absolute(&denied.capabilities(), &package.manifest_dir),
         deny_rustc: consumer.deny_rustc,
+        env_defaults: consumer.env_defaults,
         limits: granted.limits.apply(Limits::default()),
         spec: Some(package.spec.clone()),
     };

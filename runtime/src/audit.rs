@@ -15,7 +15,7 @@ use crate::broker::ExecAttempt;
 pub const RUN_LOG_ENV: &str = "CARGO_WASM_BUILD_RUN_LOG";
 
 /// What one run of a build script did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunRecord {
     /// Package name.
     pub package: String,
@@ -44,6 +44,14 @@ pub struct RunRecord {
     /// by the sandbox: the script may behave differently than natively.
     #[serde(default)]
     pub hidden_env: Vec<String>,
+    /// Variables the script saw because the `[env]` table of the cargo configuration sets
+    /// them.
+    #[serde(default)]
+    pub config_env: Vec<String>,
+    /// Variables the script saw because they are build settings that pass by default
+    /// (`CFLAGS`, `PKG_CONFIG_PATH`).
+    #[serde(default)]
+    pub default_env: Vec<String>,
     /// Whether the script ran natively (confined) by the consumer's `run-natively` grant.
     #[serde(default)]
     pub native: bool,

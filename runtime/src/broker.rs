@@ -49,6 +49,9 @@ pub struct ExecContext {
     /// Directories the script's dependencies exported through `links` metadata, which
     /// children may read like the script itself.
     pub exported_dirs: Vec<PathBuf>,
+    /// Paths named by the build settings the script sees (`PKG_CONFIG_PATH`,
+    /// `OPENSSL_DIR`), which children may read as they would natively.
+    pub setting_paths: Vec<PathBuf>,
     /// Directories that are never a program's own installation, however it is laid out
     /// (the home directory, cargo's and rustup's homes): they hold secrets and other
     /// programs.
@@ -509,6 +512,7 @@ impl ExecContext {
             access.read_exec.push(self.temp_dir.clone());
         }
         access.read.extend(self.exported_dirs.iter().cloned());
+        access.read.extend(self.setting_paths.iter().cloned());
         for capability in &self.policy.granted {
             match capability {
                 Capability::Read(path) | Capability::DangerousRead(path) => {
@@ -674,6 +678,7 @@ mod tests {
             out_dir: home.join("out"),
             temp_dir: home.join("tmp"),
             exported_dirs: Vec::new(),
+            setting_paths: Vec::new(),
             shared_prefixes: vec![home.to_path_buf(), home.join(".local"), home.join(".cargo")],
             host_path: None,
             jail: Jail::new("/nonexistent"),

@@ -110,6 +110,248 @@ pub fn changes_what_programs_run(name: &str) -> bool {
     EXACT.contains(&name) || PREFIXES.iter().any(|prefix| name.starts_with(prefix))
 }
 
+/// Cargo's home: where it keeps downloaded sources, and its user-wide configuration.
+pub fn cargo_home() -> Option<std::path::PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|home| std::path::PathBuf::from(home).join(".cargo"))
+        })
+}
+
+/// Version of the list of [`build_setting`] families. Bumped whenever a family is added,
+/// widened or narrowed, so that the RFC, `docs/consumers.md` and a reviewer's memory of
+/// "what passes by default" can name the list they mean.
+pub const BUILD_SETTINGS_VERSION: u32 = 1;
+
+/// A family of variables that users set on purpose to steer how native code is built,
+/// and that a build script sees without a grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuildSetting {
+    /// The family's name, as `permissions` and the docs show it.
+    pub family: &'static str,
+    /// Why seeing it is safe.
+    pub why: &'static str,
+}
+
+/// The C and C++ tools and their flags, each also in the forms cc-rs, cmake and
+/// pkg-config read for one target: `HOST_CC`, `TARGET_CC`, `CC_x86_64-unknown-linux-gnu`
+/// and `CC_x86_64_unknown_linux_gnu`.
+const TOOLCHAIN_BASES: &[&str] = &[
+    "CC",
+    "CXX",
+    "CPP",
+    "AR",
+    "AS",
+    "LD",
+    "NM",
+    "RANLIB",
+    "CFLAGS",
+    "CXXFLAGS",
+    "CPPFLAGS",
+    "LDFLAGS",
+    "ARFLAGS",
+    "ASFLAGS",
+    "RANLIBFLAGS",
+    "CXXSTDLIB",
+    "CRATE_CC_NO_DEFAULTS",
+    "CC_ENABLE_DEBUG_OUTPUT",
+    "CC_SHELL_ESCAPED_FLAGS",
+    "CC_FORCE_DISABLE",
+    "CC_KNOWN_WRAPPER_CUSTOM",
+    "BINDGEN_EXTRA_CLANG_ARGS",
+    "PKG_CONFIG",
+    "CMAKE",
+];
+
+/// Variables the compilers themselves read, and the platform SDKs they build against.
+const COMPILER_INPUTS: &[&str] = &[
+    "CPATH",
+    "C_INCLUDE_PATH",
+    "CPLUS_INCLUDE_PATH",
+    "OBJC_INCLUDE_PATH",
+    "OBJCPLUS_INCLUDE_PATH",
+    "LIBRARY_PATH",
+    "SOURCE_DATE_EPOCH",
+    "SDKROOT",
+    "MACOSX_DEPLOYMENT_TARGET",
+    "IPHONEOS_DEPLOYMENT_TARGET",
+    "TVOS_DEPLOYMENT_TARGET",
+    "WATCHOS_DEPLOYMENT_TARGET",
+    "XROS_DEPLOYMENT_TARGET",
+    "ANDROID_NDK_HOME",
+    "ANDROID_NDK_ROOT",
+    "WASI_SDK_PATH",
+    "WASI_SYSROOT",
+    "PROTOC",
+    "PROTOC_INCLUDE",
+    "LIBCLANG_PATH",
+    "LIBCLANG_STATIC_PATH",
+    "LLVM_CONFIG_PATH",
+    "CLANG_PATH",
+];
+
+/// Whole families by prefix: pkg-config's, cmake's, system-deps' and pyo3's settings.
+const TOOL_PREFIXES: &[&str] = &["PKG_CONFIG_", "CMAKE_", "SYSTEM_DEPS_", "PYO3_"];
+
+/// The documented knobs of `-sys` crates: `OPENSSL_DIR`, `LIBZ_SYS_STATIC`,
+/// `ZSTD_SYS_USE_PKG_CONFIG`, `LIBSQLITE3_SYS_BUNDLING`, `LIBSQLITE3_FLAGS` (extra `-D`s
+/// for the bundled SQLite), `<NAME>_NO_VENDOR`...
+const KNOB_SUFFIXES: &[&str] = &[
+    "_STATIC",
+    "_DYNAMIC",
+    "_DIR",
+    "_LIB_DIR",
+    "_LIBDIR",
+    "_INCLUDE_DIR",
+    "_LIBS",
+    "_FLAGS",
+    "_NO_VENDOR",
+    "_VENDORED",
+    "_USE_PKG_CONFIG",
+    "_NO_PKG_CONFIG",
+];
+
+/// Families of names that describe a session, a version-control checkout or a service
+/// rather than a build, even when they end like a knob (`XDG_RUNTIME_DIR`, `GIT_DIR`).
+const NOT_BUILD_PREFIXES: &[&str] = &[
+    "XDG_",
+    "GIT_",
+    "DBUS_",
+    "SYSTEMD_",
+    "DOCKER_",
+    "KUBE",
+    "GNUPG",
+    "GPG_",
+    "SSH_",
+    "RUSTUP_",
+    "CARGO_",
+    "RUSTC",
+    "RUST_",
+    "NIX_",
+    "VSCODE_",
+    "JAVA_",
+    "INVOCATION_",
+    "SSL_CERT_",
+];
+
+const TOOLCHAIN: BuildSetting = BuildSetting {
+    family: "C/C++ toolchain and flags",
+    why: "which compiler, archiver and flags build the crate's native code; a named \
+          program still runs only with an `exec` grant",
+};
+const COMPILER: BuildSetting = BuildSetting {
+    family: "compiler inputs and platform SDKs",
+    why: "search paths and SDKs the compilers read themselves, as natively",
+};
+const TOOLS: BuildSetting = BuildSetting {
+    family: "pkg-config, cmake, system-deps and pyo3 settings",
+    why: "how those tools find and link the system's libraries",
+};
+const KNOBS: BuildSetting = BuildSetting {
+    family: "knobs of -sys crates",
+    why: "`<NAME>_STATIC`, `<NAME>_DIR`, `<NAME>_NO_VENDOR`...: the switches a -sys crate \
+          documents for choosing and finding its native library",
+};
+
+/// The families that pass by default, for the docs and `permissions`.
+pub const BUILD_SETTINGS: &[BuildSetting] = &[TOOLCHAIN, COMPILER, TOOLS, KNOBS];
+
+/// The family of build settings `name` belongs to, if any: a variable users set to steer
+/// what native code a build produces, never a secret's name, never one that changes which
+/// code a program loads (`LD_PRELOAD`), never one describing the session (`HOME`).
+pub fn build_setting(name: &str) -> Option<BuildSetting> {
+    let shaped = name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+    if !shaped
+        || changes_what_programs_run(name)
+        || is_ambient(name)
+        || wasm_build_permissions_schema::hygiene::is_secret_shaped(name)
+    {
+        return None;
+    }
+    let base = toolchain_base(name);
+    if TOOLCHAIN_BASES.contains(&base) {
+        return Some(TOOLCHAIN);
+    }
+    if COMPILER_INPUTS.contains(&name) {
+        return Some(COMPILER);
+    }
+    if TOOL_PREFIXES.iter().any(|prefix| base.starts_with(prefix)) {
+        return Some(TOOLS);
+    }
+    is_knob(name).then_some(KNOBS)
+}
+
+/// `CC` for `CC`, `HOST_CC`, `TARGET_CC`, `CC_x86_64-unknown-linux-gnu` and
+/// `CC_x86_64_unknown_linux_gnu`: a target triple is lower case, so an upper-case
+/// suffix (`CC_API`) is another name. Triples start with their architecture, a letter.
+fn toolchain_base(name: &str) -> &str {
+    let name = name
+        .strip_prefix("HOST_")
+        .or_else(|| name.strip_prefix("TARGET_"))
+        .unwrap_or(name);
+    let triple_at = name
+        .char_indices()
+        .find(|&(at, c)| at > 1 && name[..at].ends_with('_') && c.is_ascii_lowercase());
+    match triple_at {
+        Some((at, _)) => &name[..at - 1],
+        None => name,
+    }
+}
+
+/// `<NAME><KNOB_SUFFIX>` with an upper-case `NAME` that is not a session's, a checkout's
+/// or a service's.
+fn is_knob(name: &str) -> bool {
+    let upper = name
+        .bytes()
+        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    if !upper
+        || NOT_BUILD_PREFIXES
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+    {
+        return false;
+    }
+    name.contains("_SYS_")
+        || KNOB_SUFFIXES.iter().any(|suffix| {
+            name.strip_suffix(suffix)
+                .is_some_and(|stem| !stem.is_empty() && !stem.ends_with('_'))
+        })
+}
+
+/// The absolute paths a build setting's value names, when its name says it holds paths
+/// (`PKG_CONFIG_PATH`, `OPENSSL_DIR`, `CMAKE_TOOLCHAIN_FILE`, `LIBRARY_PATH`): programs the
+/// script runs may read them, as they would natively. Never `/`, a home directory, or the
+/// kernel's and services' runtime trees, whatever the value says.
+pub fn setting_paths(name: &str, value: &str) -> Vec<std::path::PathBuf> {
+    const PATH_SUFFIXES: &[&str] = &[
+        "_PATH", "_DIR", "_LIBDIR", "_FILE", "_ROOT", "_HOME", "_INCLUDE", "_SYSROOT",
+    ];
+    const EXACT: &[&str] = &["CPATH", "SDKROOT", "PROTOC_INCLUDE"];
+    const NEVER: &[&str] = &["/proc", "/sys", "/dev", "/run", "/var/run"];
+    let base = toolchain_base(name);
+    let names_paths =
+        EXACT.contains(&base) || PATH_SUFFIXES.iter().any(|suffix| base.ends_with(suffix));
+    if !names_paths {
+        return Vec::new();
+    }
+    value
+        .split(':')
+        .filter(|entry| entry.starts_with('/'))
+        .filter_map(|entry| {
+            let normal = wasm_build_permissions_schema::hygiene::normalize_path(entry).ok()?;
+            let covers_homes =
+                wasm_build_permissions_schema::hygiene::path_problem("read", &normal).is_some();
+            let system = NEVER
+                .iter()
+                .any(|never| std::path::Path::new(&normal).starts_with(never));
+            (!covers_homes && !system).then(|| normal.into())
+        })
+        .collect()
+}
+
 /// The variables of `vars` the guest may see: cargo's, plus those `granted` by policy.
 ///
 /// Names or values that are not UTF-8 are dropped: WASI passes the environment as
@@ -186,6 +428,101 @@ mod tests {
         }
         for name in ["CC", "CFLAGS", "PATH", "RUSTFLAGS_X", "LDFLAGS"] {
             assert!(!changes_what_programs_run(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn build_settings_pass_by_family_and_secrets_never_do() {
+        for (name, family) in [
+            ("CC", TOOLCHAIN),
+            ("CFLAGS", TOOLCHAIN),
+            ("HOST_CXX", TOOLCHAIN),
+            ("TARGET_AR", TOOLCHAIN),
+            ("CC_x86_64-unknown-linux-gnu", TOOLCHAIN),
+            ("CFLAGS_aarch64_apple_darwin", TOOLCHAIN),
+            ("CRATE_CC_NO_DEFAULTS", TOOLCHAIN),
+            (
+                "BINDGEN_EXTRA_CLANG_ARGS_x86_64_unknown_linux_gnu",
+                TOOLCHAIN,
+            ),
+            ("PKG_CONFIG", TOOLCHAIN),
+            ("CPATH", COMPILER),
+            ("SOURCE_DATE_EPOCH", COMPILER),
+            ("PROTOC", COMPILER),
+            ("PKG_CONFIG_PATH", TOOLS),
+            ("PKG_CONFIG_ALLOW_CROSS", TOOLS),
+            ("TARGET_PKG_CONFIG_SYSROOT_DIR", TOOLS),
+            ("PKG_CONFIG_PATH_x86_64-unknown-linux-gnu", TOOLS),
+            ("CMAKE_TOOLCHAIN_FILE", TOOLS),
+            ("SYSTEM_DEPS_ZLIB_NO_PKG_CONFIG", TOOLS),
+            ("OPENSSL_DIR", KNOBS),
+            ("OPENSSL_STATIC", KNOBS),
+            ("OPENSSL_LIB_DIR", KNOBS),
+            ("LIBZ_SYS_STATIC", KNOBS),
+            ("ZSTD_SYS_USE_PKG_CONFIG", KNOBS),
+            ("LIBSQLITE3_SYS_BUNDLING", KNOBS),
+            ("SODIUM_NO_VENDOR", KNOBS),
+            ("LIBSQLITE3_FLAGS", KNOBS),
+        ] {
+            assert_eq!(build_setting(name), Some(family), "{name}");
+        }
+        for name in [
+            // Secrets, whatever family they look like.
+            "CC_API_TOKEN",
+            "CMAKE_PASSWORD",
+            "PKG_CONFIG_SECRET",
+            "AWS_LIB_DIR",
+            "GITHUB_TOKEN",
+            "SSH_AUTH_SOCK",
+            "OPENSSL_KEY",
+            // What loads into programs, and the session.
+            "LD_LIBRARY_PATH",
+            "LD_PRELOAD",
+            "RUSTC_BOOTSTRAP",
+            "GCONV_PATH",
+            "HOME",
+            "PATH",
+            "XDG_RUNTIME_DIR",
+            "GIT_DIR",
+            "CARGO_HOME",
+            "CARGO_REGISTRY_TOKEN",
+            "RUSTUP_TOOLCHAIN",
+            // Neither a tool's nor a knob's.
+            "CCX",
+            "CC_APPLE",
+            "EDITOR",
+            "_DIR",
+            "A__STATIC",
+            "lower_dir",
+            "SSL_CERT_DIR",
+        ] {
+            assert_eq!(build_setting(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn paths_in_build_settings_are_readable_except_homes_and_runtime_trees() {
+        assert_eq!(
+            setting_paths(
+                "PKG_CONFIG_PATH",
+                "/opt/a/lib/pkgconfig:relative:/usr/../opt/b"
+            ),
+            ["/opt/a/lib/pkgconfig", "/opt/b"].map(std::path::PathBuf::from)
+        );
+        assert_eq!(
+            setting_paths("OPENSSL_DIR", "/home/me/openssl"),
+            [std::path::PathBuf::from("/home/me/openssl")]
+        );
+        for (name, value) in [
+            ("OPENSSL_DIR", "/"),
+            ("OPENSSL_DIR", "/home/me"),
+            ("OPENSSL_DIR", "/home/me/../../root"),
+            ("PKG_CONFIG_PATH", "/proc/1/root"),
+            ("FOO_DIR", "/run/user/1000"),
+            ("CFLAGS", "/opt/not-a-path-setting"),
+            ("OPENSSL_STATIC", "/opt/x"),
+        ] {
+            assert!(setting_paths(name, value).is_empty(), "{name}={value}");
         }
     }
 

@@ -18,7 +18,7 @@ use crate::directive::Directive;
 /// provides (confined), and emit every directive that stays within the package
 /// (`rustc-cfg`, `rustc-check-cfg`, `rustc-link-lib`, `warning`, `error`, links metadata,
 /// and `rerun-if-*` / `rustc-link-search` for what the script can see).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Policy {
     /// Capabilities the consumer approved.
     pub granted: BTreeSet<Capability>,
@@ -33,6 +33,28 @@ pub struct Policy {
     /// id for git and other registries), so denial hints name a grant that applies.
     #[serde(default)]
     pub spec: Option<String>,
+    /// Whether the script sees the [build settings](crate::env::build_setting) set in the
+    /// environment (`CFLAGS`, `PKG_CONFIG_PATH`, `OPENSSL_DIR`) without a grant. Off with
+    /// `env-defaults = false`.
+    #[serde(default = "yes")]
+    pub env_defaults: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            granted: BTreeSet::new(),
+            denied: BTreeSet::new(),
+            deny_rustc: false,
+            limits: Limits::default(),
+            spec: None,
+            env_defaults: true,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The environment variable through which the CLI hands the resolved policies of a build
@@ -49,6 +71,15 @@ pub struct PolicyFile {
     /// Where grants are written, for the hints in denials.
     #[serde(default)]
     pub grant_site: GrantSite,
+    /// Names in the `[env]` table of the cargo configuration that applies to the build:
+    /// cargo sets them for build scripts, and the consumer wrote them, so the scripts see
+    /// them (see [`Policy::sees_env`]).
+    #[serde(default)]
+    pub config_env: BTreeSet<String>,
+    /// Strict mode: a hidden variable a script looks up is pending review, like a denied
+    /// attempt, instead of a warning.
+    #[serde(default)]
+    pub strict: bool,
 }
 
 impl PolicyFile {
@@ -155,6 +186,54 @@ impl Policy {
     pub fn allows_env(&self, name: &str) -> bool {
         self.verdict(Capability::Env(name.to_string())) == Verdict::Allowed
     }
+
+    /// Why the script sees the variable `name` when it is set, or `None` when it is
+    /// hidden. A deny wins over everything but cargo's own variables; the cargo
+    /// configuration's `[env]` (`config`) passes except for secret-shaped names and those
+    /// that change which code programs load, which need their grants.
+    pub fn sees_env(&self, name: &str, config: &BTreeSet<String>) -> Option<EnvOrigin> {
+        use wasm_build_permissions_schema::hygiene::is_secret_shaped;
+        if crate::env::is_cargo_set(name) {
+            return Some(EnvOrigin::Cargo);
+        }
+        match self.verdict(Capability::Env(name.to_string())) {
+            Verdict::Allowed => return Some(EnvOrigin::Granted),
+            Verdict::Refused(_) => return None,
+            _ => {}
+        }
+        if config.contains(name)
+            && !is_secret_shaped(name)
+            && !crate::env::changes_what_programs_run(name)
+        {
+            return Some(EnvOrigin::CargoConfig);
+        }
+        (self.env_defaults && crate::env::build_setting(name).is_some())
+            .then_some(EnvOrigin::BuildSetting)
+    }
+
+    /// What the consumer must review for a script to see the hidden variable `name`:
+    /// `env`, or `dangerous-env` for a secret's name.
+    pub fn env_capability(name: &str) -> Capability {
+        if wasm_build_permissions_schema::hygiene::is_secret_shaped(name) {
+            Capability::DangerousEnv(name.to_string())
+        } else {
+            Capability::Env(name.to_string())
+        }
+    }
+}
+
+/// Why a build script sees a variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EnvOrigin {
+    /// Cargo sets it for every build script.
+    Cargo,
+    /// The consumer granted it (`env` or `dangerous-env`).
+    Granted,
+    /// The `[env]` table of the cargo configuration sets it.
+    CargoConfig,
+    /// It is a build setting that passes by default ([`crate::env::build_setting`]).
+    BuildSetting,
 }
 
 /// Whether a granted (or denied) capability covers a needed one. Environment grants may
@@ -470,5 +549,52 @@ mod tests {
         );
         policy.granted.insert(Capability::DangerousEnv("*".into()));
         assert!(policy.allows_env("CFLAGS_DEPLOY_TOKEN"));
+    }
+
+    #[test]
+    fn build_settings_and_cargo_config_pass_unless_denied_or_turned_off() {
+        let config: BTreeSet<String> = ["ZSTD_FLAVOR", "LD_PRELOAD", "CI_JOB_TOKEN"]
+            .map(String::from)
+            .into();
+        let mut policy = Policy::default();
+        assert_eq!(policy.sees_env("OUT_DIR", &config), Some(EnvOrigin::Cargo));
+        assert_eq!(
+            policy.sees_env("CFLAGS", &config),
+            Some(EnvOrigin::BuildSetting)
+        );
+        assert_eq!(
+            policy.sees_env("ZSTD_FLAVOR", &config),
+            Some(EnvOrigin::CargoConfig)
+        );
+        // Cargo's configuration is the consumer's word, but not for what loads into
+        // programs or a secret: those keep their grants.
+        assert_eq!(policy.sees_env("LD_PRELOAD", &config), None);
+        assert_eq!(policy.sees_env("CI_JOB_TOKEN", &config), None);
+        assert_eq!(policy.sees_env("EDITOR", &config), None);
+        policy.granted.insert(Capability::Env("EDITOR".into()));
+        assert_eq!(policy.sees_env("EDITOR", &config), Some(EnvOrigin::Granted));
+        policy.denied.insert(Capability::Env("CFLAGS".into()));
+        policy.denied.insert(Capability::Env("ZSTD_FLAVOR".into()));
+        assert_eq!(policy.sees_env("CFLAGS", &config), None);
+        assert_eq!(policy.sees_env("ZSTD_FLAVOR", &config), None);
+        policy.env_defaults = false;
+        assert_eq!(policy.sees_env("CXXFLAGS", &config), None);
+        assert_eq!(policy.sees_env("TARGET", &config), Some(EnvOrigin::Cargo));
+        assert_eq!(
+            Policy::env_capability("CI_JOB_TOKEN"),
+            Capability::DangerousEnv("CI_JOB_TOKEN".into())
+        );
+        assert_eq!(Policy::env_capability("CC"), Capability::Env("CC".into()));
+    }
+
+    #[test]
+    fn an_old_policy_file_keeps_the_defaults_on() {
+        let mut json = serde_json::to_value(Policy::default()).unwrap();
+        json.as_object_mut()
+            .unwrap()
+            .remove("env_defaults")
+            .unwrap();
+        let policy: Policy = serde_json::from_value(json).unwrap();
+        assert!(policy.env_defaults);
     }
 }

@@ -19,9 +19,9 @@ use wasm_build_permissions_schema::{Capability, GrantSite, grant_help};
 use crate::audit::{self, RunRecord};
 use crate::broker::{ExecContext, toolchain_of};
 use crate::directive;
-use crate::env::{is_ambient, sandbox_env};
+use crate::env::{cargo_home, is_ambient, sandbox_env};
 use crate::exports::exported_dirs;
-use crate::policy::{Policy, PolicyFile, RunContext, Verdict};
+use crate::policy::{EnvOrigin, Policy, PolicyFile, RunContext, Verdict};
 use crate::sandbox::{Access, Exit, Preopen, RunOutput, Sandbox, build_script_preopens};
 use crate::{ModuleCache, SandboxEngine, out_dir};
 
@@ -161,13 +161,24 @@ impl Package {
     }
 }
 
+/// What a script did that needs a capability nobody reviewed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Attempt {
+    /// Started a program (the command line), or set a variable for one.
+    Ran(String),
+    /// Printed a directive (the line).
+    Printed(String),
+    /// Looked up a hidden variable (its name), in strict mode.
+    LookedUp(String),
+}
+
 /// What the directive filter decided about one run's stdout.
 #[derive(Debug, Default)]
 struct Filtered {
     /// The lines cargo gets.
     stdout: Vec<u8>,
     /// Pending capabilities: the build fails until they are granted or denied.
-    pending: Vec<(String, Capability)>,
+    pending: Vec<(Attempt, Capability)>,
     /// Lines that can never pass, with why.
     forbidden: Vec<(String, &'static str)>,
     /// Lines dropped because the consumer denied what they need.
@@ -187,7 +198,9 @@ fn filter(policy: &Policy, ctx: &RunContext, stdout: &[u8]) -> Filtered {
         };
         match verdict {
             Verdict::Allowed => kept.push(line.raw),
-            Verdict::Pending(capability) => filtered.pending.push((text(), capability)),
+            Verdict::Pending(capability) => filtered
+                .pending
+                .push((Attempt::Printed(text()), capability)),
             Verdict::Refused(_) => filtered.refused.push(text()),
             Verdict::Forbidden(why) => filtered.forbidden.push((text(), why)),
             Verdict::Dropped(why) => filtered.dropped.push(format!("{}: {why}", text())),
@@ -199,6 +212,35 @@ fn filter(policy: &Policy, ctx: &RunContext, stdout: &[u8]) -> Filtered {
     filtered
 }
 
+/// The variables a script sees without a grant, besides cargo's: the cargo
+/// configuration's `[env]` and the build settings that pass by default.
+#[derive(Debug, Default)]
+struct PassedEnv {
+    config: Vec<String>,
+    defaults: Vec<String>,
+    /// Paths their values name, readable by the script's programs.
+    paths: Vec<PathBuf>,
+}
+
+impl PassedEnv {
+    fn of(env: &[(String, String)], origin: impl Fn(&str) -> Option<EnvOrigin>) -> Self {
+        let mut passed = PassedEnv::default();
+        for (name, value) in env {
+            match origin(name) {
+                Some(EnvOrigin::CargoConfig) => passed.config.push(name.clone()),
+                Some(EnvOrigin::BuildSetting) => passed.defaults.push(name.clone()),
+                _ => continue,
+            }
+            passed.paths.extend(
+                crate::env::setting_paths(name, value)
+                    .into_iter()
+                    .filter(|path| path.exists()),
+            );
+        }
+        passed
+    }
+}
+
 /// Everything a run needs to know before it starts, from cargo's environment and the
 /// build's policy.
 struct Prepared {
@@ -208,6 +250,10 @@ struct Prepared {
     env: Vec<(String, String)>,
     /// Set in the stand-in's environment, hidden from the script.
     hidden_env: BTreeSet<String>,
+    /// What the script sees without a grant beyond cargo's own variables.
+    passed_env: PassedEnv,
+    /// Strict mode: hidden lookups are pending review.
+    strict: bool,
     /// Directories the script's dependencies handed it through `links` metadata, opened
     /// read-only for the script itself and its programs.
     exported: Vec<PathBuf>,
@@ -231,20 +277,24 @@ impl Prepared {
         let policy = file
             .policy_for(&package.manifest_dir)
             .with_toolchain(toolchain.as_deref());
-        let env = sandbox_env(std::env::vars_os(), |name| policy.allows_env(name));
+        let origin = |name: &str| policy.sees_env(name, &file.config_env);
+        let env = sandbox_env(std::env::vars_os(), |name| origin(name).is_some());
         let hidden_env: BTreeSet<String> = std::env::vars_os()
             .filter_map(|(name, _)| name.into_string().ok())
             .filter(|name| !env.iter().any(|(visible, _)| visible == name))
             .collect();
+        let passed_env = PassedEnv::of(&env, origin);
         let exported = exported_dirs(&env, &package.out_dir, cargo_home().as_deref());
+        let mut readable = readable_dirs(
+            &dependency_dirs(&package.out_dir),
+            toolchain.as_deref(),
+            &policy,
+        );
+        readable.extend(passed_env.paths.iter().cloned());
         let ctx = RunContext {
             out_dir: package.out_dir.clone(),
             manifest_dir: package.manifest_dir.clone(),
-            readable: readable_dirs(
-                &dependency_dirs(&package.out_dir),
-                toolchain.as_deref(),
-                &policy,
-            ),
+            readable,
             hidden_env: hidden_env.clone(),
         };
         let temp_dir = tempfile::Builder::new()
@@ -257,6 +307,8 @@ impl Prepared {
             grant_site: file.grant_site,
             env,
             hidden_env,
+            passed_env,
+            strict: file.strict,
             exported,
             shared_prefixes,
             ctx,
@@ -274,6 +326,7 @@ impl Prepared {
             out_dir: self.package.out_dir.clone(),
             temp_dir: self.temp_dir.path().to_path_buf(),
             exported_dirs: self.exported.clone(),
+            setting_paths: self.passed_env.paths.clone(),
             shared_prefixes: self.shared_prefixes.clone(),
             host_path: std::env::var_os("PATH"),
             jail: crate::confinement::jail(),
@@ -377,7 +430,21 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
     let package = &prepared.package;
     let policy = &prepared.policy;
     let mut filtered = filter(policy, &prepared.ctx, &output.stdout);
-    filtered.pending.extend(output.pending.iter().cloned());
+    filtered.pending.extend(
+        output
+            .pending
+            .iter()
+            .map(|(attempt, capability)| (Attempt::Ran(attempt.clone()), capability.clone())),
+    );
+    let hidden_lookups = unreviewed_lookups(policy, &output.hidden_lookups);
+    if prepared.strict {
+        filtered.pending.extend(hidden_lookups.iter().map(|name| {
+            (
+                Attempt::LookedUp(name.clone()),
+                Policy::env_capability(name),
+            )
+        }));
+    }
     let violations = out_dir::check(&package.out_dir, policy.limits.out_dir_bytes)?;
 
     let mut stdout = std::io::stdout().lock();
@@ -440,18 +507,31 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
             pending,
             exec: output.attempts,
             dropped: filtered.dropped,
-            hidden_env: output
-                .hidden_lookups
-                .iter()
-                .filter(|name| !is_ambient(name))
-                .cloned()
-                .collect(),
+            hidden_env: hidden_lookups,
+            config_env: prepared.passed_env.config.clone(),
+            default_env: prepared.passed_env.defaults.clone(),
             native,
             for_guest: manifest.for_guest,
             confinement: output.confinement.clone(),
         },
     );
     Ok(status)
+}
+
+/// The hidden variables the script looked up that the consumer has not reviewed: neither
+/// denied nor describing the session (`HOME`, `PATH`), whose absence the sandbox implies.
+fn unreviewed_lookups(policy: &Policy, lookups: &BTreeSet<String>) -> Vec<String> {
+    lookups
+        .iter()
+        .filter(|name| !is_ambient(name))
+        .filter(|name| {
+            !matches!(
+                policy.verdict(Capability::Env((*name).clone())),
+                Verdict::Refused(_)
+            )
+        })
+        .cloned()
+        .collect()
 }
 
 /// Directories that are never a program's own installation: the home directory, cargo's
@@ -506,13 +586,6 @@ fn dependency_dirs(out_dir: &Path) -> Vec<PathBuf> {
     dirs
 }
 
-/// Where cargo keeps downloaded sources.
-fn cargo_home() -> Option<PathBuf> {
-    std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
-}
-
 fn duration_ms(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
@@ -549,9 +622,9 @@ fn exit_problem(exit: &Exit) -> Option<String> {
 
 /// One sentence per pending capability, with the first attempt that needed it (cut to a
 /// readable length) and how many more there were.
-fn pending_errors(pending: &[(String, Capability)]) -> Vec<String> {
+fn pending_errors(pending: &[(Attempt, Capability)]) -> Vec<String> {
     const SHOWN: usize = 160;
-    let mut grouped: Vec<(&Capability, &str, usize)> = Vec::new();
+    let mut grouped: Vec<(&Capability, &Attempt, usize)> = Vec::new();
     for (attempt, capability) in pending {
         match grouped.iter_mut().find(|(seen, _, _)| *seen == capability) {
             Some(group) => group.2 += 1,
@@ -561,20 +634,27 @@ fn pending_errors(pending: &[(String, Capability)]) -> Vec<String> {
     grouped
         .into_iter()
         .map(|(capability, attempt, count)| {
-            let shown = match attempt.char_indices().nth(SHOWN) {
-                Some((cut, _)) => format!("{}…", &attempt[..cut]),
-                None => attempt.to_string(),
+            let (verb, text, after) = match attempt {
+                Attempt::Ran(text) => ("tried to run", text, ""),
+                Attempt::Printed(text) => ("printed", text, ""),
+                Attempt::LookedUp(name) => (
+                    "looked it up",
+                    name,
+                    ", set in your environment but hidden from build scripts (strict mode)",
+                ),
             };
-            let verb = match capability {
-                // Variables are pending only when set for a program the script started.
-                Capability::Exec(_) | Capability::RunBuilt | Capability::Env(_) => "tried to run",
-                _ => "printed",
+            let shown = match text.char_indices().nth(SHOWN) {
+                Some((cut, _)) => format!("{}…", &text[..cut]),
+                None => text.to_string(),
             };
             let more = match count {
                 1 => String::new(),
                 n => format!(" (and {} more)", n - 1),
             };
-            format!("needs permission to {capability}: it {verb} `{shown}`{more}")
+            if let Attempt::LookedUp(_) = attempt {
+                return format!("needs permission to {capability}: it {verb}{after}");
+            }
+            format!("needs permission to {capability}: it {verb} `{shown}`{more}{after}")
         })
         .collect()
 }
@@ -644,7 +724,10 @@ mod tests {
         let pending: Vec<_> = filtered
             .pending
             .iter()
-            .map(|(line, _)| line.as_str())
+            .map(|(line, _)| match line {
+                Attempt::Printed(line) => line.as_str(),
+                other => panic!("{other:?}"),
+            })
             .collect();
         assert_eq!(
             pending,
@@ -657,9 +740,9 @@ mod tests {
         let cc = Capability::Exec("cc".into());
         let long = format!("ar cq {}", "x.o ".repeat(100));
         let pending = vec![
-            ("cc -E a.c".to_string(), cc.clone()),
-            ("cc -c b.c".to_string(), cc.clone()),
-            (long, Capability::Exec("ar".into())),
+            (Attempt::Ran("cc -E a.c".into()), cc.clone()),
+            (Attempt::Ran("cc -c b.c".into()), cc.clone()),
+            (Attempt::Ran(long), Capability::Exec("ar".into())),
         ];
         let errors = pending_errors(&pending);
         assert_eq!(

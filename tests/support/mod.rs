@@ -186,6 +186,28 @@ impl Run {
         self
     }
 
+    /// Panics unless stdout contains `needle`.
+    #[track_caller]
+    pub fn stdout_has(self, needle: &str) -> Self {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}\n{}",
+            self.describe()
+        );
+        self
+    }
+
+    /// Panics if stdout contains `needle`.
+    #[track_caller]
+    pub fn stdout_lacks(self, needle: &str) -> Self {
+        assert!(
+            !self.stdout.contains(needle),
+            "stdout has {needle:?}\n{}",
+            self.describe()
+        );
+        self
+    }
+
     fn describe(&self) -> String {
         format!(
             "status: {:?}\n--- stdout\n{}\n--- stderr\n{}",

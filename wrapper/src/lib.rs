@@ -405,12 +405,7 @@ fn cannot_compile_for_wasm(
             elapsed_ms: 0,
             errors: vec![message],
             pending: vec![capability],
-            exec: Vec::new(),
-            dropped: Vec::new(),
-            hidden_env: Vec::new(),
-            native: false,
-            for_guest: false,
-            confinement: None,
+            ..RunRecord::default()
         },
     );
     Ok(1)

@@ -151,6 +151,12 @@ pub struct LastRun {
     pub dropped: Vec<String>,
     /// Variables it looked up that are set but hidden from it.
     pub hidden_env: Vec<String>,
+    /// Variables it saw because the `[env]` table of the cargo configuration sets them.
+    #[serde(default)]
+    pub config_env: Vec<String>,
+    /// Variables it saw because they are build settings that pass by default.
+    #[serde(default)]
+    pub default_env: Vec<String>,
     /// Why it failed, if it did.
     pub errors: Vec<String>,
 }
@@ -327,6 +333,8 @@ pub(crate) mod fixtures {
             denied: Vec::new(),
             dropped: Vec::new(),
             hidden_env: Vec::new(),
+            config_env: Vec::new(),
+            default_env: Vec::new(),
             errors: Vec::new(),
         });
         let mut openssl = card("openssl-sys", CardStatus::NeedsReview);

@@ -225,12 +225,14 @@ pub fn render_card(card: &PackageCard, style: TableStyle) -> String {
             for dropped in &run.dropped {
                 let _ = writeln!(out, "    dropped: {}", escape::terminal(dropped));
             }
-            if !run.hidden_env.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "    looked up hidden variables: {}",
-                    escape::terminal(&run.hidden_env.join(", "))
-                );
+            for (label, names) in [
+                ("looked up hidden variables", &run.hidden_env),
+                ("saw, set by your cargo configuration", &run.config_env),
+                ("saw build settings by default", &run.default_env),
+            ] {
+                if !names.is_empty() {
+                    let _ = writeln!(out, "    {label}: {}", escape::terminal(&names.join(", ")));
+                }
             }
         }
     }
