@@ -101,17 +101,14 @@ fn flags_and_target_compiler_from_the_environment_build_what_cargo_builds() {
 }
 
 #[test]
-fn flags_and_target_compiler_from_cargo_config_build_what_cargo_builds() {
-    let config = format!(
-        "[env]\nCFLAGS = \"-fno-ident\"\n{} = {{ value = \"gcc\", force = true }}\n",
-        cc_for_target()
-    );
+fn flags_and_compiler_from_cargo_config_build_what_cargo_builds() {
+    let config = "[env]\nCFLAGS = \"-fno-ident\"\nCC = { value = \"gcc\", force = true }\n";
     let native = Project::new();
     let sandboxed = Project::new();
     consumer(&native, LIBZ, "");
     consumer(&sandboxed, LIBZ, LIBZ_GRANTS);
     for project in [&native, &sandboxed] {
-        project.file(".cargo/config.toml", &config);
+        project.file(".cargo/config.toml", config);
     }
     native_build(&native, &[]).success();
     sandboxed.wasm_build(&[]).success();
@@ -159,15 +156,15 @@ fn steered(project: &Project, grants: &str) {
         );
 }
 
-/// A `.pc` file in a directory of its own, outside every project.
-fn pkg_config_dir() -> tempfile::TempDir {
+/// A `.pc` file of `version` in a directory of its own, outside every project.
+fn pkg_config_dir(version: &str) -> tempfile::TempDir {
     let dir = tempfile::Builder::new()
         .prefix("wasm-build-pc-")
         .tempdir()
         .unwrap();
     std::fs::write(
         dir.path().join("steered-test.pc"),
-        "Name: steered-test\nDescription: test\nVersion: 4.5.6\nLibs: -L${pcfiledir} -lsteeredtest\nCflags:\n",
+        format!("Name: steered-test\nDescription: test\nVersion: {version}\nLibs: -L${{pcfiledir}} -lsteeredtest\nCflags:\n"),
     )
     .unwrap();
     dir
@@ -175,7 +172,7 @@ fn pkg_config_dir() -> tempfile::TempDir {
 
 #[test]
 fn cargo_config_env_and_pkg_config_path_reach_the_script_and_its_programs() {
-    let pc = pkg_config_dir();
+    let pc = pkg_config_dir("4.5.6");
     let pc_path = pc.path().to_str().unwrap().to_string();
     let env = [("PKG_CONFIG_PATH", pc_path.as_str())];
     let config = |mode: &str| format!("[env]\nZSTEER_MODE = \"{mode}\"\n");
@@ -196,22 +193,35 @@ fn cargo_config_env_and_pkg_config_path_reach_the_script_and_its_programs() {
         .stderr_lacks("looked up");
     let result = assert_same(&native, &sandboxed, "steered");
     assert_eq!(result.files["seen.txt"], b"mode one\nversion 4.5.6\n");
-
-    // `rerun-if-env-changed` on a variable of the cargo configuration: a new value runs
-    // the script again, as with cargo.
-    sandboxed.file(".cargo/config.toml", &config("two"));
-    sandboxed.wasm_build_env(&[], &env).success();
-    let seen = sandboxed.build_script_results("debug")["steered"].files["seen.txt"].clone();
-    assert_eq!(seen, b"mode two\nversion 4.5.6\n");
-
     // `permissions` says where each variable came from.
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-wasm-build"));
-    command.args(["wasm-build", "permissions", "-p", "steered"]);
-    sandboxed
-        .run(command)
-        .success()
+    permissions(&sandboxed, "steered")
         .stdout_has("saw, set by your cargo configuration: ZSTEER_MODE")
         .stdout_has("saw build settings by default: PKG_CONFIG_PATH");
+
+    // `rerun-if-env-changed` on variables of the cargo configuration: new values run the
+    // script again, as with cargo, and `PKG_CONFIG_PATH` from `[env]` reaches pkg-config.
+    let other_pc = pkg_config_dir("7.8.9");
+    sandboxed.file(
+        ".cargo/config.toml",
+        &format!(
+            "{}PKG_CONFIG_PATH = \"{}\"\n",
+            config("two"),
+            other_pc.path().display()
+        ),
+    );
+    sandboxed.wasm_build(&[]).success();
+    let seen = sandboxed.build_script_results("debug")["steered"].files["seen.txt"].clone();
+    assert_eq!(seen, b"mode two\nversion 7.8.9\n");
+
+    permissions(&sandboxed, "steered")
+        .stdout_has("saw, set by your cargo configuration: PKG_CONFIG_PATH, ZSTEER_MODE");
+}
+
+/// `cargo wasm-build permissions -p package`, which must succeed.
+fn permissions(project: &Project, package: &str) -> Run {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-wasm-build"));
+    command.args(["wasm-build", "permissions", "-p", package]);
+    project.run(command).success()
 }
 
 /// A script that looks up a secret and a knob nobody granted.
@@ -270,11 +280,7 @@ fn hidden_variables_a_script_looks_up_are_said_without_their_values() {
         .success()
         .stderr_has("looked up `CI_JOB_TOKEN`, `SNOOP_FLAVOR`");
 
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-wasm-build"));
-    command.args(["wasm-build", "permissions", "-p", "snoop"]);
-    project
-        .run(command)
-        .success()
+    permissions(&project, "snoop")
         .stdout_has("looked up hidden variables: CI_JOB_TOKEN, SNOOP_FLAVOR")
         .stdout_lacks("hunter2");
 }

@@ -74,6 +74,10 @@ pub fn is_ambient(name: &str) -> bool {
         "NO_COLOR",
         "CLICOLOR",
         "COLORTERM",
+        // Read by std itself (on a panic, when spawning a thread), not by the script.
+        "RUST_BACKTRACE",
+        "RUST_LIB_BACKTRACE",
+        "RUST_MIN_STACK",
     ];
     const PREFIXES: &[&str] = &[
         "LC_",
