@@ -38,7 +38,22 @@ struct Entry {
     denials: BTreeMap<String, toml::Table>,
     #[serde(default)]
     system: Vec<String>,
+    /// Variables the consumer sets to steer this crate's build (a knob only it reads), set
+    /// for both builds alike.
+    #[serde(default)]
+    env: BTreeMap<String, String>,
     note: Option<String>,
+}
+
+impl Suite {
+    /// Every selected crate's steering variables.
+    fn env(&self) -> BTreeMap<&str, &str> {
+        self.crates
+            .iter()
+            .flat_map(|entry| entry.env.iter())
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect()
+    }
 }
 
 struct Options {
@@ -92,10 +107,12 @@ fn run() -> Result<()> {
         let _ = fs::remove_dir_all(target);
     }
     let started = Instant::now();
+    let mut native_command = Command::new(cargo());
+    native_command.envs(suite.env());
     let native = build(
         &consumer,
         &native_target,
-        Command::new(cargo()),
+        native_command,
         &work.join("native.log"),
     )?;
     let native_time = started.elapsed();
@@ -106,7 +123,7 @@ fn run() -> Result<()> {
         );
     }
     let mut sandboxed_command = Command::new(&tool);
-    sandboxed_command.arg("wasm-build");
+    sandboxed_command.arg("wasm-build").envs(suite.env());
     let started = Instant::now();
     let sandboxed = build(
         &consumer,
@@ -495,12 +512,22 @@ fn report(suite: &Suite, rows: &[Row], others: &[&Row], tally: &Tally) -> Result
         } else {
             grants.join("<br>")
         };
+        let class = if entry.env.is_empty() {
+            entry.class.clone()
+        } else {
+            let steering: Vec<String> = entry
+                .env
+                .iter()
+                .map(|(name, value)| format!("`{name}={value}`"))
+                .collect();
+            format!("{}, built with {}", entry.class, steering.join(" "))
+        };
         let matching: Vec<&Row> = rows.iter().filter(|row| row.name == entry.name).collect();
         if matching.is_empty() {
             let _ = writeln!(
                 text,
                 "| {} | | {} | {grants} | FAIL | no build script ran natively |",
-                entry.name, entry.class
+                entry.name, class
             );
         }
         for row in matching {
@@ -530,7 +557,7 @@ fn report(suite: &Suite, rows: &[Row], others: &[&Row], tally: &Tally) -> Result
             let _ = writeln!(
                 text,
                 "| {} | {} | {} | {grants} | {result} | {notes} |",
-                row.name, row.version, entry.class
+                row.name, row.version, class
             );
         }
     }
