@@ -30,6 +30,51 @@ pub struct DecideArgs {
     /// Path to Cargo.toml
     #[arg(long, value_name = "PATH")]
     manifest_path: Option<String>,
+    /// The target directory the build used, if not cargo's (where its audit logs are)
+    #[arg(long, value_name = "DIR")]
+    target_dir: Option<String>,
+}
+
+/// Nothing to decide on: fine after a clean build; after a failed one (or none found),
+/// the command was most likely pointed at the wrong build, so it says where it looked and
+/// fails.
+fn nothing_chosen(
+    target_dir: &std::path::Path,
+    logs: &[std::path::PathBuf],
+    runs: &std::collections::BTreeMap<std::path::PathBuf, wasm_build_runtime::audit::RunRecord>,
+    everything: bool,
+) -> Result<i32> {
+    let mut stderr = std::io::stderr();
+    let what = if everything {
+        "nothing is pending review"
+    } else {
+        "nothing is pending review for the named packages"
+    };
+    if logs.is_empty() {
+        writeln!(
+            stderr,
+            "error: {what}, and no sandboxed build was found under {}\nhelp: build first with `cargo wasm-build`; if that build used another target directory (`--target-dir`, `CARGO_TARGET_DIR`, `build.target-dir`), pass it as `--target-dir DIR`",
+            target_dir.display()
+        )?;
+        return Ok(crate::exit::UNREVIEWED);
+    }
+    let failed: Vec<String> = runs
+        .values()
+        .filter(|run| run.status != 0)
+        .map(|run| format!("{} v{}", run.package, run.version))
+        .collect();
+    let looked: Vec<String> = logs.iter().map(|log| log.display().to_string()).collect();
+    if !failed.is_empty() {
+        writeln!(
+            stderr,
+            "error: {what}, but the last build of {} failed: if its denials were decided since, build again; otherwise see its errors\nnote: looked in {}",
+            failed.join(", "),
+            looked.join(", ")
+        )?;
+        return Ok(crate::exit::UNREVIEWED);
+    }
+    writeln!(stderr, "{what} (looked in {})", looked.join(", "))?;
+    Ok(0)
 }
 
 /// Runs `approve` (`Decision::Allow`) or `deny`; returns the exit status.
@@ -41,12 +86,16 @@ pub fn run(args: &DecideArgs, decision: Decision) -> Result<i32> {
     if let Some(path) = &args.manifest_path {
         cargo_args.extend(["--manifest-path".to_string(), path.clone()]);
     }
+    if let Some(dir) = &args.target_dir {
+        cargo_args.extend(["--target-dir".to_string(), dir.clone()]);
+    }
     let graph = Graph::load(&cargo_args)?;
     let consumer = Consumer::load(&graph.root_manifest)?;
     let in_workspace_table = consumer.in_workspace_table;
     let manifest = consumer.manifest.clone();
     let resolution = Resolution::new(&graph, consumer, None);
-    let runs = last_runs(&audit_logs(&graph.target_dir));
+    let logs = audit_logs(&graph.target_dir);
+    let runs = last_runs(&logs);
     let all_pending = pending(&resolution, &runs);
     let mut chosen = select(&all_pending, &args.packages, &graph)?;
     // Suggestions complete an approval; denying a companion because its trigger was
@@ -59,8 +108,7 @@ pub fn run(args: &DecideArgs, decision: Decision) -> Result<i32> {
     }
     let mut stderr = std::io::stderr();
     if chosen.is_empty() {
-        writeln!(stderr, "nothing is pending review")?;
-        return Ok(0);
+        return nothing_chosen(&graph.target_dir, &logs, &runs, args.packages.is_empty());
     }
 
     let verb = match decision {

@@ -75,6 +75,9 @@ pub struct PermissionsArgs {
     /// Path to Cargo.toml
     #[arg(long, value_name = "PATH", help_heading = "Graph options")]
     manifest_path: Option<String>,
+    /// The target directory the last build used, if not cargo's (for its last runs)
+    #[arg(long, value_name = "DIR", help_heading = "Graph options")]
+    target_dir: Option<String>,
     /// Assert that Cargo.lock will remain unchanged
     #[arg(long, help_heading = "Graph options")]
     locked: bool,
@@ -109,6 +112,9 @@ impl PermissionsArgs {
         }
         if let Some(path) = &self.manifest_path {
             args.extend(["--manifest-path".to_string(), path.clone()]);
+        }
+        if let Some(dir) = &self.target_dir {
+            args.extend(["--target-dir".to_string(), dir.clone()]);
         }
         args
     }

@@ -10,6 +10,7 @@ use anyhow::{Context as _, Result};
 use wasm_build_permissions_schema::Mode;
 use wasm_build_policy::build_policy::{BuildPolicy, PolicyCache};
 use wasm_build_policy::cargo_config;
+use wasm_build_policy::graph::target_dir_arg;
 use wasm_build_policy::pending::{audit_logs, last_runs, pending};
 use wasm_build_policy::resolve::check_member_tables;
 use wasm_build_policy::{Consumer, Graph, Resolution};
@@ -20,7 +21,7 @@ use wasm_build_runtime::policy::{POLICY_ENV, PolicyFile};
 use wasm_build_wrapper::INNER_WRAPPER_ENV;
 use wasm_build_wrapper::record::BASE_ENV_NAMES;
 
-use crate::exit::{self, approve_command};
+use crate::exit;
 use crate::summary::{self, Output};
 
 /// Fails the build before cargo runs when this machine cannot confine what its build
@@ -51,7 +52,7 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
 
     let cache = PolicyCache::for_build(&text_args, mode);
     // Strict mode also looks at the last runs, which the cache does not cover.
-    let build_policy = match cache.load().filter(|policy| policy.mode != Mode::Strict) {
+    let mut build_policy = match cache.load().filter(|policy| policy.mode != Mode::Strict) {
         Some(policy) => policy,
         None => {
             let graph = Graph::load(&text_args)?;
@@ -59,7 +60,7 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
             let resolution = Resolution::new(&graph, consumer, mode);
             let warnings = check_member_tables(&resolution)?;
             if resolution.mode == Mode::Strict
-                && let Some(status) = refuse_unreviewed(&graph, &resolution, &text_args)
+                && let Some(status) = refuse_unreviewed(&graph, &resolution, &text_args)?
             {
                 return Ok(status);
             }
@@ -68,11 +69,16 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
                 cargo_home().as_deref(),
                 &text_args,
             )?;
-            let policy = BuildPolicy::new(&resolution, warnings, config_env);
+            let policy = BuildPolicy::new(&graph, &resolution, warnings, config_env);
             cache.store(&graph, &policy);
             policy
         }
     };
+    build_policy.policy_file.grant_site.approve_args = approve_args(
+        &text_args,
+        &build_policy.target_dir,
+        &build_policy.default_target_dir,
+    )?;
     for warning in &build_policy.warnings {
         let _ = writeln!(std::io::stderr(), "warning: {warning}");
     }
@@ -141,7 +147,7 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
             std::io::stderr(),
             "{} to approve what the sandbox denied, review the errors above and run `{}`",
             output.paint("help:", summary::Tone::Help),
-            approve_command(&text_args, None)
+            build_policy.policy_file.grant_site.approve_command(None)
         );
     }
     Ok(status.code().unwrap_or(exit::CARGO_FAILED))
@@ -154,14 +160,68 @@ fn is_offline(args: &[String]) -> bool {
         .any(|arg| arg == "--offline" || arg == "--frozen")
 }
 
+/// What a printed `approve` (or `permissions`) command needs to find this workspace and
+/// build from any directory: the manifest path the build was given, made absolute, and
+/// the target directory unless it is the default.
+fn approve_args(args: &[String], target_dir: &Path, default_target_dir: &Path) -> Result<String> {
+    let cwd = std::env::current_dir().context("failed to read the current directory")?;
+    let mut extra = String::new();
+    if let Some(manifest) = manifest_path_arg(args) {
+        extra.push_str(&format!(
+            " --manifest-path {}",
+            shell_word(&cwd.join(manifest))
+        ));
+    }
+    let target_dir = match target_dir_arg(args) {
+        Some(dir) => cwd.join(dir),
+        None => target_dir.to_path_buf(),
+    };
+    if target_dir != default_target_dir {
+        extra.push_str(&format!(" --target-dir {}", shell_word(&target_dir)));
+    }
+    Ok(extra)
+}
+
+/// The value of `--manifest-path` before a `--`.
+fn manifest_path_arg(args: &[String]) -> Option<&str> {
+    let mut iter = args.iter().take_while(|arg| *arg != "--");
+    let mut found = None;
+    while let Some(arg) = iter.next() {
+        if arg == "--manifest-path" {
+            found = iter.next().map(String::as_str);
+        } else if let Some(path) = arg.strip_prefix("--manifest-path=") {
+            found = Some(path);
+        }
+    }
+    found
+}
+
+/// `path` as one shell word: quoted when it holds anything but plain path characters.
+fn shell_word(path: &Path) -> String {
+    let text = path.display().to_string();
+    let plain = text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@%".contains(c));
+    if plain {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
 /// In strict mode, the refusal to build while anything is unreviewed: the status to
 /// exit with, or `None` when everything is reviewed.
-fn refuse_unreviewed(graph: &Graph, resolution: &Resolution, args: &[String]) -> Option<i32> {
+fn refuse_unreviewed(
+    graph: &Graph,
+    resolution: &Resolution,
+    args: &[String],
+) -> Result<Option<i32>> {
     let runs = last_runs(&audit_logs(&graph.target_dir));
     let pending = pending(resolution, &runs);
     if pending.is_empty() {
-        return None;
+        return Ok(None);
     }
+    let extra = approve_args(args, &graph.target_dir, &graph.default_target_dir())?;
     let mut text = String::from(
         "error: strict mode: these build scripts have permissions nobody has reviewed; nothing was built\n",
     );
@@ -191,11 +251,10 @@ fn refuse_unreviewed(graph: &Graph, resolution: &Resolution, args: &[String]) ->
         ));
     }
     text.push_str(&format!(
-        "help: review them with `cargo wasm-build permissions`, then run `{}` (or `deny`)\n",
-        approve_command(args, None)
+        "help: review them with `cargo wasm-build permissions{extra}`, then run `cargo wasm-build approve{extra} --all` (or `deny`)\n",
     ));
     let _ = std::io::stderr().write_all(text.as_bytes());
-    Some(exit::UNREVIEWED)
+    Ok(Some(exit::UNREVIEWED))
 }
 
 fn warn_trusting(trusted: &[String], output: &Output) {
@@ -231,5 +290,35 @@ mod tests {
         assert!(is_offline(&args("-p x --frozen")));
         assert!(!is_offline(&args("--locked")));
         assert!(!is_offline(&args("-- --offline")));
+    }
+
+    #[test]
+    fn printed_commands_name_the_manifest_and_a_target_dir_that_is_not_the_default() {
+        let cwd = std::env::current_dir().unwrap();
+        let args = |line: &str| {
+            line.split_whitespace()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        };
+        let default = Path::new("/w/target");
+        assert_eq!(
+            approve_args(&args("--release"), default, default).unwrap(),
+            ""
+        );
+        assert_eq!(
+            approve_args(&args("--manifest-path w/Cargo.toml"), default, default).unwrap(),
+            format!(" --manifest-path {}", cwd.join("w/Cargo.toml").display())
+        );
+        // CARGO_TARGET_DIR or build.target-dir: cargo resolved it.
+        assert_eq!(
+            approve_args(&args(""), Path::new("/elsewhere"), default).unwrap(),
+            " --target-dir /elsewhere"
+        );
+        // --target-dir wins, relative to where the build ran.
+        assert_eq!(
+            approve_args(&args("--target-dir=t -- --target-dir x"), default, default).unwrap(),
+            format!(" --target-dir {}", cwd.join("t").display())
+        );
+        assert_eq!(shell_word(Path::new("/a b/it's")), "'/a b/it'\\''s'");
     }
 }

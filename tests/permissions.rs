@@ -65,11 +65,22 @@ fn printed_approve_command(stderr: &str) -> Vec<String> {
         .collect()
 }
 
+/// Runs a printed command verbatim (it names the manifest the build was given, made
+/// absolute, so it works from anywhere).
 fn run_printed(project: &Project, command: &[String]) -> crate::support::Run {
-    // The printed command names the package; run it where the user would, in `app/`.
-    let mut full: Vec<&str> = command.iter().map(String::as_str).collect();
-    full.extend(MANIFEST);
+    let full: Vec<&str> = command.iter().map(String::as_str).collect();
     project.wasm_build(&full)
+}
+
+/// `cargo wasm-build approve --manifest-path <absolute app/Cargo.toml> --target-dir
+/// <the tests' target> REST` (the tests build into `target/` beside `app/`, not cargo's
+/// default `app/target`).
+fn approve_hint(project: &Project, rest: &str) -> String {
+    format!(
+        "run `cargo wasm-build approve --manifest-path {} --target-dir {} {rest}`",
+        project.root().join("app/Cargo.toml").display(),
+        project.target().display()
+    )
 }
 
 fn binary_says(project: &Project) -> String {
@@ -96,7 +107,10 @@ fn declared_request_is_pending_until_approved_and_a_new_version_is_pending_again
         .wasm_build(&args(&[]))
         .failure()
         .stderr_has("sandboxed build script of `fake-sys v1.0.0` needs permission to run `sh`")
-        .stderr_has("help: to allow it, run `cargo wasm-build approve fake-sys@1.0.0`");
+        .stderr_has(&format!(
+            "help: to allow it, {}",
+            approve_hint(&project, "fake-sys@1.0.0")
+        ));
 
     let approve = printed_approve_command(&run.stderr);
     run_printed(&project, &approve)
@@ -139,7 +153,7 @@ fn undeclared_attempts_are_recorded_and_approve_all_converges() {
     project
         .wasm_build(&args(&[]))
         .failure()
-        .stderr_has("run `cargo wasm-build approve --manifest-path app/Cargo.toml --all`");
+        .stderr_has(&approve_hint(&project, "--all"));
     project
         .wasm_build(&args(&["approve", "--all"]))
         .success()
@@ -197,7 +211,7 @@ fn renamed_dependency_is_granted_under_its_real_name() {
     project
         .wasm_build(&args(&[]))
         .failure()
-        .stderr_has("run `cargo wasm-build approve fake-sys@1.0.0`");
+        .stderr_has(&approve_hint(&project, "fake-sys@1.0.0"));
 }
 
 #[test]

@@ -14,6 +14,7 @@ mod display;
 mod environment;
 mod exec;
 mod field;
+mod hints;
 mod jailed;
 mod permissions;
 mod pipeline;

@@ -16,6 +16,11 @@ pub struct GrantSite {
     pub manifest: Option<PathBuf>,
     /// Whether grants go under `[package.metadata.sandbox]`.
     pub in_package_table: bool,
+    /// What a printed `approve` command needs besides the package to find the same
+    /// workspace and build (` --manifest-path /abs/Cargo.toml --target-dir /abs/dir`), so
+    /// that it works as printed: empty when the defaults find them.
+    #[serde(default)]
+    pub approve_args: String,
 }
 
 impl GrantSite {
@@ -34,6 +39,15 @@ impl GrantSite {
             Some(path) => path.display().to_string(),
             None => "the workspace's Cargo.toml".to_string(),
         }
+    }
+
+    /// The command that approves `spec`, or everything pending with `None`.
+    pub fn approve_command(&self, spec: Option<&str>) -> String {
+        format!(
+            "cargo wasm-build approve{} {}",
+            self.approve_args,
+            spec.unwrap_or("--all")
+        )
     }
 
     /// The TOML table header under which the consumer grants the package `spec`.
@@ -81,7 +95,8 @@ pub fn grant_lines(capabilities: &[Capability]) -> Vec<String> {
 /// the equivalent TOML, indented to follow an error line.
 pub fn grant_help(site: &GrantSite, spec: &str, capabilities: &[Capability]) -> String {
     let mut help = format!(
-        "help: to allow it, run `cargo wasm-build approve {spec}`\n      or add to {}:\n          {}\n",
+        "help: to allow it, run `{}`\n      or add to {}:\n          {}\n",
+        site.approve_command(Some(spec)),
         site.manifest_label(),
         site.allow_table(spec)
     );
@@ -143,9 +158,14 @@ mod site_tests {
         let site = GrantSite {
             manifest: Some(PathBuf::from("/src/app/Cargo.toml")),
             in_package_table: true,
+            approve_args: " --target-dir /t".into(),
         };
         let help = grant_help(&site, "cc-user@1.0.0", &[Capability::Exec("cc".into())]);
         assert!(help.contains("or add to /src/app/Cargo.toml:"), "{help}");
+        assert!(
+            help.contains("run `cargo wasm-build approve --target-dir /t cc-user@1.0.0`"),
+            "{help}"
+        );
         assert!(
             help.contains("[package.metadata.sandbox.allow.\"cc-user@1.0.0\"]"),
             "{help}"

@@ -24,7 +24,7 @@ use crate::resolve::Resolution;
 pub const NO_CACHE_ENV: &str = "CARGO_WASM_BUILD_NO_POLICY_CACHE";
 
 /// Bumped when the cached format changes.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// The policy of one build.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +40,10 @@ pub struct BuildPolicy {
     pub trusted: Vec<String>,
     /// Per package directory: the grants that exist for other versions of it.
     pub drift: BTreeMap<PathBuf, Drift>,
+    /// Cargo's target directory for this build, where the audit logs go.
+    pub target_dir: PathBuf,
+    /// The target directory cargo uses when nothing says otherwise (`<workspace>/target`).
+    pub default_target_dir: PathBuf,
 }
 
 /// Grants for another version than the one built.
@@ -54,9 +58,10 @@ pub struct Drift {
 }
 
 impl BuildPolicy {
-    /// The build policy of a resolution, under a cargo configuration whose `[env]` table
-    /// sets `config_env`.
+    /// The build policy of a resolution of `graph`, under a cargo configuration whose
+    /// `[env]` table sets `config_env`.
     pub fn new(
+        graph: &Graph,
         resolution: &Resolution,
         warnings: Vec<String>,
         config_env: std::collections::BTreeSet<String>,
@@ -95,6 +100,8 @@ impl BuildPolicy {
             warnings,
             trusted,
             drift,
+            target_dir: graph.target_dir.clone(),
+            default_target_dir: graph.default_target_dir(),
         }
     }
 }
@@ -136,6 +143,7 @@ impl PolicyCache {
                 .unwrap_or_default()
                 .hash(&mut hasher);
             metadata_args(cargo_args).hash(&mut hasher);
+            crate::graph::target_dir_arg(cargo_args).hash(&mut hasher);
             mode.map(Mode::as_str).hash(&mut hasher);
             cargo_config_env().hash(&mut hasher);
             dir.join("cargo-wasm-build")
@@ -264,7 +272,7 @@ fn cargo_config_env() -> Vec<(String, String)> {
         .filter(|(name, _)| {
             !name.starts_with("CARGO_WASM_BUILD_")
                 && !name.starts_with("CARGO_TERM_")
-                && !matches!(name.as_str(), "CARGO_MAKEFLAGS" | "CARGO_TARGET_DIR")
+                && name != "CARGO_MAKEFLAGS"
         })
         .collect();
     vars.sort();
@@ -295,6 +303,8 @@ mod tests {
             warnings: vec!["w".into()],
             trusted: Vec::new(),
             drift: BTreeMap::new(),
+            target_dir: dir.path().join("target"),
+            default_target_dir: dir.path().join("target"),
         };
         assert_eq!(cache.load(), None);
         cache.store(&graph, &policy);

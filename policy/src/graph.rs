@@ -55,7 +55,9 @@ const CRATES_IO: &str = "registry+https://github.com/rust-lang/crates.io-index";
 
 impl Graph {
     /// Runs `cargo metadata` with the options of `cargo_args` that shape the graph
-    /// (manifest path, features, target platform, lockfile and network flags).
+    /// (manifest path, features, target platform, lockfile and network flags). The target
+    /// directory is cargo's (`CARGO_TARGET_DIR`, `build.target-dir`), or `--target-dir` of
+    /// `cargo_args`, which `cargo metadata` does not take.
     ///
     /// # Errors
     ///
@@ -69,7 +71,18 @@ impl Graph {
         let metadata = command
             .exec()
             .context("failed to read the workspace with `cargo metadata`")?;
-        Ok(Self::from_metadata(&metadata))
+        let mut graph = Self::from_metadata(&metadata);
+        if let Some(dir) = target_dir_arg(cargo_args) {
+            graph.target_dir = std::env::current_dir()
+                .context("failed to read the current directory")?
+                .join(dir);
+        }
+        Ok(graph)
+    }
+
+    /// The default target directory: where cargo puts builds when nothing says otherwise.
+    pub fn default_target_dir(&self) -> PathBuf {
+        self.workspace_root.join("target")
     }
 
     /// The graph of already-loaded metadata.
@@ -180,6 +193,20 @@ impl Graph {
             .iter()
             .filter(|package| package.has_build_script || package.is_proc_macro)
     }
+}
+
+/// The value of `--target-dir` in `cargo_args` (before a `--`), as given.
+pub fn target_dir_arg(cargo_args: &[String]) -> Option<&str> {
+    let mut args = cargo_args.iter().take_while(|arg| *arg != "--");
+    let mut found = None;
+    while let Some(arg) = args.next() {
+        if arg == "--target-dir" {
+            found = args.next().map(String::as_str);
+        } else if let Some(dir) = arg.strip_prefix("--target-dir=") {
+            found = Some(dir);
+        }
+    }
+    found
 }
 
 /// The options of a cargo command line that `cargo metadata` understands and that change

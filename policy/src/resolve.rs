@@ -145,6 +145,7 @@ impl Resolution {
             grant_site: GrantSite {
                 manifest: Some(self.consumer.manifest.clone()),
                 in_package_table: !self.consumer.in_workspace_table,
+                approve_args: String::new(),
             },
             config_env: BTreeSet::new(),
             strict: self.mode == Mode::Strict,
