@@ -95,11 +95,39 @@ pub fn print(records: &[RunRecord], policy: &PolicyFile, output: &Output) {
     // Like rustc's warnings under `cargo -q`, a script that may have built something else
     // is said even when the rest is not.
     let text = if output.quiet {
-        environment_notes(records, policy, output)
+        format!(
+            "{}{}",
+            stopped_notes(records, output),
+            environment_notes(records, policy, output)
+        )
     } else {
         render(records, policy, output)
     };
     let _ = std::io::stderr().write_all(text.as_bytes());
+}
+
+/// A warning per build script whose programs failed the way programs the jail stopped
+/// fail: the script may have taken the failure for a missing feature and carried on.
+fn stopped_notes(records: &[RunRecord], output: &Output) -> String {
+    let mut text = String::new();
+    for record in records.iter().filter(|record| !record.stopped.is_empty()) {
+        text.push_str(&format!(
+            "{} a program the build script of {} ran may have been stopped by the sandbox; the \
+             script may have carried on and built something else than `cargo build` would:\n",
+            output.paint("warning:", Tone::Warning),
+            label(record),
+        ));
+        for stopped in &record.stopped {
+            text.push_str(&format!("    {stopped}\n"));
+        }
+        text.push_str(&format!(
+            "{} programs may read the system, their own installation, the package and what \
+             is granted; grant what it needs (`read = [...]`, `network = [...]`) or see \
+             `cargo wasm-build doctor`\n",
+            output.paint("help:", Tone::Help),
+        ));
+    }
+    text
 }
 
 /// A warning per build script that looked up variables set in the user's environment
@@ -248,6 +276,7 @@ fn render(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> String
         ));
     }
     let failed = records.iter().filter(|record| record.status != 0).count();
+    text.push_str(&stopped_notes(records, output));
     text.push_str(&environment_notes(records, policy, output));
     if failed > 0 {
         text.push_str(&format!(
@@ -402,5 +431,26 @@ mod tests {
         assert!(!Output::from_args(&args(&["--", "-q"])).quiet);
         assert!(Output::from_args(&args(&["--color", "always"])).color);
         assert!(!Output::from_args(&args(&["--color=never"])).color);
+    }
+
+    #[test]
+    fn programs_that_look_stopped_are_warned_about() {
+        let output = Output {
+            quiet: true,
+            verbose: false,
+            color: false,
+        };
+        let mut record = record("fake-sys", 0);
+        record.stopped = vec![
+            "`cc -c x.c` failed (exit status 1) after printing `x.h: Permission denied`".into(),
+        ];
+        let mut text = String::new();
+        text.push_str(&stopped_notes(&[record], &output));
+        assert!(
+            text.starts_with("warning: a program the build script of fake-sys v1.0.0 ran may have been stopped by the sandbox")
+                && text.contains("    `cc -c x.c` failed (exit status 1) after printing `x.h: Permission denied`\n")
+                && text.contains("help: programs may read"),
+            "{text}"
+        );
     }
 }

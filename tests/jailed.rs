@@ -467,3 +467,33 @@ fn programs_die_when_their_build_script_is_killed() {
     let _ = build.kill();
     let _ = build.wait();
 }
+
+/// A granted program the jail stops fails like any failing program; a script that takes
+/// that for a missing feature carries on and builds something else. The user is told,
+/// naming the program and what it printed, and the build still succeeds as it would.
+#[test]
+fn a_granted_program_the_jail_stopped_is_reported() {
+    let outside = tempfile::tempdir().unwrap();
+    fs::write(outside.path().join("config.h"), "#define FEATURE 1\n").unwrap();
+    let header = outside.path().join("config.h").display().to_string();
+    let project = hostile(
+        &format!(
+            r#"
+    // Natively this reads the header; in the jail it may not.
+    let probe = std::process::Command::new("sh")
+        .args(["-c", "cat {header}"])
+        .output()
+        .unwrap();
+    attempt("probe", if probe.status.success() {{ Ok(()) }} else {{ Err("failed") }});
+"#
+        ),
+        "[package.metadata.sandbox.allow.\"hostile@0.1.0\"]\nexec = [\"sh\"]\n",
+    );
+    project
+        .wasm_build(&["-q"])
+        .success()
+        .stderr_has("warning: a program the build script of hostile v0.1.0 ran may have been stopped by the sandbox")
+        .stderr_has(&format!("`sh -c 'cat {header}'` failed (exit status 1) after printing `cat: {header}: Permission denied`"))
+        .stderr_has("grant what it needs (`read = [...]`");
+    assert_eq!(report(&project)["probe"], "err \"failed\"");
+}

@@ -312,3 +312,34 @@ fn compile_errors_keep_cargo_s_exit_status_and_diagnostics() {
     run.stderr_has("mismatched types")
         .stderr_has("could not compile `broken` (build script)");
 }
+
+/// A build script runs on the host: `std::env::consts` describe the host in the sandbox
+/// too (natively they would; in wasm32-wasip1's std they describe wasi), so a script
+/// looking for `libclang.so` does not look for `clang.wasm`.
+#[test]
+fn std_env_consts_describe_the_host() {
+    let project = Project::new();
+    project
+        .file("Cargo.toml", &manifest("consts", ""))
+        .file("src/lib.rs", "")
+        .file(
+            "build.rs",
+            r#"fn main() {
+    use std::env::consts::*;
+    println!("cargo:warning=consts {OS} {FAMILY} {ARCH} {DLL_PREFIX}x{DLL_SUFFIX} x{EXE_SUFFIX} {DLL_EXTENSION}");
+    assert!(cfg!(target_os = "wasi"), "the script itself is still wasm");
+}
+"#,
+        );
+    project.wasm_build(&[]).success();
+    use std::env::consts::*;
+    let expected = format!(
+        "cargo:warning=consts {OS} {FAMILY} {ARCH} {DLL_PREFIX}x{DLL_SUFFIX} x{EXE_SUFFIX} {DLL_EXTENSION}"
+    );
+    let results = project.build_script_results("debug");
+    assert!(
+        results["consts"].output.contains(&expected),
+        "{}",
+        results["consts"].output
+    );
+}

@@ -492,6 +492,17 @@ fn report(suite: &Suite, rows: &[Row], others: &[&Row], tally: &Tally) -> Result
     let _ = writeln!(text, "**{}** of the listed crates.\n", tally.sentence());
     let _ = writeln!(
         text,
+        "A build script runs as 32-bit wasm: `usize` is 32 bits wide. Scripts whose output \
+         depends on it generate different but equivalent code. The known case is phf's \
+         generators (`phf_codegen`, `string_cache_codegen`): they seed rand's `SmallRng`, \
+         which is Xoshiro128++ on 32-bit targets and Xoshiro256++ on 64-bit ones, so the \
+         hash key and displacement table differ while mapping the same keys (for four \
+         words, native `key: 10121458955350035957, disps: [(1, 0)]` against sandboxed \
+         `key: 6303759506835386689, disps: [(3, 0)]`). There is no cheap remedy: wasm32 is \
+         the only WASI target with system calls. Rows marked DIFF (explained) say why.\n"
+    );
+    let _ = writeln!(
+        text,
         "| crate | version | class | grants | result | notes |"
     );
     let _ = writeln!(text, "| --- | --- | --- | --- | --- | --- |");

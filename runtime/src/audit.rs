@@ -52,6 +52,10 @@ pub struct RunRecord {
     /// (`CFLAGS`, `PKG_CONFIG_PATH`).
     #[serde(default)]
     pub default_env: Vec<String>,
+    /// Programs whose failure looked like the jail's doing (see
+    /// [`crate::sandbox::RunOutput::stopped`]).
+    #[serde(default)]
+    pub stopped: Vec<String>,
     /// Whether the script ran natively (confined) by the consumer's `run-natively` grant.
     #[serde(default)]
     pub native: bool,

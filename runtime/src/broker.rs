@@ -96,6 +96,11 @@ pub(crate) struct Broker {
     pub(crate) confinement: Option<String>,
     /// Whether a program beyond a rustc probe ran (see [`crate::sandbox::RunOutput`]).
     pub(crate) ran_untrusted: bool,
+    /// The command line of each child, by handle, to name it when it looks stopped.
+    lines: HashMap<u32, String>,
+    /// Programs whose failure looks like the jail's doing (see
+    /// [`crate::sandbox::RunOutput::stopped`]).
+    stopped: Vec<String>,
     warned_unconfined: bool,
 }
 
@@ -123,8 +128,20 @@ impl Broker {
             jail_failures: Vec::new(),
             confinement: None,
             ran_untrusted: false,
+            lines: HashMap::new(),
+            stopped: Vec::new(),
             warned_unconfined: false,
         }
+    }
+
+    /// Every program whose failure looks like the jail's doing, the ones the script still
+    /// holds included.
+    pub(crate) fn stopped(&mut self) -> Vec<String> {
+        let handles: Vec<u32> = self.children.keys().copied().collect();
+        for handle in handles {
+            self.release(handle);
+        }
+        std::mem::take(&mut self.stopped)
     }
 
     /// Tells the user something on the guest's stderr (which cargo shows with the
@@ -141,7 +158,18 @@ impl Broker {
     }
 
     pub(crate) fn release(&mut self, handle: u32) {
-        self.children.remove(&handle);
+        let line = self.lines.remove(&handle);
+        let Some(child) = self.children.remove(&handle) else {
+            return;
+        };
+        if let (Some(why), Some(line)) = (child.looks_stopped(), line) {
+            const SHOWN: usize = 120;
+            let shown = match line.char_indices().nth(SHOWN) {
+                Some((cut, _)) => format!("{}…", &line[..cut]),
+                None => line,
+            };
+            self.stopped.push(format!("`{shown}` {why}"));
+        }
     }
 
     /// Judges and, if allowed, starts the program `request` describes.
@@ -426,6 +454,7 @@ impl Broker {
         let handle = self.next_handle;
         self.next_handle += 1;
         self.children.insert(handle, Arc::new(child));
+        self.lines.insert(handle, command_line(request));
         Ok(handle)
     }
 

@@ -180,6 +180,54 @@ struct State {
     stderr: Pipe,
     exit: Option<Ended>,
     timed_out: bool,
+    /// The first lines of output that say an operation was not permitted.
+    denials: Vec<String>,
+}
+
+/// How many lines of [`State::denials`] are kept.
+const DENIALS_KEPT: usize = 3;
+
+/// Whether a line of a program's output reports an operation the system refused: what
+/// the jail's Landlock rules (`EACCES`) and system-call filter (`EPERM`, `SIGSYS`) make a
+/// program print when they stop it.
+fn reports_denial(line: &str) -> bool {
+    const PHRASES: &[&str] = &[
+        "Permission denied",
+        "Operation not permitted",
+        "Bad system call",
+        "EACCES",
+        "EPERM",
+    ];
+    PHRASES.iter().any(|phrase| line.contains(phrase))
+}
+
+/// Lines of a stream, fed in chunks, kept only when they report a denial.
+#[derive(Default)]
+struct DenialScanner {
+    line: Vec<u8>,
+}
+
+impl DenialScanner {
+    /// The lines of `chunk` (with what came before) that report a denial.
+    fn feed(&mut self, chunk: &[u8]) -> Vec<String> {
+        const LONGEST: usize = 4096;
+        let mut found = Vec::new();
+        for &byte in chunk {
+            if byte == b'\n' {
+                found.extend(self.take());
+            } else if self.line.len() < LONGEST {
+                self.line.push(byte);
+            }
+        }
+        found
+    }
+
+    /// The unterminated last line, if it reports a denial.
+    fn take(&mut self) -> Option<String> {
+        let line = String::from_utf8_lossy(&self.line).trim().to_string();
+        self.line.clear();
+        reports_denial(&line).then_some(line)
+    }
 }
 
 /// A running or exited child.
@@ -289,6 +337,26 @@ impl ChildProcess {
         state.exit
     }
 
+    /// Why the child's failure looks like the jail's doing, if it ended and does: killed
+    /// by the system-call filter, or failed after printing that something was denied.
+    pub(crate) fn looks_stopped(&self) -> Option<String> {
+        let state = lock(&self.state.0);
+        let ended = state.exit?;
+        if ended.signal == Some(libc::SIGSYS) {
+            return Some("was killed by the jail's system-call filter (SIGSYS)".into());
+        }
+        if ended.code == Some(0) && ended.signal.is_none() {
+            return None;
+        }
+        let line = state.denials.first()?;
+        let status = match (ended.code, ended.signal) {
+            (Some(code), _) => format!("exit status {code}"),
+            (None, Some(signal)) => format!("signal {signal}"),
+            (None, None) => "no status".into(),
+        };
+        Some(format!("failed ({status}) after printing `{line}`"))
+    }
+
     /// Whether the child was killed for running too long.
     pub(crate) fn timed_out(&self) -> bool {
         lock(&self.state.0).timed_out
@@ -378,11 +446,21 @@ fn spawn_drain(
             let mut chunk = [0u8; 16 * 1024];
             let (lock_, cvar) = &*state;
             let mut taken = 0u64;
+            let mut scanner = DenialScanner::default();
+            let note = |found: Vec<String>| {
+                if found.is_empty() {
+                    return;
+                }
+                let mut state = lock(lock_);
+                let room = DENIALS_KEPT.saturating_sub(state.denials.len());
+                state.denials.extend(found.into_iter().take(room));
+            };
             loop {
                 let len = match pipe.read(&mut chunk) {
                     Ok(0) | Err(_) => break,
                     Ok(len) => len,
                 };
+                note(scanner.feed(&chunk[..len]));
                 let refused = match &drain {
                     Drain::Guest(output) => output.accept(&chunk[..len]).is_err(),
                     Drain::Buffer { limit } => {
@@ -405,8 +483,35 @@ fn spawn_drain(
                     break;
                 }
             }
+            note(scanner.take().into_iter().collect());
             let mut state = lock(lock_);
             state.pipe(stream).eof = true;
             cvar.notify_all();
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn denials_are_found_across_chunks_and_at_the_end() {
+        let mut scanner = DenialScanner::default();
+        assert!(
+            scanner
+                .feed(b"cc1: fatal error: /opt/x/y.h: Permiss")
+                .is_empty()
+        );
+        assert_eq!(
+            scanner.feed(b"ion denied\ncompilation terminated.\n"),
+            ["cc1: fatal error: /opt/x/y.h: Permission denied"]
+        );
+        assert!(scanner.feed(b"all fine\n").is_empty());
+        assert!(scanner.feed(b"socket: Operation not permitted").is_empty());
+        assert_eq!(
+            scanner.take().as_deref(),
+            Some("socket: Operation not permitted")
+        );
+        assert_eq!(scanner.take(), None);
+    }
 }

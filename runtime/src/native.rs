@@ -106,5 +106,6 @@ pub fn run(binary: &std::path::Path, ctx: &ExecContext) -> Result<RunOutput> {
         jail_failures: Vec::new(),
         confinement,
         ran_untrusted: true,
+        stopped: Vec::new(),
     })
 }

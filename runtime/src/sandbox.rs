@@ -130,6 +130,10 @@ pub struct RunOutput {
     /// Whether anything beyond rustc probes ran natively (a granted program, or the
     /// script itself): what the jail then stopped, the broker did not see.
     pub ran_untrusted: bool,
+    /// Programs that failed the way a program the jail stopped fails (killed by the
+    /// system-call filter, or after printing "Permission denied"), one sentence each: the
+    /// script may have carried on and built something else than natively.
+    pub stopped: Vec<String>,
 }
 
 /// The store's data: the WASI context, the exec broker and what enforces the limits.
@@ -269,7 +273,7 @@ impl Sandbox<'_> {
         // Dropping the broker kills children the script left behind.
         let mut host = store.into_data();
         let hidden_lookups = std::mem::take(&mut host.hidden_lookups);
-        let (attempts, pending, jail_failures, confinement, ran_untrusted) =
+        let (attempts, pending, jail_failures, confinement, ran_untrusted, stopped) =
             match host.broker.take() {
                 Some(mut broker) => (
                     std::mem::take(&mut broker.attempts),
@@ -277,8 +281,9 @@ impl Sandbox<'_> {
                     std::mem::take(&mut broker.jail_failures),
                     broker.confinement.take(),
                     broker.ran_untrusted,
+                    broker.stopped(),
                 ),
-                None => (Vec::new(), Vec::new(), Vec::new(), None, false),
+                None => (Vec::new(), Vec::new(), Vec::new(), None, false, Vec::new()),
             };
         Ok(RunOutput {
             exit,
@@ -290,6 +295,7 @@ impl Sandbox<'_> {
             jail_failures,
             confinement,
             ran_untrusted,
+            stopped,
         })
     }
 }

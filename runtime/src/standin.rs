@@ -510,6 +510,7 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
             hidden_env: hidden_lookups,
             config_env: prepared.passed_env.config.clone(),
             default_env: prepared.passed_env.defaults.clone(),
+            stopped: output.stopped.clone(),
             native,
             for_guest: manifest.for_guest,
             confinement: output.confinement.clone(),

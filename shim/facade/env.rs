@@ -3,6 +3,10 @@
 
 pub use std::env::*;
 
+/// The host's, not wasi's: see `wasm_build_shim::facade_sources`.
+#[path = "consts.rs"]
+pub mod consts;
+
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::path::PathBuf;

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, Result, bail};
 use sha2::{Digest, Sha256};
-use wasm_build_shim::{FACADE_CRATE_NAME, FACADE_ROOT, FACADE_SOURCES};
+use wasm_build_shim::{FACADE_CRATE_NAME, FACADE_ROOT, facade_sources};
 
 use crate::guest::GUEST_TARGET;
 
@@ -48,7 +48,7 @@ impl Facade {
             return Ok(facade);
         }
         let sources = out.join("src");
-        for (path, contents) in FACADE_SOURCES {
+        for (path, contents) in facade_sources() {
             let file = sources.join(path);
             if let Some(parent) = file.parent() {
                 fs::create_dir_all(parent)
@@ -119,7 +119,7 @@ pub fn rustc_args(rlib: &Path) -> Vec<String> {
 /// modification time: a toolchain update replaces the file) and rustup toolchain.
 fn facade_key(rustc: &Path) -> String {
     let mut digest = Sha256::new();
-    for (path, contents) in FACADE_SOURCES {
+    for (path, contents) in facade_sources() {
         digest.update(path.as_bytes());
         digest.update(contents.as_bytes());
     }
