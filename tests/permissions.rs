@@ -434,3 +434,40 @@ fn grants_that_reach_too_far_need_a_dangerous_key() {
         "{card}"
     );
 }
+
+/// A program awaiting review does not run, but the script is told it succeeded, so it goes
+/// on and shows everything it needs in one build: one approval round, not one per program.
+#[test]
+fn every_program_a_script_needs_is_shown_in_one_round_and_none_runs() {
+    let project = Project::new();
+    let marker = project.root().join("ran");
+    project
+        .file("Cargo.toml", &crate::support::manifest("several", ""))
+        .file("src/lib.rs", "")
+        .file(
+            "build.rs",
+            &format!(
+                r#"fn main() {{
+    let configure = std::process::Command::new("sh").args(["-c", "touch {}"]).status().unwrap();
+    assert!(configure.success());
+    let listed = std::process::Command::new("cat").arg("/etc/hostname").output().unwrap();
+    assert!(listed.status.success() && listed.stdout.is_empty());
+}}
+"#,
+                marker.display()
+            ),
+        );
+    project
+        .wasm_build(&[])
+        .failure()
+        .stderr_has("sandbox: did not run `sh -c 'touch ")
+        .stderr_has("needs permission to run `sh`")
+        .stderr_has("needs permission to run `cat`");
+    assert!(!marker.exists(), "a program awaiting review ran");
+    project.wasm_build(&["approve", "--all"]).success();
+    assert!(
+        project
+            .read("Cargo.toml")
+            .contains("exec = [\"cat\", \"sh\"]")
+    );
+}

@@ -186,12 +186,10 @@ impl Broker {
             Verdict::Allowed => None,
             Verdict::Pending(capability) => {
                 attempt.verdict = "pending".into();
+                let first = !self.pending.iter().any(|(_, seen)| seen == capability);
                 self.pending.push((line.clone(), capability.clone()));
-                Some(format!(
-                    "sandbox: build scripts of {} may not {capability} (tried `{line}`); \
-                     the build will fail and say how to grant it",
-                    self.ctx.package
-                ))
+                self.attempts.push(attempt);
+                return Ok(self.stand_in(&line, capability, first));
             }
             Verdict::Refused(capability) => {
                 attempt.verdict = "refused".into();
@@ -456,6 +454,27 @@ impl Broker {
         self.children.insert(handle, Arc::new(child));
         self.lines.insert(handle, command_line(request));
         Ok(handle)
+    }
+
+    /// A program that awaits review does not run; the script is told it succeeded with no
+    /// output, so that it goes on and shows everything else it needs in this build rather
+    /// than one thing per build. The build fails on what is pending, so nothing the
+    /// script makes of the pretence is used.
+    /// `first` when no earlier attempt needed `capability` (the script is told once).
+    fn stand_in(&mut self, line: &str, capability: &Capability, first: bool) -> u32 {
+        if first {
+            self.note(&format!(
+                "sandbox: did not run `{line}`: build scripts of {} may not {capability} until \
+             you review it; the script was told it succeeded so that it shows what else it \
+             needs, and the build will fail and say how to grant it\n",
+                self.ctx.package
+            ));
+        }
+        let handle = self.next_handle;
+        self.next_handle += 1;
+        self.children
+            .insert(handle, Arc::new(ChildProcess::stand_in()));
+        handle
     }
 
     fn warn_unconfined(&mut self, why: &str) {
