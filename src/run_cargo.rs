@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::io::Write as _;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, Result};
 use wasm_build_permissions_schema::Mode;
@@ -18,6 +18,7 @@ use wasm_build_runtime::audit::{self, RUN_LOG_ENV};
 use wasm_build_runtime::confinement;
 use wasm_build_runtime::env::cargo_home;
 use wasm_build_runtime::policy::{POLICY_ENV, PolicyFile};
+use wasm_build_runtime::standin::DISCOVERY_ENV;
 use wasm_build_wrapper::INNER_WRAPPER_ENV;
 use wasm_build_wrapper::record::BASE_ENV_NAMES;
 
@@ -123,13 +124,22 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
         .env("RUSTC_WRAPPER", &exe)
         .env(BASE_ENV_NAMES, base_names.join("\n"))
         .env(POLICY_ENV, policy_file.path())
-        .env(RUN_LOG_ENV, run_log.path());
+        .env(RUN_LOG_ENV, run_log.path())
+        .env_remove(DISCOVERY_ENV);
 
     let status = cargo_command
         .status()
         .with_context(|| format!("failed to run {}", Path::new(&cargo).display()))?;
-    let records = audit::read(run_log.path());
+    let mut records = audit::read(run_log.path());
     summary::print(&records, &build_policy.policy_file, &output);
+    if !status.success()
+        && build_policy.mode != Mode::Strict
+        && records.iter().any(|record| !record.pending.is_empty())
+    {
+        let found = discover(cargo_command, args, &records, &output)?;
+        print_discovered(&found, &build_policy.policy_file);
+        records.extend(found);
+    }
     for record in records.iter().filter(|record| !record.pending.is_empty()) {
         if let Some(drift) = build_policy.drift.get(&record.manifest_dir) {
             let _ = writeln!(
@@ -151,6 +161,90 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
         );
     }
     Ok(status.code().unwrap_or(exit::CARGO_FAILED))
+}
+
+/// After a build that stopped on what awaits review, the scripts that depend on the
+/// stopped ones never ran, and a chain of `-sys` crates would need one approval round per
+/// link. So cargo runs once more as `check` (nothing is linked), with the stopped scripts
+/// passing (see [`DISCOVERY_ENV`]): everything the rest of the graph needs shows up in this
+/// round. Returns the records of the scripts that ran; none of their output is kept.
+fn discover(
+    mut build: Command,
+    args: &[OsString],
+    ran: &[audit::RunRecord],
+    output: &Output,
+) -> Result<Vec<audit::RunRecord>> {
+    let log = tempfile::Builder::new()
+        .prefix("cargo-wasm-build-discovery-")
+        .suffix(".jsonl")
+        .tempfile()
+        .context("failed to create a temporary file for the discovery run's log")?;
+    let nonce = format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|elapsed| elapsed.as_nanos())
+            .unwrap_or_default()
+    );
+    if !output.is_quiet() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "{} running the build scripts that depend on the stopped ones (cargo check; \
+             nothing it makes is kept) to show everything this build needs",
+            output.paint("note:", summary::Tone::Help),
+        );
+    }
+    let check_args: Vec<&OsString> = args.iter().take_while(|arg| *arg != "--").collect();
+    let mut check = Command::new(build.get_program());
+    check
+        .arg("check")
+        .args(check_args)
+        .args(["--keep-going", "--quiet"])
+        .envs(
+            build
+                .get_envs()
+                .filter_map(|(name, value)| Some((name, value?))),
+        )
+        .env(RUN_LOG_ENV, log.path())
+        .env(DISCOVERY_ENV, nonce)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Some(dir) = build.get_current_dir() {
+        check.current_dir(dir);
+    }
+    // `build` is spent: its environment was copied.
+    let _ = build.env_clear();
+    check
+        .status()
+        .context("failed to run cargo check for the discovery run")?;
+    // What the stopped scripts showed is known; what is new is what their dependents need.
+    Ok(audit::read(log.path())
+        .into_iter()
+        .filter(|record| !record.pending.is_empty())
+        .filter(|record| {
+            !ran.iter()
+                .any(|seen| seen.manifest_dir == record.manifest_dir)
+        })
+        .collect())
+}
+
+/// The errors of the scripts the discovery run found waiting, as their stand-ins print
+/// them (cargo hid them: in that run they passed).
+fn print_discovered(found: &[audit::RunRecord], policy: &PolicyFile) {
+    let mut text = String::new();
+    for record in found {
+        let spec = policy
+            .policy_for(&record.manifest_dir)
+            .grant_spec(&record.package, &record.version);
+        text.push_str(&wasm_build_runtime::standin::failure_text(
+            &format!("`{} v{}`", record.package, record.version),
+            (&policy.grant_site, &spec),
+            &record.errors,
+            &record.pending,
+        ));
+    }
+    let _ = std::io::stderr().write_all(text.as_bytes());
 }
 
 /// Whether cargo was told to stay off the network.

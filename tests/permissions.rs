@@ -450,7 +450,7 @@ fn every_program_a_script_needs_is_shown_in_one_round_and_none_runs() {
                 r#"fn main() {{
     let configure = std::process::Command::new("sh").args(["-c", "touch {}"]).status().unwrap();
     assert!(configure.success());
-    let listed = std::process::Command::new("cat").arg("/etc/hostname").output().unwrap();
+    let listed = std::process::Command::new("cat").arg("--version").output().unwrap();
     assert!(listed.status.success() && listed.stdout.is_empty());
 }}
 "#,
@@ -470,4 +470,63 @@ fn every_program_a_script_needs_is_shown_in_one_round_and_none_runs() {
             .read("Cargo.toml")
             .contains("exec = [\"cat\", \"sh\"]")
     );
+}
+
+/// The discovery check runs a dependent on what a stopped script pretended; after the
+/// approval, the next build runs both again for real, so nothing the pretence produced
+/// survives (here: the `links` metadata the dependent copies into its `OUT_DIR`).
+#[test]
+fn nothing_a_discovery_run_produced_is_reused() {
+    let project = Project::new();
+    project
+        .file(
+            "Cargo.toml",
+            &crate::support::manifest("top", "[dependencies]\nuser = { path = \"user\" }\n"),
+        )
+        .file("src/lib.rs", "")
+        .file(
+            "maker/Cargo.toml",
+            "[package]\nname = \"maker\"\nversion = \"0.1.0\"\nedition = \"2021\"\nlinks = \"maker\"\n",
+        )
+        .file("maker/src/lib.rs", "")
+        .file(
+            "maker/build.rs",
+            r#"fn main() {
+    let out = std::process::Command::new("sh").args(["-c", "echo real"]).output().unwrap();
+    println!("cargo:value=[{}]", String::from_utf8_lossy(&out.stdout).trim());
+}
+"#,
+        )
+        .file(
+            "user/Cargo.toml",
+            "[package]\nname = \"user\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nmaker = { path = \"../maker\" }\n",
+        )
+        .file("user/src/lib.rs", "")
+        .file(
+            "user/build.rs",
+            r#"fn main() {
+    let value = std::env::var("DEP_MAKER_VALUE").unwrap();
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    std::fs::write(out.join("value.txt"), &value).unwrap();
+    let listed = std::process::Command::new("cat").arg("--version").output().unwrap();
+    assert!(listed.status.success());
+}
+"#,
+        );
+    project
+        .wasm_build(&[])
+        .failure()
+        .stderr_has("sandboxed build script of `maker v0.1.0` needs permission to run `sh`")
+        .stderr_has("sandboxed build script of `user v0.1.0` needs permission to run `cat`");
+    // The discovery run saw the pretence.
+    let value = |project: &Project| {
+        project.build_script_results("debug")["user"].files["value.txt"].clone()
+    };
+    assert_eq!(value(&project), b"[]");
+    project
+        .wasm_build(&["approve", "--all"])
+        .success()
+        .stderr_has("Approved 2 packages");
+    project.wasm_build(&[]).success();
+    assert_eq!(value(&project), b"[real]");
 }

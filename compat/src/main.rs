@@ -6,7 +6,10 @@
 //! writes the table to `docs/compat.md`.
 //!
 //! Options: `--only a,b` to run a subset; `--no-report` to leave docs/compat.md alone;
-//! `--install-system-deps` to `apt-get install` the Debian packages the list needs.
+//! `--install-system-deps` to `apt-get install` the Debian packages the list needs;
+//! `--rounds` to also build the consumer from no grants at all, running
+//! `cargo wasm-build approve --all` after each failed build, and report how many approval
+//! rounds it took and in which round each crate was approved.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -27,7 +30,7 @@ struct Suite {
     crates: Vec<Entry>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 struct Entry {
     name: String,
     dependency: String,
@@ -60,6 +63,15 @@ struct Options {
     only: Option<BTreeSet<String>>,
     report: bool,
     install: bool,
+    rounds: bool,
+}
+
+/// How a build from no grants converged (see `--rounds`).
+struct Rounds {
+    /// Approval rounds until the build passed; `None` when it never did.
+    total: Option<usize>,
+    /// The round in which each package was approved.
+    by_package: BTreeMap<String, usize>,
 }
 
 fn main() {
@@ -236,7 +248,12 @@ fn run() -> Result<()> {
         sandboxed_time.as_secs_f64()
     );
     if options.report && options.only.is_none() {
-        let report = report(&suite, &rows, &others, &tally)?;
+        let rounds = if options.rounds {
+            Some(measure_rounds(&suite, &specs, &tool, &work)?)
+        } else {
+            None
+        };
+        let report = report(&suite, &rows, &others, &tally, rounds.as_ref())?;
         fs::create_dir_all(workspace.join("docs"))?;
         fs::write(workspace.join("docs/compat.md"), report)?;
         println!("wrote docs/compat.md");
@@ -268,6 +285,7 @@ fn parse_args() -> Result<Options> {
         only: None,
         report: true,
         install: false,
+        rounds: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -277,6 +295,7 @@ fn parse_args() -> Result<Options> {
                 options.only = Some(list.split(',').map(String::from).collect());
             }
             "--no-report" => options.report = false,
+            "--rounds" => options.rounds = true,
             "--install-system-deps" => options.install = true,
             other => {
                 bail!("unknown option `{other}` (see the comment at the top of compat/src/main.rs)")
@@ -471,7 +490,95 @@ fn shorten(text: &str, max: usize) -> String {
     }
 }
 
-fn report(suite: &Suite, rows: &[Row], others: &[&Row], tally: &Tally) -> Result<String> {
+/// Builds the consumer from no grants (the list's denials kept: they are decisions, not
+/// approvals), approving everything pending after each failed build, until it passes.
+fn measure_rounds(
+    suite: &Suite,
+    specs: &BTreeMap<String, Vec<String>>,
+    tool: &Path,
+    work: &Path,
+) -> Result<Rounds> {
+    const MOST: usize = 6;
+    let consumer = work.join("rounds-consumer");
+    let target = work.join("cargo-round");
+    let _ = fs::remove_dir_all(&target);
+    fs::create_dir_all(consumer.join("src"))?;
+    fs::write(consumer.join("src/lib.rs"), "")?;
+    let lockfile = work.join("consumer/Cargo.lock");
+    if lockfile.is_file() {
+        fs::copy(&lockfile, consumer.join("Cargo.lock"))?;
+    }
+    let mut ungranted = Suite { crates: Vec::new() };
+    for entry in &suite.crates {
+        ungranted.crates.push(Entry {
+            grants: BTreeMap::new(),
+            ..entry.clone()
+        });
+    }
+    fs::write(consumer.join("Cargo.toml"), manifest(&ungranted, specs))?;
+    let mut rounds = Rounds {
+        total: None,
+        by_package: BTreeMap::new(),
+    };
+    for round in 0..=MOST {
+        let log = work.join(format!("round-{round}.log"));
+        let status = Command::new(tool)
+            .args(["wasm-build", "build", "--keep-going"])
+            .envs(suite.env())
+            .current_dir(&consumer)
+            .env("CARGO_TARGET_DIR", &target)
+            .env_remove("RUSTC_WRAPPER")
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&log)?)
+            .status()
+            .context("failed to run the build")?;
+        if status.success() {
+            rounds.total = Some(round);
+            break;
+        }
+        if round == MOST {
+            break;
+        }
+        let approved = Command::new(tool)
+            .args(["wasm-build", "approve", "--all", "--yes"])
+            .current_dir(&consumer)
+            .env("CARGO_TARGET_DIR", &target)
+            .output()
+            .context("failed to run approve")?;
+        let text = String::from_utf8_lossy(&approved.stderr);
+        fs::write(
+            work.join(format!("round-{round}-approve.log")),
+            text.as_bytes(),
+        )?;
+        if !approved.status.success() {
+            break;
+        }
+        for line in text.lines() {
+            let Some(rest) = line.trim().strip_prefix("Approving for ") else {
+                continue;
+            };
+            if let Some(name) = rest.split(' ').next() {
+                rounds
+                    .by_package
+                    .entry(name.to_string())
+                    .or_insert(round + 1);
+            }
+        }
+    }
+    match rounds.total {
+        Some(total) => println!("from no grants: {total} approval round(s)"),
+        None => println!("from no grants: did not converge; see target/compat/round-*.log"),
+    }
+    Ok(rounds)
+}
+
+fn report(
+    suite: &Suite,
+    rows: &[Row],
+    others: &[&Row],
+    tally: &Tally,
+    rounds: Option<&Rounds>,
+) -> Result<String> {
     let mut text = String::new();
     let date = command_output("date", &["-u", "+%Y-%m-%d"]);
     let rustc = command_output("rustc", &["--version"]);
@@ -501,11 +608,31 @@ fn report(suite: &Suite, rows: &[Row], others: &[&Row], tally: &Tally) -> Result
          `key: 6303759506835386689, disps: [(3, 0)]`). There is no cheap remedy: wasm32 is \
          the only WASI target with system calls. Rows marked DIFF (explained) say why.\n"
     );
+    if let Some(rounds) = rounds {
+        let _ = writeln!(
+            text,
+            "Starting from no grants at all (`--rounds`: build, `cargo wasm-build approve --all`, \
+             build again), the whole suite {}. The `round` column says in which approval round \
+             each crate's package was approved (`-`: it needed none).\n",
+            match rounds.total {
+                Some(1) => "built after **1** approval round".to_string(),
+                Some(total) => format!("built after **{total}** approval rounds"),
+                None => "did **not** converge".to_string(),
+            }
+        );
+    }
     let _ = writeln!(
         text,
-        "| crate | version | class | grants | result | notes |"
+        "| crate | version | class | grants | result | round | notes |"
     );
-    let _ = writeln!(text, "| --- | --- | --- | --- | --- | --- |");
+    let _ = writeln!(text, "| --- | --- | --- | --- | --- | --- | --- |");
+    let round_of = |name: &str| match rounds {
+        None => "".to_string(),
+        Some(rounds) => rounds
+            .by_package
+            .get(name)
+            .map_or_else(|| "-".to_string(), ToString::to_string),
+    };
     for entry in &suite.crates {
         let grants: Vec<String> = entry
             .grants
@@ -537,7 +664,7 @@ fn report(suite: &Suite, rows: &[Row], others: &[&Row], tally: &Tally) -> Result
         if matching.is_empty() {
             let _ = writeln!(
                 text,
-                "| {} | | {} | {grants} | FAIL | no build script ran natively |",
+                "| {} | | {} | {grants} | FAIL | | no build script ran natively |",
                 entry.name, class
             );
         }
@@ -567,8 +694,11 @@ fn report(suite: &Suite, rows: &[Row], others: &[&Row], tally: &Tally) -> Result
                 .join("<br>");
             let _ = writeln!(
                 text,
-                "| {} | {} | {} | {grants} | {result} | {notes} |",
-                row.name, row.version, class
+                "| {} | {} | {} | {grants} | {result} | {} | {notes} |",
+                row.name,
+                row.version,
+                class,
+                round_of(&row.name)
             );
         }
     }

@@ -29,6 +29,14 @@ use crate::{ModuleCache, SandboxEngine, out_dir};
 /// stand-in's own path.
 pub const STANDIN_ARG: &str = "--wasm-build-standin";
 
+/// Set (to a value of its own each time) by the CLI for a *discovery* check: after a build
+/// that stopped on something awaiting review, cargo runs again as `check` so that the
+/// scripts that depend on the stopped ones run too and show what they need. In it a script
+/// whose only problem is what awaits review passes (so cargo goes on to its dependents),
+/// and every script asks cargo to run it again when the variable changes: normal builds
+/// leave it unset, so nothing a discovery run produced is ever reused.
+pub const DISCOVERY_ENV: &str = "CARGO_WASM_BUILD_DISCOVERY";
+
 /// File name of the manifest the wrapper writes beside each stand-in.
 pub const MANIFEST_NAME: &str = "wasm-build-standin.json";
 
@@ -447,10 +455,18 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
     }
     let violations = out_dir::check(&package.out_dir, policy.limits.out_dir_bytes)?;
 
+    let discovery = std::env::var_os(DISCOVERY_ENV).is_some_and(|nonce| !nonce.is_empty());
     let mut stdout = std::io::stdout().lock();
     stdout
         .write_all(&filtered.stdout)
         .context("failed to write to cargo")?;
+    if discovery {
+        if !filtered.stdout.is_empty() && !filtered.stdout.ends_with(b"\n") {
+            writeln!(stdout).context("failed to write to cargo")?;
+        }
+        writeln!(stdout, "cargo:rerun-if-env-changed={DISCOVERY_ENV}")
+            .context("failed to write to cargo")?;
+    }
     for line in &filtered.refused {
         writeln!(
             stdout,
@@ -494,6 +510,10 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
     } else {
         output.exit.status()
     };
+    let only_pending = output.exit.success()
+        && filtered.forbidden.is_empty()
+        && violations.is_empty()
+        && output.jail_failures.is_empty();
     audit::append(
         &manifest.audit_log,
         &RunRecord {
@@ -516,7 +536,8 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
             confinement: output.confinement.clone(),
         },
     );
-    Ok(status)
+    // In a discovery run, cargo must go on to the scripts that depend on this one.
+    Ok(if discovery && only_pending { 0 } else { status })
 }
 
 /// The hidden variables the script looked up that the consumer has not reviewed: neither
@@ -683,21 +704,32 @@ fn report(
     errors: &[String],
     pending: &[Capability],
 ) {
-    if errors.is_empty() {
-        return;
-    }
+    let text = failure_text(&package.describe(), (site, spec), errors, pending);
+    // stderr is where cargo shows a failed build script's explanation.
+    let _ = std::io::stderr().write_all(text.as_bytes());
+}
+
+/// The errors of the build script of `described` (`` `name vX` ``), and how to grant what
+/// is pending (under `spec`, in `site`); empty without errors.
+pub fn failure_text(
+    described: &str,
+    (site, spec): (&GrantSite, &str),
+    errors: &[String],
+    pending: &[Capability],
+) -> String {
     let mut text = String::new();
+    if errors.is_empty() {
+        return text;
+    }
     for error in errors {
         text.push_str(&format!(
-            "error: sandboxed build script of {} {error}\n",
-            package.describe()
+            "error: sandboxed build script of {described} {error}\n"
         ));
     }
     if !pending.is_empty() {
         text.push_str(&grant_help(site, spec, pending));
     }
-    // stderr is where cargo shows a failed build script's explanation.
-    let _ = std::io::stderr().write_all(text.as_bytes());
+    text
 }
 
 #[cfg(test)]
