@@ -195,7 +195,17 @@ fn discover(
             output.paint("note:", summary::Tone::Help),
         );
     }
-    let check_args: Vec<&OsString> = args.iter().take_while(|arg| *arg != "--").collect();
+    // What discovery adds itself must not be there twice: cargo refuses repeated flags.
+    let check_args: Vec<&OsString> = args
+        .iter()
+        .take_while(|arg| *arg != "--")
+        .filter(|arg| {
+            let arg = arg.to_str().unwrap_or("");
+            let verbose =
+                arg == "--verbose" || arg.starts_with("-v") && arg[1..].chars().all(|c| c == 'v');
+            !verbose && !["--keep-going", "--quiet", "-q"].contains(&arg)
+        })
+        .collect();
     let mut check = Command::new(build.get_program());
     check
         .arg("check")
