@@ -195,17 +195,7 @@ fn discover(
             output.paint("note:", summary::Tone::Help),
         );
     }
-    // What discovery adds itself must not be there twice: cargo refuses repeated flags.
-    let check_args: Vec<&OsString> = args
-        .iter()
-        .take_while(|arg| *arg != "--")
-        .filter(|arg| {
-            let arg = arg.to_str().unwrap_or("");
-            let verbose =
-                arg == "--verbose" || arg.starts_with("-v") && arg[1..].chars().all(|c| c == 'v');
-            !verbose && !["--keep-going", "--quiet", "-q"].contains(&arg)
-        })
-        .collect();
+    let check_args = discovery_args(args);
     let mut check = Command::new(build.get_program());
     check
         .arg("check")
@@ -237,6 +227,21 @@ fn discover(
                 .any(|seen| seen.manifest_dir == record.manifest_dir)
         })
         .collect())
+}
+
+/// The build's arguments for the discovery `cargo check`: up to a `--`, without what
+/// discovery adds itself (`--keep-going`, `--quiet`), which cargo refuses twice, nor
+/// `-v`, which cargo refuses beside `--quiet`.
+fn discovery_args(args: &[OsString]) -> Vec<&OsString> {
+    args.iter()
+        .take_while(|arg| *arg != "--")
+        .filter(|arg| {
+            let arg = arg.to_str().unwrap_or("");
+            let verbose =
+                arg == "--verbose" || arg.starts_with("-v") && arg[1..].chars().all(|c| c == 'v');
+            !verbose && !["--keep-going", "--quiet", "-q"].contains(&arg)
+        })
+        .collect()
 }
 
 /// The errors of the scripts the discovery run found waiting, as their stand-ins print
@@ -424,5 +429,26 @@ mod tests {
             format!(" --target-dir {}", cwd.join("t").display())
         );
         assert_eq!(shell_word(Path::new("/a b/it's")), "'/a b/it'\\''s'");
+    }
+
+    #[test]
+    fn discovery_takes_the_build_arguments_without_its_own_flags() {
+        let args: Vec<OsString> = [
+            "--release",
+            "--keep-going",
+            "-vv",
+            "-q",
+            "-p",
+            "x",
+            "--",
+            "-q",
+        ]
+        .map(OsString::from)
+        .into();
+        let kept: Vec<&str> = discovery_args(&args)
+            .into_iter()
+            .map(|arg| arg.to_str().unwrap())
+            .collect();
+        assert_eq!(kept, ["--release", "-p", "x"]);
     }
 }
