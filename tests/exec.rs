@@ -463,3 +463,45 @@ fn programs_a_script_built_run_only_with_run_built() {
         .stderr_has("from sh: 8")
         .stderr_has("direct: 8");
 }
+
+/// `rustc`, `cargo` and `rustfmt` found on PATH are usually rustup proxies under the home
+/// directory, which a jailed program can neither read nor resolve (no HOME). They run as
+/// the build's own toolchain: `rustc` like `$RUSTC` (probes need no grant), the others
+/// with their grant, and with a private HOME they do not fail for the want of one.
+#[test]
+fn tools_on_path_run_from_the_builds_toolchain() {
+    let project = Project::new();
+    project
+        .file(
+            "Cargo.toml",
+            &manifest(
+                "tools",
+                "[package.metadata.sandbox.allow.\"tools@0.1.0\"]\nexec = [\"cargo\", \"rustfmt\"]\n",
+            ),
+        )
+        .file("src/lib.rs", "")
+        .file(
+            "build.rs",
+            r#"fn main() {
+    for tool in ["rustc", "cargo", "rustfmt"] {
+        let out = std::process::Command::new(tool).arg("--version").output().unwrap();
+        assert!(out.status.success(), "{tool}: {}", String::from_utf8_lossy(&out.stderr));
+        println!("cargo:warning={}", String::from_utf8_lossy(&out.stdout).trim());
+    }
+}
+"#,
+        );
+    project.wasm_build(&[]).success();
+    let output = &project.build_script_results("debug")["tools"].output;
+    for tool in ["rustc", "cargo", "rustfmt"] {
+        let native = std::process::Command::new(tool)
+            .arg("--version")
+            .output()
+            .unwrap();
+        let version = String::from_utf8_lossy(&native.stdout).trim().to_string();
+        assert!(
+            output.contains(&format!("cargo:warning={version}")),
+            "{tool}: {version}\n{output}"
+        );
+    }
+}

@@ -228,8 +228,43 @@ impl Broker {
                 format!("`{}`: program not found on PATH", request.program),
             ))?
         };
-        ProgramFile::identify(&path)
-            .map_err(|err| (status::NOT_FOUND, format!("{}: {err}", path.display())))
+        let file = ProgramFile::identify(&path)
+            .map_err(|err| (status::NOT_FOUND, format!("{}: {err}", path.display())))?;
+        self.through_rustup_proxy(&path, file)
+    }
+
+    /// The toolchain's own program for a rustup proxy (`~/.cargo/bin/cargo` is rustup,
+    /// which picks the program by the name it was started as and the toolchain by the
+    /// home directory's settings, neither of which a jailed program has): the one in the
+    /// toolchain of the build's `RUSTC`, as natively when the proxy resolves to it.
+    fn through_rustup_proxy(&self, path: &Path, file: ProgramFile) -> Result<ProgramFile, Failure> {
+        let Some(name) = path.file_name().and_then(|name| name.to_str()) else {
+            return Ok(file);
+        };
+        let Some(dir) = path.parent() else {
+            return Ok(file);
+        };
+        let rustup = ProgramFile::identify(&dir.join("rustup")).ok();
+        let is_proxy = name != "rustup"
+            && rustup
+                .is_some_and(|rustup| rustup.device == file.device && rustup.inode == file.inode);
+        if !is_proxy {
+            return Ok(file);
+        }
+        let Some(toolchain) = self.ctx.toolchain() else {
+            return Ok(file);
+        };
+        let real = toolchain.join("bin").join(name);
+        ProgramFile::identify(&real).map_err(|_| {
+            (
+                status::NOT_FOUND,
+                format!(
+                    "`{name}` is a rustup proxy, and the toolchain of this build ({}) has no \
+                     `{name}`; install it with `rustup component add {name}`",
+                    toolchain.display()
+                ),
+            )
+        })
     }
 
     /// The program a grant names, resolved the way a request would be.
@@ -577,7 +612,9 @@ impl ExecContext {
 
     /// A program's environment: `env` as the script left it, plus the host `PATH` unless
     /// it set one (the guest cannot see PATH, but compilers need it to find their parts),
-    /// and the run's private `TMPDIR`.
+    /// the run's private `TMPDIR`, and, unless the script set one, a private empty `HOME`
+    /// in it: tools that insist on a home (cargo, git, pip) then find an empty one instead
+    /// of failing, and never the user's.
     pub(crate) fn child_env(&self, mut env: BTreeMap<String, String>) -> Vec<(OsString, OsString)> {
         if !env.contains_key("PATH")
             && let Some(path) = self.host_path.as_ref().and_then(|p| p.to_str())
@@ -585,6 +622,12 @@ impl ExecContext {
             env.insert("PATH".into(), path.to_string());
         }
         env.insert("TMPDIR".into(), self.temp_dir.display().to_string());
+        if !env.contains_key("HOME") {
+            let home = self.temp_dir.join("home");
+            if std::fs::create_dir_all(&home).is_ok() {
+                env.insert("HOME".into(), home.display().to_string());
+            }
+        }
         env.into_iter().map(|(k, v)| (k.into(), v.into())).collect()
     }
 
