@@ -33,7 +33,8 @@ pub const STANDIN_ARG: &str = "--wasm-build-standin";
 /// that stopped on something awaiting review, cargo runs again as `check` so that the
 /// scripts that depend on the stopped ones run too and show what they need. In it a script
 /// whose only problem is what awaits review passes (so cargo goes on to its dependents),
-/// and every script asks cargo to run it again when the variable changes: normal builds
+/// (even when it then failed, most likely on what it was told), and every script asks
+/// cargo to run it again when the variable changes: normal builds
 /// leave it unset, so nothing a discovery run produced is ever reused.
 pub const DISCOVERY_ENV: &str = "CARGO_WASM_BUILD_DISCOVERY";
 
@@ -510,7 +511,10 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
     } else {
         output.exit.status()
     };
-    let only_pending = output.exit.success()
+    // A script that failed after being told a program awaiting review had run most
+    // likely failed on the pretence (an empty version string): in a discovery run it
+    // passes too, so that its dependents show their needs.
+    let only_pending = !pending.is_empty()
         && filtered.forbidden.is_empty()
         && violations.is_empty()
         && output.jail_failures.is_empty();
