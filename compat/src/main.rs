@@ -72,6 +72,8 @@ struct Rounds {
     total: Option<usize>,
     /// The round in which each package was approved.
     by_package: BTreeMap<String, usize>,
+    /// When it did not converge, what `approve --all` said about the last build.
+    stuck: Option<String>,
 }
 
 fn main() {
@@ -519,6 +521,7 @@ fn measure_rounds(
     let mut rounds = Rounds {
         total: None,
         by_package: BTreeMap::new(),
+        stuck: None,
     };
     for round in 0..=MOST {
         let log = work.join(format!("round-{round}.log"));
@@ -551,6 +554,10 @@ fn measure_rounds(
             text.as_bytes(),
         )?;
         if !approved.status.success() {
+            rounds.stuck = text
+                .lines()
+                .find(|line| line.starts_with("error:"))
+                .map(|line| line.trim_start_matches("error: ").to_string());
             break;
         }
         for line in text.lines() {
@@ -558,10 +565,8 @@ fn measure_rounds(
                 continue;
             };
             if let Some(name) = rest.split(' ').next() {
-                rounds
-                    .by_package
-                    .entry(name.to_string())
-                    .or_insert(round + 1);
+                // The last round a package needed approving is when it converged.
+                rounds.by_package.insert(name.to_string(), round + 1);
             }
         }
     }
@@ -594,7 +599,8 @@ fn report(
     );
     let _ = writeln!(
         text,
-        "Run on {date} with {rustc}, wasmtime 48.0.8, Linux {kernel}, by\n\n```sh\ncargo run --release -p wasm-build-compat\n```\n"
+        "Run on {date} with {rustc}, wasmtime 48.0.8, Linux {kernel}, by\n\n```sh\ncargo run --release -p wasm-build-compat{}\n```\n",
+        if rounds.is_some() { " -- --rounds" } else { "" }
     );
     let _ = writeln!(text, "**{}** of the listed crates.\n", tally.sentence());
     let _ = writeln!(
@@ -612,12 +618,19 @@ fn report(
         let _ = writeln!(
             text,
             "Starting from no grants at all (`--rounds`: build, `cargo wasm-build approve --all`, \
-             build again), the whole suite {}. The `round` column says in which approval round \
-             each crate's package was approved (`-`: it needed none).\n",
+             build again), the whole suite {}. The `round` column says after which approval round \
+             each crate's package needed nothing more (`-`: it needed none).\n",
             match rounds.total {
                 Some(1) => "built after **1** approval round".to_string(),
                 Some(total) => format!("built after **{total}** approval rounds"),
-                None => "did **not** converge".to_string(),
+                None => match &rounds.stuck {
+                    Some(said) => format!(
+                        "did **not** converge: after round {}, `approve --all` said \"{}\"",
+                        rounds.by_package.values().max().copied().unwrap_or(0),
+                        said.replace('|', "\\|")
+                    ),
+                    None => "did **not** converge".to_string(),
+                },
             }
         );
     }
