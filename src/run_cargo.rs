@@ -10,7 +10,7 @@ use anyhow::{Context as _, Result};
 use wasm_build_permissions_schema::Mode;
 use wasm_build_policy::build_policy::{BuildPolicy, PolicyCache};
 use wasm_build_policy::cargo_config;
-use wasm_build_policy::graph::target_dir_arg;
+use wasm_build_policy::graph::{option_value, target_dir_arg};
 use wasm_build_policy::pending::{audit_logs, last_runs, pending};
 use wasm_build_policy::resolve::check_member_tables;
 use wasm_build_policy::{Consumer, Graph, Resolution};
@@ -237,9 +237,7 @@ fn discovery_args(args: &[OsString]) -> Vec<&OsString> {
         .take_while(|arg| *arg != "--")
         .filter(|arg| {
             let arg = arg.to_str().unwrap_or("");
-            let verbose =
-                arg == "--verbose" || arg.starts_with("-v") && arg[1..].chars().all(|c| c == 'v');
-            !verbose && !["--keep-going", "--quiet", "-q"].contains(&arg)
+            !summary::is_verbose_flag(arg) && !["--keep-going", "--quiet", "-q"].contains(&arg)
         })
         .collect()
 }
@@ -275,7 +273,7 @@ fn is_offline(args: &[String]) -> bool {
 fn approve_args(args: &[String], target_dir: &Path, default_target_dir: &Path) -> Result<String> {
     let cwd = std::env::current_dir().context("failed to read the current directory")?;
     let mut extra = String::new();
-    if let Some(manifest) = manifest_path_arg(args) {
+    if let Some(manifest) = option_value(args, "--manifest-path") {
         extra.push_str(&format!(
             " --manifest-path {}",
             shell_word(&cwd.join(manifest))
@@ -289,20 +287,6 @@ fn approve_args(args: &[String], target_dir: &Path, default_target_dir: &Path) -
         extra.push_str(&format!(" --target-dir {}", shell_word(&target_dir)));
     }
     Ok(extra)
-}
-
-/// The value of `--manifest-path` before a `--`.
-fn manifest_path_arg(args: &[String]) -> Option<&str> {
-    let mut iter = args.iter().take_while(|arg| *arg != "--");
-    let mut found = None;
-    while let Some(arg) = iter.next() {
-        if arg == "--manifest-path" {
-            found = iter.next().map(String::as_str);
-        } else if let Some(path) = arg.strip_prefix("--manifest-path=") {
-            found = Some(path);
-        }
-    }
-    found
 }
 
 /// `path` as one shell word: quoted when it holds anything but plain path characters.

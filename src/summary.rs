@@ -23,9 +23,7 @@ impl Output {
             .take_while(|arg| *arg != "--")
             .collect();
         let quiet = args.iter().any(|arg| *arg == "-q" || *arg == "--quiet");
-        let verbose = args.iter().any(|arg| {
-            *arg == "--verbose" || (arg.starts_with("-v") && arg[1..].chars().all(|c| c == 'v'))
-        });
+        let verbose = args.iter().any(|arg| is_verbose_flag(arg));
         let flag_color = args.iter().enumerate().find_map(|(i, arg)| {
             arg.strip_prefix("--color=").or_else(|| {
                 (*arg == "--color")
@@ -51,6 +49,11 @@ impl Output {
             color,
         }
     }
+}
+
+/// Whether `arg` is cargo's `--verbose`, `-v`, `-vv`, ...
+pub fn is_verbose_flag(arg: &str) -> bool {
+    arg == "--verbose" || (arg.starts_with("-v") && arg[1..].chars().all(|c| c == 'v'))
 }
 
 /// The colour of a status word.

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::support::{Project, Run, ScriptResult, host_triple, manifest};
+use crate::support::{Project, Run, ScriptResult, assert_results_match, host_triple, manifest};
 
 /// A real cc-based `-sys` crate whose C is compiled with the consumer's flags.
 const LIBZ: &str = r#"libz-sys = { version = "=1.1.23", default-features = false, features = ["static", "libc"] }"#;
@@ -40,20 +40,8 @@ fn native_build(project: &Project, env: &[(&str, &str)]) -> Run {
 /// Both builds' scripts agree: same directives, same `OUT_DIR` bytes. Returns the
 /// sandboxed result of `package`.
 fn assert_same(native: &Project, sandboxed: &Project, package: &str) -> ScriptResult {
-    let native_results = native.build_script_results("debug");
     let sandboxed_results = sandboxed.build_script_results("debug");
-    assert_eq!(
-        native_results.keys().collect::<Vec<_>>(),
-        sandboxed_results.keys().collect::<Vec<_>>()
-    );
-    for (package, result) in &native_results {
-        let diffs = wasm_build_compat::differences(result, &sandboxed_results[package]);
-        assert!(
-            diffs.is_empty(),
-            "{package} differs from native:\n{}",
-            diffs.join("\n")
-        );
-    }
+    assert_results_match(&native.build_script_results("debug"), &sandboxed_results);
     sandboxed_results
         .get(package)
         .cloned()

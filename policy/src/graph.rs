@@ -197,13 +197,22 @@ impl Graph {
 
 /// The value of `--target-dir` in `cargo_args` (before a `--`), as given.
 pub fn target_dir_arg(cargo_args: &[String]) -> Option<&str> {
+    option_value(cargo_args, "--target-dir")
+}
+
+/// The last value of the cargo option `name` (`--name VALUE` or `--name=VALUE`) before a
+/// `--`, as given.
+pub fn option_value<'a>(cargo_args: &'a [String], name: &str) -> Option<&'a str> {
     let mut args = cargo_args.iter().take_while(|arg| *arg != "--");
     let mut found = None;
     while let Some(arg) = args.next() {
-        if arg == "--target-dir" {
+        if arg == name {
             found = args.next().map(String::as_str);
-        } else if let Some(dir) = arg.strip_prefix("--target-dir=") {
-            found = Some(dir);
+        } else if let Some(value) = arg
+            .strip_prefix(name)
+            .and_then(|rest| rest.strip_prefix('='))
+        {
+            found = Some(value);
         }
     }
     found

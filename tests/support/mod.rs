@@ -317,13 +317,23 @@ pub fn assert_same_as_native_when(
             sandboxed_results.keys()
         );
     }
+    assert_results_match(&native_results, &sandboxed_results);
+}
+
+/// The same build scripts ran in both builds, and each printed the same directives and
+/// left the same `OUT_DIR` bytes: the compatibility suite's comparison, of which the
+/// tests are a fast subset.
+#[track_caller]
+pub fn assert_results_match(
+    native: &BTreeMap<String, ScriptResult>,
+    sandboxed: &BTreeMap<String, ScriptResult>,
+) {
     assert_eq!(
-        native_results.keys().collect::<Vec<_>>(),
-        sandboxed_results.keys().collect::<Vec<_>>()
+        native.keys().collect::<Vec<_>>(),
+        sandboxed.keys().collect::<Vec<_>>()
     );
-    // The same comparison as the compatibility suite: this is its fast subset.
-    for (package, native_result) in &native_results {
-        let diffs = wasm_build_compat::differences(native_result, &sandboxed_results[package]);
+    for (package, native_result) in native {
+        let diffs = wasm_build_compat::differences(native_result, &sandboxed[package]);
         assert!(
             diffs.is_empty(),
             "{package} differs from native:\n{}",
