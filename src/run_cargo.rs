@@ -3,7 +3,7 @@
 
 use std::ffi::OsString;
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, Result};
@@ -21,6 +21,7 @@ use wasm_build_runtime::policy::{POLICY_ENV, PolicyFile};
 use wasm_build_runtime::standin::DISCOVERY_ENV;
 use wasm_build_wrapper::INNER_WRAPPER_ENV;
 use wasm_build_wrapper::record::BASE_ENV_NAMES;
+use wasm_build_wrapper::stale::{mark_checked, recompile_stale_guests};
 
 use crate::exit;
 use crate::summary::{self, Output};
@@ -87,6 +88,8 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
     if let Some(status) = refuse_without_confinement(&build_policy.policy_file) {
         return Ok(status);
     }
+    let target_dir = effective_target_dir(&text_args, &build_policy.target_dir)?;
+    recompile_stale_guests(&target_dir)?;
 
     let policy_file = tempfile::Builder::new()
         .prefix("cargo-wasm-build-policy-")
@@ -130,6 +133,7 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
     let status = cargo_command
         .status()
         .with_context(|| format!("failed to run {}", Path::new(&cargo).display()))?;
+    mark_checked(&target_dir);
     let mut records = audit::read(run_log.path());
     summary::print(&records, &build_policy.policy_file, &output);
     if !status.success()
@@ -279,14 +283,20 @@ fn approve_args(args: &[String], target_dir: &Path, default_target_dir: &Path) -
             shell_word(&cwd.join(manifest))
         ));
     }
-    let target_dir = match target_dir_arg(args) {
-        Some(dir) => cwd.join(dir),
-        None => target_dir.to_path_buf(),
-    };
+    let target_dir = effective_target_dir(args, target_dir)?;
     if target_dir != default_target_dir {
         extra.push_str(&format!(" --target-dir {}", shell_word(&target_dir)));
     }
     Ok(extra)
+}
+
+/// The target directory the build uses: `--target-dir` if given, else cargo's.
+fn effective_target_dir(args: &[String], configured: &Path) -> Result<PathBuf> {
+    let Some(dir) = target_dir_arg(args) else {
+        return Ok(configured.to_path_buf());
+    };
+    let cwd = std::env::current_dir().context("failed to read the current directory")?;
+    Ok(cwd.join(dir))
 }
 
 /// `path` as one shell word: quoted when it holds anything but plain path characters.

@@ -92,6 +92,63 @@ fn no_change_rebuild_runs_nothing() {
         .stderr_lacks("Dirty");
 }
 
+/// Marks every stand-in of `project` as compiled by another version of the tool.
+fn age_stand_ins(project: &Project) {
+    for unit in std::fs::read_dir(project.target().join("debug/build"))
+        .unwrap()
+        .flatten()
+    {
+        let manifest = unit.path().join("wasm-build-standin.json");
+        let Ok(text) = std::fs::read_to_string(&manifest) else {
+            continue;
+        };
+        let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        json["guest_key"] = "compiled-by-an-older-version".into();
+        std::fs::write(&manifest, json.to_string()).unwrap();
+    }
+}
+
+/// Cargo does not recompile a build script when only the tool changed; the tool notices
+/// scripts compiled by another version (another std facade) and has them compiled again.
+#[test]
+fn scripts_compiled_by_another_tool_version_are_compiled_again() {
+    let project = where_am_i_project();
+    project.wasm_build(&[]).success();
+    age_stand_ins(&project);
+    std::fs::remove_file(project.target().join(".wasm-build-guest-key")).unwrap();
+    project
+        .wasm_build(&["-v"])
+        .success()
+        .stderr_has("Compiling whereami")
+        .stderr_has("Sandboxed build script of whereami v0.1.0");
+    assert!(run_binary(&project, "debug", "whereami").contains("ran in wasi"));
+    project
+        .wasm_build(&["-v"])
+        .success()
+        .stderr_lacks("Compiling");
+}
+
+/// A stale script the check did not catch (the directory was checked by this version
+/// and an older one built there since) is refused, never run with the old facade.
+#[test]
+fn a_stale_script_that_slips_through_is_refused() {
+    let project = Project::new();
+    project
+        .file("Cargo.toml", &manifest("rerun", ""))
+        .file(
+            "build.rs",
+            r#"fn main() { println!("cargo:rerun-if-env-changed=STALE_RERUN"); }"#,
+        )
+        .file("src/lib.rs", "");
+    project.wasm_build(&[]).success();
+    age_stand_ins(&project);
+    project
+        .wasm_build_env(&[], &[("STALE_RERUN", "1")])
+        .failure()
+        .stderr_has("belongs to a build script compiled by another version of cargo-wasm-build")
+        .stderr_has("run `cargo clean`");
+}
+
 #[test]
 fn release_profile_and_verbose_listing() {
     let project = where_am_i_project();

@@ -20,3 +20,4 @@ mod permissions;
 mod pipeline;
 mod real_crates;
 mod security;
+mod threads;

@@ -64,6 +64,12 @@ fn wasmtime_version() -> &'static str {
 fn create() -> Result<Engine> {
     let mut config = Config::new();
     config.epoch_interruption(true);
+    // As deep as the shadow stack the guests are linked with (see `STACK_BYTES`); the
+    // guest runs on a native thread with room for it (`Sandbox::run`).
+    // Calls are synchronous, so no fiber is ever allocated, but wasmtime wants the
+    // async stack to be the larger one.
+    config.async_stack_size(wasm_build_shim::STACK_BYTES + (1 << 20));
+    config.max_wasm_stack(wasm_build_shim::STACK_BYTES);
     let engine = Engine::new(&config)
         .map_err(anyhow::Error::from)
         .context("failed to configure wasmtime for this machine")?;

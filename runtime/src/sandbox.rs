@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, anyhow};
 use wasm_build_permissions_schema::Limits;
-use wasmtime::{Linker, Module, Store, Trap, UpdateDeadline};
+use wasm_build_shim::{STACK_BYTES, STACK_POINTER_EXPORT};
+use wasmtime::{Linker, Module, Store, Trap, TypedFunc, UpdateDeadline};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
@@ -85,6 +86,8 @@ pub enum Exit {
     StdoutFlood(u64),
     /// The guest printed more than the limit on stderr.
     StderrFlood(u64),
+    /// The guest ran out of stack (its shadow stack or its wasm frames), of this size.
+    StackOverflow(u64),
     /// Any other trap, with wasmtime's description.
     Trapped(String),
 }
@@ -162,7 +165,9 @@ impl wasmtime::ResourceLimiter for MemoryLimit {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired as u64 > self.max {
+        // The stack is reserved at the bottom of memory (see `STACK_BYTES`); the limit is
+        // on what the script allocates beyond it.
+        if desired.saturating_sub(STACK_BYTES) as u64 > self.max {
             self.exceeded = true;
             return Ok(false);
         }
@@ -236,24 +241,9 @@ impl Sandbox<'_> {
         let mut store = Store::new(engine, host);
         store.limiter(|host| &mut host.memory);
         let limits = self.limits;
-        let cpu_at_start = thread_cpu_time();
-        store.set_epoch_deadline(ticks(limits.cpu_time));
-        store.epoch_deadline_callback(move |_| {
-            // CPU time of this thread, which runs the guest: waiting for children or in
-            // `sleep` costs nothing and does not count.
-            let used = thread_cpu_time().saturating_sub(cpu_at_start);
-            if started.elapsed() > limits.wall_time {
-                return Err(Trap::Interrupt.into());
-            }
-            match limits.cpu_time.checked_sub(used) {
-                Some(left) if !left.is_zero() => Ok(UpdateDeadline::Continue(ticks(left))),
-                _ => Err(Trap::Interrupt.into()),
-            }
-        });
         let watchdog = self
             .exit_on_hang
             .then(|| wall_clock_watchdog(limits.wall_time));
-
         let instance = linker
             .instantiate(&mut store, self.module)
             .map_err(anyhow::Error::from)
@@ -262,12 +252,14 @@ impl Sandbox<'_> {
             .get_typed_func::<(), ()>(&mut store, "_start")
             .map_err(anyhow::Error::from)
             .context("the build script's module has no `_start` function")?;
-        let result = start.call(&mut store, ());
+        let result = run_on_guest_stack(&mut store, start, started, limits)?;
         drop(watchdog);
+        let stack_overflowed = result.is_err() && stack_pointer_wrapped(&mut store, &instance);
 
         let exit = match result {
             Ok(()) => Exit::Code(0),
             Err(_) if started.elapsed() > limits.wall_time => Exit::Hung(limits.wall_time),
+            Err(_) if stack_overflowed => Exit::StackOverflow(STACK_BYTES as u64),
             Err(err) => classify(err, &store, &stdout, &stderr, &limits),
         };
         // Dropping the broker kills children the script left behind.
@@ -297,6 +289,57 @@ impl Sandbox<'_> {
             ran_untrusted,
             stopped,
         })
+    }
+}
+
+/// Runs `_start` on a thread of its own whose native stack holds [`STACK_BYTES`] of wasm
+/// frames (the engine's `max_wasm_stack`) and the host calls above them; the calling
+/// thread's may be smaller. The CPU-time limit counts that thread's time.
+fn run_on_guest_stack(
+    store: &mut Store<Host>,
+    start: TypedFunc<(), ()>,
+    started: Instant,
+    limits: Limits,
+) -> Result<wasmtime::Result<()>> {
+    const HOST_FRAMES: usize = 16 << 20;
+    std::thread::scope(|scope| {
+        let guest = std::thread::Builder::new()
+            .name("wasm-build-guest".into())
+            .stack_size(STACK_BYTES + HOST_FRAMES)
+            .spawn_scoped(scope, move || {
+                let cpu_at_start = thread_cpu_time();
+                store.set_epoch_deadline(ticks(limits.cpu_time));
+                store.epoch_deadline_callback(move |_| {
+                    // CPU time of this thread, which runs the guest: waiting for children
+                    // or in `sleep` costs nothing and does not count.
+                    let used = thread_cpu_time().saturating_sub(cpu_at_start);
+                    if started.elapsed() > limits.wall_time {
+                        return Err(Trap::Interrupt.into());
+                    }
+                    match limits.cpu_time.checked_sub(used) {
+                        Some(left) if !left.is_zero() => Ok(UpdateDeadline::Continue(ticks(left))),
+                        _ => Err(Trap::Interrupt.into()),
+                    }
+                });
+                start.call(store, ())
+            })
+            .context("failed to start the thread that runs the build script")?;
+        guest
+            .join()
+            .map_err(|_| anyhow!("the thread that ran the build script panicked"))
+    })
+}
+
+/// Whether the guest's shadow stack pointer ran below zero and wrapped: the memory fault
+/// that ended it was a stack overflow. Guests export the pointer (see
+/// `wasm_build_shim::stack_link_args`); one that does not is never called overflowed.
+fn stack_pointer_wrapped(store: &mut Store<Host>, instance: &wasmtime::Instance) -> bool {
+    let Some(pointer) = instance.get_global(&mut *store, STACK_POINTER_EXPORT) else {
+        return false;
+    };
+    match pointer.get(&mut *store).i32() {
+        Some(value) => value as u32 as usize > STACK_BYTES,
+        None => false,
     }
 }
 
@@ -378,6 +421,7 @@ fn classify(
         // `unreachable` trap; report the cause, not the symptom.
         Some(_) if store.data().memory.exceeded => Exit::OutOfMemory(limits.memory_bytes),
         Some(Trap::UnreachableCodeReached) => Exit::Panicked,
+        Some(Trap::StackOverflow) => Exit::StackOverflow(STACK_BYTES as u64),
         Some(trap) => Exit::Trapped(trap.to_string()),
         None => Exit::Trapped(format!("{err:#}")),
     }

@@ -77,6 +77,9 @@ pub struct StandIn {
     /// (by the nested cargo of `wasm-build-wrapper`), not to the user's build.
     #[serde(default)]
     pub for_guest: bool,
+    /// The tool's [`wasm_build_shim::guest_key`] when the script was compiled.
+    #[serde(default)]
+    pub guest_key: String,
 }
 
 impl StandIn {
@@ -87,6 +90,7 @@ impl StandIn {
             script,
             audit_log,
             for_guest: false,
+            guest_key: wasm_build_shim::guest_key(),
         }
     }
 
@@ -134,6 +138,16 @@ impl StandIn {
         if manifest.format != FORMAT {
             return Err(anyhow!(
                 "{} was written by another version of cargo-wasm-build; run `cargo clean` and build again",
+                path.display()
+            ));
+        }
+        if manifest.guest_key != wasm_build_shim::guest_key()
+            && matches!(manifest.script, Script::Wasm { .. })
+        {
+            return Err(anyhow!(
+                "{} belongs to a build script compiled by another version of cargo-wasm-build, \
+                 whose std facade differs; `cargo wasm-build` compiles such scripts again, \
+                 or run `cargo clean` and build again",
                 path.display()
             ));
         }
@@ -641,6 +655,10 @@ fn exit_problem(exit: &Exit) -> Option<String> {
         Exit::StderrFlood(limit) => Some(format!(
             "printed more than its stderr limit of {} MiB and was stopped",
             limit >> 20
+        )),
+        Exit::StackOverflow(size) => Some(format!(
+            "overflowed its stack of {} MiB in the sandbox (natively a build script's main thread has 8 MiB)",
+            size >> 20
         )),
         Exit::Trapped(trap) => Some(format!("crashed in the sandbox: {trap}")),
     }

@@ -1,7 +1,7 @@
 //! `std`, as build scripts see it inside the cargo wasm-build sandbox.
 //!
 //! Build scripts and their build-dependencies are compiled for wasm32-wasip1 with
-//! `--extern std=<this crate>`. Everything is the real std except three things that
+//! `--extern std=<this crate>`. Everything is the real std except what
 //! wasm32-wasip1 cannot do the way a build script expects:
 //! - `process`: starting programs (`rustc` probes, C compilers) is forwarded to the
 //!   sandbox's host, which checks the policy and runs the program confined;
@@ -11,13 +11,17 @@
 //!   are implemented here; lookups of variables the sandbox hides are reported, so the
 //!   user learns when a script could not see something they set;
 //! - the working directory: wasi-libc starts in `/`, cargo starts build scripts in the
-//!   package directory, and scripts use relative paths.
+//!   package directory, and scripts use relative paths;
+//! - `thread` and `sync::mpsc`: there is one thread, so a spawned thread runs to
+//!   completion when something waits for it, and a wait nothing can end panics.
 
 pub use std::*;
 
 pub mod env;
 pub mod fs;
 pub mod process;
+pub mod sync;
+pub mod thread;
 
 mod host;
 #[path = "../src/protocol.rs"]

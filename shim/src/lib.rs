@@ -12,6 +12,49 @@
 
 pub mod protocol;
 
+/// The stack every build script gets, in bytes: its shadow stack in linear memory (a link
+/// argument of the guest) and the most its wasm frames may take (wasmtime's
+/// `max_wasm_stack`).
+///
+/// Natively a build script's main thread has 8 MiB, and scripts that recurse deeply
+/// (generators walking big grammars) start a thread with a larger stack; wasm32-wasip1
+/// links 1 MiB and wasmtime allows 512 KiB, so they overflowed in the sandbox. The facade
+/// runs threads on the script's own stack, so it must be as large as a thread may ask
+/// for. Untouched pages cost nothing: the memory is reserved, not written.
+pub const STACK_BYTES: usize = 64 << 20;
+
+/// The guest global holding the shadow stack's pointer, exported so the runtime can
+/// tell a stack overflow (it runs below zero and wraps) from other memory faults.
+pub const STACK_POINTER_EXPORT: &str = "__stack_pointer";
+
+/// Link arguments for every guest program: [`STACK_BYTES`] of stack, placed first in
+/// memory (rustc's default for wasm) so an overflow faults instead of overwriting data,
+/// and its pointer exported.
+pub fn stack_link_args() -> Vec<String> {
+    vec![
+        "-C".into(),
+        format!("link-arg=-zstack-size={STACK_BYTES}"),
+        "-C".into(),
+        format!("link-arg=--export={STACK_POINTER_EXPORT}"),
+    ]
+}
+
+/// Identifies what this tool builds guests with: the facade's sources, the link
+/// arguments, the protocol. A build script compiled by another version of the tool
+/// (cargo does not recompile it when only the tool changed) would run with that version's
+/// facade, so stand-ins record this and such scripts are compiled again.
+pub fn guest_key() -> String {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    env!("CARGO_PKG_VERSION").hash(&mut hasher);
+    for (path, contents) in facade_sources() {
+        path.hash(&mut hasher);
+        contents.hash(&mut hasher);
+    }
+    stack_link_args().hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
+}
+
 /// The facade's source files, as paths relative to a scratch directory and contents.
 /// `facade/lib.rs` is the crate root.
 pub const FACADE_SOURCES: &[(&str, &str)] = &[
@@ -20,6 +63,9 @@ pub const FACADE_SOURCES: &[(&str, &str)] = &[
     ("facade/fs.rs", include_str!("../facade/fs.rs")),
     ("facade/host.rs", include_str!("../facade/host.rs")),
     ("facade/process.rs", include_str!("../facade/process.rs")),
+    ("facade/sync.rs", include_str!("../facade/sync.rs")),
+    ("facade/mpsc.rs", include_str!("../facade/mpsc.rs")),
+    ("facade/thread.rs", include_str!("../facade/thread.rs")),
     ("src/protocol.rs", include_str!("protocol.rs")),
 ];
 

@@ -16,6 +16,7 @@ pub mod guest;
 pub mod guest_cargo;
 pub mod invocation;
 pub mod record;
+pub mod stale;
 pub mod state;
 
 use std::ffi::OsString;
