@@ -2,6 +2,9 @@
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use wasm_build_permissions_schema::Capability;
 use wasm_build_runtime::PolicyFile;
 use wasm_build_runtime::audit::RunRecord;
 
@@ -99,9 +102,10 @@ pub fn print(records: &[RunRecord], policy: &PolicyFile, output: &Output) {
     // is said even when the rest is not.
     let text = if output.quiet {
         format!(
-            "{}{}",
+            "{}{}{}",
             stopped_notes(records, output),
-            environment_notes(records, policy, output)
+            environment_notes(records, policy, output),
+            path_notes(records, policy, output)
         )
     } else {
         render(records, policy, output)
@@ -201,6 +205,87 @@ fn environment_notes(records: &[RunRecord], policy: &PolicyFile, output: &Output
     text
 }
 
+/// A warning per build script that looked for paths that exist here but are hidden
+/// from it (a search for a host library, an SDK, a header), naming them and the `read`
+/// grant that would show them. Nothing under a home directory is suggested: a script
+/// looking there is the user's to judge, not to approve in passing.
+fn path_notes(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> String {
+    const SHOWN: usize = 6;
+    let mut text = String::new();
+    for record in records
+        .iter()
+        .filter(|record| !record.hidden_paths.is_empty())
+    {
+        let paths = &record.hidden_paths;
+        let mut shown: Vec<String> = paths.iter().take(SHOWN).map(|p| format!("`{p}`")).collect();
+        if paths.len() > SHOWN {
+            shown.push(format!("and {} more", paths.len() - SHOWN));
+        }
+        text.push_str(&format!(
+            "{} the build script of {} looked for {}, which exist here but are hidden from \
+             it: it may have built something else than `cargo build` would\n",
+            output.paint("warning:", Tone::Warning),
+            label(record),
+            shown.join(", "),
+        ));
+        let grants: Vec<Capability> = read_grants(paths)
+            .into_iter()
+            .map(Capability::Read)
+            .collect();
+        if grants.is_empty() {
+            continue;
+        }
+        let table = policy.grant_site.allow_table(
+            &policy
+                .policy_for(&record.manifest_dir)
+                .grant_spec(&record.package, &record.version),
+        );
+        text.push_str(&format!(
+            "{} if it should read them, add to {table}\n",
+            output.paint("help:", Tone::Help),
+        ));
+        for line in wasm_build_permissions_schema::grant_lines(&grants) {
+            text.push_str(&format!("          {line}\n"));
+        }
+    }
+    text
+}
+
+/// The directories to grant for `paths`: each directory itself, a file's directory;
+/// none in a home directory, none inside another one chosen.
+fn read_grants(paths: &[String]) -> Vec<String> {
+    let homes: Vec<PathBuf> = ["/home", "/root", "/Users"]
+        .into_iter()
+        .map(PathBuf::from)
+        .chain(std::env::var_os("HOME").map(PathBuf::from))
+        .collect();
+    let mut dirs: Vec<PathBuf> = paths
+        .iter()
+        .map(PathBuf::from)
+        .filter_map(|path| {
+            if path.is_dir() {
+                Some(path)
+            } else {
+                path.parent().map(Path::to_path_buf)
+            }
+        })
+        .filter(|dir| dir != Path::new("/"))
+        .filter(|dir| !homes.iter().any(|home| dir.starts_with(home)))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    let mut chosen: Vec<PathBuf> = Vec::new();
+    for dir in dirs {
+        if !chosen.iter().any(|outer| dir.starts_with(outer)) {
+            chosen.push(dir);
+        }
+    }
+    chosen
+        .into_iter()
+        .map(|dir| dir.to_string_lossy().into_owned())
+        .collect()
+}
+
 /// `name vX.Y.Z`.
 fn label(record: &RunRecord) -> String {
     format!("{} v{}", record.package, record.version)
@@ -281,6 +366,7 @@ fn render(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> String
     let failed = records.iter().filter(|record| record.status != 0).count();
     text.push_str(&stopped_notes(records, output));
     text.push_str(&environment_notes(records, policy, output));
+    text.push_str(&path_notes(records, policy, output));
     if failed > 0 {
         text.push_str(&format!(
             "{} {failed} of them in the sandbox (see their errors above)\n",
@@ -400,6 +486,40 @@ mod tests {
         secret.pending = vec![Policy::env_capability("CI_JOB_TOKEN")];
         let text = render(&[secret], &PolicyFile::default(), &output);
         assert!(text.contains("looked up `ZSTD_FLAVOR`, set"), "{text}");
+    }
+
+    #[test]
+    fn hidden_paths_are_named_with_read_grants_outside_homes() {
+        let output = Output {
+            quiet: true,
+            verbose: false,
+            color: false,
+        };
+        let mut searched = record("clang-sys", 0);
+        searched.hidden_paths = vec![
+            "/".into(),
+            "/usr/bin".into(),
+            "/usr/bin/env".into(),
+            "/etc/hostname".into(),
+            "/root/.ssh".into(),
+        ];
+        let text = path_notes(&[searched.clone()], &PolicyFile::default(), &output);
+        assert!(
+            text.contains("warning: the build script of clang-sys v1.0.0 looked for `/`, `/usr/bin`, `/usr/bin/env`, `/etc/hostname`, `/root/.ssh`, which exist here but are hidden from it"),
+            "{text}"
+        );
+        // Directories as they are, files by their directory, nothing covered twice, no
+        // `/` and nothing in a home directory.
+        assert!(
+            text.contains("          read = [\"/etc\", \"/usr/bin\"]\n"),
+            "{text}"
+        );
+        searched.hidden_paths = vec!["/root/.ssh".into()];
+        let text = path_notes(&[searched], &PolicyFile::default(), &output);
+        assert!(
+            text.contains("looked for `/root/.ssh`") && !text.contains("help:"),
+            "{text}"
+        );
     }
 
     #[test]

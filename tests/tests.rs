@@ -15,6 +15,7 @@ mod environment;
 mod exec;
 mod field;
 mod hints;
+mod host_paths;
 mod jailed;
 mod permissions;
 mod pipeline;

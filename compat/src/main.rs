@@ -282,6 +282,14 @@ impl Tally {
     }
 }
 
+/// How the suite's thread-using scripts run; printed above the table.
+const THREADS_PARAGRAPH: &str = "A build script has one thread and a 64 MiB stack. A thread it spawns \
+     runs to completion when something waits for it (`join`, the end of `thread::scope`, a \
+     receive on an empty channel); `thread::Builder::spawn` without a stack size reports \
+     `Unsupported`, so rayon's global pool runs on the calling thread \
+     ([details](crate-authors.md#threads)). html5ever 0.26 expands its tree-builder rules \
+     on a thread with a 128 MiB stack; its output is identical.";
+
 fn parse_args() -> Result<Options> {
     let mut options = Options {
         only: None,
@@ -614,6 +622,7 @@ fn report(
          `key: 6303759506835386689, disps: [(3, 0)]`). There is no cheap remedy: wasm32 is \
          the only WASI target with system calls. Rows marked DIFF (explained) say why.\n"
     );
+    let _ = writeln!(text, "{THREADS_PARAGRAPH}\n");
     if let Some(rounds) = rounds {
         let _ = writeln!(
             text,

@@ -56,6 +56,10 @@ pub struct RunRecord {
     /// [`crate::sandbox::RunOutput::stopped`]).
     #[serde(default)]
     pub stopped: Vec<String>,
+    /// Paths the script looked for outside what it may read that exist on this machine:
+    /// natively it would have found them.
+    #[serde(default)]
+    pub hidden_paths: Vec<String>,
     /// Whether the script ran natively (confined) by the consumer's `run-natively` grant.
     #[serde(default)]
     pub native: bool,

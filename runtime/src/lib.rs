@@ -22,6 +22,7 @@ mod module_cache;
 pub mod native;
 pub mod out_dir;
 mod output;
+mod outside;
 pub mod policy;
 pub mod probe;
 pub mod sandbox;

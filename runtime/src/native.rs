@@ -103,6 +103,7 @@ pub fn run(binary: &std::path::Path, ctx: &ExecContext) -> Result<RunOutput> {
         attempts: Vec::new(),
         pending: Vec::new(),
         hidden_lookups: BTreeSet::new(),
+        outside_lookups: BTreeSet::new(),
         jail_failures: Vec::new(),
         confinement,
         ran_untrusted: true,

@@ -17,6 +17,7 @@ use crate::broker::{Broker, ExecAttempt, ExecContext};
 use crate::engine::EPOCH_TICK;
 use crate::host_fs::HostFs;
 use crate::output::CappedOutput;
+use crate::outside::OutsideLookups;
 use wasm_build_permissions_schema::Capability;
 
 /// A host directory the guest can open, at the same path as on the host.
@@ -125,6 +126,8 @@ pub struct RunOutput {
     pub pending: Vec<(String, Capability)>,
     /// Hidden variables the guest looked up.
     pub hidden_lookups: BTreeSet<String>,
+    /// Absolute paths the guest looked for outside its preopens (see `outside`).
+    pub outside_lookups: BTreeSet<String>,
     /// Programs the jail could not run (a layer missing here, a program swapped): each
     /// fails the build, whatever the script made of it.
     pub jail_failures: Vec<String>,
@@ -151,6 +154,7 @@ pub(crate) struct Host {
     pub(crate) temp_dir: Option<PathBuf>,
     pub(crate) hidden_env: BTreeSet<String>,
     pub(crate) hidden_lookups: BTreeSet<String>,
+    pub(crate) outside: OutsideLookups,
 }
 
 struct MemoryLimit {
@@ -213,6 +217,9 @@ impl Sandbox<'_> {
         for preopen in &self.preopens {
             add_preopen(&mut wasi, preopen)?;
         }
+        // Last, so its descriptor follows the others' (stdio is 0-2, preopens from 3).
+        let empty_root = self.add_empty_root(&mut wasi)?;
+        let root_fd = empty_root.as_ref().map(|_| 3 + self.preopens.len() as u32);
 
         let engine = self.engine.engine();
         let mut linker: Linker<Host> = Linker::new(engine);
@@ -237,9 +244,17 @@ impl Sandbox<'_> {
             temp_dir: self.temp_dir,
             hidden_env: self.hidden_env,
             hidden_lookups: BTreeSet::new(),
+            outside: OutsideLookups {
+                root_fd,
+                paths: BTreeSet::new(),
+            },
         };
         let mut store = Store::new(engine, host);
         store.limiter(|host| &mut host.memory);
+        // Instantiation may run code; the guest thread sets the deadline it counts from.
+        store.set_epoch_deadline(ticks(self.limits.cpu_time));
+        crate::outside::watch(&mut linker, &mut store, self.module)
+            .context("failed to watch the build script's path lookups")?;
         let limits = self.limits;
         let watchdog = self
             .exit_on_hang
@@ -265,6 +280,8 @@ impl Sandbox<'_> {
         // Dropping the broker kills children the script left behind.
         let mut host = store.into_data();
         let hidden_lookups = std::mem::take(&mut host.hidden_lookups);
+        let outside_lookups = std::mem::take(&mut host.outside.paths);
+        drop(empty_root);
         let (attempts, pending, jail_failures, confinement, ran_untrusted, stopped) =
             match host.broker.take() {
                 Some(mut broker) => (
@@ -284,11 +301,35 @@ impl Sandbox<'_> {
             attempts,
             pending,
             hidden_lookups,
+            outside_lookups,
             jail_failures,
             confinement,
             ran_untrusted,
             stopped,
         })
+    }
+}
+
+impl Sandbox<'_> {
+    /// Preopens an empty, read-only directory as `/`, through which the guest's lookups
+    /// of paths outside its preopens go, to be recorded (see `outside`). None when a
+    /// preopen is `/` itself (a `dangerous-read` of it).
+    fn add_empty_root(&self, wasi: &mut WasiCtxBuilder) -> Result<Option<tempfile::TempDir>> {
+        if self
+            .preopens
+            .iter()
+            .any(|preopen| preopen.path == Path::new("/"))
+        {
+            return Ok(None);
+        }
+        let empty = tempfile::Builder::new()
+            .prefix("cargo-wasm-build-root-")
+            .tempdir()
+            .context("failed to create the sandbox's empty root directory")?;
+        wasi.preopened_dir(empty.path(), "/", FsPerms::ReadOnly)
+            .map_err(anyhow::Error::from)
+            .context("cannot give the sandbox its empty root directory")?;
+        Ok(Some(empty))
     }
 }
 
@@ -332,7 +373,7 @@ fn run_on_guest_stack(
 
 /// Whether the guest's shadow stack pointer ran below zero and wrapped: the memory fault
 /// that ended it was a stack overflow. Guests export the pointer (see
-/// `wasm_build_shim::stack_link_args`); one that does not is never called overflowed.
+/// `wasm_build_shim::guest_link_args`); one that does not is never called overflowed.
 fn stack_pointer_wrapped(store: &mut Store<Host>, instance: &wasmtime::Instance) -> bool {
     let Some(pointer) = instance.get_global(&mut *store, STACK_POINTER_EXPORT) else {
         return false;

@@ -394,6 +394,10 @@ pub fn run(exe: &Path, manifest: &StandIn) -> Result<i32> {
                     path: dir.clone(),
                     access: Access::ReadOnly,
                 }))
+                .chain(granted_preopens(
+                    &prepared.policy,
+                    &prepared.package.manifest_dir,
+                ))
                 .collect(),
                 limits: prepared.policy.limits,
                 exec: Some(prepared.exec_context()),
@@ -549,6 +553,7 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
             config_env: prepared.passed_env.config.clone(),
             default_env: prepared.passed_env.defaults.clone(),
             stopped: output.stopped.clone(),
+            hidden_paths: hidden_paths(&output.outside_lookups),
             native,
             for_guest: manifest.for_guest,
             confinement: output.confinement.clone(),
@@ -556,6 +561,47 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
     );
     // In a discovery run, cargo must go on to the scripts that depend on this one.
     Ok(if discovery && only_pending { 0 } else { status })
+}
+
+/// The directories the consumer granted the script (`read`, `write` and their dangerous
+/// forms): the script reads (or writes) them as its programs do. Relative grants are the
+/// package's; a grant that is not a directory here gives the script nothing.
+fn granted_preopens(policy: &Policy, manifest_dir: &Path) -> Vec<Preopen> {
+    policy
+        .granted
+        .iter()
+        .filter_map(|capability| match capability {
+            Capability::Read(path) | Capability::DangerousRead(path) => {
+                Some((path, Access::ReadOnly))
+            }
+            Capability::Write(path) | Capability::DangerousWrite(path) => {
+                Some((path, Access::ReadWrite))
+            }
+            _ => None,
+        })
+        .map(|(path, access)| Preopen {
+            path: manifest_dir.join(path),
+            access,
+        })
+        .filter(|preopen| preopen.path.is_dir())
+        .collect()
+}
+
+/// The paths the script looked for outside what it may read that exist on this machine,
+/// where natively it would have found them. The kernel's and the session's trees
+/// (`/proc`, `/sys`, `/dev`, `/run`) are never granted, so never reported.
+fn hidden_paths(lookups: &BTreeSet<String>) -> Vec<String> {
+    const NEVER_GRANTED: &[&str] = &["/proc", "/sys", "/dev", "/run"];
+    lookups
+        .iter()
+        .filter(|path| {
+            !NEVER_GRANTED
+                .iter()
+                .any(|tree| Path::new(path.as_str()).starts_with(tree))
+        })
+        .filter(|path| Path::new(path.as_str()).exists())
+        .cloned()
+        .collect()
 }
 
 /// The hidden variables the script looked up that the consumer has not reviewed: neither

@@ -29,14 +29,18 @@ pub const STACK_POINTER_EXPORT: &str = "__stack_pointer";
 
 /// Link arguments for every guest program: [`STACK_BYTES`] of stack, placed first in
 /// memory (rustc's default for wasm) so an overflow faults instead of overwriting data,
-/// and its pointer exported.
-pub fn stack_link_args() -> Vec<String> {
-    vec![
-        "-C".into(),
-        format!("link-arg=-zstack-size={STACK_BYTES}"),
-        "-C".into(),
-        format!("link-arg=--export={STACK_POINTER_EXPORT}"),
+/// its pointer exported; and the memory imported (and exported, for WASI), so the runtime
+/// can share it with the module that watches path lookups (`runtime/src/outside.rs`).
+pub fn guest_link_args() -> Vec<String> {
+    [
+        format!("-zstack-size={STACK_BYTES}"),
+        format!("--export={STACK_POINTER_EXPORT}"),
+        "--import-memory".to_string(),
+        "--export-memory".to_string(),
     ]
+    .into_iter()
+    .flat_map(|arg| ["-C".to_string(), format!("link-arg={arg}")])
+    .collect()
 }
 
 /// Identifies what this tool builds guests with: the facade's sources, the link
@@ -51,7 +55,7 @@ pub fn guest_key() -> String {
         path.hash(&mut hasher);
         contents.hash(&mut hasher);
     }
-    stack_link_args().hash(&mut hasher);
+    guest_link_args().hash(&mut hasher);
     format!("{:016x}", hasher.finish())
 }
 

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, Result, bail};
 use sha2::{Digest, Sha256};
-use wasm_build_shim::{FACADE_CRATE_NAME, FACADE_ROOT, facade_sources, stack_link_args};
+use wasm_build_shim::{FACADE_CRATE_NAME, FACADE_ROOT, facade_sources, guest_link_args};
 
 use crate::guest::GUEST_TARGET;
 
@@ -112,7 +112,7 @@ pub fn rustc_args(rlib: &Path) -> Vec<String> {
     if let Some(dir) = rlib.parent() {
         args.extend(["-L".into(), format!("dependency={}", dir.display())]);
     }
-    args.extend(stack_link_args());
+    args.extend(guest_link_args());
     args
 }
 
@@ -124,7 +124,7 @@ fn facade_key(rustc: &Path) -> String {
         digest.update(path.as_bytes());
         digest.update(contents.as_bytes());
     }
-    for arg in stack_link_args() {
+    for arg in guest_link_args() {
         digest.update(arg.as_bytes());
     }
     // A rustup proxy keeps its file across toolchain updates; the toolchain it resolved

@@ -1,0 +1,59 @@
+//! Build scripts that look for files on the host (a library, an SDK, a header): they see
+//! only what they may read, and the user is told what they looked for in vain.
+
+use crate::support::hostile::{PRELUDE, report};
+use crate::support::{Project, manifest};
+
+/// Probes the way library searches do; `/usr/bin/env` exists on every Linux machine.
+const PROBES: &str = r#"
+    record("env exists", &std::path::Path::new("/usr/bin/env").exists().to_string());
+    record("bin listed", &std::fs::read_dir("/usr/bin").map(|d| d.count() > 0).unwrap_or(false).to_string());
+    record("missing exists", &std::path::Path::new("/usr/bin/no-such-program-7f3a").exists().to_string());
+    attempt("write root", std::fs::write("/planted", "x"));
+"#;
+
+fn probing(extra: &str) -> Project {
+    let project = Project::new();
+    project
+        .file("Cargo.toml", &manifest("hostile", extra))
+        .file(
+            "build.rs",
+            &format!("{PRELUDE}\nfn main() {{\n{PROBES}\nfinish();\n}}\n"),
+        )
+        .file("src/lib.rs", "");
+    project
+}
+
+#[test]
+fn paths_hidden_from_a_script_are_named_with_the_grant_that_shows_them() {
+    let project = probing("");
+    project
+        .wasm_build(&[])
+        .success()
+        .stderr_has(
+            "the build script of hostile v0.1.0 looked for `/usr/bin`, `/usr/bin/env`, which exist here but are hidden from it",
+        )
+        .stderr_has("[package.metadata.sandbox.allow.\"hostile@0.1.0\"]")
+        .stderr_has("read = [\"/usr/bin\"]")
+        .stderr_lacks("no-such-program");
+    let seen = report(&project);
+    assert_eq!(seen["env exists"], "false");
+    assert_eq!(seen["bin listed"], "false");
+    assert!(seen["write root"].starts_with("err"), "{seen:?}");
+    assert!(!std::path::Path::new("/planted").exists());
+}
+
+#[test]
+fn a_read_grant_shows_the_directory_to_the_script_as_natively() {
+    let project =
+        probing("[package.metadata.sandbox.allow.\"hostile@0.1.0\"]\nread = [\"/usr/bin\"]\n");
+    project
+        .wasm_build(&[])
+        .success()
+        .stderr_lacks("which exist here but are hidden");
+    let seen = report(&project);
+    assert_eq!(seen["env exists"], "true");
+    assert_eq!(seen["bin listed"], "true");
+    assert_eq!(seen["missing exists"], "false");
+    assert!(seen["write root"].starts_with("err"), "{seen:?}");
+}
