@@ -207,8 +207,7 @@ fn environment_notes(records: &[RunRecord], policy: &PolicyFile, output: &Output
 
 /// A warning per build script that looked for paths that exist here but are hidden
 /// from it (a search for a host library, an SDK, a header), naming them and the `read`
-/// grant that would show them. Nothing under a home directory is suggested: a script
-/// looking there is the user's to judge, not to approve in passing.
+/// grant that would show them (see [`read_grants`]).
 fn path_notes(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> String {
     const SHOWN: usize = 6;
     let mut text = String::new();
@@ -252,13 +251,23 @@ fn path_notes(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> St
 }
 
 /// The directories to grant for `paths`: each directory itself, a file's directory;
-/// none in a home directory, none inside another one chosen.
+/// only where libraries, SDKs and toolchains are installed (a script looking into `/etc`
+/// or a home directory is the user's to judge, not to approve in passing), none inside
+/// another one chosen.
 fn read_grants(paths: &[String]) -> Vec<String> {
-    let homes: Vec<PathBuf> = ["/home", "/root", "/Users"]
-        .into_iter()
-        .map(PathBuf::from)
-        .chain(std::env::var_os("HOME").map(PathBuf::from))
-        .collect();
+    const INSTALL_PREFIXES: &[&str] = &[
+        "/usr",
+        "/opt",
+        "/lib",
+        "/lib32",
+        "/lib64",
+        "/nix/store",
+        "/gnu/store",
+        "/snap",
+        "/Library",
+        "/Applications",
+        "/Developer",
+    ];
     let mut dirs: Vec<PathBuf> = paths
         .iter()
         .map(PathBuf::from)
@@ -269,8 +278,11 @@ fn read_grants(paths: &[String]) -> Vec<String> {
                 path.parent().map(Path::to_path_buf)
             }
         })
-        .filter(|dir| dir != Path::new("/"))
-        .filter(|dir| !homes.iter().any(|home| dir.starts_with(home)))
+        .filter(|dir| {
+            INSTALL_PREFIXES
+                .iter()
+                .any(|prefix| dir.starts_with(prefix))
+        })
         .collect();
     dirs.sort();
     dirs.dedup();
@@ -508,12 +520,9 @@ mod tests {
             text.contains("warning: the build script of clang-sys v1.0.0 looked for `/`, `/usr/bin`, `/usr/bin/env`, `/etc/hostname`, `/root/.ssh`, which exist here but are hidden from it"),
             "{text}"
         );
-        // Directories as they are, files by their directory, nothing covered twice, no
-        // `/` and nothing in a home directory.
-        assert!(
-            text.contains("          read = [\"/etc\", \"/usr/bin\"]\n"),
-            "{text}"
-        );
+        // Directories as they are, files by their directory, nothing covered twice, and
+        // only where software is installed.
+        assert!(text.contains("          read = [\"/usr/bin\"]\n"), "{text}");
         searched.hidden_paths = vec!["/root/.ssh".into()];
         let text = path_notes(&[searched], &PolicyFile::default(), &output);
         assert!(
