@@ -2,7 +2,6 @@
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
 
 use wasm_build_permissions_schema::Capability;
 use wasm_build_runtime::PolicyFile;
@@ -207,7 +206,7 @@ fn environment_notes(records: &[RunRecord], policy: &PolicyFile, output: &Output
 
 /// A warning per build script that looked for paths that exist here but are hidden
 /// from it (a search for a host library, an SDK, a header), naming them and the `read`
-/// grant that would show them (see [`read_grants`]).
+/// grant that would show them (`RunRecord::read_grants`).
 fn path_notes(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> String {
     const SHOWN: usize = 6;
     let mut text = String::new();
@@ -227,8 +226,10 @@ fn path_notes(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> St
             label(record),
             shown.join(", "),
         ));
-        let grants: Vec<Capability> = read_grants(paths)
-            .into_iter()
+        let grants: Vec<Capability> = record
+            .read_grants
+            .iter()
+            .cloned()
             .map(Capability::Read)
             .collect();
         if grants.is_empty() {
@@ -248,54 +249,6 @@ fn path_notes(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> St
         }
     }
     text
-}
-
-/// The directories to grant for `paths`: each directory itself, a file's directory;
-/// only where libraries, SDKs and toolchains are installed (a script looking into `/etc`
-/// or a home directory is the user's to judge, not to approve in passing), none inside
-/// another one chosen.
-fn read_grants(paths: &[String]) -> Vec<String> {
-    const INSTALL_PREFIXES: &[&str] = &[
-        "/usr",
-        "/opt",
-        "/lib",
-        "/lib32",
-        "/lib64",
-        "/nix/store",
-        "/gnu/store",
-        "/snap",
-        "/Library",
-        "/Applications",
-        "/Developer",
-    ];
-    let mut dirs: Vec<PathBuf> = paths
-        .iter()
-        .map(PathBuf::from)
-        .filter_map(|path| {
-            if path.is_dir() {
-                Some(path)
-            } else {
-                path.parent().map(Path::to_path_buf)
-            }
-        })
-        .filter(|dir| {
-            INSTALL_PREFIXES
-                .iter()
-                .any(|prefix| dir.starts_with(prefix))
-        })
-        .collect();
-    dirs.sort();
-    dirs.dedup();
-    let mut chosen: Vec<PathBuf> = Vec::new();
-    for dir in dirs {
-        if !chosen.iter().any(|outer| dir.starts_with(outer)) {
-            chosen.push(dir);
-        }
-    }
-    chosen
-        .into_iter()
-        .map(|dir| dir.to_string_lossy().into_owned())
-        .collect()
 }
 
 /// `name vX.Y.Z`.
@@ -501,7 +454,7 @@ mod tests {
     }
 
     #[test]
-    fn hidden_paths_are_named_with_read_grants_outside_homes() {
+    fn hidden_paths_are_named_with_the_read_grants_that_show_them() {
         let output = Output {
             quiet: true,
             verbose: false,
@@ -515,15 +468,15 @@ mod tests {
             "/etc/hostname".into(),
             "/root/.ssh".into(),
         ];
+        searched.read_grants = vec!["/usr/bin".into()];
         let text = path_notes(&[searched.clone()], &PolicyFile::default(), &output);
         assert!(
             text.contains("warning: the build script of clang-sys v1.0.0 looked for `/`, `/usr/bin`, `/usr/bin/env`, `/etc/hostname`, `/root/.ssh`, which exist here but are hidden from it"),
             "{text}"
         );
-        // Directories as they are, files by their directory, nothing covered twice, and
-        // only where software is installed.
         assert!(text.contains("          read = [\"/usr/bin\"]\n"), "{text}");
         searched.hidden_paths = vec!["/root/.ssh".into()];
+        searched.read_grants = Vec::new();
         let text = path_notes(&[searched], &PolicyFile::default(), &output);
         assert!(
             text.contains("looked for `/root/.ssh`") && !text.contains("help:"),

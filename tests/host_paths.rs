@@ -57,3 +57,25 @@ fn a_read_grant_shows_the_directory_to_the_script_as_natively() {
     assert_eq!(seen["missing exists"], "false");
     assert!(seen["write root"].starts_with("err"), "{seen:?}");
 }
+
+/// `approve` offers what the script looked for in vain where software is installed, so
+/// one approval round shows the script what a native run finds.
+#[test]
+fn approve_grants_the_directories_a_script_looked_for() {
+    let project = probing("");
+    project.wasm_build(&[]).success();
+    project
+        .wasm_build(&["approve", "--all", "--yes"])
+        .success()
+        .stderr_has("read = [\"/usr/bin\"]");
+    assert!(
+        project.read("Cargo.toml").contains("read = [\"/usr/bin\"]"),
+        "{}",
+        project.read("Cargo.toml")
+    );
+    project
+        .wasm_build(&[])
+        .success()
+        .stderr_lacks("which exist here but are hidden");
+    assert_eq!(report(&project)["env exists"], "true");
+}

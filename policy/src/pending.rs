@@ -94,9 +94,14 @@ fn pending_for(resolved: &Resolved, run: Option<&RunRecord>) -> Option<Pending> 
     };
     let mut attempted = false;
     if let Some(run) = run.filter(|run| run.version == package.version) {
-        for capability in run.pending.iter().filter(|cap| !reviewed(cap)) {
-            attempted = true;
-            set.insert(capability.clone());
+        // What it looked for in vain where software is installed counts as attempted:
+        // approving shows it what a native run would have found.
+        let reads = run.read_grants.iter().cloned().map(Capability::Read);
+        for capability in run.pending.iter().cloned().chain(reads) {
+            if !reviewed(&capability) {
+                attempted = true;
+                set.insert(capability);
+            }
         }
     }
     let suggested = companions(&package.build_dependencies, &set, reviewed);

@@ -60,6 +60,10 @@ pub struct RunRecord {
     /// natively it would have found them.
     #[serde(default)]
     pub hidden_paths: Vec<String>,
+    /// The `read` grants that would show the script [`hidden_paths`](Self::hidden_paths)
+    /// where software is installed; `approve` offers them.
+    #[serde(default)]
+    pub read_grants: Vec<String>,
     /// Whether the script ran natively (confined) by the consumer's `run-natively` grant.
     #[serde(default)]
     pub native: bool,

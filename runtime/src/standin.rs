@@ -536,6 +536,7 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
         && filtered.forbidden.is_empty()
         && violations.is_empty()
         && output.jail_failures.is_empty();
+    let hidden = hidden_paths(&output.outside_lookups);
     audit::append(
         &manifest.audit_log,
         &RunRecord {
@@ -553,7 +554,8 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
             config_env: prepared.passed_env.config.clone(),
             default_env: prepared.passed_env.defaults.clone(),
             stopped: output.stopped.clone(),
-            hidden_paths: hidden_paths(&output.outside_lookups),
+            read_grants: read_grants(&hidden),
+            hidden_paths: hidden,
             native,
             for_guest: manifest.for_guest,
             confinement: output.confinement.clone(),
@@ -601,6 +603,54 @@ fn hidden_paths(lookups: &BTreeSet<String>) -> Vec<String> {
         })
         .filter(|path| Path::new(path.as_str()).exists())
         .cloned()
+        .collect()
+}
+
+/// The directories to grant for `paths`: each directory itself, a file's directory;
+/// only where libraries, SDKs and toolchains are installed (a script looking into `/etc`
+/// or a home directory is the user's to judge, not to approve in passing), none inside
+/// another one chosen.
+pub(crate) fn read_grants(paths: &[String]) -> Vec<String> {
+    const INSTALL_PREFIXES: &[&str] = &[
+        "/usr",
+        "/opt",
+        "/lib",
+        "/lib32",
+        "/lib64",
+        "/nix/store",
+        "/gnu/store",
+        "/snap",
+        "/Library",
+        "/Applications",
+        "/Developer",
+    ];
+    let mut dirs: Vec<PathBuf> = paths
+        .iter()
+        .map(PathBuf::from)
+        .filter_map(|path| {
+            if path.is_dir() {
+                Some(path)
+            } else {
+                path.parent().map(Path::to_path_buf)
+            }
+        })
+        .filter(|dir| {
+            INSTALL_PREFIXES
+                .iter()
+                .any(|prefix| dir.starts_with(prefix))
+        })
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    let mut chosen: Vec<PathBuf> = Vec::new();
+    for dir in dirs {
+        if !chosen.iter().any(|outer| dir.starts_with(outer)) {
+            chosen.push(dir);
+        }
+    }
+    chosen
+        .into_iter()
+        .map(|dir| dir.to_string_lossy().into_owned())
         .collect()
 }
 
@@ -803,6 +853,37 @@ pub fn failure_text(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn read_grants_show_installed_software_only() {
+        let paths: Vec<String> = [
+            "/",
+            "/usr/bin",
+            "/usr/bin/env",
+            "/usr/lib/os-release",
+            "/etc/hostname",
+            "/root/.ssh",
+            "/home/me/lib",
+        ]
+        .map(String::from)
+        .to_vec();
+        // Directories as they are, files by their directory, nothing covered twice, and
+        // nothing outside where software is installed.
+        assert_eq!(read_grants(&paths), ["/usr/bin", "/usr/lib"]);
+    }
+
+    #[test]
+    fn hidden_paths_are_those_a_native_run_would_have_found() {
+        let lookups: BTreeSet<String> = [
+            "/usr/bin",
+            "/usr/bin/no-such-program-7f3a",
+            "/proc/cpuinfo",
+            "/dev/null",
+        ]
+        .map(String::from)
+        .into();
+        assert_eq!(hidden_paths(&lookups), ["/usr/bin"]);
+    }
 
     fn ctx(dir: &Path) -> RunContext {
         RunContext {
