@@ -61,6 +61,9 @@ fn main() {
     let sum: u64 = (1..=1000u64).into_par_iter().map(|n| n * 3).sum();
     lines.push(format!("rayon: {sum}"));
 
+    let cores = thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    lines.push(format!("parallelism: {cores}"));
+
     let out = std::env::var("OUT_DIR").unwrap();
     std::fs::write(format!("{out}/threads.txt"), lines.join("\n")).unwrap();
     println!("cargo:rustc-cfg=threads_sum=\"{sum}\"");
@@ -104,9 +107,10 @@ fn build_script_threads_run_to_completion() {
     assert_eq!(
         std::fs::read_to_string(written).unwrap(),
         format!(
-            "deep thread: {}\ndeep main: {}\nscoped: [9, 10, 7]\nchannel: [1, 4, 9, 16]\nworker: 15\nrayon: 1501500",
+            "deep thread: {}\ndeep main: {}\nscoped: [9, 10, 7]\nchannel: [1, 4, 9, 16]\nworker: 15\nrayon: 1501500\nparallelism: {}",
             depth(3000),
-            depth(600)
+            depth(600),
+            std::thread::available_parallelism().unwrap().get()
         )
     );
 }

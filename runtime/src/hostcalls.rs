@@ -30,6 +30,11 @@ pub(crate) fn add_to_linker(linker: &mut Linker<Host>) -> Result<()> {
     linker.func_wrap(module, "process_id", |_: Caller<'_, Host>| {
         std::process::id()
     })?;
+    // What a native script would see (processor facts are not secret), so scripts that
+    // size their `make -j` by it build as natively; 0 when the host cannot tell.
+    linker.func_wrap(module, "available_parallelism", |_: Caller<'_, Host>| {
+        std::thread::available_parallelism().map_or(0, |n| n.get() as u32)
+    })?;
     linker.func_wrap(module, "copy_file", copy_file)?;
     linker.func_wrap(module, "set_readonly", set_readonly)?;
     Ok(())

@@ -32,6 +32,8 @@ extern "C" {
     fn host_temp_dir(buf: *mut u8, len: usize) -> usize;
     #[link_name = "process_id"]
     fn host_process_id() -> u32;
+    #[link_name = "available_parallelism"]
+    fn host_available_parallelism() -> u32;
     #[link_name = "copy_file"]
     fn host_copy_file(from: *const u8, from_len: usize, to: *const u8, to_len: usize, copied: *mut u64) -> u32;
     #[link_name = "set_readonly"]
@@ -125,6 +127,12 @@ pub fn temp_dir() -> std::path::PathBuf {
 pub fn process_id() -> u32 {
     // SAFETY: no arguments.
     unsafe { host_process_id() }
+}
+
+/// The host's available parallelism; 0 when it cannot tell.
+pub fn available_parallelism() -> u32 {
+    // SAFETY: no arguments.
+    unsafe { host_available_parallelism() }
 }
 
 /// Copies `from` to `to` on the host, permission bits included.

@@ -156,6 +156,17 @@ impl<T> fmt::Debug for JoinHandle<T> {
     }
 }
 
+/// The host's, as natively (std's answer on wasm32-wasip1 is an error, and scripts that
+/// size `make -j` by it would build with one job). Threads still run one at a time.
+pub fn available_parallelism() -> io::Result<std::num::NonZeroUsize> {
+    std::num::NonZeroUsize::new(crate::host::available_parallelism() as usize).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::Unsupported,
+            "the host cannot tell its available parallelism",
+        )
+    })
+}
+
 /// Spawns a thread that runs when it is joined or waited for (see the module's docs).
 pub fn spawn<F, T>(f: F) -> JoinHandle<T>
 where
