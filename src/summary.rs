@@ -210,9 +210,16 @@ fn environment_notes(records: &[RunRecord], policy: &PolicyFile, output: &Output
 fn path_notes(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> String {
     const SHOWN: usize = 6;
     let mut text = String::new();
+    // In strict mode they are errors already.
+    let said = |record: &RunRecord| {
+        record
+            .pending
+            .iter()
+            .any(|capability| matches!(capability, Capability::Read(_)))
+    };
     for record in records
         .iter()
-        .filter(|record| !record.hidden_paths.is_empty())
+        .filter(|record| !record.hidden_paths.is_empty() && !said(record))
     {
         let paths = &record.hidden_paths;
         let mut shown: Vec<String> = paths.iter().take(SHOWN).map(|p| format!("`{p}`")).collect();

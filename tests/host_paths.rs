@@ -79,3 +79,23 @@ fn approve_grants_the_directories_a_script_looked_for() {
         .stderr_lacks("which exist here but are hidden");
     assert_eq!(report(&project)["env exists"], "true");
 }
+
+/// Strict mode refuses a build whose script looked for something hidden until the
+/// consumer decides; a `deny` is a decision, and silences the warning too.
+#[test]
+fn strict_mode_fails_on_a_hidden_path_until_granted_or_denied() {
+    let project = probing("");
+    project
+        .wasm_build(&["--sandbox-mode", "strict"])
+        .failure()
+        .stderr_has("needs permission to read `/usr/bin`: it looked for `/usr/bin`")
+        .stderr_has("which exists here but is hidden from build scripts (strict mode)")
+        .stderr_lacks("which exist here but are hidden from it");
+    let denied =
+        probing("[package.metadata.sandbox.deny.\"hostile@0.1.0\"]\nread = [\"/usr/bin\"]\n");
+    denied
+        .wasm_build(&["--sandbox-mode", "strict"])
+        .success()
+        .stderr_lacks("hidden");
+    assert_eq!(report(&denied)["env exists"], "false");
+}

@@ -193,6 +193,8 @@ enum Attempt {
     Printed(String),
     /// Looked up a hidden variable (its name), in strict mode.
     LookedUp(String),
+    /// Looked for a path that exists but is hidden (the path), in strict mode.
+    LookedFor(String),
 }
 
 /// What the directive filter decided about one run's stdout.
@@ -464,6 +466,20 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
             .map(|(attempt, capability)| (Attempt::Ran(attempt.clone()), capability.clone())),
     );
     let hidden_lookups = unreviewed_lookups(policy, &output.hidden_lookups);
+    let hidden_paths = undenied(policy, hidden_paths(&output.outside_lookups));
+    let read_grants = read_grants(&hidden_paths);
+    if prepared.strict {
+        filtered.pending.extend(read_grants.iter().map(|dir| {
+            let looked_for = hidden_paths
+                .iter()
+                .find(|path| Path::new(path.as_str()).starts_with(dir))
+                .unwrap_or(dir);
+            (
+                Attempt::LookedFor(looked_for.clone()),
+                Capability::Read(dir.clone()),
+            )
+        }));
+    }
     if prepared.strict {
         filtered.pending.extend(hidden_lookups.iter().map(|name| {
             (
@@ -536,7 +552,6 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
         && filtered.forbidden.is_empty()
         && violations.is_empty()
         && output.jail_failures.is_empty();
-    let hidden = hidden_paths(&output.outside_lookups);
     audit::append(
         &manifest.audit_log,
         &RunRecord {
@@ -554,8 +569,8 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
             config_env: prepared.passed_env.config.clone(),
             default_env: prepared.passed_env.defaults.clone(),
             stopped: output.stopped.clone(),
-            read_grants: read_grants(&hidden),
-            hidden_paths: hidden,
+            read_grants,
+            hidden_paths,
             native,
             for_guest: manifest.for_guest,
             confinement: output.confinement.clone(),
@@ -651,6 +666,19 @@ pub(crate) fn read_grants(paths: &[String]) -> Vec<String> {
     chosen
         .into_iter()
         .map(|dir| dir.to_string_lossy().into_owned())
+        .collect()
+}
+
+/// The paths a `deny` of `read` does not cover: the consumer decided on the others.
+fn undenied(policy: &Policy, paths: Vec<String>) -> Vec<String> {
+    paths
+        .into_iter()
+        .filter(|path| {
+            !matches!(
+                policy.verdict(Capability::Read(path.clone())),
+                Verdict::Refused(_)
+            )
+        })
         .collect()
 }
 
@@ -781,6 +809,11 @@ fn pending_errors(pending: &[(Attempt, Capability)]) -> Vec<String> {
                     "looked it up",
                     name,
                     ", set in your environment but hidden from build scripts (strict mode)",
+                ),
+                Attempt::LookedFor(path) => (
+                    "looked for",
+                    path,
+                    ", which exists here but is hidden from build scripts (strict mode)",
                 ),
             };
             let shown = match text.char_indices().nth(SHOWN) {
