@@ -99,3 +99,26 @@ fn strict_mode_fails_on_a_hidden_path_until_granted_or_denied() {
         .stderr_lacks("hidden");
     assert_eq!(report(&denied)["env exists"], "false");
 }
+
+/// A flood of lookups keeps the first few thousand paths, not all of them: the host's
+/// memory is not the guest's to grow.
+#[test]
+fn a_flood_of_lookups_is_kept_bounded() {
+    let project = Project::new();
+    project
+        .file("Cargo.toml", &manifest("flood", ""))
+        .file(
+            "build.rs",
+            r#"fn main() {
+                for i in 0..200_000u32 {
+                    let _ = std::path::Path::new(&format!("/no-such-dir-7f3a/{i}")).exists();
+                }
+                let _ = std::path::Path::new("/usr/bin/env").exists();
+            }"#,
+        )
+        .file("src/lib.rs", "");
+    project
+        .wasm_build(&[])
+        .success()
+        .stderr_lacks("/usr/bin/env");
+}

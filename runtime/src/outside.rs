@@ -25,12 +25,16 @@ const WASI: &str = "wasi_snapshot_preview1";
 const HOST: &str = "cargo_wasm_build";
 const NOTE: &str = "note_lookup";
 
+/// At most this many distinct paths are kept: a script looking up millions of names
+/// must not grow the host's memory (the guest's is limited, the host's is not).
+const KEPT: usize = 4096;
+
 /// What the guest looked for through the empty root.
 #[derive(Debug, Default)]
 pub(crate) struct OutsideLookups {
     /// The guest descriptor of the empty root.
     pub(crate) root_fd: Option<u32>,
-    /// Absolute paths looked up through it.
+    /// Absolute paths looked up through it (the first [`KEPT`]).
     pub(crate) paths: BTreeSet<String>,
 }
 
@@ -86,7 +90,8 @@ pub(crate) fn watch(
 
 /// Records the path when the lookup goes through the empty root.
 fn note(mut caller: Caller<'_, Host>, fd: i32, path: i32, len: i32) {
-    if caller.data().outside.root_fd != Some(fd as u32) {
+    let outside = &caller.data().outside;
+    if outside.root_fd != Some(fd as u32) || outside.paths.len() >= KEPT {
         return;
     }
     let Some(Extern::Memory(memory)) = caller.get_export("memory") else {
