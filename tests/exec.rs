@@ -461,6 +461,51 @@ fn programs_a_script_built_run_only_with_run_built() {
         .stderr_has("direct: 8");
 }
 
+/// A configure script runs what it compiled from inside the jail, where the broker never
+/// sees it: the jail's refusal reaches the build only as autoconf's "cannot run C compiled
+/// programs". That verdict makes `run-built` pending, so `approve` offers it and one
+/// round converges (as the script's own run of a built program does, above).
+#[test]
+fn a_configure_script_that_cannot_run_what_it_built_asks_for_run_built() {
+    let project = Project::new();
+    project
+        .file(
+            "Cargo.toml",
+            &manifest(
+                "autoconfed",
+                "[package.metadata.sandbox.allow.\"autoconfed@0.1.0\"]\nexec = [\"sh\", \"cc\"]\n",
+            ),
+        )
+        .file("conftest.c", "int main(void) { return 0; }\n")
+        .file(
+            "configure",
+            "cc -o \"$OUT_DIR/conftest\" conftest.c || exit 1\n\
+             if \"$OUT_DIR/conftest\"; then echo 'checking whether we are cross compiling... no'; \
+             else echo 'configure: error: cannot run C compiled programs.' >&2; exit 1; fi\n",
+        )
+        .file(
+            "build.rs",
+            r#"fn main() {
+                let status = std::process::Command::new("sh").arg("configure").status().unwrap();
+                assert!(status.success(), "configure failed");
+            }"#,
+        )
+        .file("src/lib.rs", "");
+    project
+        .wasm_build(&[])
+        .failure()
+        .stderr_has("needs permission to run programs it built in its OUT_DIR (jailed)")
+        .stderr_has("cannot run C compiled programs");
+    project
+        .wasm_build(&["approve", "--all", "--yes"])
+        .success()
+        .stderr_has("run-built = true");
+    project
+        .wasm_build(&[])
+        .success()
+        .stderr_lacks("cannot run C compiled programs");
+}
+
 /// `rustc`, `cargo` and `rustfmt` found on PATH are usually rustup proxies under the home
 /// directory, which a jailed program can neither read nor resolve (no HOME). They run as
 /// the build's own toolchain: `rustc` like `$RUSTC` (probes need no grant), the others

@@ -162,6 +162,15 @@ impl Broker {
         let Some(child) = self.children.remove(&handle) else {
             return;
         };
+        // The one jail denial a program reports in words: configure could not run what it
+        // compiled. Without `run-built` that is pending review, so `approve` offers it.
+        if child.could_not_run_what_it_built()
+            && let Verdict::Pending(capability) = self.ctx.policy.verdict(Capability::RunBuilt)
+            && !self.pending.iter().any(|(_, seen)| *seen == capability)
+        {
+            let attempt = line.clone().unwrap_or_default();
+            self.pending.push((attempt, capability));
+        }
         if let (Some(why), Some(line)) = (child.looks_stopped(), line) {
             const SHOWN: usize = 120;
             let shown = match line.char_indices().nth(SHOWN) {

@@ -185,6 +185,8 @@ struct State {
     timed_out: bool,
     /// The first lines of output that say an operation was not permitted.
     denials: Vec<String>,
+    /// Whether a line said the programs it compiled cannot run.
+    unrunnable_build: bool,
 }
 
 /// How many lines of [`State::denials`] are kept.
@@ -201,7 +203,15 @@ fn reports_denial(line: &str) -> bool {
         "EACCES",
         "EPERM",
     ];
-    PHRASES.iter().any(|phrase| line.contains(phrase))
+    PHRASES.iter().any(|phrase| line.contains(phrase)) || reports_unrunnable_build(line)
+}
+
+/// Whether a line is autoconf's verdict that the programs a configure script compiles
+/// cannot run: in the jail, what the script built in its `OUT_DIR` is not executable
+/// without `run-built`, and the program itself only sees `EACCES`.
+fn reports_unrunnable_build(line: &str) -> bool {
+    line.contains("cannot run C compiled programs")
+        || line.contains("cannot run C++ compiled programs")
 }
 
 /// Lines of a stream, fed in chunks, kept only when they report a denial.
@@ -388,6 +398,12 @@ impl ChildProcess {
         Some(format!("failed ({status}) after printing `{line}`"))
     }
 
+    /// Whether the child said the programs it compiled cannot run (see
+    /// [`reports_unrunnable_build`]).
+    pub(crate) fn could_not_run_what_it_built(&self) -> bool {
+        lock(&self.state.0).unrunnable_build
+    }
+
     /// Whether the child was killed for running too long.
     pub(crate) fn timed_out(&self) -> bool {
         lock(&self.state.0).timed_out
@@ -486,6 +502,7 @@ fn spawn_drain(
                     return;
                 }
                 let mut state = lock(lock_);
+                state.unrunnable_build |= found.iter().any(|line| reports_unrunnable_build(line));
                 let room = DENIALS_KEPT.saturating_sub(state.denials.len());
                 state.denials.extend(found.into_iter().take(room));
             };
