@@ -1,7 +1,7 @@
 //! Build scripts that look for files on the host (a library, an SDK, a header): they see
 //! only what they may read, and the user is told what they looked for in vain.
 
-use crate::support::hostile::{PRELUDE, report};
+use crate::support::hostile::{hostile, report};
 use crate::support::{Project, manifest};
 
 /// Probes the way library searches do; `/usr/bin/env` exists on every Linux machine.
@@ -13,15 +13,7 @@ const PROBES: &str = r#"
 "#;
 
 fn probing(extra: &str) -> Project {
-    let project = Project::new();
-    project
-        .file("Cargo.toml", &manifest("hostile", extra))
-        .file(
-            "build.rs",
-            &format!("{PRELUDE}\nfn main() {{\n{PROBES}\nfinish();\n}}\n"),
-        )
-        .file("src/lib.rs", "");
-    project
+    hostile(PROBES, extra)
 }
 
 #[test]

@@ -334,7 +334,6 @@ pub fn setting_paths(name: &str, value: &str) -> Vec<std::path::PathBuf> {
         "_PATH", "_DIR", "_LIBDIR", "_FILE", "_ROOT", "_HOME", "_INCLUDE", "_SYSROOT",
     ];
     const EXACT: &[&str] = &["CPATH", "SDKROOT", "PROTOC_INCLUDE"];
-    const NEVER: &[&str] = &["/proc", "/sys", "/dev", "/run", "/var/run"];
     let base = toolchain_base(name);
     let names_paths =
         EXACT.contains(&base) || PATH_SUFFIXES.iter().any(|suffix| base.ends_with(suffix));
@@ -348,12 +347,17 @@ pub fn setting_paths(name: &str, value: &str) -> Vec<std::path::PathBuf> {
             let normal = wasm_build_permissions_schema::hygiene::normalize_path(entry).ok()?;
             let covers_homes =
                 wasm_build_permissions_schema::hygiene::path_problem("read", &normal).is_some();
-            let system = NEVER
-                .iter()
-                .any(|never| std::path::Path::new(&normal).starts_with(never));
+            let system = in_runtime_tree(std::path::Path::new(&normal));
             (!covers_homes && !system).then(|| normal.into())
         })
         .collect()
+}
+
+/// Whether `path` is in the kernel's or the services' runtime trees (`/proc`, `/sys`,
+/// `/dev`, `/run`), which no build setting and no grant ever makes readable.
+pub(crate) fn in_runtime_tree(path: &std::path::Path) -> bool {
+    const TREES: &[&str] = &["/proc", "/sys", "/dev", "/run", "/var/run"];
+    TREES.iter().any(|tree| path.starts_with(tree))
 }
 
 /// The variables of `vars` the guest may see: cargo's, plus those `granted` by policy.

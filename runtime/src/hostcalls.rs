@@ -40,7 +40,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<Host>) -> Result<()> {
     Ok(())
 }
 
-fn guest_bytes(caller: &mut Caller<'_, Host>, ptr: u32, len: u32) -> Option<Vec<u8>> {
+pub(crate) fn guest_bytes(caller: &mut Caller<'_, Host>, ptr: u32, len: u32) -> Option<Vec<u8>> {
     let memory = caller.get_export("memory")?.into_memory()?;
     let start = ptr as usize;
     let end = start.checked_add(len as usize)?;

@@ -17,7 +17,7 @@
 use std::collections::BTreeSet;
 
 use anyhow::{Context as _, Result};
-use wasmtime::{Caller, Extern, ExternType, Linker, Memory, Module, Store};
+use wasmtime::{Caller, ExternType, Linker, Memory, Module, Store};
 
 use crate::sandbox::Host;
 
@@ -94,17 +94,10 @@ fn note(mut caller: Caller<'_, Host>, fd: i32, path: i32, len: i32) {
     if outside.root_fd != Some(fd as u32) || outside.paths.len() >= KEPT {
         return;
     }
-    let Some(Extern::Memory(memory)) = caller.get_export("memory") else {
+    let Some(bytes) = crate::hostcalls::guest_bytes(&mut caller, path as u32, len as u32) else {
         return;
     };
-    let start = path as u32 as usize;
-    let Some(bytes) = start
-        .checked_add(len as u32 as usize)
-        .and_then(|end| memory.data(&caller).get(start..end))
-    else {
-        return;
-    };
-    let relative = String::from_utf8_lossy(bytes);
+    let relative = String::from_utf8_lossy(&bytes);
     let relative = relative.trim_start_matches("./").trim_matches('/');
     let absolute = match relative {
         "" | "." => "/".to_string(),

@@ -308,9 +308,7 @@ impl Sandbox<'_> {
             stopped,
         })
     }
-}
 
-impl Sandbox<'_> {
     /// Preopens an empty, read-only directory as `/`, through which the guest's lookups
     /// of paths outside its preopens go, to be recorded (see `outside`). None when a
     /// preopen is `/` itself (a `dangerous-read` of it).

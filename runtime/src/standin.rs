@@ -608,14 +608,9 @@ fn granted_preopens(policy: &Policy, manifest_dir: &Path) -> Vec<Preopen> {
 /// where natively it would have found them. The kernel's and the session's trees
 /// (`/proc`, `/sys`, `/dev`, `/run`) are never granted, so never reported.
 fn hidden_paths(lookups: &BTreeSet<String>) -> Vec<String> {
-    const NEVER_GRANTED: &[&str] = &["/proc", "/sys", "/dev", "/run"];
     lookups
         .iter()
-        .filter(|path| {
-            !NEVER_GRANTED
-                .iter()
-                .any(|tree| Path::new(path.as_str()).starts_with(tree))
-        })
+        .filter(|path| !crate::env::in_runtime_tree(Path::new(path.as_str())))
         .filter(|path| Path::new(path.as_str()).exists())
         .cloned()
         .collect()
