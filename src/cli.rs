@@ -6,6 +6,7 @@ use anyhow::Result;
 use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::approve::{self, DecideArgs};
+use crate::cache::{self, CacheArgs};
 use crate::permissions::{self, PermissionsArgs};
 use crate::run_cargo;
 use wasm_build_permissions_schema::Mode;
@@ -64,6 +65,8 @@ enum Command {
     Permissions(PermissionsArgs),
     /// Show what this machine offers to confine build scripts' native programs
     Doctor,
+    /// Show (--stats) or empty (--clear) the shared cache of compiled guest artifacts
+    Cache(CacheArgs),
 }
 
 /// Arguments handed to cargo unchanged, except `--sandbox-mode MODE` (deny, strict or
@@ -96,6 +99,7 @@ pub fn main(args: &[OsString]) -> Result<i32> {
         Command::Deny(args) => return approve::run(&args, Decision::Deny),
         Command::Permissions(args) => return permissions::run(&args),
         Command::Doctor => return crate::doctor::run(),
+        Command::Cache(args) => return cache::run(&args),
     };
     let (mode, args) = take_mode(pass.args)?;
     run_cargo::run(command, &args, mode)

@@ -9,6 +9,7 @@
 //! - the **CLI**: everything else, `cargo wasm-build ...` in particular.
 
 mod approve;
+mod cache;
 mod cli;
 mod doctor;
 mod exit;

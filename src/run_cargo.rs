@@ -23,6 +23,7 @@ use wasm_build_wrapper::INNER_WRAPPER_ENV;
 use wasm_build_wrapper::record::BASE_ENV_NAMES;
 use wasm_build_wrapper::stale::{mark_checked, recompile_stale_guests};
 
+use crate::cache::BuildCache;
 use crate::exit;
 use crate::summary::{self, Output};
 
@@ -130,10 +131,13 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
         .env(RUN_LOG_ENV, run_log.path())
         .env_remove(DISCOVERY_ENV);
 
+    let shared_cache = BuildCache::prepare(&mut cargo_command, &output);
+
     let status = cargo_command
         .status()
         .with_context(|| format!("failed to run {}", Path::new(&cargo).display()))?;
     mark_checked(&target_dir);
+    shared_cache.finish(&output);
     let mut records = audit::read(run_log.path());
     summary::print(&records, &build_policy.policy_file, &output);
     if !status.success()

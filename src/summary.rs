@@ -72,7 +72,12 @@ pub enum Tone {
 }
 
 impl Output {
-    /// Whether `-q` was given.
+    /// Whether `-v` was given.
+    pub fn is_verbose(&self) -> bool {
+        self.verbose
+    }
+
+    /// Whether cargo was asked to be quiet.
     pub fn is_quiet(&self) -> bool {
         self.quiet
     }

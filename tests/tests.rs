@@ -10,6 +10,7 @@
 
 mod support;
 
+mod cache;
 mod display;
 mod environment;
 mod exec;

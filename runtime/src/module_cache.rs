@@ -13,6 +13,8 @@ use anyhow::{Context as _, Result};
 use sha2::{Digest, Sha256};
 use wasmtime::Module;
 
+use wasm_build_cache::{ArtifactCache, Key, Kind};
+
 use crate::SandboxEngine;
 
 /// A directory of precompiled modules.
@@ -20,15 +22,30 @@ use crate::SandboxEngine;
 /// The directory must be writable only by the user running the build: loading an entry
 /// maps its machine code into this process. It lives under the target directory, which
 /// no build script can write to (scripts write only their own `OUT_DIR`).
+///
+/// Behind it may sit the user's [`ArtifactCache`], shared by every target directory: a
+/// module compiled for one project is copied (its digest checked) instead of compiled
+/// again in the next.
 #[derive(Debug, Clone)]
 pub struct ModuleCache {
     dir: PathBuf,
+    shared: Option<ArtifactCache>,
 }
 
 impl ModuleCache {
     /// A cache stored in `dir` (created on first store).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        ModuleCache { dir: dir.into() }
+        ModuleCache {
+            dir: dir.into(),
+            shared: None,
+        }
+    }
+
+    /// Takes modules from, and gives them to, the user's shared cache.
+    #[must_use]
+    pub fn with_shared(mut self, shared: Option<ArtifactCache>) -> Self {
+        self.shared = shared;
+        self
     }
 
     /// The directory holding the entries.
@@ -74,9 +91,20 @@ impl ModuleCache {
     pub fn precompile(&self, engine: &SandboxEngine, wasm: &[u8]) -> Result<String> {
         let key = Self::key(wasm);
         let entry = self.entry_path(engine, &key);
-        if !entry.is_file() {
-            let compiled = compile(engine, wasm)?;
-            self.store(&entry, &compiled)?;
+        if entry.is_file() {
+            return Ok(key);
+        }
+        let shared_key = shared_key(engine, wasm);
+        if let Some(shared) = &self.shared
+            && shared.fetch(Kind::Module, &shared_key, &entry)
+        {
+            return Ok(key);
+        }
+        let compiled = compile(engine, wasm)?;
+        self.store(&entry, &compiled)?;
+        if let Some(shared) = &self.shared {
+            // Sharing is an optimisation; a full disk must not fail the build.
+            let _ = shared.store_bytes(Kind::Module, &shared_key, &compiled);
         }
         Ok(key)
     }
@@ -110,6 +138,15 @@ impl ModuleCache {
             .with_context(|| format!("failed to store {}", entry.display()))?;
         Ok(())
     }
+}
+
+/// The shared cache's key for `wasm` compiled by `engine`: the module's whole digest and
+/// the engine's compatibility key (wasmtime version, Cranelift settings, CPU features).
+fn shared_key(engine: &SandboxEngine, wasm: &[u8]) -> Key {
+    let mut key = Key::builder("module");
+    key.add(Sha256::digest(wasm))
+        .add(engine.compatibility_key());
+    key.finish()
 }
 
 fn compile(engine: &SandboxEngine, wasm: &[u8]) -> Result<Vec<u8>> {

@@ -6,6 +6,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, Result, bail};
 use sha2::{Digest, Sha256};
+use wasm_build_cache::{ArtifactCache, Key, Kind};
 use wasm_build_shim::{FACADE_CRATE_NAME, FACADE_ROOT, facade_sources, guest_link_args};
 
 use crate::guest::GUEST_TARGET;
@@ -15,28 +16,36 @@ use crate::guest::GUEST_TARGET;
 pub struct Facade {
     /// The rlib to pass as `--extern std=...`.
     pub rlib: PathBuf,
-    /// Changes when the facade or the rustc changes; part of every guest stamp.
+    /// Changes when the facade or the rustc changes; names its directory.
     pub key: String,
+    /// The SHA-256 of the rlib's bytes. Twins are keyed by it, not by `key`: a twin
+    /// records the exact facade it was compiled against, and must never be handed out
+    /// beside another one (which rustc refuses with E0460).
+    pub digest: String,
 }
 
 impl Facade {
-    /// The facade for `rustc`, built into `dir` on first use (about half a second) and
-    /// reused afterwards. Parallel builds wait for each other instead of racing.
+    /// The facade for `rustc`, built into `dir` on first use (about half a second, or a
+    /// copy from the user's `shared` cache) and reused afterwards. Parallel builds wait
+    /// for each other instead of racing.
     ///
     /// # Errors
     ///
     /// Fails when rustc cannot compile it, most often because the wasm32-wasip1 target is
     /// not installed; the error says how to install it.
-    pub fn for_rustc(rustc: &Path, dir: &Path) -> Result<Self> {
+    pub fn for_rustc(rustc: &Path, dir: &Path, shared: Option<&ArtifactCache>) -> Result<Self> {
         let key = facade_key(rustc);
         let out = dir.join(&key);
         let rlib = out.join(format!("lib{FACADE_CRATE_NAME}.rlib"));
-        let facade = Facade {
-            rlib: rlib.clone(),
-            key,
+        let facade = |key: String| -> Result<Facade> {
+            Ok(Facade {
+                digest: file_digest(&rlib)?,
+                rlib: rlib.clone(),
+                key,
+            })
         };
         if rlib.is_file() {
-            return Ok(facade);
+            return facade(key);
         }
         fs::create_dir_all(&out).with_context(|| format!("failed to create {}", out.display()))?;
         let lock_path = out.join(".lock");
@@ -45,7 +54,17 @@ impl Facade {
         lock.lock()
             .with_context(|| format!("failed to lock {}", lock_path.display()))?;
         if rlib.is_file() {
-            return Ok(facade);
+            return facade(key);
+        }
+        let shared_key = {
+            let mut shared_key = Key::builder("facade");
+            shared_key.add(&key);
+            shared_key.finish()
+        };
+        if let Some(shared) = shared
+            && shared.fetch(Kind::Facade, &shared_key, &rlib)
+        {
+            return facade(key);
         }
         let sources = out.join("src");
         for (path, contents) in facade_sources() {
@@ -69,6 +88,12 @@ impl Facade {
                 "warn",
             ])
             .args(["--crate-name", FACADE_CRATE_NAME, "--target", GUEST_TARGET])
+            // The sources' directory is inside the target directory; without it the
+            // facade is the same in every one, so are the twins compiled against it.
+            .arg(format!(
+                "--remap-path-prefix={}=/cargo-wasm-build/std",
+                sources.display()
+            ))
             .arg("-o")
             .arg(&partial)
             .arg(sources.join(FACADE_ROOT))
@@ -91,7 +116,11 @@ impl Facade {
         }
         fs::rename(&partial, &rlib)
             .with_context(|| format!("failed to write {}", rlib.display()))?;
-        Ok(facade)
+        if let Some(shared) = shared {
+            // Sharing is an optimisation; a full disk must not fail the build.
+            let _ = shared.store(Kind::Facade, &shared_key, &rlib);
+        }
+        facade(key)
     }
 
     /// The arguments that make a guest compile use the facade as `std`.
@@ -116,8 +145,22 @@ pub fn rustc_args(rlib: &Path) -> Vec<String> {
     args
 }
 
+/// The SHA-256 of a file's bytes, as hex.
+pub(crate) fn file_digest(path: &Path) -> Result<String> {
+    let bytes = fs::read(path).with_context(|| format!("failed to read {}", path.display()))?;
+    Ok(Sha256::digest(&bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect())
+}
+
 /// A digest of the facade's sources and the identity of the rustc file (path, size,
 /// modification time: a toolchain update replaces the file) and rustup toolchain.
+///
+/// The facade is shared across projects through the user's cache, where a stale entry
+/// would outlive `cargo clean`: under a rustup proxy, whose file stays the same when
+/// `stable` moves on, the toolchain's own rustc is identified too (as cargo does for its
+/// `rustc -vV` cache).
 fn facade_key(rustc: &Path) -> String {
     let mut digest = Sha256::new();
     for (path, contents) in facade_sources() {
@@ -133,11 +176,26 @@ fn facade_key(rustc: &Path) -> String {
         digest.update(toolchain.as_encoded_bytes());
     }
     let resolved = rustc.canonicalize().unwrap_or_else(|_| rustc.to_path_buf());
-    digest.update(resolved.as_os_str().as_encoded_bytes());
-    if let Ok(meta) = fs::metadata(&resolved) {
-        digest.update(meta.len().to_le_bytes());
-        if let Ok(modified) = meta.modified() {
-            digest.update(format!("{modified:?}").as_bytes());
+    let toolchain_rustc = match (
+        std::env::var_os("RUSTUP_HOME"),
+        std::env::var_os("RUSTUP_TOOLCHAIN"),
+    ) {
+        (Some(home), Some(toolchain)) => Some(
+            PathBuf::from(home)
+                .join("toolchains")
+                .join(toolchain)
+                .join("bin")
+                .join("rustc"),
+        ),
+        _ => None,
+    };
+    for file in std::iter::once(resolved).chain(toolchain_rustc) {
+        digest.update(file.as_os_str().as_encoded_bytes());
+        if let Ok(meta) = fs::metadata(&file) {
+            digest.update(meta.len().to_le_bytes());
+            if let Ok(modified) = meta.modified() {
+                digest.update(format!("{modified:?}").as_bytes());
+            }
         }
     }
     digest

@@ -6,11 +6,13 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, Result};
 use sha2::{Digest, Sha256};
+use wasm_build_cache::{ArtifactCache, Kind};
 
 use crate::guest_cargo::GuestDependencies;
 use crate::invocation::{Arg, Extern, Invocation};
 use crate::record::Record;
 use crate::state::StateDir;
+use crate::twin_key::TwinInputs;
 
 /// The target every guest is compiled for.
 pub const GUEST_TARGET: &str = "wasm32-wasip1";
@@ -69,6 +71,8 @@ pub struct GuestCompiler {
     toolchain_args: Vec<String>,
     /// Changes whenever `toolchain_args` would produce different code.
     toolchain_key: String,
+    /// The user's cache of twins, shared by every target directory.
+    shared: Option<ArtifactCache>,
 }
 
 /// A build-dependency compiled for the guest.
@@ -76,8 +80,9 @@ pub struct GuestCompiler {
 pub struct GuestLibrary {
     /// The rlib.
     pub rlib: PathBuf,
-    /// Digest of everything it was compiled from; a dependent's stamp includes it.
-    pub stamp: String,
+    /// The SHA-256 of the rlib's bytes. A dependent's key includes it: rustc accepts a
+    /// dependent only beside the exact dependency it was compiled against.
+    pub digest: String,
 }
 
 /// Where a guest compile takes its library dependencies from.
@@ -106,7 +111,15 @@ impl GuestCompiler {
             rustc,
             toolchain_args,
             toolchain_key,
+            shared: None,
         }
+    }
+
+    /// Takes twins from, and gives them to, the user's shared cache.
+    #[must_use]
+    pub fn with_shared(mut self, shared: Option<ArtifactCache>) -> Self {
+        self.shared = shared;
+        self
     }
 
     /// The rustc every guest compile runs.
@@ -172,31 +185,33 @@ impl GuestCompiler {
             .with_context(|| format!("{} is not in a cargo deps directory", native.display()))?;
         let record = Record::load(&state.records(), stem)?;
         let invocation = record.invocation()?;
-        let (mut guest, dep_stamps) =
+        let (mut guest, linked) =
             self.rewrite(&invocation, &state, Libraries::Twins, Diagnostics::Captured)?;
-
-        let mut digest = Sha256::new();
-        for part in [&record.id, &self.toolchain_key]
-            .into_iter()
-            .chain(&dep_stamps)
-        {
-            digest.update(part.as_bytes());
-            digest.update([0]);
-        }
-        let stamp_value: String = digest
-            .finalize()
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect();
+        let linked_digests: Vec<&str> = linked.iter().map(|lib| lib.digest.as_str()).collect();
+        let shared_key = self.shared.as_ref().and_then(|_| {
+            TwinInputs {
+                record: &record,
+                native,
+                guest: &guest,
+                linked: &linked_digests,
+                toolchain_key: &self.toolchain_key,
+                profile_dir: state.root().parent()?,
+                cargo_home: wasm_build_runtime::env::cargo_home().as_deref(),
+            }
+            .key()
+        });
+        let stamp_value = match &shared_key {
+            Some(key) => key.to_string(),
+            None => local_stamp(&record.id, &self.toolchain_key, &linked_digests),
+        };
 
         let deps = state.guest_deps();
         fs::create_dir_all(&deps)
             .with_context(|| format!("failed to create {}", deps.display()))?;
         let rlib = deps.join(format!("{stem}.rlib"));
-        let stamp_path = deps.join(format!("{stem}.stamp"));
-        let library = GuestLibrary {
-            rlib: rlib.clone(),
-            stamp: stamp_value.clone(),
+        let stamp = Stamp {
+            path: deps.join(format!("{stem}.stamp")),
+            value: stamp_value,
         };
 
         // Parallel cargo jobs may need the same library; one compiles, the others wait
@@ -207,8 +222,17 @@ impl GuestCompiler {
             .with_context(|| format!("failed to create {}", lock_path.display()))?;
         lock.lock()
             .with_context(|| format!("failed to lock {}", lock_path.display()))?;
-        if rlib.is_file() && fs::read_to_string(&stamp_path).is_ok_and(|s| s == stamp_value) {
-            return Ok(library);
+        if rlib.is_file()
+            && let Some(digest) = stamp.fresh_digest()
+        {
+            return Ok(GuestLibrary { rlib, digest });
+        }
+        let shared = self.shared.as_ref().zip(shared_key.as_ref());
+        if let Some((shared, key)) = shared
+            && shared.fetch(Kind::Twin, key, &rlib)
+        {
+            let digest = stamp.write(&rlib)?;
+            return Ok(GuestLibrary { rlib, digest });
         }
         guest.push("--emit", format!("link={}", rlib.display()));
         guest.push("--out-dir", deps.display().to_string());
@@ -231,24 +255,27 @@ impl GuestCompiler {
             }
             .into());
         }
-        fs::write(&stamp_path, &stamp_value)
-            .with_context(|| format!("failed to write {}", stamp_path.display()))?;
-        Ok(library)
+        let digest = stamp.write(&rlib)?;
+        if let Some((shared, key)) = shared {
+            // Sharing is an optimisation; a full disk must not fail the build.
+            let _ = shared.store(Kind::Twin, key, &rlib);
+        }
+        Ok(GuestLibrary { rlib, digest })
     }
 
     /// The guest version of a native compile: retargeted, host-only options dropped, and
     /// every Rust library dependency replaced by its guest version (a twin compiled on
     /// demand, or what a nested cargo built).
-    /// Returns the new invocation (without `--emit`/`--out-dir`) and the stamps of the
-    /// libraries it links.
+    /// Returns the new invocation (without `--emit`/`--out-dir`) and the twins it links
+    /// (none for libraries a nested cargo built).
     fn rewrite(
         &self,
         native: &Invocation,
         state: &StateDir,
         libraries: Libraries<'_>,
         diagnostics: Diagnostics,
-    ) -> Result<(Invocation, Vec<String>)> {
-        let mut stamps = Vec::new();
+    ) -> Result<(Invocation, Vec<GuestLibrary>)> {
+        let mut linked = Vec::new();
         let mut native_search = Vec::new();
         let mut args = Vec::with_capacity(native.args.len() + 8);
         for arg in &native.args {
@@ -282,8 +309,9 @@ impl GuestCompiler {
                             let rlib = match libraries {
                                 Libraries::Twins => {
                                     let library = self.library(native_lib)?;
-                                    stamps.push(library.stamp);
-                                    library.rlib
+                                    let rlib = library.rlib.clone();
+                                    linked.push(library);
+                                    rlib
                                 }
                                 Libraries::Built(built) => built
                                     .libraries
@@ -325,8 +353,51 @@ impl GuestCompiler {
                 guest.push(opt, value.clone());
             }
         }
-        Ok((guest, stamps))
+        Ok((guest, linked))
     }
+}
+
+/// What a twin in a target directory was made from (its shared key, or
+/// [`local_stamp`]), and the digest of the rlib made from it.
+struct Stamp {
+    path: PathBuf,
+    value: String,
+}
+
+impl Stamp {
+    /// The rlib's digest, when the stamp file says it was made from these inputs.
+    fn fresh_digest(&self) -> Option<String> {
+        let text = fs::read_to_string(&self.path).ok()?;
+        let (value, digest) = text.split_once('\n')?;
+        (value == self.value && !digest.is_empty()).then(|| digest.to_string())
+    }
+
+    /// Records that `rlib` was made from these inputs; returns its digest.
+    fn write(&self, rlib: &Path) -> Result<String> {
+        let digest = crate::facade::file_digest(rlib)?;
+        fs::write(&self.path, format!("{}\n{digest}", self.value))
+            .with_context(|| format!("failed to write {}", self.path.display()))?;
+        Ok(digest)
+    }
+}
+
+/// The stamp of a twin that has no shared key: unique per native compile (a path
+/// dependency rebuilt under the same file name gets a new one), the facade and the twins
+/// it links.
+fn local_stamp(record_id: &str, toolchain_key: &str, linked: &[&str]) -> String {
+    let mut digest = Sha256::new();
+    for part in [record_id, toolchain_key]
+        .into_iter()
+        .chain(linked.iter().copied())
+    {
+        digest.update(part.as_bytes());
+        digest.update([0]);
+    }
+    digest
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 /// Whether `path` is a Rust library a guest compile links (not a proc macro).

@@ -18,6 +18,7 @@ pub mod invocation;
 pub mod record;
 pub mod stale;
 pub mod state;
+mod twin_key;
 
 use std::ffi::OsString;
 use std::fs;
@@ -27,6 +28,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context as _, Result, anyhow};
+use wasm_build_cache::ArtifactCache;
 use wasm_build_permissions_schema::{Capability, GrantSite, grant_help};
 use wasm_build_runtime::audit::{self, RunRecord};
 use wasm_build_runtime::policy::Verdict;
@@ -206,8 +208,11 @@ fn compile_build_script(command: &Compiler<'_>, invocation: &Invocation) -> Resu
     }
 
     let rustc = command.rustc();
-    let facade = Facade::for_rustc(&rustc, &state.shim())?;
-    let compiler = GuestCompiler::new(rustc, facade.rustc_args(), facade.key.clone());
+    // The CLI warned once if the user's cache cannot be used; here it only costs speed.
+    let shared = ArtifactCache::from_env().ok().flatten();
+    let facade = Facade::for_rustc(&rustc, &state.shim(), shared.as_ref())?;
+    let compiler = GuestCompiler::new(rustc, facade.rustc_args(), facade.digest.clone())
+        .with_shared(shared.clone());
     let compiled = match compiler.build_script(invocation, Libraries::Twins) {
         Err(err) if err.is::<GuestDependencyFailed>() => {
             let guest = GuestBuild {
@@ -228,7 +233,7 @@ fn compile_build_script(command: &Compiler<'_>, invocation: &Invocation) -> Resu
         return Ok(status);
     }
     let bytes = fs::read(&wasm).with_context(|| format!("failed to read {}", wasm.display()))?;
-    let cache = ModuleCache::new(state.modules());
+    let cache = ModuleCache::new(state.modules()).with_shared(shared);
     let module_key = cache.precompile(&SandboxEngine::get()?, &bytes)?;
     install_stand_in(&executable)?;
     let script = Script::Wasm {

@@ -1,0 +1,203 @@
+//! The user's shared cache of guest artifacts around a build, and `cargo wasm-build cache`.
+
+use std::io::Write as _;
+use std::process::Command;
+
+use anyhow::{Context as _, Result};
+use wasm_build_cache::{
+    ArtifactCache, CACHE_ENV, CACHE_LOG_ENV, CACHE_SIZE_ENV, DEFAULT_LIMIT, Location, Usage,
+};
+use wasm_build_permissions_schema::parse_size;
+
+use crate::summary::{Output, Tone};
+
+/// `cargo wasm-build cache`: what the shared cache holds, or emptying it.
+#[derive(Debug, clap::Args)]
+pub struct CacheArgs {
+    /// Show where the cache is and what it holds (the default)
+    #[arg(long)]
+    stats: bool,
+    /// Remove every entry
+    #[arg(long, conflicts_with = "stats")]
+    clear: bool,
+}
+
+/// Runs `cargo wasm-build cache`.
+pub fn run(args: &CacheArgs) -> Result<i32> {
+    let cache = match ArtifactCache::from_env() {
+        Ok(Some(cache)) => cache,
+        Ok(None) => {
+            println!("{}", unused_reason(&Location::from_env()));
+            return Ok(0);
+        }
+        Err(err) => return Err(err).context("cannot use the shared build cache"),
+    };
+    let mut out = std::io::stdout().lock();
+    if args.clear {
+        let removed = cache
+            .clear()
+            .with_context(|| format!("failed to clear {}", cache.root().display()))?;
+        writeln!(
+            out,
+            "Removed {} entries ({}) from {}",
+            removed.entries,
+            human_size(removed.bytes),
+            cache.root().display()
+        )?;
+        return Ok(0);
+    }
+    let limit = limit()?;
+    writeln!(out, "Shared build cache: {}", cache.root().display())?;
+    let stats = cache.stats();
+    for kind in &stats {
+        writeln!(
+            out,
+            "  {:<28} {:>5} entries {:>10}",
+            kind.kind.label(),
+            kind.entries,
+            human_size(kind.bytes)
+        )?;
+    }
+    let total: u64 = stats.iter().map(|kind| kind.bytes).sum();
+    let entries: u64 = stats.iter().map(|kind| kind.entries).sum();
+    writeln!(
+        out,
+        "  {:<28} {:>5} entries {:>10}, trimmed to {} after each build ({CACHE_SIZE_ENV})",
+        "total",
+        entries,
+        human_size(total),
+        human_size(limit)
+    )?;
+    Ok(0)
+}
+
+/// `bytes` in the largest binary unit that keeps it at or above 1, to one decimal.
+fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+fn unused_reason(location: &Location) -> String {
+    match location {
+        Location::Off => format!("The shared build cache is off ({CACHE_ENV}=off)."),
+        _ => format!("No shared build cache: set {CACHE_ENV} to a directory, or HOME."),
+    }
+}
+
+/// The bound from [`CACHE_SIZE_ENV`], or the default.
+fn limit() -> Result<u64> {
+    let Some(text) = std::env::var_os(CACHE_SIZE_ENV) else {
+        return Ok(DEFAULT_LIMIT);
+    };
+    let text = text.to_string_lossy();
+    parse_size(text.trim()).with_context(|| {
+        format!("{CACHE_SIZE_ENV} must be a size such as `2GiB` or `500MiB`, not `{text}`")
+    })
+}
+
+/// The shared cache for one build: handed to the wrapper processes through the
+/// environment, trimmed after the build.
+pub struct BuildCache {
+    cache: Option<ArtifactCache>,
+    log: Option<tempfile::NamedTempFile>,
+}
+
+impl BuildCache {
+    /// Opens the user's cache and tells `cargo` (and every wrapper it starts) where it is.
+    /// A cache that cannot be used is said once, and the build goes on without it.
+    pub fn prepare(cargo: &mut Command, output: &Output) -> Self {
+        let cache = match ArtifactCache::from_env() {
+            Ok(cache) => cache,
+            Err(err) => {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "{} not using the shared build cache (builds in a fresh target directory \
+                     compile everything again): {err}",
+                    output.paint("warning:", Tone::Warning)
+                );
+                None
+            }
+        };
+        let Some(cache) = cache else {
+            cargo.env(CACHE_ENV, "off");
+            return BuildCache {
+                cache: None,
+                log: None,
+            };
+        };
+        let log = tempfile::Builder::new()
+            .prefix("cargo-wasm-build-cache-")
+            .tempfile()
+            .ok();
+        cargo.env(CACHE_ENV, cache.root());
+        match &log {
+            Some(log) => cargo.env(CACHE_LOG_ENV, log.path()),
+            None => cargo.env_remove(CACHE_LOG_ENV),
+        };
+        BuildCache {
+            cache: Some(cache),
+            log,
+        }
+    }
+
+    /// Trims the cache to its bound and, with `-v`, says what it saved.
+    pub fn finish(&self, output: &Output) {
+        let Some(cache) = &self.cache else { return };
+        let limit = match limit() {
+            Ok(limit) => limit,
+            Err(err) => {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "{} {err:#}; using {}",
+                    output.paint("warning:", Tone::Warning),
+                    human_size(DEFAULT_LIMIT)
+                );
+                DEFAULT_LIMIT
+            }
+        };
+        if let Err(err) = cache.trim(limit) {
+            let _ = writeln!(
+                std::io::stderr(),
+                "{} failed to trim the shared build cache {}: {err}",
+                output.paint("warning:", Tone::Warning),
+                cache.root().display()
+            );
+        }
+        let usage = self
+            .log
+            .as_ref()
+            .map(|log| Usage::read(log.path()))
+            .unwrap_or_default();
+        if output.is_verbose() && usage != Usage::default() {
+            let _ = writeln!(
+                std::io::stderr(),
+                "Shared build cache: reused {} guest artifacts, compiled and stored {} ({})",
+                usage.reused,
+                usage.stored,
+                cache.root().display()
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_like_cargo_s() {
+        assert_eq!(human_size(512), "512 B");
+        assert_eq!(human_size(540_791), "528.1 KiB");
+        assert_eq!(human_size(7_970_075), "7.6 MiB");
+        assert_eq!(human_size(DEFAULT_LIMIT), "2.0 GiB");
+    }
+}
