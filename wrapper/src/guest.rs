@@ -1,5 +1,6 @@
 //! Compiling build scripts and their build-dependencies for wasm32-wasip1.
 
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -10,6 +11,7 @@ use wasm_build_cache::{ArtifactCache, Kind};
 
 use crate::guest_cargo::GuestDependencies;
 use crate::invocation::{Arg, Extern, Invocation};
+use crate::job_slots::JobSlots;
 use crate::record::Record;
 use crate::state::StateDir;
 use crate::twin_key::TwinInputs;
@@ -73,6 +75,8 @@ pub struct GuestCompiler {
     toolchain_key: String,
     /// The user's cache of twins, shared by every target directory.
     shared: Option<ArtifactCache>,
+    /// Slots for running rustc on several threads.
+    slots: JobSlots,
 }
 
 /// A build-dependency compiled for the guest.
@@ -112,6 +116,7 @@ impl GuestCompiler {
             toolchain_args,
             toolchain_key,
             shared: None,
+            slots: JobSlots::from_env(),
         }
     }
 
@@ -160,6 +165,7 @@ impl GuestCompiler {
             format!("dep-info={},link={}", dep_info.display(), wasm.display()),
         );
         guest.push("--out-dir", out_dir.display().to_string());
+        let _slot = self.slots.acquire();
         let status = Command::new(&self.rustc)
             .args(guest.to_args())
             .status()
@@ -238,6 +244,7 @@ impl GuestCompiler {
         guest.push("--out-dir", deps.display().to_string());
         guest.push("--cap-lints", "allow");
         guest.push("--color", "never");
+        let slot = self.slots.acquire();
         let output = Command::new(&self.rustc)
             .args(guest.to_args())
             .current_dir(&record.cwd)
@@ -246,6 +253,7 @@ impl GuestCompiler {
             .stdin(Stdio::null())
             .output()
             .with_context(|| format!("failed to run {}", self.rustc.display()))?;
+        drop(slot);
         if !output.status.success() {
             return Err(GuestDependencyFailed {
                 crate_name: invocation.crate_name().unwrap_or(stem).to_string(),
@@ -276,6 +284,10 @@ impl GuestCompiler {
         diagnostics: Diagnostics,
     ) -> Result<(Invocation, Vec<GuestLibrary>)> {
         let mut linked = Vec::new();
+        let mut twins = match libraries {
+            Libraries::Twins => self.twins(native)?,
+            Libraries::Built(_) => BTreeMap::new(),
+        };
         let mut native_search = Vec::new();
         let mut args = Vec::with_capacity(native.args.len() + 8);
         for arg in &native.args {
@@ -308,7 +320,11 @@ impl GuestCompiler {
                         Some(native_lib) => {
                             let rlib = match libraries {
                                 Libraries::Twins => {
-                                    let library = self.library(native_lib)?;
+                                    let library = match twins.remove(native_lib) {
+                                        Some(library) => library,
+                                        // Named twice: the first took it.
+                                        None => self.library(native_lib)?,
+                                    };
                                     let rlib = library.rlib.clone();
                                     linked.push(library);
                                     rlib
@@ -354,6 +370,43 @@ impl GuestCompiler {
             }
         }
         Ok((guest, linked))
+    }
+}
+
+impl GuestCompiler {
+    /// The twins of every Rust library `native` links, made on parallel threads (each
+    /// recursing into its own dependencies the same way). The first error in argument
+    /// order wins, so the diagnostics do not depend on which thread was faster.
+    fn twins(&self, native: &Invocation) -> Result<BTreeMap<PathBuf, GuestLibrary>> {
+        let mut paths: Vec<PathBuf> = native
+            .values("--extern")
+            .filter_map(|value| Extern::parse(value).path)
+            .filter(|path| is_rust_library(path))
+            .collect();
+        paths.dedup();
+        let Some((first, rest)) = paths.split_first() else {
+            return Ok(BTreeMap::new());
+        };
+        let results: Vec<Result<GuestLibrary>> = std::thread::scope(|scope| {
+            let others: Vec<_> = rest
+                .iter()
+                .map(|path| scope.spawn(move || self.library(path)))
+                .collect();
+            let mut results = vec![self.library(first)];
+            results.extend(others.into_iter().map(|thread| {
+                thread.join().unwrap_or_else(|_| {
+                    Err(anyhow::anyhow!(
+                        "compiling a build-dependency for {GUEST_TARGET} panicked"
+                    ))
+                })
+            }));
+            results
+        });
+        paths
+            .into_iter()
+            .zip(results)
+            .map(|(path, library)| library.map(|library| (path, library)))
+            .collect()
     }
 }
 

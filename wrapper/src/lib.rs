@@ -15,6 +15,7 @@ pub mod facade;
 pub mod guest;
 pub mod guest_cargo;
 pub mod invocation;
+mod job_slots;
 pub mod record;
 pub mod stale;
 pub mod state;
