@@ -291,3 +291,39 @@ fn build_scripts_and_their_programs_cannot_write_the_cache() {
         .collect();
     assert_eq!(before, after, "the cache is untouched");
 }
+
+#[test]
+fn the_cache_is_trimmed_to_its_bound_after_each_build() {
+    let project = project();
+    let cache = cache_dir(&project).display().to_string();
+    let first = project.root().join("target-a");
+    let run = project
+        .wasm_build_env(
+            &["-v", "--target-dir", &first.display().to_string()],
+            &[
+                ("CARGO_WASM_BUILD_CACHE", &cache),
+                ("CARGO_WASM_BUILD_CACHE_SIZE", "1KiB"),
+            ],
+        )
+        .success();
+    assert!(usage(&run).1 >= 3, "{}", run.stderr);
+    let left: u64 = entries(&cache_dir(&project))
+        .iter()
+        .map(|entry| fs::metadata(entry).unwrap().len())
+        .sum();
+    assert!(left <= 1024, "{left} bytes left");
+
+    project
+        .wasm_build_env(
+            &[
+                "--target-dir",
+                &project.root().join("target-b").display().to_string(),
+            ],
+            &[
+                ("CARGO_WASM_BUILD_CACHE", &cache),
+                ("CARGO_WASM_BUILD_CACHE_SIZE", "lots"),
+            ],
+        )
+        .success()
+        .stderr_has("CARGO_WASM_BUILD_CACHE_SIZE must be a size such as `2GiB`");
+}

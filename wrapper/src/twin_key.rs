@@ -13,7 +13,8 @@
 //!   (rustc would refuse it with E0460), and builds in two target directories may
 //!   produce different bytes (paths of `OUT_DIR` files end up in the metadata);
 //! - variables the native compile read through `env!`/`option_env!` (cargo's dep-info
-//!   lists them) are covered with their values.
+//!   lists them) are covered with their values, and so are rustc's own `RUSTC_*`
+//!   switches, which the replayed compile inherits.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -69,6 +70,15 @@ impl TwinInputs<'_> {
             key.add(name).add(relative(value));
         }
         key.add("cwd").add(relative(self.record.cwd.to_str()?));
+        // rustc's own switches (`RUSTC_BOOTSTRAP`), which the replayed compile inherits.
+        key.add("rustc-env");
+        let mut rustc_env: Vec<(String, String)> = std::env::vars()
+            .filter(|(name, _)| name.starts_with("RUSTC_") && !name.ends_with("WRAPPER"))
+            .collect();
+        rustc_env.sort();
+        for (name, value) in rustc_env {
+            key.add(name).add(value);
+        }
         key.add("env-deps");
         for line in self.env_deps() {
             key.add(line);
