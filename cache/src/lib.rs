@@ -36,7 +36,8 @@ pub const CACHE_SIZE_ENV: &str = "CARGO_WASM_BUILD_CACHE_SIZE";
 /// `stored modules`), so that the build that set it can say what the store saved.
 pub const CACHE_LOG_ENV: &str = "CARGO_WASM_BUILD_CACHE_LOG";
 
-/// The default bound on the store's size: a 170-package graph fills about 150 MiB.
+/// The default bound on the store's size: a 170-package graph fills about 30 MiB, so this
+/// keeps dozens of projects and toolchains.
 pub const DEFAULT_LIMIT: u64 = 2 << 30;
 
 /// The first bytes of every entry; the version changes with the entry format.

@@ -82,6 +82,24 @@ impl ModuleCache {
         deserialize_bytes(engine, &compiled)
     }
 
+    /// Loads the module compiled from `wasm`, compiling and storing it the first time:
+    /// for the small modules the runtime itself puts beside a script (the path-lookup
+    /// interposer), which Cranelift would otherwise compile in every stand-in.
+    ///
+    /// # Errors
+    ///
+    /// Fails when `wasm` is not a valid module for this engine.
+    pub fn load_bytes(&self, engine: &SandboxEngine, wasm: &[u8]) -> Result<Module> {
+        let entry = self.entry_path(engine, &Self::key(wasm));
+        if let Some(module) = self.deserialize(engine, &entry) {
+            return Ok(module);
+        }
+        let compiled = compile(engine, wasm)?;
+        // Storing is an optimisation; a read-only or full disk must not fail the build.
+        let _ = self.store(&entry, &compiled);
+        deserialize_bytes(engine, &compiled)
+    }
+
     /// Compiles `wasm` into the cache ahead of its first run, unless already there, and
     /// returns its key.
     ///
@@ -217,6 +235,25 @@ mod tests {
             fs::read(&entry).unwrap(),
             b"\x7fELF garbage",
             "entry was repaired"
+        );
+    }
+
+    #[test]
+    fn modules_from_bytes_are_compiled_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ModuleCache::new(dir.path());
+        let engine = SandboxEngine::get().unwrap();
+        let module = cache.load_bytes(&engine, EMPTY_START).unwrap();
+        assert!(module.get_export("_start").is_some());
+        let stored = entries(cache.dir());
+        assert_eq!(stored.len(), 1);
+        let modified = fs::metadata(&stored[0]).unwrap().modified().unwrap();
+        cache.load_bytes(&engine, EMPTY_START).unwrap();
+        assert_eq!(entries(cache.dir()), stored);
+        assert_eq!(
+            fs::metadata(&stored[0]).unwrap().modified().unwrap(),
+            modified,
+            "loaded, not stored again"
         );
     }
 

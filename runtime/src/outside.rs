@@ -45,6 +45,7 @@ pub(crate) fn watch(
     linker: &mut Linker<Host>,
     store: &mut Store<Host>,
     module: &Module,
+    cache: Option<&crate::ModuleCache>,
 ) -> Result<()> {
     let Some(memory_type) =
         module.imports().find_map(
@@ -68,9 +69,11 @@ pub(crate) fn watch(
     linker
         .func_wrap(HOST, NOTE, note)
         .map_err(anyhow::Error::from)?;
-    let interposer = Module::new(store.engine(), interposer())
-        .map_err(anyhow::Error::from)
-        .context("failed to compile the sandbox's path-lookup interposer")?;
+    let interposer = match cache {
+        Some(cache) => cache.load_bytes(&crate::SandboxEngine::get()?, &interposer()),
+        None => Module::new(store.engine(), interposer()).map_err(anyhow::Error::from),
+    }
+    .context("failed to compile the sandbox's path-lookup interposer")?;
     let instance = linker
         .instantiate(&mut *store, &interposer)
         .map_err(anyhow::Error::from)

@@ -68,6 +68,9 @@ pub struct Sandbox<'a> {
     /// limit (a `sleep` that never returns cannot be interrupted otherwise). Right for
     /// the stand-in, which runs one script per process; wrong inside a test harness.
     pub exit_on_hang: bool,
+    /// Where the runtime's own helper modules (the path-lookup interposer) are kept
+    /// compiled; without one they are compiled for every run.
+    pub module_cache: Option<&'a crate::ModuleCache>,
 }
 
 /// How a run ended.
@@ -253,7 +256,7 @@ impl Sandbox<'_> {
         store.limiter(|host| &mut host.memory);
         // Instantiation may run code; the guest thread sets the deadline it counts from.
         store.set_epoch_deadline(ticks(self.limits.cpu_time));
-        crate::outside::watch(&mut linker, &mut store, self.module)
+        crate::outside::watch(&mut linker, &mut store, self.module, self.module_cache)
             .context("failed to watch the build script's path lookups")?;
         let limits = self.limits;
         let watchdog = self

@@ -378,7 +378,8 @@ pub fn run(exe: &Path, manifest: &StandIn) -> Result<i32> {
             module_cache,
         } => {
             let engine = SandboxEngine::get()?;
-            let module = ModuleCache::new(module_cache)
+            let module_cache = ModuleCache::new(module_cache);
+            let module = module_cache
                 .load(&engine, module_key, module)
                 .with_context(|| format!("failed to load the build script of {describe}"))?;
             Sandbox {
@@ -406,6 +407,7 @@ pub fn run(exe: &Path, manifest: &StandIn) -> Result<i32> {
                 exit_on_hang: true,
                 temp_dir: Some(prepared.temp_dir.path().to_path_buf()),
                 hidden_env: prepared.hidden_env.clone(),
+                module_cache: Some(&module_cache),
             }
             .run()
         }
