@@ -11,6 +11,24 @@ use wasm_build_shim::{FACADE_CRATE_NAME, FACADE_ROOT, facade_sources, guest_link
 
 use crate::guest::GUEST_TARGET;
 
+/// How the facade is compiled, apart from paths; part of its key.
+const COMPILE_ARGS: [&str; 11] = [
+    "--edition",
+    "2021",
+    "--crate-type",
+    "rlib",
+    "-O",
+    "--cap-lints",
+    "warn",
+    "--crate-name",
+    FACADE_CRATE_NAME,
+    "--target",
+    GUEST_TARGET,
+];
+
+/// What the facade's source directory is called inside it; part of its key.
+const REMAPPED: &str = "/cargo-wasm-build/std";
+
 /// The facade compiled for one rustc.
 #[derive(Debug, Clone)]
 pub struct Facade {
@@ -78,20 +96,11 @@ impl Facade {
         }
         let partial = out.join(format!("lib{FACADE_CRATE_NAME}.rlib.partial"));
         let output = Command::new(rustc)
-            .args([
-                "--edition",
-                "2021",
-                "--crate-type",
-                "rlib",
-                "-O",
-                "--cap-lints",
-                "warn",
-            ])
-            .args(["--crate-name", FACADE_CRATE_NAME, "--target", GUEST_TARGET])
-            // The sources' directory is inside the target directory; without it the
-            // facade is the same in every one, so are the twins compiled against it.
+            .args(COMPILE_ARGS)
+            // The sources' directory is inside the target directory; with it remapped the
+            // facade is the same in every one, and so are the twins compiled against it.
             .arg(format!(
-                "--remap-path-prefix={}=/cargo-wasm-build/std",
+                "--remap-path-prefix={}={REMAPPED}",
                 sources.display()
             ))
             .arg("-o")
@@ -167,8 +176,14 @@ fn facade_key(rustc: &Path) -> String {
         digest.update(path.as_bytes());
         digest.update(contents.as_bytes());
     }
-    for arg in guest_link_args() {
+    for arg in guest_link_args()
+        .iter()
+        .map(String::as_str)
+        .chain(COMPILE_ARGS)
+        .chain([REMAPPED])
+    {
         digest.update(arg.as_bytes());
+        digest.update([0]);
     }
     // A rustup proxy keeps its file across toolchain updates; the toolchain it resolved
     // to is in the environment it gave cargo.
