@@ -473,3 +473,41 @@ fn what_a_crate_wrote_is_shown_not_obeyed() {
     assert!(!markdown.contains("<!--"), "{markdown}");
     assert!(markdown.contains("&lt;\\!-- hide the rest"), "{markdown}");
 }
+
+/// A crate asking for a *stricter* limit than the default asks for nothing to review; one
+/// asking for more does.
+#[test]
+fn only_larger_limits_need_review() {
+    let project = Project::new();
+    for (name, limits) in [
+        ("frugal", "memory = \"64MiB\", cpu-time = \"1s\""),
+        ("hungry", "memory = \"2GiB\""),
+    ] {
+        project
+            .file(
+                &format!("vendor/{name}/Cargo.toml"),
+                &format!(
+                    "{}[package.metadata.sandbox]\nlimits = {{ {limits} }}\n",
+                    manifest(name, "")
+                ),
+            )
+            .file(&format!("vendor/{name}/src/lib.rs"), "")
+            .file(&format!("vendor/{name}/build.rs"), "fn main() {}");
+    }
+    project
+        .file(
+            "app/Cargo.toml",
+            &format!(
+                "{}\n[workspace]\n",
+                manifest(
+                    "app",
+                    "[dependencies]\nfrugal = { path = \"../vendor/frugal\" }\nhungry = { path = \"../vendor/hungry\" }"
+                )
+            ),
+        )
+        .file("app/src/lib.rs", "");
+    let check = permissions(&project, &["--check"]).failure();
+    check
+        .stderr_has("hungry 0.1.0 needs review")
+        .stderr_lacks("frugal 0.1.0 needs review");
+}

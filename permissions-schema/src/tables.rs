@@ -102,22 +102,21 @@ impl LimitOverrides {
         }
     }
 
-    /// Whether `self` allows at least what `other` asks for.
-    pub fn covers(&self, other: &LimitOverrides) -> bool {
-        fn at_least<T: PartialOrd>(have: Option<T>, want: Option<T>) -> bool {
-            match (have, want) {
-                (_, None) => true,
-                (Some(have), Some(want)) => have >= want,
-                (None, Some(_)) => false,
-            }
+    /// Whether these overrides of `base` allow at least what `other` asks for. A request
+    /// at or below `base` needs no override: a crate asking for a *stricter* limit than
+    /// the default asks for nothing to review.
+    pub fn covers(&self, other: &LimitOverrides, base: Limits) -> bool {
+        fn at_least<T: PartialOrd>(have: T, want: Option<T>) -> bool {
+            want.is_none_or(|want| have >= want)
         }
-        at_least(self.memory, other.memory)
-            && at_least(self.cpu_time, other.cpu_time)
-            && at_least(self.wall_time, other.wall_time)
-            && at_least(self.child_time, other.child_time)
-            && at_least(self.stdout, other.stdout)
-            && at_least(self.stderr, other.stderr)
-            && at_least(self.out_dir, other.out_dir)
+        let have = self.apply(base);
+        at_least(have.memory_bytes, other.memory)
+            && at_least(have.cpu_time, other.cpu_time)
+            && at_least(have.wall_time, other.wall_time)
+            && at_least(have.child_time, other.child_time)
+            && at_least(have.stdout_bytes, other.stdout)
+            && at_least(have.stderr_bytes, other.stderr)
+            && at_least(have.out_dir_bytes, other.out_dir)
     }
 
     /// The larger of each limit.
@@ -996,6 +995,31 @@ env = ["A*B"]
         assert_eq!(limits.memory_bytes, 64 << 20);
         assert_eq!(limits.cpu_time, Duration::from_secs(3600));
         assert_eq!(limits.wall_time, Limits::DEFAULT.wall_time);
+    }
+
+    #[test]
+    fn stricter_requests_need_no_override() {
+        let none = LimitOverrides::default();
+        let stricter = LimitOverrides {
+            memory: Some(Limits::DEFAULT.memory_bytes / 8),
+            cpu_time: Some(Duration::from_secs(1)),
+            ..LimitOverrides::default()
+        };
+        assert!(none.covers(&stricter, Limits::DEFAULT));
+        let larger = LimitOverrides {
+            memory: Some(Limits::DEFAULT.memory_bytes * 2),
+            ..LimitOverrides::default()
+        };
+        assert!(!none.covers(&larger, Limits::DEFAULT));
+        assert!(larger.covers(&larger, Limits::DEFAULT));
+        let granted_less = LimitOverrides {
+            memory: Some(Limits::DEFAULT.memory_bytes / 16),
+            ..LimitOverrides::default()
+        };
+        assert!(
+            !granted_less.covers(&stricter, Limits::DEFAULT),
+            "a grant below the request"
+        );
     }
 }
 

@@ -208,7 +208,10 @@ fn resolve_package(package: &Package, consumer: &ConsumerPolicy, mode: Mode) -> 
             .cloned()
             .collect()
     };
-    let unreviewed_limits = !implicitly_granted && !allowed.limits.covers(&requests.needs.limits);
+    let unreviewed_limits = !implicitly_granted
+        && !allowed
+            .limits
+            .covers(&requests.needs.limits, Limits::default());
 
     let mut granted = allowed.clone();
     if implicitly_granted {
