@@ -123,6 +123,16 @@ pub fn cargo_home() -> Option<std::path::PathBuf> {
         })
 }
 
+/// Where cargo extracts the packages it downloads (registry and git), under
+/// `cargo_home`. It never expects their files to change, and they are where a
+/// dependency's directives may point.
+pub fn downloaded_sources(cargo_home: &std::path::Path) -> [std::path::PathBuf; 2] {
+    [
+        cargo_home.join("registry").join("src"),
+        cargo_home.join("git").join("checkouts"),
+    ]
+}
+
 /// Version of the list of [`build_setting`] families. Bumped whenever a family is added,
 /// widened or narrowed, so that the RFC, `docs/consumers.md` and a reviewer's memory of
 /// "what passes by default" can name the list they mean.

@@ -60,13 +60,10 @@ impl Roots {
         let build_dir = out_dir.parent().and_then(Path::parent).and_then(resolve);
         let sources = cargo_home
             .map(|home| {
-                [
-                    home.join("registry").join("src"),
-                    home.join("git").join("checkouts"),
-                ]
-                .iter()
-                .filter_map(|dir| resolve(dir))
-                .collect()
+                crate::env::downloaded_sources(home)
+                    .iter()
+                    .filter_map(|dir| resolve(dir))
+                    .collect()
             })
             .unwrap_or_default();
         Roots {

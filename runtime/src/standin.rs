@@ -741,8 +741,7 @@ fn dependency_dirs(out_dir: &Path) -> Vec<PathBuf> {
         dirs.push(build_dir.to_path_buf());
     }
     if let Some(cargo_home) = cargo_home() {
-        dirs.push(cargo_home.join("registry").join("src"));
-        dirs.push(cargo_home.join("git").join("checkouts"));
+        dirs.extend(crate::env::downloaded_sources(&cargo_home));
     }
     dirs
 }

@@ -104,12 +104,9 @@ impl TwinInputs<'_> {
             return false;
         };
         let manifest_dir = Path::new(manifest_dir);
-        [
-            home.join("registry").join("src"),
-            home.join("git").join("checkouts"),
-        ]
-        .iter()
-        .any(|root| manifest_dir.starts_with(root))
+        wasm_build_runtime::env::downloaded_sources(home)
+            .iter()
+            .any(|root| manifest_dir.starts_with(root))
             && !manifest_dir
                 .components()
                 .any(|part| part.as_os_str() == "..")
