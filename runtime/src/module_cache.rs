@@ -55,11 +55,7 @@ impl ModuleCache {
 
     /// The key under which `wasm` is stored: a digest of its bytes.
     pub fn key(wasm: &[u8]) -> String {
-        Sha256::digest(wasm)
-            .iter()
-            .take(16)
-            .map(|byte| format!("{byte:02x}"))
-            .collect()
+        key_of(&Sha256::digest(wasm))
     }
 
     /// Loads the module stored under `key`, or compiles the wasm file at `wasm_path` and
@@ -76,10 +72,7 @@ impl ModuleCache {
         }
         let wasm = fs::read(wasm_path)
             .with_context(|| format!("failed to read {}", wasm_path.display()))?;
-        let compiled = compile(engine, &wasm)?;
-        // Storing is an optimisation; a read-only or full disk must not fail the build.
-        let _ = self.store(&self.entry_path(engine, &Self::key(&wasm)), &compiled);
-        deserialize_bytes(engine, &compiled)
+        self.load_bytes(engine, &wasm)
     }
 
     /// Loads the module compiled from `wasm`, compiling and storing it the first time:
@@ -107,12 +100,13 @@ impl ModuleCache {
     ///
     /// Fails when `wasm` is not a valid module or the entry cannot be written.
     pub fn precompile(&self, engine: &SandboxEngine, wasm: &[u8]) -> Result<String> {
-        let key = Self::key(wasm);
+        let digest = Sha256::digest(wasm);
+        let key = key_of(&digest);
         let entry = self.entry_path(engine, &key);
         if entry.is_file() {
             return Ok(key);
         }
-        let shared_key = shared_key(engine, wasm);
+        let shared_key = shared_key(engine, &digest);
         if let Some(shared) = &self.shared
             && shared.fetch(Kind::Module, &shared_key, &entry)
         {
@@ -158,12 +152,21 @@ impl ModuleCache {
     }
 }
 
-/// The shared cache's key for `wasm` compiled by `engine`: the module's whole digest and
-/// the engine's compatibility key (wasmtime version, Cranelift settings, CPU features).
-fn shared_key(engine: &SandboxEngine, wasm: &[u8]) -> Key {
+/// The local key of a module with SHA-256 `digest`: its first 16 bytes, as hex.
+fn key_of(digest: &[u8]) -> String {
+    digest
+        .iter()
+        .take(16)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// The shared cache's key for a module with SHA-256 `digest` compiled by `engine`: the
+/// whole digest and the engine's compatibility key (wasmtime version, Cranelift settings,
+/// CPU features).
+fn shared_key(engine: &SandboxEngine, digest: &[u8]) -> Key {
     let mut key = Key::builder("module");
-    key.add(Sha256::digest(wasm))
-        .add(engine.compatibility_key());
+    key.add(digest).add(engine.compatibility_key());
     key.finish()
 }
 
