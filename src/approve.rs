@@ -41,7 +41,7 @@ pub struct DecideArgs {
 fn nothing_chosen(
     target_dir: &std::path::Path,
     logs: &[std::path::PathBuf],
-    runs: &std::collections::BTreeMap<std::path::PathBuf, wasm_build_runtime::audit::RunRecord>,
+    runs: &std::collections::BTreeMap<std::path::PathBuf, wasm_build_contract::audit::RunRecord>,
     everything: bool,
 ) -> Result<i32> {
     let mut stderr = std::io::stderr();

@@ -4,9 +4,8 @@ use std::io::Write as _;
 use std::process::Command;
 
 use anyhow::{Context as _, Result};
-use wasm_build_cache::{
-    ArtifactCache, CACHE_ENV, CACHE_LOG_ENV, CACHE_SIZE_ENV, DEFAULT_LIMIT, Location, Usage,
-};
+use wasm_build_cache::{ArtifactCache, DEFAULT_LIMIT, Location, Usage};
+use wasm_build_contract::vars::{CACHE_ENV, CACHE_LOG_ENV, CACHE_SIZE_ENV};
 use wasm_build_permissions_schema::parse_size;
 
 use crate::summary::{Output, Tone};

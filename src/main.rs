@@ -22,8 +22,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use wasm_build_contract::manifest::{STANDIN_ARG, StandIn};
 use wasm_build_jail as jail;
-use wasm_build_runtime::standin::{self, StandIn};
 
 fn main() -> ExitCode {
     let argv: Vec<OsString> = std::env::args_os().collect();
@@ -62,7 +62,7 @@ impl Role {
     fn of(argv: &[OsString]) -> Role {
         match argv.get(1) {
             Some(first) if first == jail::HELPER_ARG => Role::Jail,
-            Some(first) if first == standin::STANDIN_ARG => {
+            Some(first) if first == STANDIN_ARG => {
                 Role::StandIn(argv.get(2).map(PathBuf::from).unwrap_or_default())
             }
             Some(first) if first != "wasm-build" && is_compiler(Path::new(first)) => Role::Wrapper,
@@ -78,7 +78,7 @@ fn run_stand_in(exe: &Path) -> anyhow::Result<i32> {
             exe.display()
         )
     })?;
-    standin::run(exe, &manifest)
+    wasm_build_standin::run(exe, &manifest)
 }
 
 /// Whether cargo passed a compiler as the first argument, as it does to a

@@ -7,6 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, Result};
+use wasm_build_contract::PolicyFile;
+use wasm_build_contract::audit;
+use wasm_build_contract::env::cargo_home;
+use wasm_build_contract::vars::{
+    BASE_ENV_NAMES, DISCOVERY_ENV, INNER_WRAPPER_ENV, POLICY_ENV, RUN_LOG_ENV,
+};
 use wasm_build_permissions_schema::Mode;
 use wasm_build_policy::build_policy::{BuildPolicy, PolicyCache};
 use wasm_build_policy::cargo_config;
@@ -14,13 +20,7 @@ use wasm_build_policy::graph::{option_value, target_dir_arg};
 use wasm_build_policy::pending::{audit_logs, last_runs, pending};
 use wasm_build_policy::resolve::check_member_tables;
 use wasm_build_policy::{Consumer, Graph, Resolution};
-use wasm_build_runtime::audit::{self, RUN_LOG_ENV};
 use wasm_build_runtime::confinement;
-use wasm_build_runtime::env::cargo_home;
-use wasm_build_runtime::policy::{POLICY_ENV, PolicyFile};
-use wasm_build_runtime::standin::DISCOVERY_ENV;
-use wasm_build_wrapper::INNER_WRAPPER_ENV;
-use wasm_build_wrapper::record::BASE_ENV_NAMES;
 use wasm_build_wrapper::stale::{mark_checked, recompile_stale_guests};
 
 use crate::cache::BuildCache;
@@ -263,7 +263,7 @@ fn print_discovered(found: &[audit::RunRecord], policy: &PolicyFile) {
         let spec = policy
             .policy_for(&record.manifest_dir)
             .grant_spec(&record.package, &record.version);
-        text.push_str(&wasm_build_runtime::standin::failure_text(
+        text.push_str(&wasm_build_standin::failure_text(
             &format!("`{} v{}`", record.package, record.version),
             (&policy.grant_site, &spec),
             &record.errors,

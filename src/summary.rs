@@ -3,9 +3,9 @@
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 
+use wasm_build_contract::PolicyFile;
+use wasm_build_contract::audit::RunRecord;
 use wasm_build_permissions_schema::Capability;
-use wasm_build_runtime::PolicyFile;
-use wasm_build_runtime::audit::RunRecord;
 
 /// How chatty and colourful the summary is, following the flags given to cargo.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,7 +146,7 @@ fn stopped_notes(records: &[RunRecord], output: &Output) -> String {
 /// and the TOML that grants them; in strict mode those are errors already and are not
 /// repeated. With `-v` or in strict mode, also what each script saw without a grant.
 fn environment_notes(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> String {
-    use wasm_build_runtime::Policy;
+    use wasm_build_contract::Policy;
     let mut text = String::new();
     for record in records {
         let hidden: Vec<&String> = record
@@ -356,7 +356,7 @@ fn render(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wasm_build_runtime::Policy;
+    use wasm_build_contract::Policy;
 
     fn record(package: &str, status: i32) -> RunRecord {
         RunRecord {

@@ -24,17 +24,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use sha2::{Digest as _, Sha256};
-
-/// Where the store lives: a directory, or `off` to use none. Defaults to
-/// `$XDG_CACHE_HOME/cargo-wasm-build/artifacts` (or `~/.cache/...`).
-pub const CACHE_ENV: &str = "CARGO_WASM_BUILD_CACHE";
-
-/// The size the store is trimmed to after a build, such as `2GiB` (the default).
-pub const CACHE_SIZE_ENV: &str = "CARGO_WASM_BUILD_CACHE_SIZE";
-
-/// A file to which fetches and stores append one line each (`reused twins`,
-/// `stored modules`), so that the build that set it can say what the store saved.
-pub const CACHE_LOG_ENV: &str = "CARGO_WASM_BUILD_CACHE_LOG";
+use wasm_build_contract::vars::{CACHE_ENV, CACHE_LOG_ENV};
 
 /// The default bound on the store's size: a 170-package graph fills about 30 MiB, so this
 /// keeps dozens of projects and toolchains.

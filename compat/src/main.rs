@@ -22,7 +22,7 @@ use anyhow::{Context as _, Result, bail};
 use serde::Deserialize;
 use wasm_build_compat::harness::{build_tool, cargo, command_output, workspace};
 use wasm_build_compat::{ScriptResult, differences, executed_scripts, read_result};
-use wasm_build_runtime::audit;
+use wasm_build_contract::audit;
 
 #[derive(Debug, Deserialize)]
 struct Suite {

@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 
 use libfuzzer_sys::fuzz_target;
-use wasm_build_runtime::Policy;
-use wasm_build_runtime::directive;
-use wasm_build_runtime::policy::RunContext;
+use wasm_build_contract::Policy;
+use wasm_build_standin::directive;
+use wasm_build_standin::judge::RunContext;
 
 fuzz_target!(|stdout: &[u8]| {
     let ctx = RunContext {
@@ -18,7 +18,7 @@ fuzz_target!(|stdout: &[u8]| {
     let policy = Policy::default();
     for line in directive::parse(stdout) {
         if let Some((_, parsed)) = &line.directive {
-            let _ = policy.judge_directive(&ctx, parsed);
+            let _ = ctx.judge(&policy, parsed);
         }
     }
 });

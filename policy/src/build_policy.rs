@@ -14,14 +14,12 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use wasm_build_contract::PolicyFile;
+use wasm_build_contract::vars::{NO_CACHE_ENV, PREFIX};
 use wasm_build_permissions_schema::Mode;
-use wasm_build_runtime::PolicyFile;
 
 use crate::graph::{Graph, metadata_args};
 use crate::resolve::Resolution;
-
-/// Turns the cache off (for debugging the tool).
-pub const NO_CACHE_ENV: &str = "CARGO_WASM_BUILD_NO_POLICY_CACHE";
 
 /// Bumped when the cached format changes.
 const FORMAT: u32 = 2;
@@ -225,7 +223,7 @@ fn graph_inputs(graph: &Graph) -> Vec<PathBuf> {
     {
         dirs.extend(start.ancestors().map(Path::to_path_buf));
     }
-    if let Some(home) = wasm_build_runtime::env::cargo_home() {
+    if let Some(home) = wasm_build_contract::env::cargo_home() {
         inputs.push(home.join("config.toml"));
         inputs.push(home.join("config"));
     }
@@ -270,7 +268,7 @@ fn cargo_config_env() -> Vec<(String, String)> {
     let mut vars: Vec<(String, String)> = std::env::vars()
         .filter(|(name, _)| name.starts_with("CARGO_"))
         .filter(|(name, _)| {
-            !name.starts_with("CARGO_WASM_BUILD_")
+            !name.starts_with(PREFIX)
                 && !name.starts_with("CARGO_TERM_")
                 && name != "CARGO_MAKEFLAGS"
         })

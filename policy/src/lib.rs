@@ -2,7 +2,7 @@
 //!
 //! Reads the resolved dependency graph (`cargo metadata`), the consumer's policy in the
 //! workspace root manifest and each crate's declared requests, and resolves them into the
-//! runtime [`wasm_build_runtime::Policy`] of every build script. Also finds what is
+//! runtime [`wasm_build_contract::Policy`] of every build script. Also finds what is
 //! pending review (declared, or denied in the last runs per the audit log) and writes
 //! grants back into the manifest for `approve` and `deny`.
 //!

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use wasm_build_contract::audit::{self, RunRecord};
 use wasm_build_permissions_schema::{Capability, CapabilitySet};
-use wasm_build_runtime::audit::{self, RunRecord};
 
 use crate::resolve::{Resolution, Resolved};
 use crate::suggest::{Suggestion, companions};

@@ -3,11 +3,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
+use wasm_build_contract::audit::RunRecord;
 use wasm_build_permissions_schema::Capability;
 use wasm_build_permissions_schema::display::{
     CardStatus, LastRun, PackageCard, PermissionReport, ProgramUse, REPORT_FORMAT_VERSION, Summary,
 };
-use wasm_build_runtime::audit::RunRecord;
 
 use crate::graph::{Graph, Package};
 use crate::resolve::{Resolution, Resolved};
@@ -122,7 +122,10 @@ fn last_run(record: &RunRecord) -> LastRun {
     let mut programs: BTreeMap<(String, String), usize> = BTreeMap::new();
     for attempt in &record.exec {
         *programs
-            .entry((attempt.program.clone(), attempt.verdict.clone()))
+            .entry((
+                attempt.program.clone(),
+                attempt.verdict.as_str().to_string(),
+            ))
             .or_default() += 1;
     }
     LastRun {

@@ -7,11 +7,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
+use wasm_build_contract::{Policy, PolicyFile};
 use wasm_build_permissions_schema::{
     Capability, CapabilitySet, ConsumerPolicy, Diagnostic, GrantSite, Limits, Mode, Requests,
     SourceFile, TableKind, parse_table,
 };
-use wasm_build_runtime::{Policy, PolicyFile};
 
 use crate::graph::{Graph, Package};
 

@@ -17,15 +17,9 @@ use wasm_build_shim::protocol::{SpawnRequest, status, stdio};
 
 use crate::child::{ChildProcess, Drain, Spawned, Stream};
 use crate::output::CappedOutput;
-use crate::policy::{Policy, Verdict};
-
-/// Opt-in to running granted programs without confinement where the jail cannot be had.
-/// Named to be noticed in CI logs.
-pub const UNCONFINED_ENV: &str = "CARGO_WASM_BUILD_DANGEROUSLY_UNCONFINED_EXEC";
-
-/// Use at most this Landlock ABI, as an older kernel would (0: as if there were no
-/// Landlock): to see what users of such kernels get. It can only remove layers.
-pub const LANDLOCK_ABI_ENV: &str = "CARGO_WASM_BUILD_LANDLOCK_ABI";
+use wasm_build_contract::audit::{ExecAttempt, ExecVerdict};
+use wasm_build_contract::policy::{Policy, Verdict};
+use wasm_build_contract::vars::UNCONFINED_ENV;
 
 /// How a grant names the `RUSTC` cargo gives build scripts, wherever the toolchain lives.
 pub const RUSTC_GRANT: &str = "$RUSTC";
@@ -65,17 +59,6 @@ pub struct ExecContext {
     pub dangerously_unconfined: bool,
     /// Limits (child time, buffered output).
     pub limits: Limits,
-}
-
-/// One program the script tried to run, for the audit log.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ExecAttempt {
-    /// The program as the script named it.
-    pub program: String,
-    /// Its arguments.
-    pub args: Vec<String>,
-    /// `allowed`, `pending`, `refused` or `unavailable`.
-    pub verdict: String,
 }
 
 /// The broker of one run.
@@ -189,26 +172,26 @@ impl Broker {
         let mut attempt = ExecAttempt {
             program: request.program.clone(),
             args: request.args.clone(),
-            verdict: "allowed".into(),
+            verdict: ExecVerdict::Allowed,
         };
         let refusal = match &judged.verdict {
             Verdict::Allowed => None,
             Verdict::Pending(capability) => {
-                attempt.verdict = "pending".into();
+                attempt.verdict = ExecVerdict::Pending;
                 let first = !self.pending.iter().any(|(_, seen)| seen == capability);
                 self.pending.push((line.clone(), capability.clone()));
                 self.attempts.push(attempt);
                 return Ok(self.stand_in(&line, capability, first));
             }
             Verdict::Refused(capability) => {
-                attempt.verdict = "refused".into();
+                attempt.verdict = ExecVerdict::Refused;
                 Some(format!(
                     "sandbox: the workspace's policy denies build scripts of {} to {capability}",
                     self.ctx.package
                 ))
             }
             Verdict::Forbidden(why) | Verdict::Dropped(why) => {
-                attempt.verdict = "refused".into();
+                attempt.verdict = ExecVerdict::Refused;
                 Some(format!("sandbox: {why}"))
             }
         };
@@ -395,7 +378,7 @@ impl Broker {
     fn screen_env(&self, request: &SpawnRequest, judged: Judged) -> Judged {
         let hijack = request.env.iter().find(|(name, value)| {
             value.is_some()
-                && crate::env::changes_what_programs_run(name)
+                && wasm_build_contract::env::changes_what_programs_run(name)
                 && !self.ctx.policy.allows_env(name)
         });
         match hijack {
@@ -477,7 +460,7 @@ impl Broker {
                 })?
             }
             Err(err) => {
-                attempt.verdict = "unavailable".into();
+                attempt.verdict = ExecVerdict::Unavailable;
                 let why = match &err {
                     wasm_build_jail::Error::Unavailable(missing) => {
                         crate::confinement::refusal(missing)
@@ -698,7 +681,7 @@ impl Drop for Broker {
 /// The toolchain `rustc` belongs to (`<toolchain>/bin/rustc`), unless that is a shared
 /// directory (a `RUSTC` naming rustup's proxy in `~/.cargo/bin` would make it cargo's
 /// home, credentials and all).
-pub(crate) fn toolchain_of(rustc: Option<&Path>, shared: &[PathBuf]) -> Option<PathBuf> {
+pub fn toolchain_of(rustc: Option<&Path>, shared: &[PathBuf]) -> Option<PathBuf> {
     rustc
         .and_then(|rustc| rustc.canonicalize().ok())
         .and_then(|rustc| rustc.parent()?.parent().map(Path::to_path_buf))
@@ -724,7 +707,8 @@ fn command_line(request: &SpawnRequest) -> String {
         .iter()
         .filter_map(|(name, value)| {
             let value = value.as_ref()?;
-            crate::env::changes_what_programs_run(name).then(|| format!("{name}={}", quote(value)))
+            wasm_build_contract::env::changes_what_programs_run(name)
+                .then(|| format!("{name}={}", quote(value)))
         })
         .chain(
             std::iter::once(&request.program)

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use wasm_build_jail::{Code, Jail, Missing};
 use wasm_build_permissions_schema::Capability;
 
-use crate::broker::{LANDLOCK_ABI_ENV, UNCONFINED_ENV};
-use crate::policy::PolicyFile;
+use wasm_build_contract::PolicyFile;
+use wasm_build_contract::vars::{LANDLOCK_ABI_ENV, UNCONFINED_ENV};
 
 /// The jail, with this very executable as its helper, capped at the Landlock ABI the
 /// user asked for ([`LANDLOCK_ABI_ENV`]).
@@ -56,7 +56,7 @@ pub fn refusal(missing: &Missing) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::Policy;
+    use wasm_build_contract::Policy;
 
     #[test]
     fn a_build_needs_what_its_grants_allow() {

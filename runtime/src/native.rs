@@ -49,7 +49,7 @@ pub fn run(binary: &std::path::Path, ctx: &ExecContext) -> Result<RunOutput> {
             eprintln!(
                 "warning: sandbox: {} is set and the jail cannot be had here: the build script of \
                  {} runs UNCONFINED, with your full rights\n  {missing}",
-                crate::broker::UNCONFINED_ENV,
+                wasm_build_contract::vars::UNCONFINED_ENV,
                 ctx.package
             );
             let spawned = Spawned::unconfined(&spec, stdio)

@@ -13,7 +13,9 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
 use crate::SandboxEngine;
-use crate::broker::{Broker, ExecAttempt, ExecContext};
+use wasm_build_contract::audit::ExecAttempt;
+
+use crate::broker::{Broker, ExecContext};
 use crate::engine::EPOCH_TICK;
 use crate::host_fs::HostFs;
 use crate::output::CappedOutput;

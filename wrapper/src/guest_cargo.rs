@@ -19,21 +19,13 @@ use std::process::{Command, Stdio};
 use anyhow::{Context as _, Result, bail};
 use cargo_metadata::Message;
 use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, value};
+use wasm_build_contract::vars::{AUDIT_LOG_ENV, GUEST_FACADE_ENV};
 
 use crate::facade;
 use crate::guest::{GUEST_TARGET, is_rust_library};
 use crate::invocation::Invocation;
 use crate::record::{Record, is_cargo_compile_var};
 use crate::state::StateDir;
-
-/// Set for the nested cargo: the std facade every guest compile links. Its presence also
-/// tells the wrapper that compiles for wasm32-wasip1 are guests, not the user's own wasm
-/// build.
-pub const GUEST_FACADE_ENV: &str = "CARGO_WASM_BUILD_GUEST_FACADE";
-
-/// Set for the nested cargo: the audit log of the build that started it, so what the
-/// nested build scripts were denied reaches `approve` and the permission display.
-pub const AUDIT_LOG_ENV: &str = "CARGO_WASM_BUILD_AUDIT_LOG";
 
 /// Whether this process runs under a nested guest cargo.
 pub fn is_nested() -> bool {

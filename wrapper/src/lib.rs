@@ -30,11 +30,12 @@ use std::process::Command;
 
 use anyhow::{Context as _, Result, anyhow};
 use wasm_build_cache::ArtifactCache;
+use wasm_build_contract::audit::{self, RunRecord};
+use wasm_build_contract::manifest::{Script, StandIn};
+use wasm_build_contract::vars::{AUDIT_LOG_ENV, INNER_WRAPPER_ENV};
+use wasm_build_contract::{PolicyFile, Verdict};
 use wasm_build_permissions_schema::{Capability, GrantSite, grant_help};
-use wasm_build_runtime::audit::{self, RunRecord};
-use wasm_build_runtime::policy::Verdict;
-use wasm_build_runtime::standin::{Script, StandIn};
-use wasm_build_runtime::{ModuleCache, PolicyFile, SandboxEngine};
+use wasm_build_runtime::{ModuleCache, SandboxEngine};
 
 use crate::facade::Facade;
 use crate::guest::{GuestCompiler, GuestDependencyFailed, Libraries, is_host_only_codegen};
@@ -43,10 +44,6 @@ use crate::invocation::Arg;
 use crate::invocation::Invocation;
 use crate::record::Record;
 use crate::state::StateDir;
-
-/// Where the CLI keeps a `RUSTC_WRAPPER` the user had set (sccache, say), so that native
-/// compiles still go through it.
-pub const INNER_WRAPPER_ENV: &str = "CARGO_WASM_BUILD_INNER_WRAPPER";
 
 /// Handles one compile cargo hands to the wrapper; `argv` is everything after the
 /// wrapper's own path: the compiler (possibly behind a workspace wrapper such as
@@ -201,8 +198,8 @@ fn compile_build_script(command: &Compiler<'_>, invocation: &Invocation) -> Resu
     );
     let executable = out_dir.join(&stem);
     let package = PackageEnv::from_env();
-    let audit_log = std::env::var_os(guest_cargo::AUDIT_LOG_ENV)
-        .map_or_else(|| state.audit_log(), PathBuf::from);
+    let audit_log =
+        std::env::var_os(AUDIT_LOG_ENV).map_or_else(|| state.audit_log(), PathBuf::from);
     // The same decision the stand-in makes before running a native script.
     if package.policy.verdict(Capability::RunNatively) == Verdict::Allowed {
         return compile_native(command, &executable, out_dir, &audit_log);
@@ -306,7 +303,7 @@ struct PackageEnv {
     name: String,
     version: String,
     manifest_dir: PathBuf,
-    policy: wasm_build_runtime::Policy,
+    policy: wasm_build_contract::Policy,
     /// Where the consumer's grants go, for the hints in denials.
     grant_site: GrantSite,
 }
@@ -433,7 +430,7 @@ fn install_stand_in(path: &Path) -> Result<()> {
     let script = format!(
         "#!/bin/sh\n# cargo-wasm-build stand-in: runs this build script's wasm module in the sandbox.\nexec {} {} \"$0\" \"$@\"\n",
         shell_quote(exe),
-        wasm_build_runtime::standin::STANDIN_ARG
+        wasm_build_contract::manifest::STANDIN_ARG
     );
     let temp = path.with_extension("standin-tmp");
     fs::write(&temp, script).with_context(|| format!("failed to write {}", temp.display()))?;

@@ -13,13 +13,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, Result};
 use serde::{Deserialize, Serialize};
+use wasm_build_contract::vars::BASE_ENV_NAMES;
 
 use crate::invocation::Invocation;
-
-/// The environment variable in which the CLI lists the names of its own environment,
-/// separated by newlines. A compile's variables that are not in it were added by cargo
-/// (or by a dependency's `cargo:rustc-env`) and must be replayed.
-pub const BASE_ENV_NAMES: &str = "CARGO_WASM_BUILD_BASE_ENV";
 
 /// Variables cargo sets for every rustc invocation of a package, which `env!` reads.
 pub(crate) fn is_cargo_compile_var(name: &str) -> bool {
@@ -47,7 +43,7 @@ fn is_process_var(name: &str) -> bool {
         "RUSTC_WRAPPER",
         "RUSTC_WORKSPACE_WRAPPER",
     ];
-    EXACT.contains(&name) || name.starts_with("CARGO_WASM_BUILD_")
+    EXACT.contains(&name) || name.starts_with(wasm_build_contract::vars::PREFIX)
 }
 
 /// One library compile as cargo ran it.

@@ -11,7 +11,7 @@ use std::io;
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
-use wasm_build_runtime::standin::MANIFEST_NAME;
+use wasm_build_contract::manifest::MANIFEST_NAME;
 
 /// Where a target directory remembers the guest key it was last checked against.
 const CHECKED: &str = ".wasm-build-guest-key";

@@ -309,8 +309,8 @@ mod robustness {
     use std::collections::BTreeSet;
 
     use super::*;
-    use crate::Policy;
-    use crate::policy::RunContext;
+    use crate::judge::RunContext;
+    use wasm_build_contract::Policy;
 
     /// Pieces build-script output is made of, shuffled into lines: a cheap, deterministic
     /// version of the `directives` fuzz target that runs with every `cargo test`.
@@ -371,7 +371,7 @@ mod robustness {
             state = state.wrapping_add(1);
             for line in parse(&text) {
                 if let Some((_, directive)) = &line.directive {
-                    let _ = policy.judge_directive(&ctx, directive);
+                    let _ = ctx.judge(&policy, directive);
                 }
             }
         }

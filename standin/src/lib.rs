@@ -2,9 +2,15 @@
 //!
 //! The wrapper puts a small script where cargo expects the compiled build script, and a
 //! [`StandIn`] manifest beside it. When cargo runs the "build script", the script starts
-//! the tool with [`STANDIN_ARG`] and its own path; the tool reads the manifest beside that
-//! path, runs the wasm module in the sandbox, checks every directive against the policy
-//! and prints the ones that pass for cargo.
+//! the tool with [`STANDIN_ARG`](wasm_build_contract::manifest::STANDIN_ARG) and its own
+//! path; [`run`] reads the policy, runs the wasm module in the sandbox
+//! (`wasm-build-runtime`), judges every directive it printed ([`judge`]), prints the ones
+//! that pass for cargo, and appends what happened to the audit log.
+
+pub mod directive;
+mod exports;
+pub mod judge;
+mod out_dir;
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -13,147 +19,21 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow};
-use serde::{Deserialize, Serialize};
 use wasm_build_permissions_schema::{Capability, GrantSite, grant_help};
 
-use crate::audit::{self, RunRecord};
-use crate::broker::{ExecContext, toolchain_of};
-use crate::directive;
-use crate::env::{cargo_home, is_ambient, sandbox_env};
+use wasm_build_contract::audit::{self, RunRecord};
+use wasm_build_contract::env::{cargo_home, is_ambient, sandbox_env};
+use wasm_build_contract::manifest::{Script, StandIn};
+use wasm_build_contract::policy::{EnvOrigin, Policy, PolicyFile, Verdict};
+use wasm_build_contract::vars::DISCOVERY_ENV;
+use wasm_build_runtime::broker::{ExecContext, toolchain_of};
+use wasm_build_runtime::sandbox::{
+    Access, Exit, Preopen, RunOutput, Sandbox, build_script_preopens,
+};
+use wasm_build_runtime::{ModuleCache, SandboxEngine};
+
 use crate::exports::exported_dirs;
-use crate::policy::{EnvOrigin, Policy, PolicyFile, RunContext, Verdict};
-use crate::sandbox::{Access, Exit, Preopen, RunOutput, Sandbox, build_script_preopens};
-use crate::{ModuleCache, SandboxEngine, out_dir};
-
-/// The first argument with which the stand-in script starts the tool; the second is the
-/// stand-in's own path.
-pub const STANDIN_ARG: &str = "--wasm-build-standin";
-
-/// Set (to a value of its own each time) by the CLI for a *discovery* check: after a build
-/// that stopped on something awaiting review, cargo runs again as `check` so that the
-/// scripts that depend on the stopped ones run too and show what they need. In it a script
-/// whose only problem is what awaits review passes (so cargo goes on to its dependents),
-/// (even when it then failed, most likely on what it was told), and every script asks
-/// cargo to run it again when the variable changes: normal builds
-/// leave it unset, so nothing a discovery run produced is ever reused.
-pub const DISCOVERY_ENV: &str = "CARGO_WASM_BUILD_DISCOVERY";
-
-/// File name of the manifest the wrapper writes beside each stand-in.
-pub const MANIFEST_NAME: &str = "wasm-build-standin.json";
-
-/// Bumped when the manifest changes incompatibly; an older stand-in refuses a newer one.
-const FORMAT: u32 = 1;
-
-/// What a stand-in runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum Script {
-    /// The build script compiled to wasm32-wasip1, run in the sandbox.
-    Wasm {
-        /// The module.
-        module: PathBuf,
-        /// Its key in `module_cache`.
-        module_key: String,
-        /// Where precompiled modules live.
-        module_cache: PathBuf,
-    },
-    /// The native build script, run confined because the consumer granted
-    /// `run-natively`.
-    Native {
-        /// The executable.
-        binary: PathBuf,
-    },
-}
-
-/// What a stand-in needs to find and run its build script.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StandIn {
-    format: u32,
-    /// What to run.
-    pub script: Script,
-    /// The audit log every run appends to.
-    pub audit_log: PathBuf,
-    /// Whether the script belongs to a build-dependency built for the sandbox itself
-    /// (by the nested cargo of `wasm-build-wrapper`), not to the user's build.
-    #[serde(default)]
-    pub for_guest: bool,
-    /// The tool's [`wasm_build_shim::guest_key`] when the script was compiled.
-    #[serde(default)]
-    pub guest_key: String,
-}
-
-impl StandIn {
-    /// A manifest for `script`.
-    pub fn new(script: Script, audit_log: PathBuf) -> Self {
-        StandIn {
-            format: FORMAT,
-            script,
-            audit_log,
-            for_guest: false,
-            guest_key: wasm_build_shim::guest_key(),
-        }
-    }
-
-    /// Marks the script as a build-dependency's, built for the sandbox.
-    #[must_use]
-    pub fn for_guest(mut self, for_guest: bool) -> Self {
-        self.for_guest = for_guest;
-        self
-    }
-
-    /// Writes the manifest into `dir`, the directory of the stand-in executable.
-    ///
-    /// # Errors
-    ///
-    /// Fails when the file cannot be written.
-    pub fn write(&self, dir: &Path) -> Result<()> {
-        let path = dir.join(MANIFEST_NAME);
-        let json = serde_json::to_vec_pretty(self).context("failed to encode stand-in manifest")?;
-        fs::write(&path, json).with_context(|| format!("failed to write {}", path.display()))
-    }
-
-    /// Reads the manifest beside the executable `exe`, or `None` when there is none.
-    ///
-    /// # Errors
-    ///
-    /// Fails when a manifest exists but cannot be read or is from an incompatible version.
-    pub fn beside(exe: &Path) -> Result<Option<Self>> {
-        let Some(dir) = exe.parent() else {
-            return Ok(None);
-        };
-        let path = dir.join(MANIFEST_NAME);
-        let bytes = match fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(err) => {
-                return Err(err).with_context(|| format!("failed to read {}", path.display()));
-            }
-        };
-        let manifest: StandIn = serde_json::from_slice(&bytes).with_context(|| {
-            format!(
-                "{} is corrupt; run `cargo clean` and build again",
-                path.display()
-            )
-        })?;
-        if manifest.format != FORMAT {
-            return Err(anyhow!(
-                "{} was written by another version of cargo-wasm-build; run `cargo clean` and build again",
-                path.display()
-            ));
-        }
-        if manifest.guest_key != wasm_build_shim::guest_key()
-            && matches!(manifest.script, Script::Wasm { .. })
-        {
-            return Err(anyhow!(
-                "{} belongs to a build script compiled by another version of cargo-wasm-build, \
-                 whose std facade differs; `cargo wasm-build` compiles such scripts again, \
-                 or run `cargo clean` and build again",
-                path.display()
-            ));
-        }
-        Ok(Some(manifest))
-    }
-}
+use crate::judge::RunContext;
 
 /// The package whose build script is running, as cargo describes it in the environment.
 #[derive(Debug, Clone)]
@@ -218,7 +98,7 @@ fn filter(policy: &Policy, ctx: &RunContext, stdout: &[u8]) -> Filtered {
     for line in directive::parse(stdout) {
         let text = || String::from_utf8_lossy(line.raw).trim().to_string();
         let verdict = match &line.directive {
-            Some((_, directive)) => policy.judge_directive(ctx, directive),
+            Some((_, directive)) => ctx.judge(policy, directive),
             None => Verdict::Allowed,
         };
         match verdict {
@@ -257,7 +137,7 @@ impl PassedEnv {
                 _ => continue,
             }
             passed.paths.extend(
-                crate::env::setting_paths(name, value)
+                wasm_build_contract::env::setting_paths(name, value)
                     .into_iter()
                     .filter(|path| path.exists()),
             );
@@ -354,8 +234,8 @@ impl Prepared {
             setting_paths: self.passed_env.paths.clone(),
             shared_prefixes: self.shared_prefixes.clone(),
             host_path: std::env::var_os("PATH"),
-            jail: crate::confinement::jail(),
-            dangerously_unconfined: crate::confinement::dangerously_unconfined(),
+            jail: wasm_build_runtime::confinement::jail(),
+            dangerously_unconfined: wasm_build_runtime::confinement::dangerously_unconfined(),
             limits: self.policy.limits,
         }
     }
@@ -415,7 +295,7 @@ pub fn run(exe: &Path, manifest: &StandIn) -> Result<i32> {
             if prepared.policy.verdict(Capability::RunNatively) != Verdict::Allowed {
                 return native_no_longer_granted(exe, &prepared);
             }
-            crate::native::run(binary, &prepared.exec_context())
+            wasm_build_runtime::native::run(binary, &prepared.exec_context())
         }
     }
     .with_context(|| format!("failed to run the build script of {describe}"))?;
@@ -612,7 +492,7 @@ fn granted_preopens(policy: &Policy, manifest_dir: &Path) -> Vec<Preopen> {
 fn hidden_paths(lookups: &BTreeSet<String>) -> Vec<String> {
     lookups
         .iter()
-        .filter(|path| !crate::env::in_runtime_tree(Path::new(path.as_str())))
+        .filter(|path| !wasm_build_contract::env::in_runtime_tree(Path::new(path.as_str())))
         .filter(|path| Path::new(path.as_str()).exists())
         .cloned()
         .collect()
@@ -741,7 +621,7 @@ fn dependency_dirs(out_dir: &Path) -> Vec<PathBuf> {
         dirs.push(build_dir.to_path_buf());
     }
     if let Some(cargo_home) = cargo_home() {
-        dirs.extend(crate::env::downloaded_sources(&cargo_home));
+        dirs.extend(wasm_build_contract::env::downloaded_sources(&cargo_home));
     }
     dirs
 }

@@ -5,14 +5,56 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use wasm_build_permissions_schema::Capability;
 
-use crate::broker::ExecAttempt;
+use crate::vars::RUN_LOG_ENV;
 
-/// The environment variable naming an extra log the CLI reads after cargo exits, to
-/// summarise the build's sandboxed runs.
-pub const RUN_LOG_ENV: &str = "CARGO_WASM_BUILD_RUN_LOG";
+/// One program the script tried to run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecAttempt {
+    /// The program as the script named it.
+    pub program: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// What became of it.
+    pub verdict: ExecVerdict,
+}
+
+/// What became of a program a script tried to run.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExecVerdict {
+    /// A probe, or granted: it ran (confined).
+    Allowed,
+    /// Needs a grant nobody reviewed: the build fails with how to grant it.
+    Pending,
+    /// The consumer denied it: the script saw an error.
+    Refused,
+    /// Granted, but this machine cannot confine it: the build fails with why.
+    Unavailable,
+}
+
+impl ExecVerdict {
+    /// The word the audit log and the permission display use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecVerdict::Allowed => "allowed",
+            ExecVerdict::Pending => "pending",
+            ExecVerdict::Refused => "refused",
+            ExecVerdict::Unavailable => "unavailable",
+        }
+    }
+}
+
+impl std::fmt::Display for ExecVerdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// What one run of a build script did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,7 +95,7 @@ pub struct RunRecord {
     #[serde(default)]
     pub default_env: Vec<String>,
     /// Programs whose failure looked like the jail's doing (see
-    /// [`crate::sandbox::RunOutput::stopped`]).
+    /// `wasm_build_runtime::sandbox::RunOutput::stopped`).
     #[serde(default)]
     pub stopped: Vec<String>,
     /// Paths the script looked for outside what it may read that exist on this machine:
@@ -68,7 +110,7 @@ pub struct RunRecord {
     #[serde(default)]
     pub native: bool,
     /// Whether the script belongs to a build-dependency built for the sandbox itself (see
-    /// [`crate::standin::StandIn::for_guest`]).
+    /// [`crate::manifest::StandIn::for_guest`]).
     #[serde(default)]
     pub for_guest: bool,
     /// The layers of the jail that confined the script's programs (or the script, when

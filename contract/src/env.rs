@@ -83,7 +83,7 @@ pub fn is_ambient(name: &str) -> bool {
         "LC_",
         "RUSTUP_",
         "CARGO_TERM_",
-        "CARGO_WASM_BUILD_",
+        crate::vars::PREFIX,
         "SSH_",
         "XDG_",
     ];
@@ -365,7 +365,7 @@ pub fn setting_paths(name: &str, value: &str) -> Vec<std::path::PathBuf> {
 
 /// Whether `path` is in the kernel's or the services' runtime trees (`/proc`, `/sys`,
 /// `/dev`, `/run`), which no build setting and no grant ever makes readable.
-pub(crate) fn in_runtime_tree(path: &std::path::Path) -> bool {
+pub fn in_runtime_tree(path: &std::path::Path) -> bool {
     const TREES: &[&str] = &["/proc", "/sys", "/dev", "/run", "/var/run"];
     TREES.iter().any(|tree| path.starts_with(tree))
 }

@@ -1,0 +1,20 @@
+//! What crosses a process boundary in cargo wasm-build.
+//!
+//! The CLI resolves grants into a [`PolicyFile`] and starts cargo; cargo starts the wrapper,
+//! which writes a [`manifest::StandIn`] beside each build script; cargo runs the stand-in,
+//! which judges the script's attempts under its [`Policy`] and appends a
+//! [`audit::RunRecord`], which the CLI reads back to report. Each of those processes links
+//! this crate and nothing heavier for the data it hands on, so the policy resolver, the
+//! compatibility suite and the CLI's reporting do not link wasmtime.
+//!
+//! It also holds the facts every process must agree on: which environment variables
+//! cargo sets for build scripts and which are build settings ([`mod@env`]), and the names of
+//! the tool's own variables ([`vars`]).
+
+pub mod audit;
+pub mod env;
+pub mod manifest;
+pub mod policy;
+pub mod vars;
+
+pub use policy::{EnvOrigin, Policy, PolicyFile, Verdict};

@@ -1,0 +1,133 @@
+//! The manifest the wrapper writes beside each stand-in, and how the stand-in is started.
+//!
+//! The wrapper puts a small script where cargo expects the compiled build script, and a
+//! [`StandIn`] manifest beside it. When cargo runs the "build script", the script starts
+//! the tool with [`STANDIN_ARG`] and its own path; the tool reads the manifest beside that
+//! path (`wasm-build-standin` runs it).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, anyhow};
+use serde::{Deserialize, Serialize};
+
+/// The first argument with which the stand-in script starts the tool; the second is the
+/// stand-in's own path.
+pub const STANDIN_ARG: &str = "--wasm-build-standin";
+
+/// File name of the manifest the wrapper writes beside each stand-in.
+pub const MANIFEST_NAME: &str = "wasm-build-standin.json";
+
+/// Bumped when the manifest changes incompatibly; an older stand-in refuses a newer one.
+const FORMAT: u32 = 1;
+
+/// What a stand-in runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Script {
+    /// The build script compiled to wasm32-wasip1, run in the sandbox.
+    Wasm {
+        /// The module.
+        module: PathBuf,
+        /// Its key in `module_cache`.
+        module_key: String,
+        /// Where precompiled modules live.
+        module_cache: PathBuf,
+    },
+    /// The native build script, run confined because the consumer granted
+    /// `run-natively`.
+    Native {
+        /// The executable.
+        binary: PathBuf,
+    },
+}
+
+/// What a stand-in needs to find and run its build script.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StandIn {
+    format: u32,
+    /// What to run.
+    pub script: Script,
+    /// The audit log every run appends to.
+    pub audit_log: PathBuf,
+    /// Whether the script belongs to a build-dependency built for the sandbox itself
+    /// (by the nested cargo of `wasm-build-wrapper`), not to the user's build.
+    #[serde(default)]
+    pub for_guest: bool,
+    /// The tool's [`wasm_build_shim::guest_key`] when the script was compiled.
+    #[serde(default)]
+    pub guest_key: String,
+}
+
+impl StandIn {
+    /// A manifest for `script`.
+    pub fn new(script: Script, audit_log: PathBuf) -> Self {
+        StandIn {
+            format: FORMAT,
+            script,
+            audit_log,
+            for_guest: false,
+            guest_key: wasm_build_shim::guest_key(),
+        }
+    }
+
+    /// Marks the script as a build-dependency's, built for the sandbox.
+    #[must_use]
+    pub fn for_guest(mut self, for_guest: bool) -> Self {
+        self.for_guest = for_guest;
+        self
+    }
+
+    /// Writes the manifest into `dir`, the directory of the stand-in executable.
+    ///
+    /// # Errors
+    ///
+    /// Fails when the file cannot be written.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let path = dir.join(MANIFEST_NAME);
+        let json = serde_json::to_vec_pretty(self).context("failed to encode stand-in manifest")?;
+        fs::write(&path, json).with_context(|| format!("failed to write {}", path.display()))
+    }
+
+    /// Reads the manifest beside the executable `exe`, or `None` when there is none.
+    ///
+    /// # Errors
+    ///
+    /// Fails when a manifest exists but cannot be read or is from an incompatible version.
+    pub fn beside(exe: &Path) -> Result<Option<Self>> {
+        let Some(dir) = exe.parent() else {
+            return Ok(None);
+        };
+        let path = dir.join(MANIFEST_NAME);
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => {
+                return Err(err).with_context(|| format!("failed to read {}", path.display()));
+            }
+        };
+        let manifest: StandIn = serde_json::from_slice(&bytes).with_context(|| {
+            format!(
+                "{} is corrupt; run `cargo clean` and build again",
+                path.display()
+            )
+        })?;
+        if manifest.format != FORMAT {
+            return Err(anyhow!(
+                "{} was written by another version of cargo-wasm-build; run `cargo clean` and build again",
+                path.display()
+            ));
+        }
+        if manifest.guest_key != wasm_build_shim::guest_key()
+            && matches!(manifest.script, Script::Wasm { .. })
+        {
+            return Err(anyhow!(
+                "{} belongs to a build script compiled by another version of cargo-wasm-build, \
+                 whose std facade differs; `cargo wasm-build` compiles such scripts again, \
+                 or run `cargo clean` and build again",
+                path.display()
+            ));
+        }
+        Ok(Some(manifest))
+    }
+}
