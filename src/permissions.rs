@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, bail};
-use wasm_build_permissions_schema::display::{
+use wasm_build_display::{
     PermissionReport, TableStyle, render_card, render_html, render_markdown, render_table,
 };
 use wasm_build_policy::pending::{audit_logs, last_runs};
@@ -135,7 +135,7 @@ impl PermissionsArgs {
 /// Runs `permissions`; returns the exit status.
 pub fn run(args: &PermissionsArgs) -> Result<i32> {
     if args.format == Format::JsonSchema {
-        let schema = wasm_build_permissions_schema::display::report_schema();
+        let schema = wasm_build_display::report_schema();
         return emit(
             args,
             &format!("{}\n", serde_json::to_string_pretty(&schema)?),

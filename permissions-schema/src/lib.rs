@@ -5,7 +5,6 @@
 
 mod capability;
 mod diagnostic;
-pub mod display;
 mod grant_hint;
 pub mod hygiene;
 mod limits;

@@ -204,10 +204,6 @@ mod tests {
         for (file, schema) in [
             ("package-sandbox.schema.json", package_table_schema()),
             ("workspace-sandbox.schema.json", workspace_table_schema()),
-            (
-                "permissions-report.schema.json",
-                crate::display::report_schema(),
-            ),
         ] {
             let text = format!("{}\n", serde_json::to_string_pretty(&schema).unwrap());
             let path = dir.join(file);

@@ -3,11 +3,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use wasm_build_contract::audit::RunRecord;
-use wasm_build_permissions_schema::Capability;
-use wasm_build_permissions_schema::display::{
+use wasm_build_contract::audit::{ExecVerdict, RunRecord};
+use wasm_build_display::{
     CardStatus, LastRun, PackageCard, PermissionReport, ProgramUse, REPORT_FORMAT_VERSION, Summary,
 };
+use wasm_build_permissions_schema::Capability;
 
 use crate::graph::{Graph, Package};
 use crate::resolve::{Resolution, Resolved};
@@ -119,13 +119,10 @@ fn card(package: &Package, resolved: Option<&Resolved>, run: Option<&RunRecord>)
 }
 
 fn last_run(record: &RunRecord) -> LastRun {
-    let mut programs: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut programs: BTreeMap<(String, ExecVerdict), usize> = BTreeMap::new();
     for attempt in &record.exec {
         *programs
-            .entry((
-                attempt.program.clone(),
-                attempt.verdict.as_str().to_string(),
-            ))
+            .entry((attempt.program.clone(), attempt.verdict))
             .or_default() += 1;
     }
     LastRun {

@@ -255,7 +255,7 @@ pub fn render_card(card: &PackageCard, style: TableStyle) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::display::fixtures;
+    use crate::fixtures;
 
     #[test]
     fn table_golden() {

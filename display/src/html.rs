@@ -218,7 +218,7 @@ fn render_card(out: &mut String, card: &PackageCard) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::display::fixtures;
+    use crate::fixtures;
 
     #[test]
     fn page_is_self_contained_and_escaped() {

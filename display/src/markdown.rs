@@ -144,7 +144,7 @@ pub fn render_markdown(report: &PermissionReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::display::fixtures;
+    use crate::fixtures;
 
     #[test]
     fn markdown_golden() {

@@ -16,8 +16,8 @@ pub use html::render_html;
 pub use markdown::render_markdown;
 pub use table::{TableStyle, render_card, render_table};
 
-use crate::capability::Capability;
-use crate::tables::{CapabilitySet, Mode};
+use wasm_build_contract::audit::ExecVerdict;
+use wasm_build_permissions_schema::{Capability, CapabilitySet, Mode};
 
 /// The version of the JSON format. Bumped when a field changes meaning or disappears;
 /// new fields may appear without a bump.
@@ -166,8 +166,8 @@ pub struct LastRun {
 pub struct ProgramUse {
     /// The program as the script named it.
     pub program: String,
-    /// `allowed`, `pending`, `refused` or `unavailable`.
-    pub verdict: String,
+    /// What became of it.
+    pub verdict: ExecVerdict,
     /// How many times.
     pub count: usize,
 }
@@ -260,7 +260,7 @@ pub fn short_run(run: &LastRun) -> String {
             } else {
                 String::new()
             };
-            let verdict = if used.verdict == "allowed" {
+            let verdict = if used.verdict == ExecVerdict::Allowed {
                 String::new()
             } else {
                 format!(" ({})", used.verdict)
@@ -288,7 +288,7 @@ fn short_program(program: &str) -> &str {
 #[cfg(test)]
 pub(crate) mod fixtures {
     use super::*;
-    use crate::capability::GatedDirective;
+    use wasm_build_permissions_schema::GatedDirective;
 
     /// A small report with one package of each kind, shared by the renderers' tests.
     pub fn report() -> PermissionReport {
@@ -321,12 +321,12 @@ pub(crate) mod fixtures {
             programs: vec![
                 ProgramUse {
                     program: "cc".into(),
-                    verdict: "allowed".into(),
+                    verdict: ExecVerdict::Allowed,
                     count: 43,
                 },
                 ProgramUse {
                     program: "ar".into(),
-                    verdict: "allowed".into(),
+                    verdict: ExecVerdict::Allowed,
                     count: 1,
                 },
             ],
@@ -371,6 +371,28 @@ pub(crate) mod fixtures {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The schema shipped for `--format json` consumers is what the types generate. To
+    /// update it: `UPDATE_SCHEMAS=1 cargo test -p wasm-build-display`.
+    #[test]
+    fn committed_report_schema_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../docs/schema/permissions-report.schema.json");
+        let text = format!(
+            "{}\n",
+            serde_json::to_string_pretty(&report_schema()).unwrap()
+        );
+        if std::env::var_os("UPDATE_SCHEMAS").is_some() {
+            std::fs::write(&path, &text).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            committed,
+            text,
+            "{} is stale; run with UPDATE_SCHEMAS=1",
+            path.display()
+        );
+    }
 
     #[test]
     fn json_round_trips_and_keeps_key_order() {
