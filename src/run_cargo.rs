@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context as _, Result};
 use wasm_build_contract::PolicyFile;
 use wasm_build_contract::audit;
-use wasm_build_contract::env::cargo_home;
+use wasm_build_contract::cargo::cargo_home;
 use wasm_build_contract::vars::{
     BASE_ENV_NAMES, DISCOVERY_ENV, INNER_WRAPPER_ENV, POLICY_ENV, RUN_LOG_ENV,
 };

@@ -114,25 +114,6 @@ pub fn changes_what_programs_run(name: &str) -> bool {
     EXACT.contains(&name) || PREFIXES.iter().any(|prefix| name.starts_with(prefix))
 }
 
-/// Cargo's home: where it keeps downloaded sources, and its user-wide configuration.
-pub fn cargo_home() -> Option<std::path::PathBuf> {
-    std::env::var_os("CARGO_HOME")
-        .map(std::path::PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|home| std::path::PathBuf::from(home).join(".cargo"))
-        })
-}
-
-/// Where cargo extracts the packages it downloads (registry and git), under
-/// `cargo_home`. It never expects their files to change, and they are where a
-/// dependency's directives may point.
-pub fn downloaded_sources(cargo_home: &std::path::Path) -> [std::path::PathBuf; 2] {
-    [
-        cargo_home.join("registry").join("src"),
-        cargo_home.join("git").join("checkouts"),
-    ]
-}
-
 /// Version of the list of [`build_setting`] families. Bumped whenever a family is added,
 /// widened or narrowed, so that the RFC, `docs/consumers.md` and a reviewer's memory of
 /// "what passes by default" can name the list they mean.

@@ -8,10 +8,12 @@
 //! compatibility suite and the CLI's reporting do not link wasmtime.
 //!
 //! It also holds the facts every process must agree on: which environment variables
-//! cargo sets for build scripts and which are build settings ([`mod@env`]), and the names of
-//! the tool's own variables ([`vars`]).
+//! cargo sets for build scripts and which are build settings ([`mod@env`]), where cargo keeps
+//! what it downloads and how it names crates.io ([`cargo`]), and the names of the tool's own
+//! variables ([`vars`]).
 
 pub mod audit;
+pub mod cargo;
 pub mod env;
 pub mod manifest;
 pub mod policy;

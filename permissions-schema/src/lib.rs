@@ -18,5 +18,5 @@ pub use limits::Limits;
 pub use tables::{
     CAPABILITY_KEYS, CapabilitySet, ConsumerPolicy, LimitOverrides, Mode, Requests, SCHEMA_VERSION,
     SandboxTable, TableKind, format_duration, format_size, parse_duration, parse_size, parse_table,
-    string_array, validate_spec,
+    validate_spec,
 };

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use toml_edit::{Item, TableLike, Value};
+use toml_edit::{Item, TableLike};
 
 use crate::capability::{Capability, GatedDirective};
 use crate::diagnostic::{Diagnostic, SourceFile, did_you_mean};
@@ -781,15 +781,6 @@ pub fn format_duration(duration: Duration) -> String {
     } else {
         format!("{secs}s")
     }
-}
-
-/// A value helper for writers: an array of TOML strings.
-pub fn string_array(values: &[String]) -> Value {
-    let mut array = toml_edit::Array::new();
-    for value in values {
-        array.push(value.as_str());
-    }
-    Value::Array(array)
 }
 
 #[cfg(test)]

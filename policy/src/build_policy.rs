@@ -223,7 +223,7 @@ fn graph_inputs(graph: &Graph) -> Vec<PathBuf> {
     {
         dirs.extend(start.ancestors().map(Path::to_path_buf));
     }
-    if let Some(home) = wasm_build_contract::env::cargo_home() {
+    if let Some(home) = wasm_build_contract::cargo::cargo_home() {
         inputs.push(home.join("config.toml"));
         inputs.push(home.join("config"));
     }

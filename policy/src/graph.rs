@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 use cargo_metadata::{Metadata, MetadataCommand, TargetKind};
+use wasm_build_contract::cargo::is_crates_io;
 
 /// One package of the resolved graph.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,8 +51,6 @@ pub struct Graph {
     /// Every package of the resolved graph, sorted by name and version.
     pub packages: Vec<Package>,
 }
-
-const CRATES_IO: &str = "registry+https://github.com/rust-lang/crates.io-index";
 
 impl Graph {
     /// Runs `cargo metadata` with the options of `cargo_args` that shape the graph
@@ -145,7 +144,8 @@ impl Graph {
                 let source = package.source.as_ref().map(|source| source.repr.clone());
                 let version = package.version.to_string();
                 let spec = match source.as_deref() {
-                    None | Some(CRATES_IO) => format!("{}@{version}", package.name),
+                    None => format!("{}@{version}", package.name),
+                    Some(source) if is_crates_io(source) => format!("{}@{version}", package.name),
                     Some(_) => full_spec(&package.id.repr, &package.name, &version),
                 };
                 let manifest_path = PathBuf::from(package.manifest_path.as_std_path());

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use wasm_build_contract::audit::{ExecVerdict, RunRecord};
+use wasm_build_contract::cargo::is_crates_io;
 use wasm_build_display::{
     CardStatus, LastRun, PackageCard, PermissionReport, ProgramUse, REPORT_FORMAT_VERSION, Summary,
 };
@@ -54,7 +55,7 @@ pub fn build_report(
 fn card(package: &Package, resolved: Option<&Resolved>, run: Option<&RunRecord>) -> PackageCard {
     let source = match package.source.as_deref() {
         None => "path".to_string(),
-        Some("registry+https://github.com/rust-lang/crates.io-index") => "crates.io".to_string(),
+        Some(source) if is_crates_io(source) => "crates.io".to_string(),
         Some(source) if source.starts_with("git+") => "git".to_string(),
         Some(source) => source
             .trim_start_matches("registry+")

@@ -2,7 +2,6 @@
 //! build script.
 
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -317,24 +316,6 @@ pub fn check_member_tables(resolution: &Resolution) -> Result<Vec<String>> {
         bail!("{}", errors.join("\n\n"));
     }
     Ok(warnings)
-}
-
-/// A list of the unreviewed requests, for `strict` mode and `permissions --check`.
-pub fn unreviewed_report(resolution: &Resolution) -> String {
-    let mut text = String::new();
-    for resolved in resolution.unreviewed() {
-        let package = &resolved.package;
-        let _ = write!(text, "  {} v{}:", package.name, package.version);
-        for capability in &resolved.unreviewed {
-            let _ = write!(text, " {capability};");
-        }
-        if resolved.unreviewed_limits {
-            text.push_str(" larger limits;");
-        }
-        text.pop();
-        text.push('\n');
-    }
-    text
 }
 
 #[cfg(test)]

@@ -60,7 +60,7 @@ impl Roots {
         let build_dir = out_dir.parent().and_then(Path::parent).and_then(resolve);
         let sources = cargo_home
             .map(|home| {
-                wasm_build_contract::env::downloaded_sources(home)
+                wasm_build_contract::cargo::downloaded_sources(home)
                     .iter()
                     .filter_map(|dir| resolve(dir))
                     .collect()

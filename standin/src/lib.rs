@@ -22,7 +22,8 @@ use anyhow::{Context as _, Result, anyhow};
 use wasm_build_permissions_schema::{Capability, GrantSite, grant_help};
 
 use wasm_build_contract::audit::{self, RunRecord};
-use wasm_build_contract::env::{cargo_home, is_ambient, sandbox_env};
+use wasm_build_contract::cargo::cargo_home;
+use wasm_build_contract::env::{is_ambient, sandbox_env};
 use wasm_build_contract::manifest::{Script, StandIn};
 use wasm_build_contract::policy::{EnvOrigin, Policy, PolicyFile, Verdict};
 use wasm_build_contract::vars::DISCOVERY_ENV;
@@ -621,7 +622,7 @@ fn dependency_dirs(out_dir: &Path) -> Vec<PathBuf> {
         dirs.push(build_dir.to_path_buf());
     }
     if let Some(cargo_home) = cargo_home() {
-        dirs.extend(wasm_build_contract::env::downloaded_sources(&cargo_home));
+        dirs.extend(wasm_build_contract::cargo::downloaded_sources(&cargo_home));
     }
     dirs
 }

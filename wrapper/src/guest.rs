@@ -202,7 +202,7 @@ impl GuestCompiler {
                 linked: &linked_digests,
                 toolchain_key: &self.toolchain_key,
                 profile_dir: state.root().parent()?,
-                cargo_home: wasm_build_contract::env::cargo_home().as_deref(),
+                cargo_home: wasm_build_contract::cargo::cargo_home().as_deref(),
             }
             .key()
         });

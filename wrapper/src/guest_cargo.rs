@@ -19,6 +19,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context as _, Result, bail};
 use cargo_metadata::Message;
 use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, value};
+use wasm_build_contract::cargo::is_crates_io;
 use wasm_build_contract::vars::{AUDIT_LOG_ENV, GUEST_FACADE_ENV};
 
 use crate::facade;
@@ -278,13 +279,6 @@ fn source_spec(direct: &Direct, source: Option<&str>) -> Result<InlineTable> {
         "{} {} comes from `{source}`, which the nested {GUEST_TARGET} build cannot name",
         direct.name,
         direct.version
-    )
-}
-
-fn is_crates_io(source: &str) -> bool {
-    matches!(
-        source,
-        "registry+https://github.com/rust-lang/crates.io-index" | "sparse+https://index.crates.io/"
     )
 }
 

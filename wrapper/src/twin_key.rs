@@ -104,7 +104,7 @@ impl TwinInputs<'_> {
             return false;
         };
         let manifest_dir = Path::new(manifest_dir);
-        wasm_build_contract::env::downloaded_sources(home)
+        wasm_build_contract::cargo::downloaded_sources(home)
             .iter()
             .any(|root| manifest_dir.starts_with(root))
             && !manifest_dir
