@@ -17,7 +17,7 @@ pub use markdown::render_markdown;
 pub use table::{TableStyle, render_card, render_table};
 
 use wasm_build_contract::audit::ExecVerdict;
-use wasm_build_permissions_schema::{Capability, CapabilitySet, Mode};
+use wasm_build_permissions_schema::{Capability, CapabilityKey, CapabilitySet, Mode};
 
 /// The version of the JSON format. Bumped when a field changes meaning or disappears;
 /// new fields may appear without a bump.
@@ -210,19 +210,9 @@ pub fn short_set(set: &CapabilitySet) -> String {
             parts.push(format!("{key}: {}", values.join(", ")));
         }
     };
-    push("exec", set.exec.clone());
-    push("env", set.env.clone());
-    push("read", set.read.clone());
-    push("write", set.write.clone());
-    push("network", set.network.clone());
-    push(
-        "directives",
-        set.directives.iter().map(|d| d.key().to_string()).collect(),
-    );
-    push("link-search", set.link_search.clone());
-    push("dangerous-env", set.dangerous_env.clone());
-    push("dangerous-read", set.dangerous_read.clone());
-    push("dangerous-write", set.dangerous_write.clone());
+    for key in CapabilityKey::ALL.into_iter().filter(|key| !key.is_flag()) {
+        push(key.key(), set.values(key));
+    }
     if set.run_natively {
         parts.push("run natively".into());
     }

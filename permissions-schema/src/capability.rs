@@ -51,6 +51,90 @@ impl fmt::Display for GatedDirective {
     }
 }
 
+/// The key of a grant table that holds one kind of [`Capability`]. Every list of keys
+/// (the parser's, the table writer's, the displays', the JSON Schema's check) is derived
+/// from [`CapabilityKey::ALL`] and [`CapabilityKey::key`], so a new kind of capability is
+/// added here and nowhere else by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CapabilityKey {
+    /// `exec`: programs (names looked up on `PATH`, or absolute paths).
+    Exec,
+    /// `env`: environment variables (names, or prefixes ending in `*`).
+    Env,
+    /// `read`: paths to read.
+    Read,
+    /// `write`: paths to write.
+    Write,
+    /// `network`: programs that may use the network.
+    Network,
+    /// `directives`: directives that reach past the package.
+    Directives,
+    /// `link-search`: library search paths.
+    LinkSearch,
+    /// `run-natively`: run the build script natively (a flag).
+    RunNatively,
+    /// `run-built`: run what the build built (a flag).
+    RunBuilt,
+    /// `dangerous-env`: environment variables `env` may not name.
+    DangerousEnv,
+    /// `dangerous-read`: paths `read` may not name.
+    DangerousRead,
+    /// `dangerous-write`: paths `write` may not name.
+    DangerousWrite,
+}
+
+impl CapabilityKey {
+    /// Every key, in the order a table is written and displayed.
+    pub const ALL: [CapabilityKey; 12] = [
+        CapabilityKey::Exec,
+        CapabilityKey::Env,
+        CapabilityKey::Read,
+        CapabilityKey::Write,
+        CapabilityKey::Network,
+        CapabilityKey::Directives,
+        CapabilityKey::LinkSearch,
+        CapabilityKey::RunNatively,
+        CapabilityKey::RunBuilt,
+        CapabilityKey::DangerousEnv,
+        CapabilityKey::DangerousRead,
+        CapabilityKey::DangerousWrite,
+    ];
+
+    /// The key as written in TOML.
+    pub const fn key(self) -> &'static str {
+        match self {
+            CapabilityKey::Exec => "exec",
+            CapabilityKey::Env => "env",
+            CapabilityKey::Read => "read",
+            CapabilityKey::Write => "write",
+            CapabilityKey::Network => "network",
+            CapabilityKey::Directives => "directives",
+            CapabilityKey::LinkSearch => "link-search",
+            CapabilityKey::RunNatively => "run-natively",
+            CapabilityKey::RunBuilt => "run-built",
+            CapabilityKey::DangerousEnv => "dangerous-env",
+            CapabilityKey::DangerousRead => "dangerous-read",
+            CapabilityKey::DangerousWrite => "dangerous-write",
+        }
+    }
+
+    /// Parses a key as written in TOML.
+    pub fn from_key(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.key() == key)
+    }
+
+    /// Whether the key is a boolean switch rather than a list.
+    pub fn is_flag(self) -> bool {
+        matches!(self, CapabilityKey::RunNatively | CapabilityKey::RunBuilt)
+    }
+}
+
+impl fmt::Display for CapabilityKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
 /// One grantable power. Its [`Capability::toml_key`] and [`Capability::toml_value`] are
 /// the line that grants it, so a denial can print exactly what to add.
 #[derive(
@@ -94,22 +178,27 @@ pub enum Capability {
 }
 
 impl Capability {
+    /// The kind of capability: the key of the grant table that holds it.
+    pub fn kind(&self) -> CapabilityKey {
+        match self {
+            Capability::Exec(_) => CapabilityKey::Exec,
+            Capability::Env(_) => CapabilityKey::Env,
+            Capability::Read(_) => CapabilityKey::Read,
+            Capability::Write(_) => CapabilityKey::Write,
+            Capability::Network(_) => CapabilityKey::Network,
+            Capability::Directive(_) => CapabilityKey::Directives,
+            Capability::LinkSearch(_) => CapabilityKey::LinkSearch,
+            Capability::RunNatively => CapabilityKey::RunNatively,
+            Capability::RunBuilt => CapabilityKey::RunBuilt,
+            Capability::DangerousEnv(_) => CapabilityKey::DangerousEnv,
+            Capability::DangerousRead(_) => CapabilityKey::DangerousRead,
+            Capability::DangerousWrite(_) => CapabilityKey::DangerousWrite,
+        }
+    }
+
     /// The key of the grant table that holds this capability.
     pub fn toml_key(&self) -> &'static str {
-        match self {
-            Capability::Exec(_) => "exec",
-            Capability::Env(_) => "env",
-            Capability::Read(_) => "read",
-            Capability::Write(_) => "write",
-            Capability::Network(_) => "network",
-            Capability::Directive(_) => "directives",
-            Capability::LinkSearch(_) => "link-search",
-            Capability::RunNatively => "run-natively",
-            Capability::RunBuilt => "run-built",
-            Capability::DangerousEnv(_) => "dangerous-env",
-            Capability::DangerousRead(_) => "dangerous-read",
-            Capability::DangerousWrite(_) => "dangerous-write",
-        }
+        self.kind().key()
     }
 
     /// Whether the capability widens the sandbox past what review can take for granted:
@@ -143,7 +232,7 @@ impl Capability {
 
     /// Whether the capability is a flag (`key = true`) rather than an array entry.
     pub fn is_flag(&self) -> bool {
-        matches!(self, Capability::RunNatively | Capability::RunBuilt)
+        self.kind().is_flag()
     }
 
     /// The TOML line that grants exactly this capability, e.g. `exec = ["cc"]`.
@@ -233,6 +322,30 @@ mod tests {
             Capability::Read(r#"C:\a "b""#.into()).toml_line(),
             r#"read = ["C:\\a \"b\""]"#
         );
+    }
+
+    #[test]
+    fn capability_keys_round_trip_and_name_every_kind() {
+        for key in CapabilityKey::ALL {
+            assert_eq!(CapabilityKey::from_key(key.key()), Some(key));
+        }
+        let one_of_each = [
+            Capability::Exec("cc".into()),
+            Capability::Env("CC".into()),
+            Capability::Read("/usr".into()),
+            Capability::Write("/tmp".into()),
+            Capability::Network("curl".into()),
+            Capability::Directive(GatedDirective::RustcEnv),
+            Capability::LinkSearch("/opt".into()),
+            Capability::RunNatively,
+            Capability::RunBuilt,
+            Capability::DangerousEnv("*".into()),
+            Capability::DangerousRead("/".into()),
+            Capability::DangerousWrite("/".into()),
+        ];
+        let kinds: Vec<CapabilityKey> = one_of_each.iter().map(Capability::kind).collect();
+        assert_eq!(kinds, CapabilityKey::ALL);
+        assert!(one_of_each.iter().all(|c| c.is_flag() == c.kind().is_flag()));
     }
 
     #[test]

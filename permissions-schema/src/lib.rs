@@ -11,12 +11,12 @@ mod limits;
 pub mod schema;
 mod tables;
 
-pub use capability::{Capability, GatedDirective, toml_string};
+pub use capability::{Capability, CapabilityKey, GatedDirective, toml_string};
 pub use diagnostic::{Diagnostic, SourceFile, did_you_mean};
 pub use grant_hint::{GrantSite, grant_help, grant_lines, package_spec};
 pub use limits::Limits;
 pub use tables::{
-    CAPABILITY_KEYS, CapabilitySet, ConsumerPolicy, LimitOverrides, Mode, Requests, SCHEMA_VERSION,
-    SandboxTable, TableKind, format_duration, format_size, parse_duration, parse_size, parse_table,
-    validate_spec,
+    CAPABILITY_KEYS, CapabilitySet, ConsumerPolicy, LimitKey, LimitOverrides, Mode, Requests,
+    SCHEMA_VERSION, SandboxTable, TableKind, format_duration, format_size, parse_duration,
+    parse_size, parse_table, validate_spec,
 };

@@ -139,7 +139,7 @@ pub fn workspace_table_schema() -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tables::CAPABILITY_KEYS;
+    use crate::tables::{CAPABILITY_KEYS, LimitKey};
 
     fn keys(schema: &serde_json::Value, at: &[&str]) -> Vec<String> {
         let mut node = schema;
@@ -179,8 +179,10 @@ mod tests {
         assert_eq!(keys(&package, &[]), sorted(&expected));
         assert_eq!(
             keys(&package, &["$defs", "Capabilities"]),
-            sorted(CAPABILITY_KEYS)
+            sorted(&CAPABILITY_KEYS)
         );
+        let limit_keys: Vec<&str> = LimitKey::ALL.iter().map(|key| key.key()).collect();
+        assert_eq!(keys(&package, &["$defs", "Limits"]), sorted(&limit_keys));
         let workspace = workspace_table_schema();
         assert_eq!(
             keys(&workspace, &[]),

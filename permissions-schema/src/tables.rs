@@ -27,7 +27,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use toml_edit::{Item, TableLike};
 
-use crate::capability::{Capability, GatedDirective};
+use crate::capability::{Capability, CapabilityKey, GatedDirective};
 use crate::diagnostic::{Diagnostic, SourceFile, did_you_mean};
 use crate::hygiene;
 use crate::limits::Limits;
@@ -35,32 +35,86 @@ use crate::limits::Limits;
 /// The schema version this tool reads and writes.
 pub const SCHEMA_VERSION: i64 = 1;
 
-/// Keys of a capability set, in the order they are written.
-pub const CAPABILITY_KEYS: &[&str] = &[
-    "exec",
-    "env",
-    "read",
-    "write",
-    "network",
-    "directives",
-    "link-search",
-    "run-natively",
-    "run-built",
-    "dangerous-env",
-    "dangerous-read",
-    "dangerous-write",
-    "limits",
-];
+/// Keys of a capability set, in the order they are written: every [`CapabilityKey`], then
+/// `limits`.
+pub const CAPABILITY_KEYS: [&str; CapabilityKey::ALL.len() + 1] = {
+    let mut keys = ["limits"; CapabilityKey::ALL.len() + 1];
+    let mut at = 0;
+    while at < CapabilityKey::ALL.len() {
+        keys[at] = CapabilityKey::ALL[at].key();
+        at += 1;
+    }
+    keys
+};
 
-const LIMIT_KEYS: &[&str] = &[
-    "memory",
-    "cpu-time",
-    "wall-time",
-    "child-time",
-    "stdout",
-    "stderr",
-    "out-dir",
-];
+/// A key of a `limits` table. Every list of limit keys (the parser's, the table writer's,
+/// the displays') is derived from [`LimitKey::ALL`] and [`LimitKey::key`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LimitKey {
+    /// `memory`: bytes of wasm memory.
+    Memory,
+    /// `cpu-time`: CPU time of the script's own code.
+    CpuTime,
+    /// `wall-time`: wall-clock time of the whole run.
+    WallTime,
+    /// `child-time`: wall-clock time of one child process.
+    ChildTime,
+    /// `stdout`: bytes on stdout.
+    Stdout,
+    /// `stderr`: bytes on stderr.
+    Stderr,
+    /// `out-dir`: bytes in `OUT_DIR`.
+    OutDir,
+}
+
+impl LimitKey {
+    /// Every key, in the order a table is written and displayed.
+    pub const ALL: [LimitKey; 7] = [
+        LimitKey::Memory,
+        LimitKey::CpuTime,
+        LimitKey::WallTime,
+        LimitKey::ChildTime,
+        LimitKey::Stdout,
+        LimitKey::Stderr,
+        LimitKey::OutDir,
+    ];
+
+    /// The key as written in TOML.
+    pub const fn key(self) -> &'static str {
+        match self {
+            LimitKey::Memory => "memory",
+            LimitKey::CpuTime => "cpu-time",
+            LimitKey::WallTime => "wall-time",
+            LimitKey::ChildTime => "child-time",
+            LimitKey::Stdout => "stdout",
+            LimitKey::Stderr => "stderr",
+            LimitKey::OutDir => "out-dir",
+        }
+    }
+
+    /// Parses a key as written in TOML.
+    pub fn from_key(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|limit| limit.key() == key)
+    }
+
+    /// Whether the limit is a duration (else a size in bytes).
+    pub fn is_duration(self) -> bool {
+        matches!(
+            self,
+            LimitKey::CpuTime | LimitKey::WallTime | LimitKey::ChildTime
+        )
+    }
+}
+
+const LIMIT_KEYS: [&str; LimitKey::ALL.len()] = {
+    let mut keys = [""; LimitKey::ALL.len()];
+    let mut at = 0;
+    while at < LimitKey::ALL.len() {
+        keys[at] = LimitKey::ALL[at].key();
+        at += 1;
+    }
+    keys
+};
 
 /// Larger limits than the defaults.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -138,20 +192,60 @@ impl LimitOverrides {
 
     /// The overrides as `key = value` pairs in TOML syntax, in schema order.
     pub fn toml_pairs(&self) -> Vec<(&'static str, String)> {
-        let size = |v: u64| crate::toml_string(&format_size(v));
-        let time = |v: Duration| crate::toml_string(&format_duration(v));
-        [
-            ("memory", self.memory.map(size)),
-            ("cpu-time", self.cpu_time.map(time)),
-            ("wall-time", self.wall_time.map(time)),
-            ("child-time", self.child_time.map(time)),
-            ("stdout", self.stdout.map(size)),
-            ("stderr", self.stderr.map(size)),
-            ("out-dir", self.out_dir.map(size)),
-        ]
-        .into_iter()
-        .filter_map(|(key, value)| Some((key, value?)))
-        .collect()
+        self.texts()
+            .into_iter()
+            .map(|(key, text)| (key.key(), crate::toml_string(&text)))
+            .collect()
+    }
+
+    /// The overrides set, as the text a table holds (`"2GiB"`, `"10min"`), in schema
+    /// order.
+    pub fn texts(&self) -> Vec<(LimitKey, String)> {
+        LimitKey::ALL
+            .into_iter()
+            .filter_map(|key| Some((key, self.text(key)?)))
+            .collect()
+    }
+
+    /// The override of `key` as a table holds it, if set.
+    pub fn text(&self, key: LimitKey) -> Option<String> {
+        let size = |bytes: &Option<u64>| bytes.map(format_size);
+        let time = |duration: &Option<Duration>| duration.map(format_duration);
+        match key {
+            LimitKey::Memory => size(&self.memory),
+            LimitKey::CpuTime => time(&self.cpu_time),
+            LimitKey::WallTime => time(&self.wall_time),
+            LimitKey::ChildTime => time(&self.child_time),
+            LimitKey::Stdout => size(&self.stdout),
+            LimitKey::Stderr => size(&self.stderr),
+            LimitKey::OutDir => size(&self.out_dir),
+        }
+    }
+
+    /// Sets the override of `key` from the text a table holds; `Err` says what the text
+    /// must look like.
+    fn set_text(&mut self, key: LimitKey, text: Option<&str>) -> Result<(), &'static str> {
+        if key.is_duration() {
+            let duration = text
+                .and_then(parse_duration)
+                .ok_or("a duration such as \"90s\" or \"10min\"")?;
+            match key {
+                LimitKey::CpuTime => self.cpu_time = Some(duration),
+                LimitKey::WallTime => self.wall_time = Some(duration),
+                _ => self.child_time = Some(duration),
+            }
+            return Ok(());
+        }
+        let bytes = text
+            .and_then(parse_size)
+            .ok_or("a size such as \"512MiB\" or \"2GiB\"")?;
+        match key {
+            LimitKey::Memory => self.memory = Some(bytes),
+            LimitKey::Stdout => self.stdout = Some(bytes),
+            LimitKey::Stderr => self.stderr = Some(bytes),
+            _ => self.out_dir = Some(bytes),
+        }
+        Ok(())
     }
 }
 
@@ -188,6 +282,41 @@ pub struct CapabilitySet {
 }
 
 impl CapabilitySet {
+    /// The values under the list key `key` as written in TOML (gated directives by their
+    /// keys); none for a flag (see [`CapabilitySet::flag`]).
+    pub fn values(&self, key: CapabilityKey) -> Vec<String> {
+        match key {
+            CapabilityKey::Exec => self.exec.clone(),
+            CapabilityKey::Env => self.env.clone(),
+            CapabilityKey::Read => self.read.clone(),
+            CapabilityKey::Write => self.write.clone(),
+            CapabilityKey::Network => self.network.clone(),
+            CapabilityKey::Directives => self.directives.iter().map(|d| d.key().into()).collect(),
+            CapabilityKey::LinkSearch => self.link_search.clone(),
+            CapabilityKey::DangerousEnv => self.dangerous_env.clone(),
+            CapabilityKey::DangerousRead => self.dangerous_read.clone(),
+            CapabilityKey::DangerousWrite => self.dangerous_write.clone(),
+            CapabilityKey::RunNatively | CapabilityKey::RunBuilt => Vec::new(),
+        }
+    }
+
+    /// Whether the flag `key` is on (false for a list key).
+    pub fn flag(&self, key: CapabilityKey) -> bool {
+        match key {
+            CapabilityKey::RunNatively => self.run_natively,
+            CapabilityKey::RunBuilt => self.run_built,
+            _ => false,
+        }
+    }
+
+    fn set_flag(&mut self, key: CapabilityKey, on: bool) {
+        match key {
+            CapabilityKey::RunNatively => self.run_natively = on,
+            CapabilityKey::RunBuilt => self.run_built = on,
+            _ => {}
+        }
+    }
+
     /// Every capability in the set (limits aside).
     pub fn capabilities(&self) -> Vec<Capability> {
         let mut all = Vec::new();
@@ -557,17 +686,28 @@ fn parse_capability(
     set: &mut CapabilitySet,
     errors: &mut Vec<Diagnostic>,
 ) {
-    match key {
-        "exec" => set.exec = strings(file, value, key, errors),
-        "env" => set.env = env_patterns(file, value, key, errors, false),
-        "dangerous-env" => set.dangerous_env = env_patterns(file, value, key, errors, true),
-        "read" => set.read = paths(file, value, key, errors, true),
-        "write" => set.write = paths(file, value, key, errors, true),
-        "dangerous-read" => set.dangerous_read = paths(file, value, key, errors, false),
-        "dangerous-write" => set.dangerous_write = paths(file, value, key, errors, false),
-        "network" => set.network = strings(file, value, key, errors),
-        "link-search" => set.link_search = paths(file, value, key, errors, false),
-        "directives" => {
+    if key == "limits" {
+        set.limits = parse_limits(file, value, errors);
+        return;
+    }
+    let Some(kind) = CapabilityKey::from_key(key) else {
+        return;
+    };
+    match kind {
+        CapabilityKey::Exec => set.exec = strings(file, value, key, errors),
+        CapabilityKey::Env => set.env = env_patterns(file, value, key, errors, false),
+        CapabilityKey::DangerousEnv => {
+            set.dangerous_env = env_patterns(file, value, key, errors, true)
+        }
+        CapabilityKey::Read => set.read = paths(file, value, key, errors, true),
+        CapabilityKey::Write => set.write = paths(file, value, key, errors, true),
+        CapabilityKey::DangerousRead => set.dangerous_read = paths(file, value, key, errors, false),
+        CapabilityKey::DangerousWrite => {
+            set.dangerous_write = paths(file, value, key, errors, false)
+        }
+        CapabilityKey::Network => set.network = strings(file, value, key, errors),
+        CapabilityKey::LinkSearch => set.link_search = paths(file, value, key, errors, false),
+        CapabilityKey::Directives => {
             for name in strings(file, value, key, errors) {
                 match GatedDirective::from_key(&name) {
                     Some(gated) => set.directives.push(gated),
@@ -589,16 +729,10 @@ fn parse_capability(
                 }
             }
         }
-        "limits" => set.limits = parse_limits(file, value, errors),
-        "run-natively" => match value.as_bool() {
-            Some(flag) => set.run_natively = flag,
-            None => errors.push(file.error(value.span(), "`run-natively` must be true or false")),
+        CapabilityKey::RunNatively | CapabilityKey::RunBuilt => match value.as_bool() {
+            Some(flag) => set.set_flag(kind, flag),
+            None => errors.push(file.error(value.span(), format!("`{key}` must be true or false"))),
         },
-        "run-built" => match value.as_bool() {
-            Some(flag) => set.run_built = flag,
-            None => errors.push(file.error(value.span(), "`run-built` must be true or false")),
-        },
-        _ => {}
     }
 }
 
@@ -619,25 +753,12 @@ fn parse_limits(
         let span = key_span(table, key).or_else(|| item.span());
         let text = item.as_str();
         let bad = |what: &str| file.error(item.span(), format!("`limits.{key}` must be {what}"));
-        match key {
-            "memory" | "stdout" | "stderr" | "out-dir" => match text.and_then(parse_size) {
-                Some(bytes) => match key {
-                    "memory" => limits.memory = Some(bytes),
-                    "stdout" => limits.stdout = Some(bytes),
-                    "stderr" => limits.stderr = Some(bytes),
-                    _ => limits.out_dir = Some(bytes),
-                },
-                None => errors.push(bad("a size such as \"512MiB\" or \"2GiB\"")),
-            },
-            "cpu-time" | "wall-time" | "child-time" => match text.and_then(parse_duration) {
-                Some(duration) => match key {
-                    "cpu-time" => limits.cpu_time = Some(duration),
-                    "wall-time" => limits.wall_time = Some(duration),
-                    _ => limits.child_time = Some(duration),
-                },
-                None => errors.push(bad("a duration such as \"90s\" or \"10min\"")),
-            },
-            other => errors.push(unknown_key(file, span, other, "`limits`", LIMIT_KEYS)),
+        let Some(limit) = LimitKey::from_key(key) else {
+            errors.push(unknown_key(file, span, key, "`limits`", &LIMIT_KEYS));
+            continue;
+        };
+        if let Err(what) = limits.set_text(limit, text) {
+            errors.push(bad(what));
         }
     }
     limits
@@ -686,7 +807,7 @@ fn parse_grants(
                     cap_span,
                     cap_key,
                     &format!("the {key} entry for `{spec}`"),
-                    CAPABILITY_KEYS,
+                    &CAPABILITY_KEYS,
                 ));
             }
         }

@@ -2,7 +2,7 @@
 
 use anyhow::{Context as _, Result, bail};
 use toml_edit::{DocumentMut, InlineTable, Item, Table, Value};
-use wasm_build_permissions_schema::{CapabilitySet, format_duration, format_size};
+use wasm_build_permissions_schema::{CapabilityKey, CapabilitySet};
 
 /// Which list a grant goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,29 +54,14 @@ pub fn add_grants(
             decision.key()
         );
     };
-    for (key, values) in [
-        ("exec", &set.exec),
-        ("env", &set.env),
-        ("read", &set.read),
-        ("write", &set.write),
-        ("network", &set.network),
-        ("link-search", &set.link_search),
-        ("dangerous-env", &set.dangerous_env),
-        ("dangerous-read", &set.dangerous_read),
-        ("dangerous-write", &set.dangerous_write),
-    ] {
-        append(entry, key, values.iter().cloned())?;
-    }
-    append(
-        entry,
-        "directives",
-        set.directives.iter().map(|gated| gated.key().to_string()),
-    )?;
-    if set.run_natively {
-        entry.insert("run-natively", Item::Value(Value::from(true)));
-    }
-    if set.run_built {
-        entry.insert("run-built", Item::Value(Value::from(true)));
+    for key in CapabilityKey::ALL {
+        if key.is_flag() {
+            if set.flag(key) {
+                entry.insert(key.key(), Item::Value(Value::from(true)));
+            }
+        } else {
+            append(entry, key.key(), set.values(key).into_iter())?;
+        }
     }
     if !set.limits.is_empty() {
         let limits = entry
@@ -85,21 +70,8 @@ pub fn add_grants(
         let Some(limits) = limits.as_table_like_mut() else {
             bail!("`limits` of `{spec}` is not a table");
         };
-        let size = |bytes: u64| Value::from(format_size(bytes));
-        let time = |duration| Value::from(format_duration(duration));
-        let pairs = [
-            ("memory", set.limits.memory.map(size)),
-            ("cpu-time", set.limits.cpu_time.map(time)),
-            ("wall-time", set.limits.wall_time.map(time)),
-            ("child-time", set.limits.child_time.map(time)),
-            ("stdout", set.limits.stdout.map(size)),
-            ("stderr", set.limits.stderr.map(size)),
-            ("out-dir", set.limits.out_dir.map(size)),
-        ];
-        for (key, value) in pairs {
-            if let Some(value) = value {
-                limits.insert(key, Item::Value(value));
-            }
+        for (key, text) in set.limits.texts() {
+            limits.insert(key.key(), Item::Value(Value::from(text)));
         }
     }
     Ok(doc.to_string())
