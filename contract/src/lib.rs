@@ -15,8 +15,10 @@
 pub mod audit;
 pub mod cargo;
 pub mod env;
+mod error;
 pub mod manifest;
 pub mod policy;
 pub mod vars;
 
+pub use error::ContractError;
 pub use policy::{EnvOrigin, Policy, PolicyFile, Verdict};

@@ -8,8 +8,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, Result, anyhow};
 use serde::{Deserialize, Serialize};
+
+use crate::error::ContractError;
 
 /// The first argument with which the stand-in script starts the tool; the second is the
 /// stand-in's own path.
@@ -83,10 +84,10 @@ impl StandIn {
     /// # Errors
     ///
     /// Fails when the file cannot be written.
-    pub fn write(&self, dir: &Path) -> Result<()> {
+    pub fn write(&self, dir: &Path) -> Result<(), ContractError> {
         let path = dir.join(MANIFEST_NAME);
-        let json = serde_json::to_vec_pretty(self).context("failed to encode stand-in manifest")?;
-        fs::write(&path, json).with_context(|| format!("failed to write {}", path.display()))
+        let json = serde_json::to_vec_pretty(self).map_err(ContractError::EncodeManifest)?;
+        fs::write(&path, json).map_err(|source| ContractError::WriteManifest { path, source })
     }
 
     /// Reads the manifest beside the executable `exe`, or `None` when there is none.
@@ -94,7 +95,7 @@ impl StandIn {
     /// # Errors
     ///
     /// Fails when a manifest exists but cannot be read or is from an incompatible version.
-    pub fn beside(exe: &Path) -> Result<Option<Self>> {
+    pub fn beside(exe: &Path) -> Result<Option<Self>, ContractError> {
         let Some(dir) = exe.parent() else {
             return Ok(None);
         };
@@ -102,32 +103,61 @@ impl StandIn {
         let bytes = match fs::read(&path) {
             Ok(bytes) => bytes,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(err) => {
-                return Err(err).with_context(|| format!("failed to read {}", path.display()));
-            }
+            Err(source) => return Err(ContractError::ReadManifest { path, source }),
         };
-        let manifest: StandIn = serde_json::from_slice(&bytes).with_context(|| {
-            format!(
-                "{} is corrupt; run `cargo clean` and build again",
-                path.display()
-            )
-        })?;
+        let manifest: StandIn = match serde_json::from_slice(&bytes) {
+            Ok(manifest) => manifest,
+            Err(source) => return Err(ContractError::CorruptManifest { path, source }),
+        };
         if manifest.format != FORMAT {
-            return Err(anyhow!(
-                "{} was written by another version of cargo-wasm-build; run `cargo clean` and build again",
-                path.display()
-            ));
+            return Err(ContractError::OtherVersion { path });
         }
         if manifest.guest_key != wasm_build_shim::guest_key()
             && matches!(manifest.script, Script::Wasm { .. })
         {
-            return Err(anyhow!(
-                "{} belongs to a build script compiled by another version of cargo-wasm-build, \
-                 whose std facade differs; `cargo wasm-build` compiles such scripts again, \
-                 or run `cargo clean` and build again",
-                path.display()
-            ));
+            return Err(ContractError::OtherFacade { path });
         }
         Ok(Some(manifest))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn native(dir: &Path) -> StandIn {
+        StandIn::new(
+            Script::Native {
+                binary: dir.join("build-script-build.native"),
+            },
+            dir.join("audit.jsonl"),
+        )
+    }
+
+    #[test]
+    fn a_manifest_reads_back_and_a_stale_one_says_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let exe = dir.path().join("build-script-build");
+        assert!(StandIn::beside(&exe).unwrap().is_none());
+
+        let manifest = native(dir.path());
+        manifest.write(dir.path()).unwrap();
+        assert_eq!(StandIn::beside(&exe).unwrap(), Some(manifest.clone()));
+
+        let path = dir.path().join(MANIFEST_NAME);
+        let mut json: serde_json::Value =
+            serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        json["format"] = (FORMAT + 1).into();
+        fs::write(&path, json.to_string()).unwrap();
+        let err = StandIn::beside(&exe).unwrap_err();
+        assert!(matches!(err, ContractError::OtherVersion { .. }), "{err}");
+        assert!(err.to_string().contains("run `cargo clean`"), "{err}");
+
+        fs::write(&path, "{").unwrap();
+        let err = StandIn::beside(&exe).unwrap_err();
+        assert!(
+            matches!(err, ContractError::CorruptManifest { .. }),
+            "{err}"
+        );
     }
 }

@@ -3,10 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, Result};
-
 use serde::{Deserialize, Serialize};
 
+use crate::error::ContractError;
 use crate::vars::POLICY_ENV;
 use wasm_build_permissions_schema::{Capability, GrantSite, Limits};
 
@@ -85,22 +84,16 @@ impl PolicyFile {
     /// # Errors
     ///
     /// Fails when the variable names a file that cannot be read or parsed.
-    pub fn from_env() -> Result<Self> {
-        let Some(path) = std::env::var_os(POLICY_ENV) else {
+    pub fn from_env() -> Result<Self, ContractError> {
+        let Some(path) = std::env::var_os(POLICY_ENV).map(PathBuf::from) else {
             return Ok(PolicyFile::default());
         };
-        let bytes = std::fs::read(&path).with_context(|| {
-            format!(
-                "failed to read the sandbox policy {}",
-                Path::new(&path).display()
-            )
-        })?;
-        serde_json::from_slice(&bytes).with_context(|| {
-            format!(
-                "the sandbox policy {} is corrupt",
-                Path::new(&path).display()
-            )
-        })
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(source) => return Err(ContractError::ReadPolicy { path, source }),
+        };
+        serde_json::from_slice(&bytes)
+            .map_err(|source| ContractError::CorruptPolicy { path, source })
     }
 
     /// The policy of the package in `manifest_dir`.

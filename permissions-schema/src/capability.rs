@@ -345,7 +345,11 @@ mod tests {
         ];
         let kinds: Vec<CapabilityKey> = one_of_each.iter().map(Capability::kind).collect();
         assert_eq!(kinds, CapabilityKey::ALL);
-        assert!(one_of_each.iter().all(|c| c.is_flag() == c.kind().is_flag()));
+        assert!(
+            one_of_each
+                .iter()
+                .all(|c| c.is_flag() == c.kind().is_flag())
+        );
     }
 
     #[test]

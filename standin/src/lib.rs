@@ -18,11 +18,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context as _, Result, anyhow};
+use anyhow::{Context as _, Result};
 use wasm_build_permissions_schema::{Capability, GrantSite, grant_help};
 
 use wasm_build_contract::audit::{self, RunRecord};
-use wasm_build_contract::cargo::cargo_home;
+use wasm_build_contract::cargo::{CargoPackage, cargo_home, cargo_var};
 use wasm_build_contract::env::{is_ambient, sandbox_env};
 use wasm_build_contract::manifest::{Script, StandIn};
 use wasm_build_contract::policy::{EnvOrigin, Policy, PolicyFile, Verdict};
@@ -39,29 +39,16 @@ use crate::judge::RunContext;
 /// The package whose build script is running, as cargo describes it in the environment.
 #[derive(Debug, Clone)]
 struct Package {
-    name: String,
-    version: String,
-    manifest_dir: PathBuf,
+    cargo: CargoPackage,
     out_dir: PathBuf,
 }
 
 impl Package {
     fn from_env() -> Result<Self> {
-        let var = |name: &str| {
-            std::env::var_os(name).ok_or_else(|| {
-                anyhow!("`{name}` is not set: build scripts are run by cargo, not by hand")
-            })
-        };
         Ok(Package {
-            name: var("CARGO_PKG_NAME")?.to_string_lossy().into_owned(),
-            version: var("CARGO_PKG_VERSION")?.to_string_lossy().into_owned(),
-            manifest_dir: var("CARGO_MANIFEST_DIR")?.into(),
-            out_dir: var("OUT_DIR")?.into(),
+            cargo: CargoPackage::from_env()?,
+            out_dir: cargo_var("OUT_DIR")?.into(),
         })
-    }
-
-    fn describe(&self) -> String {
-        format!("`{} v{}`", self.name, self.version)
     }
 }
 
@@ -181,7 +168,7 @@ impl Prepared {
         );
         let file = PolicyFile::from_env()?;
         let policy = file
-            .policy_for(&package.manifest_dir)
+            .policy_for(&package.cargo.manifest_dir)
             .with_toolchain(toolchain.as_deref());
         let origin = |name: &str| policy.sees_env(name, &file.config_env);
         let env = sandbox_env(std::env::vars_os(), |name| origin(name).is_some());
@@ -199,7 +186,7 @@ impl Prepared {
         readable.extend(passed_env.paths.iter().cloned());
         let ctx = RunContext {
             out_dir: package.out_dir.clone(),
-            manifest_dir: package.manifest_dir.clone(),
+            manifest_dir: package.cargo.manifest_dir.clone(),
             readable,
             hidden_env: hidden_env.clone(),
         };
@@ -224,11 +211,14 @@ impl Prepared {
 
     fn exec_context(&self) -> ExecContext {
         ExecContext {
-            package: format!("{} v{}", self.package.name, self.package.version),
+            package: format!(
+                "{} v{}",
+                self.package.cargo.name, self.package.cargo.version
+            ),
             policy: self.policy.clone(),
             env: self.env.clone(),
             rustc: std::env::var_os("RUSTC").map(PathBuf::from),
-            manifest_dir: self.package.manifest_dir.clone(),
+            manifest_dir: self.package.cargo.manifest_dir.clone(),
             out_dir: self.package.out_dir.clone(),
             temp_dir: self.temp_dir.path().to_path_buf(),
             exported_dirs: self.exported.clone(),
@@ -251,7 +241,7 @@ impl Prepared {
 /// violations are reported on stderr and turned into a non-zero status instead.
 pub fn run(exe: &Path, manifest: &StandIn) -> Result<i32> {
     let prepared = Prepared::from_env()?;
-    let describe = prepared.package.describe();
+    let describe = prepared.package.cargo.describe();
     let output = match &manifest.script {
         Script::Wasm {
             module,
@@ -269,7 +259,7 @@ pub fn run(exe: &Path, manifest: &StandIn) -> Result<i32> {
                 args: vec![exe.to_string_lossy().into_owned()],
                 env: prepared.env.clone(),
                 preopens: build_script_preopens(
-                    &prepared.package.manifest_dir,
+                    &prepared.package.cargo.manifest_dir,
                     &prepared.package.out_dir,
                     prepared.temp_dir.path(),
                 )
@@ -280,7 +270,7 @@ pub fn run(exe: &Path, manifest: &StandIn) -> Result<i32> {
                 }))
                 .chain(granted_preopens(
                     &prepared.policy,
-                    &prepared.package.manifest_dir,
+                    &prepared.package.cargo.manifest_dir,
                 ))
                 .collect(),
                 limits: prepared.policy.limits,
@@ -311,7 +301,7 @@ fn native_no_longer_granted(exe: &Path, prepared: &Prepared) -> Result<i32> {
     remove_with_hard_links(exe)?;
     eprintln!(
         "error: the build script of {} was compiled to run natively, but `run-natively` is no longer granted; it did not run\nhelp: build again: cargo will compile it for the wasm sandbox this time",
-        prepared.package.describe()
+        prepared.package.cargo.describe()
     );
     Ok(1)
 }
@@ -415,7 +405,7 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
         .into_iter()
         .collect();
     errors.extend(pending_errors(&filtered.pending));
-    let spec = policy.grant_spec(&package.name, &package.version);
+    let spec = policy.grant_spec(&package.cargo.name, &package.cargo.version);
     report(package, (&prepared.grant_site, &spec), &errors, &pending);
     if !output.exit.success() && output.ran_untrusted && !pending.contains(&Capability::RunBuilt) {
         note_what_programs_cannot_do(package, policy);
@@ -438,9 +428,9 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
     audit::append(
         &manifest.audit_log,
         &RunRecord {
-            package: package.name.clone(),
-            version: package.version.clone(),
-            manifest_dir: package.manifest_dir.clone(),
+            package: package.cargo.name.clone(),
+            version: package.cargo.version.clone(),
+            manifest_dir: package.cargo.manifest_dir.clone(),
             status,
             finished_at: audit::now(),
             elapsed_ms: duration_ms(output.elapsed),
@@ -721,7 +711,7 @@ fn note_what_programs_cannot_do(package: &Package, policy: &Policy) {
         "note: the programs the build script of {} ran cannot execute what they built in its \
          OUT_DIR (a configure script then says \"cannot run C compiled programs\"); if that \
          is why it failed, grant `run-built = true` for it",
-        package.describe()
+        package.cargo.describe()
     );
 }
 
@@ -732,7 +722,7 @@ fn report(
     errors: &[String],
     pending: &[Capability],
 ) {
-    let text = failure_text(&package.describe(), (site, spec), errors, pending);
+    let text = failure_text(&package.cargo.describe(), (site, spec), errors, pending);
     // stderr is where cargo shows a failed build script's explanation.
     let _ = std::io::stderr().write_all(text.as_bytes());
 }

@@ -31,6 +31,7 @@ use std::process::Command;
 use anyhow::{Context as _, Result, anyhow};
 use wasm_build_cache::ArtifactCache;
 use wasm_build_contract::audit::{self, RunRecord};
+use wasm_build_contract::cargo::CargoPackage;
 use wasm_build_contract::manifest::{Script, StandIn};
 use wasm_build_contract::vars::{AUDIT_LOG_ENV, INNER_WRAPPER_ENV};
 use wasm_build_contract::{PolicyFile, Verdict};
@@ -300,9 +301,7 @@ impl GuestBuild<'_> {
 /// The package whose build script is being compiled, from the environment cargo gives
 /// rustc, with its policy.
 struct PackageEnv {
-    name: String,
-    version: String,
-    manifest_dir: PathBuf,
+    cargo: CargoPackage,
     policy: wasm_build_contract::Policy,
     /// Where the consumer's grants go, for the hints in denials.
     grant_site: GrantSite,
@@ -310,15 +309,13 @@ struct PackageEnv {
 
 impl PackageEnv {
     fn from_env() -> Self {
-        let var = |name: &str| std::env::var(name).unwrap_or_default();
-        let manifest_dir = PathBuf::from(var("CARGO_MANIFEST_DIR"));
+        // Cargo sets these for every compile; without them nothing matches a policy.
+        let cargo = CargoPackage::from_env().unwrap_or_default();
         // Without a readable policy the defaults apply, and they grant nothing.
         let file = PolicyFile::from_env().unwrap_or_default();
-        let policy = file.policy_for(&manifest_dir);
+        let policy = file.policy_for(&cargo.manifest_dir);
         PackageEnv {
-            name: var("CARGO_PKG_NAME"),
-            version: var("CARGO_PKG_VERSION"),
-            manifest_dir,
+            cargo,
             policy,
             grant_site: file.grant_site,
         }
@@ -388,12 +385,14 @@ fn cannot_compile_for_wasm(
     let capability = Capability::RunNatively;
     let message = format!(
         "the build script of `{} v{}` cannot run in the wasm sandbox: {reason}",
-        package.name, package.version
+        package.cargo.name, package.cargo.version
     );
     let mut text = format!("error: {message}\n{diagnostics}\n");
     text.push_str(&grant_help(
         &package.grant_site,
-        &package.policy.grant_spec(&package.name, &package.version),
+        &package
+            .policy
+            .grant_spec(&package.cargo.name, &package.cargo.version),
         std::slice::from_ref(&capability),
     ));
     text.push_str("      running natively keeps the script confined (no network, writes only OUT_DIR) but\n      does not check the programs it starts against `exec` grants\n");
@@ -401,9 +400,9 @@ fn cannot_compile_for_wasm(
     audit::append(
         audit_log,
         &RunRecord {
-            package: package.name.clone(),
-            version: package.version.clone(),
-            manifest_dir: package.manifest_dir.clone(),
+            package: package.cargo.name.clone(),
+            version: package.cargo.version.clone(),
+            manifest_dir: package.cargo.manifest_dir.clone(),
             status: 1,
             finished_at: audit::now(),
             elapsed_ms: 0,
