@@ -9,14 +9,16 @@ mod grant_hint;
 pub mod hygiene;
 mod limits;
 pub mod schema;
+mod spec;
 mod tables;
 
 pub use capability::{Capability, CapabilityKey, GatedDirective, toml_string};
 pub use diagnostic::{Diagnostic, SourceFile, did_you_mean};
 pub use grant_hint::{GrantSite, grant_help, grant_lines, package_spec};
 pub use limits::Limits;
+pub use spec::PackageSpec;
 pub use tables::{
     CAPABILITY_KEYS, CapabilitySet, ConsumerPolicy, LimitKey, LimitOverrides, Mode, Requests,
     SCHEMA_VERSION, SandboxTable, TableKind, format_duration, format_size, parse_duration,
-    parse_size, parse_table, validate_spec,
+    parse_size, parse_table,
 };

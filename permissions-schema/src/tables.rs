@@ -31,6 +31,7 @@ use crate::capability::{Capability, CapabilityKey, GatedDirective};
 use crate::diagnostic::{Diagnostic, SourceFile, did_you_mean};
 use crate::hygiene;
 use crate::limits::Limits;
+use crate::spec::PackageSpec;
 
 /// The schema version this tool reads and writes.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -784,7 +785,7 @@ fn parse_grants(
     };
     for (spec, body) in table.iter() {
         let span = key_span(table, spec).or_else(|| body.span());
-        if let Err(why) = validate_spec(spec) {
+        if let Err(why) = PackageSpec::parse(spec) {
             errors.push(file.error(span.clone(), format!("`{spec}` is not a package spec: {why}"))
                 .with_help("grants name one exact version, e.g. \"zstd-sys@2.0.15+zstd.1.5.7\"; a new version must be reviewed again"));
             continue;
@@ -814,31 +815,6 @@ fn parse_grants(
         grants.insert(spec.to_string(), set);
     }
     grants
-}
-
-/// Checks `name@version`, or `<source>#name@version` for packages not from crates.io.
-pub fn validate_spec(spec: &str) -> Result<(), &'static str> {
-    let tail = spec.rsplit_once('#').map_or(spec, |(_, tail)| tail);
-    let Some((name, version)) = tail.rsplit_once('@') else {
-        return Err("it needs `@version` (from git or another registry: `<source>#name@version`)");
-    };
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err("the name is not a crate name");
-    }
-    let core = version.split(['-', '+']).next().unwrap_or("");
-    let parts: Vec<&str> = core.split('.').collect();
-    if parts.len() != 3
-        || parts
-            .iter()
-            .any(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_digit()))
-    {
-        return Err("the version must be exact (major.minor.patch), not a range");
-    }
-    Ok(())
 }
 
 /// Parses `"512MiB"`, `"2GiB"`, `"1000000"` (bytes), `"64KiB"`, `"1GB"`.

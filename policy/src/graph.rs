@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use cargo_metadata::{Metadata, MetadataCommand, TargetKind};
 use wasm_build_contract::cargo::is_crates_io;
+use wasm_build_permissions_schema::PackageSpec;
 
 /// One package of the resolved graph.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -258,8 +259,7 @@ pub fn metadata_args(cargo_args: &[String]) -> Vec<String> {
 /// when it is the source URL's last path segment (`git+https://host/zstd-sys#1.0.0`); grants
 /// always spell it, so every spec reads, validates and matches the same way.
 fn full_spec(id: &str, name: &str, version: &str) -> String {
-    let source = id.rsplit_once('#').map_or(id, |(source, _)| source);
-    format!("{source}#{name}@{version}")
+    format!("{}#{name}@{version}", PackageSpec::source_of(id))
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result, bail};
 use wasm_build_contract::{Policy, PolicyFile};
 use wasm_build_permissions_schema::{
-    Capability, CapabilitySet, ConsumerPolicy, Diagnostic, GrantSite, Limits, Mode, Requests,
-    SourceFile, TableKind, parse_table,
+    Capability, CapabilitySet, ConsumerPolicy, Diagnostic, GrantSite, Limits, Mode, PackageSpec,
+    Requests, SourceFile, TableKind, parse_table,
 };
 
 use crate::graph::{Graph, Package};
@@ -186,7 +186,7 @@ fn resolve_package(package: &Package, consumer: &ConsumerPolicy, mode: Mode) -> 
         .allow
         .keys()
         .chain(consumer.deny.keys())
-        .filter(|spec| !reviewed_here && spec_name(spec) == package.name)
+        .filter(|spec| !reviewed_here && PackageSpec::name_of(spec) == package.name)
         .cloned()
         .collect::<BTreeSet<_>>()
         .into_iter()
@@ -238,11 +238,6 @@ fn resolve_package(package: &Package, consumer: &ConsumerPolicy, mode: Mode) -> 
         drift,
         policy,
     }
-}
-
-fn spec_name(spec: &str) -> &str {
-    let tail = spec.rsplit_once('#').map_or(spec, |(_, tail)| tail);
-    tail.rsplit_once('@').map_or(tail, |(name, _)| name)
 }
 
 /// Paths of read/write/link-search capabilities made absolute: relative ones are relative
