@@ -224,6 +224,15 @@ pub fn normalise(text: &str, root: &Path) -> String {
     wasm_build_compat::normalise(text, &[root])
 }
 
+/// Settings every snapshot starts from. Spaces at the ends of lines are dropped: clap
+/// leaves them on the blank lines of long help and the card after an empty label, nobody
+/// sees them, and editors and `git diff --check` fight with them in `.snap` files.
+pub fn snapshot_settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"(?m)[ \t]+$", "");
+    settings
+}
+
 /// A `Cargo.toml` for a package `name` with extra sections appended.
 pub fn manifest(name: &str, extra: &str) -> String {
     format!(
