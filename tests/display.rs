@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::{Project, manifest, normalise};
+use crate::support::{Project, manifest, snapshot_settings};
 
 /// A workspace with one package of every kind the display distinguishes: no build script,
 /// a rustc probe, a `-sys` crate declaring programs, a proc macro, a renamed dependency
@@ -62,23 +62,36 @@ fn fixture() -> Project {
 
 const APP: &[&str] = &["--manifest-path", "app/Cargo.toml"];
 
-/// Durations (`in 0.1 s`) vary from run to run.
-fn redact_seconds(text: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(at) = rest.find(" in ") {
-        out.push_str(&rest[..at + 4]);
-        rest = &rest[at + 4..];
-        let number = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if number > 0 && rest[number..].starts_with(" s") {
-            out.push_str("[T]");
-            rest = &rest[number..];
-        }
+/// Snapshot settings that redact what differs between machines and runs, so that a
+/// snapshot holds only what the tool decided: the project's temporary directory
+/// (`[ROOT]`), the home directory (`[HOME]`), where the toolchain's rustc is (`[RUSTC]`:
+/// rustup's home and toolchain name, or none without rustup), build scripts' timings
+/// (`in [T] s`, `elapsed_ms`, `finished_at`) and the tool's own version.
+fn redactions(project: &Project) -> insta::Settings {
+    let mut settings = snapshot_settings();
+    let root = project.root();
+    for root in [root.to_path_buf(), root.canonicalize().unwrap()] {
+        settings.add_filter(&regex::escape(&root.display().to_string()), "[ROOT]");
     }
-    out.push_str(rest);
-    out
+    if let Some(home) = std::env::var_os("HOME").filter(|home| home.len() > 1) {
+        let home = regex::escape(&Path::new(&home).display().to_string());
+        settings.add_filter(&format!("{home}/"), "[HOME]/");
+    }
+    settings.add_filter(r#""(?:[^"]*/)?rustc""#, r#""[RUSTC]""#);
+    settings.add_filter(r" in \d+(\.\d+)? s\b", " in [T] s");
+    settings.add_filter(r#""elapsed_ms": \d+"#, r#""elapsed_ms": "[MS]""#);
+    settings.add_filter(r#""finished_at": \d+"#, r#""finished_at": "[EPOCH]""#);
+    settings.add_filter(
+        &regex::escape(concat!("cargo-wasm-build ", env!("CARGO_PKG_VERSION"))),
+        "cargo-wasm-build [VERSION]",
+    );
+    settings
+}
+
+/// Output ends its last line, once: insta ignores trailing newlines when it compares.
+#[track_caller]
+fn assert_one_final_newline(text: &str) {
+    assert!(text.ends_with('\n') && !text.ends_with("\n\n"), "{text:?}");
 }
 
 fn permissions(project: &Project, extra: &[&str]) -> crate::support::Run {
@@ -88,45 +101,39 @@ fn permissions(project: &Project, extra: &[&str]) -> crate::support::Run {
     project.wasm_build(&args)
 }
 
+/// The table, one card and the JSON report after a build that recorded what each build
+/// script did (`tests/snapshots/integration__display__{table,card,json}.snap`).
 #[test]
-fn table_and_card_golden() {
+fn table_card_and_json_snapshots() {
     let project = fixture();
     // A first build records what fake-sys tried (and, going on, every other script).
     project
         .wasm_build(&["--keep-going", "--manifest-path", "app/Cargo.toml"])
         .failure();
-    let run = permissions(&project, &["--color", "never"]).success();
-    assert_eq!(
-        redact_seconds(&normalise(&run.stdout, project.root())),
-        "Build-time code of [ROOT]/app (mode: deny)
-  7 packages: 4 build scripts, 1 proc macros (not sandboxed)
-  1 run programs, 0 use the network, 0 touch paths outside their package, 0 run natively
-  1 need review, 1 have grants for another version
-
-  PACKAGE            STATUS                     REQUESTED  GRANTED  LAST RUN
-  fake-sys 2.0.0     needs review               exec: sh   -        failed in [T] s; ran sh (pending); denied: run `sh`
-  drifted 1.1.0      sandboxed                  -          -        ok in [T] s
-  my-macro 1.0.0     proc macro, not sandboxed  -          -        -
-  prober 1.0.0       sandboxed                  -          -        ok in [T] s; ran rustc
-  renamed-dep 0.3.0  sandboxed                  -          -        ok in [T] s
-  2 other packages run no code at build time
-"
-    );
-    let card = permissions(&project, &["-p", "fake-sys"]).success();
-    assert!(
-        card.stdout
-            .starts_with("fake-sys 2.0.0 (path) — needs review\n"),
-        "{}",
-        card.stdout
-    );
-    assert!(
-        card.stdout
-            .contains("  requested    exec: sh (\"runs the vendored configure script\")\n")
-    );
-    assert!(
-        card.stdout
-            .contains("  to approve:  cargo wasm-build approve fake-sys@2.0.0\n")
-    );
+    let table = permissions(&project, &["--color", "never"])
+        .success()
+        .stdout;
+    let card = permissions(&project, &["-p", "fake-sys"]).success().stdout;
+    let json = permissions(&project, &["--format", "json"])
+        .success()
+        .stdout;
+    for text in [&table, &card, &json] {
+        assert_one_final_newline(text);
+    }
+    redactions(&project).bind(|| {
+        insta::assert_snapshot!("table", table);
+        insta::assert_snapshot!("card", card);
+        insta::assert_snapshot!("json", json);
+    });
+    // The report with last runs in it follows the schema too (the other test's has none).
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(
+        &permissions(&project, &["--format", "json-schema"])
+            .success()
+            .stdout,
+    )
+    .unwrap();
+    assert_valid(&report, &schema, &schema, "$");
 }
 
 #[test]
@@ -183,21 +190,16 @@ fn json_follows_its_schema_and_check_gates_ci() {
         .stderr_has("permissions: all 4 build scripts reviewed (1 proc macros run unsandboxed)");
 }
 
+/// `tests/snapshots/integration__display__markdown.snap`.
 #[test]
 fn markdown_has_a_card_per_build_time_package() {
     let project = fixture();
-    let run = permissions(&project, &["--format", "markdown"]).success();
-    let text = normalise(&run.stdout, project.root());
-    assert!(
-        text.starts_with("# Build-time code of `[ROOT]/app`\n"),
-        "{text}"
-    );
-    assert!(text.contains(
-        "## fake-sys 2.0.0 — needs review\n\n`build script` `runs programs` `links`\n\n- **Source:** path · **grant spec:** `fake-sys@2.0.0`\n- **Requested:** exec: sh — “runs the vendored configure script”\n"
-    ), "{text}");
-    assert!(text.contains("## my-macro 1.0.0 — proc macro, not sandboxed\n"));
-    assert!(text.contains("- **Drift:** grants exist for drifted@1.0.0\n"));
-    assert_eq!(text.matches("\n## ").count(), 5);
+    let text = permissions(&project, &["--format", "markdown"])
+        .success()
+        .stdout;
+    assert_eq!(text.matches("\n## ").count(), 5, "{text}");
+    assert_one_final_newline(&text);
+    redactions(&project).bind(|| insta::assert_snapshot!("markdown", text));
 }
 
 #[test]

@@ -15,6 +15,7 @@ mod display;
 mod environment;
 mod exec;
 mod field;
+mod help;
 mod hints;
 mod host_paths;
 mod jailed;

@@ -126,7 +126,7 @@ impl Project {
 
     /// Every build script's recorded output and `OUT_DIR` files in `profile` (e.g.
     /// `debug`), keyed by package name, with the project's path and cargo's hashes
-    /// normalised (see [`normalise`]).
+    /// normalised (see [`wasm_build_compat::normalise`]).
     pub fn build_script_results(&self, profile: &str) -> BTreeMap<String, ScriptResult> {
         wasm_build_compat::results_in(&self.target().join(profile).join("build"), &[self.root()])
     }
@@ -218,10 +218,13 @@ impl Run {
 
 pub use wasm_build_compat::ScriptResult;
 
-/// `text` with the project's path replaced by `[ROOT]` and cargo's unit hashes by
-/// `-[HASH]` (see [`wasm_build_compat::normalise`]).
-pub fn normalise(text: &str, root: &Path) -> String {
-    wasm_build_compat::normalise(text, &[root])
+/// Settings every snapshot starts from. Spaces at the ends of lines are dropped: clap
+/// leaves them on the blank lines of long help and the card after an empty label, nobody
+/// sees them, and editors and `git diff --check` fight with them in `.snap` files.
+pub fn snapshot_settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"(?m)[ \t]+$", "");
+    settings
 }
 
 /// A `Cargo.toml` for a package `name` with extra sections appended.
