@@ -12,7 +12,7 @@ use crate::support::{Project, Run, ScriptResult, manifest};
 /// A package whose build script links a registry build-dependency (`autocfg`, probing
 /// rustc) and a path one (`helper`, whose source the tests change).
 fn project() -> Project {
-    let project = Project::new();
+    let project = Project::locked("cache-autocfg");
     project
         .file(
             "Cargo.toml",

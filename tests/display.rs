@@ -203,8 +203,9 @@ fn markdown_has_a_card_per_build_time_package() {
 }
 
 #[test]
+#[ignore = "real-crates tier: run with `cargo test -- --include-ignored`"]
 fn a_real_graph_from_crates_io() {
-    let project = Project::new();
+    let project = Project::locked("display-real-graph");
     project
         .file(
             "Cargo.toml",
@@ -235,6 +236,7 @@ fn a_real_graph_from_crates_io() {
 }
 
 #[test]
+#[ignore = "real-crates tier: run with `cargo test -- --include-ignored`"]
 fn html_page_renders_in_headless_chromium() {
     let project = fixture();
     project.wasm_build(APP).failure();

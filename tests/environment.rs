@@ -69,11 +69,12 @@ fn libz_archive(project: &Project) -> std::path::PathBuf {
 }
 
 #[test]
+#[ignore = "real-crates tier: run with `cargo test -- --include-ignored`"]
 fn flags_and_target_compiler_from_the_environment_build_what_cargo_builds() {
     let cc_var = cc_for_target();
     let env = [("CFLAGS", "-fno-ident"), (cc_var.as_str(), "gcc")];
-    let native = Project::new();
-    let sandboxed = Project::new();
+    let native = Project::locked("environment-libz");
+    let sandboxed = Project::locked("environment-libz");
     consumer(&native, LIBZ, "");
     consumer(&sandboxed, LIBZ, LIBZ_GRANTS);
     native_build(&native, &env).success();
@@ -89,10 +90,11 @@ fn flags_and_target_compiler_from_the_environment_build_what_cargo_builds() {
 }
 
 #[test]
+#[ignore = "real-crates tier: run with `cargo test -- --include-ignored`"]
 fn flags_and_compiler_from_cargo_config_build_what_cargo_builds() {
     let config = "[env]\nCFLAGS = \"-fno-ident\"\nCC = { value = \"gcc\", force = true }\n";
-    let native = Project::new();
-    let sandboxed = Project::new();
+    let native = Project::locked("environment-libz");
+    let sandboxed = Project::locked("environment-libz");
     consumer(&native, LIBZ, "");
     consumer(&sandboxed, LIBZ, LIBZ_GRANTS);
     for project in [&native, &sandboxed] {
@@ -164,8 +166,8 @@ fn cargo_config_env_and_pkg_config_path_reach_the_script_and_its_programs() {
     let pc_path = pc.path().to_str().unwrap().to_string();
     let env = [("PKG_CONFIG_PATH", pc_path.as_str())];
     let config = |mode: &str| format!("[env]\nZSTEER_MODE = \"{mode}\"\n");
-    let native = Project::new();
-    let sandboxed = Project::new();
+    let native = Project::locked("environment-pkg-config");
+    let sandboxed = Project::locked("environment-pkg-config");
     steered(&native, "");
     steered(
         &sandboxed,

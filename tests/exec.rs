@@ -4,8 +4,10 @@
 use crate::support::{Project, assert_same_as_native, manifest};
 
 #[test]
+#[ignore = "real-crates tier: run with `cargo test -- --include-ignored`"]
 fn c_libraries_compiled_by_cc_match_native_with_grants() {
     assert_same_as_native(
+        "exec-c-libraries",
         r#"zstd-sys = "=2.1.2"
 libsqlite3-sys = { version = "=0.35.0", features = ["bundled"] }
 libz-sys = { version = "=1.1.23", default-features = false, features = ["static", "libc"] }
@@ -22,8 +24,10 @@ exec = ["cc", "ar"]
 }
 
 #[test]
+#[ignore = "real-crates tier: run with `cargo test -- --include-ignored`"]
 fn system_library_found_by_pkg_config_matches_native() {
     assert_same_as_native(
+        "exec-openssl-sys",
         r#"openssl-sys = "=0.9.111""#,
         r#"[package.metadata.sandbox.allow."openssl-sys@0.9.111"]
 exec = ["pkg-config", "pkgconf", "cc"]
@@ -182,8 +186,10 @@ fn build_dependency_that_cannot_be_wasm_gets_an_explained_native_fallback() {
 }
 
 #[test]
+#[ignore = "real-crates tier: run with `cargo test -- --include-ignored`"]
 fn serde_libc_proc_macro2_anyhow_and_zstd_sys_build_with_only_cc_and_ar_granted_to_zstd_sys() {
     assert_same_as_native(
+        "exec-zstd-sys-and-probes",
         r#"serde = { version = "=1.0.228", features = ["derive"] }
 libc = "=0.2.177"
 proc-macro2 = "=1.0.103"
@@ -270,8 +276,9 @@ fn every_edition_and_no_std_build_scripts_use_the_sandboxed_std() {
 /// cc-rs runs `cc` and then `ar`: the script is told the first ran, so the same build
 /// shows both, and one approval converges (without suggestions: both were attempted).
 #[test]
+#[ignore = "real-crates tier: run with `cargo test -- --include-ignored`"]
 fn one_approval_round_converges_for_a_cc_user() {
-    let project = Project::new();
+    let project = Project::locked("exec-zstd-sys");
     project
         .file(
             "Cargo.toml",
@@ -310,8 +317,9 @@ fn one_approval_round_converges_for_a_cc_user() {
 /// target): cargo builds them for wasm32-wasip1, and prost-build runs in the sandbox,
 /// starting the granted `protoc`.
 #[test]
+#[ignore = "real-crates tier: run with `cargo test -- --include-ignored`"]
 fn prost_build_runs_in_the_sandbox_with_dependencies_cargo_built_for_wasi() {
-    let project = Project::new();
+    let project = Project::locked("exec-prost-build");
     project
         .file(
             "Cargo.toml",
@@ -360,8 +368,9 @@ fn prost_build_runs_in_the_sandbox_with_dependencies_cargo_built_for_wasi() {
 /// runs the scripts that depend on the stopped one: the whole chain converges in one
 /// approval round.
 #[test]
+#[ignore = "real-crates tier: run with `cargo test -- --include-ignored`"]
 fn cxx_bridge_chain_converges_in_one_approval_round() {
-    let project = Project::new();
+    let project = Project::locked("exec-cxx");
     project
         .file(
             "Cargo.toml",

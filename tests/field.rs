@@ -18,8 +18,10 @@ anyhow = "=1.0.100"
 const PROBING_SCRIPTS: &[&str] = &["serde", "libc", "anyhow", "proc-macro2"];
 
 #[test]
+#[ignore = "real-crates tier: run with `cargo test -- --include-ignored`"]
 fn blocked_user_namespaces_change_nothing() {
     assert_same_as_native_when(
+        "field-probing-and-zstd-sys",
         &format!("{PROBING}zstd-sys = \"=2.1.2\"\n"),
         "[package.metadata.sandbox.allow.\"zstd-sys@2.1.2+zstd.1.5.7\"]\nexec = [\"cc\", \"ar\"]\n",
         &[PROBING_SCRIPTS, &["zstd-sys"]].concat(),
@@ -28,8 +30,9 @@ fn blocked_user_namespaces_change_nothing() {
 }
 
 #[test]
+#[ignore = "real-crates tier: run with `cargo test -- --include-ignored`"]
 fn an_old_landlock_without_user_namespaces_runs_probes_identically() {
-    assert_same_as_native_when(PROBING, "", PROBING_SCRIPTS, |project| {
+    assert_same_as_native_when("field-probing", PROBING, "", PROBING_SCRIPTS, |project| {
         project.wasm_build_on(
             Some(Field::NoUserNamespaces),
             &[],
@@ -39,8 +42,9 @@ fn an_old_landlock_without_user_namespaces_runs_probes_identically() {
 }
 
 #[test]
+#[ignore = "real-crates tier: run with `cargo test -- --include-ignored`"]
 fn an_old_landlock_without_user_namespaces_refuses_granted_programs_loudly() {
-    let project = Project::new();
+    let project = Project::locked("exec-zstd-sys-granted");
     project
         .file(
             "Cargo.toml",

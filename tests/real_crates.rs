@@ -6,8 +6,10 @@ use std::process::Command;
 use crate::support::{Project, assert_same_as_native, manifest};
 
 #[test]
+#[ignore = "real-crates tier: run with `cargo test -- --include-ignored`"]
 fn scripts_that_only_generate_code_match_native() {
     assert_same_as_native(
+        "real-codegen",
         r#"typenum = "=1.17.0"
 serde_json = "=1.0.145"
 crossbeam-utils = "=0.8.21"
@@ -27,8 +29,10 @@ mime_guess = "=2.0.5"
 }
 
 #[test]
+#[ignore = "real-crates tier: run with `cargo test -- --include-ignored`"]
 fn scripts_that_probe_rustc_match_native() {
     assert_same_as_native(
+        "real-probes",
         r#"serde = { version = "=1.0.228", features = ["derive"] }
 libc = "=0.2.177"
 anyhow = "=1.0.100"
@@ -51,8 +55,9 @@ rustix = { version = "=1.1.2", features = ["fs"] }
 /// guest compiles must find a dependency's dependencies (the std facade, a native proc
 /// macro) by name, as rustc does, not only through `--extern`.
 #[test]
+#[ignore = "real-crates tier: run with `cargo test -- --include-ignored`"]
 fn no_std_build_dependency_that_re_exports_a_derive_macro() {
-    let project = Project::new();
+    let project = Project::locked("real-prost-no-std");
     project
         .file(
             "Cargo.toml",

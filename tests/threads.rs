@@ -88,7 +88,7 @@ fn threaded() -> Project {
 fn build_script_threads_give_the_native_results() {
     let fixture = threaded();
     let dependency = format!("threaded = {{ path = {:?} }}", fixture.root());
-    assert_same_as_native(&dependency, "", &["threaded"]);
+    assert_same_as_native("threads-path-dependency", &dependency, "", &["threaded"]);
 }
 
 /// The threads' results themselves, so the comparison above cannot pass by both builds

@@ -12,6 +12,13 @@ use std::process::{Command, Output};
 /// A throw-away cargo project in a temporary directory.
 pub struct Project {
     dir: tempfile::TempDir,
+    /// The committed lockfile the project's graph is pinned to (see [`Project::locked`]).
+    lock: Option<PathBuf>,
+}
+
+/// Where the lockfiles of fixture graphs with crates.io dependencies are committed.
+fn locks_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/locks")
 }
 
 impl Project {
@@ -22,7 +29,52 @@ impl Project {
                 .prefix("wasm-build-test-")
                 .tempdir()
                 .unwrap(),
+            lock: None,
         }
+    }
+
+    /// An empty project whose dependency graph is pinned to `tests/locks/<name>.lock`, so
+    /// the versions of transitive dependencies do not float between runs and, once
+    /// downloaded, the graph builds without the registry. Every run checks that cargo kept
+    /// the graph as committed; with `UPDATE_LOCKS=1` the runs write the lockfile instead.
+    pub fn locked(name: &str) -> Self {
+        let lock = locks_dir().join(format!("{name}.lock"));
+        let project = Project {
+            lock: Some(lock.clone()),
+            ..Project::new()
+        };
+        if !updating_locks() {
+            let text = fs::read_to_string(&lock).unwrap_or_else(|_| {
+                panic!(
+                    "{} is missing: run this test with UPDATE_LOCKS=1 and commit the file",
+                    lock.display()
+                )
+            });
+            fs::write(project.root().join("Cargo.lock"), text).unwrap();
+        }
+        project
+    }
+
+    /// Writes the project's lockfile back to its committed place (`UPDATE_LOCKS=1`), or
+    /// fails when cargo had to change it: the fixture's manifest changed without its lock.
+    fn check_lock(&self) {
+        let Some(committed) = &self.lock else {
+            return;
+        };
+        let Ok(current) = fs::read_to_string(self.root().join("Cargo.lock")) else {
+            return;
+        };
+        if updating_locks() {
+            fs::create_dir_all(locks_dir()).unwrap();
+            fs::write(committed, current).unwrap();
+            return;
+        }
+        assert!(
+            fs::read_to_string(committed).is_ok_and(|text| text == current),
+            "cargo changed the fixture's graph pinned by {}: its manifest changed; run this \
+             test with UPDATE_LOCKS=1 and commit the lockfile",
+            committed.display()
+        );
     }
 
     /// Writes `contents` to `path` (relative to the project), creating directories.
@@ -98,6 +150,7 @@ impl Project {
     pub fn run(&self, mut command: Command) -> Run {
         self.prepare(&mut command);
         let output = command.output().unwrap();
+        self.check_lock();
         Run::from(output)
     }
 
@@ -130,6 +183,10 @@ impl Project {
     pub fn build_script_results(&self, profile: &str) -> BTreeMap<String, ScriptResult> {
         wasm_build_compat::results_in(&self.target().join(profile).join("build"), &[self.root()])
     }
+}
+
+fn updating_locks() -> bool {
+    std::env::var_os("UPDATE_LOCKS").is_some_and(|value| !value.is_empty())
 }
 
 /// A finished process.
@@ -283,21 +340,27 @@ pub fn field() -> &'static Path {
 
 /// Builds `dependencies` with plain cargo and with cargo wasm-build in two projects and
 /// compares every build script's output and files.
-pub fn assert_same_as_native(dependencies: &str, grants: &str, expected_scripts: &[&str]) {
-    assert_same_as_native_when(dependencies, grants, expected_scripts, |project| {
+pub fn assert_same_as_native(
+    lock: &str,
+    dependencies: &str,
+    grants: &str,
+    expected_scripts: &[&str],
+) {
+    assert_same_as_native_when(lock, dependencies, grants, expected_scripts, |project| {
         project.wasm_build(&[])
     });
 }
 
 /// [`assert_same_as_native`], with the sandboxed build run by `build`.
 pub fn assert_same_as_native_when(
+    lock: &str,
     dependencies: &str,
     grants: &str,
     expected_scripts: &[&str],
     build: impl Fn(&Project) -> Run,
 ) {
-    let native = Project::new();
-    let sandboxed = Project::new();
+    let native = Project::locked(lock);
+    let sandboxed = Project::locked(lock);
     for project in [&native, &sandboxed] {
         project
             .file(
