@@ -298,7 +298,7 @@ fn panicking_script_fails_the_build_naming_the_package() {
     assert_eq!(run.code, Some(101), "cargo's own exit status");
     run.stderr_has("failed to run custom build command for `boom v0.1.0")
         .stderr_has("the build script gave up")
-        .stderr_has("error: sandboxed build script of `boom v0.1.0` panicked");
+        .stderr_has("error[W501]: sandboxed build script of `boom v0.1.0` panicked");
 }
 
 #[test]
@@ -311,7 +311,7 @@ fn non_zero_exit_status_is_reported() {
     project
         .wasm_build(&[])
         .failure()
-        .stderr_has("error: sandboxed build script of `quitter v0.1.0` exited with status 3");
+        .stderr_has("error[W501]: sandboxed build script of `quitter v0.1.0` exited with status 3");
 }
 
 #[test]
