@@ -142,11 +142,19 @@ fn a_stale_script_that_slips_through_is_refused() {
         .file("src/lib.rs", "");
     project.wasm_build(&[]).success();
     age_stand_ins(&project);
-    project
+    let run = project
         .wasm_build_env(&[], &[("STALE_RERUN", "1")])
         .failure()
         .stderr_has("belongs to a build script compiled by another version of cargo-wasm-build")
         .stderr_has("run `cargo clean`");
+    assert!(
+        run.stderr
+            .lines()
+            .filter(|line| line.contains("belongs to a build script compiled"))
+            .all(|line| line.trim_start().starts_with("error[W404]: ")),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
