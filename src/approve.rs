@@ -3,6 +3,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::{Context as _, Result, bail};
+use wasm_build_contract::Code;
 use wasm_build_permissions_schema::{grant_lines, toml_string};
 use wasm_build_policy::edit::{Decision, add_grants};
 use wasm_build_policy::pending::{Pending, audit_logs, last_runs, pending};
@@ -53,7 +54,8 @@ fn nothing_chosen(
     if logs.is_empty() {
         writeln!(
             stderr,
-            "error: {what}, and no sandboxed build was found under {}\nhelp: build first with `cargo wasm-build`; if that build used another target directory (`--target-dir`, `CARGO_TARGET_DIR`, `build.target-dir`), pass it as `--target-dir DIR`",
+            "{} {what}, and no sandboxed build was found under {}\nhelp: build first with `cargo wasm-build`; if that build used another target directory (`--target-dir`, `CARGO_TARGET_DIR`, `build.target-dir`), pass it as `--target-dir DIR`",
+            Code::W406.error(),
             target_dir.display()
         )?;
         return Ok(crate::exit::UNREVIEWED);
@@ -67,7 +69,8 @@ fn nothing_chosen(
     if !failed.is_empty() {
         writeln!(
             stderr,
-            "error: {what}, but the last build of {} failed: if its denials were decided since, build again; otherwise see its errors\nnote: looked in {}",
+            "{} {what}, but the last build of {} failed: if its denials were decided since, build again; otherwise see its errors\nnote: looked in {}",
+            Code::W406.error(),
             failed.join(", "),
             looked.join(", ")
         )?;

@@ -5,6 +5,7 @@ use std::process::Command;
 
 use anyhow::{Context as _, Result};
 use wasm_build_cache::{ArtifactCache, DEFAULT_LIMIT, Location, Usage};
+use wasm_build_contract::Code;
 use wasm_build_contract::vars::{CACHE_ENV, CACHE_LOG_ENV, CACHE_SIZE_ENV};
 use wasm_build_permissions_schema::parse_size;
 
@@ -121,7 +122,7 @@ impl BuildCache {
                     std::io::stderr(),
                     "{} not using the shared build cache (builds in a fresh target directory \
                      compile everything again): {err}",
-                    output.paint("warning:", Tone::Warning)
+                    output.paint(&Code::W401.warning(), Tone::Warning)
                 );
                 None
             }
@@ -157,7 +158,7 @@ impl BuildCache {
                 let _ = writeln!(
                     std::io::stderr(),
                     "{} {err:#}; using {}",
-                    output.paint("warning:", Tone::Warning),
+                    output.paint(&Code::W402.warning(), Tone::Warning),
                     human_size(DEFAULT_LIMIT)
                 );
                 DEFAULT_LIMIT
@@ -167,7 +168,7 @@ impl BuildCache {
             let _ = writeln!(
                 std::io::stderr(),
                 "{} failed to trim the shared build cache {}: {err}",
-                output.paint("warning:", Tone::Warning),
+                output.paint(&Code::W403.warning(), Tone::Warning),
                 cache.root().display()
             );
         }

@@ -58,7 +58,11 @@ pub fn run() -> Result<i32> {
     ));
     let missing = layers.missing(Code::Untrusted);
     if let Some(missing) = &missing {
-        out.push_str(&format!("\nerror: {}\n", confinement::refusal(missing)));
+        out.push_str(&format!(
+            "\n{} {}\n",
+            wasm_build_contract::Code::W201.error(),
+            confinement::refusal(missing)
+        ));
     }
     let _ = std::io::stdout().write_all(out.as_bytes());
     Ok(if missing.is_some() { 1 } else { 0 })

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use wasm_build_contract::manifest::{STANDIN_ARG, StandIn};
+use wasm_build_contract::{ContractError, Rendered};
 use wasm_build_jail as jail;
 
 fn main() -> ExitCode {
@@ -38,12 +39,20 @@ fn main() -> ExitCode {
     match result {
         Ok(status) => ExitCode::from(u8::try_from(status).unwrap_or(1)),
         Err(err) => {
-            // Located diagnostics (policy files) already carry their `error:` heading.
+            // Diagnostics (of policy files, say) already carry their `error[W0xx]:`
+            // headings, and a stale stand-in is said under its code; unless a context was
+            // put before them.
             let text = format!("{err:#}");
-            let heading = if text.starts_with("error:") {
-                ""
+            let outer = err.chain().next();
+            let heading = if outer.is_some_and(|outer| outer.is::<Rendered>()) {
+                String::new()
+            } else if let Some(code) = outer
+                .and_then(|outer| outer.downcast_ref::<ContractError>())
+                .and_then(ContractError::code)
+            {
+                format!("{} ", code.error())
             } else {
-                "error: "
+                "error: ".to_string()
             };
             let _ = writeln!(std::io::stderr(), "{heading}{text}");
             ExitCode::from(101)

@@ -210,7 +210,8 @@ fn check(report: &PermissionReport) -> Result<i32> {
     }
     writeln!(
         stderr,
-        "error: {} build script(s) need review:",
+        "{} {} build script(s) need review:",
+        wasm_build_contract::Code::W102.error(),
         failures.len()
     )?;
     for failure in &failures {

@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, Result};
-use wasm_build_contract::PolicyFile;
 use wasm_build_contract::audit;
 use wasm_build_contract::cargo::cargo_home;
 use wasm_build_contract::vars::{
     BASE_ENV_NAMES, DISCOVERY_ENV, INNER_WRAPPER_ENV, POLICY_ENV, RUN_LOG_ENV,
 };
+use wasm_build_contract::{Code, PolicyFile};
 use wasm_build_permissions_schema::Mode;
 use wasm_build_policy::build_policy::{BuildPolicy, PolicyCache};
 use wasm_build_policy::cargo_config;
@@ -38,7 +38,8 @@ fn refuse_without_confinement(policies: &PolicyFile) -> Option<i32> {
     let missing = confinement::jail().detect_layers().missing(needed)?;
     let _ = writeln!(
         std::io::stderr(),
-        "error: {}",
+        "{} {}",
+        Code::W201.error(),
         confinement::refusal(&missing)
     );
     Some(exit::CARGO_FAILED)
@@ -82,8 +83,8 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
         &build_policy.target_dir,
         &build_policy.default_target_dir,
     )?;
-    for warning in &build_policy.warnings {
-        let _ = writeln!(std::io::stderr(), "warning: {warning}");
+    for (code, warning) in &build_policy.warnings {
+        let _ = writeln!(std::io::stderr(), "{} {warning}", code.warning());
     }
     warn_trusting(&build_policy.trusted, &output);
     if let Some(status) = refuse_without_confinement(&build_policy.policy_file) {
@@ -334,8 +335,9 @@ fn refuse_unreviewed(
         return Ok(None);
     }
     let extra = approve_args(args, &graph.target_dir, &graph.default_target_dir())?;
-    let mut text = String::from(
-        "error: strict mode: these build scripts have permissions nobody has reviewed; nothing was built\n",
+    let mut text = format!(
+        "{} strict mode: these build scripts have permissions nobody has reviewed; nothing was built\n",
+        Code::W102.error()
     );
     for item in &pending {
         let what: Vec<String> = item
@@ -376,7 +378,7 @@ fn warn_trusting(trusted: &[String], output: &Output) {
     let _ = writeln!(
         std::io::stderr(),
         "{} mode = trust-declared: granting without review what {} declare{}: {}",
-        output.paint("warning:", summary::Tone::Warning),
+        output.paint(&Code::W106.warning(), summary::Tone::Warning),
         if trusted.len() == 1 {
             "this crate"
         } else {

@@ -3,8 +3,8 @@
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 
-use wasm_build_contract::PolicyFile;
 use wasm_build_contract::audit::RunRecord;
+use wasm_build_contract::{Code, PolicyFile};
 use wasm_build_permissions_schema::Capability;
 
 /// How chatty and colourful the summary is, following the flags given to cargo.
@@ -125,7 +125,7 @@ fn stopped_notes(records: &[RunRecord], output: &Output) -> String {
         text.push_str(&format!(
             "{} a program the build script of {} ran may have been stopped by the sandbox; the \
              script may have carried on and built something else than `cargo build` would:\n",
-            output.paint("warning:", Tone::Warning),
+            output.paint(&Code::W303.warning(), Tone::Warning),
             label(record),
         ));
         for stopped in &record.stopped {
@@ -170,7 +170,7 @@ fn environment_notes(records: &[RunRecord], policy: &PolicyFile, output: &Output
         text.push_str(&format!(
             "{} the build script of {} looked up {}, set in your environment but hidden from \
              it: it may have built something else than `cargo build` would\n",
-            output.paint("warning:", Tone::Warning),
+            output.paint(&Code::W301.warning(), Tone::Warning),
             label(record),
             names.join(", "),
         ));
@@ -234,7 +234,7 @@ fn path_notes(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> St
         text.push_str(&format!(
             "{} the build script of {} looked for {}, which exist here but are hidden from \
              it: it may have built something else than `cargo build` would\n",
-            output.paint("warning:", Tone::Warning),
+            output.paint(&Code::W302.warning(), Tone::Warning),
             label(record),
             shown.join(", "),
         ));
@@ -445,7 +445,7 @@ mod tests {
         looked.hidden_env = vec!["CC".into()];
         let text = render(&[looked], &PolicyFile::default(), &output);
         assert!(
-            text.contains("warning: the build script of zstd-sys v1.0.0 looked up `CC`, set in your environment but hidden from it: it may have built something else than `cargo build` would\nhelp: if it should see it, add to [workspace.metadata.sandbox.allow.\"zstd-sys@1.0.0\"]\n          env = [\"CC\"]\n"),
+            text.contains("warning[W301]: the build script of zstd-sys v1.0.0 looked up `CC`, set in your environment but hidden from it: it may have built something else than `cargo build` would\nhelp: if it should see it, add to [workspace.metadata.sandbox.allow.\"zstd-sys@1.0.0\"]\n          env = [\"CC\"]\n"),
             "{text}"
         );
         let mut secret = record("zstd-sys", 0);
@@ -483,7 +483,7 @@ mod tests {
         searched.read_grants = vec!["/usr/bin".into()];
         let text = path_notes(&[searched.clone()], &PolicyFile::default(), &output);
         assert!(
-            text.contains("warning: the build script of clang-sys v1.0.0 looked for `/`, `/usr/bin`, `/usr/bin/env`, `/etc/hostname`, `/root/.ssh`, which exist here but are hidden from it"),
+            text.contains("warning[W302]: the build script of clang-sys v1.0.0 looked for `/`, `/usr/bin`, `/usr/bin/env`, `/etc/hostname`, `/root/.ssh`, which exist here but are hidden from it"),
             "{text}"
         );
         assert!(text.contains("          read = [\"/usr/bin\"]\n"), "{text}");
@@ -544,7 +544,7 @@ mod tests {
         let mut text = String::new();
         text.push_str(&stopped_notes(&[record], &output));
         assert!(
-            text.starts_with("warning: a program the build script of fake-sys v1.0.0 ran may have been stopped by the sandbox")
+            text.starts_with("warning[W303]: a program the build script of fake-sys v1.0.0 ran may have been stopped by the sandbox")
                 && text.contains("    `cc -c x.c` failed (exit status 1) after printing `x.h: Permission denied`\n")
                 && text.contains("help: programs may read"),
             "{text}"

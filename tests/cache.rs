@@ -200,7 +200,7 @@ fn a_cache_others_can_write_is_not_used() {
     let target = project.root().join("target-a");
     build_into(&project, &target)
         .success()
-        .stderr_has("warning: not using the shared build cache")
+        .stderr_has("warning[W401]: not using the shared build cache")
         .stderr_has("is writable by other users (mode 777); fix it with `chmod go-w")
         .stderr_lacks("Shared build cache: reused");
     assert_eq!(fs::read_dir(&cache).unwrap().count(), 0, "nothing stored");

@@ -250,7 +250,7 @@ fn hidden_variables_a_script_looks_up_are_said_without_their_values() {
     let run = project
         .wasm_build_env(&[], &env)
         .success()
-        .stderr_has("warning: the build script of snoop v0.1.0 looked up `CI_JOB_TOKEN`, `SNOOP_FLAVOR`, set in your environment but hidden from it")
+        .stderr_has("warning[W301]: the build script of snoop v0.1.0 looked up `CI_JOB_TOKEN`, `SNOOP_FLAVOR`, set in your environment but hidden from it")
         .stderr_has("dangerous-env = [\"CI_JOB_TOKEN\"]")
         .stderr_has("env = [\"SNOOP_FLAVOR\"]")
         .stderr_lacks("`HOME`")

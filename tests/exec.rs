@@ -84,7 +84,7 @@ fn without_landlock_granted_programs_are_refused_unless_opted_in() {
     project
         .wasm_build_env(&[], &[("CARGO_WASM_BUILD_LANDLOCK_ABI", "0")])
         .failure()
-        .stderr_has("error: Landlock is not available on this machine")
+        .stderr_has("error[W201]: Landlock is not available on this machine")
         .stderr_has("`CARGO_WASM_BUILD_DANGEROUSLY_UNCONFINED_EXEC=1` runs them unconfined")
         .stderr_lacks("Compiling");
     project

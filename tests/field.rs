@@ -61,7 +61,7 @@ fn an_old_landlock_without_user_namespaces_refuses_granted_programs_loudly() {
             &[("CARGO_WASM_BUILD_LANDLOCK_ABI", "5")],
         )
         .failure()
-        .stderr_has("error: signal scoping is not available on this machine (Landlock ABI 5 has no scopes, and unprivileged user namespaces fail")
+        .stderr_has("error[W201]: signal scoping is not available on this machine (Landlock ABI 5 has no scopes, and unprivileged user namespaces fail")
         .stderr_has("help: use Linux ≥ 6.12, or allow unprivileged user namespaces")
         .stderr_lacks("Compiling");
 }
@@ -78,7 +78,7 @@ fn without_landlock_the_build_fails_before_any_script_runs() {
     project
         .wasm_build_on(Some(Field::NoLandlock), &[], &[])
         .failure()
-        .stderr_has("error: Landlock is not available on this machine (landlock_create_ruleset: Function not implemented")
+        .stderr_has("error[W201]: Landlock is not available on this machine (landlock_create_ruleset: Function not implemented")
         .stderr_has("cause: the kernel is older than 5.13")
         .stderr_lacks("Compiling");
     assert!(
@@ -115,6 +115,6 @@ fn without_landlock_a_probe_fails_its_build_script_loudly() {
     project
         .run(command)
         .failure()
-        .stderr_has("error: sandboxed build script of `prober v0.1.0` could not run `")
+        .stderr_has("error[W201]: sandboxed build script of `prober v0.1.0` could not run `")
         .stderr_has("Landlock is not available on this machine");
 }

@@ -207,7 +207,7 @@ fn approve_after_a_failed_build_it_cannot_find_fails_and_says_where_it_looked() 
     run(tool(&project, &setup, &["approve", "--all"]))
         .failure()
         .stderr_has(&format!(
-            "error: nothing is pending review, and no sandboxed build was found under {}",
+            "error[W406]: nothing is pending review, and no sandboxed build was found under {}",
             looked.display()
         ))
         .stderr_has("pass it as `--target-dir DIR`");
@@ -225,6 +225,8 @@ fn approve_after_a_failed_build_it_cannot_find_fails_and_says_where_it_looked() 
         &["approve", "--all", "--target-dir", "../hidden"],
     ))
     .failure()
-    .stderr_has("but the last build of runner v0.1.0 failed")
+    .stderr_has(
+        "error[W406]: nothing is pending review, but the last build of runner v0.1.0 failed",
+    )
     .stderr_has("note: looked in ");
 }

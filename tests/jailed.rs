@@ -492,7 +492,7 @@ fn a_granted_program_the_jail_stopped_is_reported() {
     project
         .wasm_build(&["-q"])
         .success()
-        .stderr_has("warning: a program the build script of hostile v0.1.0 ran may have been stopped by the sandbox")
+        .stderr_has("warning[W303]: a program the build script of hostile v0.1.0 ran may have been stopped by the sandbox")
         .stderr_has(&format!("`sh -c 'cat {header}'` failed (exit status 1) after printing `cat: {header}: Permission denied`"))
         .stderr_has("grant what it needs (`read = [...]`");
     assert_eq!(report(&project)["probe"], "err \"failed\"");

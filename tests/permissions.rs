@@ -280,7 +280,7 @@ fn strict_mode_refuses_before_any_build_script_runs() {
         .failure();
     assert_eq!(run.code, Some(1));
     run.stderr_has(
-        "strict mode: these build scripts have permissions nobody has reviewed; nothing was built",
+        "error[W102]: strict mode: these build scripts have permissions nobody has reviewed; nothing was built",
     )
     .stderr_has("fake-sys v1.0.0 (declared): run `sh`")
     .stderr_lacks("Compiling");
@@ -309,7 +309,7 @@ fn trust_declared_grants_declarations_and_says_so() {
     project
         .wasm_build(&args(&[]))
         .success()
-        .stderr_has("warning: mode = trust-declared: granting without review what this crate declares: fake-sys v1.0.0");
+        .stderr_has("warning[W106]: mode = trust-declared: granting without review what this crate declares: fake-sys v1.0.0");
     assert_eq!(binary_says(&project), "used sh: true\n");
 }
 
@@ -324,7 +324,7 @@ fn malformed_policy_is_a_located_error_with_a_suggestion() {
     );
     let run = project.wasm_build(&args(&[])).failure();
     assert_eq!(run.code, Some(101));
-    run.stderr_has("unknown key `exe` in the allow entry for `fake-sys@1.0.0`")
+    run.stderr_has("error[W001]: unknown key `exe` in the allow entry for `fake-sys@1.0.0`")
         .stderr_has("app/Cargo.toml:13:1")
         .stderr_has("help: did you mean `exec`?");
 }
@@ -352,7 +352,7 @@ fn revoking_run_natively_sends_the_script_back_to_the_sandbox() {
     project
         .wasm_build(&args(&[]))
         .failure()
-        .stderr_has("the build script of `fake-sys v1.0.0` was compiled to run natively, but `run-natively` is no longer granted; it did not run")
+        .stderr_has("error[W405]: the build script of `fake-sys v1.0.0` was compiled to run natively, but `run-natively` is no longer granted; it did not run")
         .stderr_lacks("Confined");
     project
         .wasm_build(&args(&[]))
@@ -460,7 +460,7 @@ fn every_program_a_script_needs_is_shown_in_one_round_and_none_runs() {
     project
         .wasm_build(&[])
         .failure()
-        .stderr_has("sandbox: did not run `sh -c 'touch ")
+        .stderr_has("sandbox[W101]: did not run `sh -c 'touch ")
         .stderr_has("needs permission to run `sh`")
         .stderr_has("needs permission to run `cat`");
     assert!(!marker.exists(), "a program awaiting review ran");

@@ -142,11 +142,19 @@ fn a_stale_script_that_slips_through_is_refused() {
         .file("src/lib.rs", "");
     project.wasm_build(&[]).success();
     age_stand_ins(&project);
-    project
+    let run = project
         .wasm_build_env(&[], &[("STALE_RERUN", "1")])
         .failure()
         .stderr_has("belongs to a build script compiled by another version of cargo-wasm-build")
         .stderr_has("run `cargo clean`");
+    assert!(
+        run.stderr
+            .lines()
+            .filter(|line| line.contains("belongs to a build script compiled"))
+            .all(|line| line.trim_start().starts_with("error[W404]: ")),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -298,7 +306,7 @@ fn panicking_script_fails_the_build_naming_the_package() {
     assert_eq!(run.code, Some(101), "cargo's own exit status");
     run.stderr_has("failed to run custom build command for `boom v0.1.0")
         .stderr_has("the build script gave up")
-        .stderr_has("error: sandboxed build script of `boom v0.1.0` panicked");
+        .stderr_has("error[W501]: sandboxed build script of `boom v0.1.0` panicked");
 }
 
 #[test]
@@ -311,7 +319,7 @@ fn non_zero_exit_status_is_reported() {
     project
         .wasm_build(&[])
         .failure()
-        .stderr_has("error: sandboxed build script of `quitter v0.1.0` exited with status 3");
+        .stderr_has("error[W501]: sandboxed build script of `quitter v0.1.0` exited with status 3");
 }
 
 #[test]

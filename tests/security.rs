@@ -216,7 +216,7 @@ fn links_out_of_out_dir_are_removed_and_fail_the_build() {
     // Relative links can be made (WASI does not resolve them when creating), so the check
     // after the run has to find and remove them; absolute ones and hard links into the
     // read-only package are refused right away.
-    run.stderr_has("left a symlink")
+    run.stderr_has("error[W503]: sandboxed build script of `hostile v0.1.0` left a symlink")
         .stderr_has("/out/rel` pointing outside OUT_DIR to `../../../../../../../../../..")
         .stderr_has("/out/src` pointing outside OUT_DIR to");
     let report = parse_report(&fs::read_to_string(out_dir.join("report.txt")).unwrap());
@@ -461,7 +461,7 @@ fn rustc_env_that_hijacks_the_compiler_is_never_allowed() {
         "[package.metadata.sandbox.allow.\"hostile@0.1.0\"]\ndirectives = [\"rustc-env\"]\n",
     );
     let run = project.wasm_build(&[]).failure();
-    run.stderr_has("printed `cargo:rustc-env=LD_PRELOAD=/tmp/evil.so`, which is never allowed")
+    run.stderr_has("error[W104]: sandboxed build script of `hostile v0.1.0` printed `cargo:rustc-env=LD_PRELOAD=/tmp/evil.so`, which is never allowed")
         .stderr_has("printed `cargo:rustc-env=RUSTC_WRAPPER=/tmp/evil`, which is never allowed")
         .stderr_lacks("GIT_HASH=abc123`, which");
 }

@@ -458,7 +458,12 @@ fn failure_reasons(target: &Path) -> BTreeMap<String, String> {
     let mut reasons = BTreeMap::new();
     for record in audit::read(&target.join("debug/wasm-build/audit.jsonl")) {
         if record.status != 0 {
-            reasons.insert(record.package.clone(), record.errors.join("; "));
+            let errors: Vec<&str> = record
+                .errors
+                .iter()
+                .map(|error| error.message.as_str())
+                .collect();
+            reasons.insert(record.package.clone(), errors.join("; "));
         }
     }
     reasons
@@ -562,10 +567,12 @@ fn measure_rounds(
             text.as_bytes(),
         )?;
         if !approved.status.success() {
+            // `error: ...`, or `error[W001]: ...` under a diagnostic's code.
             rounds.stuck = text
                 .lines()
-                .find(|line| line.starts_with("error:"))
-                .map(|line| line.trim_start_matches("error: ").to_string());
+                .find(|line| line.starts_with("error:") || line.starts_with("error["))
+                .and_then(|line| line.split_once(": "))
+                .map(|(_, message)| message.to_string());
             break;
         }
         for line in text.lines() {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use wasm_build_permissions_schema::Capability;
+use wasm_build_permissions_schema::{Capability, Code};
 
 use crate::vars::RUN_LOG_ENV;
 
@@ -73,7 +73,7 @@ pub struct RunRecord {
     /// Wall time of the sandboxed run.
     pub elapsed_ms: u64,
     /// Why the run failed, one sentence each (empty on success).
-    pub errors: Vec<String>,
+    pub errors: Vec<RunError>,
     /// Capabilities the script needed and nobody has reviewed.
     pub pending: Vec<Capability>,
     /// Programs the script tried to start, and the verdict on each.
@@ -119,6 +119,53 @@ pub struct RunRecord {
     pub confinement: Option<String>,
 }
 
+/// One reason a run failed: its kind and the sentence that says it (completing
+/// "sandboxed build script of `name vX` ...").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "RunErrorRecord")]
+pub struct RunError {
+    /// The kind of problem; `None` in a record written before codes existed.
+    pub code: Option<Code>,
+    /// What happened.
+    pub message: String,
+}
+
+impl RunError {
+    /// An error of the kind `code`.
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        RunError {
+            code: Some(code),
+            message: message.into(),
+        }
+    }
+
+    /// The heading it is shown under: `error[W101]:`, or `error:` without a code.
+    pub fn heading(&self) -> String {
+        self.code.map_or_else(|| "error:".to_string(), Code::error)
+    }
+}
+
+/// A [`RunError`] as read back: audit logs written before codes existed hold the sentence
+/// alone, and must still be read (`approve` reads the last runs).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RunErrorRecord {
+    Coded { code: Option<Code>, message: String },
+    Sentence(String),
+}
+
+impl From<RunErrorRecord> for RunError {
+    fn from(record: RunErrorRecord) -> Self {
+        match record {
+            RunErrorRecord::Coded { code, message } => RunError { code, message },
+            RunErrorRecord::Sentence(message) => RunError {
+                code: None,
+                message,
+            },
+        }
+    }
+}
+
 /// Seconds since the Unix epoch, for [`RunRecord::finished_at`].
 pub fn now() -> u64 {
     std::time::SystemTime::now()
@@ -161,4 +208,34 @@ pub fn read(log: &Path) -> Vec<RunRecord> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_keep_their_codes_and_records_from_before_codes_still_read() {
+        let record = RunRecord {
+            package: "x".into(),
+            errors: vec![RunError::new(Code::W101, "needs permission to run `cc`")],
+            ..RunRecord::default()
+        };
+        let line = serde_json::to_string(&record).unwrap();
+        assert!(
+            line.contains(r#""errors":[{"code":"W101","message":"needs permission to run `cc`"}]"#),
+            "{line}"
+        );
+        assert_eq!(serde_json::from_str::<RunRecord>(&line).unwrap(), record);
+        assert_eq!(record.errors[0].heading(), "error[W101]:");
+
+        let old = line.replace(
+            r#"{"code":"W101","message":"needs permission to run `cc`"}"#,
+            r#""needs permission to run `cc`""#,
+        );
+        let read: RunRecord = serde_json::from_str(&old).unwrap();
+        assert_eq!(read.errors[0].code, None);
+        assert_eq!(read.errors[0].message, "needs permission to run `cc`");
+        assert_eq!(read.errors[0].heading(), "error:");
+    }
 }

@@ -3,6 +3,8 @@
 use std::io;
 use std::path::PathBuf;
 
+use crate::Code;
+
 /// A policy file or stand-in manifest that cannot be read, written or trusted. Each
 /// message says what the user can do about it; callers match on the kind (a stale
 /// manifest is rebuilt, an unreadable one is an I/O problem) instead of on the text.
@@ -76,4 +78,17 @@ pub enum ContractError {
         /// The file.
         path: PathBuf,
     },
+}
+
+impl ContractError {
+    /// The diagnostic code of the kinds a user acts on: a stand-in manifest that is stale
+    /// or corrupt ([`Code::W404`], `cargo clean`). The others are I/O failures of the tool.
+    pub fn code(&self) -> Option<Code> {
+        match self {
+            ContractError::CorruptManifest { .. }
+            | ContractError::OtherVersion { .. }
+            | ContractError::OtherFacade { .. } => Some(Code::W404),
+            _ => None,
+        }
+    }
 }

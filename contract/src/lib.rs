@@ -22,3 +22,8 @@ pub mod vars;
 
 pub use error::ContractError;
 pub use policy::{EnvOrigin, Policy, PolicyFile, Verdict};
+/// The stable codes of the diagnostics users see (defined with the sandbox tables'
+/// diagnostics, the lowest crate every process links; documented in
+/// `docs/diagnostics.md`).
+pub use wasm_build_permissions_schema::code;
+pub use wasm_build_permissions_schema::{Code, Rendered};

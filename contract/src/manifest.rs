@@ -152,6 +152,7 @@ mod tests {
         let err = StandIn::beside(&exe).unwrap_err();
         assert!(matches!(err, ContractError::OtherVersion { .. }), "{err}");
         assert!(err.to_string().contains("run `cargo clean`"), "{err}");
+        assert_eq!(err.code(), Some(crate::Code::W404));
 
         fs::write(&path, "{").unwrap();
         let err = StandIn::beside(&exe).unwrap_err();
@@ -159,5 +160,11 @@ mod tests {
             matches!(err, ContractError::CorruptManifest { .. }),
             "{err}"
         );
+        assert_eq!(err.code(), Some(crate::Code::W404));
+        fs::remove_file(&path).unwrap();
+        fs::create_dir(&path).unwrap();
+        let err = StandIn::beside(&exe).unwrap_err();
+        assert!(matches!(err, ContractError::ReadManifest { .. }), "{err}");
+        assert_eq!(err.code(), None, "an I/O failure, not a stale stand-in");
     }
 }

@@ -4,6 +4,8 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use crate::code::Code;
+
 /// A TOML file being read, so byte spans can be turned into lines and columns.
 #[derive(Debug, Clone, Copy)]
 pub struct SourceFile<'a> {
@@ -26,13 +28,19 @@ impl SourceFile<'_> {
         (line, column)
     }
 
-    /// A diagnostic at `span` (or at the file when the span is unknown).
-    pub fn error(&self, span: Option<Range<usize>>, message: impl Into<String>) -> Diagnostic {
+    /// A diagnostic of the kind `code` at `span` (or at the file when the span is unknown).
+    pub fn error(
+        &self,
+        code: Code,
+        span: Option<Range<usize>>,
+        message: impl Into<String>,
+    ) -> Diagnostic {
         let (line, column) = span.map_or((0, 0), |span| self.line_col(span.start));
         let source_line = (line > 0)
             .then(|| self.text.lines().nth(line - 1).map(str::to_string))
             .flatten();
         Diagnostic {
+            code,
             path: self.path.to_path_buf(),
             line,
             column,
@@ -46,6 +54,8 @@ impl SourceFile<'_> {
 /// One problem in a sandbox table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// The kind of problem.
+    pub code: Code,
     /// The manifest.
     pub path: PathBuf,
     /// 1-based line, 0 when unknown.
@@ -73,7 +83,7 @@ impl fmt::Display for Diagnostic {
     /// Rendered like rustc and cargo render errors in a file:
     ///
     /// ```text
-    /// error: unknown key `exe` in [package.metadata.sandbox]
+    /// error[W001]: unknown key `exe` in [package.metadata.sandbox]
     ///  --> Cargo.toml:9:1
     ///   |
     /// 9 | exe = ["cc"]
@@ -81,7 +91,7 @@ impl fmt::Display for Diagnostic {
     ///   = help: did you mean `exec`?
     /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "error: {}", self.message)?;
+        writeln!(f, "{} {}", self.code.error(), self.message)?;
         if self.line == 0 {
             write!(f, " --> {}", self.path.display())?;
         } else {
@@ -108,6 +118,27 @@ impl fmt::Display for Diagnostic {
         Ok(())
     }
 }
+
+/// Diagnostics rendered for the terminal, each under its own `error[W0xx]:` heading: an
+/// error whose text needs no other heading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered(pub String);
+
+impl Rendered {
+    /// All of `diagnostics`, a blank line apart.
+    pub fn of(diagnostics: &[Diagnostic]) -> Self {
+        let text: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
+        Rendered(text.join("\n\n"))
+    }
+}
+
+impl fmt::Display for Rendered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Rendered {}
 
 /// The closest of `candidates` to `word`, if close enough to be a likely typo.
 pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
@@ -155,13 +186,14 @@ mod tests {
         let offset = text.find("exe").unwrap();
         let diagnostic = file
             .error(
+                Code::W001,
                 Some(offset..offset + 3),
                 "unknown key `exe` in [package.metadata.sandbox]",
             )
             .with_help("did you mean `exec`?");
         assert_eq!(
             diagnostic.to_string(),
-            "error: unknown key `exe` in [package.metadata.sandbox]\n --> Cargo.toml:5:1\n  |\n5 | exe = [\"cc\"]\n  | ^\n  = help: did you mean `exec`?"
+            "error[W001]: unknown key `exe` in [package.metadata.sandbox]\n --> Cargo.toml:5:1\n  |\n5 | exe = [\"cc\"]\n  | ^\n  = help: did you mean `exec`?"
         );
     }
 }

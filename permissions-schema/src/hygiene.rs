@@ -3,6 +3,8 @@
 //! it: a pattern matching every variable or a secret's name, a path covering `/` or a
 //! home directory.
 
+use crate::code::Code;
+
 /// Whether `name` looks like a secret's: a token, key, password or credential, or a
 /// family of them (cloud and CI credentials, the ssh agent, registry tokens).
 pub fn is_secret_shaped(name: &str) -> bool {
@@ -48,11 +50,12 @@ pub fn is_secret_shaped(name: &str) -> bool {
         || INFIXES.iter().any(|infix| upper.contains(infix))
 }
 
-/// Why an entry of `env` (or, `dangerous`, of `dangerous-env`) is malformed or, under
-/// `env`, needs `dangerous-env`, with the help to show; `None` when the key may hold it.
+/// Why an entry of `env` (or, `dangerous`, of `dangerous-env`) is malformed ([`Code::W002`])
+/// or, under `env`, needs `dangerous-env` ([`Code::W005`]), with the help to show; `None`
+/// when the key may hold it.
 /// A pattern is a whole name, or a prefix followed by `*`, which under `env` must end at
 /// a word boundary (`CFLAGS_*`).
-pub fn env_problem(pattern: &str, dangerous: bool) -> Option<(String, String)> {
+pub fn env_problem(pattern: &str, dangerous: bool) -> Option<(Code, String, String)> {
     let prefix = pattern.strip_suffix('*');
     let bare = prefix.unwrap_or(pattern);
     if bare.contains('*') || bare.contains('=') || bare.is_empty() && prefix.is_none() {
@@ -61,28 +64,36 @@ pub fn env_problem(pattern: &str, dangerous: bool) -> Option<(String, String)> {
         } else {
             "use a name, or a prefix ending in `_` followed by a single `*` (`CFLAGS_*`)"
         };
-        return Some((format!("invalid variable pattern `{pattern}`"), help.into()));
+        return Some((
+            Code::W002,
+            format!("invalid variable pattern `{pattern}`"),
+            help.into(),
+        ));
     }
     if dangerous {
         return None;
     }
     match prefix {
         Some("") => Some((
+            Code::W005,
             "`env = [\"*\"]` would hand the build script every variable, secrets included".into(),
             "name the variables it needs; if you mean every one, write `dangerous-env = [\"*\"]`"
                 .into(),
         )),
         Some(prefix) if !prefix.ends_with('_') => Some((
+            Code::W005,
             format!("`{pattern}` matches more than one family of names (`{prefix}HUB_TOKEN` too)"),
             format!(
                 "end the prefix at a word boundary: `{prefix}_*`; or write `dangerous-env = [\"{pattern}\"]`"
             ),
         )),
         Some(prefix) if is_secret_shaped(prefix) => Some((
+            Code::W005,
             format!("`{pattern}` names variables that hold secrets"),
             format!("if the build script needs them, write `dangerous-env = [\"{pattern}\"]`"),
         )),
         None if is_secret_shaped(pattern) => Some((
+            Code::W005,
             format!("`{pattern}` looks like a secret's name"),
             format!("if the build script needs it, write `dangerous-env = [\"{pattern}\"]`"),
         )),
@@ -106,7 +117,8 @@ pub fn env_covers(pattern: &str, name: &str, dangerous: bool) -> bool {
 ///
 /// # Errors
 ///
-/// Returns the message and help when a relative path leaves the package.
+/// Returns the message and help when a relative path leaves the package (a malformed
+/// value, [`Code::W002`]).
 pub fn normalize_path(path: &str) -> Result<String, (String, String)> {
     let (root, rest) = if let Some(rest) = path.strip_prefix('/') {
         ("/", rest)
@@ -140,7 +152,8 @@ pub fn normalize_path(path: &str) -> Result<String, (String, String)> {
     })
 }
 
-/// Why a normalized `read` or `write` path needs its dangerous key: it is `/`, or a home
+/// Why a normalized `read` or `write` path needs its dangerous key ([`Code::W005`]): it is
+/// `/`, or a home
 /// directory or one that holds them (`/home`, `/home/me`, `/root`, `/Users/me`).
 pub fn path_problem(key: &str, path: &str) -> Option<(String, String)> {
     let parts: Vec<&str> = path
@@ -185,23 +198,23 @@ mod tests {
             "CARGO_REGISTRY_TOKEN",
             "MY_API_KEY",
         ] {
-            let (message, help) = env_problem(dangerous, false).unwrap();
+            let (code, message, help) = env_problem(dangerous, false).unwrap();
             assert_eq!(
                 env_problem(dangerous, true),
                 None,
                 "{dangerous} under dangerous-env"
             );
             assert!(
-                help.contains("dangerous-env") || message.contains("invalid"),
+                (code == Code::W005 && help.contains("dangerous-env"))
+                    || (code == Code::W002 && message.contains("invalid")),
                 "{dangerous}: {help}"
             );
         }
         for invalid in ["A*B", "X=1", ""] {
             assert!(
-                env_problem(invalid, false)
-                    .unwrap()
-                    .0
-                    .starts_with("invalid"),
+                env_problem(invalid, false).is_some_and(
+                    |(code, message, _)| code == Code::W002 && message.starts_with("invalid")
+                ),
                 "{invalid}"
             );
         }

@@ -4,6 +4,7 @@
 //! editors and other tools can depend on it.
 
 mod capability;
+pub mod code;
 mod diagnostic;
 mod grant_hint;
 pub mod hygiene;
@@ -13,7 +14,8 @@ mod spec;
 mod tables;
 
 pub use capability::{Capability, CapabilityKey, GatedDirective, toml_string};
-pub use diagnostic::{Diagnostic, SourceFile, did_you_mean};
+pub use code::Code;
+pub use diagnostic::{Diagnostic, Rendered, SourceFile, did_you_mean};
 pub use grant_hint::{GrantSite, grant_help, grant_lines, package_spec};
 pub use limits::Limits;
 pub use spec::PackageSpec;

@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use toml_edit::{Item, TableLike};
 
 use crate::capability::{Capability, CapabilityKey, GatedDirective};
+use crate::code::Code;
 use crate::diagnostic::{Diagnostic, SourceFile, did_you_mean};
 use crate::hygiene;
 use crate::limits::Limits;
@@ -497,7 +498,11 @@ pub fn parse_table(
     let mut errors = Vec::new();
     let mut table = SandboxTable::default();
     let Some(body) = item.as_table_like() else {
-        errors.push(file.error(item.span(), format!("{} must be a table", kind.header())));
+        errors.push(file.error(
+            Code::W002,
+            item.span(),
+            format!("{} must be a table", kind.header()),
+        ));
         return Err(errors);
     };
     let mut consumer = ConsumerPolicy::default();
@@ -521,7 +526,7 @@ pub fn parse_table(
                     match Mode::parse(&text) {
                         Some(mode) => consumer.mode = mode,
                         None => errors.push(
-                            file.error(value.span(), format!("unknown mode `{text}`"))
+                            file.error(Code::W002, value.span(), format!("unknown mode `{text}`"))
                                 .with_help("use \"deny\", \"strict\" or \"trust-declared\""),
                         ),
                     }
@@ -531,17 +536,22 @@ pub fn parse_table(
                 saw_consumer = true;
                 match value.as_bool() {
                     Some(flag) => consumer.deny_rustc = flag,
-                    None => {
-                        errors.push(file.error(value.span(), "`deny-rustc` must be true or false"))
-                    }
+                    None => errors.push(file.error(
+                        Code::W002,
+                        value.span(),
+                        "`deny-rustc` must be true or false",
+                    )),
                 }
             }
             "env-defaults" => {
                 saw_consumer = true;
                 match value.as_bool() {
                     Some(flag) => consumer.env_defaults = flag,
-                    None => errors
-                        .push(file.error(value.span(), "`env-defaults` must be true or false")),
+                    None => errors.push(file.error(
+                        Code::W002,
+                        value.span(),
+                        "`env-defaults` must be true or false",
+                    )),
                 }
             }
             "allow" | "deny" => {
@@ -580,7 +590,7 @@ fn unknown_key(
     header: &str,
     known: &[&str],
 ) -> Diagnostic {
-    let diagnostic = file.error(span, format!("unknown key `{key}` in {header}"));
+    let diagnostic = file.error(Code::W001, span, format!("unknown key `{key}` in {header}"));
     match did_you_mean(key, known) {
         Some(suggestion) => diagnostic.with_help(format!("did you mean `{suggestion}`?")),
         None => diagnostic.with_help(format!("known keys: {}", known.join(", "))),
@@ -591,10 +601,10 @@ fn check_version(file: &SourceFile<'_>, value: &Item, errors: &mut Vec<Diagnosti
     match value.as_integer() {
         Some(SCHEMA_VERSION) => {}
         Some(other) => errors.push(
-            file.error(value.span(), format!("unsupported sandbox schema version {other}"))
+            file.error(Code::W003, value.span(), format!("unsupported sandbox schema version {other}"))
                 .with_help(format!("this cargo-wasm-build reads version {SCHEMA_VERSION}; update it to read newer tables")),
         ),
-        None => errors.push(file.error(value.span(), "`version` must be an integer")),
+        None => errors.push(file.error(Code::W002, value.span(), "`version` must be an integer")),
     }
 }
 
@@ -607,7 +617,11 @@ fn string(
     match value.as_str() {
         Some(text) => Some(text.to_string()),
         None => {
-            errors.push(file.error(value.span(), format!("`{key}` must be a string")));
+            errors.push(file.error(
+                Code::W002,
+                value.span(),
+                format!("`{key}` must be a string"),
+            ));
             None
         }
     }
@@ -621,8 +635,12 @@ fn strings(
 ) -> Vec<String> {
     let Some(array) = value.as_array() else {
         errors.push(
-            file.error(value.span(), format!("`{key}` must be an array of strings"))
-                .with_help(format!("write `{key} = [\"...\"]`")),
+            file.error(
+                Code::W002,
+                value.span(),
+                format!("`{key}` must be an array of strings"),
+            )
+            .with_help(format!("write `{key} = [\"...\"]`")),
         );
         return Vec::new();
     };
@@ -631,6 +649,7 @@ fn strings(
         match element.as_str() {
             Some(text) if !text.is_empty() => out.push(text.to_string()),
             _ => errors.push(file.error(
+                Code::W002,
                 element.span(),
                 format!("`{key}` entries must be non-empty strings"),
             )),
@@ -649,8 +668,8 @@ fn env_patterns(
 ) -> Vec<String> {
     let patterns = strings(file, value, key, errors);
     for pattern in &patterns {
-        if let Some((message, help)) = hygiene::env_problem(pattern, dangerous) {
-            errors.push(file.error(value.span(), message).with_help(help));
+        if let Some((code, message, help)) = hygiene::env_problem(pattern, dangerous) {
+            errors.push(file.error(code, value.span(), message).with_help(help));
         }
     }
     patterns
@@ -670,11 +689,17 @@ fn paths(
         match hygiene::normalize_path(&path) {
             Ok(path) => {
                 if checked && let Some((message, help)) = hygiene::path_problem(key, &path) {
-                    errors.push(file.error(value.span(), message).with_help(help));
+                    errors.push(
+                        file.error(Code::W005, value.span(), message)
+                            .with_help(help),
+                    );
                 }
                 out.push(path);
             }
-            Err((message, help)) => errors.push(file.error(value.span(), message).with_help(help)),
+            Err((message, help)) => errors.push(
+                file.error(Code::W002, value.span(), message)
+                    .with_help(help),
+            ),
         }
     }
     out
@@ -716,6 +741,7 @@ fn parse_capability(
                         let known: Vec<&str> =
                             GatedDirective::ALL.iter().map(|g| g.key()).collect();
                         let diagnostic = file.error(
+                            Code::W002,
                             value.span(),
                             format!("`{name}` is not a directive that needs a grant"),
                         );
@@ -732,7 +758,11 @@ fn parse_capability(
         }
         CapabilityKey::RunNatively | CapabilityKey::RunBuilt => match value.as_bool() {
             Some(flag) => set.set_flag(kind, flag),
-            None => errors.push(file.error(value.span(), format!("`{key}` must be true or false"))),
+            None => errors.push(file.error(
+                Code::W002,
+                value.span(),
+                format!("`{key}` must be true or false"),
+            )),
         },
     }
 }
@@ -745,7 +775,7 @@ fn parse_limits(
     let mut limits = LimitOverrides::default();
     let Some(table) = value.as_table_like() else {
         errors.push(
-            file.error(value.span(), "`limits` must be a table")
+            file.error(Code::W002, value.span(), "`limits` must be a table")
                 .with_help("write `limits = { memory = \"2GiB\", cpu-time = \"10min\" }`"),
         );
         return limits;
@@ -753,7 +783,13 @@ fn parse_limits(
     for (key, item) in table.iter() {
         let span = key_span(table, key).or_else(|| item.span());
         let text = item.as_str();
-        let bad = |what: &str| file.error(item.span(), format!("`limits.{key}` must be {what}"));
+        let bad = |what: &str| {
+            file.error(
+                Code::W002,
+                item.span(),
+                format!("`limits.{key}` must be {what}"),
+            )
+        };
         let Some(limit) = LimitKey::from_key(key) else {
             errors.push(unknown_key(file, span, key, "`limits`", &LIMIT_KEYS));
             continue;
@@ -775,23 +811,28 @@ fn parse_grants(
     let mut grants = BTreeMap::new();
     let Some(table) = value.as_table_like() else {
         errors.push(
-            file.error(value.span(), format!("`{key}` must be a table of packages"))
-                .with_help(format!(
-                    "write `{}` followed by a `[...{key}.\"name@version\"]` table",
-                    kind.header()
-                )),
+            file.error(
+                Code::W002,
+                value.span(),
+                format!("`{key}` must be a table of packages"),
+            )
+            .with_help(format!(
+                "write `{}` followed by a `[...{key}.\"name@version\"]` table",
+                kind.header()
+            )),
         );
         return grants;
     };
     for (spec, body) in table.iter() {
         let span = key_span(table, spec).or_else(|| body.span());
         if let Err(why) = PackageSpec::parse(spec) {
-            errors.push(file.error(span.clone(), format!("`{spec}` is not a package spec: {why}"))
+            errors.push(file.error(Code::W004, span.clone(), format!("`{spec}` is not a package spec: {why}"))
                 .with_help("grants name one exact version, e.g. \"zstd-sys@2.0.15+zstd.1.5.7\"; a new version must be reviewed again"));
             continue;
         }
         let Some(body_table) = body.as_table_like() else {
             errors.push(file.error(
+                Code::W002,
                 body.span(),
                 format!("the {key} entry for `{spec}` must be a table"),
             ));
@@ -989,19 +1030,20 @@ exec = ["curl"]
         .unwrap_err();
         assert_eq!(errors.len(), 3, "{errors:#?}");
         assert!(
-            errors[0].contains("unknown key `exe`")
+            errors[0].starts_with("error[W001]: unknown key `exe`")
                 && errors[0].contains("Cargo.toml:5:1")
                 && errors[0].contains("did you mean `exec`?"),
             "{}",
             errors[0]
         );
         assert!(
-            errors[1].contains("did you mean `rustc-link-arg`?"),
+            errors[1].starts_with("error[W002]: `rustc-link-args` is not a directive")
+                && errors[1].contains("did you mean `rustc-link-arg`?"),
             "{}",
             errors[1]
         );
         assert!(
-            errors[2].contains("unknown key `memroy`")
+            errors[2].starts_with("error[W001]: unknown key `memroy`")
                 && errors[2].contains("did you mean `memory`?"),
             "{}",
             errors[2]
@@ -1043,20 +1085,55 @@ env = ["A*B"]
         )
         .unwrap_err();
         let all = errors.join("\n");
-        assert!(all.contains("unknown mode `lenient`"), "{all}");
+        assert!(all.contains("error[W002]: unknown mode `lenient`"), "{all}");
         assert!(
-            all.contains("unsupported sandbox schema version 2"),
+            all.contains("error[W003]: unsupported sandbox schema version 2"),
             "{all}"
         );
         assert!(
-            all.contains("`cc@1` is not a package spec: the version must be exact"),
+            all.contains("error[W004]: `cc@1` is not a package spec: the version must be exact"),
             "{all}"
         );
         assert!(
-            all.contains("`exec` entries must be non-empty strings"),
+            all.contains("error[W002]: `exec` entries must be non-empty strings"),
             "{all}"
         );
-        assert!(all.contains("invalid variable pattern `A*B`"), "{all}");
+        assert!(
+            all.contains("error[W002]: invalid variable pattern `A*B`"),
+            "{all}"
+        );
+    }
+
+    #[test]
+    fn what_reaches_secrets_needs_its_dangerous_key() {
+        let text = r#"
+[workspace.metadata.sandbox.allow."ok@1.0.0"]
+env = ["*"]
+read = ["/home/me"]
+write = ["../elsewhere"]
+"#;
+        let errors = parse(
+            text,
+            &["workspace", "metadata", "sandbox"],
+            TableKind::Workspace,
+        )
+        .unwrap_err();
+        assert_eq!(errors.len(), 3, "{errors:#?}");
+        assert!(
+            errors[0].starts_with("error[W005]: `env = [\"*\"]`"),
+            "{}",
+            errors[0]
+        );
+        assert!(
+            errors[1].starts_with("error[W005]: `/home/me` covers a home directory"),
+            "{}",
+            errors[1]
+        );
+        assert!(
+            errors[2].starts_with("error[W002]: `../elsewhere` leaves the package"),
+            "{}",
+            errors[2]
+        );
     }
 
     #[test]

@@ -16,13 +16,13 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use wasm_build_contract::PolicyFile;
 use wasm_build_contract::vars::{NO_CACHE_ENV, PREFIX};
-use wasm_build_permissions_schema::Mode;
+use wasm_build_permissions_schema::{Code, Mode};
 
 use crate::graph::{Graph, metadata_args};
 use crate::resolve::Resolution;
 
 /// Bumped when the cached format changes.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 /// The policy of one build.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,8 +31,9 @@ pub struct BuildPolicy {
     pub mode: Mode,
     /// What the stand-ins read.
     pub policy_file: PolicyFile,
-    /// Warnings to repeat on every build (a dependency's malformed table, say).
-    pub warnings: Vec<String>,
+    /// Warnings to repeat on every build (a dependency's malformed table, say), each
+    /// with its code.
+    pub warnings: Vec<(Code, String)>,
     /// `name vX` of the dependencies whose declarations are granted without review
     /// (trust-declared mode).
     pub trusted: Vec<String>,
@@ -61,7 +62,7 @@ impl BuildPolicy {
     pub fn new(
         graph: &Graph,
         resolution: &Resolution,
-        warnings: Vec<String>,
+        warnings: Vec<(Code, String)>,
         config_env: std::collections::BTreeSet<String>,
     ) -> Self {
         let trusted = if resolution.mode == Mode::TrustDeclared {
@@ -298,7 +299,7 @@ mod tests {
         let policy = BuildPolicy {
             mode: Mode::Deny,
             policy_file: PolicyFile::default(),
-            warnings: vec!["w".into()],
+            warnings: vec![(Code::W010, "w".into())],
             trusted: Vec::new(),
             drift: BTreeMap::new(),
             target_dir: dir.path().join("target"),

@@ -144,7 +144,11 @@ fn last_run(record: &RunRecord) -> LastRun {
         hidden_env: record.hidden_env.clone(),
         config_env: record.config_env.clone(),
         default_env: record.default_env.clone(),
-        errors: record.errors.clone(),
+        errors: record
+            .errors
+            .iter()
+            .map(|error| error.message.clone())
+            .collect(),
     }
 }
 

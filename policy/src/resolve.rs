@@ -5,11 +5,11 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result};
 use wasm_build_contract::{Policy, PolicyFile};
 use wasm_build_permissions_schema::{
-    Capability, CapabilitySet, ConsumerPolicy, Diagnostic, GrantSite, Limits, Mode, PackageSpec,
-    Requests, SourceFile, TableKind, parse_table,
+    Capability, CapabilitySet, Code, ConsumerPolicy, Diagnostic, GrantSite, Limits, Mode,
+    PackageSpec, Rendered, Requests, SourceFile, TableKind, parse_table,
 };
 
 use crate::graph::{Graph, Package};
@@ -70,10 +70,9 @@ impl Consumer {
     }
 }
 
-/// All diagnostics as one error.
+/// All diagnostics as one error, each under its own heading.
 pub fn diagnostics_error(diagnostics: Vec<Diagnostic>) -> anyhow::Error {
-    let text: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
-    anyhow::anyhow!("{}", text.join("\n\n"))
+    anyhow::Error::new(Rendered::of(&diagnostics))
 }
 
 /// One build-time package with what it asks for and what it got.
@@ -83,7 +82,8 @@ pub struct Resolved {
     pub package: Package,
     /// Its declared requests.
     pub requests: Requests,
-    /// Why its declaration could not be read, if it could not.
+    /// Why its declaration could not be read, if it could not: rendered diagnostics, each
+    /// under its own heading.
     pub request_errors: Vec<String>,
     /// What the consumer approved for this exact version.
     pub allowed: CapabilitySet,
@@ -263,12 +263,21 @@ fn absolute(capabilities: &[Capability], manifest_dir: &Path) -> BTreeSet<Capabi
         .collect()
 }
 
-/// Reads a package's `[package.metadata.sandbox]`; errors are rendered diagnostics.
+/// Reads a package's `[package.metadata.sandbox]`; errors are rendered diagnostics, each
+/// under its own heading.
 fn read_requests(manifest: &Path) -> Result<Requests, Vec<String>> {
-    let text = fs::read_to_string(manifest)
-        .map_err(|err| vec![format!("failed to read {}: {err}", manifest.display())])?;
-    let doc = toml_edit::Document::parse(text.clone())
-        .map_err(|err| vec![format!("failed to parse {}: {err}", manifest.display())])?;
+    let text = fs::read_to_string(manifest).map_err(|err| {
+        vec![format!(
+            "error: failed to read {}: {err}",
+            manifest.display()
+        )]
+    })?;
+    let doc = toml_edit::Document::parse(text.clone()).map_err(|err| {
+        vec![format!(
+            "error: failed to parse {}: {err}",
+            manifest.display()
+        )]
+    })?;
     let Some(item) = doc
         .get("package")
         .and_then(|pkg| pkg.get("metadata"))
@@ -286,13 +295,14 @@ fn read_requests(manifest: &Path) -> Result<Requests, Vec<String>> {
 }
 
 /// Fails when a workspace member's own sandbox table is malformed: that is the
-/// consumer's file to fix. A dependency's malformed table is only reported, since the
-/// consumer cannot fix it (its requests then count as empty).
+/// consumer's file to fix. A dependency's malformed table is only reported
+/// ([`Code::W010`], the warnings returned), since the consumer cannot fix it (its requests
+/// then count as empty).
 ///
 /// # Errors
 ///
-/// The members' diagnostics.
-pub fn check_member_tables(resolution: &Resolution) -> Result<Vec<String>> {
+/// The members' diagnostics, as [`Rendered`].
+pub fn check_member_tables(resolution: &Resolution) -> Result<Vec<(Code, String)>> {
     let mut warnings = Vec::new();
     let mut errors = Vec::new();
     for resolved in &resolution.packages {
@@ -300,15 +310,18 @@ pub fn check_member_tables(resolution: &Resolution) -> Result<Vec<String>> {
             if resolved.package.is_member {
                 errors.push(error.clone());
             } else {
-                warnings.push(format!(
-                    "ignoring the sandbox requests of {} v{}: its table is invalid\n{error}",
-                    resolved.package.name, resolved.package.version
+                warnings.push((
+                    Code::W010,
+                    format!(
+                        "ignoring the sandbox requests of {} v{}: its table is invalid\n{error}",
+                        resolved.package.name, resolved.package.version
+                    ),
                 ));
             }
         }
     }
     if !errors.is_empty() {
-        bail!("{}", errors.join("\n\n"));
+        return Err(Rendered(errors.join("\n\n")).into());
     }
     Ok(warnings)
 }
@@ -349,6 +362,39 @@ mod tests {
         .unwrap()
         .consumer
         .unwrap()
+    }
+
+    #[test]
+    fn a_members_invalid_table_fails_and_a_dependencys_is_a_coded_warning() {
+        let invalid = |member: bool| {
+            let mut resolved = resolve_package(
+                &package("fake-sys", "1.0.0", member),
+                &ConsumerPolicy::default(),
+                Mode::Deny,
+            );
+            resolved.request_errors = vec!["error[W001]: unknown key `exe`".into()];
+            Resolution {
+                consumer: Consumer::default(),
+                packages: vec![resolved],
+                mode: Mode::Deny,
+            }
+        };
+        let warnings = check_member_tables(&invalid(false)).unwrap();
+        assert_eq!(
+            warnings,
+            [(
+                Code::W010,
+                "ignoring the sandbox requests of fake-sys v1.0.0: its table is invalid\n\
+                 error[W001]: unknown key `exe`"
+                    .to_string()
+            )]
+        );
+        let error = check_member_tables(&invalid(true)).unwrap_err();
+        assert_eq!(
+            error.downcast_ref::<Rendered>(),
+            Some(&Rendered("error[W001]: unknown key `exe`".into())),
+            "already under its heading"
+        );
     }
 
     #[test]

@@ -17,6 +17,7 @@ use wasm_build_shim::protocol::{SpawnRequest, status, stdio};
 
 use crate::child::{ChildProcess, Drain, Spawned, Stream};
 use crate::output::CappedOutput;
+use wasm_build_contract::Code as DiagCode;
 use wasm_build_contract::audit::{ExecAttempt, ExecVerdict};
 use wasm_build_contract::policy::{Policy, Verdict};
 use wasm_build_contract::vars::UNCONFINED_ENV;
@@ -186,7 +187,8 @@ impl Broker {
             Verdict::Refused(capability) => {
                 attempt.verdict = ExecVerdict::Refused;
                 Some(format!(
-                    "sandbox: the workspace's policy denies build scripts of {} to {capability}",
+                    "sandbox[{}]: the workspace's policy denies build scripts of {} to {capability}",
+                    DiagCode::W103,
                     self.ctx.package
                 ))
             }
@@ -363,8 +365,9 @@ impl Broker {
                 None => self.screen_env(request, judged(Verdict::Allowed, Code::Toolchain)),
                 Some(argument) => {
                     self.note(&format!(
-                        "sandbox: `{argument}` makes this run of rustc more than a probe; it \
-                         needs `exec = [\"{RUSTC_GRANT}\"]`\n"
+                        "sandbox[{}]: `{argument}` makes this run of rustc more than a probe; it \
+                         needs `exec = [\"{RUSTC_GRANT}\"]`\n",
+                        DiagCode::W101
                     ));
                     judged(Verdict::Pending(capability), Code::Untrusted)
                 }
@@ -470,7 +473,10 @@ impl Broker {
                 let message = format!("could not run `{}` confined: {why}", request.program);
                 self.jail_failures.push(message.clone());
                 // Never "not found": the script must not take this for a missing tool.
-                return Err((status::PERMISSION_DENIED, format!("sandbox: {message}")));
+                return Err((
+                    status::PERMISSION_DENIED,
+                    format!("sandbox[{}]: {message}", DiagCode::W201),
+                ));
             }
         };
         self.ran_untrusted |= judged.code == Code::Untrusted;
@@ -491,9 +497,10 @@ impl Broker {
     fn stand_in(&mut self, line: &str, capability: &Capability, first: bool) -> u32 {
         if first {
             self.note(&format!(
-                "sandbox: did not run `{line}`: build scripts of {} may not {capability} until \
+                "sandbox[{}]: did not run `{line}`: build scripts of {} may not {capability} until \
              you review it; the script was told it succeeded so that it shows what else it \
              needs, and the build will fail and say how to grant it\n",
+                DiagCode::W101,
                 self.ctx.package
             ));
         }
@@ -510,8 +517,9 @@ impl Broker {
         }
         self.warned_unconfined = true;
         self.note(&format!(
-            "warning: sandbox: {UNCONFINED_ENV} is set and the jail cannot be had here: programs \
+            "{} sandbox: {UNCONFINED_ENV} is set and the jail cannot be had here: programs \
              granted to {} run UNCONFINED, with your full rights\n  {why}\n",
+            DiagCode::W202.warning(),
             self.ctx.package
         ));
     }

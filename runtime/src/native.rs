@@ -47,8 +47,9 @@ pub fn run(binary: &std::path::Path, ctx: &ExecContext) -> Result<RunOutput> {
         }
         Err(wasm_build_jail::Error::Unavailable(missing)) if ctx.dangerously_unconfined => {
             eprintln!(
-                "warning: sandbox: {} is set and the jail cannot be had here: the build script of \
+                "{} sandbox: {} is set and the jail cannot be had here: the build script of \
                  {} runs UNCONFINED, with your full rights\n  {missing}",
+                wasm_build_contract::Code::W202.warning(),
                 wasm_build_contract::vars::UNCONFINED_ENV,
                 ctx.package
             );

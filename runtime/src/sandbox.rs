@@ -411,7 +411,8 @@ fn wall_clock_watchdog(limit: Duration) -> mpsc::Sender<()> {
         .spawn(move || {
             if let Err(mpsc::RecvTimeoutError::Timeout) = disarmed.recv_timeout(limit + grace) {
                 eprintln!(
-                    "error: sandboxed build script hung for more than its wall-clock limit of {} s and was stopped",
+                    "{} sandboxed build script hung for more than its wall-clock limit of {} s and was stopped",
+                    wasm_build_contract::Code::W502.error(),
                     limit.as_secs()
                 );
                 crate::child::kill_all();

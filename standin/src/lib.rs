@@ -21,7 +21,8 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use wasm_build_permissions_schema::{Capability, GrantSite, grant_help};
 
-use wasm_build_contract::audit::{self, RunRecord};
+use wasm_build_contract::Code;
+use wasm_build_contract::audit::{self, RunError, RunRecord};
 use wasm_build_contract::cargo::{CargoPackage, cargo_home, cargo_var};
 use wasm_build_contract::env::{is_ambient, sandbox_env};
 use wasm_build_contract::manifest::{Script, StandIn};
@@ -300,7 +301,8 @@ pub fn run(exe: &Path, manifest: &StandIn) -> Result<i32> {
 fn native_no_longer_granted(exe: &Path, prepared: &Prepared) -> Result<i32> {
     remove_with_hard_links(exe)?;
     eprintln!(
-        "error: the build script of {} was compiled to run natively, but `run-natively` is no longer granted; it did not run\nhelp: build again: cargo will compile it for the wasm sandbox this time",
+        "{} the build script of {} was compiled to run natively, but `run-natively` is no longer granted; it did not run\nhelp: build again: cargo will compile it for the wasm sandbox this time",
+        Code::W405.error(),
         prepared.package.cargo.describe()
     );
     Ok(1)
@@ -378,24 +380,28 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
     for line in &filtered.refused {
         writeln!(
             stdout,
-            "cargo:warning=sandbox: dropped `{line}`: denied by the workspace's policy"
+            "cargo:warning=sandbox[{}]: dropped `{line}`: denied by the workspace's policy",
+            Code::W103
         )
         .context("failed to write to cargo")?;
     }
     stdout.flush().context("failed to write to cargo")?;
 
     let mut errors = Vec::new();
-    if let Some(problem) = exit_problem(&output.exit) {
-        errors.push(problem);
+    if let Some((code, problem)) = exit_problem(&output.exit) {
+        errors.push(RunError::new(code, problem));
     }
     for (line, why) in &filtered.forbidden {
-        errors.push(format!("printed `{line}`, which is never allowed: {why}"));
+        errors.push(RunError::new(
+            Code::W104,
+            format!("printed `{line}`, which is never allowed: {why}"),
+        ));
     }
     for violation in &violations {
-        errors.push(violation.to_string());
+        errors.push(RunError::new(violation.code(), violation.to_string()));
     }
     for failure in &output.jail_failures {
-        errors.push(failure.clone());
+        errors.push(RunError::new(Code::W201, failure.clone()));
     }
     let pending: Vec<Capability> = filtered
         .pending
@@ -621,43 +627,65 @@ fn duration_ms(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// A sentence for an unsuccessful ending, or `None` for success.
-fn exit_problem(exit: &Exit) -> Option<String> {
-    match exit {
-        Exit::Code(0) => None,
-        Exit::Code(code) => Some(format!("exited with status {code}")),
-        Exit::Panicked => Some("panicked or aborted (see its stderr above)".into()),
-        Exit::TimedOut(limit) => Some(format!(
-            "used more than its CPU-time limit of {} s and was stopped",
-            limit.as_secs()
-        )),
-        Exit::Hung(limit) => Some(format!(
-            "ran for more than its wall-clock limit of {} s and was stopped",
-            limit.as_secs()
-        )),
-        Exit::OutOfMemory(limit) => Some(format!(
-            "tried to use more than its memory limit of {} MiB",
-            limit >> 20
-        )),
-        Exit::StdoutFlood(limit) => Some(format!(
-            "printed more than its stdout limit of {} MiB and was stopped",
-            limit >> 20
-        )),
-        Exit::StderrFlood(limit) => Some(format!(
-            "printed more than its stderr limit of {} MiB and was stopped",
-            limit >> 20
-        )),
-        Exit::StackOverflow(size) => Some(format!(
-            "overflowed its stack of {} MiB in the sandbox (natively a build script's main thread has 8 MiB)",
-            size >> 20
-        )),
-        Exit::Trapped(trap) => Some(format!("crashed in the sandbox: {trap}")),
-    }
+/// The kind and a sentence for an unsuccessful ending: a failure ([`Code::W501`]) or a
+/// limit exceeded ([`Code::W502`]); `None` for success.
+fn exit_problem(exit: &Exit) -> Option<(Code, String)> {
+    Some(match exit {
+        Exit::Code(0) => return None,
+        Exit::Code(code) => (Code::W501, format!("exited with status {code}")),
+        Exit::Panicked => (
+            Code::W501,
+            "panicked or aborted (see its stderr above)".into(),
+        ),
+        Exit::TimedOut(limit) => (
+            Code::W502,
+            format!(
+                "used more than its CPU-time limit of {} s and was stopped",
+                limit.as_secs()
+            ),
+        ),
+        Exit::Hung(limit) => (
+            Code::W502,
+            format!(
+                "ran for more than its wall-clock limit of {} s and was stopped",
+                limit.as_secs()
+            ),
+        ),
+        Exit::OutOfMemory(limit) => (
+            Code::W502,
+            format!(
+                "tried to use more than its memory limit of {} MiB",
+                limit >> 20
+            ),
+        ),
+        Exit::StdoutFlood(limit) => (
+            Code::W502,
+            format!(
+                "printed more than its stdout limit of {} MiB and was stopped",
+                limit >> 20
+            ),
+        ),
+        Exit::StderrFlood(limit) => (
+            Code::W502,
+            format!(
+                "printed more than its stderr limit of {} MiB and was stopped",
+                limit >> 20
+            ),
+        ),
+        Exit::StackOverflow(size) => (
+            Code::W501,
+            format!(
+                "overflowed its stack of {} MiB in the sandbox (natively a build script's main thread has 8 MiB)",
+                size >> 20
+            ),
+        ),
+        Exit::Trapped(trap) => (Code::W501, format!("crashed in the sandbox: {trap}")),
+    })
 }
 
-/// One sentence per pending capability, with the first attempt that needed it (cut to a
-/// readable length) and how many more there were.
-fn pending_errors(pending: &[(Attempt, Capability)]) -> Vec<String> {
+/// One sentence per pending capability ([`Code::W101`]), with the first attempt that
+/// needed it (cut to a readable length) and how many more there were.
+fn pending_errors(pending: &[(Attempt, Capability)]) -> Vec<RunError> {
     const SHOWN: usize = 160;
     let mut grouped: Vec<(&Capability, &Attempt, usize)> = Vec::new();
     for (attempt, capability) in pending {
@@ -691,10 +719,12 @@ fn pending_errors(pending: &[(Attempt, Capability)]) -> Vec<String> {
                 1 => String::new(),
                 n => format!(" (and {} more)", n - 1),
             };
-            if let Attempt::LookedUp(_) = attempt {
-                return format!("needs permission to {capability}: it {verb}{after}");
-            }
-            format!("needs permission to {capability}: it {verb} `{shown}`{more}{after}")
+            let sentence = if let Attempt::LookedUp(_) = attempt {
+                format!("needs permission to {capability}: it {verb}{after}")
+            } else {
+                format!("needs permission to {capability}: it {verb} `{shown}`{more}{after}")
+            };
+            RunError::new(Code::W101, sentence)
         })
         .collect()
 }
@@ -719,7 +749,7 @@ fn note_what_programs_cannot_do(package: &Package, policy: &Policy) {
 fn report(
     package: &Package,
     (site, spec): (&GrantSite, &str),
-    errors: &[String],
+    errors: &[RunError],
     pending: &[Capability],
 ) {
     let text = failure_text(&package.cargo.describe(), (site, spec), errors, pending);
@@ -727,12 +757,12 @@ fn report(
     let _ = std::io::stderr().write_all(text.as_bytes());
 }
 
-/// The errors of the build script of `described` (`` `name vX` ``), and how to grant what
-/// is pending (under `spec`, in `site`); empty without errors.
+/// The errors of the build script of `described` (`` `name vX` ``), each under its code,
+/// and how to grant what is pending (under `spec`, in `site`); empty without errors.
 pub fn failure_text(
     described: &str,
     (site, spec): (&GrantSite, &str),
-    errors: &[String],
+    errors: &[RunError],
     pending: &[Capability],
 ) -> String {
     let mut text = String::new();
@@ -741,7 +771,9 @@ pub fn failure_text(
     }
     for error in errors {
         text.push_str(&format!(
-            "error: sandboxed build script of {described} {error}\n"
+            "{} sandboxed build script of {described} {}\n",
+            error.heading(),
+            error.message
         ));
     }
     if !pending.is_empty() {
@@ -827,12 +859,53 @@ mod tests {
             (Attempt::Ran(long), Capability::Exec("ar".into())),
         ];
         let errors = pending_errors(&pending);
+        assert!(errors.iter().all(|error| error.code == Some(Code::W101)));
         assert_eq!(
-            errors[0],
+            errors[0].message,
             "needs permission to run `cc`: it tried to run `cc -E a.c` (and 1 more)"
         );
-        assert!(errors[1].starts_with("needs permission to run `ar`: it tried to run `ar cq x.o"));
-        assert!(errors[1].ends_with("…`"), "{}", errors[1]);
+        assert!(
+            errors[1]
+                .message
+                .starts_with("needs permission to run `ar`: it tried to run `ar cq x.o")
+        );
+        assert!(errors[1].message.ends_with("…`"), "{}", errors[1].message);
+    }
+
+    #[test]
+    fn failures_are_shown_under_their_codes() {
+        let site = GrantSite::default();
+        let run_sh = Capability::Exec("sh".into());
+        let text = failure_text(
+            "`x v1.0.0`",
+            (&site, "x@1.0.0"),
+            &[
+                RunError::new(Code::W501, "exited with status 3"),
+                pending_errors(&[(Attempt::Ran("sh -c true".into()), run_sh.clone())])[0].clone(),
+                RunError {
+                    code: None,
+                    message: "from a record written before codes".into(),
+                },
+            ],
+            &[run_sh],
+        );
+        assert!(
+            text.starts_with(
+                "error[W501]: sandboxed build script of `x v1.0.0` exited with status 3\n\
+                 error[W101]: sandboxed build script of `x v1.0.0` needs permission to run `sh`: \
+                 it tried to run `sh -c true`\n\
+                 error: sandboxed build script of `x v1.0.0` from a record written before codes\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("exec = [\"sh\"]"), "{text}");
+        assert_eq!(
+            exit_problem(&Exit::OutOfMemory(64 << 20)),
+            Some((
+                Code::W502,
+                "tried to use more than its memory limit of 64 MiB".into()
+            ))
+        );
     }
 
     #[test]

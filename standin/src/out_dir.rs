@@ -12,6 +12,7 @@ use anyhow::{Context as _, Result};
 use cap_fs_ext::DirExt as _;
 use cap_std::ambient_authority;
 use cap_std::fs::{Dir, MetadataExt as _};
+use wasm_build_contract::Code;
 
 /// Something in `OUT_DIR` that is not allowed to stay.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +36,17 @@ pub enum Violation {
         /// The limit.
         limit: u64,
     },
+}
+
+impl Violation {
+    /// Its kind: a link leading out ([`Code::W503`]), or the size limit
+    /// ([`Code::W502`]).
+    pub(crate) fn code(&self) -> Code {
+        match self {
+            Violation::SymlinkOut { .. } | Violation::HardLinkOut { .. } => Code::W503,
+            Violation::TooLarge { .. } => Code::W502,
+        }
+    }
 }
 
 impl std::fmt::Display for Violation {

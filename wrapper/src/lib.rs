@@ -30,11 +30,11 @@ use std::process::Command;
 
 use anyhow::{Context as _, Result, anyhow};
 use wasm_build_cache::ArtifactCache;
-use wasm_build_contract::audit::{self, RunRecord};
+use wasm_build_contract::audit::{self, RunError, RunRecord};
 use wasm_build_contract::cargo::CargoPackage;
 use wasm_build_contract::manifest::{Script, StandIn};
 use wasm_build_contract::vars::{AUDIT_LOG_ENV, INNER_WRAPPER_ENV};
-use wasm_build_contract::{PolicyFile, Verdict};
+use wasm_build_contract::{Code, PolicyFile, Verdict};
 use wasm_build_permissions_schema::{Capability, GrantSite, grant_help};
 use wasm_build_runtime::{ModuleCache, SandboxEngine};
 
@@ -387,7 +387,7 @@ fn cannot_compile_for_wasm(
         "the build script of `{} v{}` cannot run in the wasm sandbox: {reason}",
         package.cargo.name, package.cargo.version
     );
-    let mut text = format!("error: {message}\n{diagnostics}\n");
+    let mut text = format!("{} {message}\n{diagnostics}\n", Code::W105.error());
     text.push_str(&grant_help(
         &package.grant_site,
         &package
@@ -406,7 +406,7 @@ fn cannot_compile_for_wasm(
             status: 1,
             finished_at: audit::now(),
             elapsed_ms: 0,
-            errors: vec![message],
+            errors: vec![RunError::new(Code::W105, message)],
             pending: vec![capability],
             ..RunRecord::default()
         },
