@@ -62,6 +62,10 @@ pub struct ExecContext {
     pub limits: Limits,
 }
 
+/// How long a released child's output may take to be read after it ended (see
+/// [`ChildProcess::settle`]); only a descendant holding its pipes makes it wait this long.
+const OUTPUT_SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The broker of one run.
 pub(crate) struct Broker {
     ctx: ExecContext,
@@ -146,6 +150,8 @@ impl Broker {
         let Some(child) = self.children.remove(&handle) else {
             return;
         };
+        // What the child printed last decides the verdicts below: read it all first.
+        child.settle(OUTPUT_SETTLE);
         // The one jail denial a program reports in words: configure could not run what it
         // compiled. Without `run-built` that is pending review, so `approve` offers it.
         if child.could_not_run_what_it_built()

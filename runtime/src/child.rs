@@ -378,6 +378,27 @@ impl ChildProcess {
         state.exit
     }
 
+    /// Once the child has ended, waits (at most `limit`) until what it wrote has been
+    /// read. The reaper can see the exit before a drain reads the last chunk, and the
+    /// verdicts drawn from the output (a denial it printed last, autoconf's "cannot run C
+    /// compiled programs") must not depend on that race. Bounded, because a descendant
+    /// that outlived the child may hold the pipes open.
+    pub(crate) fn settle(&self, limit: Duration) {
+        let (lock_, cvar) = &*self.state;
+        let deadline = std::time::Instant::now() + limit;
+        let mut state = lock(lock_);
+        while state.exit.is_some() && !(state.stdout.eof && state.stderr.eof) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            state = match cvar.wait_timeout(state, left) {
+                Ok((state, _)) => state,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+    }
+
     /// Why the child's failure looks like the jail's doing, if it ended and does: killed
     /// by the system-call filter, or failed after printing that something was denied.
     pub(crate) fn looks_stopped(&self) -> Option<String> {
@@ -544,6 +565,44 @@ fn spawn_drain(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The last line a program prints before it exits counts, however the reaper and the
+    /// drain are scheduled: without `settle` this failed under load (CI, stop 20), when the
+    /// exit was seen before the drain read autoconf's verdict.
+    #[test]
+    fn the_last_words_of_a_program_are_read_before_its_verdicts() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = Spec {
+            program: wasm_build_jail::ProgramFile::identify(std::path::Path::new("/bin/sh"))
+                .unwrap(),
+            argv0: "sh".into(),
+            args: vec![
+                "-c".into(),
+                "echo 'configure: error: cannot run C compiled programs.' >&2; exit 1".into(),
+            ],
+            env: Vec::new(),
+            cwd: dir.path().to_path_buf(),
+            access: wasm_build_jail::Access::default(),
+            network: wasm_build_jail::Network::None,
+            code: wasm_build_jail::Code::Untrusted,
+            time_limit: None,
+            jobserver_tokens: 0,
+        };
+        use wasm_build_jail::Stdio::{Null, Piped};
+        for round in 0..200 {
+            let spawned = Spawned::unconfined(&spec, [Null, Piped, Piped]).unwrap();
+            let child = ChildProcess::supervise(
+                spawned,
+                Some(Drain::Buffer { limit: 1 << 20 }),
+                Some(Drain::Buffer { limit: 1 << 20 }),
+                Duration::from_secs(60),
+            );
+            assert!(child.wait(true).is_some());
+            child.settle(Duration::from_secs(10));
+            assert!(child.could_not_run_what_it_built(), "round {round}");
+            assert!(child.looks_stopped().is_some(), "round {round}");
+        }
+    }
 
     #[test]
     fn denials_are_found_across_chunks_and_at_the_end() {

@@ -81,6 +81,9 @@ pub fn run(binary: &std::path::Path, ctx: &ExecContext) -> Result<RunOutput> {
         }
         stdout.extend_from_slice(&chunk[..read]);
     }
+    // Stdout ended; stderr's last lines (a panic message) may still be in flight, and the
+    // flood check below counts them.
+    child.settle(std::time::Duration::from_secs(2));
     let exit = if child.timed_out() {
         Exit::Hung(ctx.limits.wall_time)
     } else if child.overflowed() {
