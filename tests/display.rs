@@ -101,6 +101,12 @@ fn permissions(project: &Project, extra: &[&str]) -> crate::support::Run {
     project.wasm_build(&args)
 }
 
+/// The JSON Schema the tool gives for its report (`permissions --format json-schema`).
+fn report_schema(project: &Project) -> serde_json::Value {
+    let run = permissions(project, &["--format", "json-schema"]).success();
+    serde_json::from_str(&run.stdout).unwrap()
+}
+
 /// The table, one card and the JSON report after a build that recorded what each build
 /// script did (`tests/snapshots/integration__display__{table,card,json}.snap`).
 #[test]
@@ -127,12 +133,7 @@ fn table_card_and_json_snapshots() {
     });
     // The report with last runs in it follows the schema too (the other test's has none).
     let report: serde_json::Value = serde_json::from_str(&json).unwrap();
-    let schema: serde_json::Value = serde_json::from_str(
-        &permissions(&project, &["--format", "json-schema"])
-            .success()
-            .stdout,
-    )
-    .unwrap();
+    let schema = report_schema(&project);
     assert_valid(&report, &schema, &schema, "$");
 }
 
@@ -157,12 +158,7 @@ fn json_follows_its_schema_and_check_gates_ci() {
         "the real name, not the alias"
     );
     assert_eq!(card("drifted")["drift"][0], "drifted@1.0.0");
-    let schema: serde_json::Value = serde_json::from_str(
-        &permissions(&project, &["--format", "json-schema"])
-            .success()
-            .stdout,
-    )
-    .unwrap();
+    let schema = report_schema(&project);
     assert_valid(&report, &schema, &schema, "$");
 
     let check = permissions(&project, &["--check"]).failure();

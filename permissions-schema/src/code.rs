@@ -111,6 +111,11 @@ impl Code {
     pub fn warning(self) -> String {
         format!("warning[{self}]:")
     }
+
+    /// The heading of a message handed to a build script itself: `sandbox[W103]:`.
+    pub fn sandbox(self) -> String {
+        format!("sandbox[{self}]:")
+    }
 }
 
 impl fmt::Display for Code {

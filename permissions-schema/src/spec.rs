@@ -17,10 +17,7 @@ pub struct PackageSpec<'a> {
 impl<'a> PackageSpec<'a> {
     /// Parses and checks `spec`; the error says what is wrong, for a diagnostic.
     pub fn parse(spec: &'a str) -> Result<Self, &'static str> {
-        let (source, tail) = match spec.rsplit_once('#') {
-            Some((source, tail)) => (Some(source), tail),
-            None => (None, spec),
-        };
+        let (source, tail) = split_source(spec);
         let Some((name, version)) = tail.rsplit_once('@') else {
             return Err(
                 "it needs `@version` (from git or another registry: `<source>#name@version`)",
@@ -52,13 +49,13 @@ impl<'a> PackageSpec<'a> {
     /// The name of the package a spec names, without checking the rest: what a grant
     /// for another version of the same crate has in common with this one.
     pub fn name_of(spec: &str) -> &str {
-        let tail = spec.rsplit_once('#').map_or(spec, |(_, tail)| tail);
+        let (_, tail) = split_source(spec);
         tail.rsplit_once('@').map_or(tail, |(name, _)| name)
     }
 
     /// The source part of a cargo package id or full spec (before `#`), or all of it.
     pub fn source_of(id: &str) -> &str {
-        id.rsplit_once('#').map_or(id, |(source, _)| source)
+        split_source(id).0.unwrap_or(id)
     }
 
     /// The crate name.
@@ -74,6 +71,14 @@ impl<'a> PackageSpec<'a> {
     /// The source, for packages not from crates.io.
     pub fn source(&self) -> Option<&'a str> {
         self.source
+    }
+}
+
+/// `<source>#tail` into its source and tail; a spec without `#` is all tail.
+fn split_source(spec: &str) -> (Option<&str>, &str) {
+    match spec.rsplit_once('#') {
+        Some((source, tail)) => (Some(source), tail),
+        None => (None, spec),
     }
 }
 

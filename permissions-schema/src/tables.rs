@@ -98,25 +98,7 @@ impl LimitKey {
     pub fn from_key(key: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|limit| limit.key() == key)
     }
-
-    /// Whether the limit is a duration (else a size in bytes).
-    pub fn is_duration(self) -> bool {
-        matches!(
-            self,
-            LimitKey::CpuTime | LimitKey::WallTime | LimitKey::ChildTime
-        )
-    }
 }
-
-const LIMIT_KEYS: [&str; LimitKey::ALL.len()] = {
-    let mut keys = [""; LimitKey::ALL.len()];
-    let mut at = 0;
-    while at < LimitKey::ALL.len() {
-        keys[at] = LimitKey::ALL[at].key();
-        at += 1;
-    }
-    keys
-};
 
 /// Larger limits than the defaults.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -227,25 +209,22 @@ impl LimitOverrides {
     /// Sets the override of `key` from the text a table holds; `Err` says what the text
     /// must look like.
     fn set_text(&mut self, key: LimitKey, text: Option<&str>) -> Result<(), &'static str> {
-        if key.is_duration() {
-            let duration = text
-                .and_then(parse_duration)
-                .ok_or("a duration such as \"90s\" or \"10min\"")?;
-            match key {
-                LimitKey::CpuTime => self.cpu_time = Some(duration),
-                LimitKey::WallTime => self.wall_time = Some(duration),
-                _ => self.child_time = Some(duration),
-            }
-            return Ok(());
-        }
-        let bytes = text
-            .and_then(parse_size)
-            .ok_or("a size such as \"512MiB\" or \"2GiB\"")?;
+        let size = || {
+            text.and_then(parse_size)
+                .ok_or("a size such as \"512MiB\" or \"2GiB\"")
+        };
+        let time = || {
+            text.and_then(parse_duration)
+                .ok_or("a duration such as \"90s\" or \"10min\"")
+        };
         match key {
-            LimitKey::Memory => self.memory = Some(bytes),
-            LimitKey::Stdout => self.stdout = Some(bytes),
-            LimitKey::Stderr => self.stderr = Some(bytes),
-            _ => self.out_dir = Some(bytes),
+            LimitKey::Memory => self.memory = Some(size()?),
+            LimitKey::CpuTime => self.cpu_time = Some(time()?),
+            LimitKey::WallTime => self.wall_time = Some(time()?),
+            LimitKey::ChildTime => self.child_time = Some(time()?),
+            LimitKey::Stdout => self.stdout = Some(size()?),
+            LimitKey::Stderr => self.stderr = Some(size()?),
+            LimitKey::OutDir => self.out_dir = Some(size()?),
         }
         Ok(())
     }
@@ -791,7 +770,8 @@ fn parse_limits(
             )
         };
         let Some(limit) = LimitKey::from_key(key) else {
-            errors.push(unknown_key(file, span, key, "`limits`", &LIMIT_KEYS));
+            let known: Vec<&str> = LimitKey::ALL.iter().map(|limit| limit.key()).collect();
+            errors.push(unknown_key(file, span, key, "`limits`", &known));
             continue;
         };
         if let Err(what) = limits.set_text(limit, text) {

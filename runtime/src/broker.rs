@@ -15,7 +15,7 @@ use wasm_build_jail::{Access, Code, Jail, Network, ProgramFile, Spec};
 use wasm_build_permissions_schema::{Capability, Limits};
 use wasm_build_shim::protocol::{SpawnRequest, status, stdio};
 
-use crate::child::{ChildProcess, Drain, Spawned, Stream};
+use crate::child::{ChildProcess, Drain, OUTPUT_SETTLE, Spawned, Stream};
 use crate::output::CappedOutput;
 use wasm_build_contract::Code as DiagCode;
 use wasm_build_contract::audit::{ExecAttempt, ExecVerdict};
@@ -61,10 +61,6 @@ pub struct ExecContext {
     /// Limits (child time, buffered output).
     pub limits: Limits,
 }
-
-/// How long a released child's output may take to be read after it ended (see
-/// [`ChildProcess::settle`]); only a descendant holding its pipes makes it wait this long.
-const OUTPUT_SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The broker of one run.
 pub(crate) struct Broker {
@@ -193,8 +189,8 @@ impl Broker {
             Verdict::Refused(capability) => {
                 attempt.verdict = ExecVerdict::Refused;
                 Some(format!(
-                    "sandbox[{}]: the workspace's policy denies build scripts of {} to {capability}",
-                    DiagCode::W103,
+                    "{} the workspace's policy denies build scripts of {} to {capability}",
+                    DiagCode::W103.sandbox(),
                     self.ctx.package
                 ))
             }
@@ -371,9 +367,9 @@ impl Broker {
                 None => self.screen_env(request, judged(Verdict::Allowed, Code::Toolchain)),
                 Some(argument) => {
                     self.note(&format!(
-                        "sandbox[{}]: `{argument}` makes this run of rustc more than a probe; it \
+                        "{} `{argument}` makes this run of rustc more than a probe; it \
                          needs `exec = [\"{RUSTC_GRANT}\"]`\n",
-                        DiagCode::W101
+                        DiagCode::W101.sandbox()
                     ));
                     judged(Verdict::Pending(capability), Code::Untrusted)
                 }
@@ -481,7 +477,7 @@ impl Broker {
                 // Never "not found": the script must not take this for a missing tool.
                 return Err((
                     status::PERMISSION_DENIED,
-                    format!("sandbox[{}]: {message}", DiagCode::W201),
+                    format!("{} {message}", DiagCode::W201.sandbox()),
                 ));
             }
         };
@@ -503,10 +499,10 @@ impl Broker {
     fn stand_in(&mut self, line: &str, capability: &Capability, first: bool) -> u32 {
         if first {
             self.note(&format!(
-                "sandbox[{}]: did not run `{line}`: build scripts of {} may not {capability} until \
+                "{} did not run `{line}`: build scripts of {} may not {capability} until \
              you review it; the script was told it succeeded so that it shows what else it \
              needs, and the build will fail and say how to grant it\n",
-                DiagCode::W101,
+                DiagCode::W101.sandbox(),
                 self.ctx.package
             ));
         }

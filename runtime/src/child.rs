@@ -189,6 +189,10 @@ struct State {
     unrunnable_build: bool,
 }
 
+/// How long an ended child's output may take to be read (see [`ChildProcess::settle`]);
+/// only a descendant that holds its pipes makes it wait this long.
+pub(crate) const OUTPUT_SETTLE: Duration = Duration::from_secs(2);
+
 /// How many lines of [`State::denials`] are kept.
 const DENIALS_KEPT: usize = 3;
 

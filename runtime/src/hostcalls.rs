@@ -219,8 +219,8 @@ fn child_wait(mut caller: Caller<'_, Host>, handle: u32, block: u32, status_out:
         };
         if let Some(broker) = caller.data().broker.as_ref() {
             broker.note(&format!(
-                "sandbox[{}]: child process {} {why} and was killed\n",
-                wasm_build_contract::Code::W502,
+                "{} child process {} {why} and was killed\n",
+                wasm_build_contract::Code::W502.sandbox(),
                 child.pid()
             ));
         }

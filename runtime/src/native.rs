@@ -13,7 +13,7 @@ use anyhow::{Context as _, Result};
 use wasm_build_jail::{Code, Network, ProgramFile, Spec, Stdio};
 
 use crate::broker::ExecContext;
-use crate::child::{ChildProcess, Drain, Spawned, Stream};
+use crate::child::{ChildProcess, Drain, OUTPUT_SETTLE, Spawned, Stream};
 use crate::output::CappedOutput;
 use crate::sandbox::{Exit, RunOutput};
 
@@ -83,7 +83,7 @@ pub fn run(binary: &std::path::Path, ctx: &ExecContext) -> Result<RunOutput> {
     }
     // Stdout ended; stderr's last lines (a panic message) may still be in flight, and the
     // flood check below counts them.
-    child.settle(std::time::Duration::from_secs(2));
+    child.settle(OUTPUT_SETTLE);
     let exit = if child.timed_out() {
         Exit::Hung(ctx.limits.wall_time)
     } else if child.overflowed() {
