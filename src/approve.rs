@@ -161,6 +161,14 @@ pub fn run(args: &DecideArgs, decision: Decision) -> Result<i32> {
             let pairs: Vec<String> = limits.iter().map(|(k, v)| format!("{k} = {v}")).collect();
             writeln!(stderr, "             limits = {{ {} }}", pairs.join(", "))?;
         }
+        for (capability, why) in &item.ungrantable {
+            writeln!(
+                stderr,
+                "{} not written: the last build tried to {capability}, which no grant can name: {}",
+                Code::W107.warning(),
+                why.message
+            )?;
+        }
     }
     if args.dry_run {
         writeln!(stderr, "(dry run: {} left unchanged)", manifest.display())?;
@@ -178,7 +186,8 @@ pub fn run(args: &DecideArgs, decision: Decision) -> Result<i32> {
     for item in &chosen {
         let mut set = item.set.clone();
         for suggestion in &item.suggested {
-            set.insert(suggestion.capability.clone());
+            set.insert(suggestion.capability.clone())
+                .context("a suggested grant cannot be written")?;
         }
         text = add_grants(&text, in_workspace_table, decision, &item.spec, &set)
             .with_context(|| format!("failed to update {}", manifest.display()))?;

@@ -7,7 +7,7 @@ use anyhow::{Context as _, Result};
 use wasm_build_cache::{ArtifactCache, DEFAULT_LIMIT, Location, Usage};
 use wasm_build_contract::Code;
 use wasm_build_contract::vars::{CACHE_ENV, CACHE_LOG_ENV, CACHE_SIZE_ENV};
-use wasm_build_permissions_schema::parse_size;
+use wasm_build_permissions_schema::ByteSize;
 
 use crate::summary::{Output, Tone};
 
@@ -99,7 +99,8 @@ fn limit() -> Result<u64> {
         return Ok(DEFAULT_LIMIT);
     };
     let text = text.to_string_lossy();
-    parse_size(text.trim()).with_context(|| {
+    let size: Option<ByteSize> = text.trim().parse().ok();
+    size.map(ByteSize::bytes).with_context(|| {
         format!("{CACHE_SIZE_ENV} must be a size such as `2GiB` or `500MiB`, not `{text}`")
     })
 }

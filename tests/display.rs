@@ -142,7 +142,7 @@ fn json_follows_its_schema_and_check_gates_ci() {
     let project = fixture();
     let run = permissions(&project, &["--format", "json"]).success();
     let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(report["format_version"], 1);
+    assert_eq!(report["format_version"], 2);
     assert_eq!(report["summary"]["build_scripts"], 4);
     assert_eq!(report["summary"]["proc_macros"], 1);
     let cards = report["packages"].as_array().unwrap();
@@ -512,4 +512,17 @@ fn only_larger_limits_need_review() {
     check
         .stderr_has("hungry 0.1.0 needs review")
         .stderr_lacks("frugal 0.1.0 needs review");
+    // The report spells limits as the table does.
+    let run = permissions(&project, &["--format", "json"]).success();
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let cards = report["packages"].as_array().unwrap();
+    let requested = |name: &str| {
+        let card = cards.iter().find(|card| card["name"] == name).unwrap();
+        card["requested"]["limits"].clone()
+    };
+    assert_eq!(requested("hungry"), serde_json::json!({ "memory": "2GiB" }));
+    assert_eq!(
+        requested("frugal"),
+        serde_json::json!({ "memory": "64MiB", "cpu-time": "1s" })
+    );
 }

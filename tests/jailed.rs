@@ -294,6 +294,7 @@ fn the_rustc_probe_runs_no_native_code_of_the_scripts_choosing() {
     attempt("linker", run(&[&format!("{{out}}/y.rs"), "-C", &format!("linker={{out}}/p"), "-o", &format!("{{out}}/y")]));
     attempt("run-it", std::process::Command::new(format!("{{out}}/p")).status());
     attempt("preload", std::process::Command::new(&rustc).arg("--version").env("LD_PRELOAD", format!("{{out}}/p")).status());
+    attempt("pattern-named", std::process::Command::new(&rustc).arg("--version").env("LD_*", "x").status());
 "#,
             program = format!(
                 "fn main() {{ std::fs::write({:?}, \"x\").unwrap(); }}",
@@ -308,13 +309,17 @@ fn the_rustc_probe_runs_no_native_code_of_the_scripts_choosing() {
         .stderr_has("makes this run of rustc more than a probe")
         .stderr_has("needs permission to run `$RUSTC`: it tried to run `")
         .stderr_has("needs permission to run programs it built in its OUT_DIR (jailed): it tried to run `")
-        .stderr_has("needs permission to use the environment variable `LD_PRELOAD`: it tried to run `LD_PRELOAD=");
+        .stderr_has("needs permission to use the environment variable `LD_PRELOAD`: it tried to run `LD_PRELOAD=")
+        // A variable *named* `LD_*` is refused outright: asking to grant it would be
+        // asking for a pattern that covers `LD_PRELOAD`.
+        .stderr_lacks("environment variable `LD_*`");
     assert!(!marker.exists(), "the script's native code ran");
     let report = report(&project);
     assert_eq!(
         report["compile-native"], "ok",
         "a probe that links still works"
     );
+    assert_ne!(report["pattern-named"], "ok", "{report:#?}");
 }
 
 /// Host calls (`fs::copy`, `set_permissions`) while a granted program flips a symlink in

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ContractError;
 use crate::vars::POLICY_ENV;
-use wasm_build_permissions_schema::{Capability, GrantSite, Limits};
+use wasm_build_permissions_schema::{Capability, EnvPattern, GrantSite, Limits};
 
 /// The resolved policy of one package's build script: what the consumer granted and
 /// explicitly denied on top of the sandbox defaults.
@@ -122,6 +122,15 @@ pub enum Verdict {
 impl Policy {
     /// The verdict on needing `capability`: granted, refused or pending review.
     pub fn verdict(&self, capability: Capability) -> Verdict {
+        if let Capability::Env(name) = &capability
+            && EnvPattern::exactly(name).is_err()
+        {
+            // A grant of `LD_*` would be a pattern covering every `LD_` variable: asking
+            // for it must not turn into asking for them all.
+            return Verdict::Forbidden(
+                "a variable whose name holds `*` or `=` (or no name) cannot be granted",
+            );
+        }
         if self.denied.iter().any(|denied| covers(denied, &capability)) {
             return Verdict::Refused(capability);
         }
@@ -312,5 +321,32 @@ mod tests {
             .unwrap();
         let policy: Policy = serde_json::from_value(json).unwrap();
         assert!(policy.env_defaults);
+    }
+
+    /// A variable whose name is pattern-shaped is never pending: a grant of it would be a
+    /// pattern covering the whole family, more than was attempted.
+    #[test]
+    fn pattern_shaped_names_are_forbidden_not_pending() {
+        let mut policy = Policy::default();
+        assert!(matches!(
+            policy.verdict(Capability::Env("LD_*".into())),
+            Verdict::Forbidden(_)
+        ));
+        policy.granted.insert(Capability::Env("LD_*".into()));
+        assert!(
+            matches!(
+                policy.verdict(Capability::Env("LD_*".into())),
+                Verdict::Forbidden(_)
+            ),
+            "not even under a grant that covers it"
+        );
+        assert!(matches!(
+            policy.verdict(Capability::Env(String::new())),
+            Verdict::Forbidden(_)
+        ));
+        assert_eq!(
+            policy.verdict(Capability::Env("LD_LIBRARY_PATH".into())),
+            Verdict::Allowed
+        );
     }
 }

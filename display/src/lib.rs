@@ -20,8 +20,9 @@ use wasm_build_contract::audit::ExecVerdict;
 use wasm_build_permissions_schema::{Capability, CapabilityKey, CapabilitySet, Mode};
 
 /// The version of the JSON format. Bumped when a field changes meaning or disappears;
-/// new fields may appear without a bump.
-pub const REPORT_FORMAT_VERSION: u32 = 1;
+/// new fields may appear without a bump. 2: limits are the text a table holds (`"2GiB"`,
+/// `"10min"`) instead of numbers and `{secs, nanos}`, and unset ones are left out.
+pub const REPORT_FORMAT_VERSION: u32 = 2;
 
 /// The whole display: a summary and one card per package of the resolved graph.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -302,7 +303,7 @@ pub(crate) mod fixtures {
         };
         let mut zstd = card("zstd-sys", CardStatus::Granted);
         zstd.links = Some("zstd".into());
-        zstd.granted.exec = vec!["cc".into(), "ar".into()];
+        zstd.granted.exec = vec!["cc".parse().unwrap(), "ar".parse().unwrap()];
         zstd.last_run = Some(LastRun {
             finished_at: 1_795_000_000,
             succeeded: true,
@@ -328,7 +329,7 @@ pub(crate) mod fixtures {
             errors: Vec::new(),
         });
         let mut openssl = card("openssl-sys", CardStatus::NeedsReview);
-        openssl.requested.exec = vec!["pkg-config".into()];
+        openssl.requested.exec = vec!["pkg-config".parse().unwrap()];
         openssl.reason = Some("finds the system OpenSSL".into());
         openssl.unreviewed = vec![
             Capability::Exec("pkg-config".into()),

@@ -12,6 +12,7 @@ mod limits;
 pub mod schema;
 mod spec;
 mod tables;
+pub mod values;
 
 pub use capability::{Capability, CapabilityKey, GatedDirective, toml_string};
 pub use code::Code;
@@ -21,6 +22,6 @@ pub use limits::Limits;
 pub use spec::PackageSpec;
 pub use tables::{
     CAPABILITY_KEYS, CapabilitySet, ConsumerPolicy, LimitKey, LimitOverrides, Mode, Requests,
-    SCHEMA_VERSION, SandboxTable, TableKind, format_duration, format_size, parse_duration,
-    parse_size, parse_table,
+    SCHEMA_VERSION, SandboxTable, TableKind, parse_table,
 };
+pub use values::{ByteSize, EnvPattern, Program, TimeLimit, ValueError};

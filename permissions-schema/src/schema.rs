@@ -2,82 +2,15 @@
 //! others validate TOML against JSON Schema).
 //!
 //! The parser in `tables.rs` reads the tables by hand, to report every problem with a
-//! location; these types describe the same shape for schema generation only. A test
-//! keeps their keys equal to the parser's and the committed files under `docs/schema/`
-//! equal to what they generate.
-
-use std::collections::BTreeMap;
+//! location; the schemas are generated from the types it fills ([`CapabilitySet`],
+//! [`LimitOverrides`](crate::LimitOverrides), [`ConsumerPolicy`]) and the value types
+//! that check each entry ([`crate::values`]), so their keys, descriptions and patterns
+//! are the parser's. A test keeps the committed files under `docs/schema/` equal to what
+//! they generate.
 
 use schemars::JsonSchema;
 
-use crate::capability::GatedDirective;
-use crate::tables::Mode;
-
-/// A size: a number of bytes, optionally with a unit (`KiB`, `MiB`, `GiB`, `KB`, `MB`, `GB`).
-#[derive(JsonSchema)]
-#[allow(dead_code)]
-struct Size(#[schemars(pattern(r"^[0-9]+ *(B|KiB|MiB|GiB|KB|kB|MB|GB)?$"))] String);
-
-/// A duration: a number with a unit (`ms`, `s`, `min`, `h`); plain numbers are seconds.
-#[derive(JsonSchema)]
-#[allow(dead_code)]
-struct Duration(#[schemars(pattern(r"^[0-9]+ *(ms|s|min|h)?$"))] String);
-
-/// Limits replacing the defaults for one build script.
-#[derive(JsonSchema)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-#[allow(dead_code)]
-struct Limits {
-    /// wasm memory (default 1GiB).
-    memory: Option<Size>,
-    /// CPU time of the script's own code (default 300s).
-    cpu_time: Option<Duration>,
-    /// Wall-clock time of the whole run (default 30min).
-    wall_time: Option<Duration>,
-    /// Wall-clock time of one child process (default 10min).
-    child_time: Option<Duration>,
-    /// Bytes printed on stdout (default 16MiB).
-    stdout: Option<Size>,
-    /// Bytes printed on stderr (default 16MiB).
-    stderr: Option<Size>,
-    /// Bytes left in OUT_DIR (default 4GiB).
-    out_dir: Option<Size>,
-}
-
-/// What a build script may do beyond the sandbox defaults: the body of a request, and of
-/// an `allow` or `deny` entry.
-#[derive(JsonSchema)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-#[allow(dead_code)]
-struct Capabilities {
-    /// Programs: names found on PATH, absolute paths, or `$RUSTC`.
-    exec: Option<Vec<String>>,
-    /// Environment variables the script may see and set for its programs: names, or
-    /// prefixes ending in `_*`; never every variable or a secret's name.
-    env: Option<Vec<String>>,
-    /// Paths its programs may read: relative to the package, absolute, or `$TOOLCHAIN/...`.
-    read: Option<Vec<String>>,
-    /// Paths its programs may write.
-    write: Option<Vec<String>>,
-    /// Programs (also in `exec`) that may use the network.
-    network: Option<Vec<String>>,
-    /// Directives that reach past the package.
-    directives: Option<Vec<GatedDirective>>,
-    /// Library search paths outside what the script can read.
-    link_search: Option<Vec<String>>,
-    /// Run the script natively, confined, when it cannot be compiled for wasm.
-    run_natively: Option<bool>,
-    /// Let its programs run what they built in OUT_DIR (still jailed).
-    run_built: Option<bool>,
-    /// Environment variables `env` refuses: every one (`*`), secrets.
-    dangerous_env: Option<Vec<String>>,
-    /// Paths `read` refuses: `/`, home directories.
-    dangerous_read: Option<Vec<String>>,
-    /// Paths `write` refuses: `/`, home directories.
-    dangerous_write: Option<Vec<String>>,
-    /// Limits replacing the defaults.
-    limits: Option<Limits>,
-}
+use crate::tables::{CapabilitySet, ConsumerPolicy};
 
 /// `[package.metadata.sandbox]`: a crate's requests (never grants), plus, in a
 /// single-package project without `[workspace]`, the consumer's keys.
@@ -87,22 +20,12 @@ struct Capabilities {
 struct PackageSandbox {
     /// Schema version; 1.
     version: Option<u32>,
-    /// What the build script needs.
     #[serde(flatten)]
-    needs: Capabilities,
+    needs: CapabilitySet,
     /// Why the build script needs this, shown to reviewers.
     reason: Option<String>,
-    /// (Root package only) how unreviewed requests are treated.
-    mode: Option<Mode>,
-    /// (Root package only) refuse the default grant of running `RUSTC`.
-    deny_rustc: Option<bool>,
-    /// (Root package only) `false` hides the build settings of the environment (`CFLAGS`,
-    /// `PKG_CONFIG_PATH`, `OPENSSL_DIR`) that build scripts otherwise see by default.
-    env_defaults: Option<bool>,
-    /// (Root package only) approvals by package spec, `name@version`.
-    allow: Option<BTreeMap<String, Capabilities>>,
-    /// (Root package only) refusals by package spec; deny wins over allow.
-    deny: Option<BTreeMap<String, Capabilities>>,
+    #[serde(flatten)]
+    consumer: ConsumerPolicy,
 }
 
 /// `[workspace.metadata.sandbox]`: the consumer's policy.
@@ -112,18 +35,8 @@ struct PackageSandbox {
 struct WorkspaceSandbox {
     /// Schema version; 1.
     version: Option<u32>,
-    /// How unreviewed requests are treated.
-    mode: Option<Mode>,
-    /// Refuse the default grant of running `RUSTC` (every probe then needs a grant).
-    deny_rustc: Option<bool>,
-    /// `false` hides the build settings of the environment (`CFLAGS`, `PKG_CONFIG_PATH`,
-    /// `OPENSSL_DIR`) that build scripts otherwise see by default.
-    env_defaults: Option<bool>,
-    /// Approvals by package spec, `name@version` (or cargo's full package id outside
-    /// crates.io).
-    allow: Option<BTreeMap<String, Capabilities>>,
-    /// Refusals by package spec; deny wins over allow.
-    deny: Option<BTreeMap<String, Capabilities>>,
+    #[serde(flatten)]
+    consumer: ConsumerPolicy,
 }
 
 /// The JSON Schema of `[package.metadata.sandbox]`.
@@ -178,11 +91,14 @@ mod tests {
         ]);
         assert_eq!(keys(&package, &[]), sorted(&expected));
         assert_eq!(
-            keys(&package, &["$defs", "Capabilities"]),
+            keys(&package, &["$defs", "CapabilitySet"]),
             sorted(&CAPABILITY_KEYS)
         );
         let limit_keys: Vec<&str> = LimitKey::ALL.iter().map(|key| key.key()).collect();
-        assert_eq!(keys(&package, &["$defs", "Limits"]), sorted(&limit_keys));
+        assert_eq!(
+            keys(&package, &["$defs", "LimitOverrides"]),
+            sorted(&limit_keys)
+        );
         let workspace = workspace_table_schema();
         assert_eq!(
             keys(&workspace, &[]),

@@ -33,6 +33,7 @@ use crate::diagnostic::{Diagnostic, SourceFile, did_you_mean};
 use crate::hygiene;
 use crate::limits::Limits;
 use crate::spec::PackageSpec;
+use crate::values::{ByteSize, EnvPattern, Program, TimeLimit, ValueError};
 
 /// The schema version this tool reads and writes.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -100,24 +101,32 @@ impl LimitKey {
     }
 }
 
-/// Larger limits than the defaults.
+/// Limits replacing the defaults for one build script (larger for a script that needs
+/// more, or stricter).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct LimitOverrides {
-    /// Bytes of wasm memory.
-    pub memory: Option<u64>,
-    /// CPU time of the script's own code.
-    pub cpu_time: Option<Duration>,
-    /// Wall-clock time of the whole run.
-    pub wall_time: Option<Duration>,
-    /// Wall-clock time of one child process.
-    pub child_time: Option<Duration>,
-    /// Bytes on stdout.
-    pub stdout: Option<u64>,
-    /// Bytes on stderr.
-    pub stderr: Option<u64>,
-    /// Bytes in `OUT_DIR`.
-    pub out_dir: Option<u64>,
+    /// wasm memory (default 1GiB).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<ByteSize>,
+    /// CPU time of the script's own code (default 300s).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_time: Option<TimeLimit>,
+    /// Wall-clock time of the whole run (default 30min).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wall_time: Option<TimeLimit>,
+    /// Wall-clock time of one child process (default 10min).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub child_time: Option<TimeLimit>,
+    /// Bytes printed on stdout (default 16MiB).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stdout: Option<ByteSize>,
+    /// Bytes printed on stderr (default 16MiB).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stderr: Option<ByteSize>,
+    /// Bytes left in `OUT_DIR` (default 4GiB).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub out_dir: Option<ByteSize>,
 }
 
 impl LimitOverrides {
@@ -129,14 +138,17 @@ impl LimitOverrides {
     /// `base` with every limit this sets replaced. The consumer may raise a limit for a
     /// script that needs more, or lower one to be stricter than the defaults.
     pub fn apply(&self, base: Limits) -> Limits {
+        let bytes = |size: Option<ByteSize>, base: u64| size.map_or(base, ByteSize::bytes);
+        let time =
+            |limit: Option<TimeLimit>, base: Duration| limit.map_or(base, TimeLimit::duration);
         Limits {
-            memory_bytes: self.memory.unwrap_or(base.memory_bytes),
-            cpu_time: self.cpu_time.unwrap_or(base.cpu_time),
-            wall_time: self.wall_time.unwrap_or(base.wall_time),
-            child_time: self.child_time.unwrap_or(base.child_time),
-            stdout_bytes: self.stdout.unwrap_or(base.stdout_bytes),
-            stderr_bytes: self.stderr.unwrap_or(base.stderr_bytes),
-            out_dir_bytes: self.out_dir.unwrap_or(base.out_dir_bytes),
+            memory_bytes: bytes(self.memory, base.memory_bytes),
+            cpu_time: time(self.cpu_time, base.cpu_time),
+            wall_time: time(self.wall_time, base.wall_time),
+            child_time: time(self.child_time, base.child_time),
+            stdout_bytes: bytes(self.stdout, base.stdout_bytes),
+            stderr_bytes: bytes(self.stderr, base.stderr_bytes),
+            out_dir_bytes: bytes(self.out_dir, base.out_dir_bytes),
         }
     }
 
@@ -148,13 +160,15 @@ impl LimitOverrides {
             want.is_none_or(|want| have >= want)
         }
         let have = self.apply(base);
-        at_least(have.memory_bytes, other.memory)
-            && at_least(have.cpu_time, other.cpu_time)
-            && at_least(have.wall_time, other.wall_time)
-            && at_least(have.child_time, other.child_time)
-            && at_least(have.stdout_bytes, other.stdout)
-            && at_least(have.stderr_bytes, other.stderr)
-            && at_least(have.out_dir_bytes, other.out_dir)
+        let bytes = |size: Option<ByteSize>| size.map(ByteSize::bytes);
+        let time = |limit: Option<TimeLimit>| limit.map(TimeLimit::duration);
+        at_least(have.memory_bytes, bytes(other.memory))
+            && at_least(have.cpu_time, time(other.cpu_time))
+            && at_least(have.wall_time, time(other.wall_time))
+            && at_least(have.child_time, time(other.child_time))
+            && at_least(have.stdout_bytes, bytes(other.stdout))
+            && at_least(have.stderr_bytes, bytes(other.stderr))
+            && at_least(have.out_dir_bytes, bytes(other.out_dir))
     }
 
     /// The larger of each limit.
@@ -193,16 +207,16 @@ impl LimitOverrides {
 
     /// The override of `key` as a table holds it, if set.
     pub fn text(&self, key: LimitKey) -> Option<String> {
-        let size = |bytes: &Option<u64>| bytes.map(format_size);
-        let time = |duration: &Option<Duration>| duration.map(format_duration);
+        let size = |size: Option<ByteSize>| size.map(|size| size.to_string());
+        let time = |limit: Option<TimeLimit>| limit.map(|limit| limit.to_string());
         match key {
-            LimitKey::Memory => size(&self.memory),
-            LimitKey::CpuTime => time(&self.cpu_time),
-            LimitKey::WallTime => time(&self.wall_time),
-            LimitKey::ChildTime => time(&self.child_time),
-            LimitKey::Stdout => size(&self.stdout),
-            LimitKey::Stderr => size(&self.stderr),
-            LimitKey::OutDir => size(&self.out_dir),
+            LimitKey::Memory => size(self.memory),
+            LimitKey::CpuTime => time(self.cpu_time),
+            LimitKey::WallTime => time(self.wall_time),
+            LimitKey::ChildTime => time(self.child_time),
+            LimitKey::Stdout => size(self.stdout),
+            LimitKey::Stderr => size(self.stderr),
+            LimitKey::OutDir => size(self.out_dir),
         }
     }
 
@@ -210,12 +224,12 @@ impl LimitOverrides {
     /// must look like.
     fn set_text(&mut self, key: LimitKey, text: Option<&str>) -> Result<(), &'static str> {
         let size = || {
-            text.and_then(parse_size)
-                .ok_or("a size such as \"512MiB\" or \"2GiB\"")
+            text.and_then(|text| text.parse().ok())
+                .ok_or(ByteSize::EXPECTED)
         };
         let time = || {
-            text.and_then(parse_duration)
-                .ok_or("a duration such as \"90s\" or \"10min\"")
+            text.and_then(|text| text.parse().ok())
+                .ok_or(TimeLimit::EXPECTED)
         };
         match key {
             LimitKey::Memory => self.memory = Some(size()?),
@@ -230,35 +244,38 @@ impl LimitOverrides {
     }
 }
 
-/// Everything a build script may be granted: the body of a request or a grant.
+/// Everything a build script may be granted: the body of a request, and of an `allow`
+/// or `deny` entry. Its fields are the keys `CapabilityKey` names, plus `limits`; the
+/// tables' JSON Schema is generated from this type.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct CapabilitySet {
-    /// Programs (names looked up on `PATH`, or absolute paths).
-    pub exec: Vec<String>,
-    /// Environment variables (names, or prefixes ending in `*`).
-    pub env: Vec<String>,
-    /// Paths to read (relative to the package, absolute, or starting with `$TOOLCHAIN`).
+    /// Programs: names found on PATH, absolute paths, or `$RUSTC`.
+    pub exec: Vec<Program>,
+    /// Environment variables the script may see and set for its programs: names, or
+    /// prefixes ending in `_*`; never every variable or a secret's name.
+    pub env: Vec<EnvPattern>,
+    /// Paths its programs may read: relative to the package, absolute, or `$TOOLCHAIN/...`.
     pub read: Vec<String>,
-    /// Paths to write, likewise.
+    /// Paths its programs may write, likewise.
     pub write: Vec<String>,
-    /// Programs that may use the network (each must also be in `exec`).
-    pub network: Vec<String>,
+    /// Programs (also in `exec`) that may use the network.
+    pub network: Vec<Program>,
     /// Directives that reach past the package.
     pub directives: Vec<GatedDirective>,
-    /// Library search paths outside the package, `OUT_DIR` and system directories.
+    /// Library search paths outside what the script can read.
     pub link_search: Vec<String>,
-    /// Run the build script natively (confined) instead of in wasm.
+    /// Run the script natively, confined, when it cannot be compiled for wasm.
     pub run_natively: bool,
-    /// Run what the build built in its `OUT_DIR` (jailed).
+    /// Let its programs run what they built in `OUT_DIR` (still jailed).
     pub run_built: bool,
-    /// Environment variables `env` may not name: every one, or secrets.
-    pub dangerous_env: Vec<String>,
-    /// Paths `read` may not name: `/`, home directories.
+    /// Environment variables `env` refuses: every one (`*`), secrets.
+    pub dangerous_env: Vec<EnvPattern>,
+    /// Paths `read` refuses: `/`, home directories.
     pub dangerous_read: Vec<String>,
-    /// Paths `write` may not name, likewise.
+    /// Paths `write` refuses: `/`, home directories.
     pub dangerous_write: Vec<String>,
-    /// Larger limits.
+    /// Limits replacing the defaults.
     pub limits: LimitOverrides,
 }
 
@@ -266,15 +283,18 @@ impl CapabilitySet {
     /// The values under the list key `key` as written in TOML (gated directives by their
     /// keys); none for a flag (see [`CapabilitySet::flag`]).
     pub fn values(&self, key: CapabilityKey) -> Vec<String> {
+        fn texts<T: ToString>(values: &[T]) -> Vec<String> {
+            values.iter().map(ToString::to_string).collect()
+        }
         match key {
-            CapabilityKey::Exec => self.exec.clone(),
-            CapabilityKey::Env => self.env.clone(),
+            CapabilityKey::Exec => texts(&self.exec),
+            CapabilityKey::Env => texts(&self.env),
             CapabilityKey::Read => self.read.clone(),
             CapabilityKey::Write => self.write.clone(),
-            CapabilityKey::Network => self.network.clone(),
-            CapabilityKey::Directives => self.directives.iter().map(|d| d.key().into()).collect(),
+            CapabilityKey::Network => texts(&self.network),
+            CapabilityKey::Directives => texts(&self.directives),
             CapabilityKey::LinkSearch => self.link_search.clone(),
-            CapabilityKey::DangerousEnv => self.dangerous_env.clone(),
+            CapabilityKey::DangerousEnv => texts(&self.dangerous_env),
             CapabilityKey::DangerousRead => self.dangerous_read.clone(),
             CapabilityKey::DangerousWrite => self.dangerous_write.clone(),
             CapabilityKey::RunNatively | CapabilityKey::RunBuilt => Vec::new(),
@@ -301,11 +321,26 @@ impl CapabilitySet {
     /// Every capability in the set (limits aside).
     pub fn capabilities(&self) -> Vec<Capability> {
         let mut all = Vec::new();
-        all.extend(self.exec.iter().cloned().map(Capability::Exec));
-        all.extend(self.env.iter().cloned().map(Capability::Env));
+        all.extend(
+            self.exec
+                .iter()
+                .map(ToString::to_string)
+                .map(Capability::Exec),
+        );
+        all.extend(
+            self.env
+                .iter()
+                .map(ToString::to_string)
+                .map(Capability::Env),
+        );
         all.extend(self.read.iter().cloned().map(Capability::Read));
         all.extend(self.write.iter().cloned().map(Capability::Write));
-        all.extend(self.network.iter().cloned().map(Capability::Network));
+        all.extend(
+            self.network
+                .iter()
+                .map(ToString::to_string)
+                .map(Capability::Network),
+        );
         all.extend(self.directives.iter().copied().map(Capability::Directive));
         all.extend(self.link_search.iter().cloned().map(Capability::LinkSearch));
         if self.run_natively {
@@ -317,7 +352,7 @@ impl CapabilitySet {
         all.extend(
             self.dangerous_env
                 .iter()
-                .cloned()
+                .map(ToString::to_string)
                 .map(Capability::DangerousEnv),
         );
         all.extend(
@@ -335,27 +370,52 @@ impl CapabilitySet {
         all
     }
 
-    /// Adds `capability`, once.
-    pub fn insert(&mut self, capability: Capability) {
+    /// Adds `capability` as a table would hold it (a declared or granted one: an env
+    /// value may be a pattern), once.
+    ///
+    /// # Errors
+    ///
+    /// When a value is malformed (see [`crate::values`]).
+    pub fn insert(&mut self, capability: Capability) -> Result<(), ValueError> {
+        self.add(capability, |name| name.parse())
+    }
+
+    /// Adds what an attempt needed, once: an env value is then a variable's name, which
+    /// must not widen into a pattern (a script that tried to set `LD_*` gets no entry
+    /// that would grant `LD_PRELOAD`).
+    ///
+    /// # Errors
+    ///
+    /// When a value is no name a grant can hold; see [`EnvPattern::exactly`].
+    pub fn insert_attempt(&mut self, capability: Capability) -> Result<(), ValueError> {
+        self.add(capability, EnvPattern::exactly)
+    }
+
+    fn add(
+        &mut self,
+        capability: Capability,
+        env: impl Fn(&str) -> Result<EnvPattern, ValueError>,
+    ) -> Result<(), ValueError> {
         fn add<T: PartialEq>(list: &mut Vec<T>, value: T) {
             if !list.contains(&value) {
                 list.push(value);
             }
         }
         match capability {
-            Capability::Exec(v) => add(&mut self.exec, v),
-            Capability::Env(v) => add(&mut self.env, v),
+            Capability::Exec(v) => add(&mut self.exec, v.parse()?),
+            Capability::Env(v) => add(&mut self.env, env(&v)?),
             Capability::Read(v) => add(&mut self.read, v),
             Capability::Write(v) => add(&mut self.write, v),
-            Capability::Network(v) => add(&mut self.network, v),
+            Capability::Network(v) => add(&mut self.network, v.parse()?),
             Capability::Directive(v) => add(&mut self.directives, v),
             Capability::LinkSearch(v) => add(&mut self.link_search, v),
             Capability::RunNatively => self.run_natively = true,
             Capability::RunBuilt => self.run_built = true,
-            Capability::DangerousEnv(v) => add(&mut self.dangerous_env, v),
+            Capability::DangerousEnv(v) => add(&mut self.dangerous_env, env(&v)?),
             Capability::DangerousRead(v) => add(&mut self.dangerous_read, v),
             Capability::DangerousWrite(v) => add(&mut self.dangerous_write, v),
         }
+        Ok(())
     }
 
     /// Whether the set grants nothing.
@@ -406,19 +466,21 @@ impl Mode {
 }
 
 /// The consumer's policy: `[workspace.metadata.sandbox]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct ConsumerPolicy {
     /// How unreviewed requests are treated.
     pub mode: Mode,
     /// Refuse the default grant of running `RUSTC` (every probe then needs a grant).
     pub deny_rustc: bool,
-    /// Let build scripts see the build settings of the environment (`CFLAGS`,
-    /// `PKG_CONFIG_PATH`, `OPENSSL_DIR`) without a grant; `env-defaults = false` hides
-    /// them until granted one by one.
+    /// `false` hides the build settings of the environment (`CFLAGS`, `PKG_CONFIG_PATH`,
+    /// `OPENSSL_DIR`) that build scripts otherwise see without a grant, until they are
+    /// granted one by one.
     pub env_defaults: bool,
-    /// Approved capabilities by package spec (`name@version`).
+    /// Approvals by package spec, `name@version` (or cargo's full package id outside
+    /// crates.io).
     pub allow: BTreeMap<String, CapabilitySet>,
-    /// Refused capabilities by package spec; deny wins over allow.
+    /// Refusals by package spec; deny wins over allow.
     pub deny: BTreeMap<String, CapabilitySet>,
 }
 
@@ -606,12 +668,16 @@ fn string(
     }
 }
 
+type Span = Option<std::ops::Range<usize>>;
+
+/// The non-empty strings of the array `key`, each with its own span, so a diagnostic about
+/// one entry points at that entry.
 fn strings(
     file: &SourceFile<'_>,
     value: &Item,
     key: &str,
     errors: &mut Vec<Diagnostic>,
-) -> Vec<String> {
+) -> Vec<(String, Span)> {
     let Some(array) = value.as_array() else {
         errors.push(
             file.error(
@@ -626,7 +692,7 @@ fn strings(
     let mut out = Vec::new();
     for element in array.iter() {
         match element.as_str() {
-            Some(text) if !text.is_empty() => out.push(text.to_string()),
+            Some(text) if !text.is_empty() => out.push((text.to_string(), element.span())),
             _ => errors.push(file.error(
                 Code::W002,
                 element.span(),
@@ -637,21 +703,42 @@ fn strings(
     out
 }
 
-/// The variable patterns of `key` (`dangerous` for `dangerous-env`), each checked.
+/// The entries of `key` read as `T`, each malformed one reported where it stands.
+fn values<T: std::str::FromStr<Err = ValueError>>(
+    file: &SourceFile<'_>,
+    value: &Item,
+    key: &str,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<(T, Span)> {
+    let mut out = Vec::new();
+    for (text, span) in strings(file, value, key, errors) {
+        match text.parse() {
+            Ok(parsed) => out.push((parsed, span)),
+            Err(ValueError { message, help }) => {
+                errors.push(file.error(Code::W002, span, message).with_help(help));
+            }
+        }
+    }
+    out
+}
+
+/// The variable patterns of `key` (`dangerous` for `dangerous-env`); under plain `env`,
+/// none may match every variable or a secret's name.
 fn env_patterns(
     file: &SourceFile<'_>,
     value: &Item,
     key: &str,
     errors: &mut Vec<Diagnostic>,
     dangerous: bool,
-) -> Vec<String> {
-    let patterns = strings(file, value, key, errors);
-    for pattern in &patterns {
-        if let Some((code, message, help)) = hygiene::env_problem(pattern, dangerous) {
-            errors.push(file.error(code, value.span(), message).with_help(help));
+) -> Vec<EnvPattern> {
+    let mut out = Vec::new();
+    for (pattern, span) in values::<EnvPattern>(file, value, key, errors) {
+        if !dangerous && let Some((message, help)) = hygiene::env_problem(&pattern) {
+            errors.push(file.error(Code::W005, span, message).with_help(help));
         }
+        out.push(pattern);
     }
-    patterns
+    out
 }
 
 /// The paths of `key`, normalized; under a plain key (`checked`), none may cover `/` or a
@@ -664,22 +751,48 @@ fn paths(
     checked: bool,
 ) -> Vec<String> {
     let mut out = Vec::new();
-    for path in strings(file, value, key, errors) {
+    for (path, span) in strings(file, value, key, errors) {
         match hygiene::normalize_path(&path) {
             Ok(path) => {
                 if checked && let Some((message, help)) = hygiene::path_problem(key, &path) {
-                    errors.push(
-                        file.error(Code::W005, value.span(), message)
-                            .with_help(help),
-                    );
+                    errors.push(file.error(Code::W005, span, message).with_help(help));
                 }
                 out.push(path);
             }
-            Err((message, help)) => errors.push(
-                file.error(Code::W002, value.span(), message)
-                    .with_help(help),
-            ),
+            Err((message, help)) => {
+                errors.push(file.error(Code::W002, span, message).with_help(help));
+            }
         }
+    }
+    out
+}
+
+/// The gated directives of `directives`, an unknown one reported with a suggestion.
+fn directives(
+    file: &SourceFile<'_>,
+    value: &Item,
+    key: &str,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<GatedDirective> {
+    let mut out = Vec::new();
+    for (name, span) in strings(file, value, key, errors) {
+        if let Some(gated) = GatedDirective::from_key(&name) {
+            out.push(gated);
+            continue;
+        }
+        let known: Vec<&str> = GatedDirective::ALL.iter().map(|g| g.key()).collect();
+        let diagnostic = file.error(
+            Code::W002,
+            span,
+            format!("`{name}` is not a directive that needs a grant"),
+        );
+        errors.push(match did_you_mean(&name, &known) {
+            Some(s) => diagnostic.with_help(format!("did you mean `{s}`?")),
+            None => diagnostic.with_help(format!(
+                "directives that need a grant: {}",
+                known.join(", ")
+            )),
+        });
     }
     out
 }
@@ -698,8 +811,13 @@ fn parse_capability(
     let Some(kind) = CapabilityKey::from_key(key) else {
         return;
     };
+    let programs = |errors: &mut Vec<Diagnostic>| -> Vec<Program> {
+        let entries = values::<Program>(file, value, key, errors);
+        entries.into_iter().map(|(program, _)| program).collect()
+    };
     match kind {
-        CapabilityKey::Exec => set.exec = strings(file, value, key, errors),
+        CapabilityKey::Exec => set.exec = programs(errors),
+        CapabilityKey::Network => set.network = programs(errors),
         CapabilityKey::Env => set.env = env_patterns(file, value, key, errors, false),
         CapabilityKey::DangerousEnv => {
             set.dangerous_env = env_patterns(file, value, key, errors, true)
@@ -710,31 +828,8 @@ fn parse_capability(
         CapabilityKey::DangerousWrite => {
             set.dangerous_write = paths(file, value, key, errors, false)
         }
-        CapabilityKey::Network => set.network = strings(file, value, key, errors),
         CapabilityKey::LinkSearch => set.link_search = paths(file, value, key, errors, false),
-        CapabilityKey::Directives => {
-            for name in strings(file, value, key, errors) {
-                match GatedDirective::from_key(&name) {
-                    Some(gated) => set.directives.push(gated),
-                    None => {
-                        let known: Vec<&str> =
-                            GatedDirective::ALL.iter().map(|g| g.key()).collect();
-                        let diagnostic = file.error(
-                            Code::W002,
-                            value.span(),
-                            format!("`{name}` is not a directive that needs a grant"),
-                        );
-                        errors.push(match did_you_mean(&name, &known) {
-                            Some(s) => diagnostic.with_help(format!("did you mean `{s}`?")),
-                            None => diagnostic.with_help(format!(
-                                "directives that need a grant: {}",
-                                known.join(", ")
-                            )),
-                        });
-                    }
-                }
-            }
-        }
+        CapabilityKey::Directives => set.directives = directives(file, value, key, errors),
         CapabilityKey::RunNatively | CapabilityKey::RunBuilt => match value.as_bool() {
             Some(flag) => set.set_flag(kind, flag),
             None => errors.push(file.error(
@@ -838,69 +933,6 @@ fn parse_grants(
     grants
 }
 
-/// Parses `"512MiB"`, `"2GiB"`, `"1000000"` (bytes), `"64KiB"`, `"1GB"`.
-pub fn parse_size(text: &str) -> Option<u64> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().ok()?;
-    let scale: u64 = match unit.trim() {
-        "" | "B" => 1,
-        "KiB" => 1 << 10,
-        "MiB" => 1 << 20,
-        "GiB" => 1 << 30,
-        "KB" | "kB" => 1_000,
-        "MB" => 1_000_000,
-        "GB" => 1_000_000_000,
-        _ => return None,
-    };
-    number.checked_mul(scale)
-}
-
-/// Parses `"90s"`, `"10min"`, `"2h"`, `"500ms"`.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().ok()?;
-    match unit.trim() {
-        "ms" => Some(Duration::from_millis(number)),
-        "s" | "" => Some(Duration::from_secs(number)),
-        "min" => Some(Duration::from_secs(number.checked_mul(60)?)),
-        "h" => Some(Duration::from_secs(number.checked_mul(3600)?)),
-        _ => None,
-    }
-}
-
-/// The shortest exact spelling of `bytes` that [`parse_size`] reads back.
-pub fn format_size(bytes: u64) -> String {
-    for (unit, scale) in [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
-        if bytes >= scale && bytes.is_multiple_of(scale) {
-            return format!("{}{unit}", bytes / scale);
-        }
-    }
-    bytes.to_string()
-}
-
-/// The shortest exact spelling of `duration` that [`parse_duration`] reads back.
-pub fn format_duration(duration: Duration) -> String {
-    let secs = duration.as_secs();
-    if duration.subsec_nanos() != 0 {
-        return format!("{}ms", duration.as_millis());
-    }
-    if secs >= 3600 && secs.is_multiple_of(3600) {
-        format!("{}h", secs / 3600)
-    } else if secs >= 60 && secs.is_multiple_of(60) {
-        format!("{}min", secs / 60)
-    } else {
-        format!("{secs}s")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -945,8 +977,11 @@ reason = "compiles the bundled C library"
         assert_eq!(needs.exec, ["cc", "ar"]);
         assert_eq!(needs.env, ["CC", "CFLAGS_*"]);
         assert_eq!(needs.directives, [GatedDirective::RustcLinkArg]);
-        assert_eq!(needs.limits.memory, Some(2 << 30));
-        assert_eq!(needs.limits.cpu_time, Some(Duration::from_secs(600)));
+        assert_eq!(needs.limits.memory, Some(ByteSize::new(2 << 30)));
+        assert_eq!(
+            needs.limits.cpu_time,
+            Some(TimeLimit::new(Duration::from_secs(600)))
+        );
         assert_eq!(
             table.requests.reason.as_deref(),
             Some("compiles the bundled C library")
@@ -1117,23 +1152,10 @@ write = ["../elsewhere"]
     }
 
     #[test]
-    fn sizes_and_durations_round_trip() {
-        for bytes in [1, 1000, 64 << 10, 512 << 20, 2 << 30] {
-            assert_eq!(parse_size(&format_size(bytes)), Some(bytes));
-        }
-        for secs in [1, 90, 600, 7200] {
-            let duration = Duration::from_secs(secs);
-            assert_eq!(parse_duration(&format_duration(duration)), Some(duration));
-        }
-        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
-        assert_eq!(parse_size("2 TiB"), None);
-    }
-
-    #[test]
     fn overrides_replace_only_what_they_set() {
         let overrides = LimitOverrides {
-            memory: Some(64 << 20),
-            cpu_time: Some(Duration::from_secs(3600)),
+            memory: Some(ByteSize::new(64 << 20)),
+            cpu_time: Some(TimeLimit::new(Duration::from_secs(3600))),
             ..LimitOverrides::default()
         };
         let limits = overrides.apply(Limits::default());
@@ -1146,25 +1168,58 @@ write = ["../elsewhere"]
     fn stricter_requests_need_no_override() {
         let none = LimitOverrides::default();
         let stricter = LimitOverrides {
-            memory: Some(Limits::DEFAULT.memory_bytes / 8),
-            cpu_time: Some(Duration::from_secs(1)),
+            memory: Some(ByteSize::new(Limits::DEFAULT.memory_bytes / 8)),
+            cpu_time: Some(TimeLimit::new(Duration::from_secs(1))),
             ..LimitOverrides::default()
         };
         assert!(none.covers(&stricter, Limits::DEFAULT));
         let larger = LimitOverrides {
-            memory: Some(Limits::DEFAULT.memory_bytes * 2),
+            memory: Some(ByteSize::new(Limits::DEFAULT.memory_bytes * 2)),
             ..LimitOverrides::default()
         };
         assert!(!none.covers(&larger, Limits::DEFAULT));
         assert!(larger.covers(&larger, Limits::DEFAULT));
         let granted_less = LimitOverrides {
-            memory: Some(Limits::DEFAULT.memory_bytes / 16),
+            memory: Some(ByteSize::new(Limits::DEFAULT.memory_bytes / 16)),
             ..LimitOverrides::default()
         };
         assert!(
             !granted_less.covers(&stricter, Limits::DEFAULT),
             "a grant below the request"
         );
+    }
+
+    /// A malformed entry is reported where it stands, not at the start of its array.
+    #[test]
+    fn entry_diagnostics_point_at_the_entry() {
+        let text = "[workspace.metadata.sandbox.allow.\"ok@1.0.0\"]\nenv = [\"CC\",\n  \"A*B\"]\nread = [\"src\", \"/home/me\"]\ndirectives = [\"rustc-env\", \"rustc-cfg\"]\nlimits = { memory = \"lots\" }\n";
+        let errors = parse(
+            text,
+            &["workspace", "metadata", "sandbox"],
+            TableKind::Workspace,
+        )
+        .unwrap_err();
+        assert_eq!(errors.len(), 4, "{errors:#?}");
+        let at = |needle: &str, place: &str| {
+            let error = errors.iter().find(|e| e.contains(needle)).unwrap();
+            assert!(error.contains(place), "{needle} at {place}: {error}");
+        };
+        at("invalid variable pattern `A*B`", "Cargo.toml:3:3");
+        at("`/home/me` covers a home directory", "Cargo.toml:4:16");
+        at("`rustc-cfg` is not a directive", "Cargo.toml:5:28");
+        at("`limits.memory` must be a size", "Cargo.toml:6:21");
+    }
+
+    /// What an attempt used is a name; a declaration or grant may be a pattern.
+    #[test]
+    fn attempts_never_widen_into_patterns() {
+        let mut set = CapabilitySet::default();
+        assert!(set.insert(Capability::Env("CFLAGS_*".into())).is_ok());
+        assert!(set.insert_attempt(Capability::Env("CC".into())).is_ok());
+        let refused = set.insert_attempt(Capability::Env("LD_*".into()));
+        assert!(refused.is_err_and(|why| why.message.contains("`LD_*` is not a variable name")),);
+        assert_eq!(set.env, ["CFLAGS_*", "CC"]);
+        assert!(set.insert(Capability::Exec(String::new())).is_err());
     }
 }
 

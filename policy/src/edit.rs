@@ -134,7 +134,7 @@ mode = "deny" # default
 exec = ["cc"]  # compiles vendored C
 "#;
         let set = CapabilitySet {
-            exec: vec!["cc".into(), "ar".into()],
+            exec: vec!["cc".parse().unwrap(), "ar".parse().unwrap()],
             directives: vec![GatedDirective::RustcLinkArg],
             ..CapabilitySet::default()
         };
@@ -159,7 +159,7 @@ directives = ["rustc-link-arg"]
     fn creates_the_tables_it_needs() {
         let text = "[package]\nname = \"app\"\nversion = \"0.1.0\"\n";
         let set = CapabilitySet {
-            exec: vec!["curl".into()],
+            exec: vec!["curl".parse().unwrap()],
             ..CapabilitySet::default()
         };
         let out = add_grants(text, false, Decision::Deny, "evil@6.6.6", &set).unwrap();

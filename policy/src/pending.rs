@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use wasm_build_contract::audit::{self, RunRecord};
-use wasm_build_permissions_schema::{Capability, CapabilitySet};
+use wasm_build_permissions_schema::{Capability, CapabilitySet, ValueError};
 
 use crate::resolve::{Resolution, Resolved};
 use crate::suggest::{Suggestion, companions};
@@ -27,6 +27,9 @@ pub struct Pending {
     pub attempted: bool,
     /// What the tool suggests approving with it (see [`crate::suggest`]).
     pub suggested: Vec<Suggestion>,
+    /// What an earlier run was denied that no grant can name without granting more (a
+    /// variable called `LD_*`), with why: shown, never written.
+    pub ungrantable: Vec<(Capability, ValueError)>,
 }
 
 /// Every audit log under `target_dir` (one per profile and target).
@@ -82,8 +85,12 @@ pub fn pending(resolution: &Resolution, runs: &BTreeMap<PathBuf, RunRecord>) -> 
 fn pending_for(resolved: &Resolved, run: Option<&RunRecord>) -> Option<Pending> {
     let package = &resolved.package;
     let mut set = CapabilitySet::default();
+    let mut ungrantable = Vec::new();
     for capability in &resolved.unreviewed {
-        set.insert(capability.clone());
+        // Declared values were read from a table, so they read back.
+        if let Err(why) = set.insert(capability.clone()) {
+            ungrantable.push((capability.clone(), why));
+        }
     }
     let declared = !set.is_empty() || resolved.unreviewed_limits;
     if resolved.unreviewed_limits {
@@ -98,9 +105,12 @@ fn pending_for(resolved: &Resolved, run: Option<&RunRecord>) -> Option<Pending> 
         // approving shows it what a native run would have found.
         let reads = run.read_grants.iter().cloned().map(Capability::Read);
         for capability in run.pending.iter().cloned().chain(reads) {
-            if !reviewed(&capability) {
-                attempted = true;
-                set.insert(capability);
+            if reviewed(&capability) {
+                continue;
+            }
+            match set.insert_attempt(capability.clone()) {
+                Ok(()) => attempted = true,
+                Err(why) => ungrantable.push((capability, why)),
             }
         }
     }
@@ -113,5 +123,6 @@ fn pending_for(resolved: &Resolved, run: Option<&RunRecord>) -> Option<Pending> 
         declared,
         attempted,
         suggested,
+        ungrantable,
     })
 }

@@ -212,19 +212,18 @@ fn resolve_package(package: &Package, consumer: &ConsumerPolicy, mode: Mode) -> 
             .limits
             .covers(&requests.needs.limits, Limits::default());
 
-    let mut granted = allowed.clone();
+    let mut granted = allowed.capabilities();
+    let mut limits = allowed.limits.clone();
     if implicitly_granted {
-        for capability in declared {
-            granted.insert(capability);
-        }
-        granted.limits.merge(&requests.needs.limits);
+        granted.extend(declared);
+        limits.merge(&requests.needs.limits);
     }
     let policy = Policy {
-        granted: absolute(&granted.capabilities(), &package.manifest_dir),
+        granted: absolute(&granted, &package.manifest_dir),
         denied: absolute(&denied.capabilities(), &package.manifest_dir),
         deny_rustc: consumer.deny_rustc,
         env_defaults: consumer.env_defaults,
-        limits: granted.limits.apply(Limits::default()),
+        limits: limits.apply(Limits::default()),
         spec: Some(package.spec.clone()),
     };
     Resolved {

@@ -75,7 +75,7 @@ mod tests {
 
     fn exec(programs: &[&str]) -> CapabilitySet {
         CapabilitySet {
-            exec: programs.iter().map(|p| p.to_string()).collect(),
+            exec: programs.iter().map(|p| p.parse().unwrap()).collect(),
             ..CapabilitySet::default()
         }
     }

@@ -381,16 +381,16 @@ impl Broker {
     /// Variables that change what a program loads or runs (`LD_PRELOAD`,
     /// `RUSTC_BOOTSTRAP`) may be set for a child only with a grant for them.
     fn screen_env(&self, request: &SpawnRequest, judged: Judged) -> Judged {
-        let hijack = request.env.iter().find(|(name, value)| {
-            value.is_some()
-                && wasm_build_contract::env::changes_what_programs_run(name)
-                && !self.ctx.policy.allows_env(name)
+        let verdicts = request.env.iter().filter_map(|(name, value)| {
+            let hijacks =
+                value.is_some() && wasm_build_contract::env::changes_what_programs_run(name);
+            hijacks.then(|| self.ctx.policy.verdict(Capability::Env(name.clone())))
         });
-        match hijack {
-            Some((name, _)) => Judged {
-                verdict: Verdict::Pending(Capability::Env(name.clone())),
-                ..judged
-            },
+        match verdicts
+            .into_iter()
+            .find(|verdict| *verdict != Verdict::Allowed)
+        {
+            Some(verdict) => Judged { verdict, ..judged },
             None => judged,
         }
     }
