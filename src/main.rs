@@ -25,6 +25,7 @@ use std::process::ExitCode;
 use wasm_build_contract::manifest::{STANDIN_ARG, StandIn};
 use wasm_build_contract::{ContractError, Rendered};
 use wasm_build_jail as jail;
+use wasm_build_policy::PolicyError;
 
 fn main() -> ExitCode {
     let argv: Vec<OsString> = std::env::args_os().collect();
@@ -44,7 +45,13 @@ fn main() -> ExitCode {
             // put before them.
             let text = format!("{err:#}");
             let outer = err.chain().next();
-            let heading = if outer.is_some_and(|outer| outer.is::<Rendered>()) {
+            let has_headings = outer.is_some_and(|outer| {
+                outer.is::<Rendered>()
+                    || outer
+                        .downcast_ref::<PolicyError>()
+                        .is_some_and(PolicyError::has_headings)
+            });
+            let heading = if has_headings {
                 String::new()
             } else if let Some(code) = outer
                 .and_then(|outer| outer.downcast_ref::<ContractError>())

@@ -10,8 +10,9 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, Result};
 use toml_edit::{DocumentMut, Item};
+
+use crate::error::PolicyError;
 
 /// The `[env]` names of the configuration cargo reads when it runs in `cwd` with
 /// `cargo_args`, given `cargo_home`.
@@ -25,32 +26,25 @@ pub fn env_names(
     cwd: &Path,
     cargo_home: Option<&Path>,
     cargo_args: &[String],
-) -> Result<BTreeSet<String>> {
+) -> Result<BTreeSet<String>, PolicyError> {
     let mut names = BTreeSet::new();
     for file in config_files(cwd, cargo_home) {
         let text = match std::fs::read_to_string(&file) {
             Ok(text) => text,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(err) => {
-                return Err(err).with_context(|| format!("failed to read {}", file.display()));
-            }
+            Err(source) => return Err(PolicyError::Read { path: file, source }),
         };
-        names.extend(env_table_names(&text).with_context(|| {
-            format!("failed to parse the cargo configuration {}", file.display())
-        })?);
+        let what = || format!("the cargo configuration {}", file.display());
+        names.extend(env_table_names(&text, what)?);
     }
     for value in config_args(cargo_args) {
         let path = cwd.join(&value);
         let text = if value.ends_with(".toml") && path.is_file() {
-            std::fs::read_to_string(&path)
-                .with_context(|| format!("failed to read --config file {}", path.display()))?
+            std::fs::read_to_string(&path).map_err(|source| PolicyError::Read { path, source })?
         } else {
             value.clone()
         };
-        names.extend(
-            env_table_names(&text)
-                .with_context(|| format!("failed to parse `--config {value}`"))?,
-        );
+        names.extend(env_table_names(&text, || format!("`--config {value}`"))?);
     }
     Ok(names)
 }
@@ -87,8 +81,11 @@ fn config_args(cargo_args: &[String]) -> Vec<String> {
 
 /// The keys of the `env` table of one TOML document (a file, or a `--config` value such
 /// as `env.CFLAGS="-O1"`).
-fn env_table_names(text: &str) -> Result<Vec<String>> {
-    let document: DocumentMut = text.parse()?;
+fn env_table_names(text: &str, what: impl FnOnce() -> String) -> Result<Vec<String>, PolicyError> {
+    let document: DocumentMut = text.parse().map_err(|source| PolicyError::Toml {
+        what: what(),
+        source,
+    })?;
     let Some(env) = document.get("env").and_then(Item::as_table_like) else {
         return Ok(Vec::new());
     };

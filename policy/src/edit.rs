@@ -1,8 +1,9 @@
 //! Writing grants into the consumer's manifest, keeping its comments and layout.
 
-use anyhow::{Context as _, Result, bail};
 use toml_edit::{DocumentMut, InlineTable, Item, Table, Value};
 use wasm_build_permissions_schema::{CapabilityKey, CapabilitySet};
+
+use crate::error::PolicyError;
 
 /// Which list a grant goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,8 +35,11 @@ pub fn add_grants(
     decision: Decision,
     spec: &str,
     set: &CapabilitySet,
-) -> Result<String> {
-    let mut doc: DocumentMut = text.parse().context("the manifest is not valid TOML")?;
+) -> Result<String, PolicyError> {
+    let mut doc: DocumentMut = text.parse().map_err(|source| PolicyError::Toml {
+        what: "the manifest".into(),
+        source,
+    })?;
     let root = if in_workspace_table {
         "workspace"
     } else {
@@ -49,10 +53,10 @@ pub fn add_grants(
         .entry(spec)
         .or_insert_with(|| Item::Table(Table::new()));
     let Some(entry) = entry.as_table_mut() else {
-        bail!(
+        return Err(PolicyError::Manifest(format!(
             "`{spec}` in the sandbox {} table is not a table",
             decision.key()
-        );
+        )));
     };
     for key in CapabilityKey::ALL {
         if key.is_flag() {
@@ -68,7 +72,9 @@ pub fn add_grants(
             .entry("limits")
             .or_insert_with(|| Item::Value(Value::InlineTable(InlineTable::new())));
         let Some(limits) = limits.as_table_like_mut() else {
-            bail!("`limits` of `{spec}` is not a table");
+            return Err(PolicyError::Manifest(format!(
+                "`limits` of `{spec}` is not a table"
+            )));
         };
         for (key, text) in set.limits.texts() {
             limits.insert(key.key(), Item::Value(Value::from(text)));
@@ -79,7 +85,7 @@ pub fn add_grants(
 
 /// The table under `key`, created (as an implicit table, so no empty header appears)
 /// when missing.
-fn child_table<'a>(table: &'a mut Table, key: &str) -> Result<&'a mut Table> {
+fn child_table<'a>(table: &'a mut Table, key: &str) -> Result<&'a mut Table, PolicyError> {
     let item = table.entry(key).or_insert_with(|| {
         let mut new = Table::new();
         new.set_implicit(true);
@@ -87,14 +93,20 @@ fn child_table<'a>(table: &'a mut Table, key: &str) -> Result<&'a mut Table> {
     });
     match item {
         Item::Table(table) => Ok(table),
-        Item::Value(Value::InlineTable(_)) => {
-            bail!("`{key}` is an inline table; write it as a [table] so grants can be added")
-        }
-        _ => bail!("`{key}` in the manifest is not a table"),
+        Item::Value(Value::InlineTable(_)) => Err(PolicyError::Manifest(format!(
+            "`{key}` is an inline table; write it as a [table] so grants can be added"
+        ))),
+        _ => Err(PolicyError::Manifest(format!(
+            "`{key}` in the manifest is not a table"
+        ))),
     }
 }
 
-fn append(table: &mut Table, key: &str, values: impl Iterator<Item = String>) -> Result<()> {
+fn append(
+    table: &mut Table,
+    key: &str,
+    values: impl Iterator<Item = String>,
+) -> Result<(), PolicyError> {
     let values: Vec<String> = values.collect();
     if values.is_empty() {
         return Ok(());
@@ -103,7 +115,9 @@ fn append(table: &mut Table, key: &str, values: impl Iterator<Item = String>) ->
         .entry(key)
         .or_insert_with(|| Item::Value(Value::Array(toml_edit::Array::new())));
     let Some(array) = item.as_array_mut() else {
-        bail!("`{key}` in the manifest is not an array");
+        return Err(PolicyError::Manifest(format!(
+            "`{key}` in the manifest is not an array"
+        )));
     };
     for value in values {
         if !array

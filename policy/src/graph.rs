@@ -2,10 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, Result};
 use cargo_metadata::{Metadata, MetadataCommand, TargetKind};
 use wasm_build_contract::cargo::is_crates_io;
 use wasm_build_permissions_schema::PackageSpec;
+
+use crate::error::PolicyError;
 
 /// One package of the resolved graph.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,19 +63,17 @@ impl Graph {
     /// # Errors
     ///
     /// Fails when cargo cannot resolve the workspace; cargo's message is included.
-    pub fn load(cargo_args: &[String]) -> Result<Self> {
+    pub fn load(cargo_args: &[String]) -> Result<Self, PolicyError> {
         let mut command = MetadataCommand::new();
         if let Some(cargo) = std::env::var_os("CARGO") {
             command.cargo_path(cargo);
         }
         command.other_options(metadata_args(cargo_args));
-        let metadata = command
-            .exec()
-            .context("failed to read the workspace with `cargo metadata`")?;
+        let metadata = command.exec().map_err(PolicyError::Metadata)?;
         let mut graph = Self::from_metadata(&metadata);
         if let Some(dir) = target_dir_arg(cargo_args) {
             graph.target_dir = std::env::current_dir()
-                .context("failed to read the current directory")?
+                .map_err(PolicyError::CurrentDir)?
                 .join(dir);
         }
         Ok(graph)

@@ -12,11 +12,13 @@
 pub mod build_policy;
 pub mod cargo_config;
 pub mod edit;
+pub mod error;
 pub mod graph;
 pub mod pending;
 pub mod report;
 pub mod resolve;
 pub mod suggest;
 
+pub use error::PolicyError;
 pub use graph::{Graph, Package};
 pub use resolve::{Consumer, Resolution, Resolved};

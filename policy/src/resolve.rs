@@ -5,13 +5,13 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, Result};
 use wasm_build_contract::{Policy, PolicyFile};
 use wasm_build_permissions_schema::{
-    Capability, CapabilitySet, Code, ConsumerPolicy, Diagnostic, GrantSite, Limits, Mode,
-    PackageSpec, Rendered, Requests, SourceFile, TableKind, parse_table,
+    Capability, CapabilitySet, Code, ConsumerPolicy, GrantSite, Limits, Mode, PackageSpec,
+    Rendered, Requests, SourceFile, TableKind, parse_table,
 };
 
+use crate::error::PolicyError;
 use crate::graph::{Graph, Package};
 
 /// The consumer's policy as read from the workspace root manifest.
@@ -32,11 +32,15 @@ impl Consumer {
     /// # Errors
     ///
     /// Fails with every diagnostic when the table is malformed.
-    pub fn load(root_manifest: &Path) -> Result<Self> {
-        let text = fs::read_to_string(root_manifest)
-            .with_context(|| format!("failed to read {}", root_manifest.display()))?;
-        let doc = toml_edit::Document::parse(text.clone())
-            .with_context(|| format!("failed to parse {}", root_manifest.display()))?;
+    pub fn load(root_manifest: &Path) -> Result<Self, PolicyError> {
+        let text = fs::read_to_string(root_manifest).map_err(|source| PolicyError::Read {
+            path: root_manifest.to_path_buf(),
+            source,
+        })?;
+        let doc = toml_edit::Document::parse(text.clone()).map_err(|source| PolicyError::Toml {
+            what: root_manifest.display().to_string(),
+            source,
+        })?;
         let file = SourceFile {
             path: root_manifest,
             text: &text,
@@ -57,7 +61,7 @@ impl Consumer {
         };
         let policy = match item {
             Some(item) => parse_table(&file, item, kind)
-                .map_err(diagnostics_error)?
+                .map_err(|diagnostics| Rendered::of(&diagnostics))?
                 .consumer
                 .unwrap_or_default(),
             None => ConsumerPolicy::default(),
@@ -68,11 +72,6 @@ impl Consumer {
             in_workspace_table: has_workspace && (workspace_table.is_some() || item.is_none()),
         })
     }
-}
-
-/// All diagnostics as one error, each under its own heading.
-pub fn diagnostics_error(diagnostics: Vec<Diagnostic>) -> anyhow::Error {
-    anyhow::Error::new(Rendered::of(&diagnostics))
 }
 
 /// One build-time package with what it asks for and what it got.
@@ -301,7 +300,7 @@ fn read_requests(manifest: &Path) -> Result<Requests, Vec<String>> {
 /// # Errors
 ///
 /// The members' diagnostics, as [`Rendered`].
-pub fn check_member_tables(resolution: &Resolution) -> Result<Vec<(Code, String)>> {
+pub fn check_member_tables(resolution: &Resolution) -> Result<Vec<(Code, String)>, Rendered> {
     let mut warnings = Vec::new();
     let mut errors = Vec::new();
     for resolved in &resolution.packages {
@@ -320,7 +319,7 @@ pub fn check_member_tables(resolution: &Resolution) -> Result<Vec<(Code, String)
         }
     }
     if !errors.is_empty() {
-        return Err(Rendered(errors.join("\n\n")).into());
+        return Err(Rendered(errors.join("\n\n")));
     }
     Ok(warnings)
 }
@@ -390,8 +389,8 @@ mod tests {
         );
         let error = check_member_tables(&invalid(true)).unwrap_err();
         assert_eq!(
-            error.downcast_ref::<Rendered>(),
-            Some(&Rendered("error[W001]: unknown key `exe`".into())),
+            error,
+            Rendered("error[W001]: unknown key `exe`".into()),
             "already under its heading"
         );
     }

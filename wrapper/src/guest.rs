@@ -66,6 +66,18 @@ impl std::fmt::Display for GuestDependencyFailed {
 
 impl std::error::Error for GuestDependencyFailed {}
 
+/// Why a compile for the guest failed: a build-dependency that does not compile for it
+/// (which a nested cargo, or running natively, may get around), or anything else.
+#[derive(Debug, thiserror::Error)]
+pub enum GuestCompileError {
+    /// A build-dependency does not compile for the guest.
+    #[error(transparent)]
+    Dependency(#[from] GuestDependencyFailed),
+    /// rustc could not run, cargo's records are missing, a file could not be written.
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
 /// Compiles guests with one rustc.
 pub struct GuestCompiler {
     rustc: PathBuf,
@@ -145,7 +157,7 @@ impl GuestCompiler {
         &self,
         invocation: &Invocation,
         libraries: Libraries<'_>,
-    ) -> Result<(i32, PathBuf)> {
+    ) -> Result<(i32, PathBuf), GuestCompileError> {
         let out_dir = invocation
             .out_dir()
             .context("cargo gave the build script no --out-dir")?
@@ -180,7 +192,7 @@ impl GuestCompiler {
     ///
     /// Fails when cargo's record of the library is missing or the compile fails; the
     /// error carries rustc's diagnostics.
-    pub fn library(&self, native: &Path) -> Result<GuestLibrary> {
+    pub fn library(&self, native: &Path) -> Result<GuestLibrary, GuestCompileError> {
         let stem = native
             .file_stem()
             .and_then(|stem| stem.to_str())
@@ -282,7 +294,7 @@ impl GuestCompiler {
         state: &StateDir,
         libraries: Libraries<'_>,
         diagnostics: Diagnostics,
-    ) -> Result<(Invocation, Vec<GuestLibrary>)> {
+    ) -> Result<(Invocation, Vec<GuestLibrary>), GuestCompileError> {
         let mut linked = Vec::new();
         let mut twins = match libraries {
             Libraries::Twins => self.twins(native)?,
@@ -377,7 +389,10 @@ impl GuestCompiler {
     /// The twins of every Rust library `native` links, made on parallel threads (each
     /// recursing into its own dependencies the same way). The first error in argument
     /// order wins, so the diagnostics do not depend on which thread was faster.
-    fn twins(&self, native: &Invocation) -> Result<BTreeMap<PathBuf, GuestLibrary>> {
+    fn twins(
+        &self,
+        native: &Invocation,
+    ) -> Result<BTreeMap<PathBuf, GuestLibrary>, GuestCompileError> {
         let mut paths: Vec<PathBuf> = native
             .values("--extern")
             .filter_map(|value| Extern::parse(value).path)
@@ -387,7 +402,7 @@ impl GuestCompiler {
         let Some((first, rest)) = paths.split_first() else {
             return Ok(BTreeMap::new());
         };
-        let results: Vec<Result<GuestLibrary>> = std::thread::scope(|scope| {
+        let results: Vec<Result<GuestLibrary, GuestCompileError>> = std::thread::scope(|scope| {
             let others: Vec<_> = rest
                 .iter()
                 .map(|path| scope.spawn(move || self.library(path)))
@@ -395,9 +410,10 @@ impl GuestCompiler {
             let mut results = vec![self.library(first)];
             results.extend(others.into_iter().map(|thread| {
                 thread.join().unwrap_or_else(|_| {
-                    Err(anyhow::anyhow!(
-                        "compiling a build-dependency for {GUEST_TARGET} panicked"
-                    ))
+                    Err(
+                        anyhow::anyhow!("compiling a build-dependency for {GUEST_TARGET} panicked")
+                            .into(),
+                    )
                 })
             }));
             results

@@ -65,6 +65,17 @@ impl std::fmt::Display for NestedBuildFailed {
 
 impl std::error::Error for NestedBuildFailed {}
 
+/// Why the nested cargo gave no guest build-dependencies.
+#[derive(Debug, thiserror::Error)]
+pub enum NestedCargoError {
+    /// Cargo ran and could not build them.
+    #[error(transparent)]
+    Failed(#[from] NestedBuildFailed),
+    /// It could not be set up or run (a lock file missing, a source it cannot name).
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
 /// The build-dependencies cargo built for the guest.
 #[derive(Debug, Default)]
 pub struct GuestDependencies {
@@ -99,7 +110,7 @@ pub fn build(
     root_manifest: &Path,
     rustc: &Path,
     facade: &Path,
-) -> Result<GuestDependencies> {
+) -> Result<GuestDependencies, NestedCargoError> {
     let directs = direct_dependencies(script, state)?;
     let workspace = root_manifest
         .parent()
@@ -326,7 +337,7 @@ fn run_cargo(
     state: &StateDir,
     rustc: &Path,
     facade: &Path,
-) -> Result<BTreeMap<(PathBuf, String), PathBuf>> {
+) -> Result<BTreeMap<(PathBuf, String), PathBuf>, NestedCargoError> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let exe = std::env::current_exe().context("failed to locate cargo-wasm-build itself")?;
     let mut command = Command::new(&cargo);

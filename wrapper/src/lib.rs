@@ -39,8 +39,10 @@ use wasm_build_permissions_schema::{Capability, GrantSite, grant_help};
 use wasm_build_runtime::{ModuleCache, SandboxEngine};
 
 use crate::facade::Facade;
-use crate::guest::{GuestCompiler, GuestDependencyFailed, Libraries, is_host_only_codegen};
-use crate::guest_cargo::NestedBuildFailed;
+use crate::guest::{
+    GuestCompileError, GuestCompiler, GuestDependencyFailed, Libraries, is_host_only_codegen,
+};
+use crate::guest_cargo::{NestedBuildFailed, NestedCargoError};
 use crate::invocation::Arg;
 use crate::invocation::Invocation;
 use crate::record::Record;
@@ -213,16 +215,16 @@ fn compile_build_script(command: &Compiler<'_>, invocation: &Invocation) -> Resu
     let compiler = GuestCompiler::new(rustc, facade.rustc_args(), facade.digest.clone())
         .with_shared(shared.clone());
     let compiled = match compiler.build_script(invocation, Libraries::Twins) {
-        Err(err) if err.is::<GuestDependencyFailed>() => {
+        Err(GuestCompileError::Dependency(failure)) => {
             let guest = GuestBuild {
                 compiler: &compiler,
                 invocation,
                 state: &state,
                 facade: &facade,
             };
-            guest.with_nested_cargo(err, &package)
+            guest.with_nested_cargo(failure, &package)
         }
-        other => other.map_err(Unbuildable::Other),
+        other => other.map_err(Unbuildable::from),
     };
     let (status, wasm) = match compiled {
         Ok(compiled) => compiled,
@@ -251,9 +253,18 @@ enum Unbuildable {
     /// A build-dependency's twin failed, and no nested cargo could be tried.
     Twin(GuestDependencyFailed),
     /// The twins failed, and so did the nested cargo.
-    NestedCargo(anyhow::Error),
+    NestedCargo(NestedCargoError),
     /// Anything else: not a property of the dependencies.
     Other(anyhow::Error),
+}
+
+impl From<GuestCompileError> for Unbuildable {
+    fn from(error: GuestCompileError) -> Self {
+        match error {
+            GuestCompileError::Dependency(failure) => Unbuildable::Twin(failure),
+            GuestCompileError::Other(error) => Unbuildable::Other(error),
+        }
+    }
 }
 
 /// A build script's compile for the guest.
@@ -270,19 +281,14 @@ impl GuestBuild<'_> {
     /// against those.
     fn with_nested_cargo(
         &self,
-        twin_error: anyhow::Error,
+        twin_error: GuestDependencyFailed,
         package: &PackageEnv,
     ) -> Result<(i32, PathBuf), Unbuildable> {
         // Inside a nested cargo, or without a workspace to take the lock file from, the
         // twins' failure is the answer.
         let root_manifest = match (&package.grant_site.manifest, guest_cargo::is_nested()) {
             (Some(manifest), false) => manifest,
-            _ => {
-                return Err(match twin_error.downcast::<GuestDependencyFailed>() {
-                    Ok(failure) => Unbuildable::Twin(failure),
-                    Err(err) => Unbuildable::Other(err),
-                });
-            }
+            _ => return Err(Unbuildable::Twin(twin_error)),
         };
         let built = guest_cargo::build(
             self.invocation,
@@ -294,7 +300,7 @@ impl GuestBuild<'_> {
         .map_err(Unbuildable::NestedCargo)?;
         self.compiler
             .build_script(self.invocation, Libraries::Built(&built))
-            .map_err(Unbuildable::Other)
+            .map_err(Unbuildable::from)
     }
 }
 
@@ -363,19 +369,19 @@ fn cannot_compile_for_wasm(
             ),
             failure.diagnostics,
         ),
-        Unbuildable::NestedCargo(err) => match err.downcast::<NestedBuildFailed>() {
-            Ok(NestedBuildFailed {
+        Unbuildable::NestedCargo(err) => match err {
+            NestedCargoError::Failed(NestedBuildFailed {
                 package: Some(package),
                 diagnostics,
             }) => (
                 format!("its build-dependency `{package}` does not compile for wasm32-wasip1"),
                 diagnostics,
             ),
-            Ok(failure) => (
+            NestedCargoError::Failed(failure) => (
                 "its build-dependencies do not compile for wasm32-wasip1".to_string(),
                 failure.diagnostics,
             ),
-            Err(err) => (
+            NestedCargoError::Other(err) => (
                 "its build-dependencies could not be built for wasm32-wasip1".to_string(),
                 format!("{err:#}"),
             ),
