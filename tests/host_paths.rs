@@ -1,7 +1,7 @@
 //! Build scripts that look for files on the host (a library, an SDK, a header): they see
 //! only what they may read, and the user is told what they looked for in vain.
 
-use crate::support::hostile::{hostile, report};
+use crate::support::hostile::{fake_home, hostile, report};
 use crate::support::{Project, manifest};
 
 /// Probes the way library searches do; `/usr/bin/env` exists on every Linux machine.
@@ -70,6 +70,38 @@ fn approve_grants_the_directories_a_script_looked_for() {
         .success()
         .stderr_lacks("which exist here but are hidden");
     assert_eq!(report(&project)["env exists"], "true");
+}
+
+/// A lookup that climbs out of an installation directory with `..` is judged where it
+/// lands: neither the build's hint nor `approve` offers a grant that reaches a home
+/// directory's keys, while what the script looked for under `/usr` still is offered.
+#[test]
+fn a_lookup_climbing_out_with_dot_dot_is_never_offered_as_a_grant() {
+    let home = fake_home();
+    let sneaky = format!("/usr/..{}/.ssh/id_rsa", home.path().display());
+    let project = hostile(
+        &format!(
+            r#"
+    record("key", &std::fs::read_to_string({sneaky:?}).unwrap_or_default());
+    record("env exists", &std::path::Path::new("/usr/bin/env").exists().to_string());
+"#
+        ),
+        "",
+    );
+    project
+        .wasm_build(&[])
+        .success()
+        // The warning names the lookup as made; the grant offered is `/usr/bin` alone.
+        .stderr_has("looked for `/usr/../")
+        .stderr_has("read = [\"/usr/bin\"]\n");
+    project.wasm_build(&["approve", "--all", "--yes"]).success();
+    let manifest = project.read("Cargo.toml");
+    assert!(
+        manifest.contains("read = [\"/usr/bin\"]") && !manifest.contains(".ssh"),
+        "{manifest}"
+    );
+    project.wasm_build(&[]).success();
+    assert_eq!(report(&project)["key"], "");
 }
 
 /// Strict mode refuses a build whose script looked for something hidden until the

@@ -498,7 +498,9 @@ fn hidden_paths(lookups: &BTreeSet<String>) -> Vec<String> {
 /// The directories to grant for `paths`: each directory itself, a file's directory;
 /// only where libraries, SDKs and toolchains are installed (a script looking into `/etc`
 /// or a home directory is the user's to judge, not to approve in passing), none inside
-/// another one chosen.
+/// another one chosen. A path is judged by where it leads: with `..` applied, and, when
+/// it exists, with its symlinks resolved too; so `/usr/../home/me/.ssh` is no
+/// installation directory, and the grant offered is the path with `..` applied.
 pub(crate) fn read_grants(paths: &[String]) -> Vec<String> {
     const INSTALL_PREFIXES: &[&str] = &[
         "/usr",
@@ -513,9 +515,14 @@ pub(crate) fn read_grants(paths: &[String]) -> Vec<String> {
         "/Applications",
         "/Developer",
     ];
+    let installed = |dir: &Path| {
+        INSTALL_PREFIXES
+            .iter()
+            .any(|prefix| dir.starts_with(prefix))
+    };
     let mut dirs: Vec<PathBuf> = paths
         .iter()
-        .map(PathBuf::from)
+        .filter_map(|path| lexically_normal(Path::new(path)))
         .filter_map(|path| {
             if path.is_dir() {
                 Some(path)
@@ -523,10 +530,11 @@ pub(crate) fn read_grants(paths: &[String]) -> Vec<String> {
                 path.parent().map(Path::to_path_buf)
             }
         })
+        .filter(|dir| installed(dir))
         .filter(|dir| {
-            INSTALL_PREFIXES
-                .iter()
-                .any(|prefix| dir.starts_with(prefix))
+            std::fs::canonicalize(dir)
+                .ok()
+                .is_none_or(|real| installed(&real))
         })
         .collect();
     dirs.sort();
@@ -782,9 +790,44 @@ pub fn failure_text(
     text
 }
 
+/// `path` with `.` and `..` applied, if it is absolute (`..` at the root stays there, as
+/// the kernel does).
+fn lexically_normal(path: &Path) -> Option<PathBuf> {
+    use std::path::Component;
+    if !path.is_absolute() {
+        return None;
+    }
+    let mut normal = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::ParentDir => {
+                normal.pop();
+            }
+            Component::CurDir => {}
+            other => normal.push(other),
+        }
+    }
+    Some(normal)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A lookup that climbs out of an installation directory is judged where it lands:
+    /// approving it must not grant a home directory's secrets.
+    #[test]
+    fn read_grants_follow_dot_dot_out_of_installation_directories() {
+        let paths: Vec<String> = [
+            "/usr/../root/.ssh/id_rsa",
+            "/usr/lib/../../home/me/.ssh",
+            "/opt/./../etc/passwd",
+            "/usr/lib/../include/stdio.h",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(read_grants(&paths), ["/usr/include"]);
+    }
 
     #[test]
     fn read_grants_show_installed_software_only() {
