@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use wasm_build_permissions_schema::{Capability, GrantSite, grant_help};
+use wasm_build_permissions_schema::{Capability, EnvPattern, GrantSite, grant_help};
 
 use wasm_build_contract::Code;
 use wasm_build_contract::audit::{self, RunError, RunRecord};
@@ -356,12 +356,9 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
         }));
     }
     if prepared.strict {
-        filtered.pending.extend(hidden_lookups.iter().map(|name| {
-            (
-                Attempt::LookedUp(name.clone()),
-                Policy::env_capability(name),
-            )
-        }));
+        filtered
+            .pending
+            .extend(lookups_pending_review(&hidden_lookups));
     }
     let violations = out_dir::check(&package.out_dir, policy.limits.out_dir_bytes)?;
 
@@ -492,6 +489,22 @@ fn hidden_paths(lookups: &BTreeSet<String>) -> Vec<String> {
         .filter(|path| !wasm_build_contract::env::in_runtime_tree(Path::new(path.as_str())))
         .filter(|path| Path::new(path.as_str()).exists())
         .cloned()
+        .collect()
+}
+
+/// In strict mode, the hidden variables a script looked up wait for review like a denied
+/// attempt; except one whose name no grant can hold ([W107](wasm_build_permissions_schema::Code::W107)),
+/// which stays a warning: pending, it would fail every strict build with nothing to approve.
+fn lookups_pending_review(hidden_lookups: &[String]) -> Vec<(Attempt, Capability)> {
+    hidden_lookups
+        .iter()
+        .filter(|name| EnvPattern::exactly(name).is_ok())
+        .map(|name| {
+            (
+                Attempt::LookedUp(name.clone()),
+                Policy::env_capability(name),
+            )
+        })
         .collect()
 }
 
@@ -813,6 +826,22 @@ fn lexically_normal(path: &Path) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lookups_no_grant_can_name_are_not_pending() {
+        let names = ["CFLAGS", "LD_*", "GITHUB_TOKEN"].map(String::from);
+        let pending: Vec<Capability> = lookups_pending_review(&names)
+            .into_iter()
+            .map(|(_, capability)| capability)
+            .collect();
+        assert_eq!(
+            pending,
+            [
+                Capability::Env("CFLAGS".into()),
+                Capability::DangerousEnv("GITHUB_TOKEN".into())
+            ]
+        );
+    }
 
     /// A lookup that climbs out of an installation directory is judged where it lands:
     /// approving it must not grant a home directory's secrets.
