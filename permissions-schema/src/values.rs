@@ -1,8 +1,8 @@
 //! The values a sandbox table holds, each checked once, where it is read: a limit's size
 //! or duration, a program, a variable pattern. Their serde form is the text a table holds
-//! (`"2GiB"`, `"10min"`, `"CFLAGS_*"`), so the TOML, the report's JSON and the JSON Schema
-//! editors validate against all spell a value the same way, and the schema's patterns are
-//! written next to the parser that enforces them.
+//! (`"2GiB"`, `"10min"`, `"CFLAGS_*"`), so a value is spelled the same in the TOML, in the
+//! report's JSON and in the JSON Schema editors check it against; the schema's patterns
+//! sit next to the parsers that enforce them.
 
 use std::borrow::Cow;
 use std::fmt;
