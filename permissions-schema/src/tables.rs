@@ -703,17 +703,31 @@ fn strings(
     out
 }
 
-/// The entries of `key` read as `T`, each malformed one reported where it stands.
-fn values<T: std::str::FromStr<Err = ValueError>>(
+/// No hazard: every well-formed entry is fine under its key.
+fn harmless<T>(_: &T) -> Option<(String, String)> {
+    None
+}
+
+/// The entries of `key` read by `parse`, each at its own span: a malformed one is reported
+/// ([`Code::W002`]) and left out; one that `hazard` finds reaching secrets or homes is
+/// reported as needing its `dangerous-` key ([`Code::W005`]) and kept.
+fn entries<T>(
     file: &SourceFile<'_>,
     value: &Item,
     key: &str,
     errors: &mut Vec<Diagnostic>,
-) -> Vec<(T, Span)> {
+    parse: impl Fn(&str) -> Result<T, ValueError>,
+    hazard: impl Fn(&T) -> Option<(String, String)>,
+) -> Vec<T> {
     let mut out = Vec::new();
     for (text, span) in strings(file, value, key, errors) {
-        match text.parse() {
-            Ok(parsed) => out.push((parsed, span)),
+        match parse(&text) {
+            Ok(parsed) => {
+                if let Some((message, help)) = hazard(&parsed) {
+                    errors.push(file.error(Code::W005, span, message).with_help(help));
+                }
+                out.push(parsed);
+            }
             Err(ValueError { message, help }) => {
                 errors.push(file.error(Code::W002, span, message).with_help(help));
             }
@@ -722,79 +736,25 @@ fn values<T: std::str::FromStr<Err = ValueError>>(
     out
 }
 
-/// The variable patterns of `key` (`dangerous` for `dangerous-env`); under plain `env`,
-/// none may match every variable or a secret's name.
-fn env_patterns(
-    file: &SourceFile<'_>,
-    value: &Item,
-    key: &str,
-    errors: &mut Vec<Diagnostic>,
-    dangerous: bool,
-) -> Vec<EnvPattern> {
-    let mut out = Vec::new();
-    for (pattern, span) in values::<EnvPattern>(file, value, key, errors) {
-        if !dangerous && let Some((message, help)) = hygiene::env_problem(&pattern) {
-            errors.push(file.error(Code::W005, span, message).with_help(help));
-        }
-        out.push(pattern);
-    }
-    out
+/// A path as written in `read`, `write` or `link-search`, normalized.
+fn path(text: &str) -> Result<String, ValueError> {
+    hygiene::normalize_path(text).map_err(|(message, help)| ValueError { message, help })
 }
 
-/// The paths of `key`, normalized; under a plain key (`checked`), none may cover `/` or a
-/// home directory.
-fn paths(
-    file: &SourceFile<'_>,
-    value: &Item,
-    key: &str,
-    errors: &mut Vec<Diagnostic>,
-    checked: bool,
-) -> Vec<String> {
-    let mut out = Vec::new();
-    for (path, span) in strings(file, value, key, errors) {
-        match hygiene::normalize_path(&path) {
-            Ok(path) => {
-                if checked && let Some((message, help)) = hygiene::path_problem(key, &path) {
-                    errors.push(file.error(Code::W005, span, message).with_help(help));
-                }
-                out.push(path);
-            }
-            Err((message, help)) => {
-                errors.push(file.error(Code::W002, span, message).with_help(help));
-            }
-        }
+/// A directive that needs a grant, with a suggestion when the name is not one.
+fn gated_directive(name: &str) -> Result<GatedDirective, ValueError> {
+    if let Some(gated) = GatedDirective::from_key(name) {
+        return Ok(gated);
     }
-    out
-}
-
-/// The gated directives of `directives`, an unknown one reported with a suggestion.
-fn directives(
-    file: &SourceFile<'_>,
-    value: &Item,
-    key: &str,
-    errors: &mut Vec<Diagnostic>,
-) -> Vec<GatedDirective> {
-    let mut out = Vec::new();
-    for (name, span) in strings(file, value, key, errors) {
-        if let Some(gated) = GatedDirective::from_key(&name) {
-            out.push(gated);
-            continue;
-        }
-        let known: Vec<&str> = GatedDirective::ALL.iter().map(|g| g.key()).collect();
-        let diagnostic = file.error(
-            Code::W002,
-            span,
-            format!("`{name}` is not a directive that needs a grant"),
-        );
-        errors.push(match did_you_mean(&name, &known) {
-            Some(s) => diagnostic.with_help(format!("did you mean `{s}`?")),
-            None => diagnostic.with_help(format!(
-                "directives that need a grant: {}",
-                known.join(", ")
-            )),
-        });
-    }
-    out
+    let known: Vec<&str> = GatedDirective::ALL.iter().map(|g| g.key()).collect();
+    let help = match did_you_mean(name, &known) {
+        Some(s) => format!("did you mean `{s}`?"),
+        None => format!("directives that need a grant: {}", known.join(", ")),
+    };
+    Err(ValueError {
+        message: format!("`{name}` is not a directive that needs a grant"),
+        help,
+    })
 }
 
 fn parse_capability(
@@ -811,25 +771,32 @@ fn parse_capability(
     let Some(kind) = CapabilityKey::from_key(key) else {
         return;
     };
-    let programs = |errors: &mut Vec<Diagnostic>| -> Vec<Program> {
-        let entries = values::<Program>(file, value, key, errors);
-        entries.into_iter().map(|(program, _)| program).collect()
-    };
+    let path_problem = |path: &String| hygiene::path_problem(key, path);
     match kind {
-        CapabilityKey::Exec => set.exec = programs(errors),
-        CapabilityKey::Network => set.network = programs(errors),
-        CapabilityKey::Env => set.env = env_patterns(file, value, key, errors, false),
+        CapabilityKey::Exec => set.exec = entries(file, value, key, errors, str::parse, harmless),
+        CapabilityKey::Network => {
+            set.network = entries(file, value, key, errors, str::parse, harmless)
+        }
+        CapabilityKey::Env => {
+            set.env = entries(file, value, key, errors, str::parse, hygiene::env_problem)
+        }
         CapabilityKey::DangerousEnv => {
-            set.dangerous_env = env_patterns(file, value, key, errors, true)
+            set.dangerous_env = entries(file, value, key, errors, str::parse, harmless)
         }
-        CapabilityKey::Read => set.read = paths(file, value, key, errors, true),
-        CapabilityKey::Write => set.write = paths(file, value, key, errors, true),
-        CapabilityKey::DangerousRead => set.dangerous_read = paths(file, value, key, errors, false),
+        CapabilityKey::Read => set.read = entries(file, value, key, errors, path, path_problem),
+        CapabilityKey::Write => set.write = entries(file, value, key, errors, path, path_problem),
+        CapabilityKey::DangerousRead => {
+            set.dangerous_read = entries(file, value, key, errors, path, harmless)
+        }
         CapabilityKey::DangerousWrite => {
-            set.dangerous_write = paths(file, value, key, errors, false)
+            set.dangerous_write = entries(file, value, key, errors, path, harmless)
         }
-        CapabilityKey::LinkSearch => set.link_search = paths(file, value, key, errors, false),
-        CapabilityKey::Directives => set.directives = directives(file, value, key, errors),
+        CapabilityKey::LinkSearch => {
+            set.link_search = entries(file, value, key, errors, path, harmless)
+        }
+        CapabilityKey::Directives => {
+            set.directives = entries(file, value, key, errors, gated_directive, harmless)
+        }
         CapabilityKey::RunNatively | CapabilityKey::RunBuilt => match value.as_bool() {
             Some(flag) => set.set_flag(kind, flag),
             None => errors.push(file.error(
