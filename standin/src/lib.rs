@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
+use wasm_build_permissions_schema::hygiene::normalize_path;
 use wasm_build_permissions_schema::{Capability, EnvPattern, GrantSite, grant_help};
 
 use wasm_build_contract::Code;
@@ -511,9 +512,9 @@ fn lookups_pending_review(hidden_lookups: &[String]) -> Vec<(Attempt, Capability
 /// The directories to grant for `paths`: each directory itself, a file's directory;
 /// only where libraries, SDKs and toolchains are installed (a script looking into `/etc`
 /// or a home directory is the user's to judge, not to approve in passing), none inside
-/// another one chosen. A path is judged by where it leads: with `..` applied, and, when
-/// it exists, with its symlinks resolved too; so `/usr/../home/me/.ssh` is no
-/// installation directory, and the grant offered is the path with `..` applied.
+/// another one chosen. A path is judged by where it leads ([`judge::resolve`]), so
+/// `/usr/../home/me/.ssh` is no installation directory; the grant offered is the path as
+/// a table normalizes it (`..` applied).
 pub(crate) fn read_grants(paths: &[String]) -> Vec<String> {
     const INSTALL_PREFIXES: &[&str] = &[
         "/usr",
@@ -535,7 +536,8 @@ pub(crate) fn read_grants(paths: &[String]) -> Vec<String> {
     };
     let mut dirs: Vec<PathBuf> = paths
         .iter()
-        .filter_map(|path| lexically_normal(Path::new(path)))
+        .filter_map(|path| normalize_path(path).ok())
+        .map(PathBuf::from)
         .filter_map(|path| {
             if path.is_dir() {
                 Some(path)
@@ -543,12 +545,7 @@ pub(crate) fn read_grants(paths: &[String]) -> Vec<String> {
                 path.parent().map(Path::to_path_buf)
             }
         })
-        .filter(|dir| installed(dir))
-        .filter(|dir| {
-            std::fs::canonicalize(dir)
-                .ok()
-                .is_none_or(|real| installed(&real))
-        })
+        .filter(|dir| installed(dir) && installed(&judge::resolve(dir)))
         .collect();
     dirs.sort();
     dirs.dedup();
@@ -801,26 +798,6 @@ pub fn failure_text(
         text.push_str(&grant_help(site, spec, pending));
     }
     text
-}
-
-/// `path` with `.` and `..` applied, if it is absolute (`..` at the root stays there, as
-/// the kernel does).
-fn lexically_normal(path: &Path) -> Option<PathBuf> {
-    use std::path::Component;
-    if !path.is_absolute() {
-        return None;
-    }
-    let mut normal = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::ParentDir => {
-                normal.pop();
-            }
-            Component::CurDir => {}
-            other => normal.push(other),
-        }
-    }
-    Some(normal)
 }
 
 #[cfg(test)]
