@@ -51,7 +51,7 @@ mod linux;
 
 pub use error::{Error, Layer, Missing};
 pub use layers::Layers;
-pub use spawn::{Applied, Jail, Jailed, Killer, Outcome, SignalScope, Stdio, Waiter};
+pub use spawn::{Applied, Finished, Jail, Jailed, Killer, Outcome, SignalScope, Stdio, Waiter};
 pub use spec::{Access, Code, Network, ProgramFile, SYSTEM_READ_EXEC, Spec};
 
 /// The first argument that makes the embedding executable act as the jail's helper.

@@ -37,6 +37,11 @@ pub(crate) enum Message {
     TimedOut,
     /// The host asked the helper to stop, or went away.
     Stopped,
+    /// Calls the jail refused while the program ran (sent before how it ended).
+    JailRefused(Vec<String>),
+    /// The helper could not make sure nothing the program started is left (sent before
+    /// how it ended).
+    Unswept(String),
 }
 
 /// The layers that confine a running program, for the record.
@@ -133,6 +138,19 @@ pub struct Jailed {
     pub waiter: Waiter,
     /// Stops it from any thread.
     pub killer: Killer,
+}
+
+/// How a jailed program ended, and what the jail did on the way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finished {
+    /// How the program ended.
+    pub outcome: Outcome,
+    /// What the jail refused it, in words (a program that failed after one of these was
+    /// most likely stopped by the jail, and the user must hear which).
+    pub refused: Vec<String>,
+    /// Set when the jail could not make sure that nothing the program started is still
+    /// running: the run cannot be trusted, whatever the program's status.
+    pub unswept: Option<String>,
 }
 
 /// Waits for a jailed program and everything it started.
@@ -321,14 +339,36 @@ fn read_message(report: &mut BufReader<File>) -> Option<Message> {
 
 impl Waiter {
     /// Waits until the program and everything it started have ended.
-    pub fn wait(mut self) -> Outcome {
+    pub fn wait(self) -> Outcome {
+        self.finish().outcome
+    }
+
+    /// Waits until the program and everything it started have ended, and says what the
+    /// jail did meanwhile.
+    pub fn finish(mut self) -> Finished {
         let _ = self.helper.wait();
-        match read_message(&mut self.report) {
-            Some(Message::Exited(code)) => Outcome::Exited(code),
-            Some(Message::Signaled(signal)) => Outcome::Signaled(signal),
-            Some(Message::TimedOut) => Outcome::TimedOut,
-            Some(Message::Stopped) => Outcome::Stopped,
-            _ => Outcome::Lost,
+        let mut finished = Finished {
+            outcome: Outcome::Lost,
+            refused: Vec::new(),
+            unswept: None,
+        };
+        loop {
+            finished.outcome = match read_message(&mut self.report) {
+                Some(Message::JailRefused(refused)) => {
+                    finished.refused = refused;
+                    continue;
+                }
+                Some(Message::Unswept(why)) => {
+                    finished.unswept = Some(why);
+                    continue;
+                }
+                Some(Message::Exited(code)) => Outcome::Exited(code),
+                Some(Message::Signaled(signal)) => Outcome::Signaled(signal),
+                Some(Message::TimedOut) => Outcome::TimedOut,
+                Some(Message::Stopped) => Outcome::Stopped,
+                _ => Outcome::Lost,
+            };
+            return finished;
         }
     }
 }

@@ -506,6 +506,11 @@ fn spawn_cost() {
 /// A helper that runs under a seccomp filter making `close_range`, pidfds and `openat2`
 /// fail as on an old kernel (`tests/fixtures/field.c old-kernel`): every fallback holds.
 fn old_kernel_helper(dir: &Path) -> PathBuf {
+    field_helper(dir, "old-kernel")
+}
+
+/// A helper that runs under `tests/fixtures/field.c <condition>`.
+fn field_helper(dir: &Path, condition: &str) -> PathBuf {
     let field = dir.join("field");
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/field.c");
     let status = std::process::Command::new("cc")
@@ -519,7 +524,7 @@ fn old_kernel_helper(dir: &Path) -> PathBuf {
     std::fs::write(
         &helper,
         format!(
-            "#!/bin/sh\nexec {} old-kernel {HELPER} \"$@\"\n",
+            "#!/bin/sh\nexec {} {condition} {HELPER} \"$@\"\n",
             field.display()
         ),
     )
@@ -554,4 +559,183 @@ fn the_jail_holds_without_close_range_pidfds_or_openat2() {
     assert!(said.starts_with("blocked"), "{said}");
     std::thread::sleep(Duration::from_millis(1500));
     assert!(!marker.exists());
+}
+
+fn mode_of(path: &Path) -> u32 {
+    std::fs::symlink_metadata(path)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+#[test]
+fn metadata_changes_only_beneath_writable_directories() {
+    let scene = Scene::new();
+    let key = scene.secret.join("key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::set_permissions(&scene.secret, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let key_times = std::fs::metadata(&key).unwrap().modified().unwrap();
+    let own = scene.work.join("built");
+    std::fs::write(&own, "x").unwrap();
+    std::os::unix::fs::symlink(&key, scene.work.join("link")).unwrap();
+    std::fs::create_dir(scene.work.join("sub")).unwrap();
+    let escapes = [
+        path(&key).to_string(),
+        path(&scene.secret).to_string(),
+        path(&scene.work.join("link")).to_string(),
+        format!("{}/sub/../../secret/key", path(&scene.work)),
+        // The system, and a directory the program may only read.
+        "/usr/bin/true".to_string(),
+    ];
+    for _round in 0..20 {
+        for target in &escapes {
+            assert_blocked(&scene, &["chmod", target, "777"]);
+            assert_blocked(&scene, &["chown", target]);
+            assert_blocked(&scene, &["utime", target]);
+            assert_blocked(&scene, &["setxattr", target]);
+        }
+    }
+    assert_eq!(mode_of(&key), 0o600);
+    assert_eq!(mode_of(&scene.secret), 0o700);
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().modified().unwrap(),
+        key_times
+    );
+    // A file opened for reading is not one the program may change either.
+    let mut spec = scene.spec(&["fchmod", path(&key), "644"]);
+    spec.access.read.push(scene.secret.clone());
+    let (_, said) = run_spec(&Jail::new(HELPER), &spec);
+    assert!(said.starts_with("blocked"), "{said}");
+    assert_eq!(mode_of(&key), 0o600);
+    // What the program may write, it may chmod, chown and touch, as a linker must.
+    assert_works(&scene, &["chmod", path(&own), "755"]);
+    assert_eq!(mode_of(&own), 0o755);
+    assert_works(&scene, &["fchmod", path(&own), "700"]);
+    assert_eq!(mode_of(&own), 0o700);
+    assert_works(&scene, &["chown", path(&own)]);
+    assert_works(&scene, &["utime", path(&own)]);
+    let touched = std::fs::metadata(&own).unwrap().modified().unwrap();
+    assert_eq!(touched, std::time::UNIX_EPOCH + Duration::from_secs(86400));
+    assert_works(&scene, &["chmod", path(&scene.work.join("sub")), "750"]);
+    assert_eq!(mode_of(&scene.work.join("sub")), 0o750);
+}
+
+#[test]
+fn a_symlink_flipped_in_a_loop_never_leads_a_chmod_out() {
+    let scene = Scene::new();
+    let key = scene.secret.join("key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let flip = scene.work.join("flip");
+    std::fs::write(scene.work.join("plain"), "x").unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flipper = {
+        let (stop, flip, key, plain) = (
+            stop.clone(),
+            flip.clone(),
+            key.clone(),
+            scene.work.join("plain"),
+        );
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = std::fs::remove_file(&flip);
+                let _ = std::os::unix::fs::symlink(&plain, &flip);
+                let _ = std::fs::remove_file(&flip);
+                let _ = std::os::unix::fs::symlink(&key, &flip);
+            }
+        })
+    };
+    for _ in 0..100 {
+        let said = attack(&scene, &["chmod", path(&flip), "666"]);
+        assert!(
+            said.starts_with("ok") || said.starts_with("blocked"),
+            "{said}"
+        );
+        assert_eq!(mode_of(&key), 0o600, "the chmod followed the link out");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    flipper.join().unwrap();
+}
+
+#[test]
+fn the_helper_and_other_processes_are_out_of_reach_of_prlimit() {
+    let scene = Scene::new();
+    let mut outsider = Bystander::new();
+    let limits = |pid: &str| std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let before = limits(&outsider.pid());
+    assert_blocked(&scene, &["prlimit", "parent"]);
+    assert_blocked(&scene, &["prlimit", &outsider.pid()]);
+    assert_eq!(limits(&outsider.pid()), before);
+    assert!(outsider.alive());
+    // Its own limits a program may still lower.
+    assert_works(&scene, &["prlimit", "0"]);
+}
+
+#[test]
+fn code_the_program_wrote_is_never_mapped_or_run() {
+    let scene = Scene::new();
+    let payload = scene.work.join("payload");
+    std::fs::copy("/bin/true", &payload).unwrap();
+    std::fs::set_permissions(&payload, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let loader = "/lib64/ld-linux-x86-64.so.2";
+    assert_blocked(&scene, &["memfd-exec"]);
+    assert_blocked(&scene, &["map-exec", path(&payload)]);
+    assert_blocked(&scene, &["mprotect-exec", path(&payload)]);
+    assert_blocked(&scene, &["loader", loader, path(&payload)]);
+    assert_blocked(&scene, &["exec", path(&payload)]);
+    // The system's own code loads as usual.
+    assert_works(&scene, &["map-exec", "/bin/true"]);
+    assert_works(&scene, &["mprotect-exec", "/bin/true"]);
+    assert_works(&scene, &["loader", loader, "/bin/true"]);
+    // And the refusal reaches the host, to be reported.
+    let jail = Jail::new(HELPER);
+    let mut jailed = jail
+        .spawn(
+            &scene.spec(&["map-exec", path(&payload)]),
+            [Stdio::Null, Stdio::Null, Stdio::Null],
+        )
+        .unwrap();
+    let _ = jailed.stdout.take();
+    let finished = jailed.waiter.finish();
+    assert_eq!(finished.outcome, Outcome::Exited(0));
+    assert!(
+        finished
+            .refused
+            .iter()
+            .any(|refusal| refusal.contains(path(&payload))),
+        "{:?}",
+        finished.refused
+    );
+    assert_eq!(finished.unswept, None);
+}
+
+#[test]
+fn own_proc_entry_holds_no_host_sockets_and_nothing_watches_outside() {
+    let scene = Scene::new();
+    assert_blocked(&scene, &["proc-net"]);
+    assert_blocked(&scene, &["inotify", path(&scene.secret)]);
+    assert_works(&scene, &["whoami"]);
+}
+
+#[test]
+fn without_seccomp_user_notification_nothing_runs() {
+    let scene = Scene::new();
+    let tools = tempfile::tempdir().unwrap();
+    let jail = Jail::new(field_helper(tools.path(), "no-notify"));
+    let marker = scene.work.join("ran");
+    let err = jail
+        .spawn(
+            &scene.spec(&["write", path(&marker)]),
+            [Stdio::Null, Stdio::Null, Stdio::Null],
+        )
+        .unwrap_err();
+    match &err {
+        Error::Unavailable(missing) => {
+            assert_eq!(missing.layer, Layer::Seccomp, "{err}");
+            assert!(missing.to_string().contains("user notification"), "{err}");
+        }
+        other => panic!("expected a missing layer, got {other}"),
+    }
+    assert!(!marker.exists());
+    assert!(jail.layers().missing(Code::Toolchain).is_some());
 }

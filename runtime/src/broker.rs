@@ -157,6 +157,10 @@ impl Broker {
             let attempt = line.clone().unwrap_or_default();
             self.pending.push((attempt, capability));
         }
+        if let Some(why) = child.unswept() {
+            let line = line.as_deref().unwrap_or("a program");
+            self.jail_failures.push(format!("`{line}`: {why}"));
+        }
         if let (Some(why), Some(line)) = (child.looks_stopped(), line) {
             const SHOWN: usize = 120;
             let shown = match line.char_indices().nth(SHOWN) {

@@ -65,8 +65,30 @@ struct Parts {
     stdout: Option<Box<dyn Read + Send>>,
     stderr: Option<Box<dyn Read + Send>>,
     stopper: Stopper,
-    /// Waits for the child; says how it ended and whether it ran out of time.
-    wait: Box<dyn FnOnce() -> (Ended, bool) + Send>,
+    /// Waits for the child; says how it ended and what the jail did.
+    wait: Box<dyn FnOnce() -> Reaped + Send>,
+}
+
+/// How a child ended, as its reaper learned it.
+struct Reaped {
+    ended: Ended,
+    /// Whether it ran out of time.
+    timed_out: bool,
+    /// What the jail refused it (see [`wasm_build_jail::Finished::refused`]).
+    refused: Vec<String>,
+    /// Why the jail could not make sure nothing it started is left.
+    unswept: Option<String>,
+}
+
+impl Reaped {
+    fn plain(ended: Ended, timed_out: bool) -> Self {
+        Reaped {
+            ended,
+            timed_out,
+            refused: Vec::new(),
+            unswept: None,
+        }
+    }
 }
 
 fn boxed(pipe: impl Read + Send + 'static) -> Box<dyn Read + Send> {
@@ -84,11 +106,22 @@ impl Spawned {
                     stdout: jailed.stdout.map(boxed),
                     stderr: jailed.stderr.map(boxed),
                     stopper: Stopper::Jail(jailed.killer),
-                    wait: Box::new(move || match waiter.wait() {
-                        Outcome::Exited(code) => (Ended::exited(code), false),
-                        Outcome::Signaled(signal) => (Ended::signaled(signal), false),
-                        Outcome::TimedOut => (Ended::signaled(libc::SIGKILL), true),
-                        Outcome::Stopped | Outcome::Lost => (Ended::signaled(libc::SIGKILL), false),
+                    wait: Box::new(move || {
+                        let finished = waiter.finish();
+                        let (ended, timed_out) = match finished.outcome {
+                            Outcome::Exited(code) => (Ended::exited(code), false),
+                            Outcome::Signaled(signal) => (Ended::signaled(signal), false),
+                            Outcome::TimedOut => (Ended::signaled(libc::SIGKILL), true),
+                            Outcome::Stopped | Outcome::Lost => {
+                                (Ended::signaled(libc::SIGKILL), false)
+                            }
+                        };
+                        Reaped {
+                            ended,
+                            timed_out,
+                            refused: finished.refused,
+                            unswept: finished.unswept,
+                        }
                     }),
                 }
             }
@@ -103,16 +136,14 @@ impl Spawned {
                     stopper: Stopper::Group(pid),
                     wait: Box::new(move || {
                         use std::os::unix::process::ExitStatusExt;
-                        match child.wait() {
-                            Ok(status) => (
-                                Ended {
-                                    code: status.code(),
-                                    signal: status.signal(),
-                                },
-                                false,
-                            ),
-                            Err(_) => (Ended::signaled(libc::SIGKILL), false),
-                        }
+                        let ended = match child.wait() {
+                            Ok(status) => Ended {
+                                code: status.code(),
+                                signal: status.signal(),
+                            },
+                            Err(_) => Ended::signaled(libc::SIGKILL),
+                        };
+                        Reaped::plain(ended, false)
                     }),
                 }
             }
@@ -187,6 +218,10 @@ struct State {
     denials: Vec<String>,
     /// Whether a line said the programs it compiled cannot run.
     unrunnable_build: bool,
+    /// What the jail refused the child.
+    refused: Vec<String>,
+    /// Why the jail could not make sure nothing the child started is left.
+    unswept: Option<String>,
 }
 
 /// How long an ended child's output may take to be read (see [`ChildProcess::settle`]);
@@ -319,12 +354,14 @@ impl ChildProcess {
         let _ = thread::Builder::new()
             .name("wasm-build-reaper".into())
             .spawn(move || {
-                let (ended, timed_out) = wait();
+                let reaped = wait();
                 live().retain(|(live, _)| *live != id);
                 let (lock_, cvar) = &*reaper_state;
                 let mut state = lock(lock_);
-                state.exit = Some(ended);
-                state.timed_out |= timed_out;
+                state.exit = Some(reaped.ended);
+                state.timed_out |= reaped.timed_out;
+                state.refused = reaped.refused;
+                state.unswept = reaped.unswept;
                 cvar.notify_all();
             });
         ChildProcess {
@@ -411,6 +448,13 @@ impl ChildProcess {
         if ended.signal == Some(libc::SIGSYS) {
             return Some("was killed by the jail's system-call filter (SIGSYS)".into());
         }
+        if let Some(refused) = state.refused.first() {
+            let more = match state.refused.len() {
+                1 => String::new(),
+                count => format!(" (and {} more)", count - 1),
+            };
+            return Some(format!("was refused by the jail: {refused}{more}"));
+        }
         if ended.code == Some(0) && ended.signal.is_none() {
             return None;
         }
@@ -421,6 +465,12 @@ impl ChildProcess {
             (None, None) => "no status".into(),
         };
         Some(format!("failed ({status}) after printing `{line}`"))
+    }
+
+    /// Why the jail could not make sure that nothing the child started is still running,
+    /// if it could not: the run cannot be trusted.
+    pub(crate) fn unswept(&self) -> Option<String> {
+        lock(&self.state.0).unswept.clone()
     }
 
     /// Whether the child said the programs it compiled cannot run (see

@@ -52,21 +52,33 @@ pub(crate) fn available() -> io::Result<()> {
     children(me).map(|_| ())
 }
 
-/// Kills every descendant and reaps them all.
-pub(crate) fn kill_all() {
+/// Kills every descendant and reaps them all. Fails, having killed every child it could
+/// list, when the children cannot be listed: that never means "none left".
+pub(crate) fn kill_all() -> Result<(), String> {
     // SAFETY: plain syscall.
     let me = unsafe { libc::getpid() };
+    let listing = |me| {
+        children(me).map_err(|err| {
+            format!("the jail could not list what the program left running ({err}); the build cannot trust that nothing it started is still running")
+        })
+    };
     loop {
-        let listed = children(me).unwrap_or_default();
+        let listed = match listing(me) {
+            Ok(listed) => listed,
+            Err(why) => {
+                reap();
+                return Err(why);
+            }
+        };
         let living: Vec<libc::pid_t> = listed
             .iter()
             .copied()
-            .filter(|pid| stat(*pid).is_some_and(|(state, _)| state != 'Z' && state != 'X'))
+            .filter(|pid| !has_ended(*pid))
             .collect();
         if living.is_empty() {
             // A child that died between the listing and its check handed its own
             // children to us before it became a zombie: they show in a new listing.
-            if children(me).unwrap_or_default() == listed {
+            if listing(me)? == listed {
                 break;
             }
             continue;
@@ -90,6 +102,25 @@ pub(crate) fn kill_all() {
         }
     }
     reap();
+    Ok(())
+}
+
+/// Whether our child `pid` has ended (is a zombie), asked of the kernel without reaping
+/// it and without `/proc`, so that nothing a program does to the helper's limits makes a
+/// living child look dead.
+fn has_ended(pid: libc::pid_t) -> bool {
+    // SAFETY: a zeroed siginfo for the kernel to fill; WNOWAIT | WNOHANG neither reaps
+    // nor blocks.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let asked = libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOWAIT | libc::WNOHANG,
+        );
+        asked == 0 && info.si_pid() == pid
+    }
 }
 
 /// Reaps every child that has ended, returning their pids and wait statuses.

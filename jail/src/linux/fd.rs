@@ -164,6 +164,143 @@ pub(crate) fn dup_to(fd: RawFd, target: RawFd) -> io::Result<()> {
     Ok(())
 }
 
+/// Opens `relative` beneath the directory `root` (`openat2` with `RESOLVE_BENEATH` and no
+/// magic links): neither `..` nor a symbolic link leads out of it. Fails (`ENOSYS`) where
+/// the kernel has no `openat2`; there is no weaker fallback.
+pub(crate) fn open_beneath(
+    root: &OwnedFd,
+    relative: &Path,
+    flags: libc::c_int,
+) -> io::Result<OwnedFd> {
+    const RESOLVE_BENEATH: u64 = 0x08;
+    const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+    let relative = c_path(relative)?;
+    /// `struct open_how` as the kernel reads it.
+    #[repr(C)]
+    struct OpenHow {
+        flags: u64,
+        mode: u64,
+        resolve: u64,
+    }
+    let how = OpenHow {
+        flags: (flags | libc::O_CLOEXEC) as u64,
+        mode: 0,
+        resolve: RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+    };
+    // SAFETY: a valid directory descriptor, NUL-terminated path and `open_how` of the
+    // size passed; the result is a new descriptor we own.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            root.as_raw_fd(),
+            relative.as_ptr(),
+            &how,
+            std::mem::size_of::<OpenHow>(),
+        )
+    };
+    let fd = check(i32::try_from(fd).unwrap_or(-1))?;
+    // SAFETY: `fd` was just opened and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// A connected pair of Unix stream sockets, both close-on-exec.
+pub(crate) fn socket_pair() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: a valid two-element array for the kernel to fill.
+    check(unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    })?;
+    // SAFETY: both descriptors were just created and are ours alone.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// The control buffer for one descriptor, aligned as `cmsghdr` needs.
+#[repr(C)]
+union Control {
+    header: libc::cmsghdr,
+    bytes: [u8; 64],
+}
+
+/// Sends `fd` over the Unix socket `socket` (`SCM_RIGHTS`).
+pub(crate) fn send_fd(socket: &OwnedFd, fd: &OwnedFd) -> io::Result<()> {
+    let mut byte = [0u8; 1];
+    let mut iov = libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
+    // SAFETY: an all-zero control buffer and message are valid to fill in.
+    let mut control: Control = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
+    message.msg_iov = &mut iov;
+    message.msg_iovlen = 1;
+    message.msg_control = (&raw mut control).cast();
+    // SAFETY: CMSG_SPACE is a size computation.
+    message.msg_controllen = unsafe { libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) } as _;
+    // SAFETY: the message has room for one header with one descriptor (CMSG_SPACE above,
+    // within the 64-byte buffer), so CMSG_FIRSTHDR is non-null and CMSG_DATA in bounds.
+    unsafe {
+        let header = libc::CMSG_FIRSTHDR(&message);
+        (*header).cmsg_level = libc::SOL_SOCKET;
+        (*header).cmsg_type = libc::SCM_RIGHTS;
+        (*header).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as _;
+        std::ptr::write_unaligned(libc::CMSG_DATA(header).cast::<RawFd>(), fd.as_raw_fd());
+    }
+    // SAFETY: a valid socket and message whose buffers outlive the call.
+    let sent = unsafe { libc::sendmsg(socket.as_raw_fd(), &message, libc::MSG_NOSIGNAL) };
+    if sent == 1 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Receives one descriptor sent with [`send_fd`]; `None` when the peer closed its end
+/// without sending one.
+pub(crate) fn recv_fd(socket: &OwnedFd) -> io::Result<Option<OwnedFd>> {
+    let mut byte = [0u8; 1];
+    let mut iov = libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
+    // SAFETY: all-zero buffers are valid for the kernel to fill.
+    let mut control: Control = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
+    message.msg_iov = &mut iov;
+    message.msg_iovlen = 1;
+    message.msg_control = (&raw mut control).cast();
+    message.msg_controllen = std::mem::size_of::<Control>() as _;
+    let received = loop {
+        // SAFETY: a valid socket and message whose buffers outlive the call.
+        let received =
+            unsafe { libc::recvmsg(socket.as_raw_fd(), &mut message, libc::MSG_CMSG_CLOEXEC) };
+        if received >= 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            break received;
+        }
+    };
+    if received < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel filled the control buffer; CMSG_FIRSTHDR checks its length.
+    unsafe {
+        let header = libc::CMSG_FIRSTHDR(&message);
+        if header.is_null()
+            || (*header).cmsg_level != libc::SOL_SOCKET
+            || (*header).cmsg_type != libc::SCM_RIGHTS
+        {
+            return Ok(None);
+        }
+        let fd = std::ptr::read_unaligned(libc::CMSG_DATA(header).cast::<RawFd>());
+        Ok(Some(OwnedFd::from_raw_fd(fd)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,14 +26,36 @@ const SYSTEM_DEVICES: &[&str] = &[
 ];
 
 /// What build tools read about the machine (cmake and make size their jobs from it):
-/// processor and memory facts. Read only. The program's own `/proc` entry is readable
-/// too (added by the program's process itself, so that it is its own); never other
-/// processes' entries, whose environments hold secrets.
+/// processor and memory facts. Read only. Parts of the program's own `/proc` entry are
+/// readable too ([`OWN_PROC`]); never other processes' entries, whose environments hold
+/// secrets.
 const SYSTEM_FACTS: &[&str] = &[
     "/proc/cpuinfo",
     "/proc/meminfo",
     "/proc/stat",
     "/sys/devices/system/cpu",
+];
+
+/// What a program reads of its own `/proc` entry (added by the program's process itself,
+/// so that it is its own): its memory map (Rust's std and glibc find the main thread's
+/// stack there), status, limits, command line, descriptors and threads, and the cgroup
+/// and mount facts std reads to size thread pools. Not `net/`, which lists the host's
+/// Unix sockets and listening ports, nor `environ`, `mem` or anything else.
+const OWN_PROC: &[&str] = &[
+    "maps",
+    "status",
+    "stat",
+    "statm",
+    "limits",
+    "cmdline",
+    "comm",
+    "auxv",
+    "fd",
+    "fdinfo",
+    "task",
+    "cgroup",
+    "mountinfo",
+    "mounts",
 ];
 
 /// The newest ABI whose rights the jail uses: 6 adds scopes. Later ABIs add logging and
@@ -227,15 +249,13 @@ impl Prepared {
     /// Confines the calling process (and everything it starts) for good. Also sets
     /// `no_new_privs`.
     pub(crate) fn enforce(mut self) -> Result<(), String> {
-        // The calling process's own entry (`/proc/self` names a process at opening).
-        if let Ok(own) = fd::open(Path::new("/proc/self"), libc::O_PATH) {
-            add_rule(
-                &mut self.ruleset,
-                self.abi,
-                &own,
-                read(),
-                Path::new("/proc/self"),
-            )?;
+        // Parts of the calling process's own entry (`/proc/self` names a process at
+        // opening, so each handle is this process's).
+        for part in OWN_PROC {
+            let path = Path::new("/proc/self").join(part);
+            if let Ok(own) = fd::open(&path, libc::O_PATH) {
+                add_rule(&mut self.ruleset, self.abi, &own, read(), &path)?;
+            }
         }
         restrict(self.ruleset)
     }

@@ -11,11 +11,12 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use super::supervisor::Supervisor;
 use super::{descendants, fd, filesystem, jobserver, syscalls};
 use crate::error::{Layer, Missing};
 use crate::layers::Layers;
 use crate::spawn::{Applied, Message, REPORT_FD, SignalScope};
-use crate::spec::{Code, Rules};
+use crate::spec::{Code, Rules, SYSTEM_READ_EXEC};
 
 /// Why the program did not start: a [`Message::Missing`] or [`Message::Refused`].
 type Failure = Message;
@@ -131,7 +132,7 @@ fn run(args: &[OsString], report: &mut File) -> Result<Message, Failure> {
     let launch = Launch::open(rules, &invocation.argv)?;
     let ruleset = filesystem::prepare(rules, abi, &launch.program, launch.interpreter.as_ref())
         .map_err(Message::Refused)?;
-    let filters = syscalls::filters(rules.network, abi).map_err(missing(Layer::Seccomp))?;
+    let filter = syscalls::filter(rules.network, abi);
     let mut env = invocation.env;
     let jobserver = Jobserver::new(&mut env, rules.jobserver_tokens)
         .map_err(refused("failed to set up a private jobserver"))?;
@@ -144,6 +145,8 @@ fn run(args: &[OsString], report: &mut File) -> Result<Message, Failure> {
     let argv = c_strings(launch.argv.iter().cloned())?;
     let cwd = c_string(rules.cwd.as_os_str())?;
     let (ready, ready_write) = fd::pipe().map_err(refused("failed to create a pipe"))?;
+    let (channel, channel_write) =
+        fd::socket_pair().map_err(refused("failed to create a socket pair"))?;
 
     // SAFETY: this process is single-threaded, so the child may do anything.
     let target = unsafe { libc::fork() };
@@ -154,37 +157,90 @@ fn run(args: &[OsString], report: &mut File) -> Result<Message, Failure> {
         )));
     }
     if target == 0 {
-        let failure =
-            match confine_and_exec(&launch, ruleset, &filters, &jobserver, &cwd, &argv, &envp) {
-                Err(failure) => failure,
-                Ok(never) => match never {},
-            };
+        let confined = Confined {
+            ruleset,
+            filter: &filter,
+            supervisor: &channel_write,
+        };
+        let failure = match confine_and_exec(&launch, confined, &jobserver, &cwd, &argv, &envp) {
+            Err(failure) => failure,
+            Ok(never) => match never {},
+        };
         let mut ready = File::from(ready_write);
         send(&mut ready, &failure);
         // SAFETY: ends the child without running the helper's exit handlers twice.
         unsafe { libc::_exit(126) };
     }
     drop(ready_write);
+    drop(channel_write);
     drop(jobserver);
+    let listener = fd::recv_fd(&channel);
     let mut said = Vec::new();
     let _ = File::from(ready).read_to_end(&mut said);
     if !said.is_empty() {
-        descendants::kill_all();
+        let _ = descendants::kill_all();
         return Err(serde_json::from_slice(said.trim_ascii_end())
             .unwrap_or_else(|_| Message::Refused(String::from_utf8_lossy(&said).into_owned())));
     }
+    let started = listener
+        .ok()
+        .flatten()
+        .ok_or_else(|| "the program started without its supervisor".to_string())
+        // The supervisor acts with the program's rights, never more: a helper started
+        // by root keeps no capability either.
+        .and_then(|listener| drop_capabilities().map(|()| listener));
+    let listener = match started {
+        Ok(listener) => listener,
+        Err(why) => {
+            let _ = stop(target);
+            return Err(Message::Refused(why));
+        }
+    };
+    let mut supervisor = Supervisor::new(
+        listener,
+        &rules.access.write,
+        &executable_roots(rules),
+        launch.identities(),
+    );
     let applied = Applied {
         landlock_abi: abi,
         signals,
     };
     send(report, &Message::Ready(target as u32, applied));
     detach_stdio();
-    Ok(supervise(
+    let (ended, unswept) = supervise(
         target,
         parent.as_ref(),
         &watched,
         rules.time_limit_ms.map(Duration::from_millis),
-    ))
+        &mut supervisor,
+    );
+    let refused = supervisor.refusals();
+    if !refused.is_empty() {
+        send(report, &Message::JailRefused(refused));
+    }
+    if let Err(why) = unswept {
+        send(report, &Message::Unswept(why));
+    }
+    Ok(ended)
+}
+
+/// Where the program may map files as code: the system and what the spec lets it
+/// execute.
+fn executable_roots(rules: &Rules) -> Vec<PathBuf> {
+    SYSTEM_READ_EXEC
+        .iter()
+        .map(PathBuf::from)
+        .chain(rules.access.read_exec.iter().cloned())
+        .collect()
+}
+
+/// The layers the forked child applies to itself before it executes the program.
+struct Confined<'a> {
+    ruleset: filesystem::Prepared,
+    filter: &'a [libc::sock_filter],
+    /// Where the child sends the filter's notification descriptor.
+    supervisor: &'a OwnedFd,
 }
 
 fn c_string(text: &OsStr) -> Result<CString, Failure> {
@@ -207,8 +263,7 @@ fn pointers(strings: &[CString]) -> Vec<*const libc::c_char> {
 /// In the forked child: confine and execute, or say why not.
 fn confine_and_exec(
     launch: &Launch,
-    ruleset: filesystem::Prepared,
-    filters: &[seccompiler::BpfProgram],
+    confined: Confined<'_>,
     jobserver: &Jobserver,
     cwd: &CString,
     argv: &[CString],
@@ -234,8 +289,15 @@ fn confine_and_exec(
         ));
     }
     drop_capabilities().map_err(Message::Refused)?;
-    ruleset.enforce().map_err(missing(Layer::Landlock))?;
-    syscalls::install(filters).map_err(missing(Layer::Seccomp))?;
+    confined
+        .ruleset
+        .enforce()
+        .map_err(missing(Layer::Landlock))?;
+    let listener = syscalls::install(confined.filter).map_err(missing(Layer::Seccomp))?;
+    fd::send_fd(confined.supervisor, &listener)
+        .map_err(refused("failed to hand the filter to its supervisor"))?;
+    // The program must never answer its own calls.
+    drop(listener);
     let argv = pointers(argv);
     let envp = pointers(envp);
     // SAFETY: executes the open, checked file with NUL-terminated argument and
@@ -300,6 +362,15 @@ impl Launch {
             interpreter: Some(opened),
             argv: script_argv,
         })
+    }
+
+    /// The files executed (device, inode): the program and its interpreter.
+    fn identities(&self) -> Vec<(u64, u64)> {
+        std::iter::once(&self.program)
+            .chain(self.interpreter.as_ref())
+            .filter_map(|opened| fd::stat(opened).ok())
+            .map(|stat| (stat.st_dev, stat.st_ino))
+            .collect()
     }
 
     fn exec_fd(&self) -> RawFd {
@@ -577,14 +648,16 @@ fn drop_capabilities() -> Result<(), String> {
     Ok(())
 }
 
-/// Waits for the program, the time limit, a request to stop or the host's end; then kills
-/// every remaining descendant, and says how the program ended.
+/// Waits for the program, the time limit, a request to stop or the host's end, answering
+/// the filter's notifications meanwhile; then kills every remaining descendant, and says
+/// how the program ended and whether the sweep could make sure nothing is left.
 fn supervise(
     target: libc::pid_t,
     parent: Option<&OwnedFd>,
     signals: &SignalFd,
     limit: Option<Duration>,
-) -> Message {
+    supervisor: &mut Supervisor,
+) -> (Message, Result<(), String>) {
     let deadline = limit.map(|limit| Instant::now() + limit);
     let status = loop {
         let timeout = deadline.map_or(-1, |deadline| {
@@ -602,22 +675,27 @@ fn supervise(
                 events: libc::POLLIN,
                 revents: 0,
             },
+            libc::pollfd {
+                fd: supervisor.fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
         ];
-        // SAFETY: polls two descriptors we own (a negative one is ignored).
-        let ready = unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout) };
+        // SAFETY: polls three descriptors we own (a negative one is ignored).
+        let ready = unsafe { libc::poll(fds.as_mut_ptr(), 3, timeout) };
         if ready == 0 && deadline.is_some_and(|deadline| Instant::now() >= deadline) {
-            stop(target);
-            return Message::TimedOut;
+            return (Message::TimedOut, stop(target));
         }
         if fds[1].revents != 0 {
-            stop(target);
-            return Message::Stopped;
+            return (Message::Stopped, stop(target));
+        }
+        if fds[2].revents != 0 {
+            supervisor.ready(fds[2].revents);
         }
         if fds[0].revents != 0 {
             let arrived = signals.read();
             if arrived.iter().any(|signal| *signal != libc::SIGCHLD as u32) {
-                stop(target);
-                return Message::Stopped;
+                return (Message::Stopped, stop(target));
             }
         }
         if let Some((_, status)) = descendants::reap()
@@ -627,24 +705,25 @@ fn supervise(
             break status;
         }
     };
-    descendants::kill_all();
-    if libc::WIFSIGNALED(status) {
+    let swept = descendants::kill_all();
+    let ended = if libc::WIFSIGNALED(status) {
         Message::Signaled(libc::WTERMSIG(status))
     } else {
         Message::Exited(libc::WEXITSTATUS(status))
-    }
+    };
+    (ended, swept)
 }
 
 /// Kills the program's process group (its session, while it leads it), the program, and
 /// every other descendant.
-fn stop(target: libc::pid_t) {
+fn stop(target: libc::pid_t) -> Result<(), String> {
     // SAFETY: the target is our child and not yet reaped, so its pid (and the group it
     // leads) cannot have been reused.
     unsafe {
         libc::kill(-target, libc::SIGKILL);
         libc::kill(target, libc::SIGKILL);
     }
-    descendants::kill_all();
+    descendants::kill_all()
 }
 
 /// The probing mode: tries each layer in a throw-away child and prints [`Layers`].
@@ -656,8 +735,7 @@ fn probe(cap: Option<&OsString>) -> i32 {
         .and_then(|abi| in_child(|| filesystem::enforce_nothing(abi)).map(|()| abi));
     let filter_abi = abi.as_ref().map_or(6, |abi| *abi);
     let seccomp = in_child(|| {
-        let filters = syscalls::filters(crate::spec::Network::None, filter_abi)?;
-        syscalls::install(&filters)
+        syscalls::install(&syscalls::filter(crate::spec::Network::None, filter_abi)).map(drop)
     });
     let descendants = become_subreaper();
     let user_namespaces = in_child(enter_pid_namespace);

@@ -13,6 +13,11 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/ipc.h>
+#include <sys/inotify.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -208,6 +213,97 @@ static int attack_whoami(void) {
     return 0;
 }
 
+/* Metadata Landlock does not gate: the mode, owner, times and attributes of a file. */
+static int attack_chmod(const char *path, const char *mode) {
+    return report(chmod(path, strtol(mode, 0, 8)), "chmod");
+}
+
+static int attack_fchmod(const char *path, const char *mode) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return report(-1, 0);
+    return report(fchmod(fd, strtol(mode, 0, 8)), "fchmod");
+}
+
+static int attack_chown(const char *path) {
+    return report(chown(path, getuid(), getgid()), "chown");
+}
+
+static int attack_utime(const char *path) {
+    struct timespec times[2] = {{.tv_sec = 86400}, {.tv_sec = 86400}};
+    return report(utimensat(AT_FDCWD, path, times, 0), "utime");
+}
+
+static int attack_setxattr(const char *path) {
+    return report(setxattr(path, "user.pwned", "1", 1, 0), "setxattr");
+}
+
+static int attack_inotify(const char *path) {
+    int fd = inotify_init1(0);
+    if (fd < 0) return report(-1, 0);
+    return report(inotify_add_watch(fd, path, IN_ACCESS), "watching");
+}
+
+/* Another process's limits: the helper's descriptors, so that its sweep cannot list. */
+static int attack_prlimit(const char *pid) {
+    struct rlimit none = {0, 0};
+    pid_t target = strcmp(pid, "parent") ? atoi(pid) : getppid();
+    return report(prlimit(target, RLIMIT_NOFILE, &none, 0), "prlimit");
+}
+
+/* Code the program wrote, run without a path Landlock could judge. */
+static int attack_memfd_exec(void) {
+    int fd = memfd_create("payload", 0);
+    if (fd < 0) return report(-1, 0);
+    int true_fd = open("/bin/true", O_RDONLY);
+    char buf[65536];
+    long n;
+    while ((n = read(true_fd, buf, sizeof buf)) > 0) write(fd, buf, n);
+    char *argv[] = {"payload", 0};
+    fexecve(fd, argv, environ);
+    return report(-1, 0);
+}
+
+static int attack_map_exec(const char *path) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return report(-1, 0);
+    void *code = mmap(0, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+    return report(code == MAP_FAILED ? -1 : 0, "mapped");
+}
+
+static int attack_mprotect_exec(const char *path) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return report(-1, 0);
+    void *code = mmap(0, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (code == MAP_FAILED) return report(-1, 0);
+    return report(mprotect(code, 4096, PROT_READ | PROT_EXEC), "made executable");
+}
+
+/* The dynamic loader run on a file the program wrote. */
+static int attack_loader(const char *loader, const char *path) {
+    pid_t child = fork();
+    if (child == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 2);
+        execl(loader, loader, path, (char *)0);
+        _exit(126);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return report(0, "ran");
+    errno = EPERM;
+    return report(-1, 0);
+}
+
+static int attack_proc_net(void) {
+    char line[256];
+    FILE *unix_sockets = fopen("/proc/self/net/unix", "r");
+    if (!unix_sockets) return report(-1, 0);
+    int lines = 0;
+    while (fgets(line, sizeof line, unix_sockets)) lines++;
+    printf("ok %d lines\n", lines);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) return 2;
     const char *name = argv[1];
@@ -235,6 +331,18 @@ int main(int argc, char **argv) {
     if (!strcmp(name, "daemon")) return attack_daemon(rest[0], rest[1]);
     if (!strcmp(name, "fds")) return attack_fds();
     if (!strcmp(name, "whoami")) return attack_whoami();
+    if (!strcmp(name, "chmod")) return attack_chmod(rest[0], rest[1]);
+    if (!strcmp(name, "fchmod")) return attack_fchmod(rest[0], rest[1]);
+    if (!strcmp(name, "chown")) return attack_chown(rest[0]);
+    if (!strcmp(name, "utime")) return attack_utime(rest[0]);
+    if (!strcmp(name, "setxattr")) return attack_setxattr(rest[0]);
+    if (!strcmp(name, "inotify")) return attack_inotify(rest[0]);
+    if (!strcmp(name, "prlimit")) return attack_prlimit(rest[0]);
+    if (!strcmp(name, "memfd-exec")) return attack_memfd_exec();
+    if (!strcmp(name, "map-exec")) return attack_map_exec(rest[0]);
+    if (!strcmp(name, "mprotect-exec")) return attack_mprotect_exec(rest[0]);
+    if (!strcmp(name, "loader")) return attack_loader(rest[0], rest[1]);
+    if (!strcmp(name, "proc-net")) return attack_proc_net();
     fprintf(stderr, "unknown attack %s\n", name);
     return 2;
 }
