@@ -21,13 +21,24 @@ const LOADER: &str = "/lib64/ld-linux-x86-64.so.2";
 #[cfg(target_arch = "aarch64")]
 const LOADER: &str = "/lib/ld-linux-aarch64.so.1";
 
-const GRANTS: &str =
+/// `cc` and `sh`, and `run-built`, which lets the build run what it compiled (as a
+/// configure script must): the attack program then runs as native code of the
+/// attacker's choosing, which the rest of the jail must hold.
+const GRANTS: &str = "[package.metadata.sandbox.allow.\"hostile@0.1.0\"]\nexec = [\"cc\", \"sh\"]\nrun-built = true\n";
+
+/// `cc` and `sh` without `run-built`: nothing the build wrote may run.
+const COMPILER_ONLY: &str =
     "[package.metadata.sandbox.allow.\"hostile@0.1.0\"]\nexec = [\"cc\", \"sh\"]\n";
 
 /// A hostile package whose build script compiles the attack program with the granted
 /// `cc`, then runs each of `attacks` (name, arguments) through the granted `sh` and the
 /// loader, and records what the attack printed. `extra` goes into the manifest.
 fn native_attacks(attacks: &[(&str, String)], extra: &str) -> Project {
+    native_attacks_granted(attacks, &format!("{GRANTS}{extra}"))
+}
+
+/// [`native_attacks`] with the consumer's `grants` instead.
+fn native_attacks_granted(attacks: &[(&str, String)], grants: &str) -> Project {
     let calls: String = attacks
         .iter()
         .map(|(name, args)| {
@@ -49,7 +60,7 @@ fn native_attacks(attacks: &[(&str, String)], extra: &str) -> Project {
     }};
 {calls}"#
         ),
-        &format!("{GRANTS}{extra}"),
+        grants,
     );
     project.file("attack.c", include_str!("../jail/tests/attacks/attack.c"));
     project
@@ -501,4 +512,29 @@ fn a_granted_program_the_jail_stopped_is_reported() {
         .stderr_has(&format!("`sh -c 'cat {header}'` failed (exit status 1) after printing `cat: {header}: Permission denied`"))
         .stderr_has("grant what it needs (`read = [...]`");
     assert_eq!(report(&project)["probe"], "err \"failed\"");
+}
+
+/// Without `run-built`, what a build wrote never runs as code: not executed (Landlock),
+/// not through the dynamic loader (the jail's supervisor refuses to map it), not from an
+/// anonymous file (`memfd_create` is refused). The refusal is reported, never silent.
+#[test]
+fn code_a_build_wrote_runs_only_with_run_built() {
+    let attacks = [
+        ("loader", "whoami".to_string()),
+        ("memfd", "memfd-exec".to_string()),
+    ];
+    let project = native_attacks_granted(&attacks, COMPILER_ONLY);
+    let build = project.wasm_build(&[]);
+    let report = report(&project);
+    assert_eq!(report["compile"], "ok", "{report:#?}");
+    assert_eq!(
+        report["loader"], "",
+        "the loader ran a written file: {report:#?}"
+    );
+    // Asked for like any other permission, so that `approve` offers it.
+    build
+        .failure()
+        .stderr_has("needs permission to run programs it built")
+        .stderr_has("was refused by the jail: map `")
+        .stderr_has("/attack` as code");
 }

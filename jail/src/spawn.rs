@@ -37,8 +37,9 @@ pub(crate) enum Message {
     TimedOut,
     /// The host asked the helper to stop, or went away.
     Stopped,
-    /// Calls the jail refused while the program ran (sent before how it ended).
-    JailRefused(Vec<String>),
+    /// Calls the jail refused while the program ran (sent before how it ended), and
+    /// whether one of them was code the build wrote.
+    JailRefused(Vec<String>, bool),
     /// The helper could not make sure nothing the program started is left (sent before
     /// how it ended).
     Unswept(String),
@@ -148,6 +149,9 @@ pub struct Finished {
     /// What the jail refused it, in words (a program that failed after one of these was
     /// most likely stopped by the jail, and the user must hear which).
     pub refused: Vec<String>,
+    /// Whether the jail refused to run (map as code) a file the build wrote, which
+    /// `run-built` would allow.
+    pub refused_written_code: bool,
     /// Set when the jail could not make sure that nothing the program started is still
     /// running: the run cannot be trusted, whatever the program's status.
     pub unswept: Option<String>,
@@ -350,12 +354,14 @@ impl Waiter {
         let mut finished = Finished {
             outcome: Outcome::Lost,
             refused: Vec::new(),
+            refused_written_code: false,
             unswept: None,
         };
         loop {
             finished.outcome = match read_message(&mut self.report) {
-                Some(Message::JailRefused(refused)) => {
+                Some(Message::JailRefused(refused, written_code)) => {
                     finished.refused = refused;
+                    finished.refused_written_code = written_code;
                     continue;
                 }
                 Some(Message::Unswept(why)) => {

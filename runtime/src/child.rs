@@ -76,6 +76,8 @@ struct Reaped {
     timed_out: bool,
     /// What the jail refused it (see [`wasm_build_jail::Finished::refused`]).
     refused: Vec<String>,
+    /// Whether that was code the build wrote.
+    refused_written_code: bool,
     /// Why the jail could not make sure nothing it started is left.
     unswept: Option<String>,
 }
@@ -86,6 +88,7 @@ impl Reaped {
             ended,
             timed_out,
             refused: Vec::new(),
+            refused_written_code: false,
             unswept: None,
         }
     }
@@ -120,6 +123,7 @@ impl Spawned {
                             ended,
                             timed_out,
                             refused: finished.refused,
+                            refused_written_code: finished.refused_written_code,
                             unswept: finished.unswept,
                         }
                     }),
@@ -220,6 +224,8 @@ struct State {
     unrunnable_build: bool,
     /// What the jail refused the child.
     refused: Vec<String>,
+    /// Whether that was code the build wrote (`run-built` would allow it).
+    refused_written_code: bool,
     /// Why the jail could not make sure nothing the child started is left.
     unswept: Option<String>,
 }
@@ -361,6 +367,7 @@ impl ChildProcess {
                 state.exit = Some(reaped.ended);
                 state.timed_out |= reaped.timed_out;
                 state.refused = reaped.refused;
+                state.refused_written_code = reaped.refused_written_code;
                 state.unswept = reaped.unswept;
                 cvar.notify_all();
             });
@@ -474,9 +481,10 @@ impl ChildProcess {
     }
 
     /// Whether the child said the programs it compiled cannot run (see
-    /// [`reports_unrunnable_build`]).
+    /// [`reports_unrunnable_build`]), or the jail refused to map code it wrote.
     pub(crate) fn could_not_run_what_it_built(&self) -> bool {
-        lock(&self.state.0).unrunnable_build
+        let state = lock(&self.state.0);
+        state.unrunnable_build || state.refused_written_code
     }
 
     /// Whether the child was killed for running too long.

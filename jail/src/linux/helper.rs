@@ -217,7 +217,10 @@ fn run(args: &[OsString], report: &mut File) -> Result<Message, Failure> {
     );
     let refused = supervisor.refusals();
     if !refused.is_empty() {
-        send(report, &Message::JailRefused(refused));
+        send(
+            report,
+            &Message::JailRefused(refused, supervisor.refused_code()),
+        );
     }
     if let Err(why) = unswept {
         send(report, &Message::Unswept(why));

@@ -78,6 +78,8 @@ pub(crate) struct Supervisor {
     programs: Vec<(u64, u64)>,
     refused: Vec<String>,
     more_refused: usize,
+    /// Whether a file was refused as code.
+    refused_code: bool,
 }
 
 impl Supervisor {
@@ -109,6 +111,7 @@ impl Supervisor {
             programs,
             refused: Vec::new(),
             more_refused: 0,
+            refused_code: false,
         }
     }
 
@@ -136,6 +139,11 @@ impl Supervisor {
         refused
     }
 
+    /// Whether a file was refused as code (what `run-built` would allow).
+    pub(crate) fn refused_code(&self) -> bool {
+        self.refused_code
+    }
+
     fn refuse(&mut self, what: String) {
         if self.refused.len() < KEPT_REFUSALS {
             if !self.refused.contains(&what) {
@@ -161,6 +169,7 @@ impl Supervisor {
         let answer = match self.judge(&notification) {
             Ok(answer) => answer,
             Err(refusal) => {
+                self.refused_code |= refusal.code;
                 self.refuse(refusal.what);
                 Answer::Fail(refusal.errno)
             }
@@ -321,6 +330,7 @@ impl Supervisor {
             Some(errno) => Refusal {
                 what: String::new(),
                 errno,
+                code: false,
             },
             None => Refusal::io(verb, &err),
         })
@@ -332,6 +342,8 @@ impl Supervisor {
 struct Refusal {
     what: String,
     errno: i32,
+    /// Whether it refused a file as code.
+    code: bool,
 }
 
 impl Refusal {
@@ -342,6 +354,7 @@ impl Refusal {
                 path.display()
             ),
             errno: libc::EPERM,
+            code: false,
         }
     }
 
@@ -353,6 +366,7 @@ impl Refusal {
                 path.display()
             ),
             errno: libc::EPERM,
+            code: true,
         }
     }
 
@@ -360,6 +374,7 @@ impl Refusal {
         Refusal {
             what: format!("{verb}: the jail could not judge the call ({err})"),
             errno: libc::EPERM,
+            code: false,
         }
     }
 }
@@ -391,6 +406,7 @@ impl Caller {
         Err(Refusal {
             what: String::new(),
             errno: libc::ESRCH,
+            code: false,
         })
     }
 
@@ -436,6 +452,7 @@ impl Caller {
         let path = std::fs::read_link(&link).map_err(|_| Refusal {
             what: String::new(),
             errno: libc::EBADF,
+            code: false,
         })?;
         let stat = fd::open(Path::new(&link), libc::O_PATH)
             .and_then(|opened| fd::stat(&opened))
@@ -498,6 +515,7 @@ fn metadata_call(call: i64, args: &[u64; 6], caller: &Caller) -> Result<(Target,
             return Err(Refusal {
                 what: format!("system call {call}, which the jail does not know"),
                 errno: libc::ENOSYS,
+                code: false,
             });
         }
     })

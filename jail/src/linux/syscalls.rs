@@ -356,6 +356,18 @@ const METADATA_LEGACY: &[i64] = &[
 #[cfg(not(target_arch = "x86_64"))]
 const METADATA_LEGACY: &[i64] = &[];
 
+/// Writing extended attributes, metadata Landlock does not gate: answered "not
+/// supported", as by a file system without them, which programs handle (coreutils' `cp -p`
+/// and `install` then set the mode with `fchmod`, which the supervisor judges).
+const XATTR_WRITES: &[i64] = &[
+    libc::SYS_setxattr,
+    libc::SYS_lsetxattr,
+    libc::SYS_fsetxattr,
+    libc::SYS_removexattr,
+    libc::SYS_lremovexattr,
+    libc::SYS_fremovexattr,
+];
+
 /// Refused outright: other processes, the kernel's own interfaces, and what reaches
 /// outside through no path Landlock sees.
 const REFUSED_CALLS: &[i64] = &[
@@ -407,14 +419,6 @@ const REFUSED_CALLS: &[i64] = &[
     libc::SYS_fsmount,
     libc::SYS_fspick,
     libc::SYS_mount_setattr,
-    // Extended attributes are metadata Landlock does not gate; programs treat
-    // "not supported" as a file system without them.
-    libc::SYS_setxattr,
-    libc::SYS_lsetxattr,
-    libc::SYS_fsetxattr,
-    libc::SYS_removexattr,
-    libc::SYS_lremovexattr,
-    libc::SYS_fremovexattr,
     // Watching files outside the jail tells when the user reads them.
     libc::SYS_inotify_init1,
     libc::SYS_inotify_add_watch,
@@ -548,6 +552,7 @@ fn rules(network: Network, landlock_abi: u8) -> Vec<(i64, Rule)> {
         (ALLOWED_LEGACY, Action::Allow),
         (METADATA, Action::Notify),
         (METADATA_LEGACY, Action::Notify),
+        (XATTR_WRITES, Action::Errno(libc::EOPNOTSUPP)),
         (REFUSED_CALLS, REFUSED),
         (REFUSED_LEGACY, REFUSED),
     ];
@@ -727,6 +732,7 @@ mod tests {
             ALLOWED_LEGACY,
             METADATA,
             METADATA_LEGACY,
+            XATTR_WRITES,
             REFUSED_CALLS,
             REFUSED_LEGACY,
         ];
