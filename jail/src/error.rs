@@ -64,7 +64,8 @@ impl Layer {
         match self {
             Layer::Landlock => "confines reads, writes and executions to the granted paths",
             Layer::Seccomp => {
-                "blocks sockets, io_uring, SysV IPC, keyrings, ptrace, mounts and namespaces"
+                "allows only the system calls builds make (no sockets, io_uring, IPC, keyrings, \
+                 ptrace or mounts), and has a supervisor judge metadata changes and code mappings"
             }
             Layer::Descendants => {
                 "kills everything a program started, setsid daemons included, when it ends"
@@ -82,8 +83,8 @@ impl Layer {
                  `landlock_*` system calls"
             }
             Layer::Seccomp => {
-                "the kernel was built without CONFIG_SECCOMP_FILTER, or a container forbids \
-                 installing filters"
+                "the kernel was built without CONFIG_SECCOMP_FILTER or is older than 5.0 (no \
+                 seccomp user notification), or a container forbids installing filters"
             }
             Layer::Descendants => {
                 "`/proc` is not mounted, or `prctl(PR_SET_CHILD_SUBREAPER)` is refused"
@@ -107,7 +108,8 @@ impl Layer {
                  (Docker ≥ 20.10's default does)"
             }
             Layer::Seccomp => {
-                "use a kernel with CONFIG_SECCOMP_FILTER (every distribution kernel has it)"
+                "use Linux ≥ 5.0 with CONFIG_SECCOMP_FILTER (every distribution kernel has it), \
+                 and a container profile that allows the `seccomp` system call (Docker's does)"
             }
             Layer::Descendants => "mount `/proc` (containers do by default)",
             Layer::SignalScope => {
