@@ -308,18 +308,102 @@ fn the_rustc_probe_runs_no_native_code_of_the_scripts_choosing() {
         .failure()
         .stderr_has("makes this run of rustc more than a probe")
         .stderr_has("needs permission to run `$RUSTC`: it tried to run `")
-        .stderr_has("needs permission to run programs it built in its OUT_DIR (jailed): it tried to run `")
-        .stderr_has("needs permission to use the environment variable `LD_PRELOAD`: it tried to run `LD_PRELOAD=")
-        // A variable *named* `LD_*` is refused outright: asking to grant it would be
-        // asking for a pattern that covers `LD_PRELOAD`.
-        .stderr_lacks("environment variable `LD_*`");
+        .stderr_has(
+            "needs permission to run programs it built in its OUT_DIR (jailed): it tried to run `",
+        )
+        // A probe runs without the variables the script set, and says so for those the
+        // loader or rustc read; nothing asks for a grant of them.
+        .stderr_has(
+            "warning[W304]: the build script of hostile v0.1.0 set `LD_PRELOAD` for a rustc probe",
+        )
+        .stderr_lacks("environment variable `LD_PRELOAD`")
+        .stderr_lacks("`LD_*`");
     assert!(!marker.exists(), "the script's native code ran");
     let report = report(&project);
     assert_eq!(
         report["compile-native"], "ok",
         "a probe that links still works"
     );
-    assert_ne!(report["pattern-named"], "ok", "{report:#?}");
+    assert_eq!(report["preload"], "ok", "rustc ran, without LD_PRELOAD");
+    assert_eq!(report["pattern-named"], "ok", "rustc ran, without `LD_*`");
+}
+
+/// With no grant at all, a probe with ordinary arguments (`--crate-type bin`) links, and
+/// rustc starts its linker `cc` by name. The attacker's script puts a link named `cc` to
+/// `/usr/bin/perl` in `OUT_DIR/bin` (WASI refuses absolute link targets, so a relative one
+/// that climbs to `/`), sets the probe's `PATH` to it and gives Perl code to run through
+/// `PERL5OPT` and `PERL5DB`: Perl would run as the linker and copy a file the script cannot
+/// read into `OUT_DIR`. The probe's environment is the broker's, so the consumer's `cc`
+/// links the probe, the link is never what rustc runs, and the dropped `PATH` is said.
+#[test]
+fn a_probe_never_runs_a_linker_the_script_put_on_its_path() {
+    let project = hostile(
+        r#"
+    let out = std::env::var("OUT_DIR").unwrap();
+    let rustc = std::env::var("RUSTC").unwrap();
+    #[link(wasm_import_module = "wasi_snapshot_preview1")]
+    extern "C" {
+        fn fd_prestat_get(fd: u32, prestat: *mut [u32; 2]) -> u32;
+        fn fd_prestat_dir_name(fd: u32, name: *mut u8, len: usize) -> u32;
+        fn path_symlink(target: *const u8, target_len: usize, fd: u32, link: *const u8, link_len: usize) -> u32;
+    }
+    // `std::os::wasi::fs::symlink_path` is unstable: the preopen of OUT_DIR, by hand.
+    let symlink = |target: &str, link: &str| -> Result<(), u32> {
+        for fd in 3..64 {
+            let mut prestat = [0u32; 2];
+            // SAFETY: WASI calls with buffers of the sizes they are given.
+            if unsafe { fd_prestat_get(fd, &mut prestat) } != 0 { continue; }
+            let mut name = vec![0u8; prestat[1] as usize];
+            if unsafe { fd_prestat_dir_name(fd, name.as_mut_ptr(), name.len()) } != 0 || name != out.as_bytes() { continue; }
+            let errno = unsafe { path_symlink(target.as_ptr(), target.len(), fd, link.as_ptr(), link.len()) };
+            return if errno == 0 { Ok(()) } else { Err(errno) };
+        }
+        Err(u32::MAX)
+    };
+    std::fs::create_dir_all(format!("{out}/bin")).unwrap();
+    let climb = "../".repeat(64);
+    attempt("link", symlink(&format!("{climb}usr/bin/perl"), "bin/cc"));
+    std::fs::write(format!("{out}/y.rs"), "fn main() {}").unwrap();
+    let payload = format!("BEGIN {{ open(my $in, '<', '/etc/passwd'); my $line = <$in>; open(my $f, '>', '{out}/pwned'); print $f \"perl ran as the linker: $line\"; close $f; exit 0 }}");
+    let probe = std::process::Command::new(&rustc)
+        .args([&format!("{out}/y.rs"), "--crate-type", "bin", "-o", &format!("{out}/y")])
+        .env("PATH", format!("{out}/bin"))
+        .env("PERL5OPT", "-d")
+        .env("PERL5DB", payload)
+        .output();
+    attempt("probe", match probe {
+        Ok(output) if output.status.success() => Ok(()),
+        Ok(output) => Err(String::from_utf8_lossy(&output.stderr).into_owned()),
+        Err(err) => Err(err.to_string()),
+    });
+    match std::fs::read_to_string(format!("{out}/pwned")) {
+        Ok(text) => record("pwned", &format!("ok {}", text.trim())),
+        Err(err) => record("pwned", &format!("err {err}")),
+    }
+    // Gone before the OUT_DIR check, which would say the script left a link leading out.
+    let _ = std::fs::remove_file(format!("{out}/bin/cc"));
+"#,
+        "",
+    );
+    let build = project.wasm_build(&[]).success();
+    let report = report(&project);
+    assert_eq!(report["link"], "ok", "the attack was set up: {report:#?}");
+    assert!(
+        report["pwned"].starts_with("err"),
+        "the script's Perl ran as the linker: {report:#?}"
+    );
+    assert!(!out_dir(&project).join("pwned").exists());
+    assert_eq!(
+        report["probe"], "ok",
+        "the consumer's `cc` linked the probe"
+    );
+    assert!(out_dir(&project).join("y").is_file());
+    build
+        .stderr_has(
+            "warning[W304]: the build script of hostile v0.1.0 set `PATH` for a rustc probe",
+        )
+        .stderr_has("exec = [\"$RUSTC\"]")
+        .stderr_lacks("PERL5OPT");
 }
 
 /// Host calls (`fs::copy`, `set_permissions`) while a granted program flips a symlink in
