@@ -854,6 +854,47 @@ mod tests {
         );
     }
 
+    /// A probe's environment is the broker's; granted (`exec = ["$RUSTC"]`), rustc is an
+    /// ordinary program and gets what the script set.
+    #[test]
+    fn only_a_granted_rustc_gets_the_scripts_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().canonicalize().unwrap();
+        let mut ctx = context(Path::new("/usr/bin/rustc"), &home);
+        ctx.host_path = Some("/usr/bin:/bin".into());
+        std::fs::create_dir_all(&ctx.temp_dir).unwrap();
+        let mut broker = Broker::new(ctx, CappedOutput::memory(1024), CappedOutput::memory(1024));
+        let request = SpawnRequest {
+            program: "rustc".into(),
+            args: vec!["y.rs".into(), "--crate-type".into(), "bin".into()],
+            env: vec![
+                ("PATH".into(), Some("/t/out/bin".into())),
+                ("PERL5OPT".into(), Some("-d".into())),
+            ],
+            ..SpawnRequest::default()
+        };
+        let judged = |code| Judged {
+            file: program(Path::new("/usr/bin/rustc")),
+            verdict: Verdict::Allowed,
+            code,
+        };
+        let value = |env: &[(OsString, OsString)], name: &str| {
+            env.iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.clone())
+        };
+        let probe = broker.env(&request, &judged(Code::Toolchain));
+        assert_eq!(value(&probe, "PATH"), Some("/usr/bin:/bin".into()));
+        assert_eq!(value(&probe, "PERL5OPT"), None);
+        assert_eq!(
+            broker.probe_env_dropped.iter().collect::<Vec<_>>(),
+            ["PATH"]
+        );
+        let granted = broker.env(&request, &judged(Code::Untrusted));
+        assert_eq!(value(&granted, "PATH"), Some("/t/out/bin".into()));
+        assert_eq!(value(&granted, "PERL5OPT"), Some("-d".into()));
+    }
+
     #[test]
     fn programs_are_found_on_path() {
         let path = std::env::var_os("PATH");
