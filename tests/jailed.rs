@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::time::Duration;
 
-use crate::support::Project;
 use crate::support::hostile::{
     CANARY, assert_no_canary_under, fake_home, hostile, out_dir, report,
 };
+use crate::support::{Field, Project};
 
 /// The dynamic loader: it runs a file it may only read, so a jailed program can run what
 /// it compiled although nothing it writes is executable.
@@ -332,12 +332,35 @@ fn the_rustc_probe_runs_no_native_code_of_the_scripts_choosing() {
 /// rustc starts its linker `cc` by name. The attacker's script puts a link named `cc` to
 /// `/usr/bin/perl` in `OUT_DIR/bin` (WASI refuses absolute link targets, so a relative one
 /// that climbs to `/`), sets the probe's `PATH` to it and gives Perl code to run through
-/// `PERL5OPT` and `PERL5DB`: Perl would run as the linker and copy a file the script cannot
-/// read into `OUT_DIR`. The probe's environment is the broker's, so the consumer's `cc`
-/// links the probe, the link is never what rustc runs, and the dropped `PATH` is said.
+/// `PERL5OPT` and `PERL5DB`: Perl would run as the linker, native code of the script's
+/// choosing with no grant (it did, before probes got the broker's environment). The
+/// consumer's `cc` links the probe instead, the link is never what rustc runs, and the
+/// dropped `PATH` is said.
 #[test]
 fn a_probe_never_runs_a_linker_the_script_put_on_its_path() {
-    let project = hostile(
+    let project = linker_on_the_probes_path();
+    let build = project.wasm_build(&[]);
+    the_consumers_linker_ran(&project, build);
+}
+
+/// The same where a probe is most exposed: Landlock without scopes (ABI 4, 5) and no
+/// user namespaces, so that nothing scopes a probe's signals; and ABI 6.
+#[test]
+fn a_probe_never_runs_a_linker_the_script_put_on_its_path_on_older_landlocks() {
+    for abi in ["4", "5", "6"] {
+        let project = linker_on_the_probes_path();
+        let build = project.wasm_build_on(
+            Some(Field::NoUserNamespaces),
+            &[],
+            &[("CARGO_WASM_BUILD_LANDLOCK_ABI", abi)],
+        );
+        the_consumers_linker_ran(&project, build);
+    }
+}
+
+/// The attack of [`a_probe_never_runs_a_linker_the_script_put_on_its_path`].
+fn linker_on_the_probes_path() -> Project {
+    hostile(
         r#"
     let out = std::env::var("OUT_DIR").unwrap();
     let rustc = std::env::var("RUSTC").unwrap();
@@ -364,7 +387,7 @@ fn a_probe_never_runs_a_linker_the_script_put_on_its_path() {
     let climb = "../".repeat(64);
     attempt("link", symlink(&format!("{climb}usr/bin/perl"), "bin/cc"));
     std::fs::write(format!("{out}/y.rs"), "fn main() {}").unwrap();
-    let payload = format!("BEGIN {{ open(my $in, '<', '/etc/passwd'); my $line = <$in>; open(my $f, '>', '{out}/pwned'); print $f \"perl ran as the linker: $line\"; close $f; exit 0 }}");
+    let payload = format!("BEGIN {{ open(my $f, '>', '{out}/pwned'); print $f 'perl ran as the linker'; close $f; exit 0 }}");
     let probe = std::process::Command::new(&rustc)
         .args([&format!("{out}/y.rs"), "--crate-type", "bin", "-o", &format!("{out}/y")])
         .env("PATH", format!("{out}/bin"))
@@ -384,20 +407,27 @@ fn a_probe_never_runs_a_linker_the_script_put_on_its_path() {
     let _ = std::fs::remove_file(format!("{out}/bin/cc"));
 "#,
         "",
-    );
-    let build = project.wasm_build(&[]).success();
-    let report = report(&project);
+    )
+}
+
+/// The build succeeded, the script's Perl never ran and the consumer's `cc` linked the
+/// probe; the dropped `PATH` was said, the interpreter's variables were not (neither
+/// rustc nor its linker reads them).
+#[track_caller]
+fn the_consumers_linker_ran(project: &Project, build: crate::support::Run) {
+    let build = build.success();
+    let report = report(project);
     assert_eq!(report["link"], "ok", "the attack was set up: {report:#?}");
     assert!(
         report["pwned"].starts_with("err"),
         "the script's Perl ran as the linker: {report:#?}"
     );
-    assert!(!out_dir(&project).join("pwned").exists());
+    assert!(!out_dir(project).join("pwned").exists());
     assert_eq!(
         report["probe"], "ok",
         "the consumer's `cc` linked the probe"
     );
-    assert!(out_dir(&project).join("y").is_file());
+    assert!(out_dir(project).join("y").is_file());
     build
         .stderr_has(
             "warning[W304]: the build script of hostile v0.1.0 set `PATH` for a rustc probe",
