@@ -335,7 +335,8 @@ fn the_rustc_probe_runs_no_native_code_of_the_scripts_choosing() {
 /// `PERL5OPT` and `PERL5DB`: Perl would run as the linker, native code of the script's
 /// choosing with no grant (it did, before probes got the broker's environment). The
 /// consumer's `cc` links the probe instead, the link is never what rustc runs, and the
-/// dropped `PATH` is said.
+/// dropped `PATH` is said. Nor does rustc take a target specification (which names a
+/// linker) from the working directory the script chose.
 #[test]
 fn a_probe_never_runs_a_linker_the_script_put_on_its_path() {
     let project = linker_on_the_probes_path();
@@ -403,6 +404,17 @@ fn linker_on_the_probes_path() -> Project {
         Ok(text) => record("pwned", &format!("ok {}", text.trim())),
         Err(err) => record("pwned", &format!("err {err}")),
     }
+    // rustc looks for a target it does not know as `<target>.json` on RUST_TARGET_PATH,
+    // and with none set, in its working directory: the script's to choose.
+    std::fs::write(format!("{out}/evil.json"), "{}").unwrap();
+    let target = std::process::Command::new(&rustc)
+        .args(["--target", "evil", "--print", "cfg"])
+        .current_dir(&out)
+        .output();
+    record("target-spec", &match target {
+        Ok(output) => String::from_utf8_lossy(&output.stderr).lines().next().unwrap_or_default().to_string(),
+        Err(err) => err.to_string(),
+    });
     // Gone before the OUT_DIR check, which would say the script left a link leading out.
     let _ = std::fs::remove_file(format!("{out}/bin/cc"));
 "#,
@@ -428,6 +440,10 @@ fn the_consumers_linker_ran(project: &Project, build: crate::support::Run) {
         "the consumer's `cc` linked the probe"
     );
     assert!(out_dir(project).join("y").is_file());
+    assert!(
+        report["target-spec"].contains("could not find specification for target"),
+        "rustc read a target specification in the working directory: {report:#?}"
+    );
     build
         .stderr_has(
             "warning[W304]: the build script of hostile v0.1.0 set `PATH` for a rustc probe",
