@@ -106,8 +106,9 @@ pub fn print(records: &[RunRecord], policy: &PolicyFile, output: &Output) {
     // is said even when the rest is not.
     let text = if output.quiet {
         format!(
-            "{}{}{}",
+            "{}{}{}{}",
             stopped_notes(records, output),
+            probe_env_notes(records, policy, output),
             environment_notes(records, policy, output),
             path_notes(records, policy, output)
         )
@@ -135,6 +136,41 @@ fn stopped_notes(records: &[RunRecord], output: &Output) -> String {
             "{} programs may read the system, their own installation, the package and what \
              is granted; grant what it needs (`read = [...]`, `network = [...]`) or see \
              `cargo wasm-build doctor`\n",
+            output.paint("help:", Tone::Help),
+        ));
+    }
+    text
+}
+
+/// A warning per build script whose rustc probes ran without variables it set for them
+/// that rustc or its linker read (a probe's environment is the consumer's), with the
+/// grant that runs rustc as an ordinary program with the script's environment.
+fn probe_env_notes(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> String {
+    let mut text = String::new();
+    for record in records
+        .iter()
+        .filter(|record| !record.probe_env_dropped.is_empty())
+    {
+        let names: Vec<String> = record
+            .probe_env_dropped
+            .iter()
+            .map(|name| format!("`{}`", name.escape_debug()))
+            .collect();
+        let table = policy.grant_site.allow_table(
+            &policy
+                .policy_for(&record.manifest_dir)
+                .grant_spec(&record.package, &record.version),
+        );
+        text.push_str(&format!(
+            "{} the build script of {} set {} for a rustc probe, which ran with your \
+             environment instead: the probe may have answered otherwise than with `cargo build`\n",
+            output.paint(&Code::W304.warning(), Tone::Warning),
+            label(record),
+            names.join(", "),
+        ));
+        text.push_str(&format!(
+            "{} to run rustc as an ordinary program (confined) with the script's environment, \
+             add to {table}\n          exec = [\"$RUSTC\"]\n",
             output.paint("help:", Tone::Help),
         ));
     }
@@ -342,6 +378,7 @@ fn render(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> String
     }
     let failed = records.iter().filter(|record| record.status != 0).count();
     text.push_str(&stopped_notes(records, output));
+    text.push_str(&probe_env_notes(records, policy, output));
     text.push_str(&environment_notes(records, policy, output));
     text.push_str(&path_notes(records, policy, output));
     if failed > 0 {
@@ -368,6 +405,28 @@ mod tests {
             elapsed_ms: 7,
             ..RunRecord::default()
         }
+    }
+
+    #[test]
+    fn probes_that_ran_without_what_the_script_set_are_warned_about() {
+        let output = Output {
+            quiet: true,
+            verbose: false,
+            color: false,
+        };
+        let mut record = record("probing", 0);
+        record.probe_env_dropped = vec!["PATH".into(), "RUSTC_BOOTSTRAP".into()];
+        let text = probe_env_notes(
+            &[record, self::record("quiet", 0)],
+            &PolicyFile::default(),
+            &output,
+        );
+        assert!(
+            text.starts_with("warning[W304]: the build script of probing v1.0.0 set `PATH`, `RUSTC_BOOTSTRAP` for a rustc probe, which ran with your environment instead"),
+            "{text}"
+        );
+        assert!(text.contains("exec = [\"$RUSTC\"]\n"), "{text}");
+        assert!(!text.contains("quiet"), "{text}");
     }
 
     #[test]

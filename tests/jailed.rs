@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::time::Duration;
 
-use crate::support::Project;
 use crate::support::hostile::{
     CANARY, assert_no_canary_under, fake_home, hostile, out_dir, report,
 };
+use crate::support::{Field, Project};
 
 /// The dynamic loader: it runs a file it may only read, so a jailed program can run what
 /// it compiled although nothing it writes is executable.
@@ -319,18 +319,148 @@ fn the_rustc_probe_runs_no_native_code_of_the_scripts_choosing() {
         .failure()
         .stderr_has("makes this run of rustc more than a probe")
         .stderr_has("needs permission to run `$RUSTC`: it tried to run `")
-        .stderr_has("needs permission to run programs it built in its OUT_DIR (jailed): it tried to run `")
-        .stderr_has("needs permission to use the environment variable `LD_PRELOAD`: it tried to run `LD_PRELOAD=")
-        // A variable *named* `LD_*` is refused outright: asking to grant it would be
-        // asking for a pattern that covers `LD_PRELOAD`.
-        .stderr_lacks("environment variable `LD_*`");
+        .stderr_has(
+            "needs permission to run programs it built in its OUT_DIR (jailed): it tried to run `",
+        )
+        // A probe runs without the variables the script set, and says so for those the
+        // loader or rustc read; nothing asks for a grant of them.
+        .stderr_has(
+            "warning[W304]: the build script of hostile v0.1.0 set `LD_PRELOAD` for a rustc probe",
+        )
+        .stderr_lacks("environment variable `LD_PRELOAD`")
+        .stderr_lacks("`LD_*`");
     assert!(!marker.exists(), "the script's native code ran");
     let report = report(&project);
     assert_eq!(
         report["compile-native"], "ok",
         "a probe that links still works"
     );
-    assert_ne!(report["pattern-named"], "ok", "{report:#?}");
+    assert_eq!(report["preload"], "ok", "rustc ran, without LD_PRELOAD");
+    assert_eq!(report["pattern-named"], "ok", "rustc ran, without `LD_*`");
+}
+
+/// With no grant at all, a probe with ordinary arguments (`--crate-type bin`) links, and
+/// rustc starts its linker `cc` by name. The attacker's script puts a link named `cc` to
+/// `/usr/bin/perl` in `OUT_DIR/bin` (WASI refuses absolute link targets, so a relative one
+/// that climbs to `/`), sets the probe's `PATH` to it and gives Perl code to run through
+/// `PERL5OPT` and `PERL5DB`: Perl would run as the linker, native code of the script's
+/// choosing with no grant (it did, before probes got the broker's environment). The
+/// consumer's `cc` links the probe instead, the link is never what rustc runs, and the
+/// dropped `PATH` is said. Nor does rustc take a target specification (which names a
+/// linker) from the working directory the script chose.
+#[test]
+fn a_probe_never_runs_a_linker_the_script_put_on_its_path() {
+    let project = linker_on_the_probes_path();
+    let build = project.wasm_build(&[]);
+    the_consumers_linker_ran(&project, build);
+}
+
+/// The same where a probe is most exposed: Landlock without scopes (ABI 4, 5) and no
+/// user namespaces, so that nothing scopes a probe's signals; and ABI 6.
+#[test]
+fn a_probe_never_runs_a_linker_the_script_put_on_its_path_on_older_landlocks() {
+    for abi in ["4", "5", "6"] {
+        let project = linker_on_the_probes_path();
+        let build = project.wasm_build_on(
+            Some(Field::NoUserNamespaces),
+            &[],
+            &[("CARGO_WASM_BUILD_LANDLOCK_ABI", abi)],
+        );
+        the_consumers_linker_ran(&project, build);
+    }
+}
+
+/// The attack of [`a_probe_never_runs_a_linker_the_script_put_on_its_path`].
+fn linker_on_the_probes_path() -> Project {
+    hostile(
+        r#"
+    let out = std::env::var("OUT_DIR").unwrap();
+    let rustc = std::env::var("RUSTC").unwrap();
+    #[link(wasm_import_module = "wasi_snapshot_preview1")]
+    extern "C" {
+        fn fd_prestat_get(fd: u32, prestat: *mut [u32; 2]) -> u32;
+        fn fd_prestat_dir_name(fd: u32, name: *mut u8, len: usize) -> u32;
+        fn path_symlink(target: *const u8, target_len: usize, fd: u32, link: *const u8, link_len: usize) -> u32;
+    }
+    // `std::os::wasi::fs::symlink_path` is unstable: the preopen of OUT_DIR, by hand.
+    let symlink = |target: &str, link: &str| -> Result<(), u32> {
+        for fd in 3..64 {
+            let mut prestat = [0u32; 2];
+            // SAFETY: WASI calls with buffers of the sizes they are given.
+            if unsafe { fd_prestat_get(fd, &mut prestat) } != 0 { continue; }
+            let mut name = vec![0u8; prestat[1] as usize];
+            if unsafe { fd_prestat_dir_name(fd, name.as_mut_ptr(), name.len()) } != 0 || name != out.as_bytes() { continue; }
+            let errno = unsafe { path_symlink(target.as_ptr(), target.len(), fd, link.as_ptr(), link.len()) };
+            return if errno == 0 { Ok(()) } else { Err(errno) };
+        }
+        Err(u32::MAX)
+    };
+    std::fs::create_dir_all(format!("{out}/bin")).unwrap();
+    let climb = "../".repeat(64);
+    attempt("link", symlink(&format!("{climb}usr/bin/perl"), "bin/cc"));
+    std::fs::write(format!("{out}/y.rs"), "fn main() {}").unwrap();
+    let payload = format!("BEGIN {{ open(my $f, '>', '{out}/pwned'); print $f 'perl ran as the linker'; close $f; exit 0 }}");
+    let probe = std::process::Command::new(&rustc)
+        .args([&format!("{out}/y.rs"), "--crate-type", "bin", "-o", &format!("{out}/y")])
+        .env("PATH", format!("{out}/bin"))
+        .env("PERL5OPT", "-d")
+        .env("PERL5DB", payload)
+        .output();
+    attempt("probe", match probe {
+        Ok(output) if output.status.success() => Ok(()),
+        Ok(output) => Err(String::from_utf8_lossy(&output.stderr).into_owned()),
+        Err(err) => Err(err.to_string()),
+    });
+    match std::fs::read_to_string(format!("{out}/pwned")) {
+        Ok(text) => record("pwned", &format!("ok {}", text.trim())),
+        Err(err) => record("pwned", &format!("err {err}")),
+    }
+    // rustc looks for a target it does not know as `<target>.json` on RUST_TARGET_PATH,
+    // and with none set, in its working directory: the script's to choose.
+    std::fs::write(format!("{out}/evil.json"), "{}").unwrap();
+    let target = std::process::Command::new(&rustc)
+        .args(["--target", "evil", "--print", "cfg"])
+        .current_dir(&out)
+        .output();
+    record("target-spec", &match target {
+        Ok(output) => String::from_utf8_lossy(&output.stderr).lines().next().unwrap_or_default().to_string(),
+        Err(err) => err.to_string(),
+    });
+    // Gone before the OUT_DIR check, which would say the script left a link leading out.
+    let _ = std::fs::remove_file(format!("{out}/bin/cc"));
+"#,
+        "",
+    )
+}
+
+/// The build succeeded, the script's Perl never ran and the consumer's `cc` linked the
+/// probe; the dropped `PATH` was said, the interpreter's variables were not (neither
+/// rustc nor its linker reads them).
+#[track_caller]
+fn the_consumers_linker_ran(project: &Project, build: crate::support::Run) {
+    let build = build.success();
+    let report = report(project);
+    assert_eq!(report["link"], "ok", "the attack was set up: {report:#?}");
+    assert!(
+        report["pwned"].starts_with("err"),
+        "the script's Perl ran as the linker: {report:#?}"
+    );
+    assert!(!out_dir(project).join("pwned").exists());
+    assert_eq!(
+        report["probe"], "ok",
+        "the consumer's `cc` linked the probe"
+    );
+    assert!(out_dir(project).join("y").is_file());
+    assert!(
+        report["target-spec"].contains("could not find specification for target"),
+        "rustc read a target specification in the working directory: {report:#?}"
+    );
+    build
+        .stderr_has(
+            "warning[W304]: the build script of hostile v0.1.0 set `PATH` for a rustc probe",
+        )
+        .stderr_has("exec = [\"$RUSTC\"]")
+        .stderr_lacks("PERL5OPT");
 }
 
 /// Host calls (`fs::copy`, `set_permissions`) while a granted program flips a symlink in

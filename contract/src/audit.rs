@@ -98,6 +98,11 @@ pub struct RunRecord {
     /// `wasm_build_runtime::sandbox::RunOutput::stopped`).
     #[serde(default)]
     pub stopped: Vec<String>,
+    /// Variables the script set for rustc probes that rustc or its linker read: the
+    /// probes ran with the consumer's environment instead, and may have answered
+    /// otherwise than natively.
+    #[serde(default)]
+    pub probe_env_dropped: Vec<String>,
     /// Paths the script looked for outside what it may read that exist on this machine:
     /// natively it would have found them.
     #[serde(default)]

@@ -81,6 +81,7 @@ codes! {
     W301 => "A build script looked up environment variables that are set but hidden from it.",
     W302 => "A build script looked for paths that exist but are hidden from it.",
     W303 => "A program a build script ran may have been stopped by the sandbox.",
+    W304 => "A rustc probe ran without variables its build script set for it.",
     W401 => "The shared build cache cannot be used.",
     W402 => "The size bound of the shared build cache is malformed.",
     W403 => "The shared build cache could not be trimmed to its bound.",

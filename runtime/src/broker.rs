@@ -6,7 +6,7 @@
 //! Denials are recorded so the stand-in can fail the build with the grant that would
 //! allow them; a jail that cannot be had fails the build too, never the script alone.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,6 +17,7 @@ use wasm_build_shim::protocol::{SpawnRequest, status, stdio};
 
 use crate::child::{ChildProcess, Drain, OUTPUT_SETTLE, Spawned, Stream};
 use crate::output::CappedOutput;
+use crate::probe_env::ProbeEnv;
 use wasm_build_contract::Code as DiagCode;
 use wasm_build_contract::audit::{ExecAttempt, ExecVerdict};
 use wasm_build_contract::policy::{Policy, Verdict};
@@ -53,6 +54,9 @@ pub struct ExecContext {
     pub shared_prefixes: Vec<PathBuf>,
     /// The host `PATH`, for finding programs and for the children themselves.
     pub host_path: Option<OsString>,
+    /// The variables of cargo's environment for the script that a rustc probe gets,
+    /// whatever the script may see ([`crate::probe_env::inherited`]).
+    pub probe_env: Vec<(String, String)>,
     /// Where programs run.
     pub jail: Jail,
     /// Whether the user opted in to running programs unconfined where the jail cannot be
@@ -80,6 +84,9 @@ pub(crate) struct Broker {
     pub(crate) confinement: Option<String>,
     /// Whether a program beyond a rustc probe ran (see [`crate::sandbox::RunOutput`]).
     pub(crate) ran_untrusted: bool,
+    /// Variables the script set for rustc probes that rustc or its linker read, which
+    /// the probes ran without (see [`crate::probe_env`]).
+    pub(crate) probe_env_dropped: BTreeSet<String>,
     /// The command line of each child, by handle, to name it when it looks stopped.
     lines: HashMap<u32, String>,
     /// Programs whose failure looks like the jail's doing (see
@@ -112,6 +119,7 @@ impl Broker {
             jail_failures: Vec::new(),
             confinement: None,
             ran_untrusted: false,
+            probe_env_dropped: BTreeSet::new(),
             lines: HashMap::new(),
             stopped: Vec::new(),
             warned_unconfined: false,
@@ -368,7 +376,8 @@ impl Broker {
         if is_rustc && !self.ctx.policy.deny_rustc {
             let rustflags = self.rustflags();
             return match crate::probe::unsafe_argument(&request.args, &rustflags) {
-                None => self.screen_env(request, judged(Verdict::Allowed, Code::Toolchain)),
+                // Its environment is the broker's, whatever the script set (see `env`).
+                None => judged(Verdict::Allowed, Code::Toolchain),
                 Some(argument) => {
                     self.note(&format!(
                         "{} `{argument}` makes this run of rustc more than a probe; it \
@@ -440,7 +449,8 @@ impl Broker {
         } else {
             Network::None
         };
-        let spec = self.spec(request, judged, network);
+        let env = self.env(request, judged);
+        let spec = self.spec(request, judged, network, env);
         let [stdin, stdout, stderr] = request.stdio;
         let (out_drain, err_drain) = (
             self.drain(stdout, Stream::Stdout),
@@ -530,8 +540,19 @@ impl Broker {
         ));
     }
 
-    /// The jail spec of a judged request.
-    fn spec(&self, request: &SpawnRequest, judged: &Judged, network: Network) -> Spec {
+    /// A judged request's environment: a probe's is built from an allow list, whatever
+    /// the script set (see [`crate::probe_env`]); any other program's is the script's.
+    fn env(&mut self, request: &SpawnRequest, judged: &Judged) -> Vec<(OsString, OsString)> {
+        if judged.code == Code::Toolchain {
+            let built = ProbeEnv {
+                inherited: &self.ctx.probe_env,
+                host_path: self.ctx.host_path.as_deref(),
+                temp_dir: &self.ctx.temp_dir,
+            }
+            .build(request.env_clear, &request.env);
+            self.probe_env_dropped.extend(built.dropped);
+            return built.env;
+        }
         let mut env: BTreeMap<String, String> = if request.env_clear {
             BTreeMap::new()
         } else {
@@ -543,6 +564,17 @@ impl Broker {
                 None => env.remove(name),
             };
         }
+        self.ctx.child_env(env)
+    }
+
+    /// The jail spec of a judged request, which runs with `env`.
+    fn spec(
+        &self,
+        request: &SpawnRequest,
+        judged: &Judged,
+        network: Network,
+        env: Vec<(OsString, OsString)>,
+    ) -> Spec {
         let cwd = request
             .cwd
             .as_deref()
@@ -551,7 +583,7 @@ impl Broker {
             program: judged.file.clone(),
             argv0: request.program.clone().into(),
             args: request.args.iter().map(OsString::from).collect(),
-            env: self.ctx.child_env(env),
+            env,
             cwd,
             access: self.ctx.access(&judged.file),
             network,
@@ -779,6 +811,7 @@ mod tests {
             setting_paths: Vec::new(),
             shared_prefixes: vec![home.to_path_buf(), home.join(".local"), home.join(".cargo")],
             host_path: None,
+            probe_env: Vec::new(),
             jail: Jail::new("/nonexistent"),
             dangerously_unconfined: false,
             limits: Limits::default(),
@@ -823,6 +856,47 @@ mod tests {
                 .read_exec
                 .is_empty()
         );
+    }
+
+    /// A probe's environment is the broker's; granted (`exec = ["$RUSTC"]`), rustc is an
+    /// ordinary program and gets what the script set.
+    #[test]
+    fn only_a_granted_rustc_gets_the_scripts_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().canonicalize().unwrap();
+        let mut ctx = context(Path::new("/usr/bin/rustc"), &home);
+        ctx.host_path = Some("/usr/bin:/bin".into());
+        std::fs::create_dir_all(&ctx.temp_dir).unwrap();
+        let mut broker = Broker::new(ctx, CappedOutput::memory(1024), CappedOutput::memory(1024));
+        let request = SpawnRequest {
+            program: "rustc".into(),
+            args: vec!["y.rs".into(), "--crate-type".into(), "bin".into()],
+            env: vec![
+                ("PATH".into(), Some("/t/out/bin".into())),
+                ("PERL5OPT".into(), Some("-d".into())),
+            ],
+            ..SpawnRequest::default()
+        };
+        let judged = |code| Judged {
+            file: program(Path::new("/usr/bin/rustc")),
+            verdict: Verdict::Allowed,
+            code,
+        };
+        let value = |env: &[(OsString, OsString)], name: &str| {
+            env.iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.clone())
+        };
+        let probe = broker.env(&request, &judged(Code::Toolchain));
+        assert_eq!(value(&probe, "PATH"), Some("/usr/bin:/bin".into()));
+        assert_eq!(value(&probe, "PERL5OPT"), None);
+        assert_eq!(
+            broker.probe_env_dropped.iter().collect::<Vec<_>>(),
+            ["PATH"]
+        );
+        let granted = broker.env(&request, &judged(Code::Untrusted));
+        assert_eq!(value(&granted, "PATH"), Some("/t/out/bin".into()));
+        assert_eq!(value(&granted, "PERL5OPT"), Some("-d".into()));
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod native;
 mod output;
 mod outside;
 pub mod probe;
+pub mod probe_env;
 pub mod sandbox;
 
 pub use engine::SandboxEngine;

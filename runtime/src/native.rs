@@ -112,5 +112,6 @@ pub fn run(binary: &std::path::Path, ctx: &ExecContext) -> Result<RunOutput> {
         confinement,
         ran_untrusted: true,
         stopped: Vec::new(),
+        probe_env_dropped: Vec::new(),
     })
 }

@@ -145,6 +145,9 @@ pub struct RunOutput {
     /// system-call filter, or after printing "Permission denied"), one sentence each: the
     /// script may have carried on and built something else than natively.
     pub stopped: Vec<String>,
+    /// Variables the script set for rustc probes that rustc or its linker read, which
+    /// the probes ran without (see [`crate::probe_env`]).
+    pub probe_env_dropped: Vec<String>,
 }
 
 /// The store's data: the WASI context, the exec broker and what enforces the limits.
@@ -287,6 +290,13 @@ impl Sandbox<'_> {
         let hidden_lookups = std::mem::take(&mut host.hidden_lookups);
         let outside_lookups = std::mem::take(&mut host.outside.paths);
         drop(empty_root);
+        let probe_env_dropped = host
+            .broker
+            .as_mut()
+            .map(|broker| std::mem::take(&mut broker.probe_env_dropped))
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
         let (attempts, pending, jail_failures, confinement, ran_untrusted, stopped) =
             match host.broker.take() {
                 Some(mut broker) => (
@@ -311,6 +321,7 @@ impl Sandbox<'_> {
             confinement,
             ran_untrusted,
             stopped,
+            probe_env_dropped,
         })
     }
 
