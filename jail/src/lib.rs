@@ -20,8 +20,10 @@
 //! 3. forks the program into a new session, closes every inherited file descriptor, gives
 //!    it a private jobserver if it expects one, confines it with Landlock (rules built
 //!    from open directory handles) and a seccomp filter, and executes it;
-//! 4. waits, and when the program ends, is told to stop, runs past its time limit, or
-//!    the host goes away, kills every remaining descendant before it reports.
+//! 4. waits, answering the filter's notifications (see the supervisor) with no
+//!    capabilities of its own, and when the program ends, is told to stop, runs past its
+//!    time limit, or the host goes away, kills every remaining descendant before it
+//!    reports (what it refused, and whether the sweep could be sure, included).
 //!
 //! # Layers and what each stops
 //!
@@ -31,8 +33,9 @@
 //! | Landlock truncate right (ABI 3), else seccomp | truncating files it may only read | Linux ≥ 6.2, else nothing |
 //! | Landlock TCP rules (ABI 4) | TCP without a network grant (a second wall behind seccomp) | Linux ≥ 6.7, optional |
 //! | Landlock scopes (ABI 6), else a PID namespace | signals to processes outside the jail | Linux ≥ 6.12, else unprivileged user namespaces |
-//! | seccomp filter | sockets (all families, or all but IPv4/IPv6 with a grant), io_uring, SysV IPC and message queues, keyrings, ptrace and `process_vm_*`, mounts and namespaces, bpf, perf, terminal injection, x32 and foreign system-call ABIs | `CONFIG_SECCOMP_FILTER` |
-//! | subreaper and sweep | descendants outliving the program | `/proc` |
+//! | seccomp filter, an allow list | every system call builds do not make (`ENOSYS`): sockets (all families, or all but IPv4/IPv6 with a grant), io_uring, SysV IPC and message queues, keyrings, ptrace and `process_vm_*`, mounts and namespaces, bpf, perf, inotify, terminal injection, `prlimit` and priorities of other processes, executable `memfd`s, x32 and foreign system-call ABIs | `CONFIG_SECCOMP_FILTER` |
+//! | the helper's supervisor (seccomp user notification) | `chmod`/`chown`/`utime*` outside the writable directories (performed on a handle beneath them, or refused), mapping a file as code outside the executable directories (the loader on what the build wrote) | Linux ≥ 5.0 |
+//! | subreaper and sweep | descendants outliving the program; a sweep that cannot list fails the run | `/proc` |
 //! | fd hygiene | inherited descriptors (cargo's jobserver, the host's files) | nothing |
 //!
 //! [`Layers::probe`] tells what this machine offers; a layer the spec needs that is

@@ -739,3 +739,36 @@ fn without_seccomp_user_notification_nothing_runs() {
     assert!(!marker.exists());
     assert!(jail.layers().missing(Code::Toolchain).is_some());
 }
+
+/// The supervisor under every Landlock ABI a user may have (below 6, signals are kept in
+/// by a PID namespace, so the supervisor meets callers from another PID namespace).
+#[test]
+fn the_supervisor_holds_on_older_landlocks() {
+    let scene = Scene::new();
+    let key = scene.secret.join("key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let own = scene.work.join("built");
+    std::fs::write(&own, "x").unwrap();
+    let payload = scene.work.join("payload");
+    std::fs::copy("/bin/true", &payload).unwrap();
+    let bystander = Bystander::new();
+    for abi in 1..=6 {
+        let jail = Jail::new(HELPER).with_landlock_abi_cap(Some(abi));
+        let said = |args: &[&str]| run_spec(&jail, &scene.spec(args)).1;
+        for attack in [
+            &["chmod", path(&key), "666"][..],
+            &["map-exec", path(&payload)],
+            &["prlimit", &bystander.pid()],
+        ] {
+            let outcome = said(attack);
+            assert!(
+                outcome.starts_with("blocked"),
+                "ABI {abi}: {attack:?}: {outcome}"
+            );
+        }
+        assert_eq!(said(&["chmod", path(&own), "640"]), "ok chmod", "ABI {abi}");
+        assert_eq!(said(&["map-exec", "/bin/true"]), "ok mapped", "ABI {abi}");
+    }
+    assert_eq!(mode_of(&key), 0o600);
+    assert_eq!(mode_of(&own), 0o640);
+}
