@@ -8,6 +8,7 @@ pub mod code;
 mod diagnostic;
 mod grant_hint;
 pub mod hygiene;
+pub mod inert;
 mod limits;
 pub mod schema;
 mod spec;
