@@ -555,12 +555,15 @@ mod tests {
         record.read_grants = vec![format!("/usr/{hostile}")];
         record.default_env = vec![format!("CC{hostile}")];
         let text = render(&[record], &PolicyFile::default(), &output);
-        let raw = text.replace("\x1b[1;33m", "").replace("\x1b[1;36m", "");
-        let raw = raw
-            .replace("\x1b[1;31m", "")
-            .replace("\x1b[1;32m", "")
-            .replace("\x1b[0m", "");
-        assert!(!raw.contains(['\x1b', '\x07', '\u{202e}']), "{text:?}");
+        let uncoloured = ["31", "32", "33", "36"]
+            .iter()
+            .fold(text.replace("\x1b[0m", ""), |text, tone| {
+                text.replace(&format!("\x1b[1;{tone}m"), "")
+            });
+        assert!(
+            !uncoloured.contains(['\x1b', '\x07', '\u{202e}']),
+            "{text:?}"
+        );
         let shown = r"\u{1b}]52;c;aGk=\u{7}\u{1b}[2K\u{202e}";
         for expected in [
             format!("    `cc {shown}` failed after printing `{shown}`\n"),

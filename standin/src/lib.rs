@@ -125,7 +125,7 @@ fn printable_by_cargo<'a>(line: &directive::Line<'a>) -> Cow<'a, [u8]> {
     let Cow::Owned(shown) = for_cargo_to_print(trimmed) else {
         return Cow::Borrowed(line.raw);
     };
-    let start = trimmed.as_ptr() as usize - text.as_ptr() as usize;
+    let start = text.len() - text.trim_start().len();
     let end = start + trimmed.len();
     Cow::Owned([&text[..start], &shown, &text[end..]].concat().into_bytes())
 }
