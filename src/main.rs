@@ -22,6 +22,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use wasm_build_contract::inert::InertLines;
 use wasm_build_contract::manifest::{STANDIN_ARG, StandIn};
 use wasm_build_contract::{ContractError, Rendered};
 use wasm_build_jail as jail;
@@ -61,7 +62,9 @@ fn main() -> ExitCode {
             } else {
                 "error: ".to_string()
             };
-            let _ = writeln!(std::io::stderr(), "{heading}{text}");
+            // An error may quote a crate's manifest, its build script or what wasmtime
+            // made of its module (import names): shown inert, line breaks kept.
+            let _ = writeln!(std::io::stderr(), "{heading}{}", InertLines(&text));
             ExitCode::from(101)
         }
     }

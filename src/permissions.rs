@@ -4,6 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, bail};
+use wasm_build_contract::inert::Inert;
 use wasm_build_display::{
     PermissionReport, TableStyle, render_card, render_html, render_markdown, render_table,
 };
@@ -215,7 +216,7 @@ fn check(report: &PermissionReport) -> Result<i32> {
         failures.len()
     )?;
     for failure in &failures {
-        writeln!(stderr, "  {failure}")?;
+        writeln!(stderr, "  {}", Inert(failure))?;
     }
     writeln!(
         stderr,

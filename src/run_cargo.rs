@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context as _, Result};
 use wasm_build_contract::audit;
 use wasm_build_contract::cargo::cargo_home;
+use wasm_build_contract::inert::InertLines;
 use wasm_build_contract::vars::{
     BASE_ENV_NAMES, DISCOVERY_ENV, INNER_WRAPPER_ENV, POLICY_ENV, RUN_LOG_ENV,
 };
@@ -83,8 +84,14 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
         &build_policy.target_dir,
         &build_policy.default_target_dir,
     )?;
+    // A dependency's invalid table is quoted from its own Cargo.toml.
     for (code, warning) in &build_policy.warnings {
-        let _ = writeln!(std::io::stderr(), "{} {warning}", code.warning());
+        let _ = writeln!(
+            std::io::stderr(),
+            "{} {}",
+            code.warning(),
+            InertLines(warning)
+        );
     }
     warn_trusting(&build_policy.trusted, &output);
     if let Some(status) = refuse_without_confinement(&build_policy.policy_file) {

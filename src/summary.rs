@@ -4,6 +4,7 @@ use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 
 use wasm_build_contract::audit::RunRecord;
+use wasm_build_contract::inert::Inert;
 use wasm_build_contract::{Code, PolicyFile};
 use wasm_build_permissions_schema::Capability;
 
@@ -130,7 +131,7 @@ fn stopped_notes(records: &[RunRecord], output: &Output) -> String {
             label(record),
         ));
         for stopped in &record.stopped {
-            text.push_str(&format!("    {stopped}\n"));
+            text.push_str(&format!("    {}\n", Inert(stopped)));
         }
         text.push_str(&format!(
             "{} programs may read the system, their own installation, the package and what \
@@ -193,7 +194,10 @@ fn environment_notes(records: &[RunRecord], policy: &PolicyFile, output: &Output
         if hidden.is_empty() {
             continue;
         }
-        let names: Vec<String> = hidden.iter().map(|name| format!("`{name}`")).collect();
+        let names: Vec<String> = hidden
+            .iter()
+            .map(|name| format!("`{}`", Inert(name)))
+            .collect();
         let grants: Vec<_> = hidden
             .iter()
             .map(|name| Policy::env_capability(name))
@@ -238,7 +242,7 @@ fn environment_notes(records: &[RunRecord], policy: &PolicyFile, output: &Output
                 output.paint("note:", Tone::Help),
                 label(record),
                 origin,
-                names.join(", ")
+                Inert(&names.join(", "))
             ));
         }
     }
@@ -263,7 +267,11 @@ fn path_notes(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> St
         .filter(|record| !record.hidden_paths.is_empty() && !said(record))
     {
         let paths = &record.hidden_paths;
-        let mut shown: Vec<String> = paths.iter().take(SHOWN).map(|p| format!("`{p}`")).collect();
+        let mut shown: Vec<String> = paths
+            .iter()
+            .take(SHOWN)
+            .map(|path| format!("`{}`", Inert(path)))
+            .collect();
         if paths.len() > SHOWN {
             shown.push(format!("and {} more", paths.len() - SHOWN));
         }
@@ -301,7 +309,7 @@ fn path_notes(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> St
 
 /// `name vX.Y.Z`.
 fn label(record: &RunRecord) -> String {
-    format!("{} v{}", record.package, record.version)
+    format!("{} v{}", Inert(&record.package), Inert(&record.version))
 }
 
 fn render(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> String {
@@ -587,6 +595,45 @@ mod tests {
         assert!(!Output::from_args(&args(&["--", "-q"])).quiet);
         assert!(Output::from_args(&args(&["--color", "always"])).color);
         assert!(!Output::from_args(&args(&["--color=never"])).color);
+    }
+
+    /// What a script ran, looked up and looked for, and what its programs printed, shows
+    /// inert in every note, while the summary's own colours stay.
+    #[test]
+    fn what_a_script_wrote_is_shown_inert() {
+        let output = Output {
+            quiet: false,
+            verbose: true,
+            color: true,
+        };
+        let hostile = "\x1b]52;c;aGk=\x07\x1b[2K\u{202e}";
+        let mut record = record("fake-sys", 1);
+        record.stopped = vec![format!("`cc {hostile}` failed after printing `{hostile}`")];
+        record.hidden_env = vec![format!("X{hostile}")];
+        record.hidden_paths = vec![format!("/usr/{hostile}")];
+        record.read_grants = vec![format!("/usr/{hostile}")];
+        record.default_env = vec![format!("CC{hostile}")];
+        let text = render(&[record], &PolicyFile::default(), &output);
+        let uncoloured = ["31", "32", "33", "36"]
+            .iter()
+            .fold(text.replace("\x1b[0m", ""), |text, tone| {
+                text.replace(&format!("\x1b[1;{tone}m"), "")
+            });
+        assert!(
+            !uncoloured.contains(['\x1b', '\x07', '\u{202e}']),
+            "{text:?}"
+        );
+        let shown = r"\u{1b}]52;c;aGk=\u{7}\u{1b}[2K\u{202e}";
+        for expected in [
+            format!("    `cc {shown}` failed after printing `{shown}`\n"),
+            format!("looked up `X{shown}`"),
+            r#"env = ["X\u001B]52;c;aGk=\u0007\u001B[2K\u202E"]"#.to_string(),
+            format!("looked for `/usr/{shown}`"),
+            format!("saw build settings that pass by default: CC{shown}\n"),
+        ] {
+            assert!(text.contains(&expected), "{expected}\n{text}");
+        }
+        assert!(text.contains("\x1b[1;33mwarning[W303]:\x1b[0m"), "{text:?}");
     }
 
     #[test]

@@ -66,3 +66,39 @@ fn table_errors_attempts_and_denials_carry_their_codes() {
         )
         .stderr_lacks("error[");
 }
+
+/// A diagnostic quotes the offending line of a manifest; a crate's manifest may hold a
+/// right-to-left override (TOML allows it in strings and comments), which reaches the
+/// terminal inert, in the consumer's own error and in the warning about a dependency.
+#[test]
+fn manifest_lines_are_quoted_inert() {
+    let table = "[package.metadata.sandbox]\nexe = [\"sh\"] # \u{202e}txt.exe\n";
+    let project = Project::new();
+    project
+        .file("Cargo.toml", &manifest("member", table))
+        .file("src/lib.rs", "");
+    let run = project.wasm_build(&[]).failure();
+    run.stderr_has("error[W001]: unknown key `exe`")
+        .stderr_has("exe = [\"sh\"] # \\u{202e}txt.exe")
+        .stderr_lacks("\u{202e}");
+
+    let project = Project::new();
+    project
+        .file("vendor/dep/Cargo.toml", &manifest("dep", table))
+        .file("vendor/dep/src/lib.rs", "")
+        .file("vendor/dep/build.rs", "fn main() {}")
+        .file(
+            "app/Cargo.toml",
+            &format!(
+                "{}\n[workspace]\n",
+                manifest("app", "[dependencies]\ndep = { path = \"../vendor/dep\" }")
+            ),
+        )
+        .file("app/src/lib.rs", "");
+    let run = project
+        .wasm_build(&["--manifest-path", "app/Cargo.toml"])
+        .success();
+    run.stderr_has("warning[W010]: ignoring the sandbox requests of dep v0.1.0")
+        .stderr_has("exe = [\"sh\"] # \\u{202e}txt.exe")
+        .stderr_lacks("\u{202e}");
+}

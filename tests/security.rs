@@ -270,6 +270,72 @@ fn spawning_is_denied_without_a_grant() {
     assert!(!Path::new(&marker).exists());
 }
 
+/// What a build script prints, runs and names, and what its programs print, reaches the
+/// user's terminal inert through every message that quotes it and through the warnings
+/// cargo prints: OSC 52 (writes the clipboard), OSC 0 (retitles the window), cursor and
+/// erase codes, a right-to-left override. Each is shown as `\u{..}` instead.
+#[test]
+fn what_a_script_wrote_reaches_the_terminal_inert() {
+    const HOSTILE: &str = r"\x1b]52;c;b3duZWQ=\x07\x1b]0;owned\x07\x1b[2K\x1b[1A\u{202e}";
+    let shown = r"\u{1b}]52;c;b3duZWQ=\u{7}\u{1b}]0;owned\u{7}\u{1b}[2K\u{1b}[1A\u{202e}";
+    let raw = "\x1b]52;c;b3duZWQ=\x07\x1b]0;owned\x07\x1b[2K\x1b[1A\u{202e}";
+    let outside = tempfile::tempdir().unwrap();
+    let looked_for = outside.path().join(raw);
+    fs::create_dir(&looked_for).unwrap();
+    let looked_for = outside.path().display().to_string();
+    let project = hostile(
+        &format!(
+            r##"
+    let h = "{HOSTILE}";
+    let out = std::env::var("OUT_DIR").unwrap();
+    println!("cargo:warning=old {{h}}");
+    println!("cargo::warning=new {{h}}");
+    println!("cargo::error=error {{h}}");
+    println!("cargo:rustc-env=E{{h}}=1");
+    let _ = std::fs::metadata(format!("{looked_for}/{{h}}"));
+    // Granted: fails the way a program the jail stopped fails, printing the escapes.
+    let _ = std::process::Command::new("sh")
+        .args(["-c", "echo \"$0: Permission denied\" >&2; exit 1", h])
+        .output();
+    // Awaiting review: its name, arguments and a variable it sets hold the escapes.
+    let _ = std::process::Command::new("env")
+        .arg(format!("-{{h}}"))
+        .env(format!("LD_{{h}}"), h)
+        .status();
+    let built = format!("{{out}}/{{h}}");
+    std::fs::write(&built, "#!/bin/sh\n").unwrap();
+    let _ = std::process::Command::new(&built).arg(h).status();
+    let rustc = std::env::var("RUSTC").unwrap();
+    let _ = std::process::Command::new(rustc).args(["-C", &format!("linker={{h}}"), "-vV"]).output();
+"##
+        ),
+        "[package.metadata.sandbox.allow.\"hostile@0.1.0\"]\nexec = [\"sh\"]\n",
+    );
+    let run = project.wasm_build(&[]).failure();
+    let all = format!("{}{}", run.stdout, run.stderr);
+    for raw in ['\x1b', '\x07', '\u{202e}'] {
+        assert!(!all.contains(raw), "{raw:?} reached the terminal:\n{all}");
+    }
+    for expected in [
+        // cargo's warnings and errors, as the stand-in handed them on
+        format!("old {shown}"),
+        format!("new {shown}"),
+        format!("error {shown}"),
+        // the broker's notes to the script's stderr
+        format!("did not run `LD_{shown}={shown} env -{shown}`"),
+        format!("`-C linker={shown}` makes this run of rustc more than a probe"),
+        // the stand-in's errors and the grants they offer
+        format!("it tried to run `LD_{shown}={shown} env -"),
+        format!("it printed `cargo:rustc-env=E{shown}=1`"),
+        format!("/{shown} {shown}`"),
+        // the summary
+        format!("failed (exit status 1) after printing `{shown}: Permission denied`"),
+        format!("looked for `{looked_for}/{shown}`"),
+    ] {
+        assert!(all.contains(&expected), "{expected}\n---\n{all}");
+    }
+}
+
 #[test]
 fn explicitly_denied_programs_fail_quietly_for_the_script() {
     let project = hostile(

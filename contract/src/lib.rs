@@ -26,4 +26,7 @@ pub use policy::{EnvOrigin, Policy, PolicyFile, Verdict};
 /// diagnostics, the lowest crate every process links; documented in
 /// `docs/diagnostics.md`).
 pub use wasm_build_permissions_schema::code;
+/// How crate-written text is shown in the tool's messages (defined with the codes, in the
+/// lowest crate every process links).
+pub use wasm_build_permissions_schema::inert;
 pub use wasm_build_permissions_schema::{Code, Rendered};

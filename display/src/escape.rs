@@ -4,25 +4,12 @@
 //! overwrites the "requested" line), bidirectional overrides, and markup (`<!--` that
 //! hides the rest of a card, a link) are shown as inert text instead.
 
-use std::fmt::Write as _;
+use wasm_build_permissions_schema::inert::Inert;
 
-/// Whether `ch` changes how the text around it is shown rather than being shown itself.
-fn is_invisible_control(ch: char) -> bool {
-    ch.is_control()
-        || matches!(ch, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
-}
-
-/// `text` for a terminal: every control character as a visible `\u{..}` escape.
+/// `text` for a terminal: every control character as a visible `\u{..}` escape (the
+/// tool's one definition, [`Inert`], which its other messages use too).
 pub fn terminal(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        if is_invisible_control(ch) {
-            let _ = write!(out, "\\u{{{:x}}}", ch as u32);
-        } else {
-            out.push(ch);
-        }
-    }
-    out
+    Inert(text).to_string()
 }
 
 /// `text` for Markdown prose: control characters escaped as for a terminal, HTML
@@ -78,7 +65,12 @@ mod tests {
     fn control_characters_are_shown_not_obeyed() {
         let hostile = "needs nothing\r\x1b[2K\x1b[1Agranted: everything\u{202e}";
         let shown = terminal(hostile);
-        assert!(!shown.chars().any(is_invisible_control), "{shown}");
+        assert!(
+            !shown
+                .chars()
+                .any(wasm_build_permissions_schema::inert::is_invisible_control),
+            "{shown}"
+        );
         assert_eq!(
             shown,
             "needs nothing\\u{d}\\u{1b}[2K\\u{1b}[1Agranted: everything\\u{202e}"

@@ -6,6 +6,8 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::inert::{Inert, is_invisible_control};
+
 /// A cargo directive that the sandbox passes only when granted, because it reaches past
 /// the package being built.
 #[derive(
@@ -280,12 +282,15 @@ impl Capability {
 }
 
 impl fmt::Display for Capability {
+    /// For a terminal: each value the crate wrote in backticks, [`Inert`].
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.describe(|value| format!("`{value}`")))
+        f.write_str(&self.describe(|value| format!("`{}`", Inert(value))))
     }
 }
 
-/// A TOML basic string: quoted, with `"`, `\` and control characters escaped.
+/// A TOML basic string: quoted, with `"`, `\` and control characters escaped, and the
+/// other characters that would steer or hide what a terminal shows
+/// ([`is_invisible_control`]) as `\uXXXX` too: the same value, printed inert in hints.
 pub fn toml_string(value: &str) -> String {
     let mut quoted = String::with_capacity(value.len() + 2);
     quoted.push('"');
@@ -296,7 +301,9 @@ pub fn toml_string(value: &str) -> String {
             '\n' => quoted.push_str("\\n"),
             '\t' => quoted.push_str("\\t"),
             '\r' => quoted.push_str("\\r"),
-            ch if ch.is_control() => quoted.push_str(&format!("\\u{:04X}", ch as u32)),
+            ch if is_invisible_control(ch) => {
+                quoted.push_str(&format!("\\u{:04X}", u32::from(ch)));
+            }
             ch => quoted.push(ch),
         }
     }
@@ -322,6 +329,22 @@ mod tests {
             Capability::Read(r#"C:\a "b""#.into()).toml_line(),
             r#"read = ["C:\\a \"b\""]"#
         );
+    }
+
+    /// A name a script chose shows inert in every hint: the sentence and the TOML line,
+    /// which still grants the very same name.
+    #[test]
+    fn values_a_script_chose_are_shown_inert() {
+        let name = "LD_\x1b]0;owned\x07\u{202e}X";
+        let env = Capability::Env(name.into());
+        assert_eq!(
+            env.to_string(),
+            r"use the environment variable `LD_\u{1b}]0;owned\u{7}\u{202e}X`"
+        );
+        let line = env.toml_line();
+        assert_eq!(line, r#"env = ["LD_\u001B]0;owned\u0007\u202EX"]"#);
+        let parsed: toml_edit::DocumentMut = line.parse().unwrap();
+        assert_eq!(parsed["env"][0].as_str(), Some(name));
     }
 
     #[test]

@@ -1,13 +1,16 @@
 //! The types of cargo wasm-build's permission model: what a build script may do.
 //!
 //! This crate holds data and its validation only: no wasmtime, no I/O beyond strings, so
-//! editors and other tools can depend on it.
+//! editors and other tools can depend on it. Being the lowest crate every process links,
+//! it also holds what all their messages must agree on: the diagnostic codes ([`code`])
+//! and how crate-written text is shown in them ([`inert`]).
 
 mod capability;
 pub mod code;
 mod diagnostic;
 mod grant_hint;
 pub mod hygiene;
+pub mod inert;
 mod limits;
 pub mod schema;
 mod spec;

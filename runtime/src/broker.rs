@@ -20,6 +20,7 @@ use crate::output::CappedOutput;
 use crate::probe_env::ProbeEnv;
 use wasm_build_contract::Code as DiagCode;
 use wasm_build_contract::audit::{ExecAttempt, ExecVerdict};
+use wasm_build_contract::inert::{Inert, InertLines};
 use wasm_build_contract::policy::{Policy, Verdict};
 use wasm_build_contract::vars::UNCONFINED_ENV;
 
@@ -137,9 +138,12 @@ impl Broker {
     }
 
     /// Tells the user something on the guest's stderr (which cargo shows with the
-    /// script's own output).
+    /// script's own output). Notes quote what the script asked for, so the whole note is
+    /// written [`InertLines`], whatever its call site did.
     pub(crate) fn note(&self, message: &str) {
-        let _ = self.stderr.accept(message.as_bytes());
+        let _ = self
+            .stderr
+            .accept(InertLines(message).to_string().as_bytes());
     }
 
     pub(crate) fn child(&self, handle: u32) -> Result<Arc<ChildProcess>, Failure> {
@@ -175,7 +179,8 @@ impl Broker {
                 Some((cut, _)) => format!("{}…", &line[..cut]),
                 None => line,
             };
-            self.stopped.push(format!("`{shown}` {why}"));
+            // `line` is inert already; `why` quotes what the program printed.
+            self.stopped.push(format!("`{shown}` {}", Inert(&why)));
         }
     }
 
@@ -380,9 +385,10 @@ impl Broker {
                 None => judged(Verdict::Allowed, Code::Toolchain),
                 Some(argument) => {
                     self.note(&format!(
-                        "{} `{argument}` makes this run of rustc more than a probe; it \
-                         needs `exec = [\"{RUSTC_GRANT}\"]`\n",
-                        DiagCode::W101.sandbox()
+                        "{} `{}` makes this run of rustc more than a probe; it needs \
+                         `exec = [\"{RUSTC_GRANT}\"]`\n",
+                        DiagCode::W101.sandbox(),
+                        Inert(&argument)
                     ));
                     judged(Verdict::Pending(capability), Code::Untrusted)
                 }
@@ -486,7 +492,12 @@ impl Broker {
                     }
                     other => other.to_string(),
                 };
-                let message = format!("could not run `{}` confined: {why}", request.program);
+                // The jail's error may name the script's paths.
+                let message = format!(
+                    "could not run `{}` confined: {}",
+                    Inert(&request.program),
+                    Inert(&why)
+                );
                 self.jail_failures.push(message.clone());
                 // Never "not found": the script must not take this for a missing tool.
                 return Err((
@@ -739,7 +750,8 @@ fn is_shared(dir: &Path, shared: &[PathBuf]) -> bool {
     dir.parent().is_none() || shared.iter().any(|shared| shared.starts_with(dir))
 }
 
-/// `program args...`, quoted where needed, for messages.
+/// `program args...`, quoted where needed, for messages: [`Inert`], since every word of it
+/// is the script's.
 fn command_line(request: &SpawnRequest) -> String {
     let quote = |part: &String| {
         if part.is_empty() || part.contains(|c: char| c.is_whitespace() || c == '\'') {
@@ -748,7 +760,7 @@ fn command_line(request: &SpawnRequest) -> String {
             part.clone()
         }
     };
-    request
+    let line = request
         .env
         .iter()
         .filter_map(|(name, value)| {
@@ -762,7 +774,8 @@ fn command_line(request: &SpawnRequest) -> String {
                 .map(quote),
         )
         .collect::<Vec<_>>()
-        .join(" ")
+        .join(" ");
+    Inert(&line).to_string()
 }
 
 /// The first executable file named `name` in the directories of `path`.
@@ -796,6 +809,23 @@ mod tests {
             command_line(&request),
             r#"LD_PRELOAD=/t/x.so sh -c 'echo '\''hi there'\''' ''"#
         );
+    }
+
+    /// A command line is the script's text from end to end: the program's name, its
+    /// arguments and the names of the variables it sets show inert in every message.
+    #[test]
+    fn command_lines_show_what_the_script_wrote_inert() {
+        let hostile = "\x1b]52;c;aGk=\x07\x1b[2K\u{202e}";
+        let request = SpawnRequest {
+            program: format!("./{hostile}"),
+            args: vec![format!("-o{hostile}")],
+            env: vec![(format!("LD_{hostile}"), Some(hostile.into()))],
+            ..SpawnRequest::default()
+        };
+        let line = command_line(&request);
+        assert!(!line.contains(['\x1b', '\x07', '\u{202e}']), "{line:?}");
+        let shown = r"\u{1b}]52;c;aGk=\u{7}\u{1b}[2K\u{202e}";
+        assert_eq!(line, format!("LD_{shown}={shown} ./{shown} -o{shown}"));
     }
 
     fn context(rustc: &Path, home: &Path) -> ExecContext {

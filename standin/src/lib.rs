@@ -12,6 +12,7 @@ mod exports;
 pub mod judge;
 mod out_dir;
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::Write;
@@ -26,6 +27,7 @@ use wasm_build_contract::Code;
 use wasm_build_contract::audit::{self, RunError, RunRecord};
 use wasm_build_contract::cargo::{CargoPackage, cargo_home, cargo_var};
 use wasm_build_contract::env::{is_ambient, sandbox_env};
+use wasm_build_contract::inert::{Inert, InertLines, for_cargo_to_print};
 use wasm_build_contract::manifest::{Script, StandIn};
 use wasm_build_contract::policy::{EnvOrigin, Policy, PolicyFile, Verdict};
 use wasm_build_contract::vars::DISCOVERY_ENV;
@@ -35,6 +37,7 @@ use wasm_build_runtime::sandbox::{
 };
 use wasm_build_runtime::{ModuleCache, SandboxEngine};
 
+use crate::directive::Directive;
 use crate::exports::exported_dirs;
 use crate::judge::RunContext;
 
@@ -84,7 +87,7 @@ struct Filtered {
 
 fn filter(policy: &Policy, ctx: &RunContext, stdout: &[u8]) -> Filtered {
     let mut filtered = Filtered::default();
-    let mut kept: Vec<&[u8]> = Vec::new();
+    let mut kept: Vec<Cow<'_, [u8]>> = Vec::new();
     for line in directive::parse(stdout) {
         let text = || String::from_utf8_lossy(line.raw).trim().to_string();
         let verdict = match &line.directive {
@@ -92,7 +95,7 @@ fn filter(policy: &Policy, ctx: &RunContext, stdout: &[u8]) -> Filtered {
             None => Verdict::Allowed,
         };
         match verdict {
-            Verdict::Allowed => kept.push(line.raw),
+            Verdict::Allowed => kept.push(printable_by_cargo(&line)),
             Verdict::Pending(capability) => filtered
                 .pending
                 .push((Attempt::Printed(text()), capability)),
@@ -105,6 +108,26 @@ fn filter(policy: &Policy, ctx: &RunContext, stdout: &[u8]) -> Filtered {
     // kept pieces restores the script's own line endings.
     filtered.stdout = kept.join(&b'\n');
     filtered
+}
+
+/// The line as cargo gets it: verbatim, except that cargo prints the text of a `warning`
+/// and an `error` to the terminal as it is, so there what would steer the terminal is
+/// escaped ([`for_cargo_to_print`]). The whitespace cargo trims off stays as it was.
+fn printable_by_cargo<'a>(line: &directive::Line<'a>) -> Cow<'a, [u8]> {
+    let printed = matches!(
+        line.directive,
+        Some((_, Directive::Warning(_) | Directive::Error(_)))
+    );
+    let Some(text) = std::str::from_utf8(line.raw).ok().filter(|_| printed) else {
+        return Cow::Borrowed(line.raw);
+    };
+    let trimmed = text.trim();
+    let Cow::Owned(shown) = for_cargo_to_print(trimmed) else {
+        return Cow::Borrowed(line.raw);
+    };
+    let start = text.len() - text.trim_start().len();
+    let end = start + trimmed.len();
+    Cow::Owned([&text[..start], &shown, &text[end..]].concat().into_bytes())
 }
 
 /// The variables a script sees without a grant, besides cargo's: the cargo
@@ -379,8 +402,9 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
     for line in &filtered.refused {
         writeln!(
             stdout,
-            "cargo:warning=sandbox[{}]: dropped `{line}`: denied by the workspace's policy",
-            Code::W103
+            "cargo:warning=sandbox[{}]: dropped `{}`: denied by the workspace's policy",
+            Code::W103,
+            Inert(line)
         )
         .context("failed to write to cargo")?;
     }
@@ -393,7 +417,7 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
     for (line, why) in &filtered.forbidden {
         errors.push(RunError::new(
             Code::W104,
-            format!("printed `{line}`, which is never allowed: {why}"),
+            format!("printed `{}`, which is never allowed: {why}", Inert(line)),
         ));
     }
     for violation in &violations {
@@ -732,8 +756,8 @@ fn pending_errors(pending: &[(Attempt, Capability)]) -> Vec<RunError> {
                 ),
             };
             let shown = match text.char_indices().nth(SHOWN) {
-                Some((cut, _)) => format!("{}…", &text[..cut]),
-                None => text.to_string(),
+                Some((cut, _)) => format!("{}…", Inert(&text[..cut])),
+                None => Inert(text).to_string(),
             };
             let more = match count {
                 1 => String::new(),
@@ -779,6 +803,8 @@ fn report(
 
 /// The errors of the build script of `described` (`` `name vX` ``), each under its code,
 /// and how to grant what is pending (under `spec`, in `site`); empty without errors.
+/// [`InertLines`] throughout: errors quote what the script printed, ran and named, and
+/// the stand-in and the CLI both print this text as it is.
 pub fn failure_text(
     described: &str,
     (site, spec): (&GrantSite, &str),
@@ -799,7 +825,7 @@ pub fn failure_text(
     if !pending.is_empty() {
         text.push_str(&grant_help(site, spec, pending));
     }
-    text
+    InertLines(&text).to_string()
 }
 
 #[cfg(test)]
@@ -956,6 +982,75 @@ mod tests {
                 Code::W502,
                 "tried to use more than its memory limit of 64 MiB".into()
             ))
+        );
+    }
+
+    /// Cargo prints the text of a warning and of an error to the terminal as it is: what
+    /// would steer the terminal reaches cargo escaped, every other line and character
+    /// verbatim, and the whitespace cargo trims off as it was.
+    #[test]
+    fn warnings_reach_cargo_inert() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = "cargo:warning=\x1b]52;c;aGk=\x07 copied\r\n  cargo::error=\u{202e}txt.exe\n\
+                   cargo:warning=données\tok 👩\u{200d}💻\ncargo:rustc-cfg=a\x1b\n";
+        let filtered = filter(&Policy::default(), &ctx(dir.path()), out.as_bytes());
+        assert_eq!(
+            String::from_utf8(filtered.stdout).unwrap(),
+            "cargo:warning=\\u{1b}]52;c;aGk=\\u{7} copied\r\n  cargo::error=\\u{202e}txt.exe\n\
+             cargo:warning=données\tok 👩\u{200d}💻\ncargo:rustc-cfg=a\x1b\n"
+        );
+    }
+
+    /// What a script ran, printed or named reaches the failure text inert, in the
+    /// sentence and in the TOML that grants it.
+    #[test]
+    fn failure_texts_show_what_the_script_wrote_inert() {
+        let hostile = "\x1b]0;title\x07\x1b[1A\u{202e}";
+        let program = Capability::Exec(format!("./{hostile}"));
+        let pending = [
+            (
+                Attempt::Ran(format!("./{hostile} -{hostile}")),
+                program.clone(),
+            ),
+            (
+                Attempt::Printed(format!("cargo:rustc-env={hostile}=1")),
+                Capability::Directive(wasm_build_permissions_schema::GatedDirective::RustcEnv),
+            ),
+            (
+                Attempt::LookedFor(format!("/usr/{hostile}")),
+                Capability::Read("/usr".into()),
+            ),
+        ];
+        let errors = pending_errors(&pending);
+        let text = failure_text(
+            "`x v1.0.0`",
+            (&GrantSite::default(), "x@1.0.0"),
+            &errors,
+            &[program],
+        );
+        for error in &errors {
+            assert!(
+                !error.message.contains(['\x1b', '\x07', '\u{202e}']),
+                "{error:?}"
+            );
+        }
+        assert!(!text.contains(['\x1b', '\x07', '\u{202e}']), "{text:?}");
+        let shown = r"\u{1b}]0;title\u{7}\u{1b}[1A\u{202e}";
+        assert!(
+            text.contains(&format!("it tried to run `./{shown} -{shown}`")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("it printed `cargo:rustc-env={shown}=1`")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("it looked for `/usr/{shown}`")),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"exec = ["./\u001B]0;title\u0007\u001B[1A\u202E"]"#),
+            "{text}"
         );
     }
 

@@ -361,6 +361,9 @@ fn run_cargo(
         // Build-dependencies carry no debug info by default either; smaller modules
         // compile faster.
         .env("CARGO_PROFILE_DEV_DEBUG", "false")
+        // Its diagnostics are quoted in an error shown inert, where colour codes would
+        // show as escapes.
+        .env("CARGO_TERM_COLOR", "never")
         // clippy-driver is for the user's workspace, not for this one.
         .env_remove("RUSTC_WORKSPACE_WRAPPER")
         .stdin(Stdio::null())

@@ -32,6 +32,7 @@ use anyhow::{Context as _, Result, anyhow};
 use wasm_build_cache::ArtifactCache;
 use wasm_build_contract::audit::{self, RunError, RunRecord};
 use wasm_build_contract::cargo::CargoPackage;
+use wasm_build_contract::inert::InertLines;
 use wasm_build_contract::manifest::{Script, StandIn};
 use wasm_build_contract::vars::{AUDIT_LOG_ENV, INNER_WRAPPER_ENV};
 use wasm_build_contract::{Code, PolicyFile, Verdict};
@@ -402,7 +403,8 @@ fn cannot_compile_for_wasm(
         std::slice::from_ref(&capability),
     ));
     text.push_str("      running natively keeps the script confined (no network, writes only OUT_DIR) but\n      does not check the programs it starts against `exec` grants\n");
-    let _ = std::io::stderr().write_all(text.as_bytes());
+    // The diagnostics quote the crates' code and what their build scripts printed.
+    let _ = std::io::stderr().write_all(InertLines(&text).to_string().as_bytes());
     audit::append(
         audit_log,
         &RunRecord {
