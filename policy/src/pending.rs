@@ -8,7 +8,7 @@ use wasm_build_contract::audit::{self, RunRecord};
 use wasm_build_permissions_schema::hygiene::PathRules;
 use wasm_build_permissions_schema::{Capability, CapabilitySet, ValueError};
 
-use crate::resolve::{Resolution, Resolved};
+use crate::resolve::{Resolution, Resolved, grant_key};
 use crate::suggest::{Suggestion, companions};
 
 /// Everything pending for one package.
@@ -110,7 +110,7 @@ fn pending_for(resolved: &Resolved, run: Option<&RunRecord>, rules: &PathRules) 
         let reads = run.read_grants.iter().cloned().map(Capability::Read);
         for attempt in run.pending.iter().cloned().chain(reads) {
             // A home or a secret is offered, and written, only under its dangerous key.
-            let capability = rules.grant_key(attempt);
+            let capability = grant_key(rules, attempt, &package.manifest_dir);
             if reviewed(&capability) {
                 continue;
             }

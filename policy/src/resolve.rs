@@ -38,10 +38,47 @@ pub fn path_rules(graph: &Graph, homes: &[(HomeKind, PathBuf)]) -> PathRules {
         .fold(PathRules::default(), |rules, (kind, home)| {
             rules.with_home(*kind, home)
         });
+    // Each tree also as its real path, as the homes are: a grant is judged where it leads
+    // too (see [`grant_key`]).
     [&graph.workspace_root, &graph.target_dir]
         .into_iter()
         .chain(graph.packages.iter().map(|package| &package.manifest_dir))
-        .fold(rules, |rules, tree| rules.with_own_tree(tree))
+        .flat_map(|tree| [Some(tree.clone()), tree.canonicalize().ok()])
+        .flatten()
+        .fold(rules, |rules, tree| rules.with_own_tree(&tree))
+}
+
+/// `capability` under the key a grant of it needs, judging its path as written and where
+/// it leads on this machine (relative to `base`, the package's directory): a path in a
+/// dependency's directory that is a link into a home (a git checkout may hold
+/// `keys -> ../../../../.ssh`) needs the dangerous key as much as the home itself.
+pub fn grant_key(rules: &PathRules, capability: Capability, base: &Path) -> Capability {
+    let leads_to_danger = |path: &str| {
+        base.join(path)
+            .canonicalize()
+            .ok()
+            .and_then(|real| real.to_str().map(|real| rules.hazard(real).is_some()))
+            .unwrap_or(false)
+    };
+    match rules.grant_key(capability) {
+        Capability::Read(path) if leads_to_danger(&path) => Capability::DangerousRead(path),
+        Capability::Write(path) if leads_to_danger(&path) => Capability::DangerousWrite(path),
+        other => other,
+    }
+}
+
+/// A dependency's requests with every path that leads into a home or a secret (through a
+/// link the parser could not see) under its dangerous key.
+fn mark_links(needs: &CapabilitySet, base: &Path, rules: &PathRules) -> CapabilitySet {
+    let mut marked = CapabilitySet {
+        limits: needs.limits.clone(),
+        ..CapabilitySet::default()
+    };
+    for capability in needs.capabilities() {
+        // Declared values were read from a table, so they read back.
+        let _ = marked.insert(grant_key(rules, capability, base));
+    }
+    marked
 }
 
 impl Consumer {
@@ -196,7 +233,12 @@ fn resolve_package(
     };
     let (requests, request_errors) = if package.declares_sandbox {
         match read_requests(&package.manifest_path, kind, rules) {
-            Ok(requests) => (requests, Vec::new()),
+            Ok(mut requests) => {
+                if kind == TableKind::Dependency {
+                    requests.needs = mark_links(&requests.needs, &package.manifest_dir, rules);
+                }
+                (requests, Vec::new())
+            }
             Err(errors) => (Requests::default(), errors),
         }
     } else {
@@ -433,6 +475,44 @@ mod tests {
             error,
             Rendered("error[W001]: unknown key `exe`".into()),
             "already under its heading"
+        );
+    }
+
+    /// A dependency's directory may hold a link into the home (a git checkout can): what
+    /// it declares through the link is requested under the dangerous key, like the home.
+    #[test]
+    fn a_declared_path_that_links_into_a_home_is_dangerous() {
+        let root = tempfile::tempdir().unwrap();
+        let home = root.path().join("home");
+        let dir = root.path().join("checkouts/linky");
+        fs::create_dir_all(home.join(".ssh")).unwrap();
+        fs::create_dir_all(home.join("notes")).unwrap();
+        fs::create_dir_all(dir.join("include")).unwrap();
+        std::os::unix::fs::symlink("../../home/.ssh", dir.join("keys")).unwrap();
+        std::os::unix::fs::symlink(home.join("notes"), dir.join("notes")).unwrap();
+        fs::write(
+            dir.join("Cargo.toml"),
+            "[package]\nname = \"linky\"\nversion = \"1.0.0\"\n\n\
+             [package.metadata.sandbox]\nread = [\"keys\", \"notes\", \"include\"]\n",
+        )
+        .unwrap();
+        let linky = Package {
+            manifest_path: dir.join("Cargo.toml"),
+            manifest_dir: dir.clone(),
+            declares_sandbox: true,
+            ..package("linky", "1.0.0", false)
+        };
+        let rules = PathRules::default()
+            .with_home(HomeKind::User, &home)
+            .with_own_tree(&dir);
+        let resolved = resolve_package(&linky, &ConsumerPolicy::default(), Mode::Deny, &rules);
+        assert_eq!(resolved.request_errors, Vec::<String>::new());
+        assert_eq!(resolved.requests.needs.read, ["include"]);
+        assert_eq!(resolved.requests.needs.dangerous_read, ["keys", "notes"]);
+        assert!(
+            resolved
+                .unreviewed
+                .contains(&Capability::DangerousRead("keys".into()))
         );
     }
 
