@@ -177,7 +177,8 @@ pub const SECRET_PLACES: &[(&[&str], &str)] = &[
 ];
 
 /// Which home a [`PathRules`] knows of, for the messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum HomeKind {
     /// `$HOME`: keys, tokens, shell profiles, everything of the user's.
     User,
@@ -231,7 +232,7 @@ pub enum PathHazard {
 /// except inside the consumer's own trees (the workspace, the target directory, the
 /// directories of the packages being built): a project in `~/src/app` grants its own
 /// files under the plain keys. Secret places count even there.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PathRules {
     homes: Vec<(HomeKind, String)>,
     own: Vec<String>,

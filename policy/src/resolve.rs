@@ -204,6 +204,7 @@ impl Resolution {
                 manifest: Some(self.consumer.manifest.clone()),
                 in_package_table: !self.consumer.in_workspace_table,
                 approve_args: String::new(),
+                rules: self.rules.clone(),
             },
             config_env: BTreeSet::new(),
             strict: self.mode == Mode::Strict,
