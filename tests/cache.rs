@@ -386,4 +386,45 @@ fn entries_under_a_directory_others_can_write_are_not_used() {
     let run = build_into(&project, &project.root().join("target-c")).success();
     assert_eq!(usage(&run), (stored, 0), "{}", run.stderr);
     assert!(!run.stderr.contains("W407"), "{}", run.stderr);
+
+    // The compiled modules' directory, and one entry file, others can write: each is said
+    // once (however many entries and processes met it), and only the facade is reused.
+    let modules = cache.join("modules");
+    let in_kind = |dir: &Path| {
+        entries(&cache)
+            .iter()
+            .filter(|entry| entry.starts_with(dir))
+            .count() as u64
+    };
+    let (module_count, twin_count) = (in_kind(&modules), in_kind(&twins));
+    assert!(module_count >= 1, "the build script's module is stored");
+    fs::set_permissions(&modules, fs::Permissions::from_mode(0o777)).unwrap();
+    fs::set_permissions(&twin, fs::Permissions::from_mode(0o666)).unwrap();
+    let run = build_into(&project, &project.root().join("target-d")).success();
+    assert_eq!(
+        run.stderr.matches("warning[W407]").count(),
+        2,
+        "{}",
+        run.stderr
+    );
+    for (path, mode) in [(&modules, "777"), (&twin, "666")] {
+        let said = format!(
+            "{} is writable by other users (mode {mode}), so its entries are not used; fix it with `chmod go-w {}`",
+            path.display(),
+            path.display()
+        );
+        assert!(run.stderr.contains(&said), "{said}\n{}", run.stderr);
+    }
+    assert_eq!(
+        usage(&run).0,
+        stored - module_count - twin_count,
+        "{}",
+        run.stderr
+    );
+    assert_eq!(greeting(&project.root().join("target-d")), "hello");
+
+    fs::set_permissions(&modules, fs::Permissions::from_mode(0o700)).unwrap();
+    fs::set_permissions(&twin, fs::Permissions::from_mode(0o600)).unwrap();
+    let run = build_into(&project, &project.root().join("target-e")).success();
+    assert_eq!(usage(&run), (stored, 0), "{}", run.stderr);
 }
