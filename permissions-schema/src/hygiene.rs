@@ -249,15 +249,17 @@ impl PathRules {
         self
     }
 
-    /// Adds a tree that is the consumer's own: paths inside it need no dangerous key for
-    /// being inside a home. A tree that is itself dangerous (a home, one holding a home, a
-    /// secret place) adds nothing.
+    /// Adds a tree that is the consumer's own (add the homes first): paths inside it need
+    /// no dangerous key for being inside a home that holds the tree. `/`, a home itself, a
+    /// directory holding every home (`/home`) or a secret place adds nothing. A tree may
+    /// hold a home (a CI job's `CARGO_HOME=$PWD/.cargo`): what is inside that home still
+    /// needs the dangerous key.
     #[must_use]
     pub fn with_own_tree(mut self, path: &Path) -> Self {
         if let Some(path) = absolute_normal(path)
-            && self
-                .hazard_ignoring_own(&path)
-                .is_none_or(|hazard| matches!(hazard, PathHazard::InsideHome { .. }))
+            && !covers_homes_anywhere(Path::new(&path))
+            && !self.homes.iter().any(|(_, home)| *home == path)
+            && secret_place(&path).is_none()
             && !self.own.contains(&path)
         {
             self.own.push(path);
@@ -270,10 +272,19 @@ impl PathRules {
     /// one under `$TOOLCHAIN` can only reach a secret place.
     pub fn hazard(&self, path: &str) -> Option<PathHazard> {
         let hazard = self.hazard_ignoring_own(path)?;
-        let own = |tree: &String| Path::new(path).starts_with(tree);
-        match hazard {
-            PathHazard::InsideHome { .. } if self.own.iter().any(own) => None,
-            hazard => Some(hazard),
+        match &hazard {
+            // Exempt when one of the consumer's trees holds the path and lies inside the
+            // innermost home holding it (so the tree does not hold that home).
+            PathHazard::InsideHome { home, .. }
+                if self.own.iter().any(|tree| {
+                    Path::new(path).starts_with(tree)
+                        && Path::new(tree).starts_with(home)
+                        && tree != home
+                }) =>
+            {
+                None
+            }
+            _ => Some(hazard),
         }
     }
 
@@ -293,9 +304,11 @@ impl PathRules {
         {
             return Some(PathHazard::CoversHomes);
         }
+        // The innermost home holding the path: cargo's home inside the user's is cargo's.
         self.homes
             .iter()
-            .find(|(_, home)| path.starts_with(home))
+            .filter(|(_, home)| path.starts_with(home))
+            .max_by_key(|(_, home)| home.len())
             .map(|(kind, home)| PathHazard::InsideHome {
                 kind: *kind,
                 home: home.clone(),
@@ -470,12 +483,12 @@ mod tests {
         };
         assert_eq!(inside("/home/me/Documents"), Some(HomeKind::User));
         assert_eq!(inside("/home/me/.bashrc"), Some(HomeKind::User));
-        assert_eq!(inside("/home/me/.cargo/bin"), Some(HomeKind::User));
+        assert_eq!(inside("/home/me/.cargo/bin"), Some(HomeKind::Cargo));
         assert_eq!(inside("/home/me/src/other"), Some(HomeKind::User));
         assert_eq!(inside("/opt/rustup/toolchains"), Some(HomeKind::Rustup));
         assert_eq!(
             inside("/home/me/.cargo/registry/src/index/other-1.0.0"),
-            Some(HomeKind::User),
+            Some(HomeKind::Cargo),
             "another crate's directory that is not in the graph"
         );
         // The homes themselves, and what holds them.
@@ -530,6 +543,22 @@ mod tests {
             PathRules::default().with_home(HomeKind::User, Path::new("/home/me"))
         );
         assert!(careless.hazard("/home/me/Documents").is_some());
+        // A CI job's cargo home inside its workspace, itself inside the home: the
+        // workspace is the consumer's, cargo's home inside it is not.
+        let ci = PathRules::default()
+            .with_home(HomeKind::User, Path::new("/home/ci"))
+            .with_home(HomeKind::Cargo, Path::new("/home/ci/job/.cargo"))
+            .with_own_tree(Path::new("/home/ci/job"));
+        assert_eq!(ci.hazard("/home/ci/job/vendor"), None);
+        assert_eq!(
+            ci.hazard("/home/ci/job/.cargo/bin"),
+            Some(PathHazard::InsideHome {
+                kind: HomeKind::Cargo,
+                home: "/home/ci/job/.cargo".into()
+            })
+        );
+        assert_eq!(ci.hazard("/home/ci/job"), Some(PathHazard::CoversHomes));
+        assert!(ci.hazard("/home/ci/.bashrc").is_some());
         // `HOME=/` would make every path a home's: it adds nothing.
         assert_eq!(
             PathRules::default().with_home(HomeKind::User, Path::new("/")),
