@@ -4,8 +4,10 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::{Context as _, Result, bail};
 use wasm_build_contract::Code;
-use wasm_build_permissions_schema::{grant_lines, toml_string};
-use wasm_build_policy::edit::{Decision, add_grants};
+use wasm_build_display::escape;
+use wasm_build_permissions_schema::hygiene::PathRules;
+use wasm_build_permissions_schema::{Capability, grant_lines, toml_string};
+use wasm_build_policy::edit::{Decision, add_grants, marked_dangerous};
 use wasm_build_policy::pending::{Pending, audit_logs, last_runs, pending};
 use wasm_build_policy::{Consumer, Graph, Resolution};
 
@@ -93,10 +95,11 @@ pub fn run(args: &DecideArgs, decision: Decision) -> Result<i32> {
         cargo_args.extend(["--target-dir".to_string(), dir.clone()]);
     }
     let graph = Graph::load(&cargo_args)?;
-    let consumer = Consumer::load(&graph.root_manifest)?;
+    let rules = crate::homes::rules(&graph);
+    let consumer = Consumer::load(&graph.root_manifest, &rules)?;
     let in_workspace_table = consumer.in_workspace_table;
     let manifest = consumer.manifest.clone();
-    let resolution = Resolution::new(&graph, consumer, None);
+    let resolution = Resolution::new(&graph, consumer, None, rules);
     let logs = audit_logs(&graph.target_dir);
     let runs = last_runs(&logs);
     let all_pending = pending(&resolution, &runs);
@@ -143,11 +146,19 @@ pub fn run(args: &DecideArgs, decision: Decision) -> Result<i32> {
             "             [{root}.metadata.sandbox.{table}.{}]",
             toml_string(&item.spec)
         )?;
-        // Exactly what will be written: what is pending, then the suggestions.
-        let mut capabilities = item.set.capabilities();
+        // Exactly what will be written: what is pending, then the suggestions, homes and
+        // secrets under their dangerous keys as `add_grants` writes them.
+        let mut capabilities = marked_dangerous(&item.set, &resolution.rules)?.capabilities();
         capabilities.extend(item.suggested.iter().map(|s| s.capability.clone()));
         for line in grant_lines(&capabilities) {
             writeln!(stderr, "             {line}")?;
+        }
+        for capability in capabilities.iter().filter(|c| c.is_dangerous()) {
+            writeln!(
+                stderr,
+                "             # dangerous: {}",
+                escape::terminal(&why_dangerous(capability, &resolution.rules))
+            )?;
         }
         for suggestion in &item.suggested {
             writeln!(
@@ -189,8 +200,15 @@ pub fn run(args: &DecideArgs, decision: Decision) -> Result<i32> {
             set.insert(suggestion.capability.clone())
                 .context("a suggested grant cannot be written")?;
         }
-        text = add_grants(&text, in_workspace_table, decision, &item.spec, &set)
-            .with_context(|| format!("failed to update {}", manifest.display()))?;
+        text = add_grants(
+            &text,
+            in_workspace_table,
+            decision,
+            &item.spec,
+            &set,
+            &resolution.rules,
+        )
+        .with_context(|| format!("failed to update {}", manifest.display()))?;
     }
     std::fs::write(&manifest, text)
         .with_context(|| format!("failed to write {}", manifest.display()))?;
@@ -206,6 +224,19 @@ pub fn run(args: &DecideArgs, decision: Decision) -> Result<i32> {
         manifest.display()
     )?;
     Ok(0)
+}
+
+/// Why a capability in an approval is dangerous, for the line the preview adds under it.
+fn why_dangerous(capability: &Capability, rules: &PathRules) -> String {
+    let problem = match capability {
+        Capability::DangerousRead(path) => rules.problem("read", path),
+        Capability::DangerousWrite(path) => rules.problem("write", path),
+        _ => None,
+    };
+    match problem {
+        Some((message, _)) => format!("{message}; it is written under `{}`", capability.toml_key()),
+        None => format!("{capability}"),
+    }
 }
 
 /// The pending items the user named (all of them for `--all`).

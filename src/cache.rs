@@ -150,9 +150,24 @@ impl BuildCache {
         }
     }
 
-    /// Trims the cache to its bound and, with `-v`, says what it saved.
+    /// Says once which entries were refused, trims the cache to its bound and, with `-v`,
+    /// says what it saved.
     pub fn finish(&self, output: &Output) {
         let Some(cache) = &self.cache else { return };
+        let usage = self
+            .log
+            .as_ref()
+            .map(|log| Usage::read(log.path()))
+            .unwrap_or_default();
+        for why in &usage.refused {
+            let _ = writeln!(
+                std::io::stderr(),
+                "{} the shared build cache was not trusted, and its entries there were compiled \
+                 again instead: {}",
+                output.paint(&Code::W407.warning(), Tone::Warning),
+                wasm_build_display::escape::terminal(why)
+            );
+        }
         let limit = match limit() {
             Ok(limit) => limit,
             Err(err) => {
@@ -173,12 +188,7 @@ impl BuildCache {
                 cache.root().display()
             );
         }
-        let usage = self
-            .log
-            .as_ref()
-            .map(|log| Usage::read(log.path()))
-            .unwrap_or_default();
-        if output.is_verbose() && usage != Usage::default() {
+        if output.is_verbose() && (usage.reused, usage.stored) != (0, 0) {
             let _ = writeln!(
                 std::io::stderr(),
                 "Shared build cache: reused {} guest artifacts, compiled and stored {} ({})",

@@ -13,6 +13,7 @@ mod cache;
 mod cli;
 mod doctor;
 mod exit;
+mod homes;
 mod permissions;
 mod run_cargo;
 mod summary;

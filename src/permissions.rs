@@ -144,8 +144,9 @@ pub fn run(args: &PermissionsArgs) -> Result<i32> {
         .map(|()| 0);
     }
     let graph = Graph::load(&args.cargo_args())?;
-    let consumer = Consumer::load(&graph.root_manifest)?;
-    let resolution = Resolution::new(&graph, consumer, None);
+    let rules = crate::homes::rules(&graph);
+    let consumer = Consumer::load(&graph.root_manifest, &rules)?;
+    let resolution = Resolution::new(&graph, consumer, None, rules);
     let runs = last_runs(&audit_logs(&graph.target_dir));
     let tool = format!("cargo-wasm-build {}", env!("CARGO_PKG_VERSION"));
     let mut report = build_report(&graph, &resolution, &runs, &tool);

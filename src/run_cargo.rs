@@ -61,8 +61,9 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
         Some(policy) => policy,
         None => {
             let graph = Graph::load(&text_args)?;
-            let consumer = Consumer::load(&graph.root_manifest)?;
-            let resolution = Resolution::new(&graph, consumer, mode);
+            let rules = crate::homes::rules(&graph);
+            let consumer = Consumer::load(&graph.root_manifest, &rules)?;
+            let resolution = Resolution::new(&graph, consumer, mode, rules);
             let warnings = check_member_tables(&resolution)?;
             if resolution.mode == Mode::Strict
                 && let Some(status) = refuse_unreviewed(&graph, &resolution, &text_args)?

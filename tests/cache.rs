@@ -327,3 +327,104 @@ fn the_cache_is_trimmed_to_its_bound_after_each_build() {
         .success()
         .stderr_has("CARGO_WASM_BUILD_CACHE_SIZE must be a size such as `2GiB`");
 }
+
+/// Entries are machine code the build loads: a directory on the way to them that others
+/// can write (`artifacts/twins` made world-writable, as an attacker sharing the machine
+/// would want) makes its entries misses, said once with the fix. An entry planted there
+/// with a matching checksum is never used, and once the directory is the user's alone
+/// again its entries serve.
+#[test]
+fn entries_under_a_directory_others_can_write_are_not_used() {
+    let project = project();
+    let cache = cache_dir(&project);
+    let run = build_into(&project, &project.root().join("target-a")).success();
+    let (_, stored) = usage(&run);
+    let twins = cache.join("twins");
+    let twin = entries(&cache)
+        .into_iter()
+        .find(|entry| entry.starts_with(&twins))
+        .expect("autocfg's twin is stored");
+    let genuine = fs::read(&twin).unwrap();
+    // What another user could write there: a well-formed entry, checksum and all.
+    let payload = b"not an rlib: planted by someone else";
+    let scratch = tempfile::tempdir().unwrap();
+    let forger = wasm_build_cache::ArtifactCache::open(&scratch.path().join("c")).unwrap();
+    let key = wasm_build_cache::Key::builder("planted").finish();
+    forger
+        .store_bytes(wasm_build_cache::Kind::Twin, &key, payload)
+        .unwrap();
+    let planted = fs::read(forger.root().join("twins").join(key.as_str())).unwrap();
+    fs::write(&twin, &planted).unwrap();
+    fs::set_permissions(&twins, fs::Permissions::from_mode(0o777)).unwrap();
+
+    let second = project.root().join("target-b");
+    let run = build_into(&project, &second).success();
+    let warning = format!(
+        "warning[W407]: the shared build cache was not trusted, and its entries there were compiled again instead: {} is writable by other users (mode 777), so its entries are not used; fix it with `chmod go-w {}`",
+        twins.display(),
+        twins.display()
+    );
+    assert_eq!(
+        run.stderr.matches("warning[W407]").count(),
+        1,
+        "said once\n{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains(&warning), "{}", run.stderr);
+    let (reused, _) = usage(&run);
+    assert!(reused < stored, "the twin was not reused\n{}", run.stderr);
+    assert_eq!(greeting(&second), "hello", "the build is the same");
+    assert_eq!(
+        fs::read(&twin).unwrap(),
+        planted,
+        "left for the user to judge"
+    );
+
+    // Fixed: the entry serves again (the genuine one, put back, so the build can use it).
+    fs::write(&twin, &genuine).unwrap();
+    fs::set_permissions(&twins, fs::Permissions::from_mode(0o700)).unwrap();
+    let run = build_into(&project, &project.root().join("target-c")).success();
+    assert_eq!(usage(&run), (stored, 0), "{}", run.stderr);
+    assert!(!run.stderr.contains("W407"), "{}", run.stderr);
+
+    // The compiled modules' directory, and one entry file, others can write: each is said
+    // once (however many entries and processes met it), and only the facade is reused.
+    let modules = cache.join("modules");
+    let in_kind = |dir: &Path| {
+        entries(&cache)
+            .iter()
+            .filter(|entry| entry.starts_with(dir))
+            .count() as u64
+    };
+    let (module_count, twin_count) = (in_kind(&modules), in_kind(&twins));
+    assert!(module_count >= 1, "the build script's module is stored");
+    fs::set_permissions(&modules, fs::Permissions::from_mode(0o777)).unwrap();
+    fs::set_permissions(&twin, fs::Permissions::from_mode(0o666)).unwrap();
+    let run = build_into(&project, &project.root().join("target-d")).success();
+    assert_eq!(
+        run.stderr.matches("warning[W407]").count(),
+        2,
+        "{}",
+        run.stderr
+    );
+    for (path, mode) in [(&modules, "777"), (&twin, "666")] {
+        let said = format!(
+            "{} is writable by other users (mode {mode}), so its entries are not used; fix it with `chmod go-w {}`",
+            path.display(),
+            path.display()
+        );
+        assert!(run.stderr.contains(&said), "{said}\n{}", run.stderr);
+    }
+    assert_eq!(
+        usage(&run).0,
+        stored - module_count - twin_count,
+        "{}",
+        run.stderr
+    );
+    assert_eq!(greeting(&project.root().join("target-d")), "hello");
+
+    fs::set_permissions(&modules, fs::Permissions::from_mode(0o700)).unwrap();
+    fs::set_permissions(&twin, fs::Permissions::from_mode(0o600)).unwrap();
+    let run = build_into(&project, &project.root().join("target-e")).success();
+    assert_eq!(usage(&run), (stored, 0), "{}", run.stderr);
+}

@@ -530,3 +530,163 @@ fn nothing_a_discovery_run_produced_is_reused() {
     project.wasm_build(&[]).success();
     assert_eq!(value(&project), b"[real]");
 }
+
+/// The environment of a run whose home is `home` (cargo's and rustup's stay where they
+/// are, see `Project::wasm_build_env`), keeping the user's warm artifact cache.
+fn with_home(home: &std::path::Path) -> Vec<(&'static str, String)> {
+    let mut env = vec![("HOME", home.display().to_string())];
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|home| std::path::Path::new(&home).join(".cache"))
+        });
+    if let Some(cache) = cache {
+        let artifacts = cache.join("cargo-wasm-build").join("artifacts");
+        env.push(("CARGO_WASM_BUILD_CACHE", artifacts.display().to_string()));
+    }
+    env
+}
+
+/// A dependency that *declares* it reads the user's ssh keys and cargo's home (with its
+/// registry token) gets them written by `approve --all` only under `dangerous-read`, and
+/// the preview and the display say so; the same paths written by hand under `read` are
+/// refused with W005. The project lives inside the home (as `~/src/app` would): the
+/// workspace, the dependency's directory and the target directory are granted under the
+/// plain key as before.
+#[test]
+fn declared_home_and_secret_reads_are_approved_only_under_the_dangerous_key() {
+    let project = Project::new();
+    // The home is the directory holding the project, with secrets where they usually are.
+    let home = project.root();
+    project.file(".ssh/id_rsa", "KEY-7f3a").file(
+        ".cargo/credentials.toml",
+        "[registry]\ntoken = \"TOKEN-7f3a\"\n",
+    );
+    let ssh = home.join(".ssh").display().to_string();
+    let cargo_home = home.join(".cargo").display().to_string();
+    sys_crate(
+        &project,
+        "1.0.0",
+        &format!("[package.metadata.sandbox]\nread = [\"{ssh}\", \"{cargo_home}\"]"),
+    );
+    project.file(
+        "vendor/fake-sys/build.rs",
+        &format!(
+            r#"fn main() {{
+                let key = std::fs::read_to_string("{ssh}/id_rsa").is_ok();
+                println!("cargo::warning=read the key: {{key}}");
+            }}"#
+        ),
+    );
+    project.file(
+        "vendor/fake-sys/src/lib.rs",
+        "pub fn used_sh() -> bool { false }",
+    );
+    let inside = |path: &str| home.join(path).display().to_string();
+    let own_grants = format!(
+        "[workspace.metadata.sandbox.allow.\"app@0.1.0\"]\nread = [\"{}\", \"{}\", \"{}\"]\n",
+        inside("app/include"),
+        inside("vendor/fake-sys/src"),
+        inside("target/debug"),
+    );
+    consumer(
+        &project,
+        "fake-sys = { path = \"../vendor/fake-sys\" }",
+        &own_grants,
+    );
+    let env = with_home(home);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+
+    // The declaration is shown as dangerous before anything is approved.
+    let card = project
+        .wasm_build_env(
+            &args(&["permissions", "-p", "fake-sys", "--color", "always"]),
+            &env,
+        )
+        .success()
+        .stdout;
+    assert!(
+        card.contains(&format!(
+            "\x1b[1;31mdangerous: dangerous-read: {ssh}; dangerous-read: {cargo_home}\x1b[0m"
+        )),
+        "{card}"
+    );
+    let built = project.wasm_build_env(&args(&[]), &env);
+    assert!(
+        built.stderr.contains("read the key: false"),
+        "{}",
+        built.stderr
+    );
+
+    let approved = project
+        .wasm_build_env(&args(&["approve", "--all", "--yes"]), &env)
+        .success()
+        .stderr_has(&format!("dangerous-read = [\"{ssh}\", \"{cargo_home}\"]"))
+        .stderr_has(&format!(
+            "# dangerous: `{ssh}` reaches `.ssh`, where ssh keys are kept; it is written under `dangerous-read`"
+        ))
+        .stderr_has(&format!(
+            "# dangerous: `{cargo_home}` is inside your home directory (keys, tokens, shell profiles) `{}`",
+            home.display()
+        ));
+    let manifest = project.read("app/Cargo.toml");
+    let table = &manifest[manifest.find("allow.\"fake-sys@1.0.0\"").unwrap()..];
+    assert!(
+        table.contains(&format!("dangerous-read = [\"{ssh}\", \"{cargo_home}\"]")),
+        "{manifest}"
+    );
+    assert!(
+        !table.lines().any(|line| line.starts_with("read =")),
+        "nothing under the plain key: {manifest}\n{}",
+        approved.stderr
+    );
+    // The consumer's own trees inside the home still take the plain key.
+    assert!(manifest.contains(&own_grants), "{manifest}");
+
+    // Approved, the script reads what the consumer let it (cargo reruns it once its
+    // source changes).
+    let script = project.read("vendor/fake-sys/build.rs");
+    project.file("vendor/fake-sys/build.rs", &format!("{script}\n// again\n"));
+    project
+        .wasm_build_env(&args(&[]), &env)
+        .success()
+        .stderr_has("read the key: true");
+    let card = project
+        .wasm_build_env(
+            &args(&["permissions", "-p", "fake-sys", "--color", "always"]),
+            &env,
+        )
+        .success()
+        .stdout;
+    assert!(
+        card.contains(&format!(
+            "  granted      dangerous-read: {ssh}, {cargo_home}\n               \x1b[1;31mdangerous:"
+        )),
+        "{card}"
+    );
+
+    // Written by hand under the plain key, the same grants are refused with the code.
+    for (path, why) in [
+        (&ssh, "reaches `.ssh`"),
+        (&cargo_home, "is inside your home directory"),
+    ] {
+        let by_hand = manifest
+            .replace(
+                &format!("dangerous-read = [\"{ssh}\", \"{cargo_home}\"]"),
+                "",
+            )
+            .replace(
+                "[workspace.metadata.sandbox.allow.\"fake-sys@1.0.0\"]",
+                &format!(
+                    "[workspace.metadata.sandbox.allow.\"fake-sys@1.0.0\"]\nread = [\"{path}\"]"
+                ),
+            );
+        project.file("app/Cargo.toml", &by_hand);
+        project
+            .wasm_build_env(&args(&[]), &env)
+            .failure()
+            .stderr_has(&format!("error[W005]: `{path}` {why}"))
+            .stderr_has(&format!("dangerous-read = [\"{path}\"]"))
+            .stderr_lacks("read the key: true");
+    }
+}

@@ -15,12 +15,21 @@
 //! cargo processes never see half an entry; each carries the SHA-256 of its payload,
 //! checked on every fetch, so a truncated or corrupted entry is a miss (and is removed),
 //! never an artifact.
+//!
+//! Entries are machine code the build loads, so a fetch trusts an entry only when every
+//! directory from the root down to it, and the entry itself, is the user's and writable
+//! by nobody else (see [`ArtifactCache::fetch`]); anything else is refused as a miss and
+//! noted in the log, so the build that set the log says so once, with the fix.
 
+use std::ffi::CString;
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Read as _, Write as _};
+use std::os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd};
+use std::os::unix::ffi::OsStrExt as _;
 use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use sha2::{Digest as _, Sha256};
@@ -184,16 +193,22 @@ impl Location {
 #[derive(Debug, Clone)]
 pub struct ArtifactCache {
     root: PathBuf,
+    /// The root as checked when opened: fetches walk down from this handle, never from
+    /// the path, so a root renamed and replaced afterwards is not the one they read.
+    root_dir: Arc<OwnedFd>,
     log: Option<PathBuf>,
 }
 
 /// What the store did during one build, from its log.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Usage {
     /// Artifacts copied from the store instead of compiled.
     pub reused: u64,
     /// Artifacts compiled and stored for the next target directory.
     pub stored: u64,
+    /// Why entries were refused, each distinct reason once, in the order first met: a
+    /// directory or entry others could change (see [`Untrusted`]).
+    pub refused: Vec<String>,
 }
 
 impl Usage {
@@ -202,14 +217,56 @@ impl Usage {
         let text = fs::read_to_string(log).unwrap_or_default();
         let mut usage = Usage::default();
         for line in text.lines() {
-            match line.split_once(' ').map(|(event, _)| event) {
-                Some("reused") => usage.reused += 1,
-                Some("stored") => usage.stored += 1,
+            match line.split_once(' ') {
+                Some(("reused", _)) => usage.reused += 1,
+                Some(("stored", _)) => usage.stored += 1,
+                Some(("refused", why)) if !usage.refused.iter().any(|seen| seen == why) => {
+                    usage.refused.push(why.to_string());
+                }
                 _ => {}
             }
         }
         usage
     }
+}
+
+/// Why a fetch did not trust what it found on the way to an entry: a directory or the
+/// entry itself that belongs to another user or that others may write (they could put
+/// their own machine code there).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Untrusted {
+    /// Group or others may write it.
+    #[error(
+        "{path} is writable by other users (mode {mode:o}), so its entries are not used; fix it with `chmod go-w {path}`"
+    )]
+    WritableByOthers {
+        /// The directory or entry.
+        path: String,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// Another user owns it.
+    #[error(
+        "{path} belongs to another user (uid {owner}), so its entries are not used; fix it with `chown {user} {path}` or remove it"
+    )]
+    NotOwned {
+        /// The directory or entry.
+        path: String,
+        /// Its owner.
+        owner: u32,
+        /// The user running the build.
+        user: u32,
+    },
+    /// A link, a device or anything else that is not a plain file or directory where one
+    /// was expected.
+    #[error("{path} is not a plain {expected}, so its entries are not used; remove it")]
+    NotPlain {
+        /// What was found there.
+        path: String,
+        /// `directory` or `file`.
+        expected: &'static str,
+    },
 }
 
 /// What one kind of entry occupies.
@@ -280,8 +337,12 @@ impl ArtifactCache {
         if let Some(parent) = dir.parent() {
             check_not_replaceable(parent)?;
         }
+        // The root itself may be reached through links the user set up; what is below
+        // it is opened without following any.
+        let root_dir = open_at(None, dir, libc::O_DIRECTORY).map_err(io_error)?;
         Ok(ArtifactCache {
             root: dir.to_path_buf(),
+            root_dir: Arc::new(root_dir),
             log: None,
         })
     }
@@ -295,20 +356,64 @@ impl ArtifactCache {
     /// it, renamed) and returns whether there was one. A missing, truncated or corrupt
     /// entry is a miss; a corrupt one is also removed. A hit counts as a use for
     /// [`ArtifactCache::trim`].
+    ///
+    /// Every fetch checks the root, the kind's directory and the entry, on handles opened
+    /// one below the other without following links (three `fstat`s): each must be the
+    /// user's and writable by nobody else, or the entry is a miss and the reason is noted
+    /// in the log ([`Usage::refused`]), never served.
     pub fn fetch(&self, kind: Kind, key: &Key, dest: &Path) -> bool {
-        let entry = self.entry(kind, key);
-        let Some(payload) = read_verified(&entry) else {
+        let file = match self.open_trusted(kind, key) {
+            Ok(Some(file)) => file,
+            Ok(None) => return false,
+            Err(untrusted) => {
+                self.note("refused", &untrusted.to_string());
+                return false;
+            }
+        };
+        let Some(payload) = read_verified(file, &self.entry(kind, key)) else {
             return false;
         };
-        if write_atomically(dest, &payload).is_err() {
+        if write_atomically(dest, &payload.bytes).is_err() {
             return false;
         }
         // Trimming removes the least recently used entries first.
-        if let Ok(file) = File::options().append(true).open(&entry) {
-            let _ = file.set_modified(SystemTime::now());
-        }
-        self.note("reused", kind);
+        let _ = payload.file.set_modified(SystemTime::now());
+        self.note("reused", kind.dir_name());
         true
+    }
+
+    /// The directory of `kind`, opened below the root once both are checked; `Ok(None)`
+    /// when it does not exist.
+    fn kind_dir(&self, kind: Kind) -> Result<Option<OwnedFd>, Untrusted> {
+        check_handle(&self.root_dir, &self.root, true)?;
+        let name = Path::new(kind.dir_name());
+        let path = self.root.join(name);
+        let flags = libc::O_DIRECTORY | libc::O_NOFOLLOW;
+        let Ok(dir) = open_at(Some(&self.root_dir), name, flags) else {
+            return not_there(&self.root_dir, name, &path);
+        };
+        check_handle(&dir, &path, true)?;
+        Ok(Some(dir))
+    }
+
+    /// The entry `key` of `kind`, opened for reading once every step down to it is
+    /// checked; `Ok(None)` when it (or its directory) does not exist or cannot be opened.
+    ///
+    /// # Errors
+    ///
+    /// Says which directory or entry is not to be trusted, and the fix.
+    fn open_trusted(&self, kind: Kind, key: &Key) -> Result<Option<File>, Untrusted> {
+        let Some(kind_dir) = self.kind_dir(kind)? else {
+            return Ok(None);
+        };
+        let entry_path = self.root.join(kind.dir_name()).join(key.as_str());
+        // Non-blocking, so a fifo put in the entry's place cannot hang the build.
+        let entry_flags = libc::O_NOFOLLOW | libc::O_NONBLOCK;
+        let Ok(entry) = open_at(Some(&kind_dir), Path::new(key.as_str()), entry_flags) else {
+            return not_there(&kind_dir, Path::new(key.as_str()), &entry_path);
+        };
+        check_handle(&entry, &entry_path, false)?;
+        Ok(Some(File::from(entry)))
     }
 
     /// Stores the file at `src` as the entry `key` of `kind`, replacing any entry there.
@@ -325,13 +430,18 @@ impl ArtifactCache {
     ///
     /// # Errors
     ///
-    /// Fails when the entry cannot be written.
+    /// Fails when the entry cannot be written, or when its directory is not to be trusted
+    /// (fetches would refuse it anyway; the reason is noted as for a fetch).
     pub fn store_bytes(&self, kind: Kind, key: &Key, payload: &[u8]) -> io::Result<()> {
         let dir = self.root.join(kind.dir_name());
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(&dir)?;
+        if let Err(untrusted) = self.kind_dir(kind) {
+            self.note("refused", &untrusted.to_string());
+            return Err(io::Error::new(io::ErrorKind::PermissionDenied, untrusted));
+        }
         let header = format!(
             "{MAGIC} {} {}\n",
             hex(&Sha256::digest(payload)),
@@ -343,16 +453,18 @@ impl ArtifactCache {
         temp.flush()?;
         temp.persist(self.entry(kind, key))
             .map_err(|err| err.error)?;
-        self.note("stored", kind);
+        self.note("stored", kind.dir_name());
         Ok(())
     }
 
     /// One line in the log; a line this short is written whole even when parallel
-    /// processes append to the same file.
-    fn note(&self, event: &str, kind: Kind) {
+    /// processes append to the same file. Line breaks in `what` (a path) are flattened so
+    /// that one note stays one line.
+    fn note(&self, event: &str, what: &str) {
         let Some(log) = &self.log else { return };
+        let what = what.replace(['\n', '\r'], " ");
         if let Ok(mut file) = File::options().create(true).append(true).open(log) {
-            let _ = file.write_all(format!("{event} {}\n", kind.dir_name()).as_bytes());
+            let _ = file.write_all(format!("{event} {what}\n").as_bytes());
         }
     }
 
@@ -475,16 +587,107 @@ fn remove(path: &Path, removed: &mut Removed, bytes: u64) -> io::Result<()> {
     }
 }
 
-/// The payload of `entry`, or `None` when it is missing or does not match its header (a
-/// corrupt entry is removed so that the next store repairs it).
-fn read_verified(entry: &Path) -> Option<Vec<u8>> {
+/// An entry's payload, with the file it was read from.
+struct Payload {
+    file: File,
+    bytes: Vec<u8>,
+}
+
+/// The payload of the entry open as `file` (found at `entry`), or `None` when it cannot
+/// be read or does not match its header (a corrupt entry is removed so that the next
+/// store repairs it).
+fn read_verified(mut file: File, entry: &Path) -> Option<Payload> {
     let mut bytes = Vec::new();
-    File::open(entry).ok()?.read_to_end(&mut bytes).ok()?;
-    let payload = verified_payload(&bytes);
-    if payload.is_none() {
+    file.read_to_end(&mut bytes).ok()?;
+    let Some(payload) = verified_payload(&bytes) else {
         let _ = fs::remove_file(entry);
+        return None;
+    };
+    let bytes = payload.to_vec();
+    Some(Payload { file, bytes })
+}
+
+/// Opens `name` relative to `dir` (or `name` as a path when there is no `dir`),
+/// read-only, close-on-exec, with `flags` added.
+fn open_at(dir: Option<&OwnedFd>, name: &Path, flags: i32) -> io::Result<OwnedFd> {
+    let name = CString::new(name.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let dir = dir.map_or(libc::AT_FDCWD, |dir| dir.as_raw_fd());
+    // SAFETY: `name` is a NUL-terminated string that outlives the call, and `dir` is
+    // either AT_FDCWD or a descriptor borrowed for the call.
+    let fd = unsafe { libc::openat(dir, name.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC | flags) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
     }
-    payload.map(<[u8]>::to_vec)
+    // SAFETY: `fd` was just opened and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Why `name` in `dir` could not be opened: a miss when nothing is there, a refusal
+/// when something that is no plain directory or file is (a link, a fifo).
+fn not_there<T>(dir: &OwnedFd, name: &Path, path: &Path) -> Result<Option<T>, Untrusted> {
+    let Ok(name) = CString::new(name.as_os_str().as_bytes()) else {
+        return Ok(None);
+    };
+    // SAFETY: an all-zero `stat` is a valid value for the kernel to overwrite.
+    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `name` is NUL-terminated, `stat` is a valid out-pointer, `dir` is open.
+    let found = unsafe {
+        libc::fstatat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            &mut stat,
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    } == 0;
+    let plain = matches!(stat.st_mode & libc::S_IFMT, libc::S_IFDIR | libc::S_IFREG);
+    if found && !plain {
+        return Err(Untrusted::NotPlain {
+            path: path.display().to_string(),
+            expected: "directory or file",
+        });
+    }
+    Ok(None)
+}
+
+/// Checks the open `handle` (found at `path`): a directory (`dir`) or a regular file, the
+/// user's own, writable by nobody else.
+fn check_handle(handle: &OwnedFd, path: &Path, dir: bool) -> Result<(), Untrusted> {
+    let shown = || path.display().to_string();
+    // SAFETY: an all-zero `stat` is a valid value for the kernel to overwrite.
+    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `handle` is open and `stat` is a valid out-pointer.
+    if unsafe { libc::fstat(handle.as_raw_fd(), &mut stat) } != 0 {
+        return Err(Untrusted::NotPlain {
+            path: shown(),
+            expected: if dir { "directory" } else { "file" },
+        });
+    }
+    let kind = stat.st_mode & libc::S_IFMT;
+    let expected = if dir { libc::S_IFDIR } else { libc::S_IFREG };
+    if kind != expected {
+        return Err(Untrusted::NotPlain {
+            path: shown(),
+            expected: if dir { "directory" } else { "file" },
+        });
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let user = unsafe { libc::geteuid() };
+    if stat.st_uid != user {
+        return Err(Untrusted::NotOwned {
+            path: shown(),
+            owner: stat.st_uid,
+            user,
+        });
+    }
+    let mode = stat.st_mode;
+    if mode & 0o022 != 0 {
+        return Err(Untrusted::WritableByOthers {
+            path: shown(),
+            mode: mode & 0o7777,
+        });
+    }
+    Ok(())
 }
 
 fn verified_payload(bytes: &[u8]) -> Option<&[u8]> {
@@ -642,6 +845,141 @@ mod tests {
         assert_eq!(mode, 0o700, "created private");
     }
 
+    /// A directory or entry someone else could change is never served, is said once in
+    /// the log with its fix, and serves again once fixed.
+    #[test]
+    fn entries_under_a_directory_others_can_write_are_refused_until_fixed() {
+        let (dir, cache) = cache();
+        let log = dir.path().join("log");
+        let cache = cache.with_log(Some(log.clone()));
+        cache
+            .store_bytes(Kind::Module, &key("m"), b"machine code")
+            .unwrap();
+        let dest = dir.path().join("dest");
+        let modules = cache.root().join("modules");
+        let entry = cache.entry(Kind::Module, &key("m"));
+        let mode = |path: &Path, mode: u32| {
+            fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+        };
+        for (path, loose, tight) in [
+            (modules.as_path(), 0o777, 0o700),
+            (modules.as_path(), 0o770, 0o700),
+            (entry.as_path(), 0o666, 0o600),
+            (cache.root(), 0o707, 0o700),
+        ] {
+            mode(path, loose);
+            assert!(!cache.fetch(Kind::Module, &key("m"), &dest), "{path:?}");
+            assert!(!dest.exists(), "nothing was handed out");
+            assert!(entry.exists(), "the entry is left for the user to judge");
+            mode(path, tight);
+            assert!(cache.fetch(Kind::Module, &key("m"), &dest), "{path:?}");
+            fs::remove_file(&dest).unwrap();
+        }
+        let usage = Usage::read(&log);
+        assert_eq!(usage.reused, 4);
+        let shown = |path: &Path| path.display().to_string();
+        assert_eq!(
+            usage.refused,
+            [
+                format!(
+                    "{} is writable by other users (mode 777), so its entries are not used; fix it with `chmod go-w {}`",
+                    shown(&modules),
+                    shown(&modules)
+                ),
+                format!(
+                    "{} is writable by other users (mode 770), so its entries are not used; fix it with `chmod go-w {}`",
+                    shown(&modules),
+                    shown(&modules)
+                ),
+                format!(
+                    "{} is writable by other users (mode 666), so its entries are not used; fix it with `chmod go-w {}`",
+                    shown(&entry),
+                    shown(&entry)
+                ),
+                format!(
+                    "{} is writable by other users (mode 707), so its entries are not used; fix it with `chmod go-w {}`",
+                    shown(cache.root()),
+                    shown(cache.root())
+                ),
+            ]
+        );
+    }
+
+    /// Links on the way are not followed: a kind's directory or an entry replaced by a
+    /// link to someone else's file is refused, not read through.
+    #[test]
+    fn links_on_the_way_to_an_entry_are_refused() {
+        let (dir, cache) = cache();
+        let log = dir.path().join("log");
+        let cache = cache.with_log(Some(log.clone()));
+        let elsewhere = tempfile::tempdir().unwrap();
+        let planted = ArtifactCache::open(elsewhere.path()).unwrap();
+        planted
+            .store_bytes(Kind::Twin, &key("t"), b"planted")
+            .unwrap();
+        planted
+            .store_bytes(Kind::Module, &key("m"), b"planted")
+            .unwrap();
+        std::os::unix::fs::symlink(elsewhere.path().join("twins"), cache.root().join("twins"))
+            .unwrap();
+        fs::create_dir(cache.root().join("modules")).unwrap();
+        std::os::unix::fs::symlink(
+            planted.entry(Kind::Module, &key("m")),
+            cache.entry(Kind::Module, &key("m")),
+        )
+        .unwrap();
+        let dest = dir.path().join("dest");
+        assert!(!cache.fetch(Kind::Twin, &key("t"), &dest));
+        assert!(!cache.fetch(Kind::Module, &key("m"), &dest));
+        assert!(!dest.exists());
+        let refused = Usage::read(&log).refused;
+        assert_eq!(refused.len(), 2, "{refused:?}");
+        assert!(
+            refused.iter().all(|why| why.contains("is not a plain")),
+            "{refused:?}"
+        );
+    }
+
+    /// A directory on the way that another user owns is refused, with the `chown` that
+    /// fixes it. Only root can hand a directory to someone else, so only root runs this.
+    #[test]
+    fn a_directory_another_user_owns_is_refused() {
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        if unsafe { libc::geteuid() } != 0 {
+            return;
+        }
+        let (dir, cache) = cache();
+        let log = dir.path().join("log");
+        let cache = cache.with_log(Some(log.clone()));
+        cache.store_bytes(Kind::Twin, &key("t"), b"rlib").unwrap();
+        let twins = cache.root().join("twins");
+        std::os::unix::fs::chown(&twins, Some(4242), None).unwrap();
+        let dest = dir.path().join("dest");
+        assert!(!cache.fetch(Kind::Twin, &key("t"), &dest));
+        assert_eq!(
+            Usage::read(&log).refused,
+            [format!(
+                "{} belongs to another user (uid 4242), so its entries are not used; fix it with `chown 0 {}` or remove it",
+                twins.display(),
+                twins.display()
+            )]
+        );
+        std::os::unix::fs::chown(&twins, Some(0), None).unwrap();
+        assert!(cache.fetch(Kind::Twin, &key("t"), &dest));
+    }
+
+    /// Nothing at all is a plain miss, with nothing to say.
+    #[test]
+    fn a_missing_entry_or_directory_is_a_quiet_miss() {
+        let (dir, cache) = cache();
+        let log = dir.path().join("log");
+        let cache = cache.with_log(Some(log.clone()));
+        assert!(!cache.fetch(Kind::Facade, &key("f"), &dir.path().join("dest")));
+        cache.store_bytes(Kind::Facade, &key("g"), b"x").unwrap();
+        assert!(!cache.fetch(Kind::Facade, &key("f"), &dir.path().join("dest")));
+        assert_eq!(Usage::read(&log).refused, Vec::<String>::new());
+    }
+
     #[test]
     fn relative_directories_are_refused() {
         let err = ArtifactCache::open(Path::new("cache")).unwrap_err();
@@ -691,7 +1029,8 @@ mod tests {
             Usage::read(&log),
             Usage {
                 reused: 2,
-                stored: 1
+                stored: 1,
+                refused: Vec::new(),
             }
         );
         assert_eq!(Usage::read(&dir.path().join("none")), Usage::default());

@@ -41,6 +41,12 @@ dd { margin: 0; overflow-wrap: anywhere; }
 /// The field that shows grants past the usual, in red.
 const DANGEROUS: &str = "Dangerous grant";
 
+/// The field that shows requests past the usual, in red.
+const DANGEROUS_REQUEST: &str = "Dangerous request";
+
+/// The field that shows what waits for review past the usual, in red.
+const DANGEROUS_UNREVIEWED: &str = "Dangerous, unreviewed";
+
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for ch in super::escape::terminal(text).chars() {
@@ -160,7 +166,7 @@ fn render_card(out: &mut String, card: &PackageCard) {
     }
     let _ = writeln!(out, "</ul>\n<dl>");
     let mut field = |name: &str, value: &str| {
-        let class = if name == DANGEROUS {
+        let class = if [DANGEROUS, DANGEROUS_REQUEST, DANGEROUS_UNREVIEWED].contains(&name) {
             " class=\"danger\""
         } else {
             ""
@@ -181,6 +187,9 @@ fn render_card(out: &mut String, card: &PackageCard) {
         requested.push_str(&format!(" — “{reason}”"));
     }
     field("Requested", &requested);
+    if let Some(dangerous) = super::dangerous_part(&card.requested) {
+        field(DANGEROUS_REQUEST, &dangerous);
+    }
     field("Granted", &short_set(&card.granted));
     if let Some(dangerous) = super::dangerous_part(&card.granted) {
         field(DANGEROUS, &dangerous);
@@ -191,6 +200,9 @@ fn render_card(out: &mut String, card: &PackageCard) {
     if !card.unreviewed.is_empty() {
         let items: Vec<String> = card.unreviewed.iter().map(ToString::to_string).collect();
         field("Unreviewed", &items.join("; "));
+        if let Some(dangerous) = super::dangerous_of(&card.unreviewed) {
+            field(DANGEROUS_UNREVIEWED, &dangerous);
+        }
         field(
             "Approve with",
             &format!("cargo wasm-build approve {}", card.spec),
@@ -219,6 +231,37 @@ fn render_card(out: &mut String, card: &PackageCard) {
 mod tests {
     use super::*;
     use crate::fixtures;
+
+    #[test]
+    fn dangerous_requests_grants_and_reviews_are_red() {
+        let mut report = fixtures::report();
+        let card = &mut report.packages[0];
+        card.requested.dangerous_read = vec!["/home/me/.ssh".into()];
+        card.granted.dangerous_read = vec!["/home/me/.aws".into()];
+        card.unreviewed
+            .push(wasm_build_permissions_schema::Capability::DangerousRead(
+                "/home/me/.ssh".into(),
+            ));
+        let html = render_html(&report);
+        for (field, value) in [
+            ("Dangerous request", "dangerous-read: /home/me/.ssh"),
+            ("Dangerous grant", "dangerous-read: /home/me/.aws"),
+            ("Dangerous, unreviewed", "dangerous-read: /home/me/.ssh"),
+        ] {
+            let line =
+                format!("<dt class=\"danger\">{field}</dt><dd class=\"danger\">{value}</dd>");
+            assert!(html.contains(&line), "{line}\n{html}");
+        }
+        let markdown = crate::render_markdown(&report);
+        assert!(
+            markdown.contains("- ⚠️ **Dangerous request:** dangerous-read: /home/me/.ssh"),
+            "{markdown}"
+        );
+        assert!(
+            markdown.contains("⚠️ **read `/home/me/.ssh` (dangerous: a home or a secret)**"),
+            "{markdown}"
+        );
+    }
 
     #[test]
     fn page_is_self_contained_and_escaped() {

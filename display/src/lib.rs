@@ -186,10 +186,16 @@ pub fn report_schema() -> serde_json::Value {
 }
 
 /// The capabilities of `set` that widen the sandbox past what review takes for granted
-/// (see [`Capability::is_dangerous`]), as short text, or `None`.
+/// (see [`Capability::is_dangerous`]: homes, secrets, every variable, native runs), as
+/// short text, or `None`. Every rendering shows it in red or marked, for what is granted
+/// and for what is requested alike.
 pub fn dangerous_part(set: &CapabilitySet) -> Option<String> {
-    let dangerous: Vec<String> = set
-        .capabilities()
+    dangerous_of(&set.capabilities())
+}
+
+/// Those of `capabilities` that are dangerous, as [`dangerous_part`] writes them.
+pub fn dangerous_of(capabilities: &[Capability]) -> Option<String> {
+    let dangerous: Vec<String> = capabilities
         .iter()
         .filter(|capability| capability.is_dangerous())
         .map(|capability| {

@@ -89,6 +89,9 @@ pub fn render_markdown(report: &PermissionReport) -> String {
             requested.push_str(&format!(" — “{}”", markdown(reason)));
         }
         let _ = writeln!(out, "- **Requested:** {requested}");
+        if let Some(dangerous) = dangerous_part(&card.requested) {
+            let _ = writeln!(out, "- ⚠️ **Dangerous request:** {}", markdown(&dangerous));
+        }
         let _ = writeln!(
             out,
             "- **Granted:** {}",
@@ -104,7 +107,14 @@ pub fn render_markdown(report: &PermissionReport) -> String {
             let items: Vec<String> = card
                 .unreviewed
                 .iter()
-                .map(|capability| capability.describe(code_span))
+                .map(|capability| {
+                    let text = capability.describe(code_span);
+                    if capability.is_dangerous() {
+                        format!("⚠️ **{text}**")
+                    } else {
+                        text
+                    }
+                })
                 .collect();
             let _ = writeln!(out, "- **Unreviewed:** {}", items.join("; "));
         }

@@ -120,7 +120,20 @@ pub fn render_table(report: &PermissionReport, style: TableStyle) -> String {
         .filter(|card| card.runs_at_build_time())
         .map(|card| card.status)
         .collect();
-    for (row, status) in rows.iter().zip(statuses) {
+    // The REQUESTED and GRANTED cells of a set with something dangerous are red.
+    let dangerous_cells: Vec<(usize, usize)> = report
+        .packages
+        .iter()
+        .filter(|card| card.runs_at_build_time())
+        .enumerate()
+        .flat_map(|(row, card)| {
+            [(2, &card.requested), (3, &card.granted)]
+                .into_iter()
+                .filter(|(_, set)| dangerous_part(set).is_some())
+                .map(move |(column, _)| (row, column))
+        })
+        .collect();
+    for (row_index, (row, status)) in rows.iter().zip(statuses).enumerate() {
         let mut line = String::from("  ");
         for (column, value) in row.iter().enumerate() {
             if column == 4 {
@@ -130,6 +143,8 @@ pub fn render_table(report: &PermissionReport, style: TableStyle) -> String {
             let padded = format!("{value:<width$}  ", width = widths[column]);
             if column == 1 {
                 line.push_str(&style.paint(&padded, status));
+            } else if dangerous_cells.contains(&(row_index, column)) {
+                line.push_str(&style.danger(&padded));
             } else {
                 line.push_str(&padded);
             }
@@ -185,25 +200,34 @@ pub fn render_card(card: &PackageCard, style: TableStyle) -> String {
     if let Some(reason) = &card.reason {
         requested.push_str(&format!(" (\"{reason}\")"));
     }
+    let dangerous = |out: &mut String, set| {
+        if let Some(dangerous) = dangerous_part(set) {
+            let _ = writeln!(
+                out,
+                "  {:<13}{}",
+                "",
+                style.danger(&format!("dangerous: {}", escape::terminal(&dangerous)))
+            );
+        }
+    };
     field(&mut out, "requested", &requested);
+    dangerous(&mut out, &card.requested);
     field(&mut out, "granted", &short_set(&card.granted));
-    if let Some(dangerous) = dangerous_part(&card.granted) {
-        let _ = writeln!(
-            out,
-            "  {:<13}{}",
-            "",
-            style.danger(&format!("dangerous: {}", escape::terminal(&dangerous)))
-        );
-    }
+    dangerous(&mut out, &card.granted);
     field(&mut out, "denied", &short_set(&card.denied));
-    let unreviewed: Vec<String> = card.unreviewed.iter().map(ToString::to_string).collect();
     field(
         &mut out,
         "unreviewed",
-        if unreviewed.is_empty() { "-" } else { "" },
+        if card.unreviewed.is_empty() { "-" } else { "" },
     );
-    for item in &unreviewed {
-        let _ = writeln!(out, "    - {}", escape::terminal(item));
+    for item in &card.unreviewed {
+        let text = escape::terminal(&item.to_string());
+        let text = if item.is_dangerous() {
+            style.danger(&text)
+        } else {
+            text
+        };
+        let _ = writeln!(out, "    - {text}");
     }
     if !card.drift.is_empty() {
         field(
@@ -296,6 +320,57 @@ mod tests {
   to approve:  cargo wasm-build approve openssl-sys@1.0.0
   to refuse:   cargo wasm-build deny openssl-sys@1.0.0
 "
+        );
+    }
+
+    /// What reaches a home or a secret is red wherever it shows: requested, granted,
+    /// unreviewed, and in the table's cells.
+    #[test]
+    fn dangerous_requests_and_grants_are_red() {
+        use wasm_build_permissions_schema::Capability;
+        let mut report = fixtures::report();
+        let card = &mut report.packages[0];
+        card.requested.dangerous_read = vec!["/home/me/.ssh".into()];
+        card.granted.dangerous_write = vec!["/home/me/.cargo/bin".into()];
+        card.unreviewed
+            .push(Capability::DangerousRead("/home/me/.ssh".into()));
+        let style = TableStyle { color: true };
+        let text = render_card(&report.packages[0], style);
+        assert!(
+            text.contains("\x1b[1;31mdangerous: dangerous-read: /home/me/.ssh\x1b[0m"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\x1b[1;31mdangerous: dangerous-write: /home/me/.cargo/bin\x1b[0m"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "    - \x1b[1;31mread `/home/me/.ssh` (dangerous: a home or a secret)\x1b[0m"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("    - run `pkg-config`\n"),
+            "the rest stays plain: {text}"
+        );
+        let table = render_table(&report, style);
+        let row = table
+            .lines()
+            .find(|line| line.contains("openssl-sys"))
+            .unwrap();
+        assert!(
+            row.contains("\x1b[1;31mexec: pkg-config; dangerous-read:…"),
+            "{row:?}"
+        );
+        assert!(
+            row.contains("\x1b[1;31mdangerous-write: /home/me/.cargo/…"),
+            "{row:?}"
+        );
+        let plain = render_card(&report.packages[0], TableStyle::default());
+        assert!(
+            plain.contains("dangerous: dangerous-read: /home/me/.ssh\n"),
+            "{plain}"
         );
     }
 

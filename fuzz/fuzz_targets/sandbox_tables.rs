@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
+use wasm_build_permissions_schema::hygiene::{HomeKind, PathRules};
 use wasm_build_permissions_schema::{SourceFile, TableKind, parse_table};
 
 fuzz_target!(|text: &str| {
@@ -15,15 +16,19 @@ fuzz_target!(|text: &str| {
         path: Path::new("Cargo.toml"),
         text,
     };
+    let rules = PathRules::default()
+        .with_home(HomeKind::User, Path::new("/home/me"))
+        .with_own_tree(Path::new("/home/me/src/app"));
     for (path, kind) in [
         (["package", "metadata", "sandbox"], TableKind::Package),
+        (["package", "metadata", "sandbox"], TableKind::Dependency),
         (["workspace", "metadata", "sandbox"], TableKind::Workspace),
     ] {
         let item = path
             .iter()
             .try_fold(doc.as_item(), |item, key| item.get(key));
         if let Some(item) = item {
-            let _ = parse_table(&file, item, kind);
+            let _ = parse_table(&file, item, kind, &rules);
         }
     }
 });

@@ -163,7 +163,8 @@ pub enum Capability {
     /// a prefix without a word boundary, or secret-shaped names (`*_TOKEN`, `AWS_*`,
     /// `SSH_AUTH_SOCK`). Behind its own key so that it is seen in review.
     DangerousEnv(String),
-    /// Read a path that `read` may not grant: `/`, or a home directory or above it.
+    /// Read a path that `read` may not grant: `/`, a home directory or above it, anything
+    /// inside the user's, cargo's or rustup's home outside the workspace, a secret's place.
     DangerousRead(String),
     /// Write a path that `write` may not grant, likewise.
     DangerousWrite(String),
@@ -272,10 +273,10 @@ impl Capability {
                 code(name)
             ),
             Capability::DangerousRead(path) => {
-                format!("read {} (dangerous: it holds your home)", code(path))
+                format!("read {} (dangerous: a home or a secret)", code(path))
             }
             Capability::DangerousWrite(path) => {
-                format!("write {} (dangerous: it holds your home)", code(path))
+                format!("write {} (dangerous: a home or a secret)", code(path))
             }
         }
     }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::capability::{Capability, toml_string};
+use crate::hygiene::PathRules;
 
 /// Where the consumer's grants live, so every hint names the table that `approve` writes:
 /// `[workspace.metadata.sandbox]` in a workspace root, `[package.metadata.sandbox]` in a
@@ -21,6 +22,10 @@ pub struct GrantSite {
     /// that it works as printed: empty when the defaults find them.
     #[serde(default)]
     pub approve_args: String,
+    /// Which paths need `dangerous-read`/`dangerous-write` on this machine, so that a hint
+    /// offers the key `approve` would write and the next build accepts.
+    #[serde(default)]
+    pub rules: PathRules,
 }
 
 impl GrantSite {
@@ -92,7 +97,8 @@ pub fn grant_lines(capabilities: &[Capability]) -> Vec<String> {
 }
 
 /// A `help:` block: the command that approves what is pending for the package `spec` and
-/// the equivalent TOML, indented to follow an error line.
+/// the equivalent TOML, indented to follow an error line; a home or a secret is offered
+/// under its dangerous key, as `approve` writes it.
 pub fn grant_help(site: &GrantSite, spec: &str, capabilities: &[Capability]) -> String {
     let mut help = format!(
         "help: to allow it, run `{}`\n      or add to {}:\n          {}\n",
@@ -100,7 +106,11 @@ pub fn grant_help(site: &GrantSite, spec: &str, capabilities: &[Capability]) -> 
         site.manifest_label(),
         site.allow_table(spec)
     );
-    for line in grant_lines(capabilities) {
+    let keyed: Vec<Capability> = capabilities
+        .iter()
+        .map(|capability| site.rules.grant_key(capability.clone()))
+        .collect();
+    for line in grant_lines(&keyed) {
         help.push_str("          ");
         help.push_str(&line);
         help.push('\n');
@@ -137,6 +147,39 @@ mod tests {
 }
 
 #[cfg(test)]
+mod dangerous_tests {
+    use super::*;
+    use crate::hygiene::HomeKind;
+
+    #[test]
+    fn homes_and_secrets_are_offered_under_their_dangerous_key() {
+        let site = GrantSite {
+            rules: PathRules::default().with_home(HomeKind::User, std::path::Path::new("/home/me")),
+            ..GrantSite::default()
+        };
+        let help = grant_help(
+            &site,
+            "x@1.0.0",
+            &[
+                Capability::Read("/home/me/.cargo/credentials.toml".into()),
+                Capability::Read("/home/me/notes".into()),
+                Capability::Read("/usr/include".into()),
+            ],
+        );
+        assert!(
+            help.contains(
+                "dangerous-read = [\"/home/me/.cargo/credentials.toml\", \"/home/me/notes\"]\n"
+            ),
+            "{help}"
+        );
+        assert!(
+            help.contains("          read = [\"/usr/include\"]\n"),
+            "{help}"
+        );
+    }
+}
+
+#[cfg(test)]
 mod flag_tests {
     use super::*;
 
@@ -159,6 +202,7 @@ mod site_tests {
             manifest: Some(PathBuf::from("/src/app/Cargo.toml")),
             in_package_table: true,
             approve_args: " --target-dir /t".into(),
+            rules: PathRules::default(),
         };
         let help = grant_help(&site, "cc-user@1.0.0", &[Capability::Exec("cc".into())]);
         assert!(help.contains("or add to /src/app/Cargo.toml:"), "{help}");

@@ -30,7 +30,7 @@ use toml_edit::{Item, TableLike};
 use crate::capability::{Capability, CapabilityKey, GatedDirective};
 use crate::code::Code;
 use crate::diagnostic::{Diagnostic, SourceFile, did_you_mean};
-use crate::hygiene;
+use crate::hygiene::{self, PathRules};
 use crate::limits::Limits;
 use crate::spec::PackageSpec;
 use crate::values::{ByteSize, EnvPattern, Program, TimeLimit, ValueError};
@@ -271,9 +271,10 @@ pub struct CapabilitySet {
     pub run_built: bool,
     /// Environment variables `env` refuses: every one (`*`), secrets.
     pub dangerous_env: Vec<EnvPattern>,
-    /// Paths `read` refuses: `/`, home directories.
+    /// Paths `read` refuses: `/`, home directories, anything inside the user's, cargo's
+    /// or rustup's home (outside the workspace), secrets' places (`.ssh`, `.aws`, ...).
     pub dangerous_read: Vec<String>,
-    /// Paths `write` refuses: `/`, home directories.
+    /// Paths `write` refuses, likewise.
     pub dangerous_write: Vec<String>,
     /// Limits replacing the defaults.
     pub limits: LimitOverrides,
@@ -506,11 +507,20 @@ pub struct SandboxTable {
     pub consumer: Option<ConsumerPolicy>,
 }
 
-/// Which table is being read: they accept different keys.
+/// Which table is being read: they accept different keys, and treat a request that needs
+/// a dangerous key differently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TableKind {
-    /// `[package.metadata.sandbox]`: requests, plus consumer keys for a root package.
+    /// `[package.metadata.sandbox]` of the consumer's own package: requests (granted as
+    /// written, so one that needs its dangerous key under the plain one is an error), plus
+    /// consumer keys for a root package.
     Package,
+    /// `[package.metadata.sandbox]` of a dependency: requests only count, and a request
+    /// under a plain key for what needs the dangerous one (a path inside this machine's
+    /// home, a secret's name) is read as a request for the dangerous key. The crate cannot
+    /// know which of its requests are dangerous here, and the consumer must see them as
+    /// such.
+    Dependency,
     /// `[workspace.metadata.sandbox]`: consumer keys only.
     Workspace,
 }
@@ -518,15 +528,29 @@ pub enum TableKind {
 impl TableKind {
     fn header(self) -> &'static str {
         match self {
-            TableKind::Package => "[package.metadata.sandbox]",
+            TableKind::Package | TableKind::Dependency => "[package.metadata.sandbox]",
             TableKind::Workspace => "[workspace.metadata.sandbox]",
         }
     }
+
+    fn has_requests(self) -> bool {
+        matches!(self, TableKind::Package | TableKind::Dependency)
+    }
+}
+
+/// How a value that needs its `dangerous-` key is treated under its plain key.
+#[derive(Debug, Clone, Copy)]
+struct Hazards<'a> {
+    rules: &'a PathRules,
+    /// A request for the dangerous key ([`TableKind::Dependency`]) instead of an error
+    /// ([`Code::W005`]).
+    reclassify: bool,
 }
 
 const CONSUMER_KEYS: &[&str] = &["mode", "deny-rustc", "env-defaults", "allow", "deny"];
 
-/// Reads a sandbox table; every problem is reported, not just the first.
+/// Reads a sandbox table; every problem is reported, not just the first. `rules` say which
+/// paths need `dangerous-read`/`dangerous-write` on this machine (see [`PathRules`]).
 ///
 /// # Errors
 ///
@@ -535,7 +559,16 @@ pub fn parse_table(
     file: &SourceFile<'_>,
     item: &Item,
     kind: TableKind,
+    rules: &PathRules,
 ) -> Result<SandboxTable, Vec<Diagnostic>> {
+    let grants = Hazards {
+        rules,
+        reclassify: false,
+    };
+    let requests = Hazards {
+        rules,
+        reclassify: kind == TableKind::Dependency,
+    };
     let mut errors = Vec::new();
     let mut table = SandboxTable::default();
     let Some(body) = item.as_table_like() else {
@@ -549,7 +582,7 @@ pub fn parse_table(
     let mut consumer = ConsumerPolicy::default();
     let mut saw_consumer = false;
     let mut own_keys: Vec<&str> = vec!["version"];
-    if kind == TableKind::Package {
+    if kind.has_requests() {
         own_keys.extend(CAPABILITY_KEYS);
         own_keys.push("reason");
     }
@@ -558,7 +591,7 @@ pub fn parse_table(
         let span = key_span(body, key).or_else(|| value.span());
         match key {
             "version" => check_version(file, value, &mut errors),
-            "reason" if kind == TableKind::Package => {
+            "reason" if kind.has_requests() => {
                 table.requests.reason = string(file, value, key, &mut errors);
             }
             "mode" => {
@@ -597,15 +630,16 @@ pub fn parse_table(
             }
             "allow" | "deny" => {
                 saw_consumer = true;
-                let grants = parse_grants(file, value, key, kind, &mut errors);
+                let grants = parse_grants(file, value, key, kind, grants, &mut errors);
                 if key == "allow" {
                     consumer.allow = grants;
                 } else {
                     consumer.deny = grants;
                 }
             }
-            key if kind == TableKind::Package && CAPABILITY_KEYS.contains(&key) => {
-                parse_capability(file, key, value, &mut table.requests.needs, &mut errors);
+            key if kind.has_requests() && CAPABILITY_KEYS.contains(&key) => {
+                let needs = &mut table.requests.needs;
+                parse_capability(file, key, value, needs, requests, &mut errors);
             }
             other => errors.push(unknown_key(file, span, other, kind.header(), &own_keys)),
         }
@@ -762,6 +796,7 @@ fn parse_capability(
     key: &str,
     value: &Item,
     set: &mut CapabilitySet,
+    hazards: Hazards<'_>,
     errors: &mut Vec<Diagnostic>,
 ) {
     if key == "limits" {
@@ -771,25 +806,49 @@ fn parse_capability(
     let Some(kind) = CapabilityKey::from_key(key) else {
         return;
     };
-    let path_problem = |path: &String| hygiene::path_problem(key, path);
+    let path_problem = |path: &String| hazards.rules.problem(key, path);
+    // Under its plain key, a value that needs the dangerous one is an error, or (from a
+    // dependency) a request for the dangerous key.
+    let refused = |problem: Option<(String, String)>| problem.filter(|_| !hazards.reclassify);
     match kind {
         CapabilityKey::Exec => set.exec = entries(file, value, key, errors, str::parse, harmless),
         CapabilityKey::Network => {
             set.network = entries(file, value, key, errors, str::parse, harmless)
         }
         CapabilityKey::Env => {
-            set.env = entries(file, value, key, errors, str::parse, hygiene::env_problem)
+            let all = entries(file, value, key, errors, str::parse, |pattern| {
+                refused(hygiene::env_problem(pattern))
+            });
+            let (dangerous, plain): (Vec<_>, Vec<_>) = all
+                .into_iter()
+                .partition(|pattern| hazards.reclassify && hygiene::env_problem(pattern).is_some());
+            set.env = plain;
+            extend_unique(&mut set.dangerous_env, dangerous);
         }
         CapabilityKey::DangerousEnv => {
-            set.dangerous_env = entries(file, value, key, errors, str::parse, harmless)
+            let all = entries(file, value, key, errors, str::parse, harmless);
+            extend_unique(&mut set.dangerous_env, all);
         }
-        CapabilityKey::Read => set.read = entries(file, value, key, errors, path, path_problem),
-        CapabilityKey::Write => set.write = entries(file, value, key, errors, path, path_problem),
+        CapabilityKey::Read | CapabilityKey::Write => {
+            let all = entries(file, value, key, errors, path, |p| refused(path_problem(p)));
+            let (dangerous, plain): (Vec<_>, Vec<_>) = all
+                .into_iter()
+                .partition(|p| hazards.reclassify && path_problem(p).is_some());
+            if kind == CapabilityKey::Read {
+                set.read = plain;
+                extend_unique(&mut set.dangerous_read, dangerous);
+            } else {
+                set.write = plain;
+                extend_unique(&mut set.dangerous_write, dangerous);
+            }
+        }
         CapabilityKey::DangerousRead => {
-            set.dangerous_read = entries(file, value, key, errors, path, harmless)
+            let all = entries(file, value, key, errors, path, harmless);
+            extend_unique(&mut set.dangerous_read, all);
         }
         CapabilityKey::DangerousWrite => {
-            set.dangerous_write = entries(file, value, key, errors, path, harmless)
+            let all = entries(file, value, key, errors, path, harmless);
+            extend_unique(&mut set.dangerous_write, all);
         }
         CapabilityKey::LinkSearch => {
             set.link_search = entries(file, value, key, errors, path, harmless)
@@ -805,6 +864,16 @@ fn parse_capability(
                 format!("`{key}` must be true or false"),
             )),
         },
+    }
+}
+
+/// Appends the values of `more` that `list` does not hold yet: a dangerous key may be
+/// filled both from its own entries and from a dependency's plain ones, in either order.
+fn extend_unique<T: PartialEq>(list: &mut Vec<T>, more: Vec<T>) {
+    for value in more {
+        if !list.contains(&value) {
+            list.push(value);
+        }
     }
 }
 
@@ -848,6 +917,7 @@ fn parse_grants(
     value: &Item,
     key: &str,
     kind: TableKind,
+    hazards: Hazards<'_>,
     errors: &mut Vec<Diagnostic>,
 ) -> BTreeMap<String, CapabilitySet> {
     let mut grants = BTreeMap::new();
@@ -883,7 +953,7 @@ fn parse_grants(
         let mut set = CapabilitySet::default();
         for (cap_key, cap_value) in body_table.iter() {
             if CAPABILITY_KEYS.contains(&cap_key) {
-                parse_capability(file, cap_key, cap_value, &mut set, errors);
+                parse_capability(file, cap_key, cap_value, &mut set, hazards, errors);
             } else {
                 let cap_span = key_span(body_table, cap_key).or_else(|| cap_value.span());
                 errors.push(unknown_key(
@@ -915,7 +985,7 @@ mod tests {
             path: Path::new("Cargo.toml"),
             text,
         };
-        parse_table(&file, item, kind)
+        parse_table(&file, item, kind, &PathRules::default())
             .map_err(|errors| errors.iter().map(ToString::to_string).collect())
     }
 
@@ -1118,6 +1188,117 @@ write = ["../elsewhere"]
         );
     }
 
+    fn parse_with(
+        text: &str,
+        path: &[&str],
+        kind: TableKind,
+        rules: &PathRules,
+    ) -> Result<SandboxTable, Vec<String>> {
+        let doc = toml_edit::Document::parse(text.to_string()).unwrap();
+        let item = path.iter().fold(doc.as_item(), |item, key| &item[*key]);
+        let file = SourceFile {
+            path: Path::new("Cargo.toml"),
+            text,
+        };
+        parse_table(&file, item, kind, rules)
+            .map_err(|errors| errors.iter().map(ToString::to_string).collect())
+    }
+
+    fn homes() -> PathRules {
+        PathRules::default()
+            .with_home(hygiene::HomeKind::User, Path::new("/home/me"))
+            .with_home(hygiene::HomeKind::Cargo, Path::new("/home/me/.cargo"))
+            .with_own_tree(Path::new("/home/me/src/app"))
+    }
+
+    /// What the consumer writes under a plain key for a path inside this machine's home,
+    /// or a secret's place anywhere, is refused with the code, in a grant and in a
+    /// member's own requests alike; the dangerous key holds it.
+    #[test]
+    fn the_consumer_writes_homes_and_secrets_under_the_dangerous_key() {
+        let text = r#"
+[workspace.metadata.sandbox.allow."ok@1.0.0"]
+read = ["/home/me/.cargo", "/srv/x/.ssh", "/home/me/src/app/vendor", "/usr/include"]
+write = ["/home/me/.local/bin"]
+"#;
+        let at = ["workspace", "metadata", "sandbox"];
+        let errors = parse_with(text, &at, TableKind::Workspace, &homes()).unwrap_err();
+        assert_eq!(errors.len(), 3, "{errors:#?}");
+        assert!(
+            errors[0].starts_with("error[W005]: `/home/me/.cargo` covers a home directory"),
+            "{}",
+            errors[0]
+        );
+        assert!(
+            errors[1].starts_with("error[W005]: `/srv/x/.ssh` reaches `.ssh`"),
+            "{}",
+            errors[1]
+        );
+        assert!(
+            errors[2]
+                .starts_with("error[W005]: `/home/me/.local/bin` is inside your home directory"),
+            "{}",
+            errors[2]
+        );
+        assert!(
+            errors[2].contains("dangerous-write = [\"/home/me/.local/bin\"]"),
+            "{}",
+            errors[2]
+        );
+        let fixed = r#"
+[workspace.metadata.sandbox.allow."ok@1.0.0"]
+dangerous-read = ["/home/me/.cargo", "/srv/x/.ssh"]
+read = ["/home/me/src/app/vendor", "/usr/include"]
+dangerous-write = ["/home/me/.local/bin"]
+"#;
+        let consumer = parse_with(fixed, &at, TableKind::Workspace, &homes())
+            .unwrap()
+            .consumer
+            .unwrap();
+        assert_eq!(consumer.allow["ok@1.0.0"].dangerous_read.len(), 2);
+
+        let member = "[package.metadata.sandbox]\nread = [\"/home/me/.ssh\"]\n";
+        let errors = parse_with(
+            member,
+            &["package", "metadata", "sandbox"],
+            TableKind::Package,
+            &homes(),
+        )
+        .unwrap_err();
+        assert!(errors[0].starts_with("error[W005]:"), "{errors:?}");
+    }
+
+    /// A dependency's request under a plain key for what needs the dangerous one is a
+    /// request for the dangerous key, whatever order the keys come in.
+    #[test]
+    fn a_dependency_requests_homes_and_secrets_under_the_dangerous_key() {
+        let text = r#"
+[package.metadata.sandbox]
+dangerous-read = ["/opt/sdk"]
+read = ["/home/me/.ssh", "/home/me/.cargo", "include", "/usr/include", "/opt/sdk"]
+write = ["/home/me/.cargo/bin"]
+env = ["CC", "GITHUB_TOKEN"]
+"#;
+        let needs = parse_with(
+            text,
+            &["package", "metadata", "sandbox"],
+            TableKind::Dependency,
+            &homes(),
+        )
+        .unwrap()
+        .requests
+        .needs;
+        assert_eq!(needs.read, ["include", "/usr/include", "/opt/sdk"]);
+        assert_eq!(
+            needs.dangerous_read,
+            ["/opt/sdk", "/home/me/.ssh", "/home/me/.cargo"]
+        );
+        assert_eq!(needs.write, Vec::<String>::new());
+        assert_eq!(needs.dangerous_write, ["/home/me/.cargo/bin"]);
+        assert_eq!(needs.env, ["CC"]);
+        assert_eq!(needs.dangerous_env, ["GITHUB_TOKEN"]);
+    }
+
     #[test]
     fn overrides_replace_only_what_they_set() {
         let overrides = LimitOverrides {
@@ -1241,6 +1422,7 @@ mod robustness {
             };
             for (root, kind) in [
                 ("package", TableKind::Package),
+                ("package", TableKind::Dependency),
                 ("workspace", TableKind::Workspace),
             ] {
                 let item = doc
@@ -1248,7 +1430,7 @@ mod robustness {
                     .and_then(|item| item.get("metadata"))
                     .and_then(|item| item.get("sandbox"));
                 if let Some(item) = item {
-                    let _ = parse_table(&file, item, kind);
+                    let _ = parse_table(&file, item, kind, &PathRules::default());
                 }
             }
         }

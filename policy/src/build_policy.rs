@@ -145,6 +145,10 @@ impl PolicyCache {
             crate::graph::target_dir_arg(cargo_args).hash(&mut hasher);
             mode.map(Mode::as_str).hash(&mut hasher);
             cargo_config_env().hash(&mut hasher);
+            // Which paths need their dangerous key depends on the homes.
+            for home in ["HOME", "CARGO_HOME", "RUSTUP_HOME"] {
+                std::env::var_os(home).hash(&mut hasher);
+            }
             dir.join("cargo-wasm-build")
                 .join("policies")
                 .join(format!("{:016x}.json", hasher.finish()))

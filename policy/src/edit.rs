@@ -1,6 +1,7 @@
 //! Writing grants into the consumer's manifest, keeping its comments and layout.
 
 use toml_edit::{DocumentMut, InlineTable, Item, Table, Value};
+use wasm_build_permissions_schema::hygiene::PathRules;
 use wasm_build_permissions_schema::{CapabilityKey, CapabilitySet};
 
 use crate::error::PolicyError;
@@ -23,8 +24,33 @@ impl Decision {
     }
 }
 
+/// `set` with every path that `rules` find dangerous under its `dangerous-` key: what
+/// `approve` shows and writes, so a home or a secret is never written under `read` or
+/// `write` (where the next build would refuse it, [`Code::W005`](wasm_build_permissions_schema::Code::W005)).
+///
+/// # Errors
+///
+/// When a value does not read back (it came from a table, so it does).
+pub fn marked_dangerous(
+    set: &CapabilitySet,
+    rules: &PathRules,
+) -> Result<CapabilitySet, PolicyError> {
+    let mut marked = CapabilitySet {
+        limits: set.limits.clone(),
+        ..CapabilitySet::default()
+    };
+    for capability in set.capabilities() {
+        marked
+            .insert(rules.grant_key(capability))
+            .map_err(|why| PolicyError::Manifest(why.message))?;
+    }
+    Ok(marked)
+}
+
 /// Adds `set` to the consumer's grants for `spec` in manifest `text` and returns the new
 /// text. Existing values stay; new ones are appended; nothing else in the file changes.
+/// A path that `rules` find dangerous goes under its `dangerous-` key (see
+/// [`marked_dangerous`]).
 ///
 /// # Errors
 ///
@@ -35,7 +61,9 @@ pub fn add_grants(
     decision: Decision,
     spec: &str,
     set: &CapabilitySet,
+    rules: &PathRules,
 ) -> Result<String, PolicyError> {
+    let set = &marked_dangerous(set, rules)?;
     let mut doc: DocumentMut = text.parse().map_err(|source| PolicyError::Toml {
         what: "the manifest".into(),
         source,
@@ -134,6 +162,7 @@ fn append(
 mod tests {
     use super::*;
     use wasm_build_permissions_schema::GatedDirective;
+    use wasm_build_permissions_schema::hygiene::HomeKind;
 
     #[test]
     fn adds_to_a_workspace_keeping_comments_and_existing_grants() {
@@ -152,7 +181,15 @@ exec = ["cc"]  # compiles vendored C
             directives: vec![GatedDirective::RustcLinkArg],
             ..CapabilitySet::default()
         };
-        let out = add_grants(text, true, Decision::Allow, "cc-user@1.0.0", &set).unwrap();
+        let out = add_grants(
+            text,
+            true,
+            Decision::Allow,
+            "cc-user@1.0.0",
+            &set,
+            &PathRules::default(),
+        )
+        .unwrap();
         assert_eq!(
             out,
             r#"# the workspace
@@ -169,6 +206,38 @@ directives = ["rustc-link-arg"]
         );
     }
 
+    /// Whatever the set says, a home or a secret is written under its dangerous key, for
+    /// a grant and for a denial alike.
+    #[test]
+    fn homes_and_secrets_are_written_under_their_dangerous_key() {
+        let rules = PathRules::default()
+            .with_home(HomeKind::User, std::path::Path::new("/home/me"))
+            .with_own_tree(std::path::Path::new("/home/me/src/app"));
+        let set = CapabilitySet {
+            read: vec![
+                "/home/me/.ssh".into(),
+                "/home/me/.cargo".into(),
+                "/home/me/src/app/vendor".into(),
+                "/usr/include".into(),
+            ],
+            write: vec!["/srv/.aws".into()],
+            ..CapabilitySet::default()
+        };
+        for decision in [Decision::Allow, Decision::Deny] {
+            let out = add_grants("", true, decision, "x@1.0.0", &set, &rules).unwrap();
+            let table = decision.key();
+            assert_eq!(
+                out,
+                format!(
+                    "[workspace.metadata.sandbox.{table}.\"x@1.0.0\"]\n\
+                     read = [\"/home/me/src/app/vendor\", \"/usr/include\"]\n\
+                     dangerous-read = [\"/home/me/.ssh\", \"/home/me/.cargo\"]\n\
+                     dangerous-write = [\"/srv/.aws\"]\n"
+                )
+            );
+        }
+    }
+
     #[test]
     fn creates_the_tables_it_needs() {
         let text = "[package]\nname = \"app\"\nversion = \"0.1.0\"\n";
@@ -176,7 +245,15 @@ directives = ["rustc-link-arg"]
             exec: vec!["curl".parse().unwrap()],
             ..CapabilitySet::default()
         };
-        let out = add_grants(text, false, Decision::Deny, "evil@6.6.6", &set).unwrap();
+        let out = add_grants(
+            text,
+            false,
+            Decision::Deny,
+            "evil@6.6.6",
+            &set,
+            &PathRules::default(),
+        )
+        .unwrap();
         assert_eq!(
             out,
             "[package]\nname = \"app\"\nversion = \"0.1.0\"\n\n[package.metadata.sandbox.deny.\"evil@6.6.6\"]\nexec = [\"curl\"]\n"

@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use wasm_build_contract::audit::{self, RunRecord};
+use wasm_build_permissions_schema::hygiene::PathRules;
 use wasm_build_permissions_schema::{Capability, CapabilitySet, ValueError};
 
-use crate::resolve::{Resolution, Resolved};
+use crate::resolve::{Resolution, Resolved, grant_key};
 use crate::suggest::{Suggestion, companions};
 
 /// Everything pending for one package.
@@ -78,11 +79,14 @@ pub fn pending(resolution: &Resolution, runs: &BTreeMap<PathBuf, RunRecord>) -> 
         .packages
         .iter()
         .filter(|resolved| resolved.package.has_build_script)
-        .filter_map(|resolved| pending_for(resolved, runs.get(&resolved.package.manifest_dir)))
+        .filter_map(|resolved| {
+            let run = runs.get(&resolved.package.manifest_dir);
+            pending_for(resolved, run, &resolution.rules)
+        })
         .collect()
 }
 
-fn pending_for(resolved: &Resolved, run: Option<&RunRecord>) -> Option<Pending> {
+fn pending_for(resolved: &Resolved, run: Option<&RunRecord>, rules: &PathRules) -> Option<Pending> {
     let package = &resolved.package;
     let mut set = CapabilitySet::default();
     let mut ungrantable = Vec::new();
@@ -104,7 +108,9 @@ fn pending_for(resolved: &Resolved, run: Option<&RunRecord>) -> Option<Pending> 
         // What it looked for in vain where software is installed counts as attempted:
         // approving shows it what a native run would have found.
         let reads = run.read_grants.iter().cloned().map(Capability::Read);
-        for capability in run.pending.iter().cloned().chain(reads) {
+        for attempt in run.pending.iter().cloned().chain(reads) {
+            // A home or a secret is offered, and written, only under its dangerous key.
+            let capability = grant_key(rules, attempt, &package.manifest_dir);
             if reviewed(&capability) {
                 continue;
             }

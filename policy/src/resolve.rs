@@ -6,6 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use wasm_build_contract::{Policy, PolicyFile};
+use wasm_build_permissions_schema::hygiene::{HomeKind, PathRules};
 use wasm_build_permissions_schema::{
     Capability, CapabilitySet, Code, ConsumerPolicy, GrantSite, Limits, Mode, PackageSpec,
     Rendered, Requests, SourceFile, TableKind, parse_table,
@@ -26,13 +27,68 @@ pub struct Consumer {
     pub in_workspace_table: bool,
 }
 
+/// Which paths need `dangerous-read`/`dangerous-write` in `graph`'s build: those inside
+/// the `homes` of this machine (`$HOME`, `CARGO_HOME`, `RUSTUP_HOME`, as the caller read
+/// them), except inside the workspace, the target directory and the directory of any
+/// package of the graph (a registry crate's lives in cargo's home), and secrets' places
+/// anywhere (see [`PathRules`]).
+pub fn path_rules(graph: &Graph, homes: &[(HomeKind, PathBuf)]) -> PathRules {
+    let rules = homes
+        .iter()
+        .fold(PathRules::default(), |rules, (kind, home)| {
+            rules.with_home(*kind, home)
+        });
+    // Each tree also as its real path, as the homes are: a grant is judged where it leads
+    // too (see [`grant_key`]).
+    [&graph.workspace_root, &graph.target_dir]
+        .into_iter()
+        .chain(graph.packages.iter().map(|package| &package.manifest_dir))
+        .flat_map(|tree| [Some(tree.clone()), tree.canonicalize().ok()])
+        .flatten()
+        .fold(rules, |rules, tree| rules.with_own_tree(&tree))
+}
+
+/// `capability` under the key a grant of it needs, judging its path as written and where
+/// it leads on this machine (relative to `base`, the package's directory): a path in a
+/// dependency's directory that is a link into a home (a git checkout may hold
+/// `keys -> ../../../../.ssh`) needs the dangerous key as much as the home itself.
+pub fn grant_key(rules: &PathRules, capability: Capability, base: &Path) -> Capability {
+    let leads_to_danger = |path: &str| {
+        base.join(path)
+            .canonicalize()
+            .ok()
+            .and_then(|real| real.to_str().map(|real| rules.hazard(real).is_some()))
+            .unwrap_or(false)
+    };
+    match rules.grant_key(capability) {
+        Capability::Read(path) if leads_to_danger(&path) => Capability::DangerousRead(path),
+        Capability::Write(path) if leads_to_danger(&path) => Capability::DangerousWrite(path),
+        other => other,
+    }
+}
+
+/// A dependency's requests with every path that leads into a home or a secret (through a
+/// link the parser could not see) under its dangerous key.
+fn mark_links(needs: &CapabilitySet, base: &Path, rules: &PathRules) -> CapabilitySet {
+    let mut marked = CapabilitySet {
+        limits: needs.limits.clone(),
+        ..CapabilitySet::default()
+    };
+    for capability in needs.capabilities() {
+        // Declared values were read from a table, so they read back.
+        let _ = marked.insert(grant_key(rules, capability, base));
+    }
+    marked
+}
+
 impl Consumer {
-    /// Reads the policy from the root manifest.
+    /// Reads the policy from the root manifest; `rules` say which paths need their
+    /// dangerous key (see [`path_rules`]).
     ///
     /// # Errors
     ///
     /// Fails with every diagnostic when the table is malformed.
-    pub fn load(root_manifest: &Path) -> Result<Self, PolicyError> {
+    pub fn load(root_manifest: &Path, rules: &PathRules) -> Result<Self, PolicyError> {
         let text = fs::read_to_string(root_manifest).map_err(|source| PolicyError::Read {
             path: root_manifest.to_path_buf(),
             source,
@@ -60,7 +116,7 @@ impl Consumer {
             ),
         };
         let policy = match item {
-            Some(item) => parse_table(&file, item, kind)
+            Some(item) => parse_table(&file, item, kind, rules)
                 .map_err(|diagnostics| Rendered::of(&diagnostics))?
                 .consumer
                 .unwrap_or_default(),
@@ -107,22 +163,26 @@ pub struct Resolution {
     pub packages: Vec<Resolved>,
     /// The mode in effect (the consumer's, or one forced on the command line).
     pub mode: Mode,
+    /// Which paths need their dangerous key: what `approve` writes goes through them.
+    pub rules: PathRules,
 }
 
 impl Resolution {
-    /// Resolves every build-time package of `graph` under `consumer`.
+    /// Resolves every build-time package of `graph` under `consumer`; `rules` say which
+    /// paths need their dangerous key (see [`path_rules`]).
     ///
     /// `mode` overrides the consumer's mode when given.
-    pub fn new(graph: &Graph, consumer: Consumer, mode: Option<Mode>) -> Self {
+    pub fn new(graph: &Graph, consumer: Consumer, mode: Option<Mode>, rules: PathRules) -> Self {
         let mode = mode.unwrap_or(consumer.policy.mode);
         let packages = graph
             .build_time_packages()
-            .map(|package| resolve_package(package, &consumer.policy, mode))
+            .map(|package| resolve_package(package, &consumer.policy, mode, &rules))
             .collect();
         Resolution {
             consumer,
             packages,
             mode,
+            rules,
         }
     }
 
@@ -144,6 +204,7 @@ impl Resolution {
                 manifest: Some(self.consumer.manifest.clone()),
                 in_package_table: !self.consumer.in_workspace_table,
                 approve_args: String::new(),
+                rules: self.rules.clone(),
             },
             config_env: BTreeSet::new(),
             strict: self.mode == Mode::Strict,
@@ -159,10 +220,26 @@ impl Resolution {
     }
 }
 
-fn resolve_package(package: &Package, consumer: &ConsumerPolicy, mode: Mode) -> Resolved {
+fn resolve_package(
+    package: &Package,
+    consumer: &ConsumerPolicy,
+    mode: Mode,
+    rules: &PathRules,
+) -> Resolved {
+    // A member's table is the consumer's own: a home under a plain key is an error there.
+    let kind = if package.is_member {
+        TableKind::Package
+    } else {
+        TableKind::Dependency
+    };
     let (requests, request_errors) = if package.declares_sandbox {
-        match read_requests(&package.manifest_path) {
-            Ok(requests) => (requests, Vec::new()),
+        match read_requests(&package.manifest_path, kind, rules) {
+            Ok(mut requests) => {
+                if kind == TableKind::Dependency {
+                    requests.needs = mark_links(&requests.needs, &package.manifest_dir, rules);
+                }
+                (requests, Vec::new())
+            }
             Err(errors) => (Requests::default(), errors),
         }
     } else {
@@ -261,9 +338,13 @@ fn absolute(capabilities: &[Capability], manifest_dir: &Path) -> BTreeSet<Capabi
         .collect()
 }
 
-/// Reads a package's `[package.metadata.sandbox]`; errors are rendered diagnostics, each
-/// under its own heading.
-fn read_requests(manifest: &Path) -> Result<Requests, Vec<String>> {
+/// Reads a package's `[package.metadata.sandbox]` as a table of `kind`; errors are
+/// rendered diagnostics, each under its own heading.
+fn read_requests(
+    manifest: &Path,
+    kind: TableKind,
+    rules: &PathRules,
+) -> Result<Requests, Vec<String>> {
     let text = fs::read_to_string(manifest).map_err(|err| {
         vec![format!(
             "error: failed to read {}: {err}",
@@ -287,7 +368,7 @@ fn read_requests(manifest: &Path) -> Result<Requests, Vec<String>> {
         path: manifest,
         text: &text,
     };
-    parse_table(&file, item, TableKind::Package)
+    parse_table(&file, item, kind, rules)
         .map(|table| table.requests)
         .map_err(|errors| errors.iter().map(ToString::to_string).collect())
 }
@@ -356,6 +437,7 @@ mod tests {
             &file,
             &doc["workspace"]["metadata"]["sandbox"],
             TableKind::Workspace,
+            &PathRules::default(),
         )
         .unwrap()
         .consumer
@@ -369,12 +451,14 @@ mod tests {
                 &package("fake-sys", "1.0.0", member),
                 &ConsumerPolicy::default(),
                 Mode::Deny,
+                &PathRules::default(),
             );
             resolved.request_errors = vec!["error[W001]: unknown key `exe`".into()];
             Resolution {
                 consumer: Consumer::default(),
                 packages: vec![resolved],
                 mode: Mode::Deny,
+                rules: PathRules::default(),
             }
         };
         let warnings = check_member_tables(&invalid(false)).unwrap();
@@ -395,6 +479,44 @@ mod tests {
         );
     }
 
+    /// A dependency's directory may hold a link into the home (a git checkout can): what
+    /// it declares through the link is requested under the dangerous key, like the home.
+    #[test]
+    fn a_declared_path_that_links_into_a_home_is_dangerous() {
+        let root = tempfile::tempdir().unwrap();
+        let home = root.path().join("home");
+        let dir = root.path().join("checkouts/linky");
+        fs::create_dir_all(home.join(".ssh")).unwrap();
+        fs::create_dir_all(home.join("notes")).unwrap();
+        fs::create_dir_all(dir.join("include")).unwrap();
+        std::os::unix::fs::symlink("../../home/.ssh", dir.join("keys")).unwrap();
+        std::os::unix::fs::symlink(home.join("notes"), dir.join("notes")).unwrap();
+        fs::write(
+            dir.join("Cargo.toml"),
+            "[package]\nname = \"linky\"\nversion = \"1.0.0\"\n\n\
+             [package.metadata.sandbox]\nread = [\"keys\", \"notes\", \"include\"]\n",
+        )
+        .unwrap();
+        let linky = Package {
+            manifest_path: dir.join("Cargo.toml"),
+            manifest_dir: dir.clone(),
+            declares_sandbox: true,
+            ..package("linky", "1.0.0", false)
+        };
+        let rules = PathRules::default()
+            .with_home(HomeKind::User, &home)
+            .with_own_tree(&dir);
+        let resolved = resolve_package(&linky, &ConsumerPolicy::default(), Mode::Deny, &rules);
+        assert_eq!(resolved.request_errors, Vec::<String>::new());
+        assert_eq!(resolved.requests.needs.read, ["include"]);
+        assert_eq!(resolved.requests.needs.dangerous_read, ["keys", "notes"]);
+        assert!(
+            resolved
+                .unreviewed
+                .contains(&Capability::DangerousRead("keys".into()))
+        );
+    }
+
     #[test]
     fn grants_match_the_exact_version_and_deny_wins() {
         let policy = consumer(
@@ -406,7 +528,12 @@ read = ["include"]
 exec = ["ar"]
 "#,
         );
-        let resolved = resolve_package(&package("zstd-sys", "2.0.15", false), &policy, Mode::Deny);
+        let resolved = resolve_package(
+            &package("zstd-sys", "2.0.15", false),
+            &policy,
+            Mode::Deny,
+            &PathRules::default(),
+        );
         assert!(
             resolved
                 .policy
@@ -427,7 +554,12 @@ exec = ["ar"]
             "relative paths are the package's"
         );
 
-        let newer = resolve_package(&package("zstd-sys", "2.0.16", false), &policy, Mode::Deny);
+        let newer = resolve_package(
+            &package("zstd-sys", "2.0.16", false),
+            &policy,
+            Mode::Deny,
+            &PathRules::default(),
+        );
         assert!(
             newer.policy.granted.is_empty(),
             "a new version is unreviewed"
