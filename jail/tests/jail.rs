@@ -486,21 +486,36 @@ fn layers_are_probed_and_missing_ones_refuse_to_run() {
 fn spawn_cost() {
     let scene = Scene::new();
     let jail = Jail::new(HELPER);
-    let mut spec = scene.spec(&[]);
-    spec.program = ProgramFile::identify(Path::new("/bin/true")).unwrap();
-    let start = Instant::now();
-    for _ in 0..100 {
-        let jailed = jail
-            .spawn(&spec, [Stdio::Null, Stdio::Null, Stdio::Null])
-            .unwrap();
-        assert_eq!(jailed.waiter.wait(), Outcome::Exited(0));
+    for program in [
+        &["/bin/true"][..],
+        &["/usr/bin/perl", "-e", "1"],
+        &["/usr/bin/cc", "--version"],
+        &["/usr/bin/python3", "-c", "1"],
+    ] {
+        let mut spec = scene.spec(&program[1..]);
+        spec.program = ProgramFile::identify(Path::new(program[0])).unwrap();
+        let rounds = 100;
+        let start = Instant::now();
+        for _ in 0..rounds {
+            let jailed = jail
+                .spawn(&spec, [Stdio::Null, Stdio::Null, Stdio::Null])
+                .unwrap();
+            assert_eq!(jailed.waiter.wait(), Outcome::Exited(0));
+        }
+        let jailed = start.elapsed() / rounds;
+        let start = Instant::now();
+        for _ in 0..rounds {
+            std::process::Command::new(program[0])
+                .args(&program[1..])
+                .stdout(std::process::Stdio::null())
+                .status()
+                .unwrap();
+        }
+        eprintln!(
+            "{program:?}: jailed {jailed:?} native {:?}",
+            start.elapsed() / rounds
+        );
     }
-    eprintln!("jailed: {:?}", start.elapsed() / 100);
-    let start = Instant::now();
-    for _ in 0..100 {
-        std::process::Command::new("/bin/true").status().unwrap();
-    }
-    eprintln!("native: {:?}", start.elapsed() / 100);
 }
 
 /// A helper that runs under a seccomp filter making `close_range`, pidfds and `openat2`
@@ -771,4 +786,104 @@ fn the_supervisor_holds_on_older_landlocks() {
     }
     assert_eq!(mode_of(&key), 0o600);
     assert_eq!(mode_of(&own), 0o640);
+}
+
+/// The sweep needs no new descriptor: a helper whose descriptor limit was lowered to
+/// nothing while the program ran (what `prlimit` from inside once did) still finds and
+/// kills the daemon the program left, and says so if it ever cannot.
+#[test]
+fn the_sweep_holds_when_the_helper_has_no_descriptors_left() {
+    let scene = Scene::new();
+    let marker = scene.work.join("survived");
+    let jail = Jail::new(HELPER);
+    let mut jailed = jail
+        .spawn(
+            &scene.spec(&["late-daemon", path(&marker), "1", "500"]),
+            [Stdio::Null, Stdio::Piped, Stdio::Null],
+        )
+        .unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", jailed.pid)).unwrap();
+    let helper: i32 = stat[stat.rfind(')').unwrap() + 2..]
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    // No new descriptor (what a jailed program's `prlimit` once did with 0, which here
+    // would also stop the helper's `poll` and so end the jail, see below).
+    let none = libc::rlimit {
+        rlim_cur: 3,
+        rlim_max: 3,
+    };
+    // Once the program has started (its loader's mappings are judged by the supervisor,
+    // which opens descriptors to do so).
+    std::thread::sleep(Duration::from_millis(250));
+    // SAFETY: lowers the limits of the helper, a process of ours.
+    let lowered =
+        unsafe { libc::prlimit(helper, libc::RLIMIT_NOFILE, &none, std::ptr::null_mut()) };
+    assert_eq!(lowered, 0, "{}", std::io::Error::last_os_error());
+    let mut said = String::new();
+    jailed
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut said)
+        .unwrap();
+    assert_eq!(said.trim(), "ok forked");
+    let finished = jailed.waiter.finish();
+    assert_eq!(finished.outcome, Outcome::Exited(0));
+    assert_eq!(finished.unswept, None);
+    assert!(
+        processes_with(path(&marker)).is_empty(),
+        "a daemon outlived the sweep"
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(!marker.exists(), "a daemon ran on after the program ended");
+}
+
+/// A helper that cannot wait any more (here: no descriptors at all, so `poll` fails)
+/// ends the jail and says why, instead of leaving the program unwatched.
+#[test]
+fn a_helper_that_cannot_watch_ends_the_jail_and_says_so() {
+    let scene = Scene::new();
+    let marker = scene.work.join("survived");
+    // A call the supervisor must judge, made after the helper lost its descriptors: it
+    // wakes the helper, whose next wait then fails.
+    std::fs::write(&marker, "").unwrap();
+    let jailed = Jail::new(HELPER)
+        .spawn(
+            &scene.spec(&["late-chmod", path(&marker), "1000"]),
+            [Stdio::Null, Stdio::Null, Stdio::Null],
+        )
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(250));
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", jailed.pid)).unwrap();
+    let helper: i32 = stat[stat.rfind(')').unwrap() + 2..]
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let none = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: lowers the limits of the helper, a process of ours.
+    assert_eq!(
+        unsafe { libc::prlimit(helper, libc::RLIMIT_NOFILE, &none, std::ptr::null_mut()) },
+        0
+    );
+    let finished = jailed.waiter.finish();
+    assert_eq!(finished.outcome, Outcome::Stopped);
+    assert!(
+        finished
+            .unswept
+            .as_deref()
+            .is_some_and(|why| why.contains("could not watch")),
+        "{finished:?}"
+    );
+    assert!(
+        processes_with(path(&marker)).is_empty(),
+        "the program outlived its helper's watch"
+    );
 }

@@ -9,8 +9,16 @@
 
 use std::io;
 
+/// The helper's own children list, opened once by [`available`]: read again from the
+/// same descriptor, it needs none of the helper's descriptor limit, which a jailed
+/// program could otherwise have lowered to make the listing fail.
+static CHILDREN: std::sync::OnceLock<std::fs::File> = std::sync::OnceLock::new();
+
 /// The helper's direct children.
 fn children(me: libc::pid_t) -> io::Result<Vec<libc::pid_t>> {
+    if let Some(file) = CHILDREN.get() {
+        return read_pids(file);
+    }
     if let Ok(text) = std::fs::read_to_string(format!("/proc/{me}/task/{me}/children")) {
         return Ok(text
             .split_whitespace()
@@ -45,11 +53,33 @@ fn stat(pid: libc::pid_t) -> Option<(char, libc::pid_t)> {
     Some((state, parent))
 }
 
-/// Whether descendants can be found here: `/proc` is mounted and readable.
+/// Whether descendants can be found here: `/proc` is mounted and readable. Keeps the
+/// children list open for [`kill_all`].
 pub(crate) fn available() -> io::Result<()> {
     // SAFETY: plain syscall.
     let me = unsafe { libc::getpid() };
+    if let Ok(file) = std::fs::File::open(format!("/proc/{me}/task/{me}/children")) {
+        let _ = CHILDREN.set(file);
+    }
     children(me).map(|_| ())
+}
+
+/// The pids in a children list, read from its start.
+fn read_pids(file: &std::fs::File) -> io::Result<Vec<libc::pid_t>> {
+    use std::os::unix::fs::FileExt;
+    let mut text = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let read = file.read_at(&mut chunk, text.len() as u64)?;
+        if read == 0 {
+            break;
+        }
+        text.extend_from_slice(&chunk[..read]);
+    }
+    Ok(String::from_utf8_lossy(&text)
+        .split_whitespace()
+        .filter_map(|pid| pid.parse().ok())
+        .collect())
 }
 
 /// Kills every descendant and reaps them all. Fails, having killed every child it could

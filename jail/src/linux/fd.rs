@@ -226,20 +226,32 @@ union Control {
     bytes: [u8; 64],
 }
 
+fn iovec(byte: &mut [u8; 1]) -> libc::iovec {
+    libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    }
+}
+
+/// A message of the one byte in `iov`, with all of `control` for ancillary data. The
+/// message points into both, which must outlive it.
+fn one_byte_message(iov: &mut libc::iovec, control: &mut Control) -> libc::msghdr {
+    // SAFETY: an all-zero message is valid to fill in.
+    let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
+    message.msg_iov = iov;
+    message.msg_iovlen = 1;
+    message.msg_control = std::ptr::from_mut(control).cast();
+    message.msg_controllen = std::mem::size_of::<Control>() as _;
+    message
+}
+
 /// Sends `fd` over the Unix socket `socket` (`SCM_RIGHTS`).
 pub(crate) fn send_fd(socket: &OwnedFd, fd: &OwnedFd) -> io::Result<()> {
     let mut byte = [0u8; 1];
-    let mut iov = libc::iovec {
-        iov_base: byte.as_mut_ptr().cast(),
-        iov_len: 1,
-    };
-    // SAFETY: an all-zero control buffer and message are valid to fill in.
+    let mut iov = iovec(&mut byte);
+    // SAFETY: an all-zero control buffer is valid to fill in.
     let mut control: Control = unsafe { std::mem::zeroed() };
-    // SAFETY: as above.
-    let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
-    message.msg_iov = &mut iov;
-    message.msg_iovlen = 1;
-    message.msg_control = (&raw mut control).cast();
+    let mut message = one_byte_message(&mut iov, &mut control);
     // SAFETY: CMSG_SPACE is a size computation.
     message.msg_controllen = unsafe { libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) } as _;
     // SAFETY: the message has room for one header with one descriptor (CMSG_SPACE above,
@@ -264,18 +276,10 @@ pub(crate) fn send_fd(socket: &OwnedFd, fd: &OwnedFd) -> io::Result<()> {
 /// without sending one.
 pub(crate) fn recv_fd(socket: &OwnedFd) -> io::Result<Option<OwnedFd>> {
     let mut byte = [0u8; 1];
-    let mut iov = libc::iovec {
-        iov_base: byte.as_mut_ptr().cast(),
-        iov_len: 1,
-    };
-    // SAFETY: all-zero buffers are valid for the kernel to fill.
+    let mut iov = iovec(&mut byte);
+    // SAFETY: an all-zero control buffer is valid for the kernel to fill.
     let mut control: Control = unsafe { std::mem::zeroed() };
-    // SAFETY: as above.
-    let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
-    message.msg_iov = &mut iov;
-    message.msg_iovlen = 1;
-    message.msg_control = (&raw mut control).cast();
-    message.msg_controllen = std::mem::size_of::<Control>() as _;
+    let mut message = one_byte_message(&mut iov, &mut control);
     let received = loop {
         // SAFETY: a valid socket and message whose buffers outlive the call.
         let received =

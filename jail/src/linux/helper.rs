@@ -686,6 +686,16 @@ fn supervise(
         ];
         // SAFETY: polls three descriptors we own (a negative one is ignored).
         let ready = unsafe { libc::poll(fds.as_mut_ptr(), 3, timeout) };
+        if ready < 0 {
+            let err = std::io::Error::last_os_error();
+            if err.kind() != std::io::ErrorKind::Interrupted {
+                // Waiting is how the helper keeps every promise: if it cannot wait, it
+                // ends the jail and says so rather than leave the program unwatched.
+                let why = format!("the jail's helper could not watch the program ({err})");
+                let swept = stop(target).and(Err(why));
+                return (Message::Stopped, swept);
+            }
+        }
         if ready == 0 && deadline.is_some_and(|deadline| Instant::now() >= deadline) {
             return (Message::TimedOut, stop(target));
         }

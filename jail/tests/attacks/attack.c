@@ -182,6 +182,21 @@ static int attack_daemon(const char *path, const char *seconds) {
     return report(0, "forked");
 }
 
+/* A daemon left behind after the program waited `wait_ms`, long enough for the test to
+ * do to the helper what a jailed program once could (lower its descriptor limit). */
+static int attack_late_daemon(const char *path, const char *seconds, const char *wait_ms) {
+    usleep(atoi(wait_ms) * 1000);
+    return attack_daemon(path, seconds);
+}
+
+/* A call the supervisor judges, made after `wait_ms`; then the program lingers. */
+static int attack_late_chmod(const char *path, const char *wait_ms) {
+    usleep(atoi(wait_ms) * 1000);
+    long result = chmod(path, 0600);
+    sleep(3);
+    return report(result, "chmod");
+}
+
 static int attack_fds(void) {
     char list[256] = "";
     DIR *dir = opendir("/proc/self/fd");
@@ -330,6 +345,8 @@ int main(int argc, char **argv) {
     if (!strcmp(name, "x32")) return attack_x32();
     if (!strcmp(name, "daemon")) return attack_daemon(rest[0], rest[1]);
     if (!strcmp(name, "fds")) return attack_fds();
+    if (!strcmp(name, "late-chmod")) return attack_late_chmod(rest[0], rest[1]);
+    if (!strcmp(name, "late-daemon")) return attack_late_daemon(rest[0], rest[1], rest[2]);
     if (!strcmp(name, "whoami")) return attack_whoami();
     if (!strcmp(name, "chmod")) return attack_chmod(rest[0], rest[1]);
     if (!strcmp(name, "fchmod")) return attack_fchmod(rest[0], rest[1]);
