@@ -1,5 +1,6 @@
 //! Runs a native program confined by a typed [`Spec`]: what it may read, write and
-//! execute, whether it may use the network, how long it may run. Nothing else gets out,
+//! execute, whether it may use the network, how long it may run and how much of the
+//! machine it may use. Nothing else gets out,
 //! and nothing it starts outlives it.
 //!
 //! A build script's native helpers (a `rustc` probe, a granted `cc`, a `run-natively`
@@ -34,6 +35,7 @@
 //! | seccomp filter | sockets (all families, or all but IPv4/IPv6 with a grant), io_uring, SysV IPC and message queues, keyrings, ptrace and `process_vm_*`, mounts and namespaces, bpf, perf, terminal injection, x32 and foreign system-call ABIs | `CONFIG_SECCOMP_FILTER` |
 //! | subreaper and sweep | descendants outliving the program | `/proc` |
 //! | fd hygiene | inherited descriptors (cargo's jobserver, the host's files) | nothing |
+//! | rlimits and a task census ([`Resources`]) | one process's address space and file size, core dumps, the tasks of the whole jail | nothing (`/proc` for the census) |
 //!
 //! [`Layers::probe`] tells what this machine offers; a layer the spec needs that is
 //! missing makes the spawn fail with [`Error::Unavailable`], never a weaker jail.
@@ -51,8 +53,8 @@ mod linux;
 
 pub use error::{Error, Layer, Missing};
 pub use layers::Layers;
-pub use spawn::{Applied, Jail, Jailed, Killer, Outcome, SignalScope, Stdio, Waiter};
-pub use spec::{Access, Code, Network, ProgramFile, SYSTEM_READ_EXEC, Spec};
+pub use spawn::{Applied, Exceeded, Jail, Jailed, Killer, Outcome, SignalScope, Stdio, Waiter};
+pub use spec::{Access, Code, Network, ProgramFile, Resources, SYSTEM_READ_EXEC, Spec};
 
 /// The first argument that makes the embedding executable act as the jail's helper.
 pub const HELPER_ARG: &str = "--wasm-build-jail";

@@ -11,11 +11,11 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::{descendants, fd, filesystem, jobserver, syscalls};
+use super::{descendants, fd, filesystem, jobserver, resources, syscalls};
 use crate::error::{Layer, Missing};
 use crate::layers::Layers;
 use crate::spawn::{Applied, Message, REPORT_FD, SignalScope};
-use crate::spec::{Code, Rules};
+use crate::spec::{Code, Resources, Rules};
 
 /// Why the program did not start: a [`Message::Missing`] or [`Message::Refused`].
 type Failure = Message;
@@ -184,6 +184,7 @@ fn run(args: &[OsString], report: &mut File) -> Result<Message, Failure> {
         parent.as_ref(),
         &watched,
         rules.time_limit_ms.map(Duration::from_millis),
+        resources::Census::new(rules.resources.processes),
     ))
 }
 
@@ -233,6 +234,7 @@ fn confine_and_exec(
             std::io::Error::last_os_error(),
         ));
     }
+    resources::apply(&launch.resources).map_err(Message::Refused)?;
     drop_capabilities().map_err(Message::Refused)?;
     ruleset.enforce().map_err(missing(Layer::Landlock))?;
     syscalls::install(filters).map_err(missing(Layer::Seccomp))?;
@@ -255,11 +257,13 @@ fn confine_and_exec(
     ))
 }
 
-/// The program to execute and its `argv`, with the interpreter of a `#!` script.
+/// The program to execute and its `argv`, with the interpreter of a `#!` script, and the
+/// bounds it runs under.
 struct Launch {
     program: OwnedFd,
     interpreter: Option<OwnedFd>,
     argv: Vec<OsString>,
+    resources: Resources,
 }
 
 impl Launch {
@@ -271,6 +275,7 @@ impl Launch {
                 program,
                 interpreter: None,
                 argv: argv.to_vec(),
+                resources: rules.resources,
             });
         };
         // The kernel would hand the interpreter the script's path, to be opened again:
@@ -299,6 +304,7 @@ impl Launch {
             program,
             interpreter: Some(opened),
             argv: script_argv,
+            resources: rules.resources,
         })
     }
 
@@ -584,13 +590,14 @@ fn supervise(
     parent: Option<&OwnedFd>,
     signals: &SignalFd,
     limit: Option<Duration>,
+    mut census: resources::Census,
 ) -> Message {
     let deadline = limit.map(|limit| Instant::now() + limit);
     let status = loop {
-        let timeout = deadline.map_or(-1, |deadline| {
+        let timeout = census.timeout(deadline.map_or(-1, |deadline| {
             let left = deadline.saturating_duration_since(Instant::now());
             i32::try_from(left.as_millis()).unwrap_or(i32::MAX)
-        });
+        }));
         let mut fds = [
             libc::pollfd {
                 fd: signals.fd.as_raw_fd(),
@@ -612,6 +619,10 @@ fn supervise(
         if fds[1].revents != 0 {
             stop(target);
             return Message::Stopped;
+        }
+        if let Some(exceeded) = census.check() {
+            stop(target);
+            return Message::Exceeded(exceeded);
         }
         if fds[0].revents != 0 {
             let arrived = signals.read();

@@ -5,6 +5,7 @@ pub(crate) mod fd;
 mod filesystem;
 pub(crate) mod helper;
 mod jobserver;
+mod resources;
 mod syscalls;
 
 /// The layers, when this process can tell them without trying: Landlock with scopes (so
