@@ -145,6 +145,10 @@ pub struct RunOutput {
     /// system-call filter, or after printing "Permission denied"), one sentence each: the
     /// script may have carried on and built something else than natively.
     pub stopped: Vec<String>,
+    /// Bounds of the jail its programs ran into (their processes, memory, files, time, the
+    /// disk they filled), one sentence each naming the limit and its key: each fails the
+    /// build, whatever the script made of it.
+    pub limited: Vec<String>,
 }
 
 /// The store's data: the WASI context, the exec broker and what enforces the limits.
@@ -287,7 +291,7 @@ impl Sandbox<'_> {
         let hidden_lookups = std::mem::take(&mut host.hidden_lookups);
         let outside_lookups = std::mem::take(&mut host.outside.paths);
         drop(empty_root);
-        let (attempts, pending, jail_failures, confinement, ran_untrusted, stopped) =
+        let (attempts, pending, jail_failures, confinement, ran_untrusted, stopped, limited) =
             match host.broker.take() {
                 Some(mut broker) => (
                     std::mem::take(&mut broker.attempts),
@@ -296,8 +300,17 @@ impl Sandbox<'_> {
                     broker.confinement.take(),
                     broker.ran_untrusted,
                     broker.stopped(),
+                    broker.limited(),
                 ),
-                None => (Vec::new(), Vec::new(), Vec::new(), None, false, Vec::new()),
+                None => (
+                    Vec::new(),
+                    Vec::new(),
+                    Vec::new(),
+                    None,
+                    false,
+                    Vec::new(),
+                    Vec::new(),
+                ),
             };
         Ok(RunOutput {
             exit,
@@ -311,6 +324,7 @@ impl Sandbox<'_> {
             confinement,
             ran_untrusted,
             stopped,
+            limited,
         })
     }
 
