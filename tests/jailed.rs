@@ -511,10 +511,10 @@ fn a_granted_program_the_jail_stopped_is_reported() {
     assert_eq!(report(&project)["probe"], "err \"failed\"");
 }
 
-/// Granted programs go past the limits the consumer set: one fills OUT_DIR past `out-dir`
-/// and would remove it all before the end-of-run check, one writes a single file past it
-/// (the shell that ran the writer removes it and exits 0), one forks past `processes`, one
-/// takes memory past its address space (16 × `memory`). Each is stopped, each program is
+/// Granted programs go past the limits the consumer set: one forks past `processes`, one
+/// takes memory past its address space (16 × `memory`), one writes a single file past
+/// `out-dir` (the shell that ran the writer removes it and exits 0), one fills OUT_DIR
+/// past it and would remove it all before the end-of-run check. Each is stopped, each program is
 /// named with the limit and the key that raises it, and the build fails. Every bomb is
 /// bounded in itself. (Before the jail had bounds, this build passed.)
 #[test]
@@ -524,12 +524,13 @@ fn native_bombs_fail_the_build_with_the_limit_named() {
     let out = std::env::var("OUT_DIR").unwrap();
     let run = |name: &str, script: &str| {
         let output = std::process::Command::new("sh").arg("-c").arg(script).env("OUT_DIR", &out).output().unwrap();
-        record(name, &format!("{} {}", output.status, String::from_utf8_lossy(&output.stderr).trim()));
+        record(name, &format!("{} {}", output.status, String::from_utf8_lossy(&output.stderr).trim().replace('\n', " | ")));
     };
-    run("one-file", "head -c 3145728 /dev/zero > $OUT_DIR/one; rm -f $OUT_DIR/one");
-    run("many-files", "for i in 1 2 3 4; do head -c 524288 /dev/zero > $OUT_DIR/part$i; done; sleep 10; rm -f $OUT_DIR/part*");
     run("fork", "i=0; while [ $i -lt 40 ]; do sleep 10 & i=$((i+1)); done; wait");
     run("memory", "awk 'BEGIN { s = \"x\"; while (length(s) < 2^30) s = s s }'");
+    run("one-file", "head -c 3145728 /dev/zero > $OUT_DIR/one; rm -f $OUT_DIR/one");
+    // Last: what it leaves in OUT_DIR stops every program started after it.
+    run("many-files", "for i in 1 2 3 4; do head -c 524288 /dev/zero > $OUT_DIR/part$i; done; sleep 10; rm -f $OUT_DIR/part*");
 "#,
         "",
     );
