@@ -543,8 +543,9 @@ fn native_bombs_fail_the_build_with_the_limit_named() {
         .wasm_build(&[])
         .failure()
         .stderr_has(
-            "bytes into OUT_DIR and its temporary directory, more than its out-dir limit of \
-             1MiB, and were stopped; raise `limits.out-dir` for it if it needs more",
+            "bytes in OUT_DIR and its temporary directory while its programs ran, more than \
+             its out-dir limit of 1MiB; they were stopped; raise `limits.out-dir` for it if it \
+             needs more",
         )
         .stderr_has(
             "stopped by the jail's file-size limit of 1MiB per file (`out-dir`); raise \

@@ -207,8 +207,8 @@ impl Shared {
 pub(crate) fn disk_exceeded(watch: &DiskWatch) -> Option<String> {
     let seen = watch.exceeded()?;
     Some(format!(
-        "ran programs that wrote {seen} bytes into OUT_DIR and its temporary directory, \
-         more than its out-dir limit of {}, and were stopped; raise `limits.{}` for it if \
+        "held {seen} bytes in OUT_DIR and its temporary directory while its programs ran, \
+         more than its out-dir limit of {}; they were stopped; raise `limits.{}` for it if \
          it needs more",
         ByteSize::new(watch.limit()),
         LimitKey::OutDir.key()

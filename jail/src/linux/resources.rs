@@ -17,6 +17,7 @@
 //! delegated cgroup's `pids.max`, where one exists, or counting `clone` in a seccomp
 //! supervisor would make the bound exact.
 
+use std::collections::HashMap;
 use std::io;
 use std::time::{Duration, Instant};
 
@@ -118,6 +119,9 @@ impl Census {
 /// A process that ends while it is counted is not an error; `/proc` that cannot be read
 /// is.
 pub(crate) fn count_descendant_tasks(root: libc::pid_t, limit: u32) -> io::Result<u32> {
+    if std::fs::metadata(format!("/proc/{root}/task/{root}/children")).is_err() {
+        return count_by_parents(root);
+    }
     let mut queue = Vec::new();
     tasks_of(root, &mut queue)?;
     let mut counted: u32 = 0;
@@ -158,6 +162,47 @@ fn tasks_of(pid: libc::pid_t, queue: &mut Vec<libc::pid_t>) -> io::Result<u32> {
     Ok(counted)
 }
 
+/// [`count_descendant_tasks`] on kernels without `CONFIG_PROC_CHILDREN`: every process's
+/// parent and thread count, from its `/proc/<pid>/stat`.
+fn count_by_parents(root: libc::pid_t) -> io::Result<u32> {
+    let mut children: HashMap<libc::pid_t, Vec<(libc::pid_t, u32)>> = HashMap::new();
+    for entry in std::fs::read_dir("/proc")? {
+        let entry = entry?;
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|name| name.parse::<libc::pid_t>().ok())
+        else {
+            continue;
+        };
+        let stat = match std::fs::read_to_string(entry.path().join("stat")) {
+            Ok(stat) => stat,
+            Err(err) if vanished(&err) => continue,
+            Err(err) => return Err(err),
+        };
+        // `pid (comm) state ppid ...`, `comm` may hold anything: fields count from the
+        // last `)`. The parent is the 2nd field after it, the thread count the 18th.
+        let fields: Vec<&str> = stat
+            .rfind(')')
+            .map(|end| stat[end + 1..].split_whitespace().collect())
+            .unwrap_or_default();
+        let parent = fields.get(1).and_then(|field| field.parse().ok());
+        let threads = fields.get(17).and_then(|field| field.parse().ok());
+        if let (Some(parent), Some(threads)) = (parent, threads) {
+            children.entry(parent).or_default().push((pid, threads));
+        }
+    }
+    let mut counted: u32 = 0;
+    let mut queue = vec![root];
+    while let Some(pid) = queue.pop() {
+        for (child, threads) in children.get(&pid).into_iter().flatten() {
+            counted = counted.saturating_add(*threads);
+            queue.push(*child);
+        }
+    }
+    Ok(counted)
+}
+
 /// Whether an error reading a process's `/proc` entry means it ended meanwhile.
 fn vanished(err: &io::Error) -> bool {
     err.kind() == io::ErrorKind::NotFound || err.raw_os_error() == Some(libc::ESRCH)
@@ -186,10 +231,12 @@ mod tests {
             std::thread::sleep(Duration::from_millis(10));
             counted = count_descendant_tasks(me, u32::MAX).unwrap();
         }
+        let by_parents = count_by_parents(me).unwrap();
         // SAFETY: kills the process group of the shell we started.
         unsafe { libc::kill(-(shell.id() as libc::pid_t), libc::SIGKILL) };
         shell.wait().unwrap();
         assert_eq!(counted, before + 3, "sh and its two sleeps");
+        assert!(by_parents >= 3, "without children files too: {by_parents}");
         assert!(count_descendant_tasks(me, 0).is_ok());
     }
 }
