@@ -517,6 +517,38 @@ fn a_fork_bomb_is_stopped_at_the_process_bound() {
     );
 }
 
+/// Processes that left the program's tree (a double fork into sessions of their own)
+/// still count: they are the helper's.
+#[test]
+fn daemonized_processes_count_toward_the_process_bound() {
+    let scene = Scene::new();
+    let marker = scene.work.join("daemon-bomb-marker");
+    let mut spec = scene.spec(&[]);
+    spec.program = ProgramFile::identify(Path::new("/bin/sh")).unwrap();
+    spec.argv0 = "sh".into();
+    spec.args = vec![
+        "-c".into(),
+        "i=0; while [ $i -lt 40 ]; do (setsid sh -c 'sleep 10' $0 &); i=$((i+1)); done; sleep 10"
+            .into(),
+        path(&marker).into(),
+    ];
+    spec.resources.processes = Some(16);
+    let started = Instant::now();
+    let (outcome, _) = run_spec(&Jail::new(HELPER), &spec);
+    assert!(
+        matches!(
+            outcome,
+            Outcome::Exceeded(Exceeded::Processes { limit: 16, .. })
+        ),
+        "{outcome:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(9),
+        "stopped before its own end"
+    );
+    assert!(processes_with(path(&marker)).is_empty());
+}
+
 /// Memory past the address-space bound is refused to the program (`ENOMEM`), which then
 /// holds less than the bound; without it the same program takes 1 GiB.
 #[test]
