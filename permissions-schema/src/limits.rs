@@ -35,8 +35,8 @@ pub struct Limits {
     /// together while programs the script started run (measured every 250 ms); also the
     /// size of any one file such a program writes.
     pub out_dir_bytes: u64,
-    /// Processes and threads the programs the script started (and what they start) may
-    /// hold at once. A parallel C++ build of 200 compilers, each with its driver and
+    /// Processes and threads one program the script starts may hold at once, with
+    /// everything it starts (each program the script starts has its own count). A parallel C++ build of 200 compilers, each with its driver and
     /// assembler, and a linker's thread per core fit; a fork bomb is stopped within a
     /// few hundred processes of it.
     pub processes: u32,

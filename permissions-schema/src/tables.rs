@@ -68,7 +68,7 @@ pub enum LimitKey {
     Stderr,
     /// `out-dir`: bytes in `OUT_DIR`.
     OutDir,
-    /// `processes`: processes and threads of its native programs at once.
+    /// `processes`: processes and threads one of its programs holds at once.
     Processes,
 }
 
@@ -131,7 +131,8 @@ pub struct LimitOverrides {
     /// Bytes left in `OUT_DIR` (default 4GiB).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub out_dir: Option<ByteSize>,
-    /// Processes and threads its native programs hold at once (default 4096).
+    /// Processes and threads one of its programs holds at once, with what it starts
+    /// (default 4096).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub processes: Option<u32>,
