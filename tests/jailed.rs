@@ -69,7 +69,15 @@ fn native_attacks_granted(attacks: &[(&str, String)], grants: &str) -> Project {
 /// Moves the hostile package into `hostile/` of a workspace whose root is the consumer, as
 /// a dependency sits: its directory holds no target directory.
 fn as_a_dependency(project: &Project) {
+    as_a_dependency_granted(project, GRANTS);
+}
+
+/// [`as_a_dependency`], with `grants` in the consumer's manifest.
+fn as_a_dependency_granted(project: &Project, grants: &str) {
     for file in ["Cargo.toml", "build.rs", "attack.c", "src/lib.rs"] {
+        if !project.root().join(file).exists() {
+            continue;
+        }
         project.file(&format!("hostile/{file}"), &project.read(file));
         fs::remove_file(project.root().join(file)).unwrap();
     }
@@ -80,7 +88,7 @@ fn as_a_dependency(project: &Project) {
                 "consumer",
                 &format!(
                     "[dependencies]\nhostile = {{ path = \"hostile\" }}\n\n{}",
-                    GRANTS
+                    grants
                 ),
             ),
         )
@@ -667,4 +675,66 @@ fn code_a_build_wrote_runs_only_with_run_built() {
         .stderr_has("needs permission to run programs it built")
         .stderr_has("was refused by the jail: map `")
         .stderr_has("/attack` as code");
+}
+
+/// Granted programs go past the limits the consumer set: one forks past `processes`, one
+/// takes memory past its address space (16 × `memory`), one writes a single file past
+/// `out-dir` (the shell that ran the writer removes it and exits 0), one fills OUT_DIR
+/// past it and would remove it all before the end-of-run check. Each is stopped, each program is
+/// named with the limit and the key that raises it, and the build fails. Every bomb is
+/// bounded in itself. (Before the jail had bounds, this build passed.)
+#[test]
+fn native_bombs_fail_the_build_with_the_limit_named() {
+    let project = hostile(
+        r#"
+    let out = std::env::var("OUT_DIR").unwrap();
+    let run = |name: &str, script: &str| {
+        let output = std::process::Command::new("sh").arg("-c").arg(script).env("OUT_DIR", &out).output().unwrap();
+        record(name, &format!("{} {}", output.status, String::from_utf8_lossy(&output.stderr).trim().replace('\n', " | ")));
+    };
+    run("fork", "i=0; while [ $i -lt 40 ]; do sleep 10 & i=$((i+1)); done; wait");
+    run("memory", "awk 'BEGIN { s = \"x\"; while (length(s) < 2^30) s = s s }'");
+    run("one-file", "head -c 3145728 /dev/zero > $OUT_DIR/one; rm -f $OUT_DIR/one");
+    // Last: what it leaves in OUT_DIR stops every program started after it.
+    run("many-files", "for i in 1 2 3 4; do head -c 524288 /dev/zero > $OUT_DIR/part$i; done; sleep 10; rm -f $OUT_DIR/part*");
+"#,
+        "",
+    );
+    as_a_dependency_granted(
+        &project,
+        "[package.metadata.sandbox.allow.\"hostile@0.1.0\"]\nexec = [\"sh\"]\n\
+         limits = { out-dir = \"1MiB\", processes = 16, memory = \"64MiB\" }\n",
+    );
+    project
+        .wasm_build(&[])
+        .failure()
+        .stderr_has(
+            "bytes in OUT_DIR and its temporary directory while its programs ran, more than \
+             its out-dir limit of 1MiB; they were stopped; raise `limits.out-dir` for it if it \
+             needs more",
+        )
+        .stderr_has(
+            "stopped by the jail's file-size limit of 1MiB per file (`out-dir`); raise \
+             `limits.out-dir` for it if it needs more",
+        )
+        .stderr_has(
+            "which was killed with everything it started: stopped by the jail's limit of 16 \
+             processes and threads at once; raise `limits.processes` for it if it needs more",
+        )
+        .stderr_has(
+            "after printing `awk: run time error: out of memory`: stopped by the jail's \
+             address-space limit of 1GiB per process (16 × `memory`); raise `limits.memory` \
+             for it if it needs more",
+        );
+    let report = report(&project);
+    assert!(
+        report["one-file"].contains("File size limit exceeded"),
+        "{report:#?}"
+    );
+    for stopped in ["many-files", "fork"] {
+        assert!(
+            report[stopped].contains("signal: 9"),
+            "{stopped} was stopped while it ran: {report:#?}"
+        );
+    }
 }

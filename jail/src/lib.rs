@@ -1,5 +1,6 @@
 //! Runs a native program confined by a typed [`Spec`]: what it may read, write and
-//! execute, whether it may use the network, how long it may run. Nothing else gets out,
+//! execute, whether it may use the network, how long it may run and how much of the
+//! machine it may use. Nothing else gets out,
 //! and nothing it starts outlives it.
 //!
 //! A build script's native helpers (a `rustc` probe, a granted `cc`, a `run-natively`
@@ -37,6 +38,7 @@
 //! | the helper's supervisor (seccomp user notification) | `chmod`/`chown`/`utime*` outside the writable directories (performed on a handle beneath them, or refused), mapping a file as code outside the executable directories (the loader on what the build wrote) | Linux ≥ 5.0 |
 //! | subreaper and sweep | descendants outliving the program; a sweep that cannot list fails the run | `/proc` |
 //! | fd hygiene | inherited descriptors (cargo's jobserver, the host's files) | nothing |
+//! | rlimits and a task census ([`Resources`]) | one process's address space and file size, core dumps, the tasks of the whole jail | nothing (`/proc` for the census) |
 //!
 //! [`Layers::probe`] tells what this machine offers; a layer the spec needs that is
 //! missing makes the spawn fail with [`Error::Unavailable`], never a weaker jail.
@@ -54,8 +56,10 @@ mod linux;
 
 pub use error::{Error, Layer, Missing};
 pub use layers::Layers;
-pub use spawn::{Applied, Finished, Jail, Jailed, Killer, Outcome, SignalScope, Stdio, Waiter};
-pub use spec::{Access, Code, Network, ProgramFile, SYSTEM_READ_EXEC, Spec};
+pub use spawn::{
+    Applied, Exceeded, Finished, Jail, Jailed, Killer, Outcome, SignalScope, Stdio, Waiter,
+};
+pub use spec::{Access, Code, Network, ProgramFile, Resources, SYSTEM_READ_EXEC, Spec};
 
 /// The first argument that makes the embedding executable act as the jail's helper.
 pub const HELPER_ARG: &str = "--wasm-build-jail";

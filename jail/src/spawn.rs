@@ -43,6 +43,46 @@ pub(crate) enum Message {
     /// The helper could not make sure nothing the program started is left (sent before
     /// how it ended).
     Unswept(String),
+    /// The program and its descendants went past a bound the helper enforces, and were
+    /// killed.
+    Exceeded(Exceeded),
+}
+
+/// A bound of [`crate::Resources`] that the helper enforces by killing the whole jail (the
+/// kernel enforces the others itself, per process).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Exceeded {
+    /// More tasks at once than [`crate::Resources::processes`].
+    Processes {
+        /// The bound.
+        limit: u32,
+        /// The tasks counted when the helper saw it (it stops counting past the bound).
+        counted: u32,
+    },
+    /// The helper could not count the tasks, and stopped them rather than let them run
+    /// unbounded.
+    Uncounted {
+        /// The bound.
+        limit: u32,
+        /// Why counting failed.
+        why: String,
+    },
+}
+
+impl std::fmt::Display for Exceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exceeded::Processes { limit, .. } => {
+                write!(f, "held more than {limit} processes and threads at once")
+            }
+            Exceeded::Uncounted { limit, why } => write!(
+                f,
+                "could not be held to its limit of {limit} processes and threads: counting \
+                 them failed ({why})"
+            ),
+        }
+    }
 }
 
 /// The layers that confine a running program, for the record.
@@ -107,7 +147,7 @@ pub struct Jail {
 }
 
 /// How a jailed program ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// It exited with this status.
     Exited(i32),
@@ -117,6 +157,9 @@ pub enum Outcome {
     TimedOut,
     /// [`Killer::kill`] stopped it, and everything it started.
     Stopped,
+    /// It and everything it started went past a bound of [`crate::Resources`] that the
+    /// helper enforces, and were killed.
+    Exceeded(Exceeded),
     /// The helper itself ended without saying how the program did (it was killed from
     /// outside). The program was killed with it where the kernel allowed.
     Lost,
@@ -247,6 +290,7 @@ impl Jail {
                 .time_limit
                 .map(|limit| u64::try_from(limit.as_millis()).unwrap_or(u64::MAX)),
             jobserver_tokens: spec.jobserver_tokens,
+            resources: spec.resources,
             host_pid: std::process::id(),
             landlock_abi_cap: self.landlock_abi_cap,
         };
@@ -372,6 +416,7 @@ impl Waiter {
                 Some(Message::Signaled(signal)) => Outcome::Signaled(signal),
                 Some(Message::TimedOut) => Outcome::TimedOut,
                 Some(Message::Stopped) => Outcome::Stopped,
+                Some(Message::Exceeded(exceeded)) => Outcome::Exceeded(exceeded),
                 _ => Outcome::Lost,
             };
             return finished;

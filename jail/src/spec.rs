@@ -52,6 +52,42 @@ pub struct Spec {
     /// started with cargo's `MAKEFLAGS`); 0 strips the jobserver instead. Cargo's own
     /// jobserver never reaches a jailed program: it could drain or inflate the build's pool.
     pub jobserver_tokens: u32,
+    /// How much memory, disk and processes it may use.
+    pub resources: Resources,
+}
+
+/// Bounds on what a jailed program and everything it starts may use of the machine.
+/// `None` leaves a bound as the helper's own (normally none); core dumps are always off
+/// (`RLIMIT_CORE` 0: a crashing 16 GiB process would otherwise write 16 GiB).
+///
+/// Exceeding one never passes silently: the program is stopped, or its operation fails
+/// the way the kernel fails it ([`crate::Outcome::Exceeded`], `SIGXFSZ`, `ENOMEM`), so that
+/// its caller can name the limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resources {
+    /// Bytes of address space of each process (`RLIMIT_AS`): its heap, stacks, mapped
+    /// files and reservations together, so larger than what it has resident. An
+    /// allocation past it fails with `ENOMEM`. Each process has its own; the whole jail
+    /// holds at most this times [`Resources::processes`].
+    pub address_space: Option<u64>,
+    /// Bytes of any one file a process writes (`RLIMIT_FSIZE`): a write past it is killed
+    /// by `SIGXFSZ`, or fails with `EFBIG` where that is ignored. The total a program
+    /// writes across files is its caller's to watch.
+    pub file_size: Option<u64>,
+    /// Tasks (processes and threads) the program and its descendants may hold at once.
+    /// The helper counts them every 20 ms and, past this, kills them all
+    /// ([`crate::Outcome::Exceeded`]); a fork burst can pass it by what it forks between two
+    /// counts, and is then killed whole.
+    pub processes: Option<u32>,
+}
+
+impl Resources {
+    /// No bound but the helper's own: for tests and callers that bound nothing.
+    pub const UNBOUNDED: Resources = Resources {
+        address_space: None,
+        file_size: None,
+        processes: None,
+    };
 }
 
 /// Paths a jailed program may use, besides [`SYSTEM_READ_EXEC`] (read and execute), a few
@@ -156,6 +192,7 @@ pub(crate) struct Rules {
     pub code: Code,
     pub time_limit_ms: Option<u64>,
     pub jobserver_tokens: u32,
+    pub resources: Resources,
     /// The host's pid: the helper stops at once if its parent is already someone else.
     pub host_pid: u32,
     /// Use at most this Landlock ABI (to reproduce an older kernel's behaviour).

@@ -12,7 +12,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use wasm_build_jail::{
-    Access, Code, Error, Jail, Layer, Layers, Network, Outcome, ProgramFile, Spec, Stdio,
+    Access, Code, Error, Exceeded, Jail, Layer, Layers, Network, Outcome, ProgramFile, Resources,
+    Spec, Stdio,
 };
 
 const HELPER: &str = env!("CARGO_BIN_EXE_wasm-build-jail-helper");
@@ -78,6 +79,7 @@ impl Scene {
             code: Code::Untrusted,
             time_limit: Some(Duration::from_secs(30)),
             jobserver_tokens: 0,
+            resources: Resources::UNBOUNDED,
         }
     }
 }
@@ -479,6 +481,136 @@ fn layers_are_probed_and_missing_ones_refuse_to_run() {
         }
         other => panic!("no Landlock must refuse: {other:?}"),
     }
+}
+
+/// A fork bomb that stops itself at 2000 forks (and holds them a second) is stopped by the
+/// process bound long before, and nothing of it survives. Without the bound it reaches
+/// 2000 (checked by hand on the code before the bound: `ok forked 2000`).
+#[test]
+fn a_fork_bomb_is_stopped_at_the_process_bound() {
+    let scene = Scene::new();
+    let marker = scene.work.join("fork-bomb-marker");
+    let mut spec = scene.spec(&["fork-bomb", "2000", path(&marker)]);
+    spec.resources.processes = Some(64);
+    let started = Instant::now();
+    let (outcome, said) = run_spec(&Jail::new(HELPER), &spec);
+    match outcome {
+        Outcome::Exceeded(Exceeded::Processes { limit, counted }) => {
+            assert_eq!(limit, 64);
+            assert!(counted > 64, "{counted}");
+        }
+        other => panic!("the bomb must be stopped at its bound: {other:?} {said}"),
+    }
+    assert_eq!(said, "", "the bomb never got to say how far it got");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(
+        processes_with(path(&marker)).is_empty(),
+        "a process of the bomb survived"
+    );
+    // Below the bound, the same program runs to its end.
+    let mut spec = scene.spec(&["fork-bomb", "20", path(&marker)]);
+    spec.resources.processes = Some(64);
+    let (outcome, said) = run_spec(&Jail::new(HELPER), &spec);
+    assert_eq!(
+        (outcome, said.as_str()),
+        (Outcome::Exited(0), "ok forked 20")
+    );
+}
+
+/// Processes that left the program's tree (a double fork into sessions of their own)
+/// still count: they are the helper's.
+#[test]
+fn daemonized_processes_count_toward_the_process_bound() {
+    let scene = Scene::new();
+    let marker = scene.work.join("daemon-bomb-marker");
+    let mut spec = scene.spec(&[]);
+    spec.program = ProgramFile::identify(Path::new("/bin/sh")).unwrap();
+    spec.argv0 = "sh".into();
+    spec.args = vec![
+        "-c".into(),
+        "i=0; while [ $i -lt 40 ]; do (setsid sh -c 'sleep 10' $0 &); i=$((i+1)); done; sleep 10"
+            .into(),
+        path(&marker).into(),
+    ];
+    spec.resources.processes = Some(16);
+    let started = Instant::now();
+    let (outcome, _) = run_spec(&Jail::new(HELPER), &spec);
+    assert!(
+        matches!(
+            outcome,
+            Outcome::Exceeded(Exceeded::Processes { limit: 16, .. })
+        ),
+        "{outcome:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(9),
+        "stopped before its own end"
+    );
+    assert!(processes_with(path(&marker)).is_empty());
+}
+
+/// Memory past the address-space bound is refused to the program (`ENOMEM`), which then
+/// holds less than the bound; without it the same program takes 1 GiB.
+#[test]
+fn memory_past_the_address_space_bound_is_refused() {
+    let scene = Scene::new();
+    let mut spec = scene.spec(&["memory-bomb", "1024"]);
+    spec.resources.address_space = Some(256 << 20);
+    let (outcome, said) = run_spec(&Jail::new(HELPER), &spec);
+    assert_eq!(outcome, Outcome::Exited(0));
+    let held: u64 = said
+        .strip_prefix("blocked ENOMEM after ")
+        .and_then(|rest| rest.strip_suffix(" MiB"))
+        .unwrap_or_else(|| panic!("the bomb must be refused memory: {said}"))
+        .parse()
+        .unwrap();
+    assert!(held < 256, "{held} MiB");
+}
+
+/// A file written past the file-size bound is cut at the bound: the writer is killed by
+/// `SIGXFSZ`, or told `EFBIG` when it ignores that signal.
+#[test]
+fn a_file_past_the_file_size_bound_is_refused() {
+    let scene = Scene::new();
+    let big = scene.work.join("big");
+    let jail = Jail::new(HELPER);
+    let mut spec = scene.spec(&["disk-bomb", path(&big), "64", "ignore-sigxfsz"]);
+    spec.resources.file_size = Some(1 << 20);
+    let (outcome, said) = run_spec(&jail, &spec);
+    assert_eq!(outcome, Outcome::Exited(0));
+    assert_eq!(said, "blocked EFBIG after 1048576 bytes");
+    assert_eq!(std::fs::metadata(&big).unwrap().len(), 1 << 20);
+
+    let mut spec = scene.spec(&["disk-bomb", path(&big), "64"]);
+    spec.resources.file_size = Some(1 << 20);
+    let (outcome, _) = run_spec(&jail, &spec);
+    assert_eq!(outcome, Outcome::Signaled(libc::SIGXFSZ));
+    assert_eq!(std::fs::metadata(&big).unwrap().len(), 1 << 20);
+}
+
+/// The bounds hold for the program and everything it starts, cannot be raised from
+/// inside, and core dumps are off even where nothing else is bounded.
+#[test]
+fn bounds_cannot_be_raised_from_inside() {
+    let scene = Scene::new();
+    let jail = Jail::new(HELPER);
+    let mut spec = scene.spec(&[]);
+    spec.program = ProgramFile::identify(Path::new("/bin/sh")).unwrap();
+    spec.argv0 = "sh".into();
+    spec.args = vec![
+        "-c".into(),
+        "ulimit -c; sh -c 'ulimit -v; ulimit -f'; ulimit -v unlimited 2>/dev/null || echo kept"
+            .into(),
+    ];
+    spec.resources.address_space = Some(512 << 20);
+    spec.resources.file_size = Some(4 << 20);
+    let (outcome, said) = run_spec(&jail, &spec);
+    assert_eq!(outcome, Outcome::Exited(0));
+    // `ulimit -v` counts KiB, `-f` blocks of 512 bytes.
+    assert_eq!(said, "0\n524288\n8192\nkept");
+    spec.resources = Resources::UNBOUNDED;
+    spec.args = vec!["-c".into(), "ulimit -c".into()];
+    assert_eq!(run_spec(&jail, &spec).1, "0");
 }
 
 #[test]

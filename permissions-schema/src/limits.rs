@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 #[serde(default, rename_all = "kebab-case")]
 pub struct Limits {
     /// Largest linear memory the module may grow to. wasm32 cannot exceed 4 GiB anyway;
-    /// 1 GiB is ~100x what real build scripts use.
+    /// 1 GiB is ~100x what real build scripts use. Each native process the script starts
+    /// may have 16 times this as address space (see the runtime's `bounds`).
     pub memory_bytes: u64,
     /// CPU time the script's own code may use. Waiting (for a child process, in `sleep`)
     /// does not count; children are bounded by `child_time`, and everything together by
@@ -30,8 +31,15 @@ pub struct Limits {
     pub stdout_bytes: u64,
     /// Bytes the script may print to stderr (stored by cargo like stdout).
     pub stderr_bytes: u64,
-    /// Bytes `OUT_DIR` may hold after the run.
+    /// Bytes `OUT_DIR` may hold after the run, and `OUT_DIR` and the temporary directory
+    /// together while programs the script started run (measured every 250 ms); also the
+    /// size of any one file such a program writes.
     pub out_dir_bytes: u64,
+    /// Processes and threads one program the script starts may hold at once, with
+    /// everything it starts (each program the script starts has its own count). A parallel C++ build of 200 compilers, each with its driver and
+    /// assembler, and a linker's thread per core fit; a fork bomb is stopped within a
+    /// few hundred processes of it.
+    pub processes: u32,
 }
 
 impl Limits {
@@ -44,6 +52,7 @@ impl Limits {
         stdout_bytes: 16 << 20,
         stderr_bytes: 16 << 20,
         out_dir_bytes: 4 << 30,
+        processes: 4096,
     };
 }
 
@@ -68,5 +77,6 @@ mod tests {
         assert_eq!(limits.stdout_bytes, 16 * 1024 * 1024);
         assert_eq!(limits.stderr_bytes, 16 * 1024 * 1024);
         assert_eq!(limits.out_dir_bytes, 4 * 1024 * 1024 * 1024);
+        assert_eq!(limits.processes, 4096);
     }
 }

@@ -68,11 +68,13 @@ pub enum LimitKey {
     Stderr,
     /// `out-dir`: bytes in `OUT_DIR`.
     OutDir,
+    /// `processes`: processes and threads one of its programs holds at once.
+    Processes,
 }
 
 impl LimitKey {
     /// Every key, in the order a table is written and displayed.
-    pub const ALL: [LimitKey; 7] = [
+    pub const ALL: [LimitKey; 8] = [
         LimitKey::Memory,
         LimitKey::CpuTime,
         LimitKey::WallTime,
@@ -80,6 +82,7 @@ impl LimitKey {
         LimitKey::Stdout,
         LimitKey::Stderr,
         LimitKey::OutDir,
+        LimitKey::Processes,
     ];
 
     /// The key as written in TOML.
@@ -92,6 +95,7 @@ impl LimitKey {
             LimitKey::Stdout => "stdout",
             LimitKey::Stderr => "stderr",
             LimitKey::OutDir => "out-dir",
+            LimitKey::Processes => "processes",
         }
     }
 
@@ -127,6 +131,11 @@ pub struct LimitOverrides {
     /// Bytes left in `OUT_DIR` (default 4GiB).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub out_dir: Option<ByteSize>,
+    /// Processes and threads one of its programs holds at once, with what it starts
+    /// (default 4096).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub processes: Option<u32>,
 }
 
 impl LimitOverrides {
@@ -149,6 +158,7 @@ impl LimitOverrides {
             stdout_bytes: bytes(self.stdout, base.stdout_bytes),
             stderr_bytes: bytes(self.stderr, base.stderr_bytes),
             out_dir_bytes: bytes(self.out_dir, base.out_dir_bytes),
+            processes: self.processes.unwrap_or(base.processes),
         }
     }
 
@@ -169,6 +179,7 @@ impl LimitOverrides {
             && at_least(have.stdout_bytes, bytes(other.stdout))
             && at_least(have.stderr_bytes, bytes(other.stderr))
             && at_least(have.out_dir_bytes, bytes(other.out_dir))
+            && at_least(have.processes, other.processes)
     }
 
     /// The larger of each limit.
@@ -186,13 +197,20 @@ impl LimitOverrides {
         self.stdout = max(self.stdout, other.stdout);
         self.stderr = max(self.stderr, other.stderr);
         self.out_dir = max(self.out_dir, other.out_dir);
+        self.processes = max(self.processes, other.processes);
     }
 
     /// The overrides as `key = value` pairs in TOML syntax, in schema order.
     pub fn toml_pairs(&self) -> Vec<(&'static str, String)> {
         self.texts()
             .into_iter()
-            .map(|(key, text)| (key.key(), crate::toml_string(&text)))
+            .map(|(key, text)| {
+                let value = match key {
+                    LimitKey::Processes => text,
+                    _ => crate::toml_string(&text),
+                };
+                (key.key(), value)
+            })
             .collect()
     }
 
@@ -217,6 +235,7 @@ impl LimitOverrides {
             LimitKey::Stdout => size(self.stdout),
             LimitKey::Stderr => size(self.stderr),
             LimitKey::OutDir => size(self.out_dir),
+            LimitKey::Processes => self.processes.map(|count| count.to_string()),
         }
     }
 
@@ -239,6 +258,13 @@ impl LimitOverrides {
             LimitKey::Stdout => self.stdout = Some(size()?),
             LimitKey::Stderr => self.stderr = Some(size()?),
             LimitKey::OutDir => self.out_dir = Some(size()?),
+            LimitKey::Processes => {
+                self.processes = Some(
+                    text.and_then(|text| text.parse().ok())
+                        .filter(|count| *count > 0)
+                        .ok_or("a number of processes such as 8192")?,
+                );
+            }
         }
         Ok(())
     }
@@ -892,7 +918,9 @@ fn parse_limits(
     };
     for (key, item) in table.iter() {
         let span = key_span(table, key).or_else(|| item.span());
-        let text = item.as_str();
+        // Sizes and times are strings; a count is an integer.
+        let count = item.as_integer().map(|count| count.to_string());
+        let text = item.as_str().or(count.as_deref());
         let bad = |what: &str| {
             file.error(
                 Code::W002,
@@ -1297,6 +1325,32 @@ env = ["CC", "GITHUB_TOKEN"]
         assert_eq!(needs.dangerous_write, ["/home/me/.cargo/bin"]);
         assert_eq!(needs.env, ["CC"]);
         assert_eq!(needs.dangerous_env, ["GITHUB_TOKEN"]);
+    }
+
+    /// `processes` is a count, written as a TOML integer (and written back as one).
+    #[test]
+    fn the_process_limit_is_a_number() {
+        let table = |limits: &str| {
+            parse(
+                &format!("[package.metadata.sandbox]\nlimits = {{ {limits} }}\n"),
+                &["package", "metadata", "sandbox"],
+                TableKind::Package,
+            )
+        };
+        let needs = table("processes = 8192").unwrap().requests.needs;
+        assert_eq!(needs.limits.processes, Some(8192));
+        assert_eq!(needs.limits.apply(Limits::default()).processes, 8192);
+        assert_eq!(
+            needs.limits.toml_pairs(),
+            [("processes", "8192".to_string())]
+        );
+        for bad in ["processes = 0", "processes = -3", "processes = \"many\""] {
+            let errors = table(bad).unwrap_err();
+            assert!(
+                errors[0].contains("`limits.processes` must be a number of processes"),
+                "{bad}: {errors:?}"
+            );
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ use wasm_build_jail::{Access, Code, Jail, Network, ProgramFile, Spec};
 use wasm_build_permissions_schema::{Capability, Limits};
 use wasm_build_shim::protocol::{SpawnRequest, status, stdio};
 
+use crate::bounds::DiskWatch;
 use crate::child::{ChildProcess, Drain, OUTPUT_SETTLE, Spawned, Stream};
 use crate::output::CappedOutput;
 use crate::probe_env::ProbeEnv;
@@ -93,6 +94,10 @@ pub(crate) struct Broker {
     /// Programs whose failure looks like the jail's doing (see
     /// [`crate::sandbox::RunOutput::stopped`]).
     stopped: Vec<String>,
+    /// Programs stopped at a bound of the jail (see [`crate::sandbox::RunOutput::limited`]).
+    limited: Vec<String>,
+    /// The size of `OUT_DIR` and the temporary directory while programs run.
+    disk: DiskWatch,
     warned_unconfined: bool,
 }
 
@@ -108,6 +113,7 @@ struct Judged {
 
 impl Broker {
     pub(crate) fn new(ctx: ExecContext, stdout: CappedOutput, stderr: CappedOutput) -> Self {
+        let disk = ctx.disk_watch();
         Broker {
             ctx,
             stdout,
@@ -123,6 +129,8 @@ impl Broker {
             probe_env_dropped: BTreeSet::new(),
             lines: HashMap::new(),
             stopped: Vec::new(),
+            limited: Vec::new(),
+            disk,
             warned_unconfined: false,
         }
     }
@@ -135,6 +143,14 @@ impl Broker {
             self.release(handle);
         }
         std::mem::take(&mut self.stopped)
+    }
+
+    /// Every bound of the jail the script's programs ran into, one sentence each; call
+    /// after [`Broker::stopped`], which looks at every program.
+    pub(crate) fn limited(&mut self) -> Vec<String> {
+        let mut limited = std::mem::take(&mut self.limited);
+        limited.extend(crate::bounds::disk_exceeded(&self.disk));
+        limited
     }
 
     /// Tells the user something on the guest's stderr (which cargo shows with the
@@ -173,12 +189,21 @@ impl Broker {
             let line = line.as_deref().unwrap_or("a program");
             self.jail_failures.push(format!("`{line}`: {why}"));
         }
-        if let (Some(why), Some(line)) = (child.looks_stopped(), line) {
-            const SHOWN: usize = 120;
-            let shown = match line.char_indices().nth(SHOWN) {
-                Some((cut, _)) => format!("{}…", &line[..cut]),
-                None => line,
-            };
+        let Some(line) = line else {
+            return;
+        };
+        const SHOWN: usize = 120;
+        let shown = match line.char_indices().nth(SHOWN) {
+            Some((cut, _)) => format!("{}…", &line[..cut]),
+            None => line,
+        };
+        if let Some((bound, how)) = child.bound_hit() {
+            self.limited.push(format!(
+                "ran `{shown}`, which {}: stopped by {}",
+                Inert(&how),
+                bound.describe(&self.ctx.limits)
+            ));
+        } else if let Some(why) = child.looks_stopped() {
             // `line` is inert already; `why` quotes what the program printed.
             self.stopped.push(format!("`{shown}` {}", Inert(&why)));
         }
@@ -507,11 +532,16 @@ impl Broker {
             }
         };
         self.ran_untrusted |= judged.code == Code::Untrusted;
-        let child =
-            ChildProcess::supervise(spawned, out_drain, err_drain, self.ctx.limits.child_time);
+        let child = Arc::new(ChildProcess::supervise(
+            spawned,
+            out_drain,
+            err_drain,
+            self.ctx.limits.child_time,
+        ));
+        self.disk.program_started(child.clone());
         let handle = self.next_handle;
         self.next_handle += 1;
-        self.children.insert(handle, Arc::new(child));
+        self.children.insert(handle, child);
         self.lines.insert(handle, command_line(request));
         Ok(handle)
     }
@@ -601,6 +631,7 @@ impl Broker {
             code: judged.code,
             time_limit: Some(self.ctx.limits.child_time),
             jobserver_tokens: self.ctx.jobserver_tokens(),
+            resources: crate::bounds::resources(&self.ctx.limits),
         }
     }
 
@@ -706,6 +737,14 @@ impl ExecContext {
         }
         let prefix = bin.parent()?;
         (!is_shared(prefix, &self.shared_prefixes)).then(|| prefix.to_path_buf())
+    }
+
+    /// The watch on what the script's programs write (see [`DiskWatch`]).
+    pub(crate) fn disk_watch(&self) -> DiskWatch {
+        DiskWatch::new(
+            vec![self.out_dir.clone(), self.temp_dir.clone()],
+            self.limits.out_dir_bytes,
+        )
     }
 
     /// Tokens of the private jobserver a child's `make` gets: cargo's share for this

@@ -13,7 +13,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::Duration;
 
-use wasm_build_jail::{Jailed, Killer, Outcome, Spec};
+use wasm_build_jail::{Exceeded, Jailed, Killer, Outcome, Spec};
+
+use crate::bounds::Bound;
 
 use crate::output::CappedOutput;
 
@@ -72,8 +74,8 @@ struct Parts {
 /// How a child ended, as its reaper learned it.
 struct Reaped {
     ended: Ended,
-    /// Whether it ran out of time.
-    timed_out: bool,
+    /// Whether the jail (or the host) ended it, and why.
+    cut: Cut,
     /// What the jail refused it (see [`wasm_build_jail::Finished::refused`]).
     refused: Vec<String>,
     /// Whether that was code the build wrote.
@@ -83,15 +85,25 @@ struct Reaped {
 }
 
 impl Reaped {
-    fn plain(ended: Ended, timed_out: bool) -> Self {
+    fn plain(ended: Ended, cut: Cut) -> Self {
         Reaped {
             ended,
-            timed_out,
+            cut,
             refused: Vec::new(),
             refused_written_code: false,
             unswept: None,
         }
     }
+}
+
+/// Why the jail (or, for an unconfined child, the host) ended a child, if it did.
+enum Cut {
+    /// It ended by itself.
+    No,
+    /// It ran past its time limit.
+    TimedOut,
+    /// It went past a bound the jail's helper enforces.
+    Exceeded(Exceeded),
 }
 
 fn boxed(pipe: impl Read + Send + 'static) -> Box<dyn Read + Send> {
@@ -111,17 +123,17 @@ impl Spawned {
                     stopper: Stopper::Jail(jailed.killer),
                     wait: Box::new(move || {
                         let finished = waiter.finish();
-                        let (ended, timed_out) = match finished.outcome {
-                            Outcome::Exited(code) => (Ended::exited(code), false),
-                            Outcome::Signaled(signal) => (Ended::signaled(signal), false),
-                            Outcome::TimedOut => (Ended::signaled(libc::SIGKILL), true),
-                            Outcome::Stopped | Outcome::Lost => {
-                                (Ended::signaled(libc::SIGKILL), false)
-                            }
+                        let killed = Ended::signaled(libc::SIGKILL);
+                        let (ended, cut) = match finished.outcome {
+                            Outcome::Exited(code) => (Ended::exited(code), Cut::No),
+                            Outcome::Signaled(signal) => (Ended::signaled(signal), Cut::No),
+                            Outcome::TimedOut => (killed, Cut::TimedOut),
+                            Outcome::Exceeded(exceeded) => (killed, Cut::Exceeded(exceeded)),
+                            Outcome::Stopped | Outcome::Lost => (killed, Cut::No),
                         };
                         Reaped {
                             ended,
-                            timed_out,
+                            cut,
                             refused: finished.refused,
                             refused_written_code: finished.refused_written_code,
                             unswept: finished.unswept,
@@ -147,7 +159,7 @@ impl Spawned {
                             },
                             Err(_) => Ended::signaled(libc::SIGKILL),
                         };
-                        Reaped::plain(ended, false)
+                        Reaped::plain(ended, Cut::No)
                     }),
                 }
             }
@@ -218,8 +230,13 @@ struct State {
     stderr: Pipe,
     exit: Option<Ended>,
     timed_out: bool,
+    /// The bound the jail's helper stopped it at.
+    exceeded: Option<Exceeded>,
     /// The first lines of output that say an operation was not permitted.
     denials: Vec<String>,
+    /// The first line of output that says the system ran out of something the jail
+    /// bounds, and which bound.
+    exhausted: Option<(Bound, String)>,
     /// Whether a line said the programs it compiled cannot run.
     unrunnable_build: bool,
     /// What the jail refused the child.
@@ -251,6 +268,31 @@ fn reports_denial(line: &str) -> bool {
     PHRASES.iter().any(|phrase| line.contains(phrase)) || reports_unrunnable_build(line)
 }
 
+/// The bound a line of a program's output says it ran into, if it says so: what programs
+/// print when the kernel refuses them memory (`ENOMEM` under the address-space bound, and
+/// `EAGAIN` from `pthread_create`, whose stack is memory too) or a file's growth (`EFBIG`,
+/// and a shell's words for a child killed by `SIGXFSZ`).
+fn reports_exhaustion(line: &str) -> Option<Bound> {
+    const MEMORY: &[&str] = &[
+        "Cannot allocate memory",
+        "out of memory",
+        "Out of memory",
+        "memory allocation of",
+        "std::bad_alloc",
+        "virtual memory exhausted",
+        "Resource temporarily unavailable",
+    ];
+    const FILE_SIZE: &[&str] = &["File too large", "File size limit exceeded"];
+    let says = |phrases: &[&str]| phrases.iter().any(|phrase| line.contains(phrase));
+    if says(FILE_SIZE) {
+        Some(Bound::FileSize)
+    } else if says(MEMORY) {
+        Some(Bound::AddressSpace)
+    } else {
+        None
+    }
+}
+
 /// Whether a line is autoconf's verdict that the programs a configure script compiles
 /// cannot run: in the jail, what the script built in its `OUT_DIR` is not executable
 /// without `run-built`, and the program itself only sees `EACCES`.
@@ -280,11 +322,11 @@ impl DenialScanner {
         found
     }
 
-    /// The unterminated last line, if it reports a denial.
+    /// The unterminated last line, if it reports a denial or an exhausted bound.
     fn take(&mut self) -> Option<String> {
         let line = String::from_utf8_lossy(&self.line).trim().to_string();
         self.line.clear();
-        reports_denial(&line).then_some(line)
+        (reports_denial(&line) || reports_exhaustion(&line).is_some()).then_some(line)
     }
 }
 
@@ -365,7 +407,11 @@ impl ChildProcess {
                 let (lock_, cvar) = &*reaper_state;
                 let mut state = lock(lock_);
                 state.exit = Some(reaped.ended);
-                state.timed_out |= reaped.timed_out;
+                match reaped.cut {
+                    Cut::No => {}
+                    Cut::TimedOut => state.timed_out = true,
+                    Cut::Exceeded(exceeded) => state.exceeded = Some(exceeded),
+                }
                 state.refused = reaped.refused;
                 state.refused_written_code = reaped.refused_written_code;
                 state.unswept = reaped.unswept;
@@ -447,6 +493,46 @@ impl ChildProcess {
         }
     }
 
+    /// The bound of the jail the child ran into, if it ended and did, and how it shows: the
+    /// helper stopped it (its tasks, its time), the kernel killed it for a file past the
+    /// file-size bound (`SIGXFSZ`), it failed after printing that memory was refused, or
+    /// it printed that a file's growth was (a shell whose command was killed by
+    /// `SIGXFSZ` says so, and may still exit 0).
+    pub(crate) fn bound_hit(&self) -> Option<(Bound, String)> {
+        let state = lock(&self.state.0);
+        let ended = state.exit?;
+        if let Some(exceeded) = &state.exceeded {
+            let how = match exceeded {
+                Exceeded::Processes { .. } => "was killed with everything it started".into(),
+                Exceeded::Uncounted { why, .. } => format!(
+                    "was killed with everything it started when its processes could not be \
+                     counted ({why})"
+                ),
+            };
+            return Some((Bound::Processes, how));
+        }
+        if state.timed_out {
+            return Some((Bound::ChildTime, "ran past it and was killed".into()));
+        }
+        if !matches!(self.stopper, Stopper::Jail(_)) {
+            return None;
+        }
+        if ended.signal == Some(libc::SIGXFSZ) {
+            return Some((Bound::FileSize, "was killed by SIGXFSZ".into()));
+        }
+        let (bound, line) = state.exhausted.as_ref()?;
+        if ended.code == Some(0) && ended.signal.is_none() {
+            // A shell that reports a command killed by `SIGXFSZ` and goes on: the file
+            // was cut short, whatever the shell's status says. Memory refused to a
+            // program that then succeeded anyway changed nothing.
+            return (*bound == Bound::FileSize).then(|| (*bound, format!("printed `{line}`")));
+        }
+        Some((
+            *bound,
+            format!("failed ({}) after printing `{line}`", status(ended)),
+        ))
+    }
+
     /// Why the child's failure looks like the jail's doing, if it ended and does: killed
     /// by the system-call filter, or failed after printing that something was denied.
     pub(crate) fn looks_stopped(&self) -> Option<String> {
@@ -466,12 +552,10 @@ impl ChildProcess {
             return None;
         }
         let line = state.denials.first()?;
-        let status = match (ended.code, ended.signal) {
-            (Some(code), _) => format!("exit status {code}"),
-            (None, Some(signal)) => format!("signal {signal}"),
-            (None, None) => "no status".into(),
-        };
-        Some(format!("failed ({status}) after printing `{line}`"))
+        Some(format!(
+            "failed ({}) after printing `{line}`",
+            status(ended)
+        ))
     }
 
     /// Why the jail could not make sure that nothing the child started is still running,
@@ -540,6 +624,15 @@ impl ChildProcess {
     }
 }
 
+/// `exit status 1`, `signal 9`.
+fn status(ended: Ended) -> String {
+    match (ended.code, ended.signal) {
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(signal)) => format!("signal {signal}"),
+        (None, None) => "no status".into(),
+    }
+}
+
 impl State {
     fn pipe(&mut self, stream: Stream) -> &mut Pipe {
         match stream {
@@ -586,8 +679,18 @@ fn spawn_drain(
                 }
                 let mut state = lock(lock_);
                 state.unrunnable_build |= found.iter().any(|line| reports_unrunnable_build(line));
+                if state.exhausted.is_none() {
+                    state.exhausted = found
+                        .iter()
+                        .find_map(|line| Some((reports_exhaustion(line)?, line.clone())));
+                }
                 let room = DENIALS_KEPT.saturating_sub(state.denials.len());
-                state.denials.extend(found.into_iter().take(room));
+                state.denials.extend(
+                    found
+                        .into_iter()
+                        .filter(|line| reports_denial(line))
+                        .take(room),
+                );
             };
             loop {
                 let len = match pipe.read(&mut chunk) {
@@ -649,6 +752,7 @@ mod tests {
             code: wasm_build_jail::Code::Untrusted,
             time_limit: None,
             jobserver_tokens: 0,
+            resources: wasm_build_jail::Resources::UNBOUNDED,
         };
         use wasm_build_jail::Stdio::{Null, Piped};
         for round in 0..200 {
@@ -664,6 +768,41 @@ mod tests {
             assert!(child.could_not_run_what_it_built(), "round {round}");
             assert!(child.looks_stopped().is_some(), "round {round}");
         }
+    }
+
+    /// What programs print at the kernel's bounds names the bound; ordinary failures
+    /// name none.
+    #[test]
+    fn exhaustion_is_told_by_what_programs_print() {
+        for (line, bound) in [
+            (
+                "cc1plus: out of memory allocating 65536 bytes",
+                Some(Bound::AddressSpace),
+            ),
+            (
+                "memory allocation of 1048576 bytes failed",
+                Some(Bound::AddressSpace),
+            ),
+            (
+                "terminate called after throwing an instance of 'std::bad_alloc'",
+                Some(Bound::AddressSpace),
+            ),
+            (
+                "awk: run time error: out of memory",
+                Some(Bound::AddressSpace),
+            ),
+            ("sh: 1: File size limit exceeded", Some(Bound::FileSize)),
+            ("ar: libfoo.a: File too large", Some(Bound::FileSize)),
+            ("error: linking with `cc` failed: exit status: 1", None),
+            ("warning: unused variable", None),
+        ] {
+            assert_eq!(reports_exhaustion(line), bound, "{line}");
+        }
+        let mut scanner = DenialScanner::default();
+        assert_eq!(
+            scanner.feed(b"fine\nsh: 1: File size limit exceeded\n"),
+            ["sh: 1: File size limit exceeded"]
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! stand-in, `wasm-build-standin`, does) and does not compile build scripts (the wrapper
 //! does).
 
+pub mod bounds;
 pub mod broker;
 mod child;
 pub mod confinement;

@@ -7,11 +7,13 @@
 //! like the script but not checked against `exec` grants.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
 use wasm_build_jail::{Code, Network, ProgramFile, Spec, Stdio};
 
+use crate::bounds::Bound;
 use crate::broker::ExecContext;
 use crate::child::{ChildProcess, Drain, OUTPUT_SETTLE, Spawned, Stream};
 use crate::output::CappedOutput;
@@ -38,6 +40,7 @@ pub fn run(binary: &std::path::Path, ctx: &ExecContext) -> Result<RunOutput> {
         code: Code::Untrusted,
         time_limit: Some(ctx.limits.wall_time),
         jobserver_tokens: ctx.jobserver_tokens(),
+        resources: crate::bounds::resources(&ctx.limits),
     };
     let stdio = [Stdio::Null, Stdio::Piped, Stdio::Piped];
     let (spawned, confinement) = match ctx.jail.spawn(&spec, stdio) {
@@ -63,14 +66,16 @@ pub fn run(binary: &std::path::Path, ctx: &ExecContext) -> Result<RunOutput> {
         }
     };
     let stderr = CappedOutput::stderr(ctx.limits.stderr_bytes);
-    let child = ChildProcess::supervise(
+    let child = Arc::new(ChildProcess::supervise(
         spawned,
         Some(Drain::Buffer {
             limit: ctx.limits.stdout_bytes,
         }),
         Some(Drain::Guest(stderr.clone())),
         ctx.limits.wall_time,
-    );
+    ));
+    let disk = ctx.disk_watch();
+    disk.program_started(child.clone());
     let ended = child.wait(true);
     let mut stdout = Vec::new();
     let mut chunk = vec![0u8; 64 * 1024];
@@ -100,6 +105,19 @@ pub fn run(binary: &std::path::Path, ctx: &ExecContext) -> Result<RunOutput> {
             None => Exit::Trapped("ended without a status".into()),
         }
     };
+    // Its time limit is the run's, reported as `exit`; every other bound as a limit.
+    let limited = child
+        .bound_hit()
+        .filter(|(bound, _)| *bound != Bound::ChildTime)
+        .map(|(bound, how)| {
+            format!(
+                "ran natively and {how}: stopped by {}",
+                bound.describe(&ctx.limits)
+            )
+        })
+        .into_iter()
+        .chain(crate::bounds::disk_exceeded(&disk))
+        .collect();
     Ok(RunOutput {
         exit,
         stdout,
@@ -113,5 +131,6 @@ pub fn run(binary: &std::path::Path, ctx: &ExecContext) -> Result<RunOutput> {
         ran_untrusted: true,
         stopped: Vec::new(),
         probe_env_dropped: Vec::new(),
+        limited,
     })
 }

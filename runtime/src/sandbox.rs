@@ -148,6 +148,10 @@ pub struct RunOutput {
     /// Variables the script set for rustc probes that rustc or its linker read, which
     /// the probes ran without (see [`crate::probe_env`]).
     pub probe_env_dropped: Vec<String>,
+    /// Bounds of the jail its programs ran into (their processes, memory, files, time, the
+    /// disk they filled), one sentence each naming the limit and its key: each fails the
+    /// build, whatever the script made of it.
+    pub limited: Vec<String>,
 }
 
 /// The store's data: the WASI context, the exec broker and what enforces the limits.
@@ -297,7 +301,7 @@ impl Sandbox<'_> {
             .unwrap_or_default()
             .into_iter()
             .collect();
-        let (attempts, pending, jail_failures, confinement, ran_untrusted, stopped) =
+        let (attempts, pending, jail_failures, confinement, ran_untrusted, stopped, limited) =
             match host.broker.take() {
                 Some(mut broker) => (
                     std::mem::take(&mut broker.attempts),
@@ -306,8 +310,17 @@ impl Sandbox<'_> {
                     broker.confinement.take(),
                     broker.ran_untrusted,
                     broker.stopped(),
+                    broker.limited(),
                 ),
-                None => (Vec::new(), Vec::new(), Vec::new(), None, false, Vec::new()),
+                None => (
+                    Vec::new(),
+                    Vec::new(),
+                    Vec::new(),
+                    None,
+                    false,
+                    Vec::new(),
+                    Vec::new(),
+                ),
             };
         Ok(RunOutput {
             exit,
@@ -322,6 +335,7 @@ impl Sandbox<'_> {
             ran_untrusted,
             stopped,
             probe_env_dropped,
+            limited,
         })
     }
 

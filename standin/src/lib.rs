@@ -426,6 +426,9 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
     for failure in &output.jail_failures {
         errors.push(RunError::new(Code::W201, failure.clone()));
     }
+    for limited in &output.limited {
+        errors.push(RunError::new(Code::W502, limited.clone()));
+    }
     let pending: Vec<Capability> = filtered
         .pending
         .iter()
@@ -453,7 +456,8 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
     let only_pending = !pending.is_empty()
         && filtered.forbidden.is_empty()
         && violations.is_empty()
-        && output.jail_failures.is_empty();
+        && output.jail_failures.is_empty()
+        && output.limited.is_empty();
     audit::append(
         &manifest.audit_log,
         &RunRecord {

@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::supervisor::Supervisor;
-use super::{descendants, fd, filesystem, jobserver, syscalls};
+use super::{descendants, fd, filesystem, jobserver, resources, syscalls};
 use crate::error::{Layer, Missing};
 use crate::layers::Layers;
 use crate::spawn::{Applied, Message, REPORT_FD, SignalScope};
-use crate::spec::{Code, Rules, SYSTEM_READ_EXEC};
+use crate::spec::{Code, Resources, Rules, SYSTEM_READ_EXEC};
 
 /// Why the program did not start: a [`Message::Missing`] or [`Message::Refused`].
 type Failure = Message;
@@ -214,6 +214,7 @@ fn run(args: &[OsString], report: &mut File) -> Result<Message, Failure> {
         &watched,
         rules.time_limit_ms.map(Duration::from_millis),
         &mut supervisor,
+        resources::Census::new(rules.resources.processes),
     );
     let refused = supervisor.refusals();
     if !refused.is_empty() {
@@ -291,6 +292,7 @@ fn confine_and_exec(
             std::io::Error::last_os_error(),
         ));
     }
+    resources::apply(&launch.resources).map_err(Message::Refused)?;
     drop_capabilities().map_err(Message::Refused)?;
     confined
         .ruleset
@@ -320,11 +322,13 @@ fn confine_and_exec(
     ))
 }
 
-/// The program to execute and its `argv`, with the interpreter of a `#!` script.
+/// The program to execute and its `argv`, with the interpreter of a `#!` script, and the
+/// bounds it runs under.
 struct Launch {
     program: OwnedFd,
     interpreter: Option<OwnedFd>,
     argv: Vec<OsString>,
+    resources: Resources,
 }
 
 impl Launch {
@@ -336,6 +340,7 @@ impl Launch {
                 program,
                 interpreter: None,
                 argv: argv.to_vec(),
+                resources: rules.resources,
             });
         };
         // The kernel would hand the interpreter the script's path, to be opened again:
@@ -364,6 +369,7 @@ impl Launch {
             program,
             interpreter: Some(opened),
             argv: script_argv,
+            resources: rules.resources,
         })
     }
 
@@ -660,13 +666,14 @@ fn supervise(
     signals: &SignalFd,
     limit: Option<Duration>,
     supervisor: &mut Supervisor,
+    mut census: resources::Census,
 ) -> (Message, Result<(), String>) {
     let deadline = limit.map(|limit| Instant::now() + limit);
     let status = loop {
-        let timeout = deadline.map_or(-1, |deadline| {
+        let timeout = census.timeout(deadline.map_or(-1, |deadline| {
             let left = deadline.saturating_duration_since(Instant::now());
             i32::try_from(left.as_millis()).unwrap_or(i32::MAX)
-        });
+        }));
         let mut fds = [
             libc::pollfd {
                 fd: signals.fd.as_raw_fd(),
@@ -704,6 +711,9 @@ fn supervise(
         }
         if fds[2].revents != 0 {
             supervisor.ready(fds[2].revents);
+        }
+        if let Some(exceeded) = census.check() {
+            return (Message::Exceeded(exceeded), stop(target));
         }
         if fds[0].revents != 0 {
             let arrived = signals.read();

@@ -5,6 +5,7 @@ pub(crate) mod fd;
 mod filesystem;
 pub(crate) mod helper;
 mod jobserver;
+mod resources;
 mod supervisor;
 mod syscalls;
 

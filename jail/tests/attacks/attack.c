@@ -316,6 +316,80 @@ static int attack_proc_net(void) {
     int lines = 0;
     while (fgets(line, sizeof line, unix_sockets)) lines++;
     printf("ok %d lines\n", lines);
+/* A fork bomb that stops itself: every process forks again until `max` forks were made
+ * in all (a shared counter), then sleeps (60 s at most). The first process holds them for
+ * a second, then prints how many forks there were, or the error that stopped them. Any
+ * further argument only marks the processes for a test to find. */
+static int attack_fork_bomb(const char *max_text) {
+    int max = atoi(max_text);
+    struct bomb { int claimed, forked, error; } *shared = mmap(0, sizeof *shared,
+        PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shared == MAP_FAILED) return report(-1, 0);
+    pid_t first = getpid();
+    while (__atomic_fetch_add(&shared->claimed, 1, __ATOMIC_SEQ_CST) < max) {
+        pid_t pid = fork();
+        if (pid < 0) {
+            __atomic_store_n(&shared->error, errno, __ATOMIC_SEQ_CST);
+            break;
+        }
+        if (pid > 0) __atomic_fetch_add(&shared->forked, 1, __ATOMIC_SEQ_CST);
+    }
+    if (getpid() != first) {
+        alarm(60);
+        pause();
+        _exit(0);
+    }
+    for (int waited = 0; waited < 20000; waited++) {
+        if (__atomic_load_n(&shared->error, __ATOMIC_SEQ_CST)) break;
+        if (__atomic_load_n(&shared->forked, __ATOMIC_SEQ_CST) >= max) break;
+        usleep(1000);
+    }
+    sleep(1); /* holds them a while, as a payload that wants them would */
+    int forked = __atomic_load_n(&shared->forked, __ATOMIC_SEQ_CST);
+    if (shared->error) {
+        errno = shared->error;
+        printf("blocked %s after %d forks\n", strerrorname_np(errno), forked);
+    } else {
+        printf("ok forked %d\n", forked);
+    }
+    return 0;
+}
+
+/* Takes memory in 64 MiB blocks, each written to so that it is resident, up to `max` MiB. */
+static int attack_memory_bomb(const char *max_text) {
+    long max = atol(max_text), step = 64, held = 0;
+    while (held < max) {
+        char *block = mmap(0, step << 20, PROT_READ | PROT_WRITE,
+            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (block == MAP_FAILED) {
+            printf("blocked %s after %ld MiB\n", strerrorname_np(errno), held);
+            return 0;
+        }
+        memset(block, 1, step << 20);
+        held += step;
+    }
+    printf("ok %ld MiB\n", held);
+    return 0;
+}
+
+/* Writes `path` in 1 MiB chunks up to `max` MiB; with `ignore-sigxfsz` it survives the
+ * file-size limit's signal and reports the error instead. */
+static int attack_disk_bomb(const char *path, const char *max_text, const char *how) {
+    static char chunk[1 << 20];
+    if (how && !strcmp(how, "ignore-sigxfsz")) signal(SIGXFSZ, SIG_IGN);
+    long max = atol(max_text) << 20, written = 0;
+    memset(chunk, 'x', sizeof chunk);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return report(-1, 0);
+    while (written < max) {
+        long n = write(fd, chunk, sizeof chunk);
+        if (n < 0) {
+            printf("blocked %s after %ld bytes\n", strerrorname_np(errno), written);
+            return 0;
+        }
+        written += n;
+    }
+    printf("ok %ld bytes\n", written);
     return 0;
 }
 
@@ -360,6 +434,9 @@ int main(int argc, char **argv) {
     if (!strcmp(name, "mprotect-exec")) return attack_mprotect_exec(rest[0]);
     if (!strcmp(name, "loader")) return attack_loader(rest[0], rest[1]);
     if (!strcmp(name, "proc-net")) return attack_proc_net();
+    if (!strcmp(name, "fork-bomb")) return attack_fork_bomb(rest[0]);
+    if (!strcmp(name, "memory-bomb")) return attack_memory_bomb(rest[0]);
+    if (!strcmp(name, "disk-bomb")) return attack_disk_bomb(rest[0], rest[1], rest[2]);
     fprintf(stderr, "unknown attack %s\n", name);
     return 2;
 }
