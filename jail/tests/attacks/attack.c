@@ -316,6 +316,9 @@ static int attack_proc_net(void) {
     int lines = 0;
     while (fgets(line, sizeof line, unix_sockets)) lines++;
     printf("ok %d lines\n", lines);
+    return 0;
+}
+
 /* A fork bomb that stops itself: every process forks again until `max` forks were made
  * in all (a shared counter), then sleeps (60 s at most). The first process holds them for
  * a second, then prints how many forks there were, or the error that stopped them. Any
