@@ -934,26 +934,12 @@ fn the_sweep_holds_when_the_helper_has_no_descriptors_left() {
             [Stdio::Null, Stdio::Piped, Stdio::Null],
         )
         .unwrap();
-    let stat = std::fs::read_to_string(format!("/proc/{}/stat", jailed.pid)).unwrap();
-    let helper: i32 = stat[stat.rfind(')').unwrap() + 2..]
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
     // No new descriptor (what a jailed program's `prlimit` once did with 0, which here
-    // would also stop the helper's `poll` and so end the jail, see below).
-    let none = libc::rlimit {
-        rlim_cur: 3,
-        rlim_max: 3,
-    };
-    // Once the program has started (its loader's mappings are judged by the supervisor,
-    // which opens descriptors to do so).
+    // would also stop the helper's `poll` and so end the jail, see below), once the
+    // program has started (its loader's mappings are judged by the supervisor, which opens
+    // descriptors to do so).
     std::thread::sleep(Duration::from_millis(250));
-    // SAFETY: lowers the limits of the helper, a process of ours.
-    let lowered =
-        unsafe { libc::prlimit(helper, libc::RLIMIT_NOFILE, &none, std::ptr::null_mut()) };
-    assert_eq!(lowered, 0, "{}", std::io::Error::last_os_error());
+    limit_helper_descriptors(jailed.pid, 3);
     let mut said = String::new();
     jailed
         .stdout
@@ -989,22 +975,7 @@ fn a_helper_that_cannot_watch_ends_the_jail_and_says_so() {
         )
         .unwrap();
     std::thread::sleep(Duration::from_millis(250));
-    let stat = std::fs::read_to_string(format!("/proc/{}/stat", jailed.pid)).unwrap();
-    let helper: i32 = stat[stat.rfind(')').unwrap() + 2..]
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let none = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: lowers the limits of the helper, a process of ours.
-    assert_eq!(
-        unsafe { libc::prlimit(helper, libc::RLIMIT_NOFILE, &none, std::ptr::null_mut()) },
-        0
-    );
+    limit_helper_descriptors(jailed.pid, 0);
     let finished = jailed.waiter.finish();
     assert_eq!(finished.outcome, Outcome::Stopped);
     assert!(
@@ -1018,4 +989,23 @@ fn a_helper_that_cannot_watch_ends_the_jail_and_says_so() {
         processes_with(path(&marker)).is_empty(),
         "the program outlived its helper's watch"
     );
+}
+
+/// Lowers the descriptor limit of the helper that runs `program` (its parent) to `limit`.
+fn limit_helper_descriptors(program: u32, limit: libc::rlim_t) {
+    let stat = std::fs::read_to_string(format!("/proc/{program}/stat")).unwrap();
+    let helper: i32 = stat[stat.rfind(')').unwrap() + 2..]
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let limits = libc::rlimit {
+        rlim_cur: limit,
+        rlim_max: limit,
+    };
+    // SAFETY: lowers the limits of the helper, a process of ours.
+    let lowered =
+        unsafe { libc::prlimit(helper, libc::RLIMIT_NOFILE, &limits, std::ptr::null_mut()) };
+    assert_eq!(lowered, 0, "{}", std::io::Error::last_os_error());
 }
