@@ -118,3 +118,28 @@ fn without_landlock_a_probe_fails_its_build_script_loudly() {
         .stderr_has("error[W201]: sandboxed build script of `prober v0.1.0` could not run `")
         .stderr_has("Landlock is not available on this machine");
 }
+
+/// Without seccomp user notification the jail's supervisor cannot be had, so no program
+/// runs (not even a rustc probe): each build script that tries fails, saying which layer
+/// is missing, instead of running programs under a weaker jail.
+#[test]
+fn without_seccomp_user_notification_programs_fail_loudly() {
+    let project = Project::new();
+    project
+        .file("Cargo.toml", &manifest("prober", ""))
+        .file(
+            "build.rs",
+            r#"fn main() {
+                let rustc = std::env::var("RUSTC").unwrap();
+                let probed = std::process::Command::new(rustc).arg("--version").output().is_ok_and(|o| o.status.success());
+                if probed { println!("cargo:rustc-cfg=modern"); }
+            }"#,
+        )
+        .file("src/lib.rs", "");
+    project
+        .wasm_build_on(Some(Field::NoNotify), &[], &[])
+        .failure()
+        .stderr_has("error[W201]: sandboxed build script of `prober v0.1.0` could not run `")
+        .stderr_has("seccomp is not available on this machine")
+        .stderr_has("user notification");
+}

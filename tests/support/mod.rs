@@ -308,6 +308,8 @@ pub enum Field {
     NoUserNamespaces,
     /// No Landlock, as on a kernel older than 5.13.
     NoLandlock,
+    /// No seccomp user notification, as on a kernel older than 5.0.
+    NoNotify,
 }
 
 impl Field {
@@ -315,6 +317,7 @@ impl Field {
         match self {
             Field::NoUserNamespaces => "no-userns",
             Field::NoLandlock => "no-landlock",
+            Field::NoNotify => "no-notify",
         }
     }
 }
