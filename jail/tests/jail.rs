@@ -1009,3 +1009,24 @@ fn limit_helper_descriptors(program: u32, limit: libc::rlim_t) {
         unsafe { libc::prlimit(helper, libc::RLIMIT_NOFILE, &limits, std::ptr::null_mut()) };
     assert_eq!(lowered, 0, "{}", std::io::Error::last_os_error());
 }
+
+/// What a call would meet anyway (no such file) is answered as the kernel would, and is
+/// not reported as the jail's doing.
+#[test]
+fn ordinary_errors_are_not_reported_as_refusals() {
+    let scene = Scene::new();
+    let missing = scene.work.join("missing");
+    let jailed = Jail::new(HELPER)
+        .spawn(
+            &scene.spec(&["chmod", path(&missing), "644"]),
+            [Stdio::Null, Stdio::Null, Stdio::Null],
+        )
+        .unwrap();
+    let finished = jailed.waiter.finish();
+    assert_eq!(finished.outcome, Outcome::Exited(0));
+    assert!(finished.refused.is_empty(), "{:?}", finished.refused);
+    assert_eq!(
+        attack(&scene, &["chmod", path(&missing), "644"]),
+        "blocked ENOENT"
+    );
+}

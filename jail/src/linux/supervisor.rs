@@ -170,7 +170,10 @@ impl Supervisor {
             Ok(answer) => answer,
             Err(refusal) => {
                 self.refused_code |= refusal.code;
-                self.refuse(refusal.what);
+                // An error the call itself would have met (no such file) says nothing.
+                if !refusal.what.is_empty() {
+                    self.refuse(refusal.what);
+                }
                 Answer::Fail(refusal.errno)
             }
         };
