@@ -187,7 +187,7 @@ impl Broker {
         }
         if let Some(why) = child.unswept() {
             let line = line.as_deref().unwrap_or("a program");
-            self.jail_failures.push(format!("`{line}`: {why}"));
+            self.jail_failures.push(format!("ran `{line}`, but {why}"));
         }
         let Some(line) = line else {
             return;
