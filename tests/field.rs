@@ -137,7 +137,7 @@ fn without_seccomp_user_notification_programs_fail_loudly() {
         )
         .file("src/lib.rs", "");
     project
-        .wasm_build_on(Some(Field::NoNotify), &[], &[])
+        .wasm_build_on(Some(Field::SeccompWithoutNotify), &[], &[])
         .failure()
         .stderr_has("error[W201]: sandboxed build script of `prober v0.1.0` could not run `")
         .stderr_has("seccomp is not available on this machine")

@@ -309,7 +309,7 @@ pub enum Field {
     /// No Landlock, as on a kernel older than 5.13.
     NoLandlock,
     /// No seccomp user notification, as on a kernel older than 5.0.
-    NoNotify,
+    SeccompWithoutNotify,
 }
 
 impl Field {
@@ -317,7 +317,7 @@ impl Field {
         match self {
             Field::NoUserNamespaces => "no-userns",
             Field::NoLandlock => "no-landlock",
-            Field::NoNotify => "no-notify",
+            Field::SeccompWithoutNotify => "no-notify",
         }
     }
 }
