@@ -93,19 +93,7 @@ fn without_landlock_the_build_fails_before_any_script_runs() {
 /// compiler.
 #[test]
 fn without_landlock_a_probe_fails_its_build_script_loudly() {
-    let project = Project::new();
-    project
-        .file("Cargo.toml", &manifest("prober", ""))
-        .file(
-            "build.rs",
-            r#"fn main() {
-                // As autocfg-style probes do: a failure reads as "feature missing".
-                let rustc = std::env::var("RUSTC").unwrap();
-                let probed = std::process::Command::new(rustc).arg("--version").output().is_ok_and(|o| o.status.success());
-                if probed { println!("cargo:rustc-cfg=modern"); }
-            }"#,
-        )
-        .file("src/lib.rs", "");
+    let project = prober();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = std::process::Command::new(crate::support::field());
     command.arg("no-landlock").arg("sh").arg("-c").arg(format!(
@@ -124,6 +112,18 @@ fn without_landlock_a_probe_fails_its_build_script_loudly() {
 /// is missing, instead of running programs under a weaker jail.
 #[test]
 fn without_seccomp_user_notification_programs_fail_loudly() {
+    let project = prober();
+    project
+        .wasm_build_on(Some(Field::SeccompWithoutNotify), &[], &[])
+        .failure()
+        .stderr_has("error[W201]: sandboxed build script of `prober v0.1.0` could not run `")
+        .stderr_has("seccomp is not available on this machine")
+        .stderr_has("user notification");
+}
+
+/// A package whose build script probes rustc, as autocfg-style probes do: a failure
+/// reads as "feature missing".
+fn prober() -> Project {
     let project = Project::new();
     project
         .file("Cargo.toml", &manifest("prober", ""))
@@ -137,9 +137,4 @@ fn without_seccomp_user_notification_programs_fail_loudly() {
         )
         .file("src/lib.rs", "");
     project
-        .wasm_build_on(Some(Field::SeccompWithoutNotify), &[], &[])
-        .failure()
-        .stderr_has("error[W201]: sandboxed build script of `prober v0.1.0` could not run `")
-        .stderr_has("seccomp is not available on this machine")
-        .stderr_has("user notification");
 }
