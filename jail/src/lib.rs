@@ -57,7 +57,8 @@ mod linux;
 pub use error::{Error, Layer, Missing};
 pub use layers::Layers;
 pub use spawn::{
-    Applied, Exceeded, Finished, Jail, Jailed, Killer, Outcome, SignalScope, Stdio, Waiter,
+    Applied, Exceeded, Finished, Jail, JailNotes, Jailed, Killer, Outcome, SignalScope, Stdio,
+    Waiter,
 };
 pub use spec::{Access, Code, Network, ProgramFile, Resources, SYSTEM_READ_EXEC, Spec};
 

@@ -37,12 +37,9 @@ pub(crate) enum Message {
     TimedOut,
     /// The host asked the helper to stop, or went away.
     Stopped,
-    /// Calls the jail refused while the program ran (sent before how it ended), and
-    /// whether one of them was code the build wrote.
-    JailRefused(Vec<String>, bool),
-    /// The helper could not make sure nothing the program started is left (sent before
-    /// how it ended).
-    Unswept(String),
+    /// What the jail did while the program ran (sent before how it ended, when there is
+    /// anything to say).
+    Notes(JailNotes),
     /// The program and its descendants went past a bound the helper enforces, and were
     /// killed.
     Exceeded(Exceeded),
@@ -189,6 +186,13 @@ pub struct Jailed {
 pub struct Finished {
     /// How the program ended.
     pub outcome: Outcome,
+    /// What the jail did besides.
+    pub notes: JailNotes,
+}
+
+/// What the jail did while a program ran, besides ending it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JailNotes {
     /// What the jail refused it, in words (a program that failed after one of these was
     /// most likely stopped by the jail, and the user must hear which).
     pub refused: Vec<String>,
@@ -395,21 +399,11 @@ impl Waiter {
     /// jail did meanwhile.
     pub fn finish(mut self) -> Finished {
         let _ = self.helper.wait();
-        let mut finished = Finished {
-            outcome: Outcome::Lost,
-            refused: Vec::new(),
-            refused_written_code: false,
-            unswept: None,
-        };
+        let mut notes = JailNotes::default();
         loop {
-            finished.outcome = match read_message(&mut self.report) {
-                Some(Message::JailRefused(refused, written_code)) => {
-                    finished.refused = refused;
-                    finished.refused_written_code = written_code;
-                    continue;
-                }
-                Some(Message::Unswept(why)) => {
-                    finished.unswept = Some(why);
+            let outcome = match read_message(&mut self.report) {
+                Some(Message::Notes(said)) => {
+                    notes = said;
                     continue;
                 }
                 Some(Message::Exited(code)) => Outcome::Exited(code),
@@ -419,7 +413,7 @@ impl Waiter {
                 Some(Message::Exceeded(exceeded)) => Outcome::Exceeded(exceeded),
                 _ => Outcome::Lost,
             };
-            return finished;
+            return Finished { outcome, notes };
         }
     }
 }

@@ -847,13 +847,14 @@ fn code_the_program_wrote_is_never_mapped_or_run() {
     assert_eq!(finished.outcome, Outcome::Exited(0));
     assert!(
         finished
+            .notes
             .refused
             .iter()
             .any(|refusal| refusal.contains(path(&payload))),
         "{:?}",
-        finished.refused
+        finished.notes.refused
     );
-    assert_eq!(finished.unswept, None);
+    assert_eq!(finished.notes.unswept, None);
 }
 
 #[test]
@@ -950,7 +951,7 @@ fn the_sweep_holds_when_the_helper_has_no_descriptors_left() {
     assert_eq!(said.trim(), "ok forked");
     let finished = jailed.waiter.finish();
     assert_eq!(finished.outcome, Outcome::Exited(0));
-    assert_eq!(finished.unswept, None);
+    assert_eq!(finished.notes.unswept, None);
     assert!(
         processes_with(path(&marker)).is_empty(),
         "a daemon outlived the sweep"
@@ -980,6 +981,7 @@ fn a_helper_that_cannot_watch_ends_the_jail_and_says_so() {
     assert_eq!(finished.outcome, Outcome::Stopped);
     assert!(
         finished
+            .notes
             .unswept
             .as_deref()
             .is_some_and(|why| why.contains("could not watch")),
@@ -1024,7 +1026,11 @@ fn ordinary_errors_are_not_reported_as_refusals() {
         .unwrap();
     let finished = jailed.waiter.finish();
     assert_eq!(finished.outcome, Outcome::Exited(0));
-    assert!(finished.refused.is_empty(), "{:?}", finished.refused);
+    assert!(
+        finished.notes.refused.is_empty(),
+        "{:?}",
+        finished.notes.refused
+    );
     assert_eq!(
         attack(&scene, &["chmod", path(&missing), "644"]),
         "blocked ENOENT"

@@ -13,7 +13,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::Duration;
 
-use wasm_build_jail::{Exceeded, Jailed, Killer, Outcome, Spec};
+use wasm_build_jail::{Exceeded, JailNotes, Jailed, Killer, Outcome, Spec};
 
 use crate::bounds::Bound;
 
@@ -76,24 +76,8 @@ struct Reaped {
     ended: Ended,
     /// Whether the jail (or the host) ended it, and why.
     cut: Cut,
-    /// What the jail refused it (see [`wasm_build_jail::Finished::refused`]).
-    refused: Vec<String>,
-    /// Whether that was code the build wrote.
-    refused_written_code: bool,
-    /// Why the jail could not make sure nothing it started is left.
-    unswept: Option<String>,
-}
-
-impl Reaped {
-    fn plain(ended: Ended, cut: Cut) -> Self {
-        Reaped {
-            ended,
-            cut,
-            refused: Vec::new(),
-            refused_written_code: false,
-            unswept: None,
-        }
-    }
+    /// What the jail did besides (nothing for an unconfined child).
+    notes: JailNotes,
 }
 
 /// Why the jail (or, for an unconfined child, the host) ended a child, if it did.
@@ -134,9 +118,7 @@ impl Spawned {
                         Reaped {
                             ended,
                             cut,
-                            refused: finished.refused,
-                            refused_written_code: finished.refused_written_code,
-                            unswept: finished.unswept,
+                            notes: finished.notes,
                         }
                     }),
                 }
@@ -159,7 +141,11 @@ impl Spawned {
                             },
                             Err(_) => Ended::signaled(libc::SIGKILL),
                         };
-                        Reaped::plain(ended, Cut::No)
+                        Reaped {
+                            ended,
+                            cut: Cut::No,
+                            notes: JailNotes::default(),
+                        }
                     }),
                 }
             }
@@ -239,12 +225,8 @@ struct State {
     exhausted: Option<(Bound, String)>,
     /// Whether a line said the programs it compiled cannot run.
     unrunnable_build: bool,
-    /// What the jail refused the child.
-    refused: Vec<String>,
-    /// Whether that was code the build wrote (`run-built` would allow it).
-    refused_written_code: bool,
-    /// Why the jail could not make sure nothing the child started is left.
-    unswept: Option<String>,
+    /// What the jail did while the child ran.
+    notes: JailNotes,
 }
 
 /// How long an ended child's output may take to be read (see [`ChildProcess::settle`]);
@@ -412,9 +394,7 @@ impl ChildProcess {
                     Cut::TimedOut => state.timed_out = true,
                     Cut::Exceeded(exceeded) => state.exceeded = Some(exceeded),
                 }
-                state.refused = reaped.refused;
-                state.refused_written_code = reaped.refused_written_code;
-                state.unswept = reaped.unswept;
+                state.notes = reaped.notes;
                 cvar.notify_all();
             });
         ChildProcess {
@@ -541,8 +521,8 @@ impl ChildProcess {
         if ended.signal == Some(libc::SIGSYS) {
             return Some("was killed by the jail's system-call filter (SIGSYS)".into());
         }
-        if let Some(refused) = state.refused.first() {
-            let more = match state.refused.len() {
+        if let Some(refused) = state.notes.refused.first() {
+            let more = match state.notes.refused.len() {
                 1 => String::new(),
                 count => format!(" (and {} more)", count - 1),
             };
@@ -561,14 +541,14 @@ impl ChildProcess {
     /// Why the jail could not make sure that nothing the child started is still running,
     /// if it could not: the run cannot be trusted.
     pub(crate) fn unswept(&self) -> Option<String> {
-        lock(&self.state.0).unswept.clone()
+        lock(&self.state.0).notes.unswept.clone()
     }
 
     /// Whether the child said the programs it compiled cannot run (see
     /// [`reports_unrunnable_build`]), or the jail refused to map code it wrote.
     pub(crate) fn could_not_run_what_it_built(&self) -> bool {
         let state = lock(&self.state.0);
-        state.unrunnable_build || state.refused_written_code
+        state.unrunnable_build || state.notes.refused_written_code
     }
 
     /// Whether the child was killed for running too long.

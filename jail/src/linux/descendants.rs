@@ -35,22 +35,19 @@ fn children(me: libc::pid_t) -> io::Result<Vec<libc::pid_t>> {
         else {
             continue;
         };
-        if stat(pid).is_some_and(|(_, parent)| parent == me) {
+        if parent_of(pid) == Some(me) {
             found.push(pid);
         }
     }
     Ok(found)
 }
 
-/// State and parent pid from `/proc/<pid>/stat` (`pid (comm) S ppid ...`; `comm` may
-/// hold spaces and parentheses, so fields are counted from the last `)`).
-fn stat(pid: libc::pid_t) -> Option<(char, libc::pid_t)> {
+/// The parent pid from `/proc/<pid>/stat` (`pid (comm) S ppid ...`; `comm` may hold
+/// spaces and parentheses, so fields are counted from the last `)`).
+fn parent_of(pid: libc::pid_t) -> Option<libc::pid_t> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let rest = &text[text.rfind(')')? + 1..];
-    let mut fields = rest.split_whitespace();
-    let state = fields.next()?.chars().next()?;
-    let parent = fields.next()?.parse().ok()?;
-    Some((state, parent))
+    rest.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Whether descendants can be found here: `/proc` is mounted and readable. Keeps the

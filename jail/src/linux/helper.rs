@@ -15,7 +15,7 @@ use super::supervisor::Supervisor;
 use super::{descendants, fd, filesystem, jobserver, resources, syscalls};
 use crate::error::{Layer, Missing};
 use crate::layers::Layers;
-use crate::spawn::{Applied, Message, REPORT_FD, SignalScope};
+use crate::spawn::{Applied, JailNotes, Message, REPORT_FD, SignalScope};
 use crate::spec::{Code, Resources, Rules, SYSTEM_READ_EXEC};
 
 /// Why the program did not start: a [`Message::Missing`] or [`Message::Refused`].
@@ -216,15 +216,13 @@ fn run(args: &[OsString], report: &mut File) -> Result<Message, Failure> {
         &mut supervisor,
         resources::Census::new(rules.resources.processes),
     );
-    let refused = supervisor.refusals();
-    if !refused.is_empty() {
-        send(
-            report,
-            &Message::JailRefused(refused, supervisor.refused_code()),
-        );
-    }
-    if let Err(why) = unswept {
-        send(report, &Message::Unswept(why));
+    let notes = JailNotes {
+        refused: supervisor.refusals(),
+        refused_written_code: supervisor.refused_code(),
+        unswept: unswept.err(),
+    };
+    if notes != JailNotes::default() {
+        send(report, &Message::Notes(notes));
     }
     Ok(ended)
 }

@@ -215,11 +215,7 @@ impl Supervisor {
 
     /// `mmap(PROT_EXEC)` of descriptor `descriptor`.
     fn executable_file(&self, caller: &Caller, descriptor: i32) -> Result<Answer, Refusal> {
-        let link = format!("/proc/{}/fd/{descriptor}", caller.pid);
-        let path = std::fs::read_link(&link).map_err(|err| Refusal::io("map", &err))?;
-        let theirs = fd::open(Path::new(&link), libc::O_PATH)
-            .and_then(|opened| fd::stat(&opened))
-            .map_err(|err| Refusal::io("map", &err))?;
+        let (path, theirs) = caller.descriptor(descriptor, "map")?;
         caller.still_waiting()?;
         if self.may_execute(&path, theirs.st_dev, theirs.st_ino) {
             return Ok(Answer::Continue);
