@@ -18,6 +18,7 @@ mod exec;
 mod field;
 mod help;
 mod hints;
+mod host_cfgs;
 mod host_paths;
 mod jailed;
 mod permissions;

@@ -76,6 +76,7 @@ codes! {
     W105 => "A build script cannot run in the wasm sandbox at all.",
     W106 => "Mode `trust-declared` grants what dependencies declare without review.",
     W107 => "A build script attempted something that no grant can name without granting more.",
+    W109 => "A build script's `#[cfg]` attributes ask what the wasm sandbox cannot answer as the host would.",
     W201 => "This machine cannot confine the native programs a build needs to run.",
     W202 => "Native programs run unconfined, as the user opted in to.",
     W301 => "A build script looked up environment variables that are set but hidden from it.",

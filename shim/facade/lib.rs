@@ -12,6 +12,8 @@
 //!   user learns when a script could not see something they set;
 //! - the working directory: wasi-libc starts in `/`, cargo starts build scripts in the
 //!   package directory, and scripts use relative paths;
+//! - `cfg!`, `is_x86_feature_detected!` and `std::os::unix`: a build script is a host
+//!   program, and in its own crate they describe the host (`host_cfg.rs`, `os.rs`);
 //! - `thread` and `sync::mpsc`: there is one thread, so a spawned thread runs to
 //!   completion when something waits for it, and a wait nothing can end panics.
 
@@ -19,11 +21,36 @@ pub use std::*;
 
 pub mod env;
 pub mod fs;
+pub mod os;
 pub mod process;
 pub mod sync;
 pub mod thread;
 
 mod host;
+mod host_cfg;
+
+/// The preludes, with [`cfg!`] and the CPU feature macros answering for the host in a
+/// build script: the prelude is imported into every module, and a bare `cfg!(...)` names
+/// its `cfg` (the facade's own `#[macro_export]`s are not in scope by name otherwise).
+pub mod prelude {
+    pub use std::prelude::*;
+
+    macro_rules! editions {
+        ($($edition:ident),*) => {$(
+            pub mod $edition {
+                pub use std::prelude::$edition::*;
+                pub use crate::{cfg, is_aarch64_feature_detected, is_x86_feature_detected};
+            }
+        )*};
+    }
+    editions!(v1, rust_2015, rust_2018, rust_2021, rust_2024);
+}
+
+/// `std::arch`, with the CPU feature detection macros answering for the host.
+pub mod arch {
+    pub use std::arch::*;
+    pub use crate::{is_aarch64_feature_detected, is_x86_feature_detected};
+}
 #[path = "../src/protocol.rs"]
 #[allow(dead_code)]
 mod protocol;

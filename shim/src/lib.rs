@@ -66,6 +66,8 @@ pub const FACADE_SOURCES: &[(&str, &str)] = &[
     ("facade/env.rs", include_str!("../facade/env.rs")),
     ("facade/fs.rs", include_str!("../facade/fs.rs")),
     ("facade/host.rs", include_str!("../facade/host.rs")),
+    ("facade/host_cfg.rs", include_str!("../facade/host_cfg.rs")),
+    ("facade/os.rs", include_str!("../facade/os.rs")),
     ("facade/process.rs", include_str!("../facade/process.rs")),
     ("facade/sync.rs", include_str!("../facade/sync.rs")),
     ("facade/mpsc.rs", include_str!("../facade/mpsc.rs")),

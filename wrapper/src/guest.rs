@@ -85,6 +85,8 @@ pub struct GuestCompiler {
     toolchain_args: Vec<String>,
     /// Changes whenever `toolchain_args` would produce different code.
     toolchain_key: String,
+    /// Extra arguments for a build script's own crate: the host's cfgs.
+    script_args: Vec<String>,
     /// The user's cache of twins, shared by every target directory.
     shared: Option<ArtifactCache>,
     /// Slots for running rustc on several threads.
@@ -127,6 +129,7 @@ impl GuestCompiler {
             rustc,
             toolchain_args,
             toolchain_key,
+            script_args: Vec::new(),
             shared: None,
             slots: JobSlots::from_env(),
         }
@@ -136,6 +139,14 @@ impl GuestCompiler {
     #[must_use]
     pub fn with_shared(mut self, shared: Option<ArtifactCache>) -> Self {
         self.shared = shared;
+        self
+    }
+
+    /// Adds `args` to the compile of a build script's own crate, not to its
+    /// dependencies' (the host's cfgs: see [`crate::host_cfg`]).
+    #[must_use]
+    pub fn with_script_args(mut self, args: Vec<String>) -> Self {
+        self.script_args = args;
         self
     }
 
@@ -177,6 +188,11 @@ impl GuestCompiler {
             format!("dep-info={},link={}", dep_info.display(), wasm.display()),
         );
         guest.push("--out-dir", out_dir.display().to_string());
+        for pair in self.script_args.chunks(2) {
+            if let [opt, value] = pair {
+                guest.push(opt, value.clone());
+            }
+        }
         let _slot = self.slots.acquire();
         let status = Command::new(&self.rustc)
             .args(guest.to_args())

@@ -11,9 +11,11 @@
 //! `cargo build` in the same target directory never reuses a stand-in, and switching back
 //! and forth rebuilds nothing twice.
 
+mod cfg_scan;
 pub mod facade;
 pub mod guest;
 pub mod guest_cargo;
+pub mod host_cfg;
 pub mod invocation;
 mod job_slots;
 pub mod record;
@@ -39,11 +41,13 @@ use wasm_build_contract::{Code, PolicyFile, Verdict};
 use wasm_build_permissions_schema::{Capability, GrantSite, grant_help};
 use wasm_build_runtime::{ModuleCache, SandboxEngine};
 
+use crate::cfg_scan::CfgUse;
 use crate::facade::Facade;
 use crate::guest::{
     GuestCompileError, GuestCompiler, GuestDependencyFailed, Libraries, is_host_only_codegen,
 };
 use crate::guest_cargo::{NestedBuildFailed, NestedCargoError};
+use crate::host_cfg::{HostCfgs, Misanswered, PLATFORM_NAMES};
 use crate::invocation::Arg;
 use crate::invocation::Invocation;
 use crate::record::Record;
@@ -213,7 +217,10 @@ fn compile_build_script(command: &Compiler<'_>, invocation: &Invocation) -> Resu
     // The CLI warned once if the user's cache cannot be used; here it only costs speed.
     let shared = ArtifactCache::from_env().ok().flatten();
     let facade = Facade::for_rustc(&rustc, &state.shim(), shared.as_ref())?;
+    let host_cfgs = HostCfgs::probe(&rustc, invocation)?;
+    let checks_cfgs = invocation.values("--check-cfg").next().is_some();
     let compiler = GuestCompiler::new(rustc, facade.rustc_args(), facade.digest.clone())
+        .with_script_args(host_cfgs.script_args(checks_cfgs))
         .with_shared(shared.clone());
     let compiled = match compiler.build_script(invocation, Libraries::Twins) {
         Err(GuestCompileError::Dependency(failure)) => {
@@ -233,6 +240,10 @@ fn compile_build_script(command: &Compiler<'_>, invocation: &Invocation) -> Resu
     };
     if status != 0 {
         return Ok(status);
+    }
+    let misanswered = host_cfgs.misanswered(&script_cfg_uses(&wasm.with_extension("d")));
+    if !misanswered.is_empty() {
+        return Ok(refuse_misanswered_cfgs(&misanswered, &package, &audit_log));
     }
     let bytes = fs::read(&wasm).with_context(|| format!("failed to read {}", wasm.display()))?;
     let cache = ModuleCache::new(state.modules()).with_shared(shared);
@@ -420,6 +431,86 @@ fn cannot_compile_for_wasm(
         },
     );
     Ok(1)
+}
+
+/// The `#[cfg]` attributes in the sources rustc read for a build script (listed in its
+/// dep-info file). A source that cannot be read was read by rustc a moment ago; it is
+/// skipped rather than failing the build over a race with an editor.
+fn script_cfg_uses(dep_info: &Path) -> Vec<CfgUse> {
+    let Ok(dep_info) = fs::read_to_string(dep_info) else {
+        return Vec::new();
+    };
+    cfg_scan::crate_sources(&dep_info)
+        .into_iter()
+        .filter_map(|source| {
+            let text = fs::read_to_string(&source).ok()?;
+            Some(cfg_scan::attribute_cfgs(&source, &text))
+        })
+        .flatten()
+        .collect()
+}
+
+/// The build script's `#[cfg]` attributes ask what the sandbox cannot answer as the host
+/// would: refuse it (W109), naming each attribute, and record that running natively is
+/// pending review so `approve` can offer it.
+fn refuse_misanswered_cfgs(
+    misanswered: &[Misanswered],
+    package: &PackageEnv,
+    audit_log: &Path,
+) -> i32 {
+    let capability = Capability::RunNatively;
+    let message = format!(
+        "the build script of `{} v{}` tests `cfg`s that the wasm sandbox cannot answer as the host would",
+        package.cargo.name, package.cargo.version
+    );
+    let mut text = format!("{} {message}\n", Code::W109.error());
+    for found in misanswered {
+        let sandbox = if found.host { "false" } else { "true" };
+        text.push_str(&format!(
+            "  --> {}:{}: #[cfg({})]\n      `{}` is {} on this host but {sandbox} in the sandbox{}\n",
+            found.at.file.display(),
+            found.at.line,
+            found.at.predicate,
+            found.cfg,
+            found.host,
+            why_misanswered(&found.cfg.name),
+        ));
+    }
+    text.push_str("note: a build script runs as wasm32-wasip1: the tool makes its platform `cfg`s (`target_os`, `unix`, ...) and `cfg!` describe the host, but cannot unset wasm's own values or change what describes the generated code\n");
+    text.push_str(&grant_help(
+        &package.grant_site,
+        &package
+            .policy
+            .grant_spec(&package.cargo.name, &package.cargo.version),
+        std::slice::from_ref(&capability),
+    ));
+    text.push_str("      running natively keeps the script confined (no network, writes only OUT_DIR) but\n      does not check the programs it starts against `exec` grants;\n      or ask the crate's authors to use `cfg!` or `CARGO_CFG_*` for these tests\n");
+    // The predicates and paths are the crate's text.
+    let _ = std::io::stderr().write_all(InertLines(&text).to_string().as_bytes());
+    audit::append(
+        audit_log,
+        &RunRecord {
+            package: package.cargo.name.clone(),
+            version: package.cargo.version.clone(),
+            manifest_dir: package.cargo.manifest_dir.clone(),
+            status: 1,
+            finished_at: audit::now(),
+            elapsed_ms: 0,
+            errors: vec![RunError::new(Code::W109, message)],
+            pending: vec![capability],
+            ..RunRecord::default()
+        },
+    );
+    1
+}
+
+/// Why the sandbox answers a cfg name differently, for the W109 text.
+fn why_misanswered(name: &str) -> &'static str {
+    if PLATFORM_NAMES.contains(&name) {
+        " (wasm's own value stays set beside the host's)"
+    } else {
+        " (it describes the code compiled for wasm, not the host)"
+    }
 }
 
 /// Puts the stand-in where cargo expects the compiled build script: a two-line shell

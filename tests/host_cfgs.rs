@@ -1,0 +1,187 @@
+//! A build script is a host program: its `cfg`s, `cfg!`s and CPU feature detection
+//! describe the machine that builds (`wrapper/src/host_cfg.rs`,
+//! `shim/facade/host_cfg.rs`), or the build is refused with W109 naming the attribute.
+
+use std::fs;
+
+use crate::support::{Project, assert_same_as_native, manifest};
+
+/// A build script asking every kind of host question: platform attributes, `cfg!` of
+/// names that describe the platform and the generated code, CPU features, and
+/// `std::os::unix` behind `#[cfg(unix)]`. Its answers go to `OUT_DIR/host.txt` and a
+/// `rustc-cfg`, which must be byte-identical to a native run.
+const HOST_BUILD_RS: &str = r#"
+use std::fmt::Write as _;
+
+#[cfg(target_arch = "x86_64")]
+fn cpu() -> String {
+    format!(
+        "sse2={} adx={} bmi2={} avx2={}",
+        is_x86_feature_detected!("sse2"),
+        std::is_x86_feature_detected!("adx"),
+        std::arch::is_x86_feature_detected!("bmi2"),
+        is_x86_feature_detected!("avx2"),
+    )
+}
+
+#[cfg(target_arch = "aarch64")]
+fn cpu() -> String {
+    format!("neon={}", std::arch::is_aarch64_feature_detected!("neon"))
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+fn cpu() -> String {
+    "other".to_string()
+}
+
+#[cfg(unix)]
+fn unix_only(out: &std::path::Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let link = out.join("host-link");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink("host.txt", &link).unwrap();
+    format!(
+        "unix branch: link -> {} ({} bytes in its name)",
+        std::fs::read_link(&link).unwrap().display(),
+        link.file_name().unwrap().as_bytes().len()
+    )
+}
+
+#[cfg(not(unix))]
+fn unix_only(_: &std::path::Path) -> String {
+    "not unix".to_string()
+}
+
+const LINUX: bool = cfg!(target_os = "linux");
+
+fn main() {
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    let mut text = String::new();
+    for (question, answer) in [
+        ("unix", cfg!(unix)),
+        ("windows", cfg!(windows)),
+        ("linux", LINUX),
+        ("wasi", cfg!(target_os = "wasi")),
+        ("family wasm", cfg!(target_family = "wasm")),
+        ("64-bit", cfg!(target_pointer_width = "64")),
+        ("crt-static", cfg!(target_feature = "crt-static")),
+        ("unwind", cfg!(panic = "unwind")),
+        ("gnu unix", cfg!(all(unix, target_env = "gnu"),)),
+        ("x86_64 or aarch64", cfg!(any(target_arch = "x86_64", target_arch = "aarch64"))),
+        ("not wasm32", cfg!(not(target_arch = "wasm32"))),
+        ("debug assertions", cfg!(debug_assertions)),
+    ] {
+        writeln!(text, "{question}: {answer}").unwrap();
+    }
+    writeln!(text, "cpu: {}", cpu()).unwrap();
+    writeln!(text, "{}", unix_only(&out)).unwrap();
+    writeln!(text, "consts: {} {}", std::env::consts::OS, std::env::consts::ARCH).unwrap();
+    std::fs::write(out.join("host.txt"), &text).unwrap();
+    if cfg!(target_os = "linux") {
+        println!("cargo:rustc-cfg=built_on_linux");
+    }
+    println!("cargo:rustc-check-cfg=cfg(built_on_linux)");
+}
+"#;
+
+fn host_asker() -> Project {
+    let project = Project::new();
+    project
+        .file("Cargo.toml", &manifest("host-asker", ""))
+        .file("build.rs", HOST_BUILD_RS)
+        .file("src/lib.rs", "");
+    project
+}
+
+#[test]
+fn a_build_script_sees_the_host_as_it_does_natively() {
+    let fixture = host_asker();
+    let dependency = format!("host-asker = {{ path = {:?} }}", fixture.root());
+    assert_same_as_native(
+        "host-cfgs-path-dependency",
+        &dependency,
+        "",
+        &["host-asker"],
+    );
+}
+
+/// The answers themselves, so the comparison above cannot pass by both builds being
+/// wrong the same way: on this (Linux) machine they are the host's, not wasm's.
+#[test]
+fn a_build_scripts_cfgs_describe_the_host_not_wasm() {
+    let project = host_asker();
+    project.wasm_build(&[]).success();
+    let written = fs::read_dir(project.target().join("debug/build"))
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.path().join("out/host.txt"))
+        .find(|path| path.exists())
+        .expect("the script wrote host.txt");
+    let text = fs::read_to_string(written).unwrap();
+    for line in [
+        "unix: true",
+        "windows: false",
+        "linux: true",
+        "wasi: false",
+        "family wasm: false",
+        "crt-static: false",
+        "unwind: true",
+        "not wasm32: true",
+        "debug assertions: true",
+        "unix branch: link -> host.txt (9 bytes in its name)",
+    ] {
+        assert!(text.contains(line), "{line:?} missing from:\n{text}");
+    }
+    assert!(
+        text.contains(&format!("64-bit: {}", cfg!(target_pointer_width = "64"))),
+        "{text}"
+    );
+    #[cfg(target_arch = "x86_64")]
+    assert!(
+        text.contains(&format!(
+            "cpu: sse2=true adx={} bmi2={} avx2={}",
+            std::is_x86_feature_detected!("adx"),
+            std::is_x86_feature_detected!("bmi2"),
+            std::is_x86_feature_detected!("avx2"),
+        )),
+        "{text}"
+    );
+}
+
+/// `#[cfg]` attributes cannot be made to answer for the host when they ask about wasm's
+/// own values or the generated code: the build stops, naming each attribute, and nothing
+/// is built differently.
+#[test]
+fn a_build_script_whose_attributes_the_sandbox_cannot_answer_is_refused() {
+    let project = Project::new();
+    project
+        .file("Cargo.toml", &manifest("width-asker", ""))
+        .file(
+            "build.rs",
+            r#"
+#[cfg(target_pointer_width = "64")]
+const WIDTH: u32 = 64;
+#[cfg(not(target_pointer_width = "64"))]
+const WIDTH: u32 = 32;
+
+fn main() {
+    // cfg!() is answered for the host and is never refused.
+    let _ = cfg!(target_pointer_width = "64");
+    #[cfg(target_os = "wasi")]
+    println!("cargo:warning=running on wasi");
+    println!("cargo:rustc-cfg=width=\"{WIDTH}\"");
+}
+"#,
+        )
+        .file("src/lib.rs", "");
+    project
+        .wasm_build(&[])
+        .failure()
+        .stderr_has("error[W109]: the build script of `width-asker v0.1.0` tests `cfg`s that the wasm sandbox cannot answer as the host would")
+        .stderr_has("build.rs:2: #[cfg(target_pointer_width = \"64\")]")
+        .stderr_has("`target_pointer_width = \"64\"` is true on this host but false in the sandbox (it describes the code compiled for wasm, not the host)")
+        .stderr_has("build.rs:10: #[cfg(target_os = \"wasi\")]")
+        .stderr_has("`target_os = \"wasi\"` is false on this host but true in the sandbox (wasm's own value stays set beside the host's)")
+        .stderr_has("run-natively = true")
+        .stderr_lacks("build.rs:9");
+}
