@@ -185,3 +185,20 @@ fn main() {
         .stderr_has("run-natively = true")
         .stderr_lacks("build.rs:9");
 }
+
+/// A crypto crate whose script enables its ADX/MULX assembly only under
+/// `#[cfg(target_arch = "x86_64")] if std::is_x86_feature_detected!("adx")`: compiled for
+/// wasm before, that test was compiled out and the library built without those
+/// instructions, silently. Now its output and `libblst.a` are byte-identical to native.
+#[test]
+#[ignore = "real-crates tier: run with `cargo test -- --include-ignored`"]
+fn a_crypto_crate_detecting_cpu_features_builds_the_native_assembly() {
+    assert_same_as_native(
+        "host-cfgs-blst",
+        r#"blst = "=0.3.17""#,
+        r#"[package.metadata.sandbox.allow."blst@0.3.17"]
+exec = ["cc", "ar"]
+"#,
+        &["blst"],
+    );
+}

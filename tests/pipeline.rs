@@ -3,12 +3,13 @@
 
 use crate::support::{Project, host_triple, manifest};
 
-/// A build script that proves where it ran: compiled for wasm32-wasip1, `target_os` is
-/// `wasi`; natively it is the host's.
+/// A build script that proves where it ran: compiled for wasm32-wasip1, core's own `cfg!`
+/// says `wasi` (std's, which scripts use, answers for the host in the sandbox too);
+/// natively it is the host's.
 const WHERE_AM_I: &str = r#"
 fn main() {
     let out = std::env::var("OUT_DIR").unwrap();
-    let os = if cfg!(target_os = "wasi") { "wasi" } else { "native" };
+    let os = if core::cfg!(target_os = "wasi") { "wasi" } else { "native" };
     std::fs::write(format!("{out}/where.rs"), format!("pub const RAN_IN: &str = {os:?};")).unwrap();
     println!("cargo::rustc-cfg=generated");
     println!("cargo::rustc-check-cfg=cfg(generated)");
@@ -392,7 +393,8 @@ fn std_env_consts_describe_the_host() {
             r#"fn main() {
     use std::env::consts::*;
     println!("cargo:warning=consts {OS} {FAMILY} {ARCH} {DLL_PREFIX}x{DLL_SUFFIX} x{EXE_SUFFIX} {DLL_EXTENSION}");
-    assert!(cfg!(target_os = "wasi"), "the script itself is still wasm");
+    assert!(core::cfg!(target_os = "wasi"), "the script itself is still wasm");
+    assert!(!cfg!(target_os = "wasi"), "std's cfg! answers for the host");
 }
 "#,
         );
