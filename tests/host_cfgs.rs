@@ -76,6 +76,7 @@ fn main() {
     writeln!(text, "cpu: {}", cpu()).unwrap();
     writeln!(text, "{}", unix_only(&out)).unwrap();
     writeln!(text, "consts: {} {}", std::env::consts::OS, std::env::consts::ARCH).unwrap();
+    writeln!(text, "build-dependency: {}", host_helper::platform()).unwrap();
     std::fs::write(out.join("host.txt"), &text).unwrap();
     if cfg!(target_os = "linux") {
         println!("cargo:rustc-cfg=built_on_linux");
@@ -84,12 +85,34 @@ fn main() {
 }
 "#;
 
+/// A build-dependency asking about the platform, as `cc` asks `cfg!(target_os = "macos")`:
+/// its `cfg!` answers for the host too.
+const HELPER_LIB_RS: &str = r#"
+pub fn platform() -> String {
+    format!(
+        "unix={} linux={} windows={} wasi={}",
+        cfg!(unix),
+        cfg!(target_os = "linux"),
+        cfg!(windows),
+        cfg!(any(target_os = "wasi", target_family = "wasm")),
+    )
+}
+"#;
+
 fn host_asker() -> Project {
     let project = Project::new();
     project
-        .file("Cargo.toml", &manifest("host-asker", ""))
+        .file(
+            "Cargo.toml",
+            &manifest(
+                "host-asker",
+                "[build-dependencies]\nhost-helper = { path = \"helper\" }",
+            ),
+        )
         .file("build.rs", HOST_BUILD_RS)
-        .file("src/lib.rs", "");
+        .file("src/lib.rs", "")
+        .file("helper/Cargo.toml", &manifest("host-helper", ""))
+        .file("helper/src/lib.rs", HELPER_LIB_RS);
     project
 }
 
@@ -129,6 +152,7 @@ fn a_build_scripts_cfgs_describe_the_host_not_wasm() {
         "not wasm32: true",
         "debug assertions: true",
         "unix branch: link -> host.txt (9 bytes in its name)",
+        "build-dependency: unix=true linux=true windows=false wasi=false",
     ] {
         assert!(text.contains(line), "{line:?} missing from:\n{text}");
     }

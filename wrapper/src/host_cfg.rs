@@ -4,14 +4,17 @@
 //! `is_x86_feature_detected!("adx")` in it describe the machine that builds, and its
 //! author tested them there. Compiled for wasm32-wasip1 they would describe wasm, and a
 //! script could quietly choose other compiler flags or skip a step. rustc cannot take a
-//! built-in cfg away, so a script's own crate is compiled with three additions:
-//! - the host's values of the names that name the platform ([`PLATFORM_NAMES`]) as
-//!   `--cfg`, so `#[cfg(target_arch = "x86_64")]` holds on an x86-64 host;
-//! - every target-describing value of the host under `__cwb_host_<name>`, which the
-//!   facade's `cfg!` answers from, and the host CPU's features, which its
-//!   `is_x86_feature_detected!` answers from (`shim/facade/host_cfg.rs`);
-//! - nothing for build-dependencies: they are libraries that must work as wasm, and keep
-//!   wasm's answers.
+//! built-in cfg away, so guests are compiled with additions:
+//! - every guest crate (build-dependencies too) gets the host's values of the names that
+//!   name the platform ([`PLATFORM_NAMES`]) under `__cwb_host_<name>`, which the facade's
+//!   `cfg!` answers from (`shim/facade/host_cfg.rs`): `cc` asking
+//!   `cfg!(target_os = "macos")` asks about the machine that builds;
+//! - a script's own crate also gets those names as real `--cfg`s, so
+//!   `#[cfg(target_arch = "x86_64")]` holds on an x86-64 host, and the host's values of the
+//!   names that describe generated code, and its CPU's features, for `cfg!` and
+//!   `is_x86_feature_detected!`;
+//! - a build-dependency's attributes, and its `cfg!` of the generated code, stay wasm's:
+//!   it is a library that must work as wasm.
 //!
 //! What remains wrong is what rustc cannot change: wasm's own values stay set beside the
 //! host's, and names that describe the generated code (pointer width, target features,
@@ -65,8 +68,11 @@ pub const CFG_MACRO_NAMES: &[&str] = &[
     "target_thread_local",
 ];
 
-/// The cfg that marks a build script's own crate.
+/// The cfg that marks a build script's own crate; also the prefix of the host's values.
 const SCRIPT_MARK: &str = "__cwb_host";
+
+/// The cfg that marks every guest crate compiled with the host's platform values.
+const PLATFORM_MARK: &str = "__cwb_platform";
 
 /// The cfg holding each host CPU feature, for `is_x86_feature_detected!`.
 const CPU_FEATURE: &str = "__cwb_host_cpu_feature";
@@ -220,10 +226,23 @@ impl HostCfgs {
         }
     }
 
-    /// The arguments that make a build script's own crate see the host; `checked` when
-    /// its compile checks cfg names (cargo passes `--check-cfg`), so the tool's names are
-    /// declared and never warned about.
-    pub fn script_args(&self, checked: bool) -> Vec<String> {
+    /// The arguments that let every guest crate's `cfg!` answer for the host's platform,
+    /// with the tool's cfg names declared to rustc's cfg checking.
+    pub fn library_args(&self) -> Vec<String> {
+        let mut args = vec!["--cfg".to_string(), PLATFORM_MARK.to_string()];
+        for host in self
+            .host
+            .iter()
+            .filter(|cfg| PLATFORM_NAMES.contains(&cfg.name.as_str()))
+        {
+            args.extend(["--cfg".to_string(), host.renamed(&host_name(&host.name))]);
+        }
+        args.extend(check_cfg_args());
+        args
+    }
+
+    /// The further arguments that make a build script's own crate see the host.
+    pub fn script_args(&self) -> Vec<String> {
         let mut args = vec![
             "-A".to_string(),
             "explicit_builtin_cfgs_in_flags".to_string(),
@@ -233,18 +252,14 @@ impl HostCfgs {
             cfg(host.to_arg());
         }
         cfg(SCRIPT_MARK.to_string());
-        for host in self
-            .host
-            .iter()
-            .filter(|c| CFG_MACRO_NAMES.contains(&c.name.as_str()))
-        {
-            cfg(host.renamed(&format!("{SCRIPT_MARK}_{}", host.name)));
+        for host in self.host.iter().filter(|cfg| {
+            CFG_MACRO_NAMES.contains(&cfg.name.as_str())
+                && !PLATFORM_NAMES.contains(&cfg.name.as_str())
+        }) {
+            cfg(host.renamed(&host_name(&host.name)));
         }
         for feature in &self.cpu_features {
             cfg(format!("{CPU_FEATURE}=\"{feature}\""));
-        }
-        if checked {
-            args.extend(check_cfg_args());
         }
         args
     }
@@ -282,19 +297,27 @@ impl HostCfgs {
     }
 }
 
+/// Where the host's value of `name` is passed: `__cwb_host_target_os`.
+fn host_name(name: &str) -> String {
+    format!("{SCRIPT_MARK}_{name}")
+}
+
 /// Declares the tool's cfg names to rustc's cfg checking.
 fn check_cfg_args() -> Vec<String> {
-    let bare: Vec<String> = std::iter::once(SCRIPT_MARK.to_string())
+    let is_bare = |name: &&&str| matches!(**name, "unix" | "windows" | "target_thread_local");
+    let bare: Vec<String> = [SCRIPT_MARK.to_string(), PLATFORM_MARK.to_string()]
+        .into_iter()
         .chain(
-            ["unix", "windows", "target_thread_local"]
+            CFG_MACRO_NAMES
                 .iter()
-                .map(|name| format!("{SCRIPT_MARK}_{name}")),
+                .filter(is_bare)
+                .map(|name| host_name(name)),
         )
         .collect();
     let valued: Vec<String> = CFG_MACRO_NAMES
         .iter()
-        .filter(|name| !matches!(**name, "unix" | "windows" | "target_thread_local"))
-        .map(|name| format!("{SCRIPT_MARK}_{name}"))
+        .filter(|name| !is_bare(name))
+        .map(|name| host_name(name))
         .chain(std::iter::once(CPU_FEATURE.to_string()))
         .collect();
     vec![
@@ -483,7 +506,7 @@ mod tests {
 
     #[test]
     fn the_script_gets_the_hosts_platform_and_its_values_for_cfg_macros() {
-        let args = cfgs().script_args(true).join(" ");
+        let args = cfgs().script_args().join(" ");
         for expected in [
             "-A explicit_builtin_cfgs_in_flags",
             "--cfg target_arch=\"x86_64\"",
@@ -494,9 +517,7 @@ mod tests {
             "--cfg __cwb_host ",
             "--cfg __cwb_host_target_pointer_width=\"64\"",
             "--cfg __cwb_host_panic=\"unwind\"",
-            "--cfg __cwb_host_unix",
             "--cfg __cwb_host_cpu_feature=\"adx\"",
-            "--check-cfg cfg(__cwb_host,",
         ] {
             assert!(args.contains(expected), "{expected} missing from {args}");
         }
@@ -505,7 +526,29 @@ mod tests {
         assert!(!args.contains("--cfg panic"), "{args}");
         // Equal on both sides: nothing to add.
         assert!(!args.contains("--cfg target_vendor"), "{args}");
-        assert!(!cfgs().script_args(false).join(" ").contains("--check-cfg"));
+    }
+
+    #[test]
+    fn every_guest_crate_gets_only_the_hosts_platform_for_cfg_macros() {
+        let args = cfgs().library_args().join(" ");
+        for expected in [
+            "--cfg __cwb_platform",
+            "--cfg __cwb_host_target_os=\"linux\"",
+            "--cfg __cwb_host_unix",
+            "--cfg __cwb_host_target_vendor=\"unknown\"",
+            "--check-cfg cfg(__cwb_host,__cwb_platform,",
+        ] {
+            assert!(args.contains(expected), "{expected} missing from {args}");
+        }
+        for absent in [
+            "--cfg __cwb_host ",
+            "--cfg __cwb_host_target_pointer_width",
+            "--cfg __cwb_host_cpu_feature",
+            "--cfg target_os",
+            "explicit_builtin_cfgs_in_flags",
+        ] {
+            assert!(!args.contains(absent), "{absent} in {args}");
+        }
     }
 
     #[test]
