@@ -226,3 +226,35 @@ exec = ["cc", "ar"]
         &["blst"],
     );
 }
+
+/// The facade's `cfg!` reaches a script through the edition's prelude: every edition
+/// gets it, in a `const` too.
+#[test]
+fn every_edition_asks_the_host() {
+    for edition in ["2015", "2018", "2021", "2024"] {
+        let project = Project::new();
+        project
+            .file(
+                "Cargo.toml",
+                &manifest("edition-asker", "")
+                    .replace("edition = \"2021\"", &format!("edition = \"{edition}\"")),
+            )
+            .file(
+                "build.rs",
+                r#"const UNIX: bool = cfg!(unix);
+fn main() {
+    println!("cargo:rustc-cfg=host_unix=\"{}\"", UNIX);
+    println!("cargo:rustc-cfg=host_linux=\"{}\"", std::cfg!(target_os = "linux"));
+}
+"#,
+            )
+            .file("src/lib.rs", "");
+        project.wasm_build(&[]).success();
+        let output = &project.build_script_results("debug")["edition-asker"].output;
+        assert!(
+            output.contains("cargo:rustc-cfg=host_unix=\"true\"")
+                && output.contains("cargo:rustc-cfg=host_linux=\"true\""),
+            "edition {edition}: {output}"
+        );
+    }
+}
