@@ -435,8 +435,9 @@ fn grants_that_reach_too_far_need_a_dangerous_key() {
     );
 }
 
-/// A program awaiting review does not run, but the script is told it succeeded, so it goes
-/// on and shows everything it needs in one build: one approval round, not one per program.
+/// A program awaiting review does not run, but the script is told it ran, so it goes on
+/// and shows everything it needs in one build: one approval round, not one per program.
+/// A caller that reads the program's output is told it failed, and why, on its stderr.
 #[test]
 fn every_program_a_script_needs_is_shown_in_one_round_and_none_runs() {
     let project = Project::new();
@@ -451,7 +452,10 @@ fn every_program_a_script_needs_is_shown_in_one_round_and_none_runs() {
     let configure = std::process::Command::new("sh").args(["-c", "touch {}"]).status().unwrap();
     assert!(configure.success());
     let listed = std::process::Command::new("cat").arg("--version").output().unwrap();
-    assert!(listed.status.success() && listed.stdout.is_empty());
+    assert_eq!(listed.status.code(), Some(1));
+    assert!(listed.stdout.is_empty());
+    let why = String::from_utf8(listed.stderr).unwrap();
+    assert!(why.contains("`cat --version` did not run: it awaits review"), "{{why}}");
 }}
 "#,
                 marker.display()
@@ -462,7 +466,8 @@ fn every_program_a_script_needs_is_shown_in_one_round_and_none_runs() {
         .failure()
         .stderr_has("sandbox[W101]: did not run `sh -c 'touch ")
         .stderr_has("needs permission to run `sh`")
-        .stderr_has("needs permission to run `cat`");
+        .stderr_has("needs permission to run `cat`")
+        .stderr_lacks("panicked");
     assert!(!marker.exists(), "a program awaiting review ran");
     project.wasm_build(&["approve", "--all"]).success();
     assert!(
