@@ -59,6 +59,10 @@ pub struct ExecContext {
     /// The variables of cargo's environment for the script that a rustc probe gets,
     /// whatever the script may see ([`crate::probe_env::inherited`]).
     pub probe_env: Vec<(String, String)>,
+    /// The harmless variables of the user's environment that every other program gets
+    /// unless the script cleared or set them: terminal, colour, locale, time zone
+    /// ([`wasm_build_contract::env::program_defaults`]).
+    pub program_env: Vec<(String, String)>,
     /// Where programs run.
     pub jail: Jail,
     /// Whether the user opted in to running programs unconfined where the jail cannot be
@@ -593,7 +597,8 @@ impl Broker {
     }
 
     /// A judged request's environment: a probe's is built from an allow list, whatever
-    /// the script set (see [`crate::probe_env`]); any other program's is the script's.
+    /// the script set (see [`crate::probe_env`]); any other program's is the script's,
+    /// over the harmless variables every program gets ([`ExecContext::program_env`]).
     fn env(&mut self, request: &SpawnRequest, judged: &Judged) -> Vec<(OsString, OsString)> {
         if judged.code == Code::Toolchain {
             let built = ProbeEnv {
@@ -608,7 +613,12 @@ impl Broker {
         let mut env: BTreeMap<String, String> = if request.env_clear {
             BTreeMap::new()
         } else {
-            self.ctx.env.iter().cloned().collect()
+            self.ctx
+                .program_env
+                .iter()
+                .chain(&self.ctx.env)
+                .cloned()
+                .collect()
         };
         for (name, value) in &request.env {
             match value {
@@ -941,6 +951,7 @@ mod tests {
             shared_prefixes: vec![home.to_path_buf(), home.join(".local"), home.join(".cargo")],
             host_path: None,
             probe_env: Vec::new(),
+            program_env: Vec::new(),
             jail: Jail::new("/nonexistent"),
             dangerously_unconfined: false,
             limits: Limits::default(),

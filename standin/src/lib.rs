@@ -251,6 +251,7 @@ impl Prepared {
             shared_prefixes: self.shared_prefixes.clone(),
             host_path: std::env::var_os("PATH"),
             probe_env: wasm_build_runtime::probe_env::inherited(std::env::vars_os()),
+            program_env: wasm_build_contract::env::program_defaults(std::env::vars_os()),
             jail: wasm_build_runtime::confinement::jail(),
             dangerously_unconfined: wasm_build_runtime::confinement::dangerously_unconfined(),
             limits: self.policy.limits,
