@@ -301,6 +301,7 @@ fn resolve_package(
         env_defaults: consumer.env_defaults,
         limits: limits.apply(Limits::default()),
         spec: Some(package.spec.clone()),
+        dependency_sources: package.build_dependency_sources.clone(),
     };
     Resolved {
         package: package.clone(),
@@ -424,6 +425,7 @@ mod tests {
             links: None,
             declares_sandbox: false,
             build_dependencies: Vec::new(),
+            build_dependency_sources: Vec::new(),
         }
     }
 

@@ -172,8 +172,9 @@ struct Prepared {
     passed_env: PassedEnv,
     /// Strict mode: hidden lookups are pending review.
     strict: bool,
-    /// Directories the script's dependencies handed it through `links` metadata, opened
-    /// read-only for the script itself and its programs.
+    /// Directories the script's dependencies handed it through `links` metadata, and the
+    /// downloaded build-dependencies it links, opened read-only for the script itself and
+    /// its programs.
     exported: Vec<PathBuf>,
     /// Directories never taken for a program's installation (see [`shared_prefixes`]).
     shared_prefixes: Vec<PathBuf>,
@@ -202,7 +203,9 @@ impl Prepared {
             .filter(|name| !env.iter().any(|(visible, _)| visible == name))
             .collect();
         let passed_env = PassedEnv::of(&env, origin);
-        let exported = exported_dirs(&env, &package.out_dir, cargo_home().as_deref());
+        let mut exported = exported_dirs(&env, &package.out_dir, cargo_home().as_deref());
+        // The downloaded build-dependencies it links, read like what dependencies export.
+        exported.extend(policy.dependency_sources.iter().cloned());
         let mut readable = readable_dirs(
             &dependency_dirs(&package.out_dir),
             toolchain.as_deref(),
