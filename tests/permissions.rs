@@ -695,3 +695,58 @@ fn declared_home_and_secret_reads_are_approved_only_under_the_dangerous_key() {
             .stderr_lacks("read the key: true");
     }
 }
+
+/// A dependency that stamps its crate with `cargo:rustc-env=CARGO_GIT_HASH=...`: cargo's
+/// namespace is closed to `rustc-env`, but a name nothing reads while compiling can be
+/// granted by name (`dangerous-rustc-env`, which `directives = ["rustc-env"]` does not
+/// imply): the build says so, `approve` offers it marked dangerous, and the next build
+/// passes with the crate's `env!` seeing the value.
+#[test]
+fn a_cargo_rustc_env_is_granted_by_name_and_offered_by_approve() {
+    let project = Project::new();
+    project
+        .file(
+            "Cargo.toml",
+            &crate::support::manifest(
+                "app",
+                "[dependencies]\nstamped = { path = \"stamped\" }\n\
+                 [package.metadata.sandbox.allow.\"stamped@0.1.0\"]\ndirectives = [\"rustc-env\"]\n",
+            ),
+        )
+        .file(
+            "src/lib.rs",
+            "pub fn hash() -> &'static str { stamped::HASH }\n",
+        )
+        .file("stamped/Cargo.toml", &crate::support::manifest("stamped", ""))
+        .file(
+            "stamped/build.rs",
+            "fn main() { println!(\"cargo:rustc-env=CARGO_GIT_HASH=abc123\"); }\n",
+        )
+        .file(
+            "stamped/src/lib.rs",
+            "pub const HASH: &str = env!(\"CARGO_GIT_HASH\");\n",
+        );
+    project
+        .wasm_build(&[])
+        .failure()
+        .stderr_has(
+            "needs permission to emit `cargo:rustc-env=CARGO_GIT_HASH` (dangerous: it overrides a cargo variable)",
+        )
+        .stderr_lacks("W104");
+    project
+        .wasm_build(&["approve", "--all"])
+        .success()
+        .stderr_has("dangerous-rustc-env = [\"CARGO_GIT_HASH\"]")
+        .stderr_has("# dangerous:");
+    assert!(
+        project
+            .read("Cargo.toml")
+            .contains("dangerous-rustc-env = [\"CARGO_GIT_HASH\"]")
+    );
+    project.wasm_build(&[]).success();
+    let output = &project.build_script_results("debug")["stamped"].output;
+    assert!(
+        output.contains("cargo:rustc-env=CARGO_GIT_HASH=abc123"),
+        "{output}"
+    );
+}

@@ -522,13 +522,18 @@ fn rustc_env_that_hijacks_the_compiler_is_never_allowed() {
         r#"
     println!("cargo:rustc-env=LD_PRELOAD=/tmp/evil.so");
     println!("cargo:rustc-env=RUSTC_WRAPPER=/tmp/evil");
+    println!("cargo:rustc-env=CARGO_MANIFEST_DIR=/root");
     println!("cargo:rustc-env=GIT_HASH=abc123");
 "#,
+        // Not even a grant of the name lets a script move what proc macros and the tool
+        // take for the package directory.
         "[package.metadata.sandbox.allow.\"hostile@0.1.0\"]\ndirectives = [\"rustc-env\"]\n",
     );
     let run = project.wasm_build(&[]).failure();
     run.stderr_has("error[W104]: sandboxed build script of `hostile v0.1.0` printed `cargo:rustc-env=LD_PRELOAD=/tmp/evil.so`, which is never allowed")
         .stderr_has("printed `cargo:rustc-env=RUSTC_WRAPPER=/tmp/evil`, which is never allowed")
+        .stderr_has("printed `cargo:rustc-env=CARGO_MANIFEST_DIR=/root`, which is never allowed")
+        .stderr_lacks("dangerous-rustc-env")
         .stderr_lacks("GIT_HASH=abc123`, which");
 }
 

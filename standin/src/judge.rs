@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 
 use wasm_build_contract::policy::{Policy, Verdict};
-use wasm_build_permissions_schema::{Capability, GatedDirective};
+use wasm_build_permissions_schema::{Capability, CargoEnvName, GatedDirective};
 
 use crate::directive::Directive;
 
@@ -78,6 +78,11 @@ impl RunContext {
             }
             Directive::RustcFlags(_) => {
                 policy.verdict(Capability::Directive(GatedDirective::RustcFlags))
+            }
+            // Cargo's own namespace, for a name nothing reads while compiling: a grant of
+            // exactly that name lets it pass (see `CargoEnvName`).
+            Directive::RustcEnv { name, .. } if name.parse::<CargoEnvName>().is_ok() => {
+                policy.verdict(Capability::DangerousRustcEnv(name.to_string()))
             }
             Directive::RustcEnv { name, .. } if forbidden_rustc_env(name) => Verdict::Forbidden(
                 "it would change which programs the compiler runs or loads, or how cargo behaves",
@@ -228,6 +233,41 @@ mod tests {
             value: "abc",
         };
         assert_eq!(ctx.judge(&policy, &fine), Verdict::Allowed);
+    }
+
+    /// A `CARGO_*` name nothing reads while compiling is pending its own named grant,
+    /// which `directives = ["rustc-env"]` does not give; names cargo or the tool read stay
+    /// forbidden whatever is granted.
+    #[test]
+    fn a_cargo_rustc_env_passes_only_with_a_grant_of_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = ctx(dir.path());
+        let mut policy = Policy::default();
+        policy
+            .granted
+            .insert(Capability::Directive(GatedDirective::RustcEnv));
+        let named = Directive::RustcEnv {
+            name: "CARGO_GIT_HASH",
+            value: "abc",
+        };
+        let wanted = Capability::DangerousRustcEnv("CARGO_GIT_HASH".into());
+        assert_eq!(ctx.judge(&policy, &named), Verdict::Pending(wanted.clone()));
+        policy.granted.insert(wanted);
+        assert_eq!(ctx.judge(&policy, &named), Verdict::Allowed);
+        policy
+            .granted
+            .insert(Capability::DangerousRustcEnv("CARGO_MANIFEST_DIR".into()));
+        for name in [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_PKG_VERSION",
+            "CARGO_WASM_BUILD_POLICY",
+        ] {
+            let directive = Directive::RustcEnv { name, value: "/" };
+            assert!(
+                matches!(ctx.judge(&policy, &directive), Verdict::Forbidden(_)),
+                "{name}"
+            );
+        }
     }
 
     #[test]
