@@ -750,3 +750,64 @@ fn a_cargo_rustc_env_is_granted_by_name_and_offered_by_approve() {
         "{output}"
     );
 }
+
+/// A script that writes a generated file into its own sources and copies a library next
+/// to the binaries in `target/<profile>`: both writes are refused, the build names the
+/// grants, `approve` offers them (the package's directory marked dangerous: those are its
+/// sources), each the written file's directory and no more, and the next build writes
+/// both. A write into cargo's own directories there (`deps`) is never offered (the grant
+/// of the profile directory, once given, covers it: a directory grant covers what is
+/// below it).
+#[test]
+fn writes_to_the_package_and_the_profile_directory_are_offered_by_approve() {
+    let project = Project::new();
+    project
+        .file("Cargo.toml", &crate::support::manifest("writer", ""))
+        .file("src/lib.rs", "")
+        .file(
+            "build.rs",
+            r#"fn main() {
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    let profile = out.ancestors().nth(3).unwrap();
+    let generated = std::fs::write("src/generated.rs", "// made by the script");
+    let copied = std::fs::write(profile.join("libcopied.so"), "a library");
+    let planted = std::fs::write(profile.join("deps/libplanted.rlib"), "x");
+    println!("cargo:warning=generated {} copied {} planted {}", generated.is_ok(), copied.is_ok(), planted.is_ok());
+}
+"#,
+        );
+    let profile = project.target().join("debug");
+    project
+        .wasm_build(&[])
+        .failure()
+        .stderr_has(&format!(
+            "needs permission to write `src` (dangerous: the package's own sources): it tried to write `{}`",
+            project.root().join("src/generated.rs").display()
+        ))
+        .stderr_has(&format!(
+            "needs permission to write `{}`: it tried to write `{}`",
+            profile.display(),
+            profile.join("libcopied.so").display()
+        ))
+        .stderr_lacks("libplanted");
+    project
+        .wasm_build(&["approve", "--all"])
+        .success()
+        .stderr_has("dangerous-write = [\"src\"]")
+        .stderr_has("# dangerous: write `src` (dangerous: the package's own sources)")
+        .stderr_has(&format!("write = [\"{}\"]", profile.display()));
+    assert!(!profile.join("deps/libplanted.rlib").exists());
+    project
+        .wasm_build(&[])
+        .success()
+        .stderr_has("generated true copied true");
+    assert_eq!(project.read("src/generated.rs"), "// made by the script");
+    assert_eq!(project.read("target/debug/libcopied.so"), "a library");
+    let card = project
+        .wasm_build(&["permissions", "-p", "writer", "--color", "always"])
+        .stdout;
+    assert!(
+        card.contains("\x1b[1;31m"),
+        "the package write is shown dangerous: {card}"
+    );
+}

@@ -143,6 +143,22 @@ fn writes_outside_out_dir_are_refused() {
         "",
     );
     let source_before = project.read("src/lib.rs");
+    // Writes into its own sources are refused and pending review, with the grant that
+    // would allow them marked dangerous; writes anywhere else are not even offered.
+    project
+        .wasm_build(&[])
+        .failure()
+        .stderr_has("needs permission to write `src` (dangerous: the package's own sources)")
+        .stderr_has("needs permission to write `.` (dangerous: the package's own sources)")
+        .stderr_lacks("pwned.txt")
+        .stderr_lacks("escape.txt")
+        .stderr_lacks("other/out");
+    assert_eq!(project.read("src/lib.rs"), source_before);
+    // Denied, they are refused quietly, and the build goes on as the script chooses.
+    project
+        .wasm_build(&["deny", "hostile@0.1.0"])
+        .success()
+        .stderr_has("dangerous-write = [\".\", \"src\"]");
     project.wasm_build(&[]).success();
     let report = report(&project);
     assert_failed(

@@ -170,7 +170,8 @@ pub enum Capability {
     /// Read a path that `read` may not grant: `/`, a home directory or above it, anything
     /// inside the user's, cargo's or rustup's home outside the workspace, a secret's place.
     DangerousRead(String),
-    /// Write a path that `write` may not grant, likewise.
+    /// Write a path that `write` may not grant, likewise; and, by the package-relative
+    /// path `approve` offers, the package's own directory (its sources).
     DangerousWrite(String),
     /// Set the `CARGO_*` variable of this exact name for the compiler with
     /// `cargo:rustc-env`, which is otherwise never allowed (it overrides what cargo says
@@ -287,6 +288,13 @@ impl Capability {
             ),
             Capability::DangerousRead(path) => {
                 format!("read {} (dangerous: a home or a secret)", code(path))
+            }
+            // A relative path is the package's own: its sources.
+            Capability::DangerousWrite(path) if !path.starts_with(['/', '$']) => {
+                format!(
+                    "write {} (dangerous: the package's own sources)",
+                    code(path)
+                )
             }
             Capability::DangerousWrite(path) => {
                 format!("write {} (dangerous: a home or a secret)", code(path))

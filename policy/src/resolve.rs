@@ -323,7 +323,14 @@ fn absolute(capabilities: &[Capability], manifest_dir: &Path) -> BTreeSet<Capabi
         if path.starts_with('/') || path.starts_with('$') {
             path.clone()
         } else {
-            manifest_dir.join(path).display().to_string()
+            // Without `.` components: `.` is the package directory itself, and a
+            // preopen named `<package>/.` would match no path the script opens.
+            manifest_dir
+                .join(path)
+                .components()
+                .collect::<PathBuf>()
+                .display()
+                .to_string()
         }
     };
     capabilities

@@ -113,6 +113,62 @@ impl RunContext {
     }
 }
 
+/// The grants that would allow the writes the sandbox refused the script (`refused`,
+/// absolute paths), each with the write that needs it, for what the consumer has not
+/// denied. Only two places are offered, where scripts that write outside `OUT_DIR` write:
+/// - its own package directory, as a package-relative `dangerous-write` of the written
+///   file's directory: those are the package's sources, which cargo watches and compiles,
+///   so the grant is shown as dangerous;
+/// - the build's profile directory (`target/<profile>`, where a script copies a library
+///   next to the binaries), as a `write` of the written file's directory, unless that is
+///   inside cargo's own directories there (`build` with the other scripts' `OUT_DIR`s,
+///   `deps`, `.fingerprint`, `incremental`).
+///
+/// Anything else (another package's sources, the home directory, the system) is not
+/// offered: the script failed to write it, as it would fail on a read-only machine.
+pub(crate) fn pending_writes(
+    policy: &Policy,
+    manifest_dir: &Path,
+    out_dir: &Path,
+    refused: &BTreeSet<String>,
+) -> Vec<(crate::Attempt, Capability)> {
+    let package = resolve(manifest_dir);
+    let profile = out_dir.ancestors().nth(3).map(resolve);
+    refused
+        .iter()
+        .filter_map(|written| {
+            let path = resolve(Path::new(written));
+            let dir = path.parent()?;
+            // The profile directory first: the target directory is often in the package.
+            let in_profile = profile
+                .as_deref()
+                .and_then(|profile| dir.strip_prefix(profile).ok());
+            let offered = if let Some(inside) = in_profile {
+                const CARGO_OWN: &[&str] = &["build", "deps", ".fingerprint", "incremental"];
+                let first = inside.components().next();
+                if first.is_some_and(|part| CARGO_OWN.iter().any(|own| part.as_os_str() == *own)) {
+                    return None;
+                }
+                Capability::Write(dir.display().to_string())
+            } else {
+                let inside = dir.strip_prefix(&package).ok()?;
+                let relative = inside.display().to_string();
+                let relative = if relative.is_empty() {
+                    ".".into()
+                } else {
+                    relative
+                };
+                Capability::DangerousWrite(relative)
+            };
+            let needed = Capability::Write(path.display().to_string());
+            match policy.verdict(needed) {
+                Verdict::Pending(_) => Some((crate::Attempt::Wrote(written.clone()), offered)),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
 /// `path` with symlinks of its existing part resolved and `.`/`..` of the rest applied
 /// lexically, so that neither a link nor `..` can make an outside path look inside.
 pub fn resolve(path: &Path) -> PathBuf {

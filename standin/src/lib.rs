@@ -68,6 +68,8 @@ enum Attempt {
     LookedUp(String),
     /// Looked for a path that exists but is hidden (the path), in strict mode.
     LookedFor(String),
+    /// Tried to write a path outside what it may write (the path).
+    Wrote(String),
 }
 
 /// What the directive filter decided about one run's stdout.
@@ -389,6 +391,12 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
             .pending
             .extend(lookups_pending_review(&hidden_lookups));
     }
+    filtered.pending.extend(judge::pending_writes(
+        policy,
+        &package.cargo.manifest_dir,
+        &package.out_dir,
+        &output.refused_writes,
+    ));
     let violations = out_dir::check(&package.out_dir, policy.limits.out_dir_bytes)?;
 
     let discovery = std::env::var_os(DISCOVERY_ENV).is_some_and(|nonce| !nonce.is_empty());
@@ -762,6 +770,7 @@ fn pending_errors(pending: &[(Attempt, Capability)]) -> Vec<RunError> {
                     path,
                     ", which exists here but is hidden from build scripts (strict mode)",
                 ),
+                Attempt::Wrote(path) => ("tried to write", path, ""),
             };
             let shown = match text.char_indices().nth(SHOWN) {
                 Some((cut, _)) => format!("{}…", Inert(&text[..cut])),
