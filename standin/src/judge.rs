@@ -118,7 +118,9 @@ impl RunContext {
 /// denied. Only two places are offered, where scripts that write outside `OUT_DIR` write:
 /// - its own package directory, as a package-relative `dangerous-write` of the written
 ///   file's directory: those are the package's sources, which cargo watches and compiles,
-///   so the grant is shown as dangerous;
+///   so the grant is shown as dangerous; never a package cargo downloaded (inside one of
+///   `downloads`), whose sources every project on the machine shares and cargo takes
+///   for immutable;
 /// - the build's profile directory (`target/<profile>`, where a script copies a library
 ///   next to the binaries), as a `write` of the written file's directory, unless that is
 ///   inside cargo's own directories there (`build` with the other scripts' `OUT_DIR`s,
@@ -128,11 +130,14 @@ impl RunContext {
 /// offered: the script failed to write it, as it would fail on a read-only machine.
 pub(crate) fn pending_writes(
     policy: &Policy,
-    manifest_dir: &Path,
-    out_dir: &Path,
+    (manifest_dir, out_dir): (&Path, &Path),
+    downloads: &[PathBuf],
     refused: &BTreeSet<String>,
 ) -> Vec<(crate::Attempt, Capability)> {
     let package = resolve(manifest_dir);
+    let downloaded = downloads
+        .iter()
+        .any(|root| package.starts_with(resolve(root)));
     let profile = out_dir.ancestors().nth(3).map(resolve);
     refused
         .iter()
@@ -151,7 +156,7 @@ pub(crate) fn pending_writes(
                 }
                 Capability::Write(dir.display().to_string())
             } else {
-                let inside = dir.strip_prefix(&package).ok()?;
+                let inside = dir.strip_prefix(&package).ok().filter(|_| !downloaded)?;
                 let relative = inside.display().to_string();
                 let relative = if relative.is_empty() {
                     ".".into()
@@ -213,6 +218,66 @@ mod tests {
             readable: vec!["/usr".into()],
             hidden_env: ["AWS_SECRET_ACCESS_KEY".to_string()].into(),
         }
+    }
+
+    /// Refused writes are offered only inside the package (a dangerous, package-relative
+    /// grant of the written file's directory) and the profile directory outside cargo's
+    /// own directories; never in a downloaded package, elsewhere, or once denied.
+    #[test]
+    fn refused_writes_offer_the_package_and_profile_directories_only() {
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path().canonicalize().unwrap();
+        let package = root.join("pkg");
+        let profile = root.join("target/debug");
+        let out_dir = profile.join("build/pkg-0123/out");
+        let registry = root.join("home/registry/src");
+        let downloaded = registry.join("index/dep-1.0.0");
+        for dir in [
+            &package.join("src"),
+            &out_dir,
+            &profile.join("deps"),
+            &downloaded,
+        ] {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        let refused: BTreeSet<String> = [
+            package.join("src/generated.rs"),
+            package.join("Cargo.toml"),
+            profile.join("libcopied.so"),
+            profile.join("deps/libplanted.rlib"),
+            profile.join("build/other-0123/out/x"),
+            root.join("home/.bashrc"),
+        ]
+        .iter()
+        .map(|path| path.display().to_string())
+        .collect();
+        let downloads = [registry.clone()];
+        let offered = |policy: &Policy, package: &Path| -> Vec<Capability> {
+            pending_writes(policy, (package, &out_dir), &downloads, &refused)
+                .into_iter()
+                .map(|(_, capability)| capability)
+                .collect()
+        };
+        assert_eq!(
+            offered(&Policy::default(), &package),
+            [
+                Capability::DangerousWrite(".".into()),
+                Capability::DangerousWrite("src".into()),
+                Capability::Write(profile.display().to_string()),
+            ]
+        );
+        assert_eq!(
+            offered(&Policy::default(), &downloaded),
+            [Capability::Write(profile.display().to_string())]
+        );
+        let mut policy = Policy::default();
+        policy
+            .denied
+            .insert(Capability::DangerousWrite(package.display().to_string()));
+        assert_eq!(
+            offered(&policy, &package),
+            [Capability::Write(profile.display().to_string())]
+        );
     }
 
     #[test]

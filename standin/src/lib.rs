@@ -391,10 +391,13 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
             .pending
             .extend(lookups_pending_review(&hidden_lookups));
     }
+    let downloads = cargo_home()
+        .map(|home| wasm_build_contract::cargo::downloaded_sources(&home).to_vec())
+        .unwrap_or_default();
     filtered.pending.extend(judge::pending_writes(
         policy,
-        &package.cargo.manifest_dir,
-        &package.out_dir,
+        (&package.cargo.manifest_dir, &package.out_dir),
+        &downloads,
         &output.refused_writes,
     ));
     let violations = out_dir::check(&package.out_dir, policy.limits.out_dir_bytes)?;
