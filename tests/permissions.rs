@@ -749,6 +749,13 @@ fn a_cargo_rustc_env_is_granted_by_name_and_offered_by_approve() {
         output.contains("cargo:rustc-env=CARGO_GIT_HASH=abc123"),
         "{output}"
     );
+    let card = project
+        .wasm_build(&["permissions", "-p", "stamped", "--color", "always"])
+        .stdout;
+    assert!(
+        card.contains("\x1b[1;31mdangerous: dangerous-rustc-env: CARGO_GIT_HASH"),
+        "{card}"
+    );
 }
 
 /// A script that writes a generated file into its own sources and copies a library next
@@ -807,7 +814,7 @@ fn writes_to_the_package_and_the_profile_directory_are_offered_by_approve() {
         .wasm_build(&["permissions", "-p", "writer", "--color", "always"])
         .stdout;
     assert!(
-        card.contains("\x1b[1;31m"),
+        card.contains("\x1b[1;31mdangerous: dangerous-write: src"),
         "the package write is shown dangerous: {card}"
     );
 }
