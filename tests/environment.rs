@@ -325,3 +325,58 @@ fn env_defaults_false_hides_build_settings_and_says_so() {
         .stderr_has("looker v0.1.0 looked up `CFLAGS`")
         .stderr_has("env = [\"CFLAGS\"]");
 }
+
+/// Programs a script starts get the user's terminal, locale and time zone, as natively (a
+/// curses-based generator fails without `TERM`), unless the script cleared its program's
+/// environment or set one itself; a secret of the user's environment reaches none of them.
+#[test]
+fn programs_see_the_terminal_and_locale_and_never_a_secret() {
+    let project = Project::new();
+    project
+        .file(
+            "Cargo.toml",
+            &manifest(
+                "terminal",
+                "[package.metadata.sandbox.allow.\"terminal@0.1.0\"]\nexec = [\"sh\"]\n",
+            ),
+        )
+        .file("src/lib.rs", "")
+        .file(
+            "build.rs",
+            r#"use std::process::Command;
+fn main() {
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    let exported = |command: &mut Command| command.args(["-c", "export -p"]).output().unwrap().stdout;
+    std::fs::write(out.join("inherited.txt"), exported(&mut Command::new("sh"))).unwrap();
+    std::fs::write(out.join("cleared.txt"), exported(Command::new("sh").env_clear())).unwrap();
+    std::fs::write(out.join("set.txt"), exported(Command::new("sh").env("TERM", "dumb"))).unwrap();
+}
+"#,
+        );
+    let env = [
+        ("TERM", "xterm-seen-by-programs"),
+        ("LC_ALL", "C"),
+        ("TZ", "UTC"),
+        ("GITHUB_TOKEN", "canary-github"),
+        ("DEPLOY_API_KEY", "canary-key"),
+        ("LC_TOKEN", "canary-lc"),
+    ];
+    project.wasm_build_env(&[], &env).success();
+    let results = project.build_script_results("debug");
+    let files = &results["terminal"].files;
+    let file = |name: &str| String::from_utf8(files[name].clone()).unwrap();
+    let inherited = file("inherited.txt");
+    for seen in ["TERM='xterm-seen-by-programs'", "LC_ALL='C'", "TZ='UTC'"] {
+        assert!(inherited.contains(seen), "{seen} missing in:\n{inherited}");
+    }
+    let cleared = file("cleared.txt");
+    assert!(!cleared.contains("TERM="), "{cleared}");
+    let set = file("set.txt");
+    assert!(set.contains("TERM='dumb'"), "{set}");
+    for text in [&inherited, &cleared, &set] {
+        assert!(
+            !text.contains("canary"),
+            "a secret reached a program:\n{text}"
+        );
+    }
+}

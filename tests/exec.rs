@@ -312,6 +312,43 @@ fn one_approval_round_converges_for_a_cc_user() {
         .stderr_has("nothing is pending review");
 }
 
+/// libz-sys asks pkg-config for zlib (pkg-config-rs reads its output and unwraps the first
+/// line of `--modversion`), then checks with the C compiler that zlib links (cc's status
+/// only). While both await review, pkg-config is told it failed (the script takes its
+/// error path and warns) and the compiler that it succeeded: one build lists both, with
+/// no panic, and one approval converges.
+#[test]
+#[ignore = "real-crates tier: run with `cargo test -- --include-ignored`"]
+fn a_pkg_config_user_shows_every_program_in_one_build_without_panicking() {
+    let project = Project::locked("exec-libz-sys-pkg-config");
+    project
+        .file(
+            "Cargo.toml",
+            &manifest("consumer", "[dependencies]\nlibz-sys = \"=1.1.23\""),
+        )
+        .file("src/lib.rs", "");
+    project
+        .wasm_build(&[])
+        .failure()
+        .stderr_has("needs permission to run `pkg-config`")
+        .stderr_has("needs permission to run `cc`")
+        .stderr_has("the script was told it failed (it reads the program's output)")
+        .stderr_has("did not run: it awaits review in `cargo wasm-build approve`")
+        .stderr_lacks("panicked")
+        .stderr_lacks("W501");
+    project
+        .wasm_build(&["approve", "--all", "--no-suggestions"])
+        .success()
+        .stderr_has("exec = [\"cc\", \"pkg-config\"]");
+    project.wasm_build(&[]).success();
+    let results = project.build_script_results("debug");
+    let output = &results["libz-sys"].output;
+    assert!(
+        output.lines().any(|line| line == "cargo:rustc-link-lib=z"),
+        "{output}"
+    );
+}
+
 /// prost-build's own dependencies differ on WASI (tempfile over rustix takes `libc` and
 /// `errno` there, `linux-raw-sys` on Linux, and rustix's build script picks its backend by
 /// target): cargo builds them for wasm32-wasip1, and prost-build runs in the sandbox,

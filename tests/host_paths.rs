@@ -146,3 +146,107 @@ fn a_flood_of_lookups_is_kept_bounded() {
         .success()
         .stderr_lacks("/usr/bin/env");
 }
+
+/// The package directory cargo extracted `name-version` into, under the cargo home the
+/// tests use.
+fn downloaded_package(name_version: &str) -> std::path::PathBuf {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cargo")
+        });
+    std::fs::read_dir(home.join("registry/src"))
+        .unwrap()
+        .flatten()
+        .map(|index| index.path().join(name_version))
+        .find(|dir| dir.is_dir())
+        .unwrap_or_else(|| panic!("{name_version} was downloaded"))
+}
+
+/// A `*-src` crate ships the C sources its `-sys` dependent compiles (lua-src lists them
+/// and copies the headers; cc compiles them): the directory of a downloaded
+/// build-dependency is readable by the script and its programs with no grant, and nothing
+/// else of cargo's home is, not the registry's listing nor another package's directory.
+#[test]
+#[ignore = "real-crates tier: run with `cargo test -- --include-ignored`"]
+fn a_src_crate_build_dependency_is_read_without_a_grant() {
+    let project = Project::locked("host-paths-lua-src");
+    project
+        .file(
+            "Cargo.toml",
+            &manifest(
+                "lua-consumer",
+                "[build-dependencies]\nlua-src = \"=551.1.0\"\n\
+                 [package.metadata.sandbox.allow.\"lua-consumer@0.1.0\"]\nexec = [\"cc\", \"ar\"]\n",
+            ),
+        )
+        .file("src/lib.rs", "")
+        .file("build.rs", "fn main() {}");
+    project.cargo(&["fetch"]).success();
+    let sources = downloaded_package("lua-src-551.1.0");
+    let registry = sources.parent().unwrap().to_path_buf();
+    // A package of the registry that this script does not link.
+    let other = std::fs::read_dir(&registry)
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.path())
+        .find(|dir| {
+            let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+            dir.join("Cargo.toml").is_file()
+                && ![
+                    "lua-src-",
+                    "cc-",
+                    "shlex-",
+                    "find-msvc-tools-",
+                    "jobserver-",
+                    "libc-",
+                ]
+                .iter()
+                .any(|linked| name.starts_with(linked))
+        })
+        .unwrap();
+    project.file(
+        "build.rs",
+        &format!(
+            r#"fn main() {{
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    let hidden = |path: &str| std::fs::read_dir(path).is_err();
+    std::fs::write(
+        out.join("hidden.txt"),
+        format!("registry {{}}\nother {{}}\n", hidden({registry:?}), hidden({other:?})),
+    )
+    .unwrap();
+    lua_src::Build::new().build(lua_src::Lua51).print_cargo_metadata();
+}}
+"#
+        ),
+    );
+    project
+        .wasm_build(&[])
+        .success()
+        // Only what the script probed on purpose is said to be hidden.
+        .stderr_has("which exist here but are hidden from it")
+        .stderr_lacks("lua-src-551.1.0")
+        .stderr_lacks("W101");
+    let results = project.build_script_results("debug");
+    let script = &results["lua-consumer"];
+    assert_eq!(
+        String::from_utf8_lossy(&script.files["hidden.txt"]),
+        "registry true\nother true\n"
+    );
+    // The headers lua-src copied from its sources, and the library cc compiled from them.
+    assert_eq!(
+        script.files["include/lua.h"],
+        std::fs::read(sources.join("lua-5.1.5/lua.h")).unwrap()
+    );
+    assert!(
+        script.files.contains_key("lib/liblua5.1.a"),
+        "{:?}",
+        script.files.keys()
+    );
+    assert!(
+        script.output.contains("cargo:rustc-link-lib=static=lua5.1"),
+        "{}",
+        script.output
+    );
+}

@@ -491,7 +491,12 @@ fn host_calls_never_follow_a_symlink_flipped_under_them() {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }}
     let mut copied = 0;
-    for _ in 0..400 {{
+    // At least 400 rounds, and on until the flipper (one jailed program per step, slower
+    // than a round) has pointed `flip` at the harmless file once: the race must be run.
+    let started = std::time::Instant::now();
+    let mut rounds = 0;
+    while rounds < 400 || (copied == 0 && started.elapsed() < std::time::Duration::from_secs(30)) {{
+        rounds += 1;
         if std::fs::copy(format!("{{out}}/flip"), format!("{{out}}/copy")).is_ok() {{
             copied += 1;
             assert_eq!(std::fs::read_to_string(format!("{{out}}/copy")).unwrap(), "fine");

@@ -435,8 +435,9 @@ fn grants_that_reach_too_far_need_a_dangerous_key() {
     );
 }
 
-/// A program awaiting review does not run, but the script is told it succeeded, so it goes
-/// on and shows everything it needs in one build: one approval round, not one per program.
+/// A program awaiting review does not run, but the script is told it ran, so it goes on
+/// and shows everything it needs in one build: one approval round, not one per program.
+/// A caller that reads the program's output is told it failed, and why, on its stderr.
 #[test]
 fn every_program_a_script_needs_is_shown_in_one_round_and_none_runs() {
     let project = Project::new();
@@ -451,7 +452,10 @@ fn every_program_a_script_needs_is_shown_in_one_round_and_none_runs() {
     let configure = std::process::Command::new("sh").args(["-c", "touch {}"]).status().unwrap();
     assert!(configure.success());
     let listed = std::process::Command::new("cat").arg("--version").output().unwrap();
-    assert!(listed.status.success() && listed.stdout.is_empty());
+    assert_eq!(listed.status.code(), Some(1));
+    assert!(listed.stdout.is_empty());
+    let why = String::from_utf8(listed.stderr).unwrap();
+    assert!(why.contains("`cat --version` did not run: it awaits review"), "{{why}}");
 }}
 "#,
                 marker.display()
@@ -462,7 +466,8 @@ fn every_program_a_script_needs_is_shown_in_one_round_and_none_runs() {
         .failure()
         .stderr_has("sandbox[W101]: did not run `sh -c 'touch ")
         .stderr_has("needs permission to run `sh`")
-        .stderr_has("needs permission to run `cat`");
+        .stderr_has("needs permission to run `cat`")
+        .stderr_lacks("panicked");
     assert!(!marker.exists(), "a program awaiting review ran");
     project.wasm_build(&["approve", "--all"]).success();
     assert!(
@@ -689,4 +694,127 @@ fn declared_home_and_secret_reads_are_approved_only_under_the_dangerous_key() {
             .stderr_has(&format!("dangerous-read = [\"{path}\"]"))
             .stderr_lacks("read the key: true");
     }
+}
+
+/// A dependency that stamps its crate with `cargo:rustc-env=CARGO_GIT_HASH=...`: cargo's
+/// namespace is closed to `rustc-env`, but a name nothing reads while compiling can be
+/// granted by name (`dangerous-rustc-env`, which `directives = ["rustc-env"]` does not
+/// imply): the build says so, `approve` offers it marked dangerous, and the next build
+/// passes with the crate's `env!` seeing the value.
+#[test]
+fn a_cargo_rustc_env_is_granted_by_name_and_offered_by_approve() {
+    let project = Project::new();
+    project
+        .file(
+            "Cargo.toml",
+            &crate::support::manifest(
+                "app",
+                "[dependencies]\nstamped = { path = \"stamped\" }\n\
+                 [package.metadata.sandbox.allow.\"stamped@0.1.0\"]\ndirectives = [\"rustc-env\"]\n",
+            ),
+        )
+        .file(
+            "src/lib.rs",
+            "pub fn hash() -> &'static str { stamped::HASH }\n",
+        )
+        .file("stamped/Cargo.toml", &crate::support::manifest("stamped", ""))
+        .file(
+            "stamped/build.rs",
+            "fn main() { println!(\"cargo:rustc-env=CARGO_GIT_HASH=abc123\"); }\n",
+        )
+        .file(
+            "stamped/src/lib.rs",
+            "pub const HASH: &str = env!(\"CARGO_GIT_HASH\");\n",
+        );
+    project
+        .wasm_build(&[])
+        .failure()
+        .stderr_has(
+            "needs permission to emit `cargo:rustc-env=CARGO_GIT_HASH` (dangerous: it overrides a cargo variable)",
+        )
+        .stderr_lacks("W104");
+    project
+        .wasm_build(&["approve", "--all"])
+        .success()
+        .stderr_has("dangerous-rustc-env = [\"CARGO_GIT_HASH\"]")
+        .stderr_has("# dangerous:");
+    assert!(
+        project
+            .read("Cargo.toml")
+            .contains("dangerous-rustc-env = [\"CARGO_GIT_HASH\"]")
+    );
+    project.wasm_build(&[]).success();
+    let output = &project.build_script_results("debug")["stamped"].output;
+    assert!(
+        output.contains("cargo:rustc-env=CARGO_GIT_HASH=abc123"),
+        "{output}"
+    );
+    let card = project
+        .wasm_build(&["permissions", "-p", "stamped", "--color", "always"])
+        .stdout;
+    assert!(
+        card.contains("\x1b[1;31mdangerous: dangerous-rustc-env: CARGO_GIT_HASH"),
+        "{card}"
+    );
+}
+
+/// A script that writes a generated file into its own sources and copies a library next
+/// to the binaries in `target/<profile>`: both writes are refused, the build names the
+/// grants, `approve` offers them (the package's directory marked dangerous: those are its
+/// sources), each the written file's directory and no more, and the next build writes
+/// both. A write into cargo's own directories there (`deps`) is never offered (the grant
+/// of the profile directory, once given, covers it: a directory grant covers what is
+/// below it).
+#[test]
+fn writes_to_the_package_and_the_profile_directory_are_offered_by_approve() {
+    let project = Project::new();
+    project
+        .file("Cargo.toml", &crate::support::manifest("writer", ""))
+        .file("src/lib.rs", "")
+        .file(
+            "build.rs",
+            r#"fn main() {
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    let profile = out.ancestors().nth(3).unwrap();
+    let generated = std::fs::write("src/generated.rs", "// made by the script");
+    let copied = std::fs::write(profile.join("libcopied.so"), "a library");
+    let planted = std::fs::write(profile.join("deps/libplanted.rlib"), "x");
+    println!("cargo:warning=generated {} copied {} planted {}", generated.is_ok(), copied.is_ok(), planted.is_ok());
+}
+"#,
+        );
+    let profile = project.target().join("debug");
+    project
+        .wasm_build(&[])
+        .failure()
+        .stderr_has(&format!(
+            "needs permission to write `src` (dangerous: the package's own sources): it tried to write `{}`",
+            project.root().join("src/generated.rs").display()
+        ))
+        .stderr_has(&format!(
+            "needs permission to write `{}`: it tried to write `{}`",
+            profile.display(),
+            profile.join("libcopied.so").display()
+        ))
+        .stderr_lacks("libplanted");
+    project
+        .wasm_build(&["approve", "--all"])
+        .success()
+        .stderr_has("dangerous-write = [\"src\"]")
+        .stderr_has("# dangerous: write `src` (dangerous: the package's own sources)")
+        .stderr_has(&format!("write = [\"{}\"]", profile.display()));
+    assert!(!profile.join("deps/libplanted.rlib").exists());
+    project
+        .wasm_build(&[])
+        .success()
+        .stderr_has("generated true copied true");
+    assert_eq!(project.read("src/generated.rs"), "// made by the script");
+    assert_eq!(project.read("target/debug/libcopied.so"), "a library");
+    let card = project
+        .wasm_build(&["permissions", "-p", "writer", "--color", "always"])
+        .stdout;
+    assert!(
+        card.contains("\x1b[1;31mdangerous: dangerous-write: src"),
+        "the package write is shown dangerous: {card}"
+    );
 }

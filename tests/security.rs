@@ -143,6 +143,22 @@ fn writes_outside_out_dir_are_refused() {
         "",
     );
     let source_before = project.read("src/lib.rs");
+    // Writes into its own sources are refused and pending review, with the grant that
+    // would allow them marked dangerous; writes anywhere else are not even offered.
+    project
+        .wasm_build(&[])
+        .failure()
+        .stderr_has("needs permission to write `src` (dangerous: the package's own sources)")
+        .stderr_has("needs permission to write `.` (dangerous: the package's own sources)")
+        .stderr_lacks("pwned.txt")
+        .stderr_lacks("escape.txt")
+        .stderr_lacks("other/out");
+    assert_eq!(project.read("src/lib.rs"), source_before);
+    // Denied, they are refused quietly, and the build goes on as the script chooses.
+    project
+        .wasm_build(&["deny", "hostile@0.1.0"])
+        .success()
+        .stderr_has("dangerous-write = [\".\", \"src\"]");
     project.wasm_build(&[]).success();
     let report = report(&project);
     assert_failed(
@@ -522,13 +538,18 @@ fn rustc_env_that_hijacks_the_compiler_is_never_allowed() {
         r#"
     println!("cargo:rustc-env=LD_PRELOAD=/tmp/evil.so");
     println!("cargo:rustc-env=RUSTC_WRAPPER=/tmp/evil");
+    println!("cargo:rustc-env=CARGO_MANIFEST_DIR=/root");
     println!("cargo:rustc-env=GIT_HASH=abc123");
 "#,
+        // Not even a grant of the name lets a script move what proc macros and the tool
+        // take for the package directory.
         "[package.metadata.sandbox.allow.\"hostile@0.1.0\"]\ndirectives = [\"rustc-env\"]\n",
     );
     let run = project.wasm_build(&[]).failure();
     run.stderr_has("error[W104]: sandboxed build script of `hostile v0.1.0` printed `cargo:rustc-env=LD_PRELOAD=/tmp/evil.so`, which is never allowed")
         .stderr_has("printed `cargo:rustc-env=RUSTC_WRAPPER=/tmp/evil`, which is never allowed")
+        .stderr_has("printed `cargo:rustc-env=CARGO_MANIFEST_DIR=/root`, which is never allowed")
+        .stderr_lacks("dangerous-rustc-env")
         .stderr_lacks("GIT_HASH=abc123`, which");
 }
 

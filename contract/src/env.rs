@@ -90,6 +90,63 @@ pub fn is_ambient(name: &str) -> bool {
     EXACT.contains(&name) || PREFIXES.iter().any(|prefix| name.starts_with(prefix))
 }
 
+/// Variables of the user's environment that every program a build script starts gets
+/// (a granted program, a program the script built), as natively, unless the script
+/// cleared or set them. They say how to present output and nothing else: the terminal's
+/// kind and size (`TERM`, `COLUMNS`, `LINES`: curses-based tools and code generators fail
+/// without a `TERM`), colour (`NO_COLOR`, `CLICOLOR`, `CLICOLOR_FORCE`, `COLORTERM`), the
+/// locale (`LANG`, `LANGUAGE`, `LC_*`: messages, collation, the encoding of what a
+/// program prints) and the time zone (`TZ`). None names a secret, a file a program would
+/// run or load code from, or where the user keeps anything: `TERMINFO` and `TZDIR` (paths
+/// to data a library parses) and `LOCPATH` and `NLSPATH` (which choose what glibc loads)
+/// are not here, and a variable in a program's environment is readable by the program,
+/// which may be the script's own code.
+pub const PROGRAM_DEFAULTS: &[&str] = &[
+    "TERM",
+    "COLORTERM",
+    "COLUMNS",
+    "LINES",
+    "NO_COLOR",
+    "CLICOLOR",
+    "CLICOLOR_FORCE",
+    "LANG",
+    "LANGUAGE",
+    "TZ",
+];
+
+/// The prefix of the locale's categories (`LC_ALL`, `LC_CTYPE`, `LC_MESSAGES`, ...),
+/// which pass to programs with [`PROGRAM_DEFAULTS`].
+const LOCALE_PREFIX: &str = "LC_";
+
+/// Whether `name` is one of the harmless variables every program a script starts gets
+/// from the user's environment ([`PROGRAM_DEFAULTS`] and the locale's `LC_*`). A name
+/// shaped like a secret's never is, whatever its prefix.
+pub fn passes_to_programs(name: &str) -> bool {
+    let locale = name.strip_prefix(LOCALE_PREFIX).is_some_and(|category| {
+        !category.is_empty()
+            && category
+                .bytes()
+                .all(|byte| byte.is_ascii_uppercase() || byte == b'_')
+    });
+    (PROGRAM_DEFAULTS.contains(&name) || locale)
+        && !wasm_build_permissions_schema::hygiene::is_secret_shaped(name)
+}
+
+/// The variables of `vars` (the user's environment, as the stand-in got it) that every
+/// program a script starts gets ([`passes_to_programs`]); names or values that are not
+/// UTF-8 are left out.
+pub fn program_defaults(
+    vars: impl IntoIterator<Item = (OsString, OsString)>,
+) -> Vec<(String, String)> {
+    let mut kept: Vec<(String, String)> = vars
+        .into_iter()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+        .filter(|(name, _)| passes_to_programs(name))
+        .collect();
+    kept.sort();
+    kept
+}
+
 /// Whether a variable changes which code a program loads or runs rather than what it
 /// builds: the dynamic loader's (`LD_PRELOAD`, `LD_LIBRARY_PATH`, `LD_AUDIT`), glibc's
 /// (`GCONV_PATH` loads a module, `GLIBC_TUNABLES`, `LOCPATH`), and rustc's own
@@ -412,6 +469,52 @@ mod tests {
                 "TARGET"
             ]
         );
+    }
+
+    /// Programs get the terminal, colour, locale and time zone, and never a secret, a
+    /// path to code, or cargo's and the user's settings.
+    #[test]
+    fn programs_get_presentation_variables_and_nothing_else() {
+        let vars = [
+            ("TERM", "xterm-256color"),
+            ("LANG", "C.UTF-8"),
+            ("LC_ALL", "C"),
+            ("LC_MESSAGES", "fr_FR.UTF-8"),
+            ("TZ", "UTC"),
+            ("COLUMNS", "80"),
+            ("NO_COLOR", "1"),
+            ("LC_TOKEN", "secret"),
+            ("LC_", "x"),
+            ("lc_all", "x"),
+            ("GITHUB_TOKEN", "secret"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("CARGO_REGISTRY_TOKEN", "secret"),
+            ("SSH_AUTH_SOCK", "/tmp/agent"),
+            ("HOME", "/root"),
+            ("PATH", "/usr/bin"),
+            ("TERMINFO", "/home/u/.terminfo"),
+            ("TZDIR", "/home/u/zones"),
+            ("LOCPATH", "/home/u/locale"),
+            ("LD_PRELOAD", "/evil.so"),
+        ]
+        .map(|(k, v)| (OsString::from(k), OsString::from(v)));
+        let kept: Vec<String> = program_defaults(vars).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            kept,
+            [
+                "COLUMNS",
+                "LANG",
+                "LC_ALL",
+                "LC_MESSAGES",
+                "NO_COLOR",
+                "TERM",
+                "TZ"
+            ]
+        );
+        for name in PROGRAM_DEFAULTS {
+            assert!(!changes_what_programs_run(name), "{name}");
+            assert!(!is_cargo_set(name), "{name}");
+        }
     }
 
     #[test]

@@ -12,7 +12,8 @@ use wasm_build_permissions_schema::{Capability, EnvPattern, GrantSite, Limits};
 /// The resolved policy of one package's build script: what the consumer granted and
 /// explicitly denied on top of the sandbox defaults.
 ///
-/// The defaults, which need no entry here: read the package directory, read and write
+/// The defaults, which need no entry here: read the package directory and the downloaded
+/// build-dependencies it links ([`Policy::dependency_sources`]), read and write
 /// `OUT_DIR`, see the variables cargo sets for build scripts, run the `RUSTC` cargo
 /// provides (confined), and emit every directive that stays within the package
 /// (`rustc-cfg`, `rustc-check-cfg`, `rustc-link-lib`, `warning`, `error`, links metadata,
@@ -37,6 +38,13 @@ pub struct Policy {
     /// `env-defaults = false`.
     #[serde(default = "yes")]
     pub env_defaults: bool,
+    /// The directories of the build-dependencies the script links that cargo downloaded
+    /// (registry and git packages, under cargo's home): readable by the script and its
+    /// programs without a grant. They are immutable published content (a `*-src` crate's
+    /// C sources, which its `-sys` dependent compiles), and the package directory of each
+    /// only: nothing else under cargo's home.
+    #[serde(default)]
+    pub dependency_sources: Vec<PathBuf>,
 }
 
 impl Default for Policy {
@@ -48,6 +56,7 @@ impl Default for Policy {
             limits: Limits::default(),
             spec: None,
             env_defaults: true,
+            dependency_sources: Vec::new(),
         }
     }
 }

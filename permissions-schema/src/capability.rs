@@ -83,11 +83,13 @@ pub enum CapabilityKey {
     DangerousRead,
     /// `dangerous-write`: paths `write` may not name.
     DangerousWrite,
+    /// `dangerous-rustc-env`: `CARGO_*` variables `cargo:rustc-env` may set, by name.
+    DangerousRustcEnv,
 }
 
 impl CapabilityKey {
     /// Every key, in the order a table is written and displayed.
-    pub const ALL: [CapabilityKey; 12] = [
+    pub const ALL: [CapabilityKey; 13] = [
         CapabilityKey::Exec,
         CapabilityKey::Env,
         CapabilityKey::Read,
@@ -100,6 +102,7 @@ impl CapabilityKey {
         CapabilityKey::DangerousEnv,
         CapabilityKey::DangerousRead,
         CapabilityKey::DangerousWrite,
+        CapabilityKey::DangerousRustcEnv,
     ];
 
     /// The key as written in TOML.
@@ -117,6 +120,7 @@ impl CapabilityKey {
             CapabilityKey::DangerousEnv => "dangerous-env",
             CapabilityKey::DangerousRead => "dangerous-read",
             CapabilityKey::DangerousWrite => "dangerous-write",
+            CapabilityKey::DangerousRustcEnv => "dangerous-rustc-env",
         }
     }
 
@@ -166,8 +170,15 @@ pub enum Capability {
     /// Read a path that `read` may not grant: `/`, a home directory or above it, anything
     /// inside the user's, cargo's or rustup's home outside the workspace, a secret's place.
     DangerousRead(String),
-    /// Write a path that `write` may not grant, likewise.
+    /// Write a path that `write` may not grant, likewise; and, by the package-relative
+    /// path `approve` offers, the package's own directory (its sources).
     DangerousWrite(String),
+    /// Set the `CARGO_*` variable of this exact name for the compiler with
+    /// `cargo:rustc-env`, which is otherwise never allowed (it overrides what cargo says
+    /// about the package to the crate's `env!`). Names cargo sets for compiles, and
+    /// cargo's and the tool's settings, are never grantable (see
+    /// [`crate::CargoEnvName`]).
+    DangerousRustcEnv(String),
     /// Run the build script natively instead of in wasm (still confined: no network,
     /// writes only `OUT_DIR`), for scripts whose build-dependencies cannot be compiled
     /// for wasm32-wasip1 (bindgen loading libclang, say). Programs it starts are confined
@@ -196,6 +207,7 @@ impl Capability {
             Capability::DangerousEnv(_) => CapabilityKey::DangerousEnv,
             Capability::DangerousRead(_) => CapabilityKey::DangerousRead,
             Capability::DangerousWrite(_) => CapabilityKey::DangerousWrite,
+            Capability::DangerousRustcEnv(_) => CapabilityKey::DangerousRustcEnv,
         }
     }
 
@@ -212,6 +224,7 @@ impl Capability {
             Capability::DangerousEnv(_)
                 | Capability::DangerousRead(_)
                 | Capability::DangerousWrite(_)
+                | Capability::DangerousRustcEnv(_)
                 | Capability::RunNatively
         )
     }
@@ -227,7 +240,8 @@ impl Capability {
             | Capability::LinkSearch(value)
             | Capability::DangerousEnv(value)
             | Capability::DangerousRead(value)
-            | Capability::DangerousWrite(value) => value.clone(),
+            | Capability::DangerousWrite(value)
+            | Capability::DangerousRustcEnv(value) => value.clone(),
             Capability::Directive(gated) => gated.key().to_string(),
             Capability::RunNatively | Capability::RunBuilt => "true".to_string(),
         }
@@ -275,9 +289,20 @@ impl Capability {
             Capability::DangerousRead(path) => {
                 format!("read {} (dangerous: a home or a secret)", code(path))
             }
+            // A relative path is the package's own: its sources.
+            Capability::DangerousWrite(path) if !path.starts_with(['/', '$']) => {
+                format!(
+                    "write {} (dangerous: the package's own sources)",
+                    code(path)
+                )
+            }
             Capability::DangerousWrite(path) => {
                 format!("write {} (dangerous: a home or a secret)", code(path))
             }
+            Capability::DangerousRustcEnv(name) => format!(
+                "emit {} (dangerous: it overrides a cargo variable)",
+                code(&format!("cargo:rustc-env={name}"))
+            ),
         }
     }
 }
@@ -366,6 +391,7 @@ mod tests {
             Capability::DangerousEnv("*".into()),
             Capability::DangerousRead("/".into()),
             Capability::DangerousWrite("/".into()),
+            Capability::DangerousRustcEnv("CARGO_GIT_HASH".into()),
         ];
         let kinds: Vec<CapabilityKey> = one_of_each.iter().map(Capability::kind).collect();
         assert_eq!(kinds, CapabilityKey::ALL);

@@ -27,4 +27,4 @@ pub use tables::{
     CAPABILITY_KEYS, CapabilitySet, ConsumerPolicy, LimitKey, LimitOverrides, Mode, Requests,
     SCHEMA_VERSION, SandboxTable, TableKind, parse_table,
 };
-pub use values::{ByteSize, EnvPattern, Program, TimeLimit, ValueError};
+pub use values::{ByteSize, CargoEnvName, EnvPattern, Program, TimeLimit, ValueError};

@@ -33,7 +33,7 @@ use crate::diagnostic::{Diagnostic, SourceFile, did_you_mean};
 use crate::hygiene::{self, PathRules};
 use crate::limits::Limits;
 use crate::spec::PackageSpec;
-use crate::values::{ByteSize, EnvPattern, Program, TimeLimit, ValueError};
+use crate::values::{ByteSize, CargoEnvName, EnvPattern, Program, TimeLimit, ValueError};
 
 /// The schema version this tool reads and writes.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -302,6 +302,9 @@ pub struct CapabilitySet {
     pub dangerous_read: Vec<String>,
     /// Paths `write` refuses, likewise.
     pub dangerous_write: Vec<String>,
+    /// `CARGO_*` variables `cargo:rustc-env` may set, each by its exact name: cargo's
+    /// namespace is otherwise closed to `rustc-env`.
+    pub dangerous_rustc_env: Vec<CargoEnvName>,
     /// Limits replacing the defaults.
     pub limits: LimitOverrides,
 }
@@ -324,6 +327,7 @@ impl CapabilitySet {
             CapabilityKey::DangerousEnv => texts(&self.dangerous_env),
             CapabilityKey::DangerousRead => self.dangerous_read.clone(),
             CapabilityKey::DangerousWrite => self.dangerous_write.clone(),
+            CapabilityKey::DangerousRustcEnv => texts(&self.dangerous_rustc_env),
             CapabilityKey::RunNatively | CapabilityKey::RunBuilt => Vec::new(),
         }
     }
@@ -394,6 +398,12 @@ impl CapabilitySet {
                 .cloned()
                 .map(Capability::DangerousWrite),
         );
+        all.extend(
+            self.dangerous_rustc_env
+                .iter()
+                .map(ToString::to_string)
+                .map(Capability::DangerousRustcEnv),
+        );
         all
     }
 
@@ -441,6 +451,7 @@ impl CapabilitySet {
             Capability::DangerousEnv(v) => add(&mut self.dangerous_env, env(&v)?),
             Capability::DangerousRead(v) => add(&mut self.dangerous_read, v),
             Capability::DangerousWrite(v) => add(&mut self.dangerous_write, v),
+            Capability::DangerousRustcEnv(v) => add(&mut self.dangerous_rustc_env, v.parse()?),
         }
         Ok(())
     }
@@ -878,6 +889,9 @@ fn parse_capability(
         }
         CapabilityKey::LinkSearch => {
             set.link_search = entries(file, value, key, errors, path, harmless)
+        }
+        CapabilityKey::DangerousRustcEnv => {
+            set.dangerous_rustc_env = entries(file, value, key, errors, str::parse, harmless)
         }
         CapabilityKey::Directives => {
             set.directives = entries(file, value, key, errors, gated_directive, harmless)

@@ -352,9 +352,132 @@ impl JsonSchema for EnvPattern {
     }
 }
 
+/// A `dangerous-rustc-env` entry: the exact name of a `CARGO_*` variable a build script may
+/// set for the compiler with `cargo:rustc-env`. Cargo's namespace is closed to
+/// `rustc-env` by default, since cargo, rustc, proc macros and this tool read some of
+/// its names while compiling the package; only names none of them reads can be granted,
+/// one by one: never one cargo sets for a compile or a build script (`CARGO_MANIFEST_DIR`,
+/// `CARGO_PKG_*`, `CARGO_CRATE_NAME`, `CARGO_CFG_*`, `CARGO_MAKEFLAGS`: what tells the
+/// tool which package it compiles, what proc macros read files relative to, the
+/// jobserver), nor cargo's own settings that a program under rustc may read
+/// (`CARGO_HOME`, `CARGO_TARGET_DIR`, `CARGO_BUILD_*`), nor the tool's (`CARGO_WASM_BUILD_*`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct CargoEnvName(String);
+
+text_value!(CargoEnvName);
+compare_with_text!(CargoEnvName);
+
+impl CargoEnvName {
+    const PATTERN: &'static str = "^CARGO_[A-Z0-9_]+$";
+
+    /// Why no grant can let a script set `name`, if none can.
+    fn reserved(name: &str) -> Option<&'static str> {
+        const SET_BY_CARGO: &[&str] = &[
+            "CARGO_MANIFEST_DIR",
+            "CARGO_MANIFEST_PATH",
+            "CARGO_MANIFEST_LINKS",
+            "CARGO_CRATE_NAME",
+            "CARGO_BIN_NAME",
+            "CARGO_PRIMARY_PACKAGE",
+            "CARGO_RUSTC_CURRENT_DIR",
+            "CARGO_TARGET_TMPDIR",
+            "CARGO_MAKEFLAGS",
+            "CARGO_ENCODED_RUSTFLAGS",
+        ];
+        const SET_BY_CARGO_PREFIXES: &[&str] = &[
+            "CARGO_PKG_",
+            "CARGO_CFG_",
+            "CARGO_FEATURE_",
+            "CARGO_BIN_EXE_",
+        ];
+        const CARGO_SETTINGS: &[&str] = &["CARGO_HOME", "CARGO_TARGET_DIR"];
+        const CARGO_SETTINGS_PREFIXES: &[&str] = &["CARGO_BUILD_", "CARGO_WASM_BUILD_"];
+        let starts = |prefixes: &[&str]| prefixes.iter().any(|prefix| name.starts_with(prefix));
+        if SET_BY_CARGO.contains(&name) || starts(SET_BY_CARGO_PREFIXES) {
+            Some("cargo sets it for every compile or build script")
+        } else if CARGO_SETTINGS.contains(&name) || starts(CARGO_SETTINGS_PREFIXES) {
+            Some("it configures cargo or this tool")
+        } else {
+            None
+        }
+    }
+}
+
+impl FromStr for CargoEnvName {
+    type Err = ValueError;
+
+    fn from_str(text: &str) -> Result<Self, ValueError> {
+        let rest = text.strip_prefix("CARGO_").unwrap_or_default();
+        let well_formed = !rest.is_empty()
+            && rest
+                .bytes()
+                .all(|byte| byte.is_ascii_uppercase() || byte.is_ascii_digit() || byte == b'_');
+        if !well_formed {
+            return Err(ValueError::new(
+                format!("`{text}` is not the name of a `CARGO_*` variable"),
+                "name one variable, such as `CARGO_GIT_HASH`; other names go under `directives = [\"rustc-env\"]`",
+            ));
+        }
+        if let Some(why) = Self::reserved(text) {
+            return Err(ValueError::new(
+                format!("`{text}` can never be set with `cargo:rustc-env`: {why}"),
+                "remove the entry; the crate must stop printing the directive",
+            ));
+        }
+        Ok(CargoEnvName(text.to_string()))
+    }
+}
+
+impl fmt::Display for CargoEnvName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl JsonSchema for CargoEnvName {
+    fn schema_name() -> Cow<'static, str> {
+        "CargoEnvName".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "The exact name of a `CARGO_*` variable a build script may set with `cargo:rustc-env`; never one cargo sets for compiles (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, ...) or one of cargo's or this tool's settings.",
+            "type": "string",
+            "pattern": Self::PATTERN,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Only a `CARGO_*` name that cargo, rustc and the tool leave alone can be granted.
+    #[test]
+    fn cargo_env_names_exclude_what_cargo_and_the_tool_read() {
+        for name in ["CARGO_GIT_HASH", "CARGO_BUILD_DATE_X"] {
+            let parsed = name.parse::<CargoEnvName>();
+            assert_eq!(parsed.is_ok(), name == "CARGO_GIT_HASH", "{name}");
+        }
+        for name in [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_PKG_VERSION",
+            "CARGO_CRATE_NAME",
+            "CARGO_CFG_TARGET_OS",
+            "CARGO_MAKEFLAGS",
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "CARGO_WASM_BUILD_POLICY",
+            "CARGO_",
+            "CARGO_*",
+            "cargo_x",
+            "PATH",
+            "LD_PRELOAD",
+        ] {
+            assert!(name.parse::<CargoEnvName>().is_err(), "{name}");
+        }
+    }
 
     #[test]
     fn sizes_and_durations_round_trip_through_their_text() {

@@ -22,7 +22,7 @@ use crate::graph::{Graph, metadata_args};
 use crate::resolve::Resolution;
 
 /// Bumped when the cached format changes.
-const FORMAT: u32 = 4;
+const FORMAT: u32 = 5;
 
 /// The policy of one build.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -39,6 +39,11 @@ pub struct Package {
     pub declares_sandbox: bool,
     /// Names of the packages its build script links: its build-dependencies and theirs.
     pub build_dependencies: Vec<String>,
+    /// The directories of those of them that cargo downloaded (registry and git
+    /// packages, extracted under cargo's home), which the script and its programs may read
+    /// by default: immutable published content, such as the C sources a `*-src` crate
+    /// ships for the `-sys` script that builds them.
+    pub build_dependency_sources: Vec<PathBuf>,
 }
 
 /// The graph of one workspace.
@@ -102,9 +107,20 @@ impl Graph {
                 .flat_map(|resolve| &resolve.nodes)
                 .map(|node| (&node.id, node))
                 .collect();
+        let packages_by_id: std::collections::HashMap<
+            &cargo_metadata::PackageId,
+            &cargo_metadata::Package,
+        > = metadata
+            .packages
+            .iter()
+            .map(|package| (&package.id, package))
+            .collect();
+        let downloads = wasm_build_contract::cargo::cargo_home()
+            .map(|home| wasm_build_contract::cargo::downloaded_sources(&home).to_vec())
+            .unwrap_or_default();
         // Everything the build script links: its build-dependencies and, through their
         // normal dependencies, theirs (cxx-build brings cc).
-        let build_dependencies = |id: &cargo_metadata::PackageId| -> Vec<String> {
+        let linked = |id: &cargo_metadata::PackageId| -> Vec<&cargo_metadata::PackageId> {
             let of_kind = |id: &cargo_metadata::PackageId,
                            wanted: cargo_metadata::DependencyKind| {
                 nodes
@@ -124,13 +140,30 @@ impl Graph {
                 seen.push(next);
                 pending.extend(of_kind(next, cargo_metadata::DependencyKind::Normal));
             }
-            let mut deps: Vec<String> = seen
+            seen
+        };
+        let build_dependencies = |id: &cargo_metadata::PackageId| -> Vec<String> {
+            let mut deps: Vec<String> = linked(id)
                 .into_iter()
                 .filter_map(|dep| names.get(dep).map(|name| name.to_string()))
                 .collect();
             deps.sort();
             deps.dedup();
             deps
+        };
+        let build_dependency_sources = |id: &cargo_metadata::PackageId| -> Vec<PathBuf> {
+            let mut dirs: Vec<PathBuf> = linked(id)
+                .into_iter()
+                .filter_map(|dep| packages_by_id.get(dep))
+                .filter_map(|dep| {
+                    let source = dep.source.as_ref()?;
+                    let dir = dep.manifest_path.parent()?.as_std_path();
+                    downloaded_package_dir(&source.repr, dir, &downloads)
+                })
+                .collect();
+            dirs.sort();
+            dirs.dedup();
+            dirs
         };
         let mut packages: Vec<Package> = metadata
             .packages
@@ -172,6 +205,7 @@ impl Graph {
                     links: package.links.clone(),
                     declares_sandbox: package.metadata.get("sandbox").is_some(),
                     build_dependencies: build_dependencies(&package.id),
+                    build_dependency_sources: build_dependency_sources(&package.id),
                 }
             })
             .collect();
@@ -193,6 +227,37 @@ impl Graph {
             .iter()
             .filter(|package| package.has_build_script || package.is_proc_macro)
     }
+}
+
+/// `dir`, the directory of a package from `source`, when cargo downloaded it: a registry or
+/// git package whose directory lies, without a `..` on the way and once links are
+/// resolved, inside one of
+/// `downloads` (where cargo extracts what it downloads, see
+/// [`wasm_build_contract::cargo::downloaded_sources`]), two levels down at least (a
+/// registry's package, a git checkout's revision or a package in it). Nothing
+/// else under cargo's home (its credentials, its configuration, installed programs) and no
+/// local directory qualifies: a path dependency of a git package may point anywhere.
+fn downloaded_package_dir(source: &str, dir: &Path, downloads: &[PathBuf]) -> Option<PathBuf> {
+    const DOWNLOADED: &[&str] = &["registry+", "sparse+", "git+"];
+    if !DOWNLOADED.iter().any(|kind| source.starts_with(kind)) {
+        return None;
+    }
+    let normal = dir.components().all(|part| {
+        matches!(
+            part,
+            std::path::Component::RootDir | std::path::Component::Normal(_)
+        )
+    });
+    let real = dir.canonicalize().ok()?;
+    // `<root>/<index or repository>/<package or revision>`, at least: never a whole
+    // index's or repository's tree.
+    let inside = downloads.iter().any(|root| {
+        root.canonicalize().is_ok_and(|root| {
+            real.strip_prefix(&root)
+                .is_ok_and(|below| below.components().count() >= 2)
+        })
+    });
+    (normal && dir.is_absolute() && inside).then(|| dir.to_path_buf())
 }
 
 /// The value of `--target-dir` in `cargo_args` (before a `--`), as given.
@@ -264,6 +329,46 @@ fn full_spec(id: &str, name: &str, version: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Only the directory of a registry or git package inside where cargo extracts
+    /// downloads is readable by default: not the extraction roots, not the rest of cargo's
+    /// home, not a local package, not a path that climbs out or a link that leads out.
+    #[test]
+    fn only_downloaded_package_directories_are_readable_by_default() {
+        let home = tempfile::tempdir().unwrap();
+        let home = home.path().canonicalize().unwrap();
+        let downloads = wasm_build_contract::cargo::downloaded_sources(&home).to_vec();
+        let index = home.join("registry/src/index.crates.io-0123");
+        let package = index.join("lua-src-551.1.0");
+        let checkout = home.join("git/checkouts/repo-0123/abcdef/crate");
+        for dir in [&package, &checkout, &home.join("git/db")] {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        std::os::unix::fs::symlink(home.join("git/db"), index.join("leak-1.0.0")).unwrap();
+        const REGISTRY: &str = "registry+https://github.com/rust-lang/crates.io-index";
+        let readable = |source: &str, dir: &Path| downloaded_package_dir(source, dir, &downloads);
+        assert_eq!(readable(REGISTRY, &package), Some(package.clone()));
+        assert_eq!(
+            readable("sparse+https://index.crates.io/", &package),
+            Some(package.clone())
+        );
+        assert_eq!(
+            readable("git+https://example.com/repo#abcdef", &checkout),
+            Some(checkout.clone())
+        );
+        for (source, dir) in [
+            ("path+file:///x", package.clone()),
+            (REGISTRY, index.clone()),
+            (REGISTRY, home.join("registry/src")),
+            (REGISTRY, home.clone()),
+            (REGISTRY, home.join("git/db")),
+            (REGISTRY, index.join("lua-src-551.1.0/../../../../git/db")),
+            (REGISTRY, index.join("leak-1.0.0")),
+            (REGISTRY, PathBuf::from("/usr")),
+        ] {
+            assert_eq!(readable(source, &dir), None, "{source} {}", dir.display());
+        }
+    }
 
     fn args(line: &str) -> Vec<String> {
         line.split_whitespace().map(String::from).collect()

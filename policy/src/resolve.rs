@@ -301,6 +301,7 @@ fn resolve_package(
         env_defaults: consumer.env_defaults,
         limits: limits.apply(Limits::default()),
         spec: Some(package.spec.clone()),
+        dependency_sources: package.build_dependency_sources.clone(),
     };
     Resolved {
         package: package.clone(),
@@ -322,7 +323,14 @@ fn absolute(capabilities: &[Capability], manifest_dir: &Path) -> BTreeSet<Capabi
         if path.starts_with('/') || path.starts_with('$') {
             path.clone()
         } else {
-            manifest_dir.join(path).display().to_string()
+            // Without `.` components: `.` is the package directory itself, and a
+            // preopen named `<package>/.` would match no path the script opens.
+            manifest_dir
+                .join(path)
+                .components()
+                .collect::<PathBuf>()
+                .display()
+                .to_string()
         }
     };
     capabilities
@@ -424,6 +432,7 @@ mod tests {
             links: None,
             declares_sandbox: false,
             build_dependencies: Vec::new(),
+            build_dependency_sources: Vec::new(),
         }
     }
 

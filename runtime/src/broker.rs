@@ -16,7 +16,7 @@ use wasm_build_permissions_schema::{Capability, Limits};
 use wasm_build_shim::protocol::{SpawnRequest, status, stdio};
 
 use crate::bounds::DiskWatch;
-use crate::child::{ChildProcess, Drain, OUTPUT_SETTLE, Spawned, Stream};
+use crate::child::{ChildProcess, Drain, OUTPUT_SETTLE, Spawned, StandInReply, Stream};
 use crate::output::CappedOutput;
 use crate::probe_env::ProbeEnv;
 use wasm_build_contract::Code as DiagCode;
@@ -59,6 +59,10 @@ pub struct ExecContext {
     /// The variables of cargo's environment for the script that a rustc probe gets,
     /// whatever the script may see ([`crate::probe_env::inherited`]).
     pub probe_env: Vec<(String, String)>,
+    /// The harmless variables of the user's environment that every other program gets
+    /// unless the script cleared or set them: terminal, colour, locale, time zone
+    /// ([`wasm_build_contract::env::program_defaults`]).
+    pub program_env: Vec<(String, String)>,
     /// Where programs run.
     pub jail: Jail,
     /// Whether the user opted in to running programs unconfined where the jail cannot be
@@ -226,7 +230,7 @@ impl Broker {
                 let first = !self.pending.iter().any(|(_, seen)| seen == capability);
                 self.pending.push((line.clone(), capability.clone()));
                 self.attempts.push(attempt);
-                return Ok(self.stand_in(&line, capability, first));
+                return Ok(self.stand_in(request, &line, capability, first));
             }
             Verdict::Refused(capability) => {
                 attempt.verdict = ExecVerdict::Refused;
@@ -546,17 +550,28 @@ impl Broker {
         Ok(handle)
     }
 
-    /// A program that awaits review does not run; the script is told it succeeded with no
-    /// output, so that it goes on and shows everything else it needs in this build rather
-    /// than one thing per build. The build fails on what is pending, so nothing the
-    /// script makes of the pretence is used.
-    /// `first` when no earlier attempt needed `capability` (the script is told once).
-    fn stand_in(&mut self, line: &str, capability: &Capability, first: bool) -> u32 {
+    /// A program that awaits review does not run; the script is given a stand-in child, so
+    /// that it goes on and shows everything else it needs in this build rather than one
+    /// thing per build. The build fails on what is pending, so nothing the script makes of
+    /// the stand-in is used. `first` when no earlier attempt needed `capability` (the
+    /// script is told once).
+    fn stand_in(
+        &mut self,
+        request: &SpawnRequest,
+        line: &str,
+        capability: &Capability,
+        first: bool,
+    ) -> u32 {
+        let reply = stand_in_reply(request, line);
         if first {
+            let told = match reply {
+                StandInReply::Succeeded => "told it succeeded with no output",
+                StandInReply::Failed { .. } => "told it failed (it reads the program's output)",
+            };
             self.note(&format!(
                 "{} did not run `{line}`: build scripts of {} may not {capability} until \
-             you review it; the script was told it succeeded so that it shows what else it \
-             needs, and the build will fail and say how to grant it\n",
+             you review it; the script was {told} so that it shows what else it needs, and \
+             the build will fail and say how to grant it\n",
                 DiagCode::W101.sandbox(),
                 self.ctx.package
             ));
@@ -564,7 +579,7 @@ impl Broker {
         let handle = self.next_handle;
         self.next_handle += 1;
         self.children
-            .insert(handle, Arc::new(ChildProcess::stand_in()));
+            .insert(handle, Arc::new(ChildProcess::stand_in(reply)));
         handle
     }
 
@@ -582,7 +597,8 @@ impl Broker {
     }
 
     /// A judged request's environment: a probe's is built from an allow list, whatever
-    /// the script set (see [`crate::probe_env`]); any other program's is the script's.
+    /// the script set (see [`crate::probe_env`]); any other program's is the script's,
+    /// over the harmless variables every program gets ([`ExecContext::program_env`]).
     fn env(&mut self, request: &SpawnRequest, judged: &Judged) -> Vec<(OsString, OsString)> {
         if judged.code == Code::Toolchain {
             let built = ProbeEnv {
@@ -597,7 +613,12 @@ impl Broker {
         let mut env: BTreeMap<String, String> = if request.env_clear {
             BTreeMap::new()
         } else {
-            self.ctx.env.iter().cloned().collect()
+            self.ctx
+                .program_env
+                .iter()
+                .chain(&self.ctx.env)
+                .cloned()
+                .collect()
         };
         for (name, value) in &request.env {
             match value {
@@ -789,6 +810,28 @@ fn is_shared(dir: &Path, shared: &[PathBuf]) -> bool {
     dir.parent().is_none() || shared.iter().any(|shared| shared.starts_with(dir))
 }
 
+/// How a program awaiting review seems to have ended to its caller. A caller that reads
+/// the program's stdout (`Command::output()`, a piped stdout) parses what it prints, and
+/// no made-up output is plausible: it is told the program failed, with a line on its
+/// stderr saying why, the path such callers handle (pkg-config-rs returns its error,
+/// cc-rs treats a flag as unsupported or guesses the compiler from its name, cmake-rs
+/// assumes its default version). A caller that does not read stdout (`status()`, an
+/// inherited or discarded stdout) looks only at the status: it is told the program
+/// succeeded and goes on to the next program it needs (cc-rs from the compiler to `ar`,
+/// cmake-rs from configuring to building), so one build shows them all.
+fn stand_in_reply(request: &SpawnRequest, line: &str) -> StandInReply {
+    if request.stdio[1] != stdio::PIPED {
+        return StandInReply::Succeeded;
+    }
+    StandInReply::Failed {
+        stderr: format!(
+            "{} `{line}` did not run: it awaits review in `cargo wasm-build approve`\n",
+            DiagCode::W101.sandbox()
+        )
+        .into_bytes(),
+    }
+}
+
 /// `program args...`, quoted where needed, for messages: [`Inert`], since every word of it
 /// is the script's.
 fn command_line(request: &SpawnRequest) -> String {
@@ -832,6 +875,33 @@ pub fn find_on_path(name: &str, path: Option<&std::ffi::OsStr>) -> Option<PathBu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A caller that reads a pending program's stdout is told it failed, with the reason
+    /// on its stderr; one that looks only at the status is told it succeeded.
+    #[test]
+    fn a_pending_program_fails_for_callers_that_read_its_output() {
+        let request = |stdout| SpawnRequest {
+            program: "pkg-config".into(),
+            stdio: [stdio::NULL, stdout, stdio::PIPED],
+            ..SpawnRequest::default()
+        };
+        for stdout in [stdio::INHERIT, stdio::NULL] {
+            assert_eq!(
+                stand_in_reply(&request(stdout), "pkg-config"),
+                StandInReply::Succeeded
+            );
+        }
+        let StandInReply::Failed { stderr } =
+            stand_in_reply(&request(stdio::PIPED), "pkg-config --modversion zlib")
+        else {
+            panic!("a caller that reads the output was told the program succeeded");
+        };
+        assert_eq!(
+            String::from_utf8(stderr).unwrap(),
+            "sandbox[W101]: `pkg-config --modversion zlib` did not run: it awaits review in \
+             `cargo wasm-build approve`\n"
+        );
+    }
 
     #[test]
     fn command_lines_are_quoted_for_messages() {
@@ -881,6 +951,7 @@ mod tests {
             shared_prefixes: vec![home.to_path_buf(), home.join(".local"), home.join(".cargo")],
             host_path: None,
             probe_env: Vec::new(),
+            program_env: Vec::new(),
             jail: Jail::new("/nonexistent"),
             dangerously_unconfined: false,
             limits: Limits::default(),

@@ -312,6 +312,30 @@ impl DenialScanner {
     }
 }
 
+/// The exit status of a program awaiting review whose caller reads its output: `1`, what
+/// most programs (pkg-config for a package it does not know, a compiler for an error)
+/// exit with when they could not do what was asked; not `127`, which callers take for
+/// "not installed" and report as such.
+pub(crate) const PENDING_EXIT_CODE: i32 = 1;
+
+/// How a program awaiting review seems to have ended to the script that started it (see
+/// `Broker::stand_in` for which reply a script gets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum StandInReply {
+    /// Exited 0 with no output: for a caller that looks only at the exit status, which
+    /// then goes on to the next program it needs (cc-rs to `ar`, cmake to its build).
+    Succeeded,
+    /// Exited with [`PENDING_EXIT_CODE`], `stderr` on its stderr (when the caller reads
+    /// it): for a caller that reads what the program prints, to which no made-up output
+    /// is plausible; an empty success is what makes such callers panic (pkg-config-rs
+    /// unwraps the first line of `--modversion`), while a failure is the path they
+    /// handle: an error they return, a fallback they take.
+    Failed {
+        /// What the program seems to have printed on its stderr.
+        stderr: Vec<u8>,
+    },
+}
+
 /// A running or exited child.
 pub(crate) struct ChildProcess {
     pid: u32,
@@ -406,20 +430,25 @@ impl ChildProcess {
         }
     }
 
-    /// A child that never ran and reports success with no output: what a script is given
-    /// for a program that awaits review, so that it goes on and shows everything else it
-    /// needs in the same build (which fails anyway, so nothing it makes of this counts).
-    pub(crate) fn stand_in() -> Self {
+    /// A child that never ran: what a script is given for a program that awaits review, so
+    /// that it goes on and shows everything else it needs in the same build (which fails
+    /// anyway, so nothing it makes of this counts). `reply` is how it seems to have ended.
+    pub(crate) fn stand_in(reply: StandInReply) -> Self {
+        let (code, stderr) = match reply {
+            StandInReply::Succeeded => (0, Vec::new()),
+            StandInReply::Failed { stderr } => (PENDING_EXIT_CODE, stderr),
+        };
         let state = State {
             stdout: Pipe {
                 eof: true,
                 ..Pipe::default()
             },
             stderr: Pipe {
+                data: stderr,
                 eof: true,
                 ..Pipe::default()
             },
-            exit: Some(Ended::exited(0)),
+            exit: Some(Ended::exited(code)),
             ..State::default()
         };
         ChildProcess {

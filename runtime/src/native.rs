@@ -126,6 +126,7 @@ pub fn run(binary: &std::path::Path, ctx: &ExecContext) -> Result<RunOutput> {
         pending: Vec::new(),
         hidden_lookups: BTreeSet::new(),
         outside_lookups: BTreeSet::new(),
+        refused_writes: BTreeSet::new(),
         jail_failures: Vec::new(),
         confinement,
         ran_untrusted: true,

@@ -133,6 +133,10 @@ pub struct RunOutput {
     pub hidden_lookups: BTreeSet<String>,
     /// Absolute paths the guest looked for outside its preopens (see `outside`).
     pub outside_lookups: BTreeSet<String>,
+    /// Absolute paths the guest tried to open for writing, or to make a directory at,
+    /// outside what it may write: in its package directory or another read-only
+    /// directory, or outside every preopen (the target directory). Each was refused.
+    pub refused_writes: BTreeSet<String>,
     /// Programs the jail could not run (a layer missing here, a program swapped): each
     /// fails the build, whatever the script made of it.
     pub jail_failures: Vec<String>,
@@ -259,6 +263,13 @@ impl Sandbox<'_> {
             outside: OutsideLookups {
                 root_fd,
                 paths: BTreeSet::new(),
+                // Preopens take descriptors from 3, in order.
+                read_only: (3..)
+                    .zip(&self.preopens)
+                    .filter(|(_, preopen)| preopen.access == Access::ReadOnly)
+                    .map(|(fd, preopen)| (fd, preopen.path.clone()))
+                    .collect(),
+                writes: BTreeSet::new(),
             },
         };
         let mut store = Store::new(engine, host);
@@ -293,6 +304,7 @@ impl Sandbox<'_> {
         let mut host = store.into_data();
         let hidden_lookups = std::mem::take(&mut host.hidden_lookups);
         let outside_lookups = std::mem::take(&mut host.outside.paths);
+        let refused_writes = std::mem::take(&mut host.outside.writes);
         drop(empty_root);
         let probe_env_dropped = host
             .broker
@@ -330,6 +342,7 @@ impl Sandbox<'_> {
             pending,
             hidden_lookups,
             outside_lookups,
+            refused_writes,
             jail_failures,
             confinement,
             ran_untrusted,

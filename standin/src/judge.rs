@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 
 use wasm_build_contract::policy::{Policy, Verdict};
-use wasm_build_permissions_schema::{Capability, GatedDirective};
+use wasm_build_permissions_schema::{Capability, CargoEnvName, GatedDirective};
 
 use crate::directive::Directive;
 
@@ -79,6 +79,11 @@ impl RunContext {
             Directive::RustcFlags(_) => {
                 policy.verdict(Capability::Directive(GatedDirective::RustcFlags))
             }
+            // Cargo's own namespace, for a name nothing reads while compiling: a grant of
+            // exactly that name lets it pass (see `CargoEnvName`).
+            Directive::RustcEnv { name, .. } if name.parse::<CargoEnvName>().is_ok() => {
+                policy.verdict(Capability::DangerousRustcEnv(name.to_string()))
+            }
             Directive::RustcEnv { name, .. } if forbidden_rustc_env(name) => Verdict::Forbidden(
                 "it would change which programs the compiler runs or loads, or how cargo behaves",
             ),
@@ -106,6 +111,67 @@ impl RunContext {
             .chain(&self.readable)
             .any(|dir| resolved.starts_with(resolve(dir)))
     }
+}
+
+/// The grants that would allow the writes the sandbox refused the script (`refused`,
+/// absolute paths), each with the write that needs it, for what the consumer has not
+/// denied. Only two places are offered, where scripts that write outside `OUT_DIR` write:
+/// - its own package directory, as a package-relative `dangerous-write` of the written
+///   file's directory: those are the package's sources, which cargo watches and compiles,
+///   so the grant is shown as dangerous; never a package cargo downloaded (inside one of
+///   `downloads`), whose sources every project on the machine shares and cargo takes
+///   for immutable;
+/// - the build's profile directory (`target/<profile>`, where a script copies a library
+///   next to the binaries), as a `write` of the written file's directory, unless that is
+///   inside cargo's own directories there (`build` with the other scripts' `OUT_DIR`s,
+///   `deps`, `.fingerprint`, `incremental`).
+///
+/// Anything else (another package's sources, the home directory, the system) is not
+/// offered: the script failed to write it, as it would fail on a read-only machine.
+pub(crate) fn pending_writes(
+    policy: &Policy,
+    (manifest_dir, out_dir): (&Path, &Path),
+    downloads: &[PathBuf],
+    refused: &BTreeSet<String>,
+) -> Vec<(crate::Attempt, Capability)> {
+    let package = resolve(manifest_dir);
+    let downloaded = downloads
+        .iter()
+        .any(|root| package.starts_with(resolve(root)));
+    let profile = out_dir.ancestors().nth(3).map(resolve);
+    refused
+        .iter()
+        .filter_map(|written| {
+            let path = resolve(Path::new(written));
+            let dir = path.parent()?;
+            // The profile directory first: the target directory is often in the package.
+            let in_profile = profile
+                .as_deref()
+                .and_then(|profile| dir.strip_prefix(profile).ok());
+            let offered = if let Some(inside) = in_profile {
+                const CARGO_OWN: &[&str] = &["build", "deps", ".fingerprint", "incremental"];
+                let first = inside.components().next();
+                if first.is_some_and(|part| CARGO_OWN.iter().any(|own| part.as_os_str() == *own)) {
+                    return None;
+                }
+                Capability::Write(dir.display().to_string())
+            } else {
+                let inside = dir.strip_prefix(&package).ok().filter(|_| !downloaded)?;
+                let relative = inside.display().to_string();
+                let relative = if relative.is_empty() {
+                    ".".into()
+                } else {
+                    relative
+                };
+                Capability::DangerousWrite(relative)
+            };
+            let needed = Capability::Write(path.display().to_string());
+            match policy.verdict(needed) {
+                Verdict::Pending(_) => Some((crate::Attempt::Wrote(written.clone()), offered)),
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 /// `path` with symlinks of its existing part resolved and `.`/`..` of the rest applied
@@ -152,6 +218,66 @@ mod tests {
             readable: vec!["/usr".into()],
             hidden_env: ["AWS_SECRET_ACCESS_KEY".to_string()].into(),
         }
+    }
+
+    /// Refused writes are offered only inside the package (a dangerous, package-relative
+    /// grant of the written file's directory) and the profile directory outside cargo's
+    /// own directories; never in a downloaded package, elsewhere, or once denied.
+    #[test]
+    fn refused_writes_offer_the_package_and_profile_directories_only() {
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path().canonicalize().unwrap();
+        let package = root.join("pkg");
+        let profile = root.join("target/debug");
+        let out_dir = profile.join("build/pkg-0123/out");
+        let registry = root.join("home/registry/src");
+        let downloaded = registry.join("index/dep-1.0.0");
+        for dir in [
+            &package.join("src"),
+            &out_dir,
+            &profile.join("deps"),
+            &downloaded,
+        ] {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        let refused: BTreeSet<String> = [
+            package.join("src/generated.rs"),
+            package.join("Cargo.toml"),
+            profile.join("libcopied.so"),
+            profile.join("deps/libplanted.rlib"),
+            profile.join("build/other-0123/out/x"),
+            root.join("home/.bashrc"),
+        ]
+        .iter()
+        .map(|path| path.display().to_string())
+        .collect();
+        let downloads = [registry.clone()];
+        let offered = |policy: &Policy, package: &Path| -> Vec<Capability> {
+            pending_writes(policy, (package, &out_dir), &downloads, &refused)
+                .into_iter()
+                .map(|(_, capability)| capability)
+                .collect()
+        };
+        assert_eq!(
+            offered(&Policy::default(), &package),
+            [
+                Capability::DangerousWrite(".".into()),
+                Capability::DangerousWrite("src".into()),
+                Capability::Write(profile.display().to_string()),
+            ]
+        );
+        assert_eq!(
+            offered(&Policy::default(), &downloaded),
+            [Capability::Write(profile.display().to_string())]
+        );
+        let mut policy = Policy::default();
+        policy
+            .denied
+            .insert(Capability::DangerousWrite(package.display().to_string()));
+        assert_eq!(
+            offered(&policy, &package),
+            [Capability::Write(profile.display().to_string())]
+        );
     }
 
     #[test]
@@ -228,6 +354,41 @@ mod tests {
             value: "abc",
         };
         assert_eq!(ctx.judge(&policy, &fine), Verdict::Allowed);
+    }
+
+    /// A `CARGO_*` name nothing reads while compiling is pending its own named grant,
+    /// which `directives = ["rustc-env"]` does not give; names cargo or the tool read stay
+    /// forbidden whatever is granted.
+    #[test]
+    fn a_cargo_rustc_env_passes_only_with_a_grant_of_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = ctx(dir.path());
+        let mut policy = Policy::default();
+        policy
+            .granted
+            .insert(Capability::Directive(GatedDirective::RustcEnv));
+        let named = Directive::RustcEnv {
+            name: "CARGO_GIT_HASH",
+            value: "abc",
+        };
+        let wanted = Capability::DangerousRustcEnv("CARGO_GIT_HASH".into());
+        assert_eq!(ctx.judge(&policy, &named), Verdict::Pending(wanted.clone()));
+        policy.granted.insert(wanted);
+        assert_eq!(ctx.judge(&policy, &named), Verdict::Allowed);
+        policy
+            .granted
+            .insert(Capability::DangerousRustcEnv("CARGO_MANIFEST_DIR".into()));
+        for name in [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_PKG_VERSION",
+            "CARGO_WASM_BUILD_POLICY",
+        ] {
+            let directive = Directive::RustcEnv { name, value: "/" };
+            assert!(
+                matches!(ctx.judge(&policy, &directive), Verdict::Forbidden(_)),
+                "{name}"
+            );
+        }
     }
 
     #[test]

@@ -68,6 +68,8 @@ enum Attempt {
     LookedUp(String),
     /// Looked for a path that exists but is hidden (the path), in strict mode.
     LookedFor(String),
+    /// Tried to write a path outside what it may write (the path).
+    Wrote(String),
 }
 
 /// What the directive filter decided about one run's stdout.
@@ -172,8 +174,9 @@ struct Prepared {
     passed_env: PassedEnv,
     /// Strict mode: hidden lookups are pending review.
     strict: bool,
-    /// Directories the script's dependencies handed it through `links` metadata, opened
-    /// read-only for the script itself and its programs.
+    /// Directories the script's dependencies handed it through `links` metadata, and the
+    /// downloaded build-dependencies it links, opened read-only for the script itself and
+    /// its programs.
     exported: Vec<PathBuf>,
     /// Directories never taken for a program's installation (see [`shared_prefixes`]).
     shared_prefixes: Vec<PathBuf>,
@@ -202,7 +205,9 @@ impl Prepared {
             .filter(|name| !env.iter().any(|(visible, _)| visible == name))
             .collect();
         let passed_env = PassedEnv::of(&env, origin);
-        let exported = exported_dirs(&env, &package.out_dir, cargo_home().as_deref());
+        let mut exported = exported_dirs(&env, &package.out_dir, cargo_home().as_deref());
+        // The downloaded build-dependencies it links, read like what dependencies export.
+        exported.extend(policy.dependency_sources.iter().cloned());
         let mut readable = readable_dirs(
             &dependency_dirs(&package.out_dir),
             toolchain.as_deref(),
@@ -251,6 +256,7 @@ impl Prepared {
             shared_prefixes: self.shared_prefixes.clone(),
             host_path: std::env::var_os("PATH"),
             probe_env: wasm_build_runtime::probe_env::inherited(std::env::vars_os()),
+            program_env: wasm_build_contract::env::program_defaults(std::env::vars_os()),
             jail: wasm_build_runtime::confinement::jail(),
             dangerously_unconfined: wasm_build_runtime::confinement::dangerously_unconfined(),
             limits: self.policy.limits,
@@ -385,6 +391,15 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
             .pending
             .extend(lookups_pending_review(&hidden_lookups));
     }
+    let downloads = cargo_home()
+        .map(|home| wasm_build_contract::cargo::downloaded_sources(&home).to_vec())
+        .unwrap_or_default();
+    filtered.pending.extend(judge::pending_writes(
+        policy,
+        (&package.cargo.manifest_dir, &package.out_dir),
+        &downloads,
+        &output.refused_writes,
+    ));
     let violations = out_dir::check(&package.out_dir, policy.limits.out_dir_bytes)?;
 
     let discovery = std::env::var_os(DISCOVERY_ENV).is_some_and(|nonce| !nonce.is_empty());
@@ -758,6 +773,7 @@ fn pending_errors(pending: &[(Attempt, Capability)]) -> Vec<RunError> {
                     path,
                     ", which exists here but is hidden from build scripts (strict mode)",
                 ),
+                Attempt::Wrote(path) => ("tried to write", path, ""),
             };
             let shown = match text.char_indices().nth(SHOWN) {
                 Some((cut, _)) => format!("{}…", Inert(&text[..cut])),
