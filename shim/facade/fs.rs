@@ -1,121 +1,342 @@
-//! `std::fs`, with permissions that tell the truth about what the build script may write.
+//! `std::fs`: std's own types and functions, with two answers WASI cannot give fixed.
+//!
+//! Every type here is std's (a script's `fs::Metadata` is what `Path::metadata` returns,
+//! as crates such as tar and fs_extra expect); only some functions are the sandbox's:
+//! - `metadata` and `symlink_metadata` report the write permission the sandbox gives:
+//!   WASI has no permission bits, so std alone says every file is read-only (autocfg then
+//!   refuses `OUT_DIR`);
+//! - `copy` and `set_permissions` carry permission bits, which WASI cannot set;
+//! - `canonicalize` (std's, and `Path::canonicalize`) works on absolute paths: see
+//!   [`realpath`].
 
 pub use std::fs::*;
 
-use std::fmt;
+use std::ffi::{c_char, c_int, c_void, CStr, OsStr};
 use std::io;
-use std::ops::Deref;
-use std::path::Path;
-use std::time::SystemTime;
+use std::mem::size_of;
+use std::path::{Component, Path, PathBuf};
 
 use crate::host;
-
-/// `std::fs::Metadata` whose `permissions().readonly()` is answered by the sandbox: WASI
-/// has no permission bits, so std alone reports every file read-only.
-#[derive(Clone)]
-pub struct Metadata {
-    inner: std::fs::Metadata,
-    writable: Option<bool>,
-}
-
-impl Metadata {
-    pub fn file_type(&self) -> FileType {
-        self.inner.file_type()
-    }
-    pub fn is_dir(&self) -> bool {
-        self.inner.is_dir()
-    }
-    pub fn is_file(&self) -> bool {
-        self.inner.is_file()
-    }
-    pub fn is_symlink(&self) -> bool {
-        self.inner.is_symlink()
-    }
-    #[allow(clippy::len_without_is_empty)]
-    pub fn len(&self) -> u64 {
-        self.inner.len()
-    }
-    #[allow(clippy::permissions_set_readonly_false)]
-    pub fn permissions(&self) -> Permissions {
-        let mut permissions = self.inner.permissions();
-        if let Some(writable) = self.writable {
-            permissions.set_readonly(!writable);
-        }
-        permissions
-    }
-    pub fn modified(&self) -> io::Result<SystemTime> {
-        self.inner.modified()
-    }
-    pub fn accessed(&self) -> io::Result<SystemTime> {
-        self.inner.accessed()
-    }
-    pub fn created(&self) -> io::Result<SystemTime> {
-        self.inner.created()
-    }
-}
-
-impl Deref for Metadata {
-    type Target = std::fs::Metadata;
-    fn deref(&self) -> &std::fs::Metadata {
-        &self.inner
-    }
-}
-
-impl From<std::fs::Metadata> for Metadata {
-    fn from(inner: std::fs::Metadata) -> Self {
-        Metadata {
-            inner,
-            writable: None,
-        }
-    }
-}
-
-impl fmt::Debug for Metadata {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Metadata")
-            .field("file_type", &self.file_type())
-            .field("permissions", &self.permissions())
-            .field("len", &self.len())
-            .finish_non_exhaustive()
-    }
-}
-
-fn with_writable(path: &Path, inner: std::fs::Metadata) -> Metadata {
-    let writable = std::path::absolute(path)
-        .ok()
-        .and_then(|absolute| absolute.to_str().map(host::writable));
-    Metadata { inner, writable }
-}
 
 /// Copies a file as std does on Unix, permission bits included: WASI cannot set them, and
 /// build scripts copy executable scripts (configure, helper `.sh` files) and run them.
 /// The host does the copy, within what the sandbox lets the script read and write.
 pub fn copy<P: AsRef<Path>, Q: AsRef<Path>>(from: P, to: Q) -> io::Result<u64> {
-    let text = |path: &Path| -> io::Result<String> {
-        std::path::absolute(path)?
-            .to_str()
-            .map(str::to_string)
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path is not UTF-8"))
-    };
-    host::copy_file(&text(from.as_ref())?, &text(to.as_ref())?)
+    host::copy_file(&utf8(&std::path::absolute(from)?)?, &utf8(&std::path::absolute(to)?)?)
 }
 
 /// Sets permissions as far as they survive WASI: read-only or writable. The host applies
 /// them within the directories the script may write.
 pub fn set_permissions<P: AsRef<Path>>(path: P, permissions: Permissions) -> io::Result<()> {
-    let path = std::path::absolute(path.as_ref())?;
-    let path = path
-        .to_str()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path is not UTF-8"))?;
-    host::set_readonly(path, permissions.readonly())
+    host::set_readonly(
+        &utf8(&std::path::absolute(path)?)?,
+        permissions.readonly(),
+    )
 }
 
+/// std's, with `permissions().readonly()` false where the sandbox lets the script write.
 pub fn metadata<P: AsRef<Path>>(path: P) -> io::Result<Metadata> {
     let path = path.as_ref();
-    Ok(with_writable(path, std::fs::metadata(path)?))
+    Ok(with_write_permission(path, std::fs::metadata(path)?))
 }
 
+/// std's, with `permissions().readonly()` as in [`metadata`].
 pub fn symlink_metadata<P: AsRef<Path>>(path: P) -> io::Result<Metadata> {
     let path = path.as_ref();
-    Ok(with_writable(path, std::fs::symlink_metadata(path)?))
+    Ok(with_write_permission(path, std::fs::symlink_metadata(path)?))
+}
+
+fn utf8(path: &Path) -> io::Result<String> {
+    path.to_str()
+        .map(str::to_string)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path is not UTF-8"))
+}
+
+fn with_write_permission(path: &Path, metadata: Metadata) -> Metadata {
+    let writable = std::path::absolute(path)
+        .ok()
+        .and_then(|absolute| absolute.to_str().map(host::writable))
+        .unwrap_or(false);
+    if writable {
+        mode_bits::add_write(metadata)
+    } else {
+        metadata
+    }
+}
+
+/// Write permission in std's own `Metadata`, which has no constructor.
+///
+/// On wasm32-wasip1 std's `Metadata` is wasi-libc's `struct stat` and nothing else, and
+/// wasi-libc fills `st_mode` with the file type alone. The mode is found where that
+/// layout puts it and checked against what std itself reports (file type, size) before
+/// anything is written; the result is checked again through std's own accessors. Any
+/// mismatch (another layout in another toolchain) leaves std's answer untouched: a
+/// read-only answer, never a wrong one.
+mod mode_bits {
+    use super::*;
+
+    /// `st_mode` and `st_size` in wasi-libc's `struct stat`.
+    const MODE_OFFSET: usize = 24;
+    const SIZE_OFFSET: usize = 48;
+    const S_IFMT: u32 = 0o170_000;
+    const S_IFDIR: u32 = 0o040_000;
+    const S_IFREG: u32 = 0o100_000;
+    const S_IFLNK: u32 = 0o120_000;
+    /// What `Permissions::set_readonly(false)` adds on Unix.
+    const WRITE_BITS: u32 = 0o222;
+
+    pub(super) fn add_write(metadata: Metadata) -> Metadata {
+        if !metadata.permissions().readonly() || !layout_matches(&metadata) {
+            return metadata;
+        }
+        let mut patched = metadata.clone();
+        let base = (&mut patched as *mut Metadata).cast::<u8>();
+        // SAFETY: `layout_matches` found std's `st_mode` (a u32 inside the value) at this
+        // offset; every bit pattern is a valid u32.
+        unsafe {
+            let mode = base.add(MODE_OFFSET).cast::<u32>();
+            mode.write_unaligned(mode.read_unaligned() | WRITE_BITS);
+        }
+        let consistent = !patched.permissions().readonly()
+            && patched.len() == metadata.len()
+            && patched.file_type() == metadata.file_type();
+        if consistent {
+            patched
+        } else {
+            metadata
+        }
+    }
+
+    fn layout_matches(metadata: &Metadata) -> bool {
+        if size_of::<Metadata>() < SIZE_OFFSET + size_of::<u64>() {
+            return false;
+        }
+        let base = (metadata as *const Metadata).cast::<u8>();
+        // SAFETY: both reads are inside the value (checked above) and of plain integers.
+        let (mode, size) = unsafe {
+            (
+                base.add(MODE_OFFSET).cast::<u32>().read_unaligned(),
+                base.add(SIZE_OFFSET).cast::<u64>().read_unaligned(),
+            )
+        };
+        let kind = if metadata.is_dir() {
+            S_IFDIR
+        } else if metadata.is_file() {
+            S_IFREG
+        } else if metadata.is_symlink() {
+            S_IFLNK
+        } else {
+            return false;
+        };
+        mode & S_IFMT == kind && mode & !S_IFMT == 0 && size == metadata.len()
+    }
+}
+
+extern "C" {
+    fn __errno_location() -> *mut c_int;
+    fn malloc(size: usize) -> *mut c_void;
+}
+
+/// `realpath(3)` for wasi-libc, in place of its own, so that std's `fs::canonicalize` and
+/// `Path::canonicalize` work on absolute paths.
+///
+/// wasi-libc's walks every prefix of the path with `readlink`, and the prefixes above the
+/// directories the sandbox opens (`/`, `/home`) are not visible to WASI: every absolute
+/// path failed with `ENOENT`, while a relative one, walked from the working directory,
+/// worked. This one resolves symlinks the same way and takes a prefix it cannot see as
+/// the directory it must be, when something visible lies below it; a path that ends
+/// somewhere hidden is still `ENOENT`.
+///
+/// The linker takes this definition because the facade comes before wasi-libc, whose
+/// `realpath` is alone in its object file.
+///
+/// # Safety
+///
+/// As C's: `path` is a NUL-terminated string; `resolved` is null or holds `PATH_MAX`
+/// bytes.
+#[no_mangle]
+pub unsafe extern "C" fn realpath(path: *const c_char, resolved: *mut c_char) -> *mut c_char {
+    const PATH_MAX: usize = 4096;
+    const EINVAL: c_int = 28;
+    const EIO: c_int = 29;
+    const ENAMETOOLONG: c_int = 37;
+    const ENOMEM: c_int = 48;
+    let fail = |errno: c_int| {
+        // SAFETY: wasi-libc's errno location is valid for the program's lifetime.
+        unsafe { *__errno_location() = errno };
+        std::ptr::null_mut()
+    };
+    if path.is_null() {
+        return fail(EINVAL);
+    }
+    // SAFETY: the caller passes a NUL-terminated string.
+    let bytes = unsafe { CStr::from_ptr(path) }.to_bytes();
+    // SAFETY: on WASI an `OsStr` is any bytes.
+    let path = Path::new(unsafe { OsStr::from_encoded_bytes_unchecked(bytes) });
+    let canonical = match canonical_path(path) {
+        Ok(canonical) => canonical,
+        Err(error) => return fail(error.raw_os_error().unwrap_or(EIO)),
+    };
+    let canonical = canonical.as_os_str().as_encoded_bytes();
+    let len = canonical.len();
+    let buffer = if resolved.is_null() {
+        // SAFETY: plain allocation; the caller frees it with `free`, as C's realpath.
+        let buffer = unsafe { malloc(len + 1) }.cast::<c_char>();
+        if buffer.is_null() {
+            return fail(ENOMEM);
+        }
+        buffer
+    } else if len >= PATH_MAX {
+        return fail(ENAMETOOLONG);
+    } else {
+        resolved
+    };
+    // SAFETY: `buffer` holds at least `len + 1` bytes (allocated so, or PATH_MAX).
+    unsafe {
+        std::ptr::copy_nonoverlapping(canonical.as_ptr().cast::<c_char>(), buffer, len);
+        *buffer.add(len) = 0;
+    }
+    buffer
+}
+
+/// One step of resolving a path.
+enum Step {
+    Root,
+    Parent,
+    Name(std::ffi::OsString),
+}
+
+fn steps(path: &Path) -> Vec<Step> {
+    path.components()
+        .filter_map(|component| match component {
+            Component::RootDir | Component::Prefix(_) => Some(Step::Root),
+            Component::CurDir => None,
+            Component::ParentDir => Some(Step::Parent),
+            Component::Normal(name) => Some(Step::Name(name.to_os_string())),
+        })
+        .collect()
+}
+
+/// The absolute path `path` names, symlinks resolved, as `realpath` defines it.
+fn canonical_path(path: &Path) -> io::Result<PathBuf> {
+    const ELOOP: i32 = 32;
+    const ENOTDIR: i32 = 54;
+    const ENOENT: i32 = 44;
+    const MAX_LINKS: usize = 40;
+    if path.as_os_str().is_empty() {
+        return Err(io::Error::from_raw_os_error(ENOENT));
+    }
+    let mut todo = std::collections::VecDeque::new();
+    if path.is_relative() {
+        todo.extend(steps(&std::env::current_dir()?));
+    }
+    todo.extend(steps(path));
+    let mut resolved = PathBuf::from("/");
+    // Prefixes WASI cannot see, taken as directories (see `realpath`).
+    let mut hidden: Vec<PathBuf> = Vec::new();
+    let mut links = 0;
+    while let Some(step) = todo.pop_front() {
+        let name = match step {
+            Step::Root => {
+                resolved = PathBuf::from("/");
+                continue;
+            }
+            Step::Parent => {
+                resolved.pop();
+                continue;
+            }
+            Step::Name(name) => name,
+        };
+        let candidate = resolved.join(&name);
+        if is_above_sandbox(&candidate) {
+            // Looked up, it would only be reported as hidden (W302).
+            hidden.push(candidate.clone());
+            resolved = candidate;
+            continue;
+        }
+        match std::fs::symlink_metadata(&candidate) {
+            Ok(found) if found.file_type().is_symlink() => {
+                links += 1;
+                if links > MAX_LINKS {
+                    return Err(io::Error::from_raw_os_error(ELOOP));
+                }
+                let target = std::fs::read_link(&candidate)?;
+                for step in steps(&target).into_iter().rev() {
+                    todo.push_front(step);
+                }
+            }
+            Ok(found) => {
+                if !found.is_dir() && !todo.is_empty() {
+                    return Err(io::Error::from_raw_os_error(ENOTDIR));
+                }
+                resolved = candidate;
+            }
+            Err(error) if is_hidden(&error) => {
+                hidden.push(candidate.clone());
+                resolved = candidate;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    if !hidden.is_empty() {
+        std::fs::metadata(&resolved)?;
+        let below_all = hidden
+            .iter()
+            .all(|prefix| resolved.starts_with(prefix) && resolved != *prefix);
+        if !below_all {
+            return Err(io::Error::from_raw_os_error(ENOENT));
+        }
+    }
+    Ok(resolved)
+}
+
+/// Whether `path` is a directory above those the sandbox opened for the script, and
+/// inside none of them: it exists, and WASI cannot look at it. (The sandbox also opens an
+/// empty `/` that catches and reports such lookups, W302; it shows nothing, so it
+/// counts for none.)
+fn is_above_sandbox(path: &Path) -> bool {
+    let opened = opened_directories();
+    opened.iter().any(|dir| dir.starts_with(path) && dir != path)
+        && !opened.iter().any(|dir| path.starts_with(dir))
+}
+
+/// The directories the sandbox opened for the script (WASI's preopens), read once.
+fn opened_directories() -> &'static [PathBuf] {
+    #[link(wasm_import_module = "wasi_snapshot_preview1")]
+    extern "C" {
+        fn fd_prestat_get(fd: u32, prestat: *mut [u32; 2]) -> u16;
+        fn fd_prestat_dir_name(fd: u32, path: *mut u8, len: usize) -> u16;
+    }
+    static OPENED: std::sync::OnceLock<Vec<PathBuf>> = std::sync::OnceLock::new();
+    OPENED.get_or_init(|| {
+        let mut opened = Vec::new();
+        // Preopens are numbered from 3 on, without gaps; the first error ends them.
+        for fd in 3.. {
+            let mut prestat = [0u32; 2];
+            // SAFETY: WASI writes its 8-byte `prestat` (a tag, then the name's length).
+            if unsafe { fd_prestat_get(fd, &mut prestat) } != 0 {
+                break;
+            }
+            if prestat[0] & 0xff != 0 {
+                continue;
+            }
+            let mut name = vec![0u8; prestat[1] as usize];
+            // SAFETY: WASI writes at most `name.len()` bytes into `name`.
+            if unsafe { fd_prestat_dir_name(fd, name.as_mut_ptr(), name.len()) } != 0 {
+                break;
+            }
+            // SAFETY: on WASI an `OsStr` is any bytes.
+            let name = Path::new(unsafe { OsStr::from_encoded_bytes_unchecked(&name) });
+            if name != Path::new("/") {
+                opened.push(name.to_path_buf());
+            }
+        }
+        opened
+    })
+}
+
+/// Whether WASI answered as for a path outside every directory the sandbox opened.
+fn is_hidden(error: &io::Error) -> bool {
+    const ENOTCAPABLE: i32 = 76;
+    error.kind() == io::ErrorKind::NotFound || error.raw_os_error() == Some(ENOTCAPABLE)
 }

@@ -47,7 +47,7 @@ impl Stdio {
 
 impl fmt::Debug for Stdio {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Stdio").field(&self.0).finish()
+        f.debug_struct("Stdio").finish_non_exhaustive()
     }
 }
 
@@ -69,6 +69,21 @@ impl From<ChildStdout> for Stdio {
 impl From<ChildStderr> for Stdio {
     fn from(_: ChildStderr) -> Stdio {
         Stdio(How::Unsupported("one child's pipe as another's stdio"))
+    }
+}
+impl From<io::PipeReader> for Stdio {
+    fn from(_: io::PipeReader) -> Stdio {
+        Stdio(How::Unsupported("an anonymous pipe as a child's stdio"))
+    }
+}
+impl From<io::PipeWriter> for Stdio {
+    fn from(_: io::PipeWriter) -> Stdio {
+        Stdio(How::Unsupported("an anonymous pipe as a child's stdio"))
+    }
+}
+impl From<std::os::fd::OwnedFd> for Stdio {
+    fn from(_: std::os::fd::OwnedFd) -> Stdio {
+        Stdio(How::Unsupported("a file descriptor as a child's stdio"))
     }
 }
 impl From<io::Stdout> for Stdio {
@@ -316,7 +331,6 @@ impl fmt::Debug for Command {
 }
 
 /// The arguments of a `Command`.
-#[derive(Debug)]
 pub struct CommandArgs<'a> {
     inner: std::slice::Iter<'a, OsString>,
 }
@@ -333,8 +347,24 @@ impl<'a> Iterator for CommandArgs<'a> {
 
 impl ExactSizeIterator for CommandArgs<'_> {}
 
+/// As std's on Unix, which keeps the arguments as C strings and prints them so.
+impl fmt::Debug for CommandArgs<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let args: Vec<AsCString<'_>> = self.inner.clone().map(|arg| AsCString(arg)).collect();
+        f.debug_struct("CommandArgs").field("inner", &args).finish()
+    }
+}
+
+/// An argument printed as `CStr`'s `Debug` prints it.
+struct AsCString<'a>(&'a OsStr);
+
+impl fmt::Debug for AsCString<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{}\"", self.0.as_encoded_bytes().escape_ascii())
+    }
+}
+
 /// The environment changes of a `Command`.
-#[derive(Debug)]
 pub struct CommandEnvs<'a> {
     inner: std::collections::btree_map::Iter<'a, OsString, Option<OsString>>,
 }
@@ -353,6 +383,18 @@ impl<'a> Iterator for CommandEnvs<'a> {
 
 impl ExactSizeIterator for CommandEnvs<'_> {}
 
+/// As std's on Unix.
+impl fmt::Debug for CommandEnvs<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let changes: Vec<(&OsStr, Option<&OsStr>)> = self
+            .inner
+            .clone()
+            .map(|(key, val)| (key.as_os_str(), val.as_deref()))
+            .collect();
+        f.debug_struct("CommandEnvs").field("iter", &changes).finish()
+    }
+}
+
 /// The host's handle of a running child; released when the child and all its pipes are
 /// gone. Dropping a child does not kill it, as with std; the sandbox kills stragglers
 /// when the build script ends.
@@ -366,7 +408,6 @@ impl Drop for Handle {
 }
 
 /// A running or exited child process.
-#[derive(Debug)]
 pub struct Child {
     handle: Arc<Handle>,
     pub stdin: Option<ChildStdin>,
@@ -413,11 +454,31 @@ impl Child {
     }
 }
 
+/// As std's.
+impl fmt::Debug for Child {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Child")
+            .field("stdin", &self.stdin)
+            .field("stdout", &self.stdout)
+            .field("stderr", &self.stderr)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The write end of a child's stdin.
-#[derive(Debug)]
 pub struct ChildStdin(Arc<Handle>);
 
 impl Write for ChildStdin {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self).write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// As std's: writing needs no exclusive access (a shared `&ChildStdin` in a thread).
+impl Write for &ChildStdin {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         host::write(self.0 .0, buf)
     }
@@ -434,7 +495,6 @@ impl Drop for ChildStdin {
 }
 
 /// The read end of a child's stdout.
-#[derive(Debug)]
 pub struct ChildStdout(Arc<Handle>);
 
 impl Read for ChildStdout {
@@ -444,7 +504,6 @@ impl Read for ChildStdout {
 }
 
 /// The read end of a child's stderr.
-#[derive(Debug)]
 pub struct ChildStderr(Arc<Handle>);
 
 impl Read for ChildStderr {
@@ -453,44 +512,119 @@ impl Read for ChildStderr {
     }
 }
 
-/// How a child ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct ExitStatus {
-    code: Option<i32>,
-    signal: Option<i32>,
+/// As std's: the type's name, no contents.
+macro_rules! opaque_debug {
+    ($($name:ident),*) => {$(
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($name)).finish_non_exhaustive()
+            }
+        }
+    )*};
 }
+opaque_debug!(ChildStdin, ChildStdout, ChildStderr);
+
+/// How a child ended: a Unix wait status, as std keeps it, so it prints as natively.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub struct ExitStatus(i32);
 
 impl ExitStatus {
+    /// From the host's answer: an exit code, or the signal that ended the child
+    /// (negative values stand for "none").
     fn from_parts(code: i32, signal: i32) -> ExitStatus {
-        ExitStatus {
-            code: (signal < 0).then_some(code),
-            signal: (signal >= 0).then_some(signal),
+        if signal >= 0 {
+            ExitStatus(signal & 0x7f)
+        } else {
+            ExitStatus((code & 0xff) << 8)
         }
     }
 
+    /// From a raw wait status (`ExitStatusExt::from_raw`).
+    #[allow(dead_code)]
+    pub(crate) fn from_wait_status(raw: i32) -> ExitStatus {
+        ExitStatus(raw)
+    }
+
+    /// The raw wait status (`ExitStatusExt::into_raw`).
+    #[allow(dead_code)]
+    pub(crate) fn wait_status(self) -> i32 {
+        self.0
+    }
+
+    /// The signal that ended the child (`ExitStatusExt::signal`).
+    pub(crate) fn signal(self) -> Option<i32> {
+        let signal = self.0 & 0x7f;
+        (signal != 0 && signal != 0x7f).then_some(signal)
+    }
+
     pub fn success(&self) -> bool {
-        self.code == Some(0)
+        self.0 == 0
     }
 
     pub fn code(&self) -> Option<i32> {
-        self.code
+        (self.0 & 0x7f == 0).then_some((self.0 >> 8) & 0xff)
+    }
+}
+
+impl fmt::Debug for ExitStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ExitStatus")
+            .field(&format_args!("unix_wait_status({})", self.0))
+            .finish()
     }
 }
 
 impl fmt::Display for ExitStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.code, self.signal) {
-            (Some(code), _) => write!(f, "exit status: {code}"),
-            (None, Some(signal)) => write!(f, "signal: {signal}"),
-            (None, None) => write!(f, "unknown exit status"),
+        if let Some(code) = self.code() {
+            return write!(f, "exit status: {code}");
+        }
+        match self.signal() {
+            Some(signal) => match signal_name(signal) {
+                Some(name) => write!(f, "signal: {signal} ({name})"),
+                None => write!(f, "signal: {signal}"),
+            },
+            None => write!(f, "unrecognised wait status: {} {:#x}", self.0, self.0),
         }
     }
 }
 
+/// Linux's signal names, as std prints them.
+fn signal_name(signal: i32) -> Option<&'static str> {
+    const NAMES: [&str; 31] = [
+        "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE",
+        "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM",
+        "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU",
+        "SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO",
+        "SIGPWR", "SIGSYS",
+    ];
+    usize::try_from(signal - 1)
+        .ok()
+        .and_then(|index| NAMES.get(index))
+        .copied()
+}
+
 /// Everything a finished child produced.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Output {
     pub status: ExitStatus,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
+}
+
+/// As std's: output that is UTF-8 shows as a string.
+impl fmt::Debug for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = |bytes: &Vec<u8>| -> Box<dyn fmt::Debug> {
+            match std::str::from_utf8(bytes) {
+                Ok(text) => Box::new(text.to_string()),
+                Err(_) => Box::new(bytes.clone()),
+            }
+        };
+        f.debug_struct("Output")
+            .field("status", &self.status)
+            .field("stdout", &text(&self.stdout))
+            .field("stderr", &text(&self.stderr))
+            .finish()
+    }
 }
