@@ -15,6 +15,7 @@ mod diagnostics;
 mod display;
 mod environment;
 mod exec;
+mod facade;
 mod field;
 mod help;
 mod hints;
