@@ -113,6 +113,22 @@ pub fn run(args: &DecideArgs, decision: Decision) -> Result<i32> {
         }
     }
     let mut stderr = std::io::stderr();
+    if decision == Decision::Allow && args.all {
+        let held = hold_back_run_natively(&mut chosen);
+        for item in &held {
+            writeln!(
+                stderr,
+                "{} `run-natively` not written for {} v{}: `approve --all` never grants it. Its build script cannot run in the wasm sandbox as it would natively (see the build's errors); running it natively drops the checks of the programs it starts. To grant it, approve it by name: `{}`",
+                Code::W105.warning(),
+                item.name,
+                item.version,
+                approve_by_name(args, &item.spec)
+            )?;
+        }
+        if chosen.is_empty() && !held.is_empty() {
+            return Ok(crate::exit::UNREVIEWED);
+        }
+    }
     if chosen.is_empty() {
         return nothing_chosen(&graph.target_dir, &logs, &runs, args.packages.is_empty());
     }
@@ -224,6 +240,36 @@ pub fn run(args: &DecideArgs, decision: Decision) -> Result<i32> {
         manifest.display()
     )?;
     Ok(0)
+}
+
+/// Takes `run-natively` out of `chosen` (dropping items left with nothing to write) and
+/// returns the items it was taken from. Running natively gives up the checks of the
+/// programs a script starts; it is granted only to a package the user names.
+fn hold_back_run_natively(chosen: &mut Vec<Pending>) -> Vec<Pending> {
+    let held: Vec<Pending> = chosen
+        .iter()
+        .filter(|item| item.set.run_natively)
+        .cloned()
+        .collect();
+    for item in chosen.iter_mut() {
+        item.set.run_natively = false;
+    }
+    chosen.retain(|item| !item.set.is_empty() || !item.suggested.is_empty());
+    held
+}
+
+/// The `approve` command for one package, with the options this one was given.
+fn approve_by_name(args: &DecideArgs, spec: &str) -> String {
+    let mut command = String::from("cargo wasm-build approve");
+    if let Some(path) = &args.manifest_path {
+        command.push_str(&format!(" --manifest-path {path}"));
+    }
+    if let Some(dir) = &args.target_dir {
+        command.push_str(&format!(" --target-dir {dir}"));
+    }
+    command.push(' ');
+    command.push_str(spec);
+    command
 }
 
 /// Why a capability in an approval is dangerous, for the line the preview adds under it.

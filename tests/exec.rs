@@ -168,8 +168,14 @@ fn build_dependency_that_cannot_be_wasm_gets_an_explained_native_fallback() {
         .stderr_has("the build script of `app v0.1.0` cannot run in the wasm sandbox: its build-dependency `unix-only` does not compile for wasm32-wasip1")
         .stderr_has("error[E0433]")
         .stderr_has("run-natively = true");
+    // `--all` never grants it; the package named does.
     project
         .wasm_build(&["approve", "--all"])
+        .failure()
+        .stderr_has("warning[W105]: `run-natively` not written for app v0.1.0");
+    assert!(!project.read("Cargo.toml").contains("run-natively"));
+    project
+        .wasm_build(&["approve", "app"])
         .success()
         .stderr_has("run-natively = true");
     project

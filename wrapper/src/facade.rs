@@ -220,3 +220,168 @@ fn facade_key(rustc: &Path) -> String {
         .map(|byte| format!("{byte:02x}"))
         .collect()
 }
+
+/// A guest compile that failed because the std facade is not std (a type of its own where
+/// std's was expected, an impl or method std has and it lacks). The code is fine; the
+/// gap is a bug of this tool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FacadeGap {
+    /// The std item where the facade differs, when rustc names it (`std::fs::Metadata`).
+    pub item: Option<String>,
+    /// rustc's first error, with std's name for the facade (`error[E0308]: mismatched
+    /// types`).
+    pub error: String,
+}
+
+impl FacadeGap {
+    /// The gap rustc's rendered diagnostics point at, when they name the facade: a type
+    /// "defined in crate `wasm_build_std`", a path through it, or its source file.
+    pub fn named_in(diagnostics: &str) -> Option<FacadeGap> {
+        Some(FacadeGap {
+            item: Some(named_item(diagnostics)?),
+            error: first_error(diagnostics),
+        })
+    }
+
+    /// The gap of a compile that fails against the facade and not against std, although
+    /// its diagnostics do not name the facade: rustc's first error says what is missing.
+    pub fn unnamed_in(diagnostics: &str) -> FacadeGap {
+        FacadeGap {
+            item: named_item(diagnostics),
+            error: first_error(diagnostics),
+        }
+    }
+}
+
+/// The std item of the facade that `diagnostics` name, by its std path.
+fn named_item(diagnostics: &str) -> Option<String> {
+    let lines: Vec<&str> = diagnostics.lines().collect();
+    let defined_here = format!("is defined in crate `{FACADE_CRATE_NAME}`");
+    for (index, line) in lines.iter().enumerate() {
+        if !line.contains(&defined_here) {
+            continue;
+        }
+        let Some(name) = backticked(line).next() else {
+            continue;
+        };
+        let module = lines[index + 1..]
+            .iter()
+            .take(2)
+            .find_map(|next| facade_module(next));
+        return Some(match module {
+            Some(module) => format!("{module}::{}", name.rsplit("::").next().unwrap_or(name)),
+            None => as_std(name),
+        });
+    }
+    let facade_path = format!("{FACADE_CRATE_NAME}::");
+    if let Some(span) = lines
+        .iter()
+        .flat_map(|line| backticked(line))
+        .find(|span| span.contains(&facade_path))
+    {
+        return Some(as_std(span));
+    }
+    lines
+        .iter()
+        .find_map(|line| facade_module(line))
+        .map(str::to_string)
+}
+
+/// rustc's first error in `diagnostics` (`error[E0308]: mismatched types`), with std's
+/// name for the facade.
+fn first_error(diagnostics: &str) -> String {
+    diagnostics
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.starts_with("error[") || line.starts_with("error:"))
+        .find(|line| {
+            !line.starts_with("error: aborting due to")
+                && !line.starts_with("error: could not compile")
+        })
+        .map_or_else(|| "no error message".to_string(), as_std)
+}
+
+/// The texts between backticks on `line`.
+fn backticked(line: &str) -> impl Iterator<Item = &str> {
+    line.split('`').skip(1).step_by(2)
+}
+
+/// `text` with the facade's crate name written as `std`, as the crate's code names it.
+fn as_std(text: &str) -> String {
+    text.replace(FACADE_CRATE_NAME, "std")
+}
+
+/// The std module of a facade source file a diagnostic points at
+/// (`--> /cargo-wasm-build/std/facade/fs.rs:16:0` is `std::fs`).
+fn facade_module(line: &str) -> Option<&'static str> {
+    let rest = line.split(&format!("{REMAPPED}/facade/")).nth(1)?;
+    let stem = rest.split(['.', ':']).next()?;
+    Some(match stem {
+        "fs" => "std::fs",
+        "process" => "std::process",
+        "env" => "std::env",
+        "consts" => "std::env::consts",
+        "thread" => "std::thread",
+        "mpsc" => "std::sync::mpsc",
+        "sync" => "std::sync",
+        "os" => "std::os",
+        _ => "std",
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// fs_extra against the facade whose `fs::Metadata` was a type of its own.
+    const MISMATCH: &str = "error[E0308]: mismatched types
+   --> /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/fs_extra-1.3.0/src/dir.rs:454:63
+    |
+454 |         let item = get_details_entry_with_meta(path, &config, metadata)?;
+    |                    ---------------------------                ^^^^^^^^ expected `Metadata`, found `std::fs::Metadata`
+    |
+    = note: `std::fs::Metadata` and `Metadata` have similar names, but are actually distinct types
+note: `std::fs::Metadata` is defined in crate `std`
+   --> /rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/std/src/fs.rs:200:0
+note: `Metadata` is defined in crate `wasm_build_std`
+   --> /cargo-wasm-build/std/facade/fs.rs:16:0
+";
+
+    #[test]
+    fn a_type_of_the_facade_where_std_s_was_expected_is_named_with_its_std_path() {
+        assert_eq!(
+            FacadeGap::named_in(MISMATCH),
+            Some(FacadeGap {
+                item: Some("std::fs::Metadata".into()),
+                error: "error[E0308]: mismatched types".into(),
+            })
+        );
+    }
+
+    #[test]
+    fn a_missing_impl_on_a_facade_type_is_named_as_the_crate_names_it() {
+        let text = "error[E0277]: the trait bound `&ChildStdin: wasm_build_std::io::Write` is not satisfied\n  --> build.rs:3:9\n";
+        assert_eq!(
+            FacadeGap::named_in(text),
+            Some(FacadeGap {
+                item: Some("&ChildStdin: std::io::Write".into()),
+                error:
+                    "error[E0277]: the trait bound `&ChildStdin: std::io::Write` is not satisfied"
+                        .into(),
+            })
+        );
+    }
+
+    #[test]
+    fn diagnostics_that_do_not_name_the_facade_name_no_gap() {
+        let text = "error[E0433]: failed to resolve: could not find `unix` in `os`\n --> src/lib.rs:1:30\n";
+        assert_eq!(FacadeGap::named_in(text), None);
+        assert_eq!(
+            FacadeGap::unnamed_in(&format!("{text}error: aborting due to 1 previous error\n")),
+            FacadeGap {
+                item: None,
+                error: "error[E0433]: failed to resolve: could not find `unix` in `os`".into(),
+            }
+        );
+    }
+}

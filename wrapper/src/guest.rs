@@ -1,7 +1,9 @@
 //! Compiling build scripts and their build-dependencies for wasm32-wasip1.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::fs::{self, File};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -9,6 +11,7 @@ use anyhow::{Context as _, Result};
 use sha2::{Digest, Sha256};
 use wasm_build_cache::{ArtifactCache, Kind};
 
+use crate::facade::FacadeGap;
 use crate::guest_cargo::GuestDependencies;
 use crate::invocation::{Arg, Extern, Invocation};
 use crate::job_slots::JobSlots;
@@ -52,6 +55,9 @@ pub struct GuestDependencyFailed {
     pub crate_name: String,
     /// rustc's diagnostics.
     pub diagnostics: String,
+    /// What the std facade lacks, when that is why: the dependency compiles against
+    /// wasm32-wasip1's own std, or the diagnostics name the facade.
+    pub facade_gap: Option<FacadeGap>,
 }
 
 impl std::fmt::Display for GuestDependencyFailed {
@@ -66,6 +72,30 @@ impl std::fmt::Display for GuestDependencyFailed {
 
 impl std::error::Error for GuestDependencyFailed {}
 
+/// The build script itself does not compile for the guest; rustc's diagnostics went to
+/// cargo.
+#[derive(Debug)]
+pub struct ScriptCompileFailed {
+    /// rustc's exit status.
+    pub status: i32,
+    /// rustc's diagnostics, rendered as text.
+    pub diagnostics: String,
+    /// What the std facade lacks, when that is why (see [`GuestDependencyFailed`]).
+    pub facade_gap: Option<FacadeGap>,
+}
+
+impl std::fmt::Display for ScriptCompileFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the build script does not compile for {GUEST_TARGET}\n{}",
+            self.diagnostics
+        )
+    }
+}
+
+impl std::error::Error for ScriptCompileFailed {}
+
 /// Why a compile for the guest failed: a build-dependency that does not compile for it
 /// (which a nested cargo, or running natively, may get around), or anything else.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +103,9 @@ pub enum GuestCompileError {
     /// A build-dependency does not compile for the guest.
     #[error(transparent)]
     Dependency(#[from] GuestDependencyFailed),
+    /// The build script itself does not.
+    #[error(transparent)]
+    Script(#[from] ScriptCompileFailed),
     /// rustc could not run, cargo's records are missing, a file could not be written.
     #[error(transparent)]
     Other(#[from] anyhow::Error),
@@ -159,16 +192,17 @@ impl GuestCompiler {
     /// `<out-dir>/<crate><extra>.wasm`, the dep-info to where cargo expects it.
     /// Diagnostics go to stderr, in the format cargo asked for.
     ///
-    /// Returns rustc's exit status and the module's path.
+    /// Returns the module's path.
     ///
     /// # Errors
     ///
-    /// Fails when a build-dependency cannot be compiled for wasm or rustc cannot be run.
+    /// Fails when the script or a build-dependency cannot be compiled for wasm (saying
+    /// whether the std facade is why), or rustc cannot be run.
     pub fn build_script(
         &self,
         invocation: &Invocation,
         libraries: Libraries<'_>,
-    ) -> Result<(i32, PathBuf), GuestCompileError> {
+    ) -> Result<PathBuf, GuestCompileError> {
         let out_dir = invocation
             .out_dir()
             .context("cargo gave the build script no --out-dir")?
@@ -194,11 +228,75 @@ impl GuestCompiler {
             }
         }
         let _slot = self.slots.acquire();
-        let status = Command::new(&self.rustc)
+        let output = Command::new(&self.rustc)
             .args(guest.to_args())
-            .status()
+            .stdin(Stdio::null())
+            .stdout(Stdio::inherit())
+            .stderr(Stdio::piped())
+            .output()
             .with_context(|| format!("failed to run {}", self.rustc.display()))?;
-        Ok((status.code().unwrap_or(1), wasm))
+        // Cargo reads rustc's diagnostics from its stderr, in the format it asked for.
+        let _ = std::io::stderr().write_all(&output.stderr);
+        if output.status.success() {
+            return Ok(wasm);
+        }
+        let diagnostics = rendered(&String::from_utf8_lossy(&output.stderr));
+        let facade_gap = self.facade_gap(&guest, &diagnostics, None, None);
+        Err(ScriptCompileFailed {
+            status: output.status.code().unwrap_or(1),
+            diagnostics,
+            facade_gap,
+        }
+        .into())
+    }
+
+    /// What the std facade lacks that a compile against it (`guest`, run in `cwd` with
+    /// `env`, or this process's) needed, if that is why it failed with `diagnostics`.
+    fn facade_gap(
+        &self,
+        guest: &Invocation,
+        diagnostics: &str,
+        cwd: Option<&Path>,
+        env: Option<Vec<(OsString, OsString)>>,
+    ) -> Option<FacadeGap> {
+        FacadeGap::named_in(diagnostics).or_else(|| {
+            self.compiles_against_std(guest, cwd, env)
+                .then(|| FacadeGap::unnamed_in(diagnostics))
+        })
+    }
+
+    /// Whether `guest`, a compile against the facade, type-checks against
+    /// wasm32-wasip1's own std instead. The facade differs from std only in what it
+    /// defines itself, so a compile that passes there and fails here failed on the facade.
+    /// Its dependencies stay the ones compiled against the facade (which depends on that
+    /// same std); nothing is kept.
+    fn compiles_against_std(
+        &self,
+        guest: &Invocation,
+        cwd: Option<&Path>,
+        env: Option<Vec<(OsString, OsString)>>,
+    ) -> bool {
+        let Ok(scratch) = tempfile::tempdir() else {
+            return false;
+        };
+        let mut against_std = guest.clone();
+        against_std.retain(
+            |arg| !matches!(arg, Arg::Opt(opt, value) if opt == "--extern" && value.starts_with("std=")),
+        );
+        let check = type_check_only(&against_std, scratch.path());
+        let mut command = Command::new(&self.rustc);
+        command
+            .args(check.to_args())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(cwd) = cwd {
+            command.current_dir(cwd);
+        }
+        if let Some(env) = env {
+            command.env_clear().envs(env);
+        }
+        command.status().is_ok_and(|status| status.success())
     }
 
     /// The guest twin of the native library `native` (an `.rlib` or `.rmeta` cargo built),
@@ -281,16 +379,24 @@ impl GuestCompiler {
             .stdin(Stdio::null())
             .output()
             .with_context(|| format!("failed to run {}", self.rustc.display()))?;
-        drop(slot);
         if !output.status.success() {
+            let diagnostics = String::from_utf8_lossy(&output.stderr)
+                .trim_end()
+                .to_string();
+            let facade_gap = self.facade_gap(
+                &guest,
+                &diagnostics,
+                Some(&record.cwd),
+                Some(record.replay_env()),
+            );
             return Err(GuestDependencyFailed {
                 crate_name: invocation.crate_name().unwrap_or(stem).to_string(),
-                diagnostics: String::from_utf8_lossy(&output.stderr)
-                    .trim_end()
-                    .to_string(),
+                diagnostics,
+                facade_gap,
             }
             .into());
         }
+        drop(slot);
         let digest = stamp.write(&rlib)?;
         if let Some((shared, key)) = shared {
             // Sharing is an optimisation; a full disk must not fail the build.
@@ -485,6 +591,69 @@ fn local_stamp(record_id: &str, toolchain_key: &str, linked: &[&str]) -> String 
         .collect()
 }
 
+/// `invocation` changed to type-check only, into `scratch`, quietly: no outputs, no
+/// diagnostics format of cargo's, no lints.
+pub(crate) fn type_check_only(invocation: &Invocation, scratch: &Path) -> Invocation {
+    const OUTPUTS: &[&str] = &[
+        "--emit",
+        "--out-dir",
+        "-o",
+        "--error-format",
+        "--json",
+        "--color",
+        "--diagnostic-width",
+        "--cap-lints",
+    ];
+    let mut check = invocation.clone();
+    check.retain(|arg| match arg {
+        Arg::Opt(opt, value) if opt == "-C" => !value.starts_with("incremental"),
+        Arg::Opt(opt, _) => !OUTPUTS.contains(&opt.as_str()),
+        Arg::Plain(_) => true,
+    });
+    check.push("--emit", "metadata");
+    check.push("--out-dir", scratch.display().to_string());
+    check.push("--cap-lints", "allow");
+    check
+}
+
+/// Rustc's diagnostics as text: the `rendered` field of each JSON message (without its
+/// colours), other lines as they are.
+fn rendered(stderr: &str) -> String {
+    let mut text = String::new();
+    for line in stderr.lines() {
+        match serde_json::from_str::<serde_json::Value>(line) {
+            Ok(message) => {
+                if let Some(rendered) = message.get("rendered").and_then(|r| r.as_str()) {
+                    text.push_str(&without_colours(rendered));
+                }
+            }
+            Err(_) => {
+                text.push_str(line);
+                text.push('\n');
+            }
+        }
+    }
+    text
+}
+
+/// `text` without ANSI escape sequences (`\x1b[1m`).
+fn without_colours(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for next in chars.by_ref() {
+                if next.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Whether `path` is a Rust library a guest compile links (not a proc macro).
 pub(crate) fn is_rust_library(path: &Path) -> bool {
     path.extension()
@@ -500,6 +669,20 @@ pub fn is_host_only_codegen(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_diagnostics_are_rendered_as_text_without_colours() {
+        let stderr = concat!(
+            r#"{"$message_type":"diagnostic","message":"x","rendered":"\u001b[0m\u001b[1m\u001b[38;5;9merror[E0308]\u001b[0m: mismatched types\n"}"#,
+            "\n",
+            r#"{"$message_type":"artifact","artifact":"a"}"#,
+            "\nplain line\n"
+        );
+        assert_eq!(
+            rendered(stderr),
+            "error[E0308]: mismatched types\nplain line\n"
+        );
+    }
 
     #[test]
     fn host_only_codegen_is_recognised() {

@@ -42,9 +42,10 @@ use wasm_build_permissions_schema::{Capability, GrantSite, grant_help};
 use wasm_build_runtime::{ModuleCache, SandboxEngine};
 
 use crate::cfg_scan::CfgUse;
-use crate::facade::Facade;
+use crate::facade::{Facade, FacadeGap};
 use crate::guest::{
-    GuestCompileError, GuestCompiler, GuestDependencyFailed, Libraries, is_host_only_codegen,
+    GuestCompileError, GuestCompiler, GuestDependencyFailed, Libraries, ScriptCompileFailed,
+    is_host_only_codegen, type_check_only,
 };
 use crate::guest_cargo::{NestedBuildFailed, NestedCargoError};
 use crate::host_cfg::{HostCfgs, Misanswered, PLATFORM_NAMES};
@@ -157,6 +158,22 @@ impl<'a> Compiler<'a> {
         Err(anyhow!(err).context(format!("failed to run {}", rustc.display())))
     }
 
+    /// Whether cargo's compile type-checks as cargo asked for it (natively): if the
+    /// sandbox's compile of a build script fails and this does too, the error is the
+    /// script's own. Nothing is kept; when the check cannot run, the answer is no.
+    fn type_checks(&self, invocation: &Invocation) -> bool {
+        let Ok(scratch) = tempfile::tempdir() else {
+            return false;
+        };
+        Command::new(self.rustc())
+            .args(type_check_only(invocation, scratch.path()).to_args())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    }
+
     /// `rustc -vV` plus a line naming the tool, which cargo hashes into every unit.
     fn version(&self) -> Result<i32> {
         let output = Command::new(self.chain[0])
@@ -227,7 +244,8 @@ fn compile_build_script(command: &Compiler<'_>, invocation: &Invocation) -> Resu
         .with_script_args(host_cfgs.script_args())
         .with_shared(shared.clone());
     let compiled = match compiler.build_script(invocation, Libraries::Twins) {
-        Err(GuestCompileError::Dependency(failure)) => {
+        // A nested cargo builds against the same facade: it cannot get around a gap.
+        Err(GuestCompileError::Dependency(failure)) if failure.facade_gap.is_none() => {
             let guest = GuestBuild {
                 compiler: &compiler,
                 invocation,
@@ -238,13 +256,17 @@ fn compile_build_script(command: &Compiler<'_>, invocation: &Invocation) -> Resu
         }
         other => other.map_err(Unbuildable::from),
     };
-    let (status, wasm) = match compiled {
-        Ok(compiled) => compiled,
+    let wasm = match compiled {
+        Ok(wasm) => wasm,
+        Err(Unbuildable::Script(failure))
+            if failure.facade_gap.is_none() && !command.type_checks(invocation) =>
+        {
+            // The script's own error, which `cargo build` shows the same: rustc's
+            // diagnostics went to cargo, and there is nothing more to say.
+            return Ok(failure.status);
+        }
         Err(unbuildable) => return cannot_compile_for_wasm(unbuildable, &package, &audit_log),
     };
-    if status != 0 {
-        return Ok(status);
-    }
     let misanswered = host_cfgs.misanswered(&script_cfg_uses(&wasm.with_extension("d")));
     if !misanswered.is_empty() {
         return Ok(refuse_misanswered_cfgs(&misanswered, &package, &audit_log));
@@ -270,6 +292,8 @@ enum Unbuildable {
     Twin(GuestDependencyFailed),
     /// The twins failed, and so did the nested cargo.
     NestedCargo(NestedCargoError),
+    /// The build script itself does not compile for the guest.
+    Script(ScriptCompileFailed),
     /// Anything else: not a property of the dependencies.
     Other(anyhow::Error),
 }
@@ -278,6 +302,7 @@ impl From<GuestCompileError> for Unbuildable {
     fn from(error: GuestCompileError) -> Self {
         match error {
             GuestCompileError::Dependency(failure) => Unbuildable::Twin(failure),
+            GuestCompileError::Script(failure) => Unbuildable::Script(failure),
             GuestCompileError::Other(error) => Unbuildable::Other(error),
         }
     }
@@ -299,7 +324,7 @@ impl GuestBuild<'_> {
         &self,
         twin_error: GuestDependencyFailed,
         package: &PackageEnv,
-    ) -> Result<(i32, PathBuf), Unbuildable> {
+    ) -> Result<PathBuf, Unbuildable> {
         // Inside a nested cargo, or without a workspace to take the lock file from, the
         // twins' failure is the answer.
         let root_manifest = match (&package.grant_site.manifest, guest_cargo::is_nested()) {
@@ -370,46 +395,91 @@ fn compile_native(
     Ok(0)
 }
 
-/// A build-dependency does not compile for wasm32-wasip1: explain, record that running
-/// natively is pending review (so `approve` can offer it), and fail the compile.
+/// Why a build script cannot be compiled for the guest, in words.
+struct Unbuilt {
+    /// Why, after "cannot run in the wasm sandbox: ".
+    reason: String,
+    /// What fails to compile: `the build script` or `its build-dependency `x``.
+    culprit: String,
+    /// rustc's or cargo's diagnostics, unless cargo showed them already.
+    diagnostics: Option<String>,
+    /// What the std facade lacks, when that is why.
+    facade_gap: Option<FacadeGap>,
+}
+
+impl Unbuilt {
+    fn of(unbuildable: Unbuildable) -> Result<Self> {
+        let dependency = |name: &str| format!("its build-dependency `{name}`");
+        Ok(match unbuildable {
+            Unbuildable::Twin(failure) => Unbuilt {
+                reason: format!(
+                    "{} does not compile for wasm32-wasip1",
+                    dependency(&failure.crate_name)
+                ),
+                culprit: dependency(&failure.crate_name),
+                diagnostics: Some(failure.diagnostics),
+                facade_gap: failure.facade_gap,
+            },
+            Unbuildable::NestedCargo(NestedCargoError::Failed(NestedBuildFailed {
+                package,
+                diagnostics,
+            })) => {
+                let culprit = package
+                    .as_deref()
+                    .map_or_else(|| "its build-dependencies".to_string(), dependency);
+                let verb = if package.is_some() { "does" } else { "do" };
+                Unbuilt {
+                    reason: format!("{culprit} {verb} not compile for wasm32-wasip1"),
+                    facade_gap: FacadeGap::named_in(&diagnostics),
+                    culprit,
+                    diagnostics: Some(diagnostics),
+                }
+            }
+            Unbuildable::NestedCargo(NestedCargoError::Other(err)) => Unbuilt {
+                reason: "its build-dependencies could not be built for wasm32-wasip1".into(),
+                culprit: "its build-dependencies".into(),
+                diagnostics: Some(format!("{err:#}")),
+                facade_gap: None,
+            },
+            Unbuildable::Script(failure) => Unbuilt {
+                reason: "it does not compile for wasm32-wasip1 (rustc's errors are above)".into(),
+                culprit: "the build script".into(),
+                diagnostics: None,
+                facade_gap: failure.facade_gap,
+            },
+            Unbuildable::Other(err) => return Err(err),
+        })
+    }
+}
+
+/// A build script or build-dependency does not compile for the guest: explain, and fail
+/// the compile. When the std facade is why, that is this tool's bug ([`facade_gap`]);
+/// otherwise wasm cannot run it ([`needs_native`]).
 fn cannot_compile_for_wasm(
     unbuildable: Unbuildable,
     package: &PackageEnv,
     audit_log: &Path,
 ) -> Result<i32> {
-    let (reason, diagnostics) = match unbuildable {
-        Unbuildable::Twin(failure) => (
-            format!(
-                "its build-dependency `{}` does not compile for wasm32-wasip1",
-                failure.crate_name
-            ),
-            failure.diagnostics,
-        ),
-        Unbuildable::NestedCargo(err) => match err {
-            NestedCargoError::Failed(NestedBuildFailed {
-                package: Some(package),
-                diagnostics,
-            }) => (
-                format!("its build-dependency `{package}` does not compile for wasm32-wasip1"),
-                diagnostics,
-            ),
-            NestedCargoError::Failed(failure) => (
-                "its build-dependencies do not compile for wasm32-wasip1".to_string(),
-                failure.diagnostics,
-            ),
-            NestedCargoError::Other(err) => (
-                "its build-dependencies could not be built for wasm32-wasip1".to_string(),
-                format!("{err:#}"),
-            ),
-        },
-        Unbuildable::Other(err) => return Err(err),
-    };
+    let unbuilt = Unbuilt::of(unbuildable)?;
+    match &unbuilt.facade_gap {
+        Some(gap) => facade_gap(gap, &unbuilt, package, audit_log),
+        None => needs_native(&unbuilt, package, audit_log),
+    }
+}
+
+/// wasm32-wasip1 cannot compile the script or a build-dependency: explain, record that
+/// running natively is pending review (so `approve` can offer it, by name), and fail.
+fn needs_native(unbuilt: &Unbuilt, package: &PackageEnv, audit_log: &Path) -> Result<i32> {
     let capability = Capability::RunNatively;
     let message = format!(
-        "the build script of `{} v{}` cannot run in the wasm sandbox: {reason}",
-        package.cargo.name, package.cargo.version
+        "the build script of `{} v{}` cannot run in the wasm sandbox: {}",
+        package.cargo.name, package.cargo.version, unbuilt.reason
     );
-    let mut text = format!("{} {message}\n{diagnostics}\n", Code::W105.error());
+    let mut text = format!("{} {message}\n", Code::W105.error());
+    if let Some(diagnostics) = &unbuilt.diagnostics {
+        text.push_str(diagnostics);
+        text.push('\n');
+    }
     text.push_str(&grant_help(
         &package.grant_site,
         &package
@@ -418,8 +488,62 @@ fn cannot_compile_for_wasm(
         std::slice::from_ref(&capability),
     ));
     text.push_str("      running natively keeps the script confined (no network, writes only OUT_DIR) but\n      does not check the programs it starts against `exec` grants\n");
-    // The diagnostics quote the crates' code and what their build scripts printed.
-    let _ = std::io::stderr().write_all(InertLines(&text).to_string().as_bytes());
+    report(
+        &text,
+        package,
+        audit_log,
+        Code::W105,
+        message,
+        vec![capability],
+    );
+    Ok(1)
+}
+
+/// The std facade lacks what the script or a build-dependency uses: a bug of this tool,
+/// reported as such with the item named. Nothing is pending: no grant fixes it, so
+/// `approve` offers nothing; the note names the one way around it, for the user to write.
+fn facade_gap(
+    gap: &FacadeGap,
+    unbuilt: &Unbuilt,
+    package: &PackageEnv,
+    audit_log: &Path,
+) -> Result<i32> {
+    let what = match &gap.item {
+        Some(item) => format!("`{item}`, which {} uses", unbuilt.culprit),
+        None => format!("what {} uses", unbuilt.culprit),
+    };
+    let message = format!(
+        "the build script of `{} v{}` cannot be compiled for the sandbox: the sandbox's std facade differs from std in {what} ({}); this is a bug of cargo-wasm-build, not of the crate: please report it at {}/issues",
+        package.cargo.name,
+        package.cargo.version,
+        gap.error,
+        env!("CARGO_PKG_REPOSITORY")
+    );
+    let mut text = format!("{} {message}\n", Code::W408.error());
+    if let Some(diagnostics) = &unbuilt.diagnostics {
+        text.push_str(diagnostics);
+        text.push('\n');
+    }
+    text.push_str(&format!(
+        "note: no grant fixes this, and `approve` offers none; until cargo-wasm-build is fixed, the script\n      can only run natively: `run-natively = true` for `{}`, written by hand, keeps it confined\n      (no network, writes only OUT_DIR) but does not check the programs it starts against `exec`\n",
+        package
+            .policy
+            .grant_spec(&package.cargo.name, &package.cargo.version)
+    ));
+    report(&text, package, audit_log, Code::W408, message, Vec::new());
+    Ok(1)
+}
+
+/// Shows `text` (inert: it quotes the crates' code) and records the failed compile.
+fn report(
+    text: &str,
+    package: &PackageEnv,
+    audit_log: &Path,
+    code: Code,
+    message: String,
+    pending: Vec<Capability>,
+) {
+    let _ = std::io::stderr().write_all(InertLines(text).to_string().as_bytes());
     audit::append(
         audit_log,
         &RunRecord {
@@ -429,12 +553,11 @@ fn cannot_compile_for_wasm(
             status: 1,
             finished_at: audit::now(),
             elapsed_ms: 0,
-            errors: vec![RunError::new(Code::W105, message)],
-            pending: vec![capability],
+            errors: vec![RunError::new(code, message)],
+            pending,
             ..RunRecord::default()
         },
     );
-    Ok(1)
 }
 
 /// The `#[cfg]` attributes in the sources rustc read for a build script (listed in its
