@@ -25,6 +25,7 @@ fn a_script_written_against_std_compiles_against_the_facade_and_prints_the_same(
     let sandboxed = Project::new();
     for project in [&native, &sandboxed] {
         package(project, "facade-api", grants, build_rs);
+        std::os::unix::fs::symlink("build.rs", project.root().join("link.rs")).unwrap();
     }
     native.cargo(&["build"]).success();
     sandboxed
@@ -46,6 +47,7 @@ fn a_script_written_against_std_compiles_against_the_facade_and_prints_the_same(
         "canonicalize(OUT_DIR/sub/deeper/../../data.txt) is OUT_DIR/data.txt: true",
         "canonicalize(build.rs): <manifest>/build.rs",
         "canonicalize(missing): NotFound",
+        "canonicalize(link.rs): <manifest>/build.rs",
         "env!(CARGO_MANIFEST_DIR) canonical: true",
         r#"output: Output { status: ExitStatus(unix_wait_status(768)), stdout: "out:hello", stderr: "err" }"#,
         "status: exit status: 3 / ExitStatus(unix_wait_status(768)) / code Some(3) / success false",

@@ -155,7 +155,7 @@ extern "C" {
 /// As C's: `path` is a NUL-terminated string; `resolved` is null or holds `PATH_MAX`
 /// bytes.
 #[no_mangle]
-pub unsafe extern "C" fn realpath(path: *const c_char, resolved: *mut c_char) -> *mut c_char {
+unsafe extern "C" fn realpath(path: *const c_char, resolved: *mut c_char) -> *mut c_char {
     const PATH_MAX: usize = 4096;
     const EINVAL: c_int = 28;
     const EIO: c_int = 29;
