@@ -539,20 +539,8 @@ impl ExitStatus {
         }
     }
 
-    /// From a raw wait status (`ExitStatusExt::from_raw`).
-    #[allow(dead_code)]
-    pub(crate) fn from_wait_status(raw: i32) -> ExitStatus {
-        ExitStatus(raw)
-    }
-
-    /// The raw wait status (`ExitStatusExt::into_raw`).
-    #[allow(dead_code)]
-    pub(crate) fn wait_status(self) -> i32 {
-        self.0
-    }
-
-    /// The signal that ended the child (`ExitStatusExt::signal`).
-    pub(crate) fn signal(self) -> Option<i32> {
+    /// The signal that ended the child.
+    fn signal(self) -> Option<i32> {
         let signal = self.0 & 0x7f;
         (signal != 0 && signal != 0x7f).then_some(signal)
     }
