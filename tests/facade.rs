@@ -55,6 +55,10 @@ fn a_script_written_against_std_compiles_against_the_facade_and_prints_the_same(
         "child: Child { stdin: Some(ChildStdin { .. }), stdout: Some(ChildStdout { .. }), stderr: None, .. }",
         r#"piped through tr: "SHARED REFERENCE\n" (exit status: 0)"#,
         "join error: path segment contains separator `:`",
+        "sleeper running: None",
+        "sleeper killed: signal: 9 (SIGKILL)",
+        r#"io::copy: 6 "copied", then Output { status: ExitStatus(unix_wait_status(0)), stdout: "", stderr: "" }"#,
+        "scoped: [3, 7]",
     ] {
         assert!(
             api.lines().any(|found| found == line),
