@@ -1,13 +1,15 @@
-//! `std::fs`: std's own types and functions, with two answers WASI cannot give fixed.
+//! `std::fs`: std's own types and functions, with what WASI answers differently from Unix
+//! done by the sandbox.
 //!
 //! Every type here is std's (a script's `fs::Metadata` is what `Path::metadata` returns,
 //! as crates such as tar and fs_extra expect); only some functions are the sandbox's:
 //! - `metadata` and `symlink_metadata` report the write permission the sandbox gives:
 //!   WASI has no permission bits, so std alone says every file is read-only (autocfg then
-//!   refuses `OUT_DIR`);
+//!   refuses `OUT_DIR`). std's methods (`Path::metadata`, `File::metadata`,
+//!   `DirEntry::metadata`) still say read-only: they never pass through here;
 //! - `copy` and `set_permissions` carry permission bits, which WASI cannot set;
 //! - `canonicalize` (std's, and `Path::canonicalize`) works on absolute paths: see
-//!   [`realpath`].
+//!   `realpath` below.
 
 pub use std::fs::*;
 
