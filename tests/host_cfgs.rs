@@ -76,6 +76,7 @@ fn main() {
     writeln!(text, "cpu: {}", cpu()).unwrap();
     writeln!(text, "{}", unix_only(&out)).unwrap();
     writeln!(text, "consts: {} {}", std::env::consts::OS, std::env::consts::ARCH).unwrap();
+    #[cfg(feature = "helper")]
     writeln!(text, "build-dependency: {}", host_helper::platform()).unwrap();
     std::fs::write(out.join("host.txt"), &text).unwrap();
     if cfg!(target_os = "linux") {
@@ -85,8 +86,8 @@ fn main() {
 }
 "#;
 
-/// A build-dependency asking about the platform, as `cc` asks `cfg!(target_os = "macos")`:
-/// its `cfg!` answers for the host too.
+/// A build-dependency asking about the platform: it is a library compiled as wasm, and its
+/// `cfg!` agrees with its `#[cfg]`s, which stay wasm's.
 const HELPER_LIB_RS: &str = r#"
 pub fn platform() -> String {
     format!(
@@ -99,6 +100,8 @@ pub fn platform() -> String {
 }
 "#;
 
+/// The package `host-asker`, whose build script is [`HOST_BUILD_RS`]; its `helper`
+/// feature adds the answers of a build-dependency, which differ from native.
 fn host_asker() -> Project {
     let project = Project::new();
     project
@@ -106,7 +109,8 @@ fn host_asker() -> Project {
             "Cargo.toml",
             &manifest(
                 "host-asker",
-                "[build-dependencies]\nhost-helper = { path = \"helper\" }",
+                "[features]\nhelper = [\"dep:host-helper\"]\n\n\
+                 [build-dependencies]\nhost-helper = { path = \"helper\", optional = true }",
             ),
         )
         .file("build.rs", HOST_BUILD_RS)
@@ -133,7 +137,7 @@ fn a_build_script_sees_the_host_as_it_does_natively() {
 #[test]
 fn a_build_scripts_cfgs_describe_the_host_not_wasm() {
     let project = host_asker();
-    project.wasm_build(&[]).success();
+    project.wasm_build(&["--features", "helper"]).success();
     let written = fs::read_dir(project.target().join("debug/build"))
         .unwrap()
         .flatten()
@@ -152,7 +156,7 @@ fn a_build_scripts_cfgs_describe_the_host_not_wasm() {
         "not wasm32: true",
         "debug assertions: true",
         "unix branch: link -> host.txt (9 bytes in its name)",
-        "build-dependency: unix=true linux=true windows=false wasi=false",
+        "build-dependency: unix=false linux=false windows=false wasi=true",
     ] {
         assert!(text.contains(line), "{line:?} missing from:\n{text}");
     }

@@ -2,18 +2,14 @@
 //!
 //! A build script is a host program: `cfg!(target_os = "linux")` or
 //! `is_x86_feature_detected!("adx")` in it are questions about the machine it runs on.
-//! Compiled for wasm32-wasip1 they would describe wasm. The tool passes the host's values
-//! under `__cwb_host_<name>` (see `wrapper/src/host_cfg.rs`), and these macros answer from
-//! them:
-//! - names of the platform (`target_os`, `unix`, ...) in every guest crate marked
-//!   `__cwb_platform`: build-dependencies such as `cc` ask `cfg!(target_os = "macos")`
-//!   about the machine that builds too;
-//! - names that describe the generated code (pointer width, target features) and CPU
-//!   features only in a build script's own crate, marked `__cwb_host`: a library's
-//!   `cfg!(target_pointer_width = "64")` sizes the wasm code it runs as.
-//!
-//! Unmarked crates get exactly core's `cfg!`. Each answer is a `cfg!` of the calling
-//! crate, so it stays a constant usable in `const` items.
+//! Compiled for wasm32-wasip1 they would describe wasm. The tool compiles a build
+//! script's own crate with `--cfg __cwb_host` and the host's values under
+//! `__cwb_host_<name>` (see `wrapper/src/host_cfg.rs`); these macros answer from those.
+//! In every other crate (build-dependencies, which are compiled as wasm libraries) they
+//! are exactly core's `cfg!`: a library's `cfg!` must agree with its `#[cfg]`s, which stay
+//! wasm's (cxx-build falls back to copying headers when its WASI symlink stub fails and
+//! `cfg!(not(unix))` holds; answering that `cfg!` for the host loses the headers). Each
+//! answer is a `cfg!` of the calling crate, so it stays a constant usable in `const` items.
 //!
 //! `#[cfg]` attributes cannot be redefined; the wrapper passes the host's values of the
 //! names that describe the platform as `--cfg` to the script's crate and refuses, naming
@@ -40,22 +36,22 @@ macro_rules! __cwb_cfg {
     (@pred all($($p:tt)*)) => { $crate::__cwb_cfg!(@all [] $($p)*) };
     (@pred any($($p:tt)*)) => { $crate::__cwb_cfg!(@any [] $($p)*) };
     (@pred target_arch = $v:literal) => {
-        ::core::cfg!(any(all(__cwb_platform, __cwb_host_target_arch = $v), all(not(__cwb_platform), target_arch = $v)))
+        ::core::cfg!(any(all(__cwb_host, __cwb_host_target_arch = $v), all(not(__cwb_host), target_arch = $v)))
     };
     (@pred target_os = $v:literal) => {
-        ::core::cfg!(any(all(__cwb_platform, __cwb_host_target_os = $v), all(not(__cwb_platform), target_os = $v)))
+        ::core::cfg!(any(all(__cwb_host, __cwb_host_target_os = $v), all(not(__cwb_host), target_os = $v)))
     };
     (@pred target_family = $v:literal) => {
-        ::core::cfg!(any(all(__cwb_platform, __cwb_host_target_family = $v), all(not(__cwb_platform), target_family = $v)))
+        ::core::cfg!(any(all(__cwb_host, __cwb_host_target_family = $v), all(not(__cwb_host), target_family = $v)))
     };
     (@pred target_env = $v:literal) => {
-        ::core::cfg!(any(all(__cwb_platform, __cwb_host_target_env = $v), all(not(__cwb_platform), target_env = $v)))
+        ::core::cfg!(any(all(__cwb_host, __cwb_host_target_env = $v), all(not(__cwb_host), target_env = $v)))
     };
     (@pred target_vendor = $v:literal) => {
-        ::core::cfg!(any(all(__cwb_platform, __cwb_host_target_vendor = $v), all(not(__cwb_platform), target_vendor = $v)))
+        ::core::cfg!(any(all(__cwb_host, __cwb_host_target_vendor = $v), all(not(__cwb_host), target_vendor = $v)))
     };
     (@pred target_abi = $v:literal) => {
-        ::core::cfg!(any(all(__cwb_platform, __cwb_host_target_abi = $v), all(not(__cwb_platform), target_abi = $v)))
+        ::core::cfg!(any(all(__cwb_host, __cwb_host_target_abi = $v), all(not(__cwb_host), target_abi = $v)))
     };
     (@pred target_pointer_width = $v:literal) => {
         ::core::cfg!(any(all(__cwb_host, __cwb_host_target_pointer_width = $v), all(not(__cwb_host), target_pointer_width = $v)))
@@ -82,10 +78,10 @@ macro_rules! __cwb_cfg {
         ::core::cfg!(any(all(__cwb_host, __cwb_host_relocation_model = $v), all(not(__cwb_host), relocation_model = $v)))
     };
     (@pred unix) => {
-        ::core::cfg!(any(all(__cwb_platform, __cwb_host_unix), all(not(__cwb_platform), unix)))
+        ::core::cfg!(any(all(__cwb_host, __cwb_host_unix), all(not(__cwb_host), unix)))
     };
     (@pred windows) => {
-        ::core::cfg!(any(all(__cwb_platform, __cwb_host_windows), all(not(__cwb_platform), windows)))
+        ::core::cfg!(any(all(__cwb_host, __cwb_host_windows), all(not(__cwb_host), windows)))
     };
     (@pred target_thread_local) => {
         ::core::cfg!(any(all(__cwb_host, __cwb_host_target_thread_local), all(not(__cwb_host), target_thread_local)))

@@ -4,17 +4,14 @@
 //! `is_x86_feature_detected!("adx")` in it describe the machine that builds, and its
 //! author tested them there. Compiled for wasm32-wasip1 they would describe wasm, and a
 //! script could quietly choose other compiler flags or skip a step. rustc cannot take a
-//! built-in cfg away, so guests are compiled with additions:
-//! - every guest crate (build-dependencies too) gets the host's values of the names that
-//!   name the platform ([`PLATFORM_NAMES`]) under `__cwb_host_<name>`, which the facade's
-//!   `cfg!` answers from (`shim/facade/host_cfg.rs`): `cc` asking
-//!   `cfg!(target_os = "macos")` asks about the machine that builds;
-//! - a script's own crate also gets those names as real `--cfg`s, so
-//!   `#[cfg(target_arch = "x86_64")]` holds on an x86-64 host, and the host's values of the
-//!   names that describe generated code, and its CPU's features, for `cfg!` and
-//!   `is_x86_feature_detected!`;
-//! - a build-dependency's attributes, and its `cfg!` of the generated code, stay wasm's:
-//!   it is a library that must work as wasm.
+//! built-in cfg away, so a script's own crate is compiled with three additions:
+//! - the host's values of the names that name the platform ([`PLATFORM_NAMES`]) as
+//!   `--cfg`, so `#[cfg(target_arch = "x86_64")]` holds on an x86-64 host;
+//! - every target-describing value of the host under `__cwb_host_<name>`, which the
+//!   facade's `cfg!` answers from, and the host CPU's features, which its
+//!   `is_x86_feature_detected!` answers from (`shim/facade/host_cfg.rs`);
+//! - nothing for build-dependencies: they are libraries compiled as wasm, and their
+//!   `cfg!` must agree with their `#[cfg]`s, which rustc keeps wasm's.
 //!
 //! What remains wrong is what rustc cannot change: wasm's own values stay set beside the
 //! host's, and names that describe the generated code (pointer width, target features,
@@ -70,9 +67,6 @@ pub const CFG_MACRO_NAMES: &[&str] = &[
 
 /// The cfg that marks a build script's own crate; also the prefix of the host's values.
 const SCRIPT_MARK: &str = "__cwb_host";
-
-/// The cfg that marks every guest crate compiled with the host's platform values.
-const PLATFORM_MARK: &str = "__cwb_platform";
 
 /// The cfg holding each host CPU feature, for `is_x86_feature_detected!`.
 const CPU_FEATURE: &str = "__cwb_host_cpu_feature";
@@ -226,22 +220,8 @@ impl HostCfgs {
         }
     }
 
-    /// The arguments that let every guest crate's `cfg!` answer for the host's platform,
-    /// with the tool's cfg names declared to rustc's cfg checking.
-    pub fn library_args(&self) -> Vec<String> {
-        let mut args = vec!["--cfg".to_string(), PLATFORM_MARK.to_string()];
-        for host in self
-            .host
-            .iter()
-            .filter(|cfg| PLATFORM_NAMES.contains(&cfg.name.as_str()))
-        {
-            args.extend(["--cfg".to_string(), host.renamed(&host_name(&host.name))]);
-        }
-        args.extend(check_cfg_args());
-        args
-    }
-
-    /// The further arguments that make a build script's own crate see the host.
+    /// The arguments that make a build script's own crate see the host, with the tool's
+    /// cfg names declared to rustc's cfg checking.
     pub fn script_args(&self) -> Vec<String> {
         let mut args = vec![
             "-A".to_string(),
@@ -252,15 +232,17 @@ impl HostCfgs {
             cfg(host.to_arg());
         }
         cfg(SCRIPT_MARK.to_string());
-        for host in self.host.iter().filter(|cfg| {
-            CFG_MACRO_NAMES.contains(&cfg.name.as_str())
-                && !PLATFORM_NAMES.contains(&cfg.name.as_str())
-        }) {
+        for host in self
+            .host
+            .iter()
+            .filter(|cfg| CFG_MACRO_NAMES.contains(&cfg.name.as_str()))
+        {
             cfg(host.renamed(&host_name(&host.name)));
         }
         for feature in &self.cpu_features {
             cfg(format!("{CPU_FEATURE}=\"{feature}\""));
         }
+        args.extend(check_cfg_args());
         args
     }
 
@@ -305,8 +287,7 @@ fn host_name(name: &str) -> String {
 /// Declares the tool's cfg names to rustc's cfg checking.
 fn check_cfg_args() -> Vec<String> {
     let is_bare = |name: &&&str| matches!(**name, "unix" | "windows" | "target_thread_local");
-    let bare: Vec<String> = [SCRIPT_MARK.to_string(), PLATFORM_MARK.to_string()]
-        .into_iter()
+    let bare: Vec<String> = std::iter::once(SCRIPT_MARK.to_string())
         .chain(
             CFG_MACRO_NAMES
                 .iter()
@@ -518,6 +499,9 @@ mod tests {
             "--cfg __cwb_host_target_pointer_width=\"64\"",
             "--cfg __cwb_host_panic=\"unwind\"",
             "--cfg __cwb_host_cpu_feature=\"adx\"",
+            "--cfg __cwb_host_unix",
+            "--cfg __cwb_host_target_os=\"linux\"",
+            "--check-cfg cfg(__cwb_host,",
         ] {
             assert!(args.contains(expected), "{expected} missing from {args}");
         }
@@ -526,29 +510,6 @@ mod tests {
         assert!(!args.contains("--cfg panic"), "{args}");
         // Equal on both sides: nothing to add.
         assert!(!args.contains("--cfg target_vendor"), "{args}");
-    }
-
-    #[test]
-    fn every_guest_crate_gets_only_the_hosts_platform_for_cfg_macros() {
-        let args = cfgs().library_args().join(" ");
-        for expected in [
-            "--cfg __cwb_platform",
-            "--cfg __cwb_host_target_os=\"linux\"",
-            "--cfg __cwb_host_unix",
-            "--cfg __cwb_host_target_vendor=\"unknown\"",
-            "--check-cfg cfg(__cwb_host,__cwb_platform,",
-        ] {
-            assert!(args.contains(expected), "{expected} missing from {args}");
-        }
-        for absent in [
-            "--cfg __cwb_host ",
-            "--cfg __cwb_host_target_pointer_width",
-            "--cfg __cwb_host_cpu_feature",
-            "--cfg target_os",
-            "explicit_builtin_cfgs_in_flags",
-        ] {
-            assert!(!args.contains(absent), "{absent} in {args}");
-        }
     }
 
     #[test]

@@ -77,8 +77,7 @@ pub fn run(argv: &[OsString]) -> Result<i32> {
     if invocation.is_build_script() {
         return compile_build_script(&command, &invocation);
     }
-    if let Some(mut facade_args) = guest_cargo::facade_args_for(&invocation) {
-        facade_args.extend(HostCfgs::probe(&command.rustc(), &invocation)?.library_args());
+    if let Some(facade_args) = guest_cargo::facade_args_for(&invocation) {
         return command.exec_guest(invocation, &facade_args);
     }
     if invocation.is_rust_library() {
@@ -236,11 +235,7 @@ fn compile_build_script(command: &Compiler<'_>, invocation: &Invocation) -> Resu
     let shared = ArtifactCache::from_env().ok().flatten();
     let facade = Facade::for_rustc(&rustc, &state.shim(), shared.as_ref())?;
     let host_cfgs = HostCfgs::probe(&rustc, invocation)?;
-    let library_args = host_cfgs.library_args();
-    // Twins compiled with other host values must not be mistaken for these.
-    let toolchain_key = format!("{}+{}", facade.digest, library_args.join(" "));
-    let toolchain_args = [facade.rustc_args(), library_args].concat();
-    let compiler = GuestCompiler::new(rustc, toolchain_args, toolchain_key)
+    let compiler = GuestCompiler::new(rustc, facade.rustc_args(), facade.digest.clone())
         .with_script_args(host_cfgs.script_args())
         .with_shared(shared.clone());
     let compiled = match compiler.build_script(invocation, Libraries::Twins) {
