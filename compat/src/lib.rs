@@ -5,9 +5,12 @@
 //! included) and the files of its `OUT_DIR`, with paths that legitimately differ between
 //! the two builds (the target directories, cargo's unit hashes) normalised.
 
+pub mod code;
 pub mod harness;
 
 use std::collections::BTreeMap;
+
+use code::{Fingerprint, is_code};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -142,6 +145,16 @@ pub fn executed_scripts(json_lines: &str) -> BTreeMap<String, PathBuf> {
 /// (link libraries, say). Other lines are logs, and parallel compiles finish in any
 /// order natively too, so they are compared as a multiset.
 pub fn differences(native: &ScriptResult, sandboxed: &ScriptResult) -> Vec<String> {
+    let mut diffs = output_differences(native, sandboxed);
+    diffs.extend(
+        file_differences(native, sandboxed)
+            .iter()
+            .map(ToString::to_string),
+    );
+    diffs
+}
+
+fn output_differences(native: &ScriptResult, sandboxed: &ScriptResult) -> Vec<String> {
     let mut diffs = Vec::new();
     let is_directive = |line: &&&str| line.trim_start().starts_with("cargo:");
     let native_lines: Vec<&str> = native.output.lines().collect();
@@ -161,19 +174,218 @@ pub fn differences(native: &ScriptResult, sandboxed: &ScriptResult) -> Vec<Strin
     if diffs.is_empty() && native_directives != sandboxed_directives {
         diffs.push("(same directives in a different order)".into());
     }
+    diffs
+}
+
+/// How one `OUT_DIR` file differs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum FileDifference<'a> {
+    Missing(&'a str),
+    Extra(&'a str),
+    Changed(&'a str),
+}
+
+impl std::fmt::Display for FileDifference<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FileDifference::Missing(file) => write!(f, "- OUT_DIR/{file}"),
+            FileDifference::Extra(file) => write!(f, "+ OUT_DIR/{file}"),
+            FileDifference::Changed(file) => write!(f, "~ OUT_DIR/{file} differs"),
+        }
+    }
+}
+
+fn file_differences<'a>(
+    native: &'a ScriptResult,
+    sandboxed: &'a ScriptResult,
+) -> Vec<FileDifference<'a>> {
+    let mut diffs = Vec::new();
     for (file, contents) in &native.files {
         match sandboxed.files.get(file) {
-            None => diffs.push(format!("- OUT_DIR/{file}")),
-            Some(other) if other != contents => diffs.push(format!("~ OUT_DIR/{file} differs")),
+            None => diffs.push(FileDifference::Missing(file)),
+            Some(other) if other != contents => diffs.push(FileDifference::Changed(file)),
             Some(_) => {}
         }
     }
     for file in sandboxed.files.keys() {
         if !native.files.contains_key(file) {
-            diffs.push(format!("+ OUT_DIR/{file}"));
+            diffs.push(FileDifference::Extra(file));
         }
     }
     diffs
+}
+
+/// One build of a package: its build script's result, where that lives, and what cargo
+/// compiled from the package.
+#[derive(Debug, Clone, Copy)]
+pub struct Built<'a> {
+    /// What the build script printed and wrote.
+    pub result: &'a ScriptResult,
+    /// Where it wrote it.
+    pub out_dir: &'a Path,
+    /// The package's compiled libraries (`.rlib`, `.a`), from cargo's `compiler-artifact`
+    /// messages (see [`compiled_artefacts`]).
+    pub artefacts: &'a [PathBuf],
+}
+
+/// What differs between the native and the sandboxed build of one package.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Comparison {
+    /// What the script printed and the `OUT_DIR` files other than objects and archives.
+    pub script: Vec<String>,
+    /// Compiled code: the objects and archives in `OUT_DIR` and the package's libraries,
+    /// compared by their [`Fingerprint`], each line naming the file.
+    pub code: Vec<String>,
+}
+
+impl Comparison {
+    /// Whether nothing differs.
+    pub fn is_empty(&self) -> bool {
+        self.script.is_empty() && self.code.is_empty()
+    }
+}
+
+/// Symbol lines listed per file before the rest is counted.
+const SYMBOL_LINES: usize = 6;
+
+/// Compares two builds of one package: [`differences`] for what the script printed and
+/// wrote, except that objects and archives whose bytes differ are compared by their code,
+/// and the package's compiled libraries by theirs. Bytes that differ while the code is the
+/// same (paths, hashes, timestamps, `__DATE__`) are not a difference.
+pub fn compare(native: Built<'_>, sandboxed: Built<'_>) -> Comparison {
+    let mut comparison = Comparison {
+        script: output_differences(native.result, sandboxed.result),
+        code: Vec::new(),
+    };
+    for difference in file_differences(native.result, sandboxed.result) {
+        let FileDifference::Changed(file) = difference else {
+            comparison.script.push(difference.to_string());
+            continue;
+        };
+        let both_code = [native.result, sandboxed.result]
+            .iter()
+            .all(|result| result.files.get(file).is_some_and(|bytes| is_code(bytes)));
+        if !both_code {
+            comparison.script.push(difference.to_string());
+            continue;
+        }
+        let lines = code_differences(&native.out_dir.join(file), &sandboxed.out_dir.join(file));
+        comparison.code.extend(
+            lines
+                .into_iter()
+                .map(|line| format!("OUT_DIR/{file}: {line}")),
+        );
+    }
+    comparison
+        .code
+        .extend(artefact_differences(native.artefacts, sandboxed.artefacts));
+    comparison
+}
+
+/// How the code of the same-named libraries of two builds differs.
+fn artefact_differences(native: &[PathBuf], sandboxed: &[PathBuf]) -> Vec<String> {
+    let named = |paths: &[PathBuf]| -> BTreeMap<String, PathBuf> {
+        paths
+            .iter()
+            .map(|path| (artefact_name(path), path.clone()))
+            .collect()
+    };
+    let native = named(native);
+    let sandboxed = named(sandboxed);
+    let mut lines = Vec::new();
+    for (name, native_path) in &native {
+        match sandboxed.get(name) {
+            None => lines.push(format!("- {name}: not built in the sandboxed build")),
+            Some(sandboxed_path) => lines.extend(
+                code_differences(native_path, sandboxed_path)
+                    .into_iter()
+                    .map(|line| format!("{name}: {line}")),
+            ),
+        }
+    }
+    for name in sandboxed.keys() {
+        if !native.contains_key(name) {
+            lines.push(format!("+ {name}: built only in the sandboxed build"));
+        }
+    }
+    lines
+}
+
+/// `libring-1c55b0c87f85877a.rlib` → `libring-[HASH].rlib`.
+fn artefact_name(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    normalise(&name, &[])
+}
+
+/// How the code of two objects or archives differs; a line saying why when one cannot be
+/// read (which fails the row rather than passing it unread).
+fn code_differences(native: &Path, sandboxed: &Path) -> Vec<String> {
+    match (Fingerprint::of(native), Fingerprint::of(sandboxed)) {
+        (Ok(native), Ok(sandboxed)) => native.differences(&sandboxed, SYMBOL_LINES),
+        (Err(error), _) | (_, Err(error)) => vec![format!("not compared: {error}")],
+    }
+}
+
+/// The libraries cargo compiled per package, from its `--message-format json` messages:
+/// package id → the `.rlib` and `.a` files of its library targets (not its build script,
+/// not `.rmeta`; proc-macro and cdylib `.so` files are linked, and do not end up in the
+/// binary as objects).
+pub fn compiled_artefacts(json_lines: &str) -> BTreeMap<String, Vec<PathBuf>> {
+    let mut artefacts: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+    for message in json_lines
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|message| message["reason"] == "compiler-artifact")
+    {
+        let Some(id) = message["package_id"].as_str() else {
+            continue;
+        };
+        let files = message["filenames"].as_array().into_iter().flatten();
+        let libraries = files
+            .filter_map(serde_json::Value::as_str)
+            .filter(|file| file.ends_with(".rlib") || file.ends_with(".a"))
+            .map(PathBuf::from);
+        artefacts
+            .entry(id.to_string())
+            .or_default()
+            .extend(libraries);
+    }
+    artefacts
+}
+
+/// The first compile error per package, from cargo's `--message-format json` messages,
+/// saying whether it was the build script or the library that failed: why a sandboxed
+/// build script never ran when no audit record says so.
+pub fn compile_errors(json_lines: &str) -> BTreeMap<String, String> {
+    let mut errors = BTreeMap::new();
+    for message in json_lines
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|message| message["reason"] == "compiler-message")
+        .filter(|message| message["message"]["level"] == "error")
+    {
+        let Some(id) = message["package_id"].as_str() else {
+            continue;
+        };
+        let what = if message["target"]["kind"][0] == "custom-build" {
+            "the build script does not compile"
+        } else {
+            "the library does not compile"
+        };
+        let text = message["message"]["rendered"]
+            .as_str()
+            .or_else(|| message["message"]["message"].as_str())
+            .unwrap_or_default();
+        // The first lines: the error and where it is.
+        let summary: Vec<&str> = text.lines().take(2).map(str::trim).collect();
+        errors
+            .entry(id.to_string())
+            .or_insert_with(|| format!("{what}: {}", summary.join(" ")));
+    }
+    errors
 }
 
 #[cfg(test)]
@@ -207,6 +419,36 @@ mod tests {
             ["- cargo:rustc-cfg=b", "~ OUT_DIR/x.rs differs"]
         );
         assert!(differences(&a, &a).is_empty());
+    }
+
+    #[test]
+    fn compiled_libraries_are_read_from_cargo_messages() {
+        let lines = r#"{"reason":"compiler-artifact","package_id":"p#ring@0.17.14","target":{"kind":["custom-build"]},"filenames":["/t/debug/build/ring-1/build-script-build"]}
+{"reason":"compiler-artifact","package_id":"p#ring@0.17.14","target":{"kind":["lib"]},"filenames":["/t/debug/deps/libring-0123.rlib","/t/debug/deps/libring-0123.rmeta"]}
+{"reason":"compiler-artifact","package_id":"p#serde_derive@1.0.0","target":{"kind":["proc-macro"]},"filenames":["/t/debug/deps/libserde_derive-0123.so"]}"#;
+        let artefacts = compiled_artefacts(lines);
+        assert_eq!(
+            artefacts["p#ring@0.17.14"],
+            [PathBuf::from("/t/debug/deps/libring-0123.rlib")]
+        );
+        assert!(artefacts["p#serde_derive@1.0.0"].is_empty());
+    }
+
+    #[test]
+    fn the_first_compile_error_says_what_failed() {
+        let lines = r#"{"reason":"compiler-message","package_id":"p#tar@0.4.44","target":{"kind":["lib"]},"message":{"level":"warning","rendered":"warning: unused"}}
+{"reason":"compiler-message","package_id":"p#tar@0.4.44","target":{"kind":["lib"]},"message":{"level":"error","rendered":"error[E0308]: mismatched types\n  --> src/entry.rs:10:5\n   |\n"}}
+{"reason":"compiler-message","package_id":"p#tar@0.4.44","target":{"kind":["lib"]},"message":{"level":"error","rendered":"error: aborting"}}
+{"reason":"compiler-message","package_id":"p#x@1.0.0","target":{"kind":["custom-build"]},"message":{"level":"error","rendered":"error[E0599]: no method named `write_all`"}}"#;
+        let errors = compile_errors(lines);
+        assert_eq!(
+            errors["p#tar@0.4.44"],
+            "the library does not compile: error[E0308]: mismatched types --> src/entry.rs:10:5"
+        );
+        assert_eq!(
+            errors["p#x@1.0.0"],
+            "the build script does not compile: error[E0599]: no method named `write_all`"
+        );
     }
 
     #[test]
