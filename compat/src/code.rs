@@ -19,8 +19,8 @@
 //! between any two builds with different `-C metadata` (plain cargo and cargo wasm-build
 //! always differ there): two native builds of ring 0.17 differing only in `-C metadata` have
 //! one function with two more `mov`s. So for rustc's objects data moves (`mov*`), function
-//! sizes, visibility and section sizes are left out; the other instructions and the set of
-//! symbols remain. The C and assembly objects rustc bundles into an rlib (a `static=` link
+//! sizes, visibility and section sizes are left out, and a symbol counts once however many
+//! codegen units define it; the other instructions and the set of symbols remain. The C and assembly objects rustc bundles into an rlib (a `static=` link
 //! library) keep the full fingerprint.
 //!
 //! The fingerprint is read from `objdump -d -t -h` (binutils; `OBJDUMP` overrides it), which
@@ -259,7 +259,14 @@ impl Fingerprint {
                 size: None,
             },
         };
-        *self.symbols.entry(symbol).or_default() += 1;
+        match rule {
+            Rule::Exact => *self.symbols.entry(symbol).or_default() += 1,
+            // How many codegen units define a hidden helper (`DW.ref.rust_eh_personality`)
+            // follows the partitioning, not the code: only whether it is defined counts.
+            Rule::Rustc => {
+                self.symbols.insert(symbol, 1);
+            }
+        }
     }
 
     /// `   1c:\tlock cmpxchg %ecx,(%rdx)`
@@ -286,14 +293,24 @@ impl Fingerprint {
             .keys()
             .chain(other.instructions.keys())
             .collect();
+        // Instructions only one build has first: they say most (`adcx` 300 → 0).
+        let mut only_one = Vec::new();
         let mut counts = Vec::new();
         for mnemonic in mnemonics {
             let native = self.instructions.get(mnemonic).copied().unwrap_or(0);
             let sandboxed = other.instructions.get(mnemonic).copied().unwrap_or(0);
-            if native != sandboxed {
-                counts.push(format!("`{mnemonic}` {native} → {sandboxed}"));
+            if native == sandboxed {
+                continue;
+            }
+            let count = format!("`{mnemonic}` {native} → {sandboxed}");
+            if native == 0 || sandboxed == 0 {
+                only_one.push(count);
+            } else {
+                counts.push(count);
             }
         }
+        only_one.append(&mut counts);
+        let counts = only_one;
         if !counts.is_empty() {
             lines.push(format!(
                 "instructions (native → sandboxed): {}",
@@ -597,6 +614,28 @@ Disassembly of section .text._ZN4ring3new17h33dd4bec9d47db31E:
         let lines = fingerprint().differences(&Fingerprint::parse(&renamed), 2);
         assert_eq!(lines.len(), 3, "{lines:?}");
         assert_eq!(lines[2], "... and 2 more symbols");
+    }
+
+    /// rustc defines hidden helpers once per codegen unit that needs them.
+    #[test]
+    fn rustc_symbols_count_once_however_many_units_define_them() {
+        let helper = "0000000000000000  w    O .data.DW.ref.rust_eh_personality\t0000000000000008 .hidden DW.ref.rust_eh_personality\n";
+        let one = OBJDUMP.replace(
+            "SYMBOL TABLE:\n0000000000000000 g     F .text._ZN4ring",
+            &format!("SYMBOL TABLE:\n{helper}0000000000000000 g     F .text._ZN4ring"),
+        );
+        let two = one.replace(helper, &format!("{helper}{helper}"));
+        assert!(
+            Fingerprint::parse(&one)
+                .symbols
+                .keys()
+                .any(|symbol| symbol.name == "DW.ref.rust_eh_personality")
+        );
+        assert!(
+            Fingerprint::parse(&one)
+                .differences(&Fingerprint::parse(&two), 5)
+                .is_empty()
+        );
     }
 
     #[test]

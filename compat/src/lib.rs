@@ -282,19 +282,32 @@ pub fn compare(native: Built<'_>, sandboxed: Built<'_>) -> Comparison {
     comparison
 }
 
+/// The target cargo wasm-build compiles build scripts and their build-dependencies for.
+const SCRIPT_TARGET: &str = "wasm32-wasip1";
+
 /// How the code of the same-named libraries of two builds differs.
+///
+/// The sandboxed build also compiles build-dependencies for [`SCRIPT_TARGET`]; those run
+/// the scripts and never end up in the binary, so they are not compared, and a package the
+/// native build compiled only for its scripts (a build-dependency, built for the host
+/// there) is not missing.
 fn artefact_differences(native: &[PathBuf], sandboxed: &[PathBuf]) -> Vec<String> {
-    let named = |paths: &[PathBuf]| -> BTreeMap<String, PathBuf> {
+    let for_scripts = |path: &PathBuf| {
+        path.components()
+            .any(|part| part.as_os_str() == SCRIPT_TARGET)
+    };
+    let named = |paths: &mut dyn Iterator<Item = &PathBuf>| -> BTreeMap<String, PathBuf> {
         paths
-            .iter()
             .map(|path| (artefact_name(path), path.clone()))
             .collect()
     };
-    let native = named(native);
-    let sandboxed = named(sandboxed);
+    let native = named(&mut native.iter());
+    let built_for_scripts = named(&mut sandboxed.iter().filter(|path| for_scripts(path)));
+    let sandboxed = named(&mut sandboxed.iter().filter(|path| !for_scripts(path)));
     let mut lines = Vec::new();
     for (name, native_path) in &native {
         match sandboxed.get(name) {
+            None if built_for_scripts.contains_key(name) => {}
             None => lines.push(format!("- {name}: not built in the sandboxed build")),
             Some(sandboxed_path) => lines.extend(
                 code_differences(native_path, sandboxed_path)

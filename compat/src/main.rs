@@ -2,14 +2,16 @@
 //!
 //! Builds one consumer that depends on every crate of `compat/crates.toml` twice, with
 //! plain cargo and with cargo wasm-build (granting what the list says), compares every
-//! build script's directives and `OUT_DIR`, prints PASS / DIFF / FAIL per crate, and
-//! writes the table to `docs/compat.md`.
+//! build script's directives and `OUT_DIR`, and the code of what was built (objects and
+//! archives in `OUT_DIR`, each package's rlib: see `code.rs`), prints PASS / DIFF / FAIL per
+//! crate, and writes the table to `docs/compat.md`.
 //!
-//! Options: `--only a,b` to run a subset; `--no-report` to leave docs/compat.md alone;
-//! `--install-system-deps` to `apt-get install` the Debian packages the list needs;
-//! `--rounds` to also build the consumer from no grants at all, running
+//! Options (`--help` lists them): `--only a,b` to run a subset; `--no-report` to leave
+//! docs/compat.md alone; `--install-system-deps` to `apt-get install` the Debian packages
+//! the list needs; `--rounds` to also build the consumer from no grants at all, running
 //! `cargo wasm-build approve --all` after each failed build, and report how many approval
-//! rounds it took and in which round each crate was approved.
+//! rounds it took and in which round each crate was approved; `--keep-targets` to compare
+//! again without starting clean.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -165,6 +167,7 @@ fn run() -> Result<()> {
         consumer.as_path(),
     ];
     let failures = failure_reasons(&sandboxed_target);
+    let started = Instant::now();
     let mut rows = Vec::new();
     for (id, out_dir) in &native.scripts {
         let (name, version) = name_and_version(id);
@@ -197,6 +200,7 @@ fn run() -> Result<()> {
         });
     }
 
+    let compare_time = started.elapsed();
     let listed: BTreeSet<&str> = suite
         .crates
         .iter()
@@ -278,16 +282,25 @@ fn run() -> Result<()> {
             Outcome::CodeDiff { .. } => "DIFF (code)",
             Outcome::Fail(_) => "FAIL",
         };
+        let first = match &row.outcome {
+            Outcome::Diff(lines) | Outcome::CodeDiff { code: lines, .. } => lines.first(),
+            Outcome::Pass | Outcome::Fail(_) => None,
+        };
         println!(
-            "     (also in the graph) {word} {} {}",
-            row.name, row.version
+            "     (also in the graph) {word} {} {}{}",
+            row.name,
+            row.version,
+            first
+                .map(|line| format!(": {}", shorten(line, 200)))
+                .unwrap_or_default()
         );
     }
     println!(
-        "{} (native build {:.0} s, sandboxed {:.0} s)",
+        "{} (native build {:.0} s, sandboxed {:.0} s, comparison {:.0} s)",
         tally.sentence(),
         native_time.as_secs_f64(),
-        sandboxed_time.as_secs_f64()
+        sandboxed_time.as_secs_f64(),
+        compare_time.as_secs_f64()
     );
     if options.report && options.only.is_none() {
         let rounds = if options.rounds {

@@ -131,3 +131,31 @@ fn a_skipped_fcommon_is_a_code_difference_naming_the_symbol() {
         comparison.code
     );
 }
+
+/// A build-dependency is compiled for the host natively and for wasm in the sandbox; it runs
+/// the scripts and is not in the binary, so it is neither compared nor missing. A library
+/// the sandboxed build did not compile at all is.
+#[test]
+fn libraries_built_only_for_scripts_are_not_compared() {
+    let native_root = std::env::temp_dir().join(format!("compat-deps-{}", std::process::id()));
+    let out = build(&native_root, &[], "0");
+    let result = read_result(&out, &[native_root.as_path()]).unwrap();
+    let native_libraries = [
+        PathBuf::from("/t/cargo-plain/debug/deps/libclang_sys-918c606802f77b72.rlib"),
+        PathBuf::from("/t/cargo-plain/debug/deps/libring-1c55b0c87f85877a.rlib"),
+    ];
+    let sandboxed_libraries = [PathBuf::from(
+        "/t/cargo-wasmb/wasm32-wasip1/debug/deps/libclang_sys-b7826a4fd54c75d7.rlib",
+    )];
+    let built = |artefacts| Built {
+        result: &result,
+        out_dir: &out,
+        artefacts,
+    };
+    let comparison = compare(built(&native_libraries), built(&sandboxed_libraries));
+    let _ = fs::remove_dir_all(&native_root);
+    assert_eq!(
+        comparison.code,
+        ["- libring-[HASH].rlib: not built in the sandboxed build"]
+    );
+}
