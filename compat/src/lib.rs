@@ -336,7 +336,16 @@ fn artefact_name(path: &Path) -> String {
 /// How the code of two objects or archives differs; a line saying why when one cannot be
 /// read (which fails the row rather than passing it unread).
 fn code_differences(native: &Path, sandboxed: &Path) -> Vec<String> {
-    match (Fingerprint::of(native), Fingerprint::of(sandboxed)) {
+    // objdump takes seconds on a large rlib: read both sides at once.
+    let (native, sandboxed) = std::thread::scope(|scope| {
+        let native = scope.spawn(|| Fingerprint::of(native));
+        let sandboxed = Fingerprint::of(sandboxed);
+        let native = native
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (native, sandboxed)
+    });
+    match (native, sandboxed) {
         (Ok(native), Ok(sandboxed)) => native.differences(&sandboxed, SYMBOL_LINES),
         (Err(error), _) | (_, Err(error)) => vec![format!("not compared: {error}")],
     }
