@@ -378,6 +378,49 @@ pub fn compiled_artefacts(json_lines: &str) -> BTreeMap<String, Vec<PathBuf>> {
     artefacts
 }
 
+/// What each failed build script said last, from cargo's log: package name → the panic
+/// (`panicked at <where>: <message>`) or the first error line its stderr holds. The audit
+/// record says the script failed; this says why, in its own words.
+pub fn script_failures(log: &str) -> BTreeMap<String, String> {
+    const START: &str = "error: failed to run custom build command for `";
+    let mut failures = BTreeMap::new();
+    let lines: Vec<&str> = log.lines().collect();
+    for (at, line) in lines.iter().enumerate() {
+        let Some(rest) = line.strip_prefix(START) else {
+            continue;
+        };
+        let Some((name, _version)) = rest.split_once(" v") else {
+            continue;
+        };
+        // The block runs until cargo's next message.
+        let block: Vec<&str> = lines[at + 1..]
+            .iter()
+            .take_while(|line| {
+                !["error:", "error[", "warning:", "   Compiling "]
+                    .iter()
+                    .any(|start| line.starts_with(start))
+            })
+            .map(|line| line.trim())
+            .collect();
+        let panic = block.iter().position(|line| line.contains("panicked at"));
+        let said = match panic {
+            Some(at) => Some(format!(
+                "{} {}",
+                block[at],
+                block.get(at + 1).copied().unwrap_or_default()
+            )),
+            None => block
+                .iter()
+                .find(|line| line.contains("error:") && !line.starts_with("error["))
+                .map(|line| line.to_string()),
+        };
+        if let Some(said) = said {
+            failures.insert(name.to_string(), said.trim().to_string());
+        }
+    }
+    failures
+}
+
 /// The first compile error per package, from cargo's `--message-format json` messages,
 /// saying whether it was the build script or the library that failed: why a sandboxed
 /// build script never ran when no audit record says so.
@@ -470,6 +513,39 @@ mod tests {
         assert_eq!(
             errors["p#x@1.0.0"],
             "the build script does not compile: error[E0599]: no method named `write_all`"
+        );
+    }
+
+    #[test]
+    fn a_failed_script_says_why_in_its_own_words() {
+        let log = "   Compiling zeroize v1.9.1
+error: failed to run custom build command for `mozjpeg-sys v2.2.3`
+note: To improve backtraces for build dependencies, set the CARGO_PROFILE_DEV_BUILD_OVERRIDE_DEBUG=true environment variable to enable debug information generation.
+
+Caused by:
+  process didn't exit successfully: `/t/build-script-build` (exit status: 101)
+  --- stderr
+
+  thread 'main' (1) panicked at /r/mozjpeg-sys-2.2.3/src/build.rs:28:42:
+  root dir: Os { code: 44, kind: NotFound, message: \"No such file or directory\" }
+  error[W501]: sandboxed build script of `mozjpeg-sys v2.2.3` panicked or aborted (see its stderr above)
+error: failed to run custom build command for `mlua-sys v0.6.8`
+
+Caused by:
+  --- stdout
+  cargo:warning=cc1: fatal error: /r/lua-src-547.0.0/lua-5.4.7/lapi.c: Permission denied
+  --- stderr
+  error occurred in cc-rs: command did not execute successfully
+warning: build failed
+";
+        let failures = script_failures(log);
+        assert_eq!(
+            failures["mozjpeg-sys"],
+            "thread 'main' (1) panicked at /r/mozjpeg-sys-2.2.3/src/build.rs:28:42: root dir: Os { code: 44, kind: NotFound, message: \"No such file or directory\" }"
+        );
+        assert_eq!(
+            failures["mlua-sys"],
+            "cargo:warning=cc1: fatal error: /r/lua-src-547.0.0/lua-5.4.7/lapi.c: Permission denied"
         );
     }
 

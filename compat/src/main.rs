@@ -25,7 +25,7 @@ use serde::Deserialize;
 use wasm_build_compat::harness::{build_tool, cargo, command_output, workspace};
 use wasm_build_compat::{
     Built, Comparison, ScriptResult, compare, compile_errors, compiled_artefacts, executed_scripts,
-    read_result,
+    read_result, script_failures,
 };
 use wasm_build_contract::audit;
 
@@ -166,7 +166,10 @@ fn run() -> Result<()> {
         sandboxed_target.as_path(),
         consumer.as_path(),
     ];
-    let failures = failure_reasons(&sandboxed_target);
+    let failures = failure_reasons(
+        &sandboxed_target,
+        &fs::read_to_string(work.join("sandboxed.log")).unwrap_or_default(),
+    );
     let started = Instant::now();
     let mut rows = Vec::new();
     for (id, out_dir) in &native.scripts {
@@ -575,16 +578,21 @@ fn build(consumer: &Path, target: &Path, mut command: Command, log: &Path) -> Re
     })
 }
 
-/// Why each package's sandboxed build script failed, from the audit log.
-fn failure_reasons(target: &Path) -> BTreeMap<String, String> {
+/// Why each package's sandboxed build script failed, from the audit log, with what the
+/// script itself said last (from the build's log).
+fn failure_reasons(target: &Path, log: &str) -> BTreeMap<String, String> {
+    let said = script_failures(log);
     let mut reasons = BTreeMap::new();
     for record in audit::read(&target.join("debug/wasm-build/audit.jsonl")) {
         if record.status != 0 {
-            let errors: Vec<&str> = record
+            let mut errors: Vec<&str> = record
                 .errors
                 .iter()
                 .map(|error| error.message.as_str())
                 .collect();
+            if let Some(said) = said.get(&record.package) {
+                errors.push(said);
+            }
             reasons.insert(record.package.clone(), errors.join("; "));
         }
     }
