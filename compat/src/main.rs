@@ -190,7 +190,7 @@ fn run() -> Result<()> {
                 failures
                     .get(&name)
                     .or_else(|| sandboxed.errors.get(id))
-                    .cloned()
+                    .map(|reason| sandboxed.with_compile_errors(reason))
                     .unwrap_or_else(|| {
                         "the build script did not run; see target/compat/sandboxed.log".into()
                     }),
@@ -426,12 +426,23 @@ fn check_system_packages(suite: &Suite, install: bool) -> Result<()> {
         );
         return Ok(());
     }
-    let status = Command::new("apt-get")
-        .args(["install", "-y", "-q", "--no-install-recommends"])
-        .args(&missing)
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "-q", "--no-install-recommends"])
+            .args(&missing)
+            .status()
+            .context("failed to run apt-get")
+    };
+    if install()?.success() {
+        return Ok(());
+    }
+    // A fresh machine has no package lists yet (nasm, cmake are not preinstalled): fetch
+    // them and try once more.
+    let updated = Command::new("apt-get")
+        .args(["update", "-q"])
         .status()
-        .context("failed to run apt-get")?;
-    if !status.success() {
+        .context("failed to run apt-get update")?;
+    if !updated.success() || !install()?.success() {
         bail!("apt-get could not install {}", missing.join(" "));
     }
     Ok(())
@@ -545,6 +556,20 @@ struct Build {
 }
 
 impl Build {
+    /// `reason`, followed by the first compile error of each package it names in
+    /// backticks (a build-dependency "does not compile": this says where and why).
+    fn with_compile_errors(&self, reason: &str) -> String {
+        let mut text = reason.to_string();
+        let named: BTreeSet<&str> = reason.split('`').skip(1).step_by(2).collect();
+        for (id, error) in &self.errors {
+            let (name, _) = name_and_version(id);
+            if named.contains(name.as_str()) {
+                let _ = write!(text, "; `{name}`: {error}");
+            }
+        }
+        text
+    }
+
     fn built<'a>(&'a self, id: &str, result: &'a ScriptResult, out_dir: &'a Path) -> Built<'a> {
         Built {
             result,
