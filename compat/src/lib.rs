@@ -421,6 +421,44 @@ pub fn script_failures(log: &str) -> BTreeMap<String, String> {
     failures
 }
 
+/// The first compile error cargo's log shows in a file of package `name` (a crates.io
+/// package, whose files live in `<name>-<version>/`): the error, where, and rustc's label
+/// (`expected `Metadata`, found `std::fs::Metadata``). Build-dependencies compiled for the
+/// scripts report here, not in the outer build's JSON messages.
+pub fn logged_compile_error(log: &str, name: &str) -> Option<String> {
+    let lines: Vec<&str> = log.lines().collect();
+    let directory = format!("/{name}-");
+    for (at, line) in lines.iter().enumerate() {
+        if !line.starts_with("error[E") {
+            continue;
+        }
+        let Some(place) = lines
+            .get(at + 1)
+            .and_then(|next| next.trim().strip_prefix("--> "))
+        else {
+            continue;
+        };
+        let Some(start) = place.find(&directory) else {
+            continue;
+        };
+        let label = lines[at + 2..]
+            .iter()
+            .take_while(|line| !line.trim().is_empty() && !line.starts_with("error"))
+            .find(|line| line.contains('^'))
+            .map(|line| {
+                line.trim_start_matches([' ', '|'])
+                    .trim_start_matches(['^', '-', ' '])
+            });
+        let mut said = format!("{line} at {}", &place[start + 1..]);
+        if let Some(label) = label {
+            said.push_str(": ");
+            said.push_str(label.trim());
+        }
+        return Some(said);
+    }
+    None
+}
+
 /// The first compile error per package, from cargo's `--message-format json` messages,
 /// saying whether it was the build script or the library that failed: why a sandboxed
 /// build script never ran when no audit record says so.
@@ -547,6 +585,25 @@ warning: build failed
             failures["mlua-sys"],
             "cargo:warning=cc1: fatal error: /r/lua-src-547.0.0/lua-5.4.7/lapi.c: Permission denied"
         );
+    }
+
+    #[test]
+    fn a_build_dependency_compile_error_is_found_in_the_log() {
+        let log = "   Compiling fs_extra v1.3.0
+error[E0308]: mismatched types
+   --> /r/index/fs_extra-1.3.0/src/dir.rs:270:47
+    |
+270 |     get_details_entry_with_meta(path, config, metadata)
+    |     ---------------------------               ^^^^^^^^ expected `Metadata`, found `std::fs::Metadata`
+    |
+";
+        assert_eq!(
+            logged_compile_error(log, "fs_extra").as_deref(),
+            Some(
+                "error[E0308]: mismatched types at fs_extra-1.3.0/src/dir.rs:270:47: expected `Metadata`, found `std::fs::Metadata`"
+            )
+        );
+        assert_eq!(logged_compile_error(log, "tar"), None);
     }
 
     #[test]

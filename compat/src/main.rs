@@ -25,7 +25,7 @@ use serde::Deserialize;
 use wasm_build_compat::harness::{build_tool, cargo, command_output, workspace};
 use wasm_build_compat::{
     Built, Comparison, ScriptResult, compare, compile_errors, compiled_artefacts, executed_scripts,
-    read_result, script_failures,
+    logged_compile_error, read_result, script_failures,
 };
 use wasm_build_contract::audit;
 
@@ -166,10 +166,7 @@ fn run() -> Result<()> {
         sandboxed_target.as_path(),
         consumer.as_path(),
     ];
-    let failures = failure_reasons(
-        &sandboxed_target,
-        &fs::read_to_string(work.join("sandboxed.log")).unwrap_or_default(),
-    );
+    let failures = failure_reasons(&sandboxed_target, &sandboxed.log);
     let started = Instant::now();
     let mut rows = Vec::new();
     for (id, out_dir) in &native.scripts {
@@ -553,6 +550,8 @@ struct Build {
     artefacts: BTreeMap<String, Vec<PathBuf>>,
     /// Package id → its first compile error.
     errors: BTreeMap<String, String>,
+    /// What cargo printed.
+    log: String,
 }
 
 impl Build {
@@ -560,11 +559,9 @@ impl Build {
     /// backticks (a build-dependency "does not compile": this says where and why).
     fn with_compile_errors(&self, reason: &str) -> String {
         let mut text = reason.to_string();
-        let named: BTreeSet<&str> = reason.split('`').skip(1).step_by(2).collect();
-        for (id, error) in &self.errors {
-            let (name, _) = name_and_version(id);
-            if named.contains(name.as_str()) {
-                let _ = write!(text, "; `{name}`: {error}");
+        for name in reason.split('`').skip(1).step_by(2) {
+            if let Some(error) = logged_compile_error(&self.log, name) {
+                let _ = write!(text, "; {error}");
             }
         }
         text
@@ -600,6 +597,7 @@ fn build(consumer: &Path, target: &Path, mut command: Command, log: &Path) -> Re
         scripts: executed_scripts(&messages),
         artefacts: compiled_artefacts(&messages),
         errors: compile_errors(&messages),
+        log: fs::read_to_string(log).unwrap_or_default(),
     })
 }
 
