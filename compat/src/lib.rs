@@ -296,24 +296,24 @@ fn artefact_differences(native: &[PathBuf], sandboxed: &[PathBuf]) -> Vec<String
         path.components()
             .any(|part| part.as_os_str() == SCRIPT_TARGET)
     };
-    let named = |paths: &mut dyn Iterator<Item = &PathBuf>| -> BTreeMap<String, PathBuf> {
-        paths
-            .map(|path| (artefact_name(path), path.clone()))
-            .collect()
-    };
-    let native = named(&mut native.iter());
-    let built_for_scripts = named(&mut sandboxed.iter().filter(|path| for_scripts(path)));
-    let sandboxed = named(&mut sandboxed.iter().filter(|path| !for_scripts(path)));
+    let native = by_name(native.iter());
+    let built_for_scripts = by_name(sandboxed.iter().filter(|path| for_scripts(path)));
+    let sandboxed = by_name(sandboxed.iter().filter(|path| !for_scripts(path)));
     let mut lines = Vec::new();
-    for (name, native_path) in &native {
+    for (name, native_paths) in &native {
         match sandboxed.get(name) {
             None if built_for_scripts.contains_key(name) => {}
             None => lines.push(format!("- {name}: not built in the sandboxed build")),
-            Some(sandboxed_path) => lines.extend(
-                code_differences(native_path, sandboxed_path)
-                    .into_iter()
-                    .map(|line| format!("{name}: {line}")),
-            ),
+            Some(sandboxed_paths) => {
+                for sandboxed_path in sandboxed_paths {
+                    let differences = closest_differences(native_paths, sandboxed_path);
+                    lines.extend(
+                        differences
+                            .into_iter()
+                            .map(|line| format!("{name}: {line}")),
+                    );
+                }
+            }
         }
     }
     for name in sandboxed.keys() {
@@ -322,6 +322,30 @@ fn artefact_differences(native: &[PathBuf], sandboxed: &[PathBuf]) -> Vec<String
         }
     }
     lines
+}
+
+/// `paths` by [`artefact_name`].
+fn by_name<'a>(paths: impl Iterator<Item = &'a PathBuf>) -> BTreeMap<String, Vec<&'a PathBuf>> {
+    let mut named: BTreeMap<String, Vec<&PathBuf>> = BTreeMap::new();
+    for path in paths {
+        named.entry(artefact_name(path)).or_default().push(path);
+    }
+    named
+}
+
+/// How `sandboxed` differs from the native library it matches: nothing when one of
+/// `natives` has the same code, else its differences from the first. Natively a package a
+/// script and the crate both use with other features is built twice, under one name.
+fn closest_differences(natives: &[&PathBuf], sandboxed: &Path) -> Vec<String> {
+    let mut first = None;
+    for native in natives {
+        let differences = code_differences(native, sandboxed);
+        if differences.is_empty() {
+            return differences;
+        }
+        first.get_or_insert(differences);
+    }
+    first.unwrap_or_default()
 }
 
 /// `libring-1c55b0c87f85877a.rlib` → `libring-[HASH].rlib`.

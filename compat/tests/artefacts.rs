@@ -159,3 +159,30 @@ fn libraries_built_only_for_scripts_are_not_compared() {
         ["- libring-[HASH].rlib: not built in the sandboxed build"]
     );
 }
+
+/// Natively a package that a script and the crate use with other features is built twice
+/// under one name; the sandboxed library must match one of them, not the first.
+#[test]
+fn a_library_built_twice_natively_matches_either() {
+    let temp = std::env::temp_dir().join(format!("compat-twice-{}", std::process::id()));
+    let for_scripts = build(&temp.join("native-a"), &["-D__ADX__"], "0");
+    let for_crate = build(&temp.join("native-b"), &[], "0");
+    let sandboxed = build(&temp.join("sandbx-b"), &[], "0");
+    let result = read_result(&sandboxed, &[temp.as_path()]).unwrap();
+    let built = |artefacts| Built {
+        result: &result,
+        out_dir: &sandboxed,
+        artefacts,
+    };
+    let natives = [for_scripts.join("libmul.a"), for_crate.join("libmul.a")];
+    let library = [sandboxed.join("libmul.a")];
+    let matching = compare(built(&natives), built(&library));
+    let other = compare(built(&natives[..1]), built(&library));
+    let _ = fs::remove_dir_all(&temp);
+    assert_eq!(matching.code, Vec::<String>::new());
+    assert!(
+        other.code.iter().any(|line| line.contains("`mulx` 1 → 0")),
+        "{:?}",
+        other.code
+    );
+}
