@@ -2,14 +2,16 @@
 //!
 //! Builds one consumer that depends on every crate of `compat/crates.toml` twice, with
 //! plain cargo and with cargo wasm-build (granting what the list says), compares every
-//! build script's directives and `OUT_DIR`, prints PASS / DIFF / FAIL per crate, and
-//! writes the table to `docs/compat.md`.
+//! build script's directives and `OUT_DIR`, and the code of what was built (objects and
+//! archives in `OUT_DIR`, each package's rlib: see `code.rs`), prints PASS / DIFF / FAIL per
+//! crate, and writes the table to `docs/compat.md`.
 //!
-//! Options: `--only a,b` to run a subset; `--no-report` to leave docs/compat.md alone;
-//! `--install-system-deps` to `apt-get install` the Debian packages the list needs;
-//! `--rounds` to also build the consumer from no grants at all, running
+//! Options (`--help` lists them): `--only a,b` to run a subset; `--no-report` to leave
+//! docs/compat.md alone; `--install-system-deps` to `apt-get install` the Debian packages
+//! the list needs; `--rounds` to also build the consumer from no grants at all, running
 //! `cargo wasm-build approve --all` after each failed build, and report how many approval
-//! rounds it took and in which round each crate was approved.
+//! rounds it took and in which round each crate was approved; `--keep-targets` to compare
+//! again without starting clean.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -21,7 +23,10 @@ use std::time::Instant;
 use anyhow::{Context as _, Result, bail};
 use serde::Deserialize;
 use wasm_build_compat::harness::{build_tool, cargo, command_output, workspace};
-use wasm_build_compat::{ScriptResult, differences, executed_scripts, read_result};
+use wasm_build_compat::{
+    Built, Comparison, ScriptResult, compare, compile_errors, compiled_artefacts, executed_scripts,
+    logged_compile_error, read_result, script_failures,
+};
 use wasm_build_contract::audit;
 
 #[derive(Debug, Deserialize)]
@@ -46,6 +51,9 @@ struct Entry {
     #[serde(default)]
     env: BTreeMap<String, String>,
     note: Option<String>,
+    /// Explains a difference in compiled code (see `Outcome::CodeDiff`); `note` does not.
+    #[serde(rename = "code-note")]
+    code_note: Option<String>,
 }
 
 impl Suite {
@@ -64,6 +72,7 @@ struct Options {
     report: bool,
     install: bool,
     rounds: bool,
+    keep_targets: bool,
 }
 
 /// How a build from no grants converged (see `--rounds`).
@@ -87,8 +96,18 @@ fn run() -> Result<()> {
     let options = parse_args()?;
     let workspace = workspace()?;
     let list = fs::read_to_string(workspace.join("compat/crates.toml"))?;
-    let mut suite: Suite = toml::from_str(&list).context("compat/crates.toml is malformed")?;
+    let whole: Suite = toml::from_str(&list).context("compat/crates.toml is malformed")?;
+    let mut suite = Suite {
+        crates: whole.crates.clone(),
+    };
     if let Some(only) = &options.only {
+        let unknown: Vec<&String> = only
+            .iter()
+            .filter(|name| !whole.crates.iter().any(|entry| &entry.name == *name))
+            .collect();
+        if !unknown.is_empty() {
+            bail!("--only names crates compat/crates.toml does not list: {unknown:?}");
+        }
         suite.crates.retain(|entry| only.contains(&entry.name));
     }
     if suite.crates.is_empty() {
@@ -102,23 +121,18 @@ fn run() -> Result<()> {
     fs::create_dir_all(consumer.join("src"))?;
     fs::write(consumer.join("src/lib.rs"), "")?;
     let lockfile = workspace.join("compat/Cargo.lock");
-    if lockfile.is_file() && options.only.is_none() {
-        fs::copy(&lockfile, consumer.join("Cargo.lock"))?;
-    }
-    fs::write(
-        consumer.join("Cargo.toml"),
-        manifest(&suite, &BTreeMap::new()),
-    )?;
-    let specs = package_specs(&consumer)?;
+    let specs = pin_versions(&whole, &consumer, &lockfile)?;
     fs::write(consumer.join("Cargo.toml"), manifest(&suite, &specs))?;
 
     // Names of equal length: object files embed these paths, and only same-length paths
     // keep their layouts comparable.
     let native_target = work.join("cargo-plain");
     let sandboxed_target = work.join("cargo-wasmb");
-    for target in [&native_target, &sandboxed_target] {
-        // Each run starts clean, so every build script runs in both builds.
-        let _ = fs::remove_dir_all(target);
+    if !options.keep_targets {
+        for target in [&native_target, &sandboxed_target] {
+            // Each run starts clean, so every build script runs in both builds.
+            let _ = fs::remove_dir_all(target);
+        }
     }
     let started = Instant::now();
     let mut native_command = Command::new(cargo());
@@ -130,7 +144,7 @@ fn run() -> Result<()> {
         &work.join("native.log"),
     )?;
     let native_time = started.elapsed();
-    if native.is_empty() {
+    if native.scripts.is_empty() {
         bail!(
             "the native build ran no build script; see {}",
             work.join("native.log").display()
@@ -146,27 +160,38 @@ fn run() -> Result<()> {
         &work.join("sandboxed.log"),
     )?;
     let sandboxed_time = started.elapsed();
-    if options.only.is_none() {
-        fs::copy(consumer.join("Cargo.lock"), &lockfile)?;
-    }
 
     let roots = [
         native_target.as_path(),
         sandboxed_target.as_path(),
         consumer.as_path(),
     ];
-    let failures = failure_reasons(&sandboxed_target);
+    let failures = failure_reasons(&sandboxed_target, &sandboxed.log);
+    let started = Instant::now();
     let mut rows = Vec::new();
-    for (id, out_dir) in &native {
+    for (id, out_dir) in &native.scripts {
         let (name, version) = name_and_version(id);
         let Some(native_result) = read_result(out_dir, &roots) else {
             continue;
         };
-        let outcome = match sandboxed.get(id).and_then(|dir| read_result(dir, &roots)) {
-            Some(sandboxed_result) => compare(&native_result, &sandboxed_result),
-            None => Outcome::Fail(failures.get(&name).cloned().unwrap_or_else(|| {
-                "the build script did not run; see target/compat/sandboxed.log".into()
-            })),
+        let sandboxed_script = sandboxed
+            .scripts
+            .get(id)
+            .and_then(|dir| Some((dir, read_result(dir, &roots)?)));
+        let outcome = match sandboxed_script {
+            Some((sandboxed_dir, sandboxed_result)) => outcome(compare(
+                native.built(id, &native_result, out_dir),
+                sandboxed.built(id, &sandboxed_result, sandboxed_dir),
+            )),
+            None => Outcome::Fail(
+                failures
+                    .get(&name)
+                    .or_else(|| sandboxed.errors.get(id))
+                    .map(|reason| sandboxed.with_compile_errors(reason))
+                    .unwrap_or_else(|| {
+                        "the build script did not run; see target/compat/sandboxed.log".into()
+                    }),
+            ),
         };
         rows.push(Row {
             name,
@@ -175,6 +200,7 @@ fn run() -> Result<()> {
         });
     }
 
+    let compare_time = started.elapsed();
     let listed: BTreeSet<&str> = suite
         .crates
         .iter()
@@ -216,6 +242,23 @@ fn run() -> Result<()> {
                         println!("     {}", shorten(line, 200));
                     }
                 }
+                Outcome::CodeDiff { script, code } => {
+                    let explained = entry.code_note.is_some();
+                    if explained {
+                        tally.explained += 1;
+                    } else {
+                        tally.failed += 1;
+                    }
+                    let word = if explained {
+                        "DIFF (code, explained)"
+                    } else {
+                        "DIFF (code)"
+                    };
+                    println!("{word} {} {}", row.name, row.version);
+                    for line in code.iter().chain(script).take(12) {
+                        println!("     {}", shorten(line, 300));
+                    }
+                }
                 Outcome::Fail(reason) => {
                     tally.failed += 1;
                     println!(
@@ -236,18 +279,28 @@ fn run() -> Result<()> {
         let word = match row.outcome {
             Outcome::Pass => "pass",
             Outcome::Diff(_) => "DIFF",
+            Outcome::CodeDiff { .. } => "DIFF (code)",
             Outcome::Fail(_) => "FAIL",
         };
+        let first = match &row.outcome {
+            Outcome::Diff(lines) | Outcome::CodeDiff { code: lines, .. } => lines.first(),
+            Outcome::Pass | Outcome::Fail(_) => None,
+        };
         println!(
-            "     (also in the graph) {word} {} {}",
-            row.name, row.version
+            "     (also in the graph) {word} {} {}{}",
+            row.name,
+            row.version,
+            first
+                .map(|line| format!(": {}", shorten(line, 200)))
+                .unwrap_or_default()
         );
     }
     println!(
-        "{} (native build {:.0} s, sandboxed {:.0} s)",
+        "{} (native build {:.0} s, sandboxed {:.0} s, comparison {:.0} s)",
         tally.sentence(),
         native_time.as_secs_f64(),
-        sandboxed_time.as_secs_f64()
+        sandboxed_time.as_secs_f64(),
+        compare_time.as_secs_f64()
     );
     if options.report && options.only.is_none() {
         let rounds = if options.rounds {
@@ -290,12 +343,34 @@ const THREADS_PARAGRAPH: &str = "A build script has one thread and a 64 MiB stac
      ([details](crate-authors.md#threads)). html5ever 0.26 expands its tree-builder rules \
      on a thread with a 128 MiB stack; its output is identical.";
 
+const HELP: &str = "\
+The compatibility suite: builds every crate of compat/crates.toml with plain cargo and with
+cargo wasm-build, compares what each build script printed and left in OUT_DIR, and the code
+of what was built (objects and archives in OUT_DIR, the crate's own rlib), and writes
+docs/compat.md.
+
+Usage: cargo run --release --locked -p wasm-build-compat -- [OPTIONS]
+
+Options:
+  --only a,b               build only these crates of the list (the versions stay those
+                           compat/Cargo.lock pins; the report is not written)
+  --no-report              leave docs/compat.md alone
+  --install-system-deps    apt-get install the Debian packages the selected crates need
+  --rounds                 also build from no grants at all, approving after each failed
+                           build, and report the rounds it took
+  --keep-targets           reuse the previous run's target directories instead of
+                           starting clean (to re-run the comparison; scripts that already
+                           ran are not run again)
+  -h, --help               print this text
+";
+
 fn parse_args() -> Result<Options> {
     let mut options = Options {
         only: None,
         report: true,
         install: false,
         rounds: false,
+        keep_targets: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -307,8 +382,13 @@ fn parse_args() -> Result<Options> {
             "--no-report" => options.report = false,
             "--rounds" => options.rounds = true,
             "--install-system-deps" => options.install = true,
+            "--keep-targets" => options.keep_targets = true,
+            "--help" | "-h" => {
+                print!("{HELP}");
+                std::process::exit(0);
+            }
             other => {
-                bail!("unknown option `{other}` (see the comment at the top of compat/src/main.rs)")
+                bail!("unknown option `{other}` (see --help)")
             }
         }
     }
@@ -343,12 +423,23 @@ fn check_system_packages(suite: &Suite, install: bool) -> Result<()> {
         );
         return Ok(());
     }
-    let status = Command::new("apt-get")
-        .args(["install", "-y", "-q", "--no-install-recommends"])
-        .args(&missing)
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "-q", "--no-install-recommends"])
+            .args(&missing)
+            .status()
+            .context("failed to run apt-get")
+    };
+    if install()?.success() {
+        return Ok(());
+    }
+    // A fresh machine has no package lists yet (nasm, cmake are not preinstalled): fetch
+    // them and try once more.
+    let updated = Command::new("apt-get")
+        .args(["update", "-q"])
         .status()
-        .context("failed to run apt-get")?;
-    if !status.success() {
+        .context("failed to run apt-get update")?;
+    if !updated.success() || !install()?.success() {
         bail!("apt-get could not install {}", missing.join(" "));
     }
     Ok(())
@@ -404,6 +495,27 @@ fn merge(into: &mut toml::Table, more: &toml::Table) {
     }
 }
 
+/// Pins every listed crate in `lockfile`: the consumer of the whole list resolves only what
+/// the lockfile lacks (a crate just added), and the result is written back, so a run of a
+/// subset (`--only`) builds the same versions as a run of the whole suite. Returns the
+/// grant specs of every package in the graph.
+fn pin_versions(
+    whole: &Suite,
+    consumer: &Path,
+    lockfile: &Path,
+) -> Result<BTreeMap<String, Vec<String>>> {
+    if lockfile.is_file() {
+        fs::copy(lockfile, consumer.join("Cargo.lock"))?;
+    }
+    fs::write(
+        consumer.join("Cargo.toml"),
+        manifest(whole, &BTreeMap::new()),
+    )?;
+    let specs = package_specs(consumer)?;
+    fs::copy(consumer.join("Cargo.lock"), lockfile)?;
+    Ok(specs)
+}
+
 /// Package name → the grant specs (`name@version`) of every version in the graph.
 fn package_specs(consumer: &Path) -> Result<BTreeMap<String, Vec<String>>> {
     let output = Command::new(cargo())
@@ -430,13 +542,42 @@ fn package_specs(consumer: &Path) -> Result<BTreeMap<String, Vec<String>>> {
     Ok(specs)
 }
 
-/// One build with `--keep-going`, returning the build scripts it ran.
-fn build(
-    consumer: &Path,
-    target: &Path,
-    mut command: Command,
-    log: &Path,
-) -> Result<BTreeMap<String, PathBuf>> {
+/// What one build did, from cargo's JSON messages.
+struct Build {
+    /// Package id → the `OUT_DIR` of the build script that ran.
+    scripts: BTreeMap<String, PathBuf>,
+    /// Package id → its compiled libraries.
+    artefacts: BTreeMap<String, Vec<PathBuf>>,
+    /// Package id → its first compile error.
+    errors: BTreeMap<String, String>,
+    /// What cargo printed.
+    log: String,
+}
+
+impl Build {
+    /// `reason`, followed by the first compile error of each package it names in
+    /// backticks (a build-dependency "does not compile": this says where and why).
+    fn with_compile_errors(&self, reason: &str) -> String {
+        let mut text = reason.to_string();
+        for name in reason.split('`').skip(1).step_by(2) {
+            if let Some(error) = logged_compile_error(&self.log, name) {
+                let _ = write!(text, "; {error}");
+            }
+        }
+        text
+    }
+
+    fn built<'a>(&'a self, id: &str, result: &'a ScriptResult, out_dir: &'a Path) -> Built<'a> {
+        Built {
+            result,
+            out_dir,
+            artefacts: self.artefacts.get(id).map_or(&[], Vec::as_slice),
+        }
+    }
+}
+
+/// One build with `--keep-going`; its JSON messages are kept beside the log.
+fn build(consumer: &Path, target: &Path, mut command: Command, log: &Path) -> Result<Build> {
     let log_file = fs::File::create(log)?;
     let output = command
         .args([
@@ -450,19 +591,31 @@ fn build(
         .stderr(log_file)
         .output()
         .context("failed to run the build")?;
-    Ok(executed_scripts(&String::from_utf8_lossy(&output.stdout)))
+    fs::write(log.with_extension("jsonl"), &output.stdout)?;
+    let messages = String::from_utf8_lossy(&output.stdout);
+    Ok(Build {
+        scripts: executed_scripts(&messages),
+        artefacts: compiled_artefacts(&messages),
+        errors: compile_errors(&messages),
+        log: fs::read_to_string(log).unwrap_or_default(),
+    })
 }
 
-/// Why each package's sandboxed build script failed, from the audit log.
-fn failure_reasons(target: &Path) -> BTreeMap<String, String> {
+/// Why each package's sandboxed build script failed, from the audit log, with what the
+/// script itself said last (from the build's log).
+fn failure_reasons(target: &Path, log: &str) -> BTreeMap<String, String> {
+    let said = script_failures(log);
     let mut reasons = BTreeMap::new();
     for record in audit::read(&target.join("debug/wasm-build/audit.jsonl")) {
         if record.status != 0 {
-            let errors: Vec<&str> = record
+            let mut errors: Vec<&str> = record
                 .errors
                 .iter()
                 .map(|error| error.message.as_str())
                 .collect();
+            if let Some(said) = said.get(&record.package) {
+                errors.push(said);
+            }
             reasons.insert(record.package.clone(), errors.join("; "));
         }
     }
@@ -479,7 +632,15 @@ fn name_and_version(id: &str) -> (String, String) {
 
 enum Outcome {
     Pass,
+    /// What the script printed or wrote differs; the code built from it does not.
     Diff(Vec<String>),
+    /// The compiled code differs (an object or archive in `OUT_DIR`, the package's
+    /// library): what ends up in the binary is not what native cargo builds. Only a
+    /// `code-note` explains it.
+    CodeDiff {
+        script: Vec<String>,
+        code: Vec<String>,
+    },
     Fail(String),
 }
 
@@ -489,12 +650,16 @@ struct Row {
     outcome: Outcome,
 }
 
-fn compare(native: &ScriptResult, sandboxed: &ScriptResult) -> Outcome {
-    let diffs = differences(native, sandboxed);
-    if diffs.is_empty() {
+fn outcome(comparison: Comparison) -> Outcome {
+    if !comparison.code.is_empty() {
+        Outcome::CodeDiff {
+            script: comparison.script,
+            code: comparison.code,
+        }
+    } else if comparison.is_empty() {
         Outcome::Pass
     } else {
-        Outcome::Diff(diffs)
+        Outcome::Diff(comparison.script)
     }
 }
 
@@ -609,8 +774,13 @@ fn report(
         "Real crates from crates.io, each built by one consumer with plain `cargo build` and \
          with `cargo wasm-build`; for every build script the directives it printed (the \
          `output` file cargo keeps) and its `OUT_DIR` files are compared, with the target \
-         directories and cargo's unit hashes normalised. Versions are pinned by \
-         `compat/Cargo.lock`; the list and grants are `compat/crates.toml`.\n"
+         directories and cargo's unit hashes normalised. Objects and archives (in `OUT_DIR`, \
+         and each package's compiled `.rlib`) are compared by their code: the count of each \
+         instruction, the defined symbols with their binding, section and size, and the \
+         size of each allocated section, so that paths, hashes and timestamps do not count \
+         but a script that chose other compiler flags does (`DIFF in code`; see \
+         `compat/src/code.rs`). Versions are pinned by `compat/Cargo.lock`; the list and \
+         grants are `compat/crates.toml`.\n"
     );
     let _ = writeln!(
         text,
@@ -713,9 +883,25 @@ fn report(
                         .collect::<Vec<_>>()
                         .join("<br>"),
                 ),
+                Outcome::CodeDiff { script, code } => (
+                    if entry.code_note.is_some() {
+                        "DIFF in code (explained)"
+                    } else {
+                        "DIFF in code"
+                    },
+                    code.iter()
+                        .chain(script)
+                        .take(4)
+                        .map(|l| format!("`{}`", shorten(l, 160).replace('|', "\\|")))
+                        .collect::<Vec<_>>()
+                        .join("<br>"),
+                ),
                 Outcome::Fail(reason) => ("FAIL", shorten(reason, 200).replace('|', "\\|")),
             };
-            let note = entry.note.clone().unwrap_or_default();
+            let note = match &row.outcome {
+                Outcome::CodeDiff { .. } => entry.code_note.clone().unwrap_or_default(),
+                _ => entry.note.clone().unwrap_or_default(),
+            };
             let notes = [detail, note]
                 .into_iter()
                 .filter(|s| !s.is_empty())
@@ -743,6 +929,13 @@ fn report(
                     lines
                         .first()
                         .map(|l| shorten(l, 80))
+                        .unwrap_or_default()
+                        .replace('|', "\\|")
+                ),
+                Outcome::CodeDiff { code, .. } => format!(
+                    "DIFF in code: {}",
+                    code.first()
+                        .map(|l| shorten(l, 120))
                         .unwrap_or_default()
                         .replace('|', "\\|")
                 ),
