@@ -726,12 +726,27 @@ fn measure_rounds(
             .env("CARGO_TARGET_DIR", &target)
             .output()
             .context("failed to run approve")?;
-        let text = String::from_utf8_lossy(&approved.stderr);
+        let mut text = String::from_utf8_lossy(&approved.stderr).into_owned();
+        // `approve --all` never grants `run-natively`; it names the command that does, and
+        // a user following it does so in the same round.
+        let by_name = approve_by_name_commands(&text);
+        let mut approved_by_name = true;
+        for spec in &by_name {
+            let output = Command::new(tool)
+                .args(["wasm-build", "approve", spec, "--yes"])
+                .current_dir(&consumer)
+                .env("CARGO_TARGET_DIR", &target)
+                .output()
+                .context("failed to run approve")?;
+            text.push_str(&String::from_utf8_lossy(&output.stderr));
+            approved_by_name &= output.status.success();
+        }
         fs::write(
             work.join(format!("round-{round}-approve.log")),
             text.as_bytes(),
         )?;
-        if !approved.status.success() {
+        let approved_something = approved.status.success() || !by_name.is_empty();
+        if !approved_something || !approved_by_name {
             // `error: ...`, or `error[W001]: ...` under a diagnostic's code.
             rounds.stuck = text
                 .lines()
@@ -755,6 +770,18 @@ fn measure_rounds(
         None => println!("from no grants: did not converge; see target/compat/round-*.log"),
     }
     Ok(rounds)
+}
+
+/// The package specs that `approve --all`'s W105 warnings say to approve by name (the
+/// command in the last backticks of each such line).
+fn approve_by_name_commands(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|line| line.starts_with("warning[W105]:"))
+        .filter_map(|line| line.rsplit('`').nth(1))
+        .filter_map(|command| command.strip_prefix("cargo wasm-build approve "))
+        .filter_map(|rest| rest.split_whitespace().last())
+        .map(str::to_string)
+        .collect()
 }
 
 fn report(
@@ -947,4 +974,16 @@ fn report(
         }
     }
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_packages_to_approve_by_name_are_read_from_approves_warnings() {
+        let text = "warning[W105]: `run-natively` not written for onig_sys v69.9.1: `approve --all` never grants it. ... To grant it, approve it by name: `cargo wasm-build approve --target-dir /t onig_sys@69.9.1`\nApproving for zstd-sys v2.1.2\n";
+        assert_eq!(approve_by_name_commands(text), ["onig_sys@69.9.1"]);
+        assert!(approve_by_name_commands("Approving for a v1\n").is_empty());
+    }
 }
