@@ -607,22 +607,8 @@ fn refuse_misanswered_cfgs(
         std::slice::from_ref(&capability),
     ));
     text.push_str("      running natively keeps the script confined (no network, writes only OUT_DIR) but\n      does not check the programs it starts against `exec` grants;\n      or ask the crate's authors to use `cfg!` or `CARGO_CFG_*` for these tests\n");
-    // The predicates and paths are the crate's text.
-    let _ = std::io::stderr().write_all(InertLines(&text).to_string().as_bytes());
-    audit::append(
-        audit_log,
-        &RunRecord {
-            package: package.cargo.name.clone(),
-            version: package.cargo.version.clone(),
-            manifest_dir: package.cargo.manifest_dir.clone(),
-            status: 1,
-            finished_at: audit::now(),
-            elapsed_ms: 0,
-            errors: vec![RunError::new(Code::W109, message)],
-            pending: vec![capability],
-            ..RunRecord::default()
-        },
-    );
+    // The predicates and paths are the crate's text: `report` shows them inert.
+    report(&text, package, audit_log, Code::W109, message, vec![capability]);
     1
 }
 
