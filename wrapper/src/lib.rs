@@ -608,7 +608,14 @@ fn refuse_misanswered_cfgs(
     ));
     text.push_str("      running natively keeps the script confined (no network, writes only OUT_DIR) but\n      does not check the programs it starts against `exec` grants;\n      or ask the crate's authors to use `cfg!` or `CARGO_CFG_*` for these tests\n");
     // The predicates and paths are the crate's text: `report` shows them inert.
-    report(&text, package, audit_log, Code::W109, message, vec![capability]);
+    report(
+        &text,
+        package,
+        audit_log,
+        Code::W109,
+        message,
+        vec![capability],
+    );
     1
 }
 
