@@ -40,10 +40,17 @@ fn unix_only(out: &std::path::Path) -> String {
     let link = out.join("host-link");
     let _ = std::fs::remove_file(&link);
     std::os::unix::fs::symlink("host.txt", &link).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata("build.rs").unwrap();
     format!(
-        "unix branch: link -> {} ({} bytes in its name)",
+        "unix branch: link -> {} ({} bytes in its name); build.rs mode {:o} uid {} gid {} nlink {} size {}",
         std::fs::read_link(&link).unwrap().display(),
-        link.file_name().unwrap().as_bytes().len()
+        link.file_name().unwrap().as_bytes().len(),
+        meta.mode(),
+        meta.uid(),
+        meta.gid(),
+        meta.nlink(),
+        meta.size(),
     )
 }
 
@@ -155,7 +162,7 @@ fn a_build_scripts_cfgs_describe_the_host_not_wasm() {
         "unwind: true",
         "not wasm32: true",
         "debug assertions: true",
-        "unix branch: link -> host.txt (9 bytes in its name)",
+        "unix branch: link -> host.txt (9 bytes in its name); build.rs mode 100644 uid ",
         "build-dependency: unix=false linux=false windows=false wasi=true",
     ] {
         assert!(text.contains(line), "{line:?} missing from:\n{text}");

@@ -111,6 +111,19 @@ impl HostFs {
         root.dir.set_permissions(&rest, permissions)
     }
 
+    /// The Unix mode, owner and group of `path` (through a last symlink when `follow`),
+    /// where the script may read: what a native script's `MetadataExt` reports, which
+    /// WASI's file status does not carry.
+    pub(crate) fn unix_stat(&self, path: &Path, follow: bool) -> io::Result<[u32; 3]> {
+        let (root, rest) = self.locate(path, false)?;
+        let meta = if follow {
+            root.dir.metadata(&rest)?
+        } else {
+            root.dir.symlink_metadata(&rest)?
+        };
+        Ok([meta.mode(), meta.uid(), meta.gid()])
+    }
+
     /// Whether the script may write `path`: it lies where the script may write, and is
     /// not read-only.
     pub(crate) fn is_writable(&self, path: &Path) -> bool {
@@ -124,6 +137,24 @@ impl HostFs {
 mod tests {
     use super::*;
     use std::os::unix::fs::{PermissionsExt, symlink};
+
+    #[test]
+    fn unix_stat_reports_mode_and_owner_only_where_the_script_may_read() {
+        use std::fs;
+        use std::os::unix::fs::MetadataExt as _;
+        let l = layout();
+        fs::write(l.out.join("tool"), "x").unwrap();
+        fs::set_permissions(l.out.join("tool"), fs::Permissions::from_mode(0o751)).unwrap();
+        let [mode, uid, gid] = l.fs.unix_stat(&l.out.join("tool"), true).unwrap();
+        assert_eq!(mode, 0o100_751);
+        let meta = fs::metadata(l.out.join("tool")).unwrap();
+        assert_eq!((uid, gid), (meta.uid(), meta.gid()));
+        symlink(&l.outside, l.out.join("away")).unwrap();
+        assert!(l.fs.unix_stat(&l.out.join("away"), true).is_err());
+        assert!(l.fs.unix_stat(&l.outside, true).is_err());
+        let [link, _, _] = l.fs.unix_stat(&l.out.join("away"), false).unwrap();
+        assert_eq!(link & 0o170_000, 0o120_000);
+    }
 
     struct Layout {
         _dir: tempfile::TempDir,

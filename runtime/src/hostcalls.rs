@@ -37,6 +37,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<Host>) -> Result<()> {
     })?;
     linker.func_wrap(module, "copy_file", copy_file)?;
     linker.func_wrap(module, "set_readonly", set_readonly)?;
+    linker.func_wrap(module, "unix_stat", unix_stat)?;
     Ok(())
 }
 
@@ -326,6 +327,28 @@ fn set_readonly(mut caller: Caller<'_, Host>, ptr: u32, len: u32, readonly: u32)
         .set_readonly(Path::new(&path), readonly != 0)
     {
         Ok(()) => status::OK,
+        Err(err) => fail(&mut caller, io_status(&err), err.to_string()),
+    }
+}
+
+/// Mode, owner and group of a path the script may read, as three little-endian u32 at
+/// `out` (see [`crate::host_fs::HostFs::unix_stat`]).
+fn unix_stat(mut caller: Caller<'_, Host>, ptr: u32, len: u32, follow: u32, out: u32) -> u32 {
+    let Some(path) = guest_string(&mut caller, ptr, len) else {
+        return bad_pointer(&mut caller);
+    };
+    match caller.data().fs.unix_stat(Path::new(&path), follow != 0) {
+        Ok(fields) => {
+            let bytes: Vec<u8> = fields
+                .iter()
+                .flat_map(|field| field.to_le_bytes())
+                .collect();
+            if put_bytes(&mut caller, out, &bytes) {
+                status::OK
+            } else {
+                bad_pointer(&mut caller)
+            }
+        }
         Err(err) => fail(&mut caller, io_status(&err), err.to_string()),
     }
 }

@@ -36,16 +36,35 @@ pub fn set_permissions<P: AsRef<Path>>(path: P, permissions: Permissions) -> io:
     )
 }
 
-/// std's, with `permissions().readonly()` false where the sandbox lets the script write.
+/// std's, with the host's mode, owner and group (what `std::os::unix::fs::MetadataExt`
+/// reads, and `permissions().readonly()` is made of), or, where the host cannot tell,
+/// `readonly()` false where the sandbox lets the script write.
 pub fn metadata<P: AsRef<Path>>(path: P) -> io::Result<Metadata> {
     let path = path.as_ref();
-    Ok(with_write_permission(path, std::fs::metadata(path)?))
+    Ok(with_host_mode(path, true, std::fs::metadata(path)?))
 }
 
-/// std's, with `permissions().readonly()` as in [`metadata`].
+/// std's, with the host's mode as in [`metadata`] (of the link itself).
 pub fn symlink_metadata<P: AsRef<Path>>(path: P) -> io::Result<Metadata> {
     let path = path.as_ref();
-    Ok(with_write_permission(path, std::fs::symlink_metadata(path)?))
+    Ok(with_host_mode(path, false, std::fs::symlink_metadata(path)?))
+}
+
+fn with_host_mode(path: &Path, follow: bool, metadata: Metadata) -> Metadata {
+    let host = std::path::absolute(path)
+        .ok()
+        .and_then(|absolute| absolute.to_str().map(str::to_string))
+        .and_then(|absolute| host::unix_stat(&absolute, follow).ok());
+    match host.and_then(|[mode, uid, gid]| mode_bits::with_unix(&metadata, mode, uid, gid)) {
+        Some(patched) => patched,
+        None => with_write_permission(path, metadata),
+    }
+}
+
+/// The fields of wasi-libc's `struct stat` that `std::os::unix::fs::MetadataExt` reads,
+/// when std's `Metadata` has the layout [`mode_bits`] checks.
+pub(crate) fn unix_fields(metadata: &Metadata) -> Option<mode_bits::UnixFields> {
+    mode_bits::fields(metadata)
 }
 
 fn utf8(path: &Path) -> io::Result<String> {
@@ -74,7 +93,7 @@ fn with_write_permission(path: &Path, metadata: Metadata) -> Metadata {
 /// anything is written; the result is checked again through std's own accessors. Any
 /// mismatch (another layout in another toolchain) leaves std's answer untouched: a
 /// read-only answer, never a wrong one.
-mod mode_bits {
+pub(crate) mod mode_bits {
     use super::*;
 
     /// `st_mode` and `st_size` in wasi-libc's `struct stat`.
@@ -86,6 +105,114 @@ mod mode_bits {
     const S_IFLNK: u32 = 0o120_000;
     /// What `Permissions::set_readonly(false)` adds on Unix.
     const WRITE_BITS: u32 = 0o222;
+
+    /// `st_uid`, `st_gid`, `st_rdev`, `st_blksize`, `st_blocks` in wasi-libc's
+    /// `struct stat` (wasm32: `dev_t`, `ino_t`, `nlink_t` 8 bytes, `mode_t`, `uid_t`,
+    /// `gid_t` 4, padding, `dev_t`, `off_t` 8, `blksize_t` 4, padding, `blkcnt_t` 8).
+    const UID_OFFSET: usize = 28;
+    const GID_OFFSET: usize = 32;
+    const DEV_OFFSET: usize = 0;
+    const INO_OFFSET: usize = 8;
+    const NLINK_OFFSET: usize = 16;
+    const RDEV_OFFSET: usize = 40;
+    const BLKSIZE_OFFSET: usize = 56;
+    const BLOCKS_OFFSET: usize = 64;
+    /// `st_atim`, `st_mtim`, `st_ctim`: each an `i64` of seconds and a 4-byte `long` of
+    /// nanoseconds, padded to 16 bytes.
+    const ATIM_OFFSET: usize = 72;
+    const MTIM_OFFSET: usize = 88;
+    const CTIM_OFFSET: usize = 104;
+
+    /// What `MetadataExt` reports beside what std's accessors give.
+    pub(crate) struct UnixFields {
+        pub(crate) dev: u64,
+        pub(crate) ino: u64,
+        pub(crate) nlink: u64,
+        pub(crate) mode: u32,
+        pub(crate) uid: u32,
+        pub(crate) gid: u32,
+        pub(crate) rdev: u64,
+        pub(crate) blksize: u64,
+        pub(crate) blocks: u64,
+        pub(crate) atime: (i64, i64),
+        pub(crate) mtime: (i64, i64),
+        pub(crate) ctime: (i64, i64),
+    }
+
+    /// `metadata` with the host's mode, owner and group written where wasi-libc keeps
+    /// them; `None` when the layout is not the expected one or the host's file type
+    /// differs from std's (then nothing is written).
+    pub(super) fn with_unix(metadata: &Metadata, mode: u32, uid: u32, gid: u32) -> Option<Metadata> {
+        if !layout_matches(metadata) || BLOCKS_OFFSET + size_of::<u64>() > size_of::<Metadata>() {
+            return None;
+        }
+        let base = (metadata as *const Metadata).cast::<u8>();
+        // SAFETY: inside the value (checked above), plain integers.
+        let (old_mode, old_uid, old_gid) = unsafe {
+            (
+                base.add(MODE_OFFSET).cast::<u32>().read_unaligned(),
+                base.add(UID_OFFSET).cast::<u32>().read_unaligned(),
+                base.add(GID_OFFSET).cast::<u32>().read_unaligned(),
+            )
+        };
+        // wasi-libc fills no owner; the host's file must be the same kind of file.
+        if old_uid != 0 || old_gid != 0 || mode & S_IFMT != old_mode & S_IFMT {
+            return None;
+        }
+        let mut patched = metadata.clone();
+        let target = (&mut patched as *mut Metadata).cast::<u8>();
+        // SAFETY: as above, on our own copy.
+        unsafe {
+            target.add(MODE_OFFSET).cast::<u32>().write_unaligned(mode);
+            target.add(UID_OFFSET).cast::<u32>().write_unaligned(uid);
+            target.add(GID_OFFSET).cast::<u32>().write_unaligned(gid);
+        }
+        let consistent = patched.len() == metadata.len()
+            && patched.file_type() == metadata.file_type()
+            && patched.permissions().readonly() == (mode & WRITE_BITS == 0);
+        consistent.then_some(patched)
+    }
+
+    /// The `struct stat` fields of `metadata`, when its layout is the expected one.
+    pub(super) fn fields(metadata: &Metadata) -> Option<UnixFields> {
+        if CTIM_OFFSET + 16 > size_of::<Metadata>() {
+            return None;
+        }
+        let base = (metadata as *const Metadata).cast::<u8>();
+        // SAFETY: inside the value (checked above), plain integers.
+        let read_u64 = |offset: usize| unsafe { base.add(offset).cast::<u64>().read_unaligned() };
+        // SAFETY: likewise.
+        let read_u32 = |offset: usize| unsafe { base.add(offset).cast::<u32>().read_unaligned() };
+        let time = |offset: usize| (read_u64(offset) as i64, i64::from(read_u32(offset + 8) as i32));
+        let fields = UnixFields {
+            dev: read_u64(DEV_OFFSET),
+            ino: read_u64(INO_OFFSET),
+            nlink: read_u64(NLINK_OFFSET),
+            mode: read_u32(MODE_OFFSET),
+            uid: read_u32(UID_OFFSET),
+            gid: read_u32(GID_OFFSET),
+            rdev: read_u64(RDEV_OFFSET),
+            blksize: u64::from(read_u32(BLKSIZE_OFFSET)),
+            blocks: read_u64(BLOCKS_OFFSET),
+            atime: time(ATIM_OFFSET),
+            mtime: time(MTIM_OFFSET),
+            ctime: time(CTIM_OFFSET),
+        };
+        let modified = metadata
+            .modified()
+            .ok()
+            .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|since| (since.as_secs() as i64, i64::from(since.subsec_nanos())));
+        let kind_matches = match fields.mode & S_IFMT {
+            S_IFDIR => metadata.is_dir(),
+            S_IFREG => metadata.is_file(),
+            S_IFLNK => metadata.is_symlink(),
+            _ => !metadata.is_dir() && !metadata.is_file() && !metadata.is_symlink(),
+        };
+        let size = read_u64(SIZE_OFFSET);
+        let times_match = modified.is_none_or(|modified| modified == fields.mtime);
+        (kind_matches && size == metadata.len() && times_match).then_some(fields)
+    }
 
     pub(super) fn add_write(metadata: Metadata) -> Metadata {
         if !metadata.permissions().readonly() || !layout_matches(&metadata) {

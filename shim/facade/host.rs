@@ -38,6 +38,8 @@ extern "C" {
     fn host_copy_file(from: *const u8, from_len: usize, to: *const u8, to_len: usize, copied: *mut u64) -> u32;
     #[link_name = "set_readonly"]
     fn host_set_readonly(path: *const u8, len: usize, readonly: u32) -> u32;
+    #[link_name = "unix_stat"]
+    fn host_unix_stat(path: *const u8, len: usize, follow: u32, fields: *mut u32) -> u32;
 }
 
 fn check(code: u32) -> io::Result<()> {
@@ -147,6 +149,14 @@ pub fn copy_file(from: &str, to: &str) -> io::Result<u64> {
 pub fn set_readonly(path: &str, readonly: bool) -> io::Result<()> {
     // SAFETY: pointer to a live buffer of the given length.
     check(unsafe { host_set_readonly(path.as_ptr(), path.len(), u32::from(readonly)) })
+}
+
+/// The Unix mode, owner and group of `path` on the host, where the script may read.
+pub fn unix_stat(path: &str, follow: bool) -> io::Result<[u32; 3]> {
+    let mut fields = [0u32; 3];
+    // SAFETY: a pointer to a live buffer of the given length, and to three u32.
+    check(unsafe { host_unix_stat(path.as_ptr(), path.len(), u32::from(follow), fields.as_mut_ptr()) })?;
+    Ok(fields)
 }
 
 /// Whether the host says `path` is writable for this build script.

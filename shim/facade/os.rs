@@ -2,9 +2,10 @@
 //!
 //! A build script's `#[cfg(unix)]` is true in the sandbox on a Unix host (it describes the
 //! host; see `host_cfg.rs`), so the code behind it must compile. wasm32-wasip1's std has
-//! no `std::os::unix`; what WASI can do the same way is here. What it cannot (permission
-//! modes, owners, signals) is missing on purpose: a script that needs it fails to compile
-//! and the tool says which item the facade lacks, rather than answering with made-up bits.
+//! no `std::os::unix`; what WASI can do the same way is here, and `MetadataExt` with the
+//! host's mode and owner. What cannot be honoured (setting modes through `Permissions`,
+//! signals) is missing on purpose: a script that needs it fails to compile and the tool
+//! says which item the facade lacks, rather than answering with made-up bits.
 
 pub use std::os::*;
 
@@ -20,11 +21,94 @@ pub mod unix {
         pub use std::os::fd::*;
     }
 
-    /// Symbolic links.
+    /// Symbolic links, and the Unix fields of file metadata.
     pub mod fs {
         use std::ffi::CString;
         use std::io;
         use std::path::Path;
+
+        /// `std::os::unix::fs::MetadataExt` for std's `Metadata`. Mode, owner and group
+        /// are the host's for metadata from `fs::metadata` and `fs::symlink_metadata`
+        /// (the host answers them); std's own methods (`Path::metadata`,
+        /// `File::metadata`) carry what WASI reports, which has no permission bits or
+        /// owner.
+        pub trait MetadataExt {
+            fn dev(&self) -> u64;
+            fn ino(&self) -> u64;
+            fn mode(&self) -> u32;
+            fn nlink(&self) -> u64;
+            fn uid(&self) -> u32;
+            fn gid(&self) -> u32;
+            fn rdev(&self) -> u64;
+            fn size(&self) -> u64;
+            fn atime(&self) -> i64;
+            fn atime_nsec(&self) -> i64;
+            fn mtime(&self) -> i64;
+            fn mtime_nsec(&self) -> i64;
+            fn ctime(&self) -> i64;
+            fn ctime_nsec(&self) -> i64;
+            fn blksize(&self) -> u64;
+            fn blocks(&self) -> u64;
+        }
+
+        fn fields(metadata: &std::fs::Metadata) -> crate::fs::mode_bits::UnixFields {
+            // The layout is checked; another one (another toolchain) is the tool's bug,
+            // and a made-up answer would go unnoticed.
+            crate::fs::unix_fields(metadata).expect(
+                "cargo-wasm-build: std's Metadata has a layout the sandbox does not know; please report this",
+            )
+        }
+
+        impl MetadataExt for std::fs::Metadata {
+            fn dev(&self) -> u64 {
+                fields(self).dev
+            }
+            fn ino(&self) -> u64 {
+                fields(self).ino
+            }
+            fn mode(&self) -> u32 {
+                fields(self).mode
+            }
+            fn nlink(&self) -> u64 {
+                fields(self).nlink
+            }
+            fn uid(&self) -> u32 {
+                fields(self).uid
+            }
+            fn gid(&self) -> u32 {
+                fields(self).gid
+            }
+            fn rdev(&self) -> u64 {
+                fields(self).rdev
+            }
+            fn size(&self) -> u64 {
+                self.len()
+            }
+            fn atime(&self) -> i64 {
+                fields(self).atime.0
+            }
+            fn atime_nsec(&self) -> i64 {
+                fields(self).atime.1
+            }
+            fn mtime(&self) -> i64 {
+                fields(self).mtime.0
+            }
+            fn mtime_nsec(&self) -> i64 {
+                fields(self).mtime.1
+            }
+            fn ctime(&self) -> i64 {
+                fields(self).ctime.0
+            }
+            fn ctime_nsec(&self) -> i64 {
+                fields(self).ctime.1
+            }
+            fn blksize(&self) -> u64 {
+                fields(self).blksize
+            }
+            fn blocks(&self) -> u64 {
+                fields(self).blocks
+            }
+        }
 
         extern "C" {
             // wasi-libc resolves both paths against the preopened directories, as
