@@ -143,25 +143,18 @@ pub(crate) mod mode_bits {
     /// them; `None` when the layout is not the expected one or the host's file type
     /// differs from std's (then nothing is written).
     pub(super) fn with_unix(metadata: &Metadata, mode: u32, uid: u32, gid: u32) -> Option<Metadata> {
-        if !layout_matches(metadata) || BLOCKS_OFFSET + size_of::<u64>() > size_of::<Metadata>() {
+        if !layout_matches(metadata) {
             return None;
         }
-        let base = (metadata as *const Metadata).cast::<u8>();
-        // SAFETY: inside the value (checked above), plain integers.
-        let (old_mode, old_uid, old_gid) = unsafe {
-            (
-                base.add(MODE_OFFSET).cast::<u32>().read_unaligned(),
-                base.add(UID_OFFSET).cast::<u32>().read_unaligned(),
-                base.add(GID_OFFSET).cast::<u32>().read_unaligned(),
-            )
-        };
+        let old = fields(metadata)?;
         // wasi-libc fills no owner; the host's file must be the same kind of file.
-        if old_uid != 0 || old_gid != 0 || mode & S_IFMT != old_mode & S_IFMT {
+        if old.uid != 0 || old.gid != 0 || mode & S_IFMT != old.mode & S_IFMT {
             return None;
         }
         let mut patched = metadata.clone();
         let target = (&mut patched as *mut Metadata).cast::<u8>();
-        // SAFETY: as above, on our own copy.
+        // SAFETY: `fields` found wasi-libc's layout, so these u32 lie inside the value;
+        // written on our own copy, checked through std's accessors below.
         unsafe {
             target.add(MODE_OFFSET).cast::<u32>().write_unaligned(mode);
             target.add(UID_OFFSET).cast::<u32>().write_unaligned(uid);

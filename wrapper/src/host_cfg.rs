@@ -42,16 +42,9 @@ pub const PLATFORM_NAMES: &[&str] = &[
     "windows",
 ];
 
-/// Names the facade's `cfg!` answers from the host's values (`__cwb_host_<name>`); the
-/// list in `shim/facade/host_cfg.rs` must name the same. Profile settings
-/// (`debug_assertions`, `overflow_checks`) are the same on both sides and stay core's.
-pub const CFG_MACRO_NAMES: &[&str] = &[
-    "target_arch",
-    "target_os",
-    "target_family",
-    "target_env",
-    "target_vendor",
-    "target_abi",
+/// Names that describe the code compiled for a target rather than the platform it runs
+/// on: a script's `cfg!` of them is answered for the host, its attributes stay wasm's.
+const CODE_NAMES: &[&str] = &[
     "target_pointer_width",
     "target_endian",
     "target_feature",
@@ -60,10 +53,19 @@ pub const CFG_MACRO_NAMES: &[&str] = &[
     "target_has_atomic_equal_alignment",
     "panic",
     "relocation_model",
-    "unix",
-    "windows",
     "target_thread_local",
 ];
+
+/// Names the facade's `cfg!` answers from the host's values (`__cwb_host_<name>`): the
+/// platform's and the code's. The list in `shim/facade/host_cfg.rs` must name the same.
+/// Profile settings (`debug_assertions`, `overflow_checks`) are the same on both sides
+/// and stay core's.
+fn cfg_macro_names() -> impl Iterator<Item = &'static str> {
+    PLATFORM_NAMES.iter().chain(CODE_NAMES).copied()
+}
+
+/// Names that take no value (`unix`, not `target_os = "linux"`).
+const BARE_NAMES: &[&str] = &["unix", "windows", "target_thread_local"];
 
 /// The cfg that marks a build script's own crate; also the prefix of the host's values.
 const SCRIPT_MARK: &str = "__cwb_host";
@@ -235,7 +237,7 @@ impl HostCfgs {
         for host in self
             .host
             .iter()
-            .filter(|cfg| CFG_MACRO_NAMES.contains(&cfg.name.as_str()))
+            .filter(|cfg| cfg_macro_names().any(|name| name == cfg.name))
         {
             cfg(host.renamed(&host_name(&host.name)));
         }
@@ -286,19 +288,12 @@ fn host_name(name: &str) -> String {
 
 /// Declares the tool's cfg names to rustc's cfg checking.
 fn check_cfg_args() -> Vec<String> {
-    let is_bare = |name: &&&str| matches!(**name, "unix" | "windows" | "target_thread_local");
     let bare: Vec<String> = std::iter::once(SCRIPT_MARK.to_string())
-        .chain(
-            CFG_MACRO_NAMES
-                .iter()
-                .filter(is_bare)
-                .map(|name| host_name(name)),
-        )
+        .chain(BARE_NAMES.iter().map(|name| host_name(name)))
         .collect();
-    let valued: Vec<String> = CFG_MACRO_NAMES
-        .iter()
-        .filter(|name| !is_bare(name))
-        .map(|name| host_name(name))
+    let valued: Vec<String> = cfg_macro_names()
+        .filter(|name| !BARE_NAMES.contains(name))
+        .map(host_name)
         .chain(std::iter::once(CPU_FEATURE.to_string()))
         .collect();
     vec![
@@ -544,14 +539,18 @@ mod tests {
             .iter()
             .find(|(path, _)| *path == "facade/host_cfg.rs")
             .unwrap();
-        let answered: Vec<&str> = facade
+        let mut answered: Vec<&str> = facade
             .lines()
             .filter_map(|line| line.trim().strip_prefix("(@pred "))
             .filter_map(|rest| rest.split([' ', ')']).next())
             .filter(|name| !matches!(*name, "not(" | "all(" | "any(" | "$($p:tt)*"))
             .filter(|name| name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
             .collect();
-        assert_eq!(answered, CFG_MACRO_NAMES);
+        answered.sort_unstable();
+        let mut given: Vec<&str> = cfg_macro_names().collect();
+        given.sort_unstable();
+        assert_eq!(answered, given);
+        assert!(BARE_NAMES.iter().all(|bare| given.contains(bare)));
     }
 
     #[test]

@@ -475,14 +475,8 @@ fn needs_native(unbuilt: &Unbuilt, package: &PackageEnv, audit_log: &Path) -> Re
         text.push_str(diagnostics);
         text.push('\n');
     }
-    text.push_str(&grant_help(
-        &package.grant_site,
-        &package
-            .policy
-            .grant_spec(&package.cargo.name, &package.cargo.version),
-        std::slice::from_ref(&capability),
-    ));
-    text.push_str("      running natively keeps the script confined (no network, writes only OUT_DIR) but\n      does not check the programs it starts against `exec` grants\n");
+    text.push_str(&run_natively_help(package));
+    text.push('\n');
     report(
         &text,
         package,
@@ -599,14 +593,10 @@ fn refuse_misanswered_cfgs(
         ));
     }
     text.push_str("note: a build script runs as wasm32-wasip1: the tool makes its platform `cfg`s (`target_os`, `unix`, ...) and `cfg!` describe the host, but cannot unset wasm's own values or change what describes the generated code\n");
-    text.push_str(&grant_help(
-        &package.grant_site,
-        &package
-            .policy
-            .grant_spec(&package.cargo.name, &package.cargo.version),
-        std::slice::from_ref(&capability),
-    ));
-    text.push_str("      running natively keeps the script confined (no network, writes only OUT_DIR) but\n      does not check the programs it starts against `exec` grants;\n      or ask the crate's authors to use `cfg!` or `CARGO_CFG_*` for these tests\n");
+    text.push_str(&run_natively_help(package));
+    text.push_str(
+        ";\n      or ask the crate's authors to use `cfg!` or `CARGO_CFG_*` for these tests\n",
+    );
     // The predicates and paths are the crate's text: `report` shows them inert.
     report(
         &text,
@@ -617,6 +607,20 @@ fn refuse_misanswered_cfgs(
         vec![capability],
     );
     1
+}
+
+/// How to grant `run-natively` to the package, and what it gives up (without the final
+/// line break, so a caller can go on with its own advice).
+fn run_natively_help(package: &PackageEnv) -> String {
+    let mut text = grant_help(
+        &package.grant_site,
+        &package
+            .policy
+            .grant_spec(&package.cargo.name, &package.cargo.version),
+        &[Capability::RunNatively],
+    );
+    text.push_str("      running natively keeps the script confined (no network, writes only OUT_DIR) but\n      does not check the programs it starts against `exec` grants");
+    text
 }
 
 /// Why the sandbox answers a cfg name differently, for the W109 text.
