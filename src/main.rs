@@ -15,6 +15,7 @@ mod doctor;
 mod exit;
 mod homes;
 mod permissions;
+mod progress;
 mod run_cargo;
 mod summary;
 

@@ -301,6 +301,7 @@ fn resolve_package(
         env_defaults: consumer.env_defaults,
         limits: limits.apply(Limits::default()),
         spec: Some(package.spec.clone()),
+        learning: false,
         dependency_sources: package.build_dependency_sources.clone(),
     };
     Resolved {
