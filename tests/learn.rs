@@ -230,3 +230,69 @@ fn a_learning_build_refuses_without_the_jail_even_when_unconfined_is_allowed() {
     assert!(!project.read("Cargo.toml").contains("exec ="));
     assert!(project.build_script_results("debug").is_empty());
 }
+
+/// A new application as a user writes it, with a `-sys` crate that runs `cc` only after
+/// pkg-config found its library (openssl-sys) and one that builds bundled C sources
+/// (libsqlite3-sys): the first build, the learning build its error prints, one approval,
+/// and the next build passes, from another directory, as printed.
+#[test]
+#[ignore = "real-crates tier: run with `cargo test -- --include-ignored`"]
+fn a_new_application_with_sys_crates_converges_in_one_round() {
+    let project = Project::locked("learn-first-build");
+    project
+        .file(
+            "Cargo.toml",
+            &manifest(
+                "app",
+                "[dependencies]\nopenssl-sys = \"=0.9.118\"\nlibsqlite3-sys = { version = \"=0.30.1\", features = [\"bundled\"] }\n",
+            ),
+        )
+        .file(
+            "src/main.rs",
+            r#"fn main() {
+    let ssl = unsafe { openssl_sys::OpenSSL_version_num() };
+    let sqlite = unsafe { libsqlite3_sys::sqlite3_libversion_number() };
+    println!("{} {}", ssl > 0, sqlite > 3_000_000);
+}
+"#,
+        );
+    let first = project.wasm_build(&[]).failure();
+    let printed = first
+        .stderr
+        .lines()
+        .find_map(|line| {
+            let start = line.find("`cargo wasm-build approve --learn")?;
+            let rest = &line[start + 1..];
+            Some(rest[..rest.find('`')?].to_string())
+        })
+        .unwrap_or_else(|| panic!("no learning command offered:\n{}", first.stderr));
+    assert_eq!(printed, "cargo wasm-build approve --learn");
+
+    let other_dir = tempfile::tempdir().unwrap();
+    let mut learn = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-wasm-build"));
+    learn
+        .current_dir(other_dir.path())
+        .args(["wasm-build", "approve", "--learn", "--yes", "--manifest-path"])
+        .arg(project.root().join("Cargo.toml"));
+    project
+        .run(learn)
+        .success()
+        .stderr_has("Learned openssl-sys v0.9.118")
+        .stderr_has("Learned libsqlite3-sys v0.30.1")
+        .stderr_has("Approved 2 packages");
+    let written = project.read("Cargo.toml");
+    let openssl = written
+        .split("[package.metadata.sandbox.allow.\"openssl-sys@0.9.118\"]")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{written}"));
+    let openssl = openssl.split("\n[").next().unwrap();
+    for program in ["\"cc\"", "\"pkg-config\""] {
+        assert!(openssl.contains(program), "{program}: {written}");
+    }
+
+    project.wasm_build(&[]).success().stderr_lacks("W101");
+    let output = std::process::Command::new(project.target().join("debug/app"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "true true\n");
+}
