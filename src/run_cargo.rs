@@ -472,9 +472,8 @@ fn check_args(args: &[OsString]) -> Vec<&OsString> {
 fn print_discovered(found: &[audit::RunRecord], policy: &PolicyFile) {
     let mut text = String::new();
     for record in found {
-        let spec = policy
-            .policy_for(&record.manifest_dir)
-            .grant_spec(&record.package, &record.version);
+        let package = policy.policy_for(&record.manifest_dir);
+        let spec = package.grant_spec(&record.package, &record.version);
         if !record.stderr_tail.is_empty() {
             text.push_str(&format!(
                 "--- stderr of the build script of `{} v{}` (last {} lines)\n",
@@ -488,7 +487,7 @@ fn print_discovered(found: &[audit::RunRecord], policy: &PolicyFile) {
         }
         text.push_str(&wasm_build_standin::failure_text(
             &format!("`{} v{}`", record.package, record.version),
-            (&policy.grant_site, &spec),
+            (&policy.grant_site, &spec, package.allow_table.as_deref()),
             &record.errors,
             &record.pending,
         ));

@@ -272,7 +272,13 @@ fn a_new_application_with_sys_crates_converges_in_one_round() {
     let mut learn = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-wasm-build"));
     learn
         .current_dir(other_dir.path())
-        .args(["wasm-build", "approve", "--learn", "--yes", "--manifest-path"])
+        .args([
+            "wasm-build",
+            "approve",
+            "--learn",
+            "--yes",
+            "--manifest-path",
+        ])
         .arg(project.root().join("Cargo.toml"));
     project
         .run(learn)

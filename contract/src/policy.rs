@@ -51,6 +51,10 @@ pub struct Policy {
     /// kept: every script that learned something runs again in the next build.
     #[serde(default)]
     pub learning: bool,
+    /// What the consumer's `allow` table for the package holds, as written, or `None`
+    /// without one: a hint adds to the table instead of repeating its header.
+    #[serde(default)]
+    pub allow_table: Option<Vec<Capability>>,
 }
 
 impl Default for Policy {
@@ -64,6 +68,7 @@ impl Default for Policy {
             env_defaults: true,
             dependency_sources: Vec::new(),
             learning: false,
+            allow_table: None,
         }
     }
 }

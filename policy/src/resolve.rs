@@ -302,6 +302,10 @@ fn resolve_package(
         limits: limits.apply(Limits::default()),
         spec: Some(package.spec.clone()),
         learning: false,
+        allow_table: consumer
+            .allow
+            .get(&package.spec)
+            .map(|table| table.capabilities().into_iter().collect()),
         dependency_sources: package.build_dependency_sources.clone(),
     };
     Resolved {

@@ -472,8 +472,7 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
         .filter(|c| !was_learned(c))
         .cloned()
         .collect();
-    let spec = policy.grant_spec(&package.cargo.name, &package.cargo.version);
-    report(package, (&prepared.grant_site, &spec), &errors, &blocked);
+    report(package, (&prepared.grant_site, policy), &errors, &blocked);
     if !output.exit.success() && output.ran_untrusted && !pending.contains(&Capability::RunBuilt) {
         note_what_programs_cannot_do(package, policy);
     }
@@ -841,11 +840,18 @@ fn note_what_programs_cannot_do(package: &Package, policy: &Policy) {
 /// Prints the errors and how to grant what is pending (under `spec`, in `site`).
 fn report(
     package: &Package,
-    (site, spec): (&GrantSite, &str),
+    (site, policy): (&GrantSite, &Policy),
     errors: &[RunError],
     pending: &[Capability],
 ) {
-    let text = failure_text(&package.cargo.describe(), (site, spec), errors, pending);
+    let spec = policy.grant_spec(&package.cargo.name, &package.cargo.version);
+    let table = policy.allow_table.as_deref();
+    let text = failure_text(
+        &package.cargo.describe(),
+        (site, &spec, table),
+        errors,
+        pending,
+    );
     // stderr is where cargo shows a failed build script's explanation.
     let _ = std::io::stderr().write_all(text.as_bytes());
 }
@@ -856,7 +862,7 @@ fn report(
 /// the stand-in and the CLI both print this text as it is.
 pub fn failure_text(
     described: &str,
-    (site, spec): (&GrantSite, &str),
+    (site, spec, existing): (&GrantSite, &str, Option<&[Capability]>),
     errors: &[RunError],
     pending: &[Capability],
 ) -> String {
@@ -872,7 +878,7 @@ pub fn failure_text(
         ));
     }
     if !pending.is_empty() {
-        text.push_str(&grant_help(site, spec, pending));
+        text.push_str(&grant_help(site, spec, pending, existing));
     }
     InertLines(&text).to_string()
 }
@@ -1004,7 +1010,7 @@ mod tests {
         let run_sh = Capability::Exec("sh".into());
         let text = failure_text(
             "`x v1.0.0`",
-            (&site, "x@1.0.0"),
+            (&site, "x@1.0.0", None),
             &[
                 RunError::new(Code::W501, "exited with status 3"),
                 pending_errors(&[(Attempt::Ran("sh -c true".into()), run_sh.clone())])[0].clone(),
