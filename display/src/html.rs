@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use sha2::{Digest, Sha256};
 
 use super::markdown::badges;
-use super::{CardStatus, PackageCard, PermissionReport, plural, short_run, short_set};
+use super::{CardStatus, PackageCard, PermissionReport, short_run, short_set};
 
 const STYLE: &str = r#"
 :root { color-scheme: light; --fg: #1b1f24; --muted: #57606a; --line: #d0d7de; --card: #ffffff; --bg: #f6f8fa; }
@@ -279,6 +279,8 @@ fn filter_text(card: &PackageCard) -> String {
         short_set(&card.requested),
         short_set(&card.granted),
     ];
+    parts.extend(card.reason.clone());
+    parts.extend(card.links.clone());
     parts.extend(card.description.clone());
     parts.extend(card.license.clone());
     parts.extend(
@@ -328,21 +330,11 @@ fn table_row(out: &mut String, card: &PackageCard) {
         name = escape(&card.name),
         version = escape(&card.version),
         class = status_class(card.status),
-        status = status_words(card),
+        status = card.status_words(),
         requested = set_cell(&card.requested),
         granted = set_cell(&card.granted),
         run = escape(&card.last_run.as_ref().map_or_else(|| "-".into(), short_run)),
     );
-}
-
-/// The status label, and for a proc macro with a build script that the script is
-/// sandboxed and the macro is not.
-fn status_words(card: &PackageCard) -> String {
-    if card.proc_macro && card.build_script && card.status == CardStatus::ProcMacro {
-        format!("{} (build script sandboxed)", card.status.label())
-    } else {
-        card.status.label().to_string()
-    }
 }
 
 /// The packages that run no code at build time, folded away, one line each with who
@@ -410,7 +402,7 @@ fn render_card(out: &mut String, card: &PackageCard, with_cards: &BTreeSet<(&str
         name = escape(&card.name),
         version = escape(&card.version),
         class = status_class(card.status),
-        status = status_words(card),
+        status = card.status_words(),
     );
     if let Some(description) = &card.description {
         let _ = writeln!(out, "<p class=\"about\">{}</p>", escape(description));
@@ -421,7 +413,7 @@ fn render_card(out: &mut String, card: &PackageCard, with_cards: &BTreeSet<(&str
     }
     let _ = writeln!(out, "</ul>\n<dl>");
     // Fields whose value is already HTML (links), then fields of plain text.
-    let mut html_field = |out: &mut String, name: &str, html: &str| {
+    let html_field = |out: &mut String, name: &str, html: &str| {
         let class = if [DANGEROUS, DANGEROUS_REQUEST, DANGEROUS_UNREVIEWED].contains(&name) {
             " class=\"danger\""
         } else {
@@ -464,7 +456,7 @@ fn render_card(out: &mut String, card: &PackageCard, with_cards: &BTreeSet<(&str
             .collect();
         html_field(out, "Needed by", &links.join(", "));
     }
-    if card.dependency_path.len() > 1 {
+    if card.dependency_path.len() > 2 {
         field(out, "Why here", &card.dependency_path.join(" → "));
     }
     if let Some(links) = &card.links {

@@ -233,13 +233,20 @@ impl PackageCard {
         self.build_script || self.proc_macro
     }
 
-    /// The status as the table shows it: its label, then drift, which the status alone
-    /// does not say (`sandboxed; drift: grants name drifted@1.0.0`).
-    pub fn status_text(&self) -> String {
+    /// The status label, and for a proc macro with a build script that the script is
+    /// sandboxed (the macro is not).
+    pub fn status_words(&self) -> String {
         let mut text = self.status.label().to_string();
         if self.proc_macro && self.build_script && self.status == CardStatus::ProcMacro {
             text.push_str(" (its build script is sandboxed)");
         }
+        text
+    }
+
+    /// The status as the table shows it: its label, then drift, which the status alone
+    /// does not say (`sandboxed; drift: grants name drifted@1.0.0`).
+    pub fn status_text(&self) -> String {
+        let mut text = self.status_words();
         if !self.drift.is_empty() {
             text.push_str(&format!("; drift: grants name {}", self.drift.join(", ")));
         }

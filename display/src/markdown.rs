@@ -89,7 +89,7 @@ impl Section {
             Section::Drift => "Grants for another version",
             Section::Dangerous => "Dangerous grants or requests",
             Section::Granted => "Granted beyond the defaults",
-            Section::Defaults => "Within the sandbox's defaults",
+            Section::Defaults => "Nothing granted beyond the defaults",
         }
     }
 }
@@ -112,10 +112,10 @@ pub fn render_markdown(report: &PermissionReport) -> String {
     );
     let _ = writeln!(
         out,
-        "Mode `{}` · {} · {} run code at build time: {}, {} (not sandboxed) · **{}** · {} · {} · {}\n",
+        "Mode `{}` · {} · {} at build time: {}, {} (not sandboxed) · **{}** · {} · {} · {}\n",
         report.mode.as_str(),
         plural(summary.packages, "package", "packages"),
-        summary.build_time,
+        plural(summary.build_time, "runs code", "run code"),
         plural(summary.build_scripts, "build script", "build scripts"),
         plural(summary.proc_macros, "proc macro", "proc macros"),
         plural(summary.unreviewed, "needs review", "need review"),
@@ -174,7 +174,7 @@ fn line(card: &PackageCard, section: Section) -> String {
         "**{} {}** — {}",
         markdown(&card.name),
         markdown(&card.version),
-        card.status.label()
+        card.status_words()
     )];
     if section == Section::Defaults {
         if let Some(run) = &card.last_run {
@@ -256,7 +256,9 @@ mod tests {
         let text = render_markdown(&report);
         let drift = text.find("### Grants for another version (1)").unwrap();
         let dangerous = text.find("### Dangerous grants or requests (1)").unwrap();
-        let defaults = text.find("Within the sandbox's defaults (1)").unwrap();
+        let defaults = text
+            .find("Nothing granted beyond the defaults (1)")
+            .unwrap();
         assert!(drift < dangerous && dangerous < defaults, "{text}");
         assert!(
             text.contains("- **serde 1.0.0** — sandboxed · grants name `serde@0.9.0`, not this version · review: `cargo wasm-build permissions -p serde@1.0.0`\n"),
@@ -297,7 +299,7 @@ Mode `deny` · 5 packages · 4 run code at build time: 3 build scripts, 1 proc m
 
 - **zstd-sys 1.0.0** — sandboxed, granted · granted: exec: cc, ar · last run ok in 6.5 s; ran cc ×43, ar
 
-<details><summary>Within the sandbox's defaults (2)</summary>
+<details><summary>Nothing granted beyond the defaults (2)</summary>
 
 - **serde 1.0.0** — sandboxed
 - **serde\\_derive 1.0.0** — proc macro, not sandboxed

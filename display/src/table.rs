@@ -301,8 +301,8 @@ pub fn render_card(card: &PackageCard, style: TableStyle) -> String {
         let dependents: Vec<String> = card.dependents.iter().map(Dependent::short).collect();
         field(&mut out, "needed by", &dependents.join(", "));
     }
-    if card.dependency_path.len() > 1 {
-        field(&mut out, "path", &card.dependency_path.join(" → "));
+    if card.dependency_path.len() > 2 {
+        field(&mut out, "why here", &card.dependency_path.join(" → "));
     }
     let mut requested = short_set(&card.requested);
     if let Some(reason) = &card.reason {
