@@ -37,7 +37,7 @@ th { background: #eaeef2; }
 .card header { display: flex; justify-content: space-between; gap: .5rem; align-items: baseline; flex-wrap: wrap; }
 .badges { display: flex; flex-wrap: wrap; gap: .35rem; margin: .6rem 0; padding: 0; list-style: none; }
 .badge { border-radius: 999px; padding: .05rem .6rem; font-size: .8rem; border: 1px solid #8c959f; background: #f6f8fa; color: #24292f; }
-.status { font-weight: 600; border-radius: 6px; padding: .05rem .5rem; font-size: .85rem; }
+.status { display: inline-block; font-weight: 600; border-radius: 6px; padding: .05rem .5rem; font-size: .85rem; }
 .status-needs-review { background: #ffebe9; color: #a40e26; border: 1px solid #a40e26; }
 .status-sandboxed, .status-no-build-time-code { background: #dafbe1; color: #116329; border: 1px solid #116329; }
 .danger { color: #a40e26; font-weight: 600; }
@@ -49,7 +49,7 @@ dd { margin: 0; overflow-wrap: anywhere; }
 .muted { color: var(--muted); }
 [hidden] { display: none !important; }
 .filter { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center; margin: 0 0 1rem; }
-.filter input[type=search] { font: inherit; padding: .35rem .6rem; border: 1px solid #8c959f; border-radius: 6px; min-width: 18rem; }
+.filter input[type=search] { font: inherit; padding: .35rem .6rem; border: 1px solid #8c959f; border-radius: 6px; width: min(22rem, 100%); }
 .about { margin: .25rem 0 .5rem; }
 .drift { display: block; color: #6f4b00; font-size: .85rem; margin-top: .2rem; }
 a { color: #0a3069; }
