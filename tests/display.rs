@@ -412,7 +412,79 @@ fn a_real_graph_from_crates_io() {
     assert_eq!(card("serde_derive")["status"], "proc-macro");
     assert_eq!(card("serde")["status"], "sandboxed");
     assert!(card("serde")["last_run"]["succeeded"].as_bool().unwrap());
+    assert!(
+        card("zstd-sys")["description"]
+            .as_str()
+            .is_some_and(|text| !text.is_empty()),
+        "what the crate says it is, from crates.io's manifest"
+    );
+    assert!(
+        card("zstd-sys")["repository"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://")
+    );
     project.wasm_build(&["permissions", "--check"]).success();
+    // The Markdown for a pull request is one line per build-time crate and a few more.
+    let markdown = project
+        .wasm_build(&["permissions", "--format", "markdown"])
+        .success()
+        .stdout;
+    let build_time = report["summary"]["build_time"].as_u64().unwrap() as usize;
+    assert!(markdown.lines().count() <= build_time + 16, "{markdown}");
+}
+
+/// A real graph with Windows-only crates (parking_lot_core pulls `windows-targets` and the
+/// `windows_*` crates, which have build scripts, for `cfg(windows)`): on this platform
+/// they are neither listed nor counted; for Windows they are.
+#[test]
+#[ignore = "real-crates tier: run with `cargo test -- --include-ignored`"]
+fn windows_only_crates_of_a_real_graph_are_left_out() {
+    let project = Project::locked("display-platform");
+    project
+        .file(
+            "Cargo.toml",
+            &manifest("real", "[dependencies]\nparking_lot_core = \"=0.9.11\"\n"),
+        )
+        .file("src/lib.rs", "");
+    let windows_crates = |report: &serde_json::Value| -> Vec<String> {
+        report["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|card| card["name"].as_str())
+            .filter(|name| name.starts_with("windows"))
+            .map(String::from)
+            .collect()
+    };
+    let json = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec!["permissions", "--format", "json"];
+        args.extend(extra);
+        serde_json::from_str(&project.wasm_build(&args).success().stdout).unwrap()
+    };
+    let build_scripts = |report: &serde_json::Value| -> Vec<String> {
+        report["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|card| card["build_script"] == true)
+            .filter_map(|card| card["name"].as_str().map(String::from))
+            .collect()
+    };
+    let here = json(&[]);
+    assert_eq!(windows_crates(&here), Vec::<String>::new(), "{here}");
+    assert_eq!(build_scripts(&here), ["libc", "parking_lot_core"], "{here}");
+    assert_eq!(here["summary"]["build_scripts"], 2, "counted as listed");
+    let windows = json(&["--target", "x86_64-pc-windows-msvc"]);
+    assert_eq!(
+        build_scripts(&windows),
+        ["parking_lot_core", "windows_x86_64_msvc"],
+        "{windows}"
+    );
+    project
+        .wasm_build(&["permissions", "--color", "never"])
+        .success()
+        .stdout_lacks("windows");
 }
 
 #[test]

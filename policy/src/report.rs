@@ -160,7 +160,9 @@ impl CratePage {
                 .filter(|text| !text.is_empty())
                 .map(String::from)
         };
-        card.description = trimmed(&self.description);
+        // Manifests wrap long descriptions over lines; one line reads the same.
+        card.description = trimmed(&self.description)
+            .map(|text| text.split_whitespace().collect::<Vec<_>>().join(" "));
         card.license = trimmed(&self.license);
         card.repository = trimmed(&self.repository);
         card.documentation = trimmed(&self.documentation);
