@@ -159,7 +159,7 @@ pub fn run(args: &PermissionsArgs) -> Result<i32> {
         });
         if report.packages.is_empty() {
             bail!(
-                "no package `{}` in this workspace's dependency graph for {platform}",
+                "no package `{}` in this workspace's dependency graph for {platform} (for another platform's: --target TRIPLE)",
                 Inert(spec)
             );
         }

@@ -240,6 +240,12 @@ fn only_what_builds_for_the_platform_is_listed() {
     windows
         .stdout_has("for x86_64-pc-windows-msvc (mode: deny)")
         .stdout_has("  win-only 1.0.0 ");
+    permissions(&project, &["-p", "win-only"])
+        .failure()
+        .stderr_has(&format!(
+            "no package `win-only` in this workspace's dependency graph for {} (for another platform's: --target TRIPLE)",
+            host_triple()
+        ));
 }
 
 /// A proc macro with a build script is not called sandboxed: the macro runs inside rustc.
