@@ -18,6 +18,7 @@ mod permissions;
 mod progress;
 mod run_cargo;
 mod summary;
+mod terminal;
 
 use std::ffi::OsString;
 use std::io::Write;

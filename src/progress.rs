@@ -152,7 +152,7 @@ impl<'a> StatusLine<'a> {
         if !self.live || self.started.elapsed() < Duration::from_secs(1) {
             return;
         }
-        let width = terminal_width().unwrap_or(80);
+        let width = crate::terminal::width(libc::STDERR_FILENO).unwrap_or(80);
         let mut text = format!(
             "{} {} done{}{}  {}s",
             self.output.paint(&format!("{:>12}", self.verb), Tone::Help),
@@ -191,26 +191,6 @@ impl<'a> StatusLine<'a> {
             self.output.paint(&format!("{verb:>12}"), tone)
         );
     }
-}
-
-/// The terminal's width in columns, from `COLUMNS` (set by shells that track it) or the
-/// terminal itself.
-fn terminal_width() -> Option<usize> {
-    if let Some(columns) = std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse::<usize>().ok())
-    {
-        return Some(columns);
-    }
-    let mut size = libc::winsize {
-        ws_row: 0,
-        ws_col: 0,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCGWINSZ writes one `winsize` to the pointer, which is valid for it.
-    let ok = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
-    (ok && size.ws_col > 0).then_some(usize::from(size.ws_col))
 }
 
 #[cfg(test)]

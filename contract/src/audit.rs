@@ -42,6 +42,11 @@ pub enum ExecVerdict {
 }
 
 impl ExecVerdict {
+    /// Whether the program ran: allowed, or run by a learning build.
+    pub fn ran(self) -> bool {
+        matches!(self, ExecVerdict::Allowed | ExecVerdict::Learned)
+    }
+
     /// The word the audit log and the permission display use.
     pub fn as_str(self) -> &'static str {
         match self {

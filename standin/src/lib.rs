@@ -1079,7 +1079,7 @@ mod tests {
         let errors = pending_errors(&pending);
         let text = failure_text(
             "`x v1.0.0`",
-            (&GrantSite::default(), "x@1.0.0"),
+            (&GrantSite::default(), "x@1.0.0", None),
             &errors,
             &[program],
         );
