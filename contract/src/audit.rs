@@ -76,6 +76,11 @@ pub struct RunRecord {
     pub manifest_dir: PathBuf,
     /// Exit status the stand-in gave cargo.
     pub status: i32,
+    /// The stand-in cargo ran, where it expects the compiled build script: `approve`
+    /// removes it when it grants `run-natively`, so that cargo compiles the script
+    /// natively in the next build.
+    #[serde(default)]
+    pub script: Option<PathBuf>,
     /// When the run ended, in seconds since the Unix epoch.
     #[serde(default)]
     pub finished_at: u64,

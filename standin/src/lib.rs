@@ -11,6 +11,7 @@ pub mod directive;
 mod exports;
 pub mod judge;
 mod out_dir;
+mod sandbox_only;
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
@@ -287,6 +288,9 @@ pub fn run(exe: &Path, manifest: &StandIn) -> Result<i32> {
             module_key,
             module_cache,
         } => {
+            if prepared.policy.verdict(Capability::RunNatively) == Verdict::Allowed {
+                return native_granted_since(exe, &prepared);
+            }
             let engine = SandboxEngine::get()?;
             let module_cache = ModuleCache::new(module_cache);
             let module = module_cache
@@ -329,7 +333,7 @@ pub fn run(exe: &Path, manifest: &StandIn) -> Result<i32> {
         }
     }
     .with_context(|| format!("failed to run the build script of {describe}"))?;
-    finish(&prepared, output, manifest)
+    finish(&prepared, output, (exe, manifest))
 }
 
 /// The script was compiled natively while `run-natively` was granted, and the grant is
@@ -346,9 +350,24 @@ fn native_no_longer_granted(exe: &Path, prepared: &Prepared) -> Result<i32> {
     Ok(1)
 }
 
+/// The script was compiled for the sandbox, and `run-natively` has been granted since
+/// (by hand: `approve` removes the stand-ins of what it grants it to). Cargo sees no
+/// reason to compile it again, so the stand-in removes itself: the next build compiles
+/// it natively. Running it in the sandbox would ignore the grant; running it natively
+/// needs the native compile.
+fn native_granted_since(exe: &Path, prepared: &Prepared) -> Result<i32> {
+    remove_with_hard_links(exe)?;
+    eprintln!(
+        "{} the build script of {} was compiled for the wasm sandbox, and `run-natively` is granted now; it did not run\nhelp: build again: cargo will compile it to run natively this time",
+        Code::W405.error(),
+        prepared.package.cargo.describe()
+    );
+    Ok(1)
+}
+
 /// Removes `exe` and the other names cargo gave it (it hard-links the compiled script as
 /// `build-script-build`), so that cargo finds its output missing.
-fn remove_with_hard_links(exe: &Path) -> Result<()> {
+pub fn remove_with_hard_links(exe: &Path) -> Result<()> {
     use std::os::unix::fs::MetadataExt;
     let meta = fs::metadata(exe).with_context(|| format!("failed to inspect {}", exe.display()))?;
     let dir = exe.parent().unwrap_or(Path::new("."));
@@ -367,7 +386,11 @@ fn remove_with_hard_links(exe: &Path) -> Result<()> {
 }
 
 /// Filters the output for cargo, checks `OUT_DIR`, reports and records the run.
-fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<i32> {
+fn finish(
+    prepared: &Prepared,
+    output: RunOutput,
+    (exe, manifest): (&Path, &StandIn),
+) -> Result<i32> {
     let native = matches!(manifest.script, Script::Native { .. });
     let package = &prepared.package;
     let policy = &prepared.policy;
@@ -451,7 +474,7 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
     for limited in &output.limited {
         errors.push(RunError::new(Code::W502, limited.clone()));
     }
-    let pending: Vec<Capability> = filtered
+    let mut pending: Vec<Capability> = filtered
         .pending
         .iter()
         .map(|(_, capability)| capability.clone())
@@ -468,11 +491,20 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
         .cloned()
         .collect();
     errors.extend(pending_errors(&blocking));
-    let blocked: Vec<Capability> = pending
+    let mut blocked: Vec<Capability> = pending
         .iter()
         .filter(|c| !was_learned(c))
         .cloned()
         .collect();
+    if blocked.is_empty()
+        && !native
+        && !output.exit.success()
+        && let Some(error) = sandbox_only::failure(&manifest.sandbox_only, policy)
+    {
+        errors.push(error);
+        blocked.push(Capability::RunNatively);
+        pending.push(Capability::RunNatively);
+    }
     report(package, (&prepared.grant_site, policy), &errors, &blocked);
     if !output.exit.success() && output.ran_untrusted && !pending.contains(&Capability::RunBuilt) {
         note_what_programs_cannot_do(package, policy);
@@ -500,6 +532,7 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
             version: package.cargo.version.clone(),
             manifest_dir: package.cargo.manifest_dir.clone(),
             status,
+            script: Some(exe.to_path_buf()),
             finished_at: audit::now(),
             elapsed_ms: duration_ms(output.elapsed),
             errors,
