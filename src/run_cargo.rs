@@ -100,6 +100,12 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
     }
     let target_dir = effective_target_dir(&text_args, &build_policy.target_dir)?;
     recompile_stale_guests(&target_dir)?;
+    // A changed grant reruns the scripts it affects (see `PolicyFile::grant_digest_file`).
+    build_policy.policy_file.grant_digests = Some(target_dir.join("wasm-build").join("grants"));
+    build_policy
+        .policy_file
+        .write_grant_digests()
+        .context("failed to record the build's grants for cargo's fingerprints")?;
 
     let policy_file = tempfile::Builder::new()
         .prefix("cargo-wasm-build-policy-")

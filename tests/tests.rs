@@ -17,6 +17,7 @@ mod environment;
 mod exec;
 mod facade;
 mod field;
+mod fingerprint;
 mod help;
 mod hints;
 mod host_cfgs;
