@@ -8,6 +8,7 @@ use wasm_build_contract::inert::Inert;
 use wasm_build_display::{
     PermissionReport, TableStyle, render_card, render_html, render_markdown, render_table,
 };
+use wasm_build_policy::carry::{Drifted, drifted};
 use wasm_build_policy::pending::{audit_logs, last_runs};
 use wasm_build_policy::report::{build_report, check_failures};
 use wasm_build_policy::{Consumer, Graph, Resolution};
@@ -161,7 +162,8 @@ pub fn run(args: &PermissionsArgs) -> Result<i32> {
         }
     }
     if args.check {
-        return check(&report);
+        let drifts = drifted(&graph, &resolution, &runs);
+        return check(&report, &drifts, &command_args(args)?);
     }
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let style = TableStyle {
@@ -199,8 +201,24 @@ fn emit(args: &PermissionsArgs, text: &str) -> Result<()> {
     }
 }
 
-fn check(report: &PermissionReport) -> Result<i32> {
-    let failures = check_failures(report);
+/// What the commands `--check` prints need to find this workspace from any directory:
+/// the manifest path and target directory it was given, made absolute.
+fn command_args(args: &PermissionsArgs) -> Result<String> {
+    let cwd = std::env::current_dir().context("failed to read the current directory")?;
+    let mut extra = String::new();
+    for (option, value) in [
+        ("--manifest-path", &args.manifest_path),
+        ("--target-dir", &args.target_dir),
+    ] {
+        if let Some(value) = value {
+            extra.push_str(&format!(" {option} {}", cwd.join(value).display()));
+        }
+    }
+    Ok(extra)
+}
+
+fn check(report: &PermissionReport, drifts: &[Drifted], extra: &str) -> Result<i32> {
+    let failures = check_failures(report, extra);
     let mut stderr = std::io::stderr();
     if failures.is_empty() {
         writeln!(
@@ -219,9 +237,19 @@ fn check(report: &PermissionReport) -> Result<i32> {
     for failure in &failures {
         writeln!(stderr, "  {}", Inert(failure))?;
     }
+    for drift in drifts {
+        writeln!(
+            stderr,
+            "note: {} {} against {}:",
+            drift.name, drift.version, drift.from
+        )?;
+        for line in drift.comparison() {
+            writeln!(stderr, "  {}", Inert(&line))?;
+        }
+    }
     writeln!(
         stderr,
-        "help: see them with `cargo wasm-build permissions`, then `cargo wasm-build approve --all` (or `deny`)"
+        "help: see them with `cargo wasm-build permissions{extra}`, then `cargo wasm-build approve{extra} --all` (or `deny`)"
     )?;
     Ok(crate::exit::UNREVIEWED)
 }

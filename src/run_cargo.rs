@@ -20,7 +20,7 @@ use wasm_build_policy::cargo_config;
 use wasm_build_policy::graph::{option_value, target_dir_arg};
 use wasm_build_policy::pending::{audit_logs, last_runs, pending};
 use wasm_build_policy::resolve::check_member_tables;
-use wasm_build_policy::{Consumer, Graph, Resolution};
+use wasm_build_policy::{Consumer, Graph, Resolution, Resolved};
 use wasm_build_runtime::confinement;
 use wasm_build_wrapper::stale::{mark_checked, recompile_stale_guests};
 
@@ -172,11 +172,15 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
         if let Some(drift) = build_policy.drift.get(&record.manifest_dir) {
             let _ = writeln!(
                 std::io::stderr(),
-                "{} {} was reviewed, but this build uses {} {}: a new version needs a new review",
+                "{} {} was reviewed, but this build uses {} {}: a new version needs a new review; `{}` shows what changed and carries the grant over if nothing new is needed",
                 output.paint("note:", summary::Tone::Help),
                 drift.reviewed.join(", "),
                 drift.name,
-                drift.version
+                drift.version,
+                build_policy
+                    .policy_file
+                    .grant_site
+                    .approve_command(Some(&format!("{}@{}", drift.name, drift.version)))
             );
         }
     }
@@ -345,7 +349,19 @@ fn refuse_unreviewed(
 ) -> Result<Option<i32>> {
     let runs = last_runs(&audit_logs(&graph.target_dir));
     let pending = pending(resolution, &runs);
-    if pending.is_empty() {
+    // A new version of a reviewed crate is unreviewed too, though it may declare
+    // nothing and never have run: its script would run with no grants and fail.
+    let drifted: Vec<&Resolved> = resolution
+        .packages
+        .iter()
+        .filter(|resolved| resolved.package.has_build_script && !resolved.drift.is_empty())
+        .filter(|resolved| {
+            !pending
+                .iter()
+                .any(|item| item.spec == resolved.package.spec)
+        })
+        .collect();
+    if pending.is_empty() && drifted.is_empty() {
         return Ok(None);
     }
     let extra = approve_args(args, &graph.target_dir, &graph.default_target_dir())?;
@@ -353,6 +369,14 @@ fn refuse_unreviewed(
         "{} strict mode: these build scripts have permissions nobody has reviewed; nothing was built\n",
         Code::W102.error()
     );
+    for resolved in &drifted {
+        text.push_str(&format!(
+            "  {} v{} (a new version: grants exist for {}, not for this one)\n",
+            resolved.package.name,
+            resolved.package.version,
+            resolved.drift.join(", ")
+        ));
+    }
     for item in &pending {
         let what: Vec<String> = item
             .set
@@ -373,13 +397,25 @@ fn refuse_unreviewed(
             (true, false) => "declared",
             _ => "attempted in the last build",
         };
+        let drift = resolution
+            .packages
+            .iter()
+            .find(|resolved| resolved.package.spec == item.spec)
+            .filter(|resolved| !resolved.drift.is_empty())
+            .map(|resolved| format!("; grants exist for {}", resolved.drift.join(", ")))
+            .unwrap_or_default();
         text.push_str(&format!(
-            "  {} v{} ({origin}): {what}\n",
+            "  {} v{} ({origin}{drift}): {what}\n",
             item.name, item.version
         ));
     }
     text.push_str(&format!(
-        "help: review them with `cargo wasm-build permissions{extra}`, then run `cargo wasm-build approve{extra} --all` (or `deny`)\n",
+        "help: review them with `cargo wasm-build permissions{extra}`, then run `cargo wasm-build approve{extra} --all` (or `deny`){}\n",
+        if drifted.is_empty() {
+            ""
+        } else {
+            "; `approve` carries a grant over to a new version that needs nothing more, and shows what is new"
+        }
     ));
     let _ = std::io::stderr().write_all(text.as_bytes());
     Ok(Some(exit::UNREVIEWED))

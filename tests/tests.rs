@@ -28,3 +28,4 @@ mod pipeline;
 mod real_crates;
 mod security;
 mod threads;
+mod upgrade;

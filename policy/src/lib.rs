@@ -11,6 +11,7 @@
 
 pub mod build_policy;
 pub mod cargo_config;
+pub mod carry;
 pub mod edit;
 pub mod error;
 pub mod graph;
