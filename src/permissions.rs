@@ -246,6 +246,16 @@ fn check(report: &PermissionReport, drifts: &[Drifted], extra: &str) -> Result<i
         for line in drift.comparison() {
             writeln!(stderr, "  {}", Inert(&line))?;
         }
+        writeln!(
+            stderr,
+            "  carry the grant over{}: `cargo wasm-build approve{extra} {}`",
+            if drift.needs_nothing_new() {
+                ""
+            } else {
+                " and review what is new"
+            },
+            Inert(&drift.spec)
+        )?;
     }
     writeln!(
         stderr,

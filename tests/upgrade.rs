@@ -111,7 +111,7 @@ fn an_upgrade_that_needs_nothing_new_is_carried_over_in_one_command() {
         .stderr_has("  it has not run at this version")
         .stderr_has("  it needs nothing beyond that grant\n");
 
-    let approve = printed_command(&check.stderr, "grants exist for fake-sys@1.0.0");
+    let approve = printed_command(&check.stderr, "carry the grant over:");
     assert_eq!(
         approve.last().map(String::as_str),
         Some("fake-sys@1.0.1"),
@@ -233,4 +233,87 @@ fn a_new_version_that_declares_more_is_reviewed_for_what_is_new() {
         .stderr_has("  it needs more than fake-sys@1.0.0 was granted: run `uname`\n")
         .stderr_has("Approving for fake-sys v1.0.1 (declared by the crate):\n")
         .stderr_has("             exec = [\"uname\"]\n");
+}
+
+/// The issue's path with a real crate: reviewed at one version, `cargo update --precise`
+/// to another, then CI (`--check`, strict `--locked` on a fresh target) refuses before
+/// compiling, the printed command carries the grant over, and CI passes.
+#[test]
+#[ignore = "real-crates tier: run with `cargo test -- --include-ignored`"]
+fn cargo_update_to_another_version_is_refused_by_ci_until_approve_carries_the_grant() {
+    let project = Project::new();
+    project
+        .file(
+            "app/Cargo.toml",
+            &format!(
+                "{}\n[workspace]\n\n\
+                 [workspace.metadata.sandbox.allow.\"zstd-sys@2.1.3+zstd.1.5.7\"]\n\
+                 exec = [\"ar\", \"cc\"] # compiles the vendored zstd\n",
+                crate::support::manifest("app", "[dependencies]\nzstd-sys = \"2.1\"")
+            ),
+        )
+        .file("app/src/main.rs", "fn main() {}")
+        .file(
+            "app/Cargo.lock",
+            &std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("tests/locks/upgrade-zstd-sys.lock"),
+            )
+            .unwrap(),
+        );
+    project.wasm_build(&with_manifest(&["--locked"])).success();
+
+    project
+        .cargo(&[
+            "update",
+            "--offline",
+            "--manifest-path",
+            "app/Cargo.toml",
+            "-p",
+            "zstd-sys",
+            "--precise",
+            "2.1.2+zstd.1.5.7",
+        ])
+        .success();
+    let check = project
+        .wasm_build(&with_manifest(&["permissions", "--check", "--locked"]))
+        .failure();
+    assert_eq!(check.code, Some(1));
+    check
+        .stderr_has("zstd-sys 2.1.2+zstd.1.5.7: grants exist for zstd-sys@2.1.3+zstd.1.5.7, not for this version")
+        .stderr_has("  zstd-sys@2.1.3+zstd.1.5.7 was granted: run `ar`, run `cc`\n");
+
+    let ci_target = project.root().join("ci-target");
+    let ci_target = ci_target.to_str().unwrap();
+    let ci = |project: &Project| {
+        project.wasm_build(&with_manifest(&[
+            "--sandbox-mode",
+            "strict",
+            "--locked",
+            "--target-dir",
+            ci_target,
+        ]))
+    };
+    let refused = ci(&project).failure();
+    assert_eq!(refused.code, Some(1));
+    let refused = refused
+        .stderr_has("  zstd-sys v2.1.2+zstd.1.5.7 (a new version: grants exist for zstd-sys@2.1.3+zstd.1.5.7, not for this one)\n")
+        .stderr_lacks("Compiling");
+    assert!(
+        !std::path::Path::new(ci_target).exists(),
+        "nothing compiled"
+    );
+
+    let approve = printed_command(&refused.stderr, "then run `");
+    run_printed(&project, &approve)
+        .success()
+        .stderr_has(
+            "Carrying zstd-sys@2.1.3+zstd.1.5.7's grants over to zstd-sys v2.1.2+zstd.1.5.7:",
+        )
+        .stderr_has("Removing the tables of zstd-sys@2.1.3+zstd.1.5.7")
+        .stderr_has("+[workspace.metadata.sandbox.allow.\"zstd-sys@2.1.2+zstd.1.5.7\"]\n");
+    project
+        .wasm_build(&with_manifest(&["permissions", "--check", "--locked"]))
+        .success();
+    ci(&project).success();
 }

@@ -223,12 +223,11 @@ pub fn check_failures(report: &PermissionReport, command_args: &str) -> Vec<Stri
         }
         if !card.drift.is_empty() && card.build_script {
             failures.push(format!(
-                "{} {}: grants exist for {}, not for this version (compare, and carry them over if it needs nothing more, with `cargo wasm-build approve{command_args} {}@{}`)",
+                "{} {}: grants exist for {}, not for this version (review it with `cargo wasm-build permissions{command_args} -p {}`)",
                 card.name,
                 card.version,
                 card.drift.join(", "),
-                card.name,
-                card.version
+                card.name
             ));
         }
     }
