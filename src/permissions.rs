@@ -11,6 +11,7 @@ use wasm_build_display::{
 use wasm_build_policy::carry::{Drifted, drifted};
 use wasm_build_policy::pending::{audit_logs, last_runs};
 use wasm_build_policy::report::{build_report, check_failures};
+use wasm_build_policy::revoked::revoked;
 use wasm_build_policy::{Consumer, Graph, Resolution};
 
 /// Output formats.
@@ -163,7 +164,19 @@ pub fn run(args: &PermissionsArgs) -> Result<i32> {
     }
     if args.check {
         let drifts = drifted(&graph, &resolution, &runs);
-        return check(&report, &drifts, &command_args(args)?);
+        let extra = command_args(args)?;
+        let revoked = revoked(&resolution, &runs, &graph.target_dir);
+        let mut failures = check_failures(&report, &extra);
+        failures.extend(revoked.iter().map(|gone| {
+            let used: Vec<String> = gone.used.iter().map(ToString::to_string).collect();
+            format!(
+                "{} {}: its last run used grants removed since: {} (build again to see whether it builds without them: `cargo wasm-build{extra}`)",
+                gone.name,
+                gone.version,
+                used.join(", ")
+            )
+        }));
+        return check(&report, &failures, &drifts, &extra);
     }
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let style = TableStyle {
@@ -217,8 +230,12 @@ fn command_args(args: &PermissionsArgs) -> Result<String> {
     Ok(extra)
 }
 
-fn check(report: &PermissionReport, drifts: &[Drifted], extra: &str) -> Result<i32> {
-    let failures = check_failures(report, extra);
+fn check(
+    report: &PermissionReport,
+    failures: &[String],
+    drifts: &[Drifted],
+    extra: &str,
+) -> Result<i32> {
     let mut stderr = std::io::stderr();
     if failures.is_empty() {
         writeln!(
@@ -234,7 +251,7 @@ fn check(report: &PermissionReport, drifts: &[Drifted], extra: &str) -> Result<i
         wasm_build_contract::Code::W102.error(),
         failures.len()
     )?;
-    for failure in &failures {
+    for failure in failures {
         writeln!(stderr, "  {}", Inert(failure))?;
     }
     for drift in drifts {

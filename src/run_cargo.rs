@@ -20,6 +20,7 @@ use wasm_build_policy::cargo_config;
 use wasm_build_policy::graph::{option_value, target_dir_arg};
 use wasm_build_policy::pending::{audit_logs, last_runs, pending};
 use wasm_build_policy::resolve::check_member_tables;
+use wasm_build_policy::revoked::{Revoked, revoked};
 use wasm_build_policy::{Consumer, Graph, Resolution, Resolved};
 use wasm_build_runtime::confinement;
 use wasm_build_wrapper::stale::{mark_checked, recompile_stale_guests};
@@ -101,7 +102,7 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
     let target_dir = effective_target_dir(&text_args, &build_policy.target_dir)?;
     recompile_stale_guests(&target_dir)?;
     // A changed grant reruns the scripts it affects (see `PolicyFile::grant_digest_file`).
-    build_policy.policy_file.grant_digests = Some(target_dir.join("wasm-build").join("grants"));
+    build_policy.policy_file.grant_digests = Some(PolicyFile::digests_dir(&target_dir));
     build_policy
         .policy_file
         .write_grant_digests()
@@ -361,7 +362,11 @@ fn refuse_unreviewed(
                 .any(|item| item.spec == resolved.package.spec)
         })
         .collect();
-    if pending.is_empty() && drifted.is_empty() {
+    let revoked: Vec<Revoked> = revoked(resolution, &runs, &graph.target_dir)
+        .into_iter()
+        .filter(|gone| !pending.iter().any(|item| item.spec == gone.spec))
+        .collect();
+    if pending.is_empty() && drifted.is_empty() && revoked.is_empty() {
         return Ok(None);
     }
     let extra = approve_args(args, &graph.target_dir, &graph.default_target_dir())?;
@@ -375,6 +380,15 @@ fn refuse_unreviewed(
             resolved.package.name,
             resolved.package.version,
             resolved.drift.join(", ")
+        ));
+    }
+    for gone in &revoked {
+        let used: Vec<String> = gone.used.iter().map(ToString::to_string).collect();
+        text.push_str(&format!(
+            "  {} v{} (its last run used grants removed since): {}\n",
+            gone.name,
+            gone.version,
+            used.join(", ")
         ));
     }
     for item in &pending {
@@ -417,6 +431,11 @@ fn refuse_unreviewed(
             "; `approve` carries a grant over to a new version that needs nothing more, and shows what is new"
         }
     ));
+    if !revoked.is_empty() {
+        text.push_str(&format!(
+            "help: a script that used a removed grant may build without it: build once without strict mode (`cargo wasm-build{extra}`) to see what it needs now\n"
+        ));
+    }
     let _ = std::io::stderr().write_all(text.as_bytes());
     Ok(Some(exit::UNREVIEWED))
 }

@@ -135,6 +135,24 @@ fn a_changed_grant_reruns_exactly_the_scripts_it_affects() {
     // b-sys's grant is removed: its script reruns, so the build fails here as a clean
     // build (CI) would, instead of passing on the old run.
     consumer(&project, &grant("a-sys", "deny"));
+    // Before that build, the gates already know: the last run of b-sys used the grant.
+    let gate = &[
+        "--manifest-path",
+        "ws/Cargo.toml",
+        "--target-dir",
+        "ws/app/target",
+    ];
+    let check = project
+        .wasm_build(&[&["permissions", "--check"][..], gate].concat())
+        .failure();
+    assert_eq!(check.code, Some(1));
+    check.stderr_has("b-sys 1.0.0: its last run used grants removed since: run `sh`");
+    let strict = project
+        .wasm_build(&[&["-v", "--sandbox-mode", "strict"][..], gate].concat())
+        .failure();
+    assert_eq!(strict.code, Some(1));
+    assert_eq!(scripts_run(&strict), set(&[]), "{}", strict.stderr);
+    strict.stderr_has("  b-sys v1.0.0 (its last run used grants removed since): run `sh`\n");
     let removed = build(&project).failure();
     assert_eq!(scripts_run(&removed), set(&["b-sys"]), "{}", removed.stderr);
     removed.stderr_has("sandboxed build script of `b-sys v1.0.0` needs permission to run `sh`");

@@ -130,6 +130,19 @@ impl PolicyFile {
         Some(dir.join(format!("{name}-{hash:016x}.json")))
     }
 
+    /// The policy the digest file of the package in `manifest_dir` holds: the one its
+    /// script last ran under, since a changed policy reruns it. `None` without a file.
+    pub fn recorded_policy(&self, manifest_dir: &Path) -> Option<Policy> {
+        let bytes = std::fs::read(self.grant_digest_file(manifest_dir)?).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// The grant digests of the build whose target directory is `target_dir`: where
+    /// [`PolicyFile::grant_digests`] points for it.
+    pub fn digests_dir(target_dir: &Path) -> PathBuf {
+        target_dir.join("wasm-build").join("grants")
+    }
+
     /// Writes the digest file of every package whose policy differs from what its file
     /// holds (a missing file counts as different) and leaves the others untouched, so
     /// their mtimes, and cargo's verdict on their scripts, stay as they were. Returns the

@@ -18,6 +18,7 @@ pub mod graph;
 pub mod pending;
 pub mod report;
 pub mod resolve;
+pub mod revoked;
 pub mod suggest;
 
 pub use error::PolicyError;
