@@ -9,11 +9,13 @@
 //!
 //! Naming one file narrows cargo's default: a script that printed no `rerun-if-*` would
 //! no longer rerun when its package's files change. So for such a script the stand-in
-//! also names what cargo's default watches: the package's files, as the top-level
-//! entries of its directory (a directory is watched whole), without the target
-//! directory (which every build changes) and `.git`, which cargo never watches either.
-//! A downloaded package (registry, git checkout) never changes, and cargo's default
-//! never reruns its script, so there the digest alone keeps that default.
+//! also names what cargo's default watches, the package's files: its directory, which
+//! cargo watches whole (a new file changes a directory's mtime too). When the target
+//! directory is inside it (a workspace's root package), which every build changes, it
+//! names the top-level entries instead, without the one holding the target directory,
+//! `target` and `.git`, which cargo never watches either. A downloaded package
+//! (registry, git checkout) never changes, and cargo's default never reruns its script,
+//! so there the digest alone keeps that default.
 
 use std::path::{Path, PathBuf};
 
@@ -56,9 +58,12 @@ fn names_reruns(kept: &[u8]) -> bool {
     })
 }
 
-/// The top-level entries of the package directory, without `.git`, `target` and the
-/// entry that holds `out_dir` (the target directory, wherever it is configured).
+/// The package directory; when it holds `out_dir` (the target directory), its top-level
+/// entries without `.git`, `target` and the entry that holds `out_dir`.
 fn package_entries(manifest_dir: &Path, out_dir: &Path) -> Vec<PathBuf> {
+    if !out_dir.starts_with(manifest_dir) {
+        return vec![manifest_dir.to_path_buf()];
+    }
     let Ok(entries) = std::fs::read_dir(manifest_dir) else {
         // Unreadable: the whole directory, which cargo then finds stale, not fresh.
         return vec![manifest_dir.to_path_buf()];
@@ -109,6 +114,20 @@ mod tests {
         .map(|path| format!("cargo:rerun-if-changed={}", path.display()))
         .collect();
         assert_eq!(lines, expected, "no target directory, no .git");
+    }
+
+    #[test]
+    fn a_package_outside_the_target_directory_is_watched_whole() {
+        let (dir, root, _) = package();
+        let out_dir = dir.path().join("target/debug/build/app-1/out");
+        let lines = rerun_lines(Path::new("/t/d.json"), b"", (&root, &out_dir), &[]);
+        assert_eq!(
+            lines,
+            [
+                "cargo:rerun-if-changed=/t/d.json".to_string(),
+                format!("cargo:rerun-if-changed={}", root.display())
+            ]
+        );
     }
 
     #[test]
