@@ -8,8 +8,10 @@ use wasm_build_contract::inert::Inert;
 use wasm_build_display::{
     PermissionReport, TableStyle, render_card, render_html, render_markdown, render_table,
 };
+use wasm_build_policy::carry::{Drifted, drifted};
 use wasm_build_policy::pending::{audit_logs, last_runs};
 use wasm_build_policy::report::{build_report, check_failures};
+use wasm_build_policy::revoked::revoked;
 use wasm_build_policy::{Consumer, Graph, Resolution};
 
 /// Output formats.
@@ -165,7 +167,20 @@ pub fn run(args: &PermissionsArgs) -> Result<i32> {
         }
     }
     if args.check {
-        return check(&report);
+        let drifts = drifted(&graph, &resolution, &runs);
+        let extra = command_args(args)?;
+        let revoked = revoked(&resolution, &runs, &graph.target_dir);
+        let mut failures = check_failures(&report, &extra);
+        failures.extend(revoked.iter().map(|gone| {
+            let used: Vec<String> = gone.used.iter().map(ToString::to_string).collect();
+            format!(
+                "{} {}: its last run used grants removed since: {} (build again to see whether it builds without them: `cargo wasm-build{extra}`)",
+                gone.name,
+                gone.version,
+                used.join(", ")
+            )
+        }));
+        return check(&report, &failures, &drifts, &extra);
     }
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let style = TableStyle {
@@ -237,8 +252,28 @@ fn emit(args: &PermissionsArgs, text: &str) -> Result<()> {
     }
 }
 
-fn check(report: &PermissionReport) -> Result<i32> {
-    let failures = check_failures(report);
+/// What the commands `--check` prints need to find this workspace from any directory:
+/// the manifest path and target directory it was given, made absolute.
+fn command_args(args: &PermissionsArgs) -> Result<String> {
+    let cwd = std::env::current_dir().context("failed to read the current directory")?;
+    let mut extra = String::new();
+    for (option, value) in [
+        ("--manifest-path", &args.manifest_path),
+        ("--target-dir", &args.target_dir),
+    ] {
+        if let Some(value) = value {
+            extra.push_str(&format!(" {option} {}", cwd.join(value).display()));
+        }
+    }
+    Ok(extra)
+}
+
+fn check(
+    report: &PermissionReport,
+    failures: &[String],
+    drifts: &[Drifted],
+    extra: &str,
+) -> Result<i32> {
     let mut stderr = std::io::stderr();
     if failures.is_empty() {
         let scripts = report.summary.build_scripts;
@@ -269,12 +304,32 @@ fn check(report: &PermissionReport) -> Result<i32> {
             format!("{} build scripts need", failures.len())
         }
     )?;
-    for failure in &failures {
+    for failure in failures {
         writeln!(stderr, "  {}", Inert(failure))?;
+    }
+    for drift in drifts {
+        writeln!(
+            stderr,
+            "note: {} {} against {}:",
+            drift.name, drift.version, drift.from
+        )?;
+        for line in drift.comparison() {
+            writeln!(stderr, "  {}", Inert(&line))?;
+        }
+        writeln!(
+            stderr,
+            "  carry the grant over{}: `cargo wasm-build approve{extra} {}`",
+            if drift.needs_nothing_new() {
+                ""
+            } else {
+                " and review what is new"
+            },
+            Inert(&drift.spec)
+        )?;
     }
     writeln!(
         stderr,
-        "help: see them with `cargo wasm-build permissions`, then `cargo wasm-build approve --all` (or `deny`)"
+        "help: see them with `cargo wasm-build permissions{extra}`, then `cargo wasm-build approve{extra} --all` (or `deny`)"
     )?;
     Ok(crate::exit::UNREVIEWED)
 }

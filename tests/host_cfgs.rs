@@ -227,8 +227,8 @@ fn main() {
 /// offers `run-natively`; `approve --all` holds it back and names the command; approved
 /// by name, the script runs natively and the build passes. A script that fails on its
 /// own, with build-dependencies that have no such code, gets no such offer.
-#[test]
-fn a_failure_in_a_build_dependencys_wasm_only_code_offers_run_natively() {
+/// A script whose build-dependency `archive` answers "not implemented" on wasm only.
+fn unpacker_with_a_wasm_only_fallback() -> Project {
     let project = Project::new();
     project
         .file(
@@ -264,6 +264,12 @@ fn imp() -> std::io::Result<()> {
 }
 "#,
         );
+    project
+}
+
+#[test]
+fn a_failure_in_a_build_dependencys_wasm_only_code_offers_run_natively() {
+    let project = unpacker_with_a_wasm_only_fallback();
     project
         .wasm_build(&[])
         .failure()
@@ -304,6 +310,26 @@ fn imp() -> std::io::Result<()> {
         .stderr_has("the script's own bug")
         .stderr_lacks("W110")
         .stderr_lacks("run-natively");
+}
+
+/// `run-natively` written by hand for a script already compiled for the sandbox: the
+/// stand-in does not run it in the sandbox against the grant; it removes itself and says
+/// to build again (W405), and the next build compiles and runs it natively.
+#[test]
+fn run_natively_granted_by_hand_is_not_ignored() {
+    let project = unpacker_with_a_wasm_only_fallback();
+    project.wasm_build(&[]).failure().stderr_has("error[W110]");
+    let granted = format!(
+        "{}\n[package.metadata.sandbox.allow.\"unpacker@0.1.0\"]\nrun-natively = true\n",
+        project.read("Cargo.toml")
+    );
+    project.file("Cargo.toml", &granted);
+    project
+        .wasm_build(&[])
+        .failure()
+        .stderr_has("error[W405]: the build script of `unpacker v0.1.0` was compiled for the wasm sandbox, and `run-natively` is granted now; it did not run")
+        .stderr_lacks("Not implemented");
+    project.wasm_build(&[]).success();
 }
 
 /// A crypto crate whose script enables its ADX/MULX assembly only under

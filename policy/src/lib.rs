@@ -11,12 +11,14 @@
 
 pub mod build_policy;
 pub mod cargo_config;
+pub mod carry;
 pub mod edit;
 pub mod error;
 pub mod graph;
 pub mod pending;
 pub mod report;
 pub mod resolve;
+pub mod revoked;
 pub mod suggest;
 
 pub use error::PolicyError;

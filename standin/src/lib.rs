@@ -11,6 +11,7 @@ pub mod directive;
 mod exports;
 pub mod judge;
 mod out_dir;
+mod rerun;
 mod sandbox_only;
 
 use std::borrow::Cow;
@@ -191,6 +192,8 @@ struct Prepared {
     temp_dir: tempfile::TempDir,
     /// Where the consumer's grants go, for the hints in denials.
     grant_site: GrantSite,
+    /// The file that changes when this package's policy does (see [`rerun`]).
+    grant_digest: Option<PathBuf>,
 }
 
 impl Prepared {
@@ -232,10 +235,12 @@ impl Prepared {
             .tempdir()
             .context("failed to create the build script's temporary directory")?;
         wasm_build_runtime::interrupt::remove_on_exit(temp_dir.path());
+        let grant_digest = file.grant_digest_file(&package.cargo.manifest_dir);
         Ok(Prepared {
             package,
             policy,
             grant_site: file.grant_site,
+            grant_digest,
             env,
             hidden_env,
             passed_env,
@@ -437,10 +442,10 @@ fn finish(
     stdout
         .write_all(&filtered.stdout)
         .context("failed to write to cargo")?;
+    if !filtered.stdout.is_empty() && !filtered.stdout.ends_with(b"\n") {
+        writeln!(stdout).context("failed to write to cargo")?;
+    }
     if discovery {
-        if !filtered.stdout.is_empty() && !filtered.stdout.ends_with(b"\n") {
-            writeln!(stdout).context("failed to write to cargo")?;
-        }
         writeln!(stdout, "cargo:rerun-if-env-changed={DISCOVERY_ENV}")
             .context("failed to write to cargo")?;
     }
@@ -452,6 +457,18 @@ fn finish(
             Inert(line)
         )
         .context("failed to write to cargo")?;
+    }
+    // Last, so what the script printed stays a prefix of what cargo records.
+    if let Some(digest) = &prepared.grant_digest {
+        let reruns = rerun::rerun_lines(
+            digest,
+            &filtered.stdout,
+            (&package.cargo.manifest_dir, &package.out_dir),
+            &downloads,
+        );
+        for line in reruns {
+            writeln!(stdout, "{line}").context("failed to write to cargo")?;
+        }
     }
     stdout.flush().context("failed to write to cargo")?;
 
