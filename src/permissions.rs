@@ -4,13 +4,16 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, bail};
-use wasm_build_contract::inert::Inert;
+use wasm_build_contract::inert::{Inert, InertLines};
 use wasm_build_display::{
     PermissionReport, TableStyle, render_card, render_html, render_markdown, render_table,
 };
+use wasm_build_permissions_schema::Diagnostic;
 use wasm_build_policy::pending::{audit_logs, last_runs};
 use wasm_build_policy::report::{build_report, check_failures};
-use wasm_build_policy::{Consumer, Graph, Resolution};
+use wasm_build_policy::resolve::check_member_tables;
+use wasm_build_policy::unmatched;
+use wasm_build_policy::{Consumer, Graph, PolicyError, Resolution};
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -145,8 +148,23 @@ pub fn run(args: &PermissionsArgs) -> Result<i32> {
     }
     let graph = Graph::load(&args.cargo_args())?;
     let rules = crate::homes::rules(&graph);
-    let consumer = Consumer::load(&graph.root_manifest, &rules)?;
+    let consumer = match Consumer::load(&graph.root_manifest, &rules) {
+        // A malformed table is a finding of the check, as anything else it refuses.
+        Err(PolicyError::Tables(diagnostics)) if args.check => {
+            writeln!(std::io::stderr(), "{}", InertLines(&diagnostics.0))?;
+            return Ok(crate::exit::UNREVIEWED);
+        }
+        loaded => loaded?,
+    };
     let resolution = Resolution::new(&graph, consumer, None, rules);
+    if args.check
+        && let Err(diagnostics) = check_member_tables(&resolution)
+    {
+        writeln!(std::io::stderr(), "{}", InertLines(&diagnostics.0))?;
+        return Ok(crate::exit::UNREVIEWED);
+    }
+    // Grants that match nothing, tables that are not read: errors for --check.
+    let table_problems = unmatched::diagnostics(&graph, &resolution.consumer);
     let runs = last_runs(&audit_logs(&graph.target_dir));
     let tool = format!("cargo-wasm-build {}", env!("CARGO_PKG_VERSION"));
     let mut report = build_report(&graph, &resolution, &runs, &tool);
@@ -161,7 +179,15 @@ pub fn run(args: &PermissionsArgs) -> Result<i32> {
         }
     }
     if args.check {
-        return check(&report);
+        return check(&report, &table_problems);
+    }
+    for problem in &table_problems {
+        writeln!(
+            std::io::stderr(),
+            "{} {}\n",
+            problem.code.warning(),
+            InertLines(&problem.body())
+        )?;
     }
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let style = TableStyle {
@@ -199,22 +225,36 @@ fn emit(args: &PermissionsArgs, text: &str) -> Result<()> {
     }
 }
 
-fn check(report: &PermissionReport) -> Result<i32> {
+fn check(report: &PermissionReport, table_problems: &[Diagnostic]) -> Result<i32> {
     let failures = check_failures(report);
     let mut stderr = std::io::stderr();
-    if failures.is_empty() {
-        writeln!(
-            stderr,
-            "permissions: all {} build scripts reviewed ({} proc macros run unsandboxed)",
-            report.summary.build_scripts, report.summary.proc_macros
-        )?;
+    for problem in table_problems {
+        writeln!(stderr, "{}\n", InertLines(&problem.to_string()))?;
+    }
+    if failures.is_empty() && table_problems.is_empty() {
+        let proc_macros = match report.summary.proc_macros {
+            1 => "1 proc macro runs unsandboxed".to_string(),
+            n => format!("{n} proc macros run unsandboxed"),
+        };
+        let scripts = match report.summary.build_scripts {
+            1 => "the 1 build script".to_string(),
+            n => format!("all {n} build scripts"),
+        };
+        writeln!(stderr, "permissions: {scripts} reviewed ({proc_macros})")?;
         return Ok(0);
+    }
+    if failures.is_empty() {
+        return Ok(crate::exit::UNREVIEWED);
     }
     writeln!(
         stderr,
-        "{} {} build script(s) need review:",
+        "{} {} review:",
         wasm_build_contract::Code::W102.error(),
-        failures.len()
+        if failures.len() == 1 {
+            "1 build script needs".to_string()
+        } else {
+            format!("{} build scripts need", failures.len())
+        }
     )?;
     for failure in &failures {
         writeln!(stderr, "  {}", Inert(failure))?;

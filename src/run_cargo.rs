@@ -20,6 +20,7 @@ use wasm_build_policy::cargo_config;
 use wasm_build_policy::graph::{option_value, target_dir_arg};
 use wasm_build_policy::pending::{audit_logs, last_runs, pending};
 use wasm_build_policy::resolve::check_member_tables;
+use wasm_build_policy::unmatched;
 use wasm_build_policy::{Consumer, Graph, Resolution};
 use wasm_build_runtime::confinement;
 use wasm_build_wrapper::stale::{mark_checked, recompile_stale_guests};
@@ -64,7 +65,8 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
             let rules = crate::homes::rules(&graph);
             let consumer = Consumer::load(&graph.root_manifest, &rules)?;
             let resolution = Resolution::new(&graph, consumer, mode, rules);
-            let warnings = check_member_tables(&resolution)?;
+            let mut warnings = check_member_tables(&resolution)?;
+            warnings.extend(unmatched::warnings(&graph, &resolution.consumer));
             if resolution.mode == Mode::Strict
                 && let Some(status) = refuse_unreviewed(&graph, &resolution, &text_args)?
             {

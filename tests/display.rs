@@ -164,7 +164,7 @@ fn json_follows_its_schema_and_check_gates_ci() {
     let check = permissions(&project, &["--check"]).failure();
     assert_eq!(check.code, Some(1));
     check
-        .stderr_has("error[W102]: 2 build script(s) need review:")
+        .stderr_has("error[W102]: 2 build scripts need review:")
         .stderr_has("fake-sys 2.0.0 needs review: run `sh` (run `cargo wasm-build approve fake-sys@2.0.0` or `deny`)")
         .stderr_has("drifted 1.1.0: grants exist for drifted@1.0.0, not for this version");
     project
@@ -185,7 +185,7 @@ fn json_follows_its_schema_and_check_gates_ci() {
     project.file("app/Cargo.toml", &manifest);
     permissions(&project, &["--check"])
         .success()
-        .stderr_has("permissions: all 4 build scripts reviewed (1 proc macros run unsandboxed)");
+        .stderr_has("permissions: all 4 build scripts reviewed (1 proc macro runs unsandboxed)");
 }
 
 /// `tests/snapshots/integration__display__markdown.snap`.

@@ -68,6 +68,8 @@ codes! {
     W003 => "A sandbox table is of a schema version this cargo-wasm-build cannot read.",
     W004 => "A grant or denial does not name one exact package version.",
     W005 => "A grant that reaches secrets or home directories is written under its plain key instead of its `dangerous-` key.",
+    W006 => "A grant or denial names no package of the dependency graph, so it takes effect nowhere.",
+    W007 => "Consumer keys (`allow`, `deny`, `mode`, ...) in a sandbox table that is not read for them.",
     W010 => "A dependency's own sandbox table is invalid, so its requests are ignored.",
     W101 => "A build script attempted something that needs a permission nobody has reviewed.",
     W102 => "Permissions nobody has reviewed stop a gate: strict mode, or `permissions --check`.",

@@ -18,6 +18,7 @@ pub mod pending;
 pub mod report;
 pub mod resolve;
 pub mod suggest;
+pub mod unmatched;
 
 pub use error::PolicyError;
 pub use graph::{Graph, Package};
