@@ -307,7 +307,10 @@ fn select(all: &[Pending], names: &[String], graph: &Graph) -> Result<Vec<Pendin
             if known {
                 bail!("nothing is pending review for `{name}`");
             }
-            bail!("no package `{name}` in this workspace's dependency graph");
+            bail!(
+                "{}",
+                wasm_build_policy::unmatched::no_such_package(name, graph)
+            );
         }
         for item in found {
             if !chosen.contains(item) {

@@ -175,7 +175,7 @@ pub fn run(args: &PermissionsArgs) -> Result<i32> {
                 || format!("{}@{}", card.name, card.version) == *spec
         });
         if report.packages.is_empty() {
-            bail!("no package `{spec}` in this workspace's dependency graph");
+            bail!("{}", unmatched::no_such_package(spec, &graph));
         }
     }
     if args.check {

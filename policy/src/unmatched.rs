@@ -221,6 +221,20 @@ pub fn diagnostics(graph: &Graph, consumer: &Consumer) -> Vec<Diagnostic> {
     found
 }
 
+/// What to say when the user names a package (`permissions -p`, `approve NAME`) that is
+/// not in `graph`: that it is not, and the closest name of the graph if one is close.
+pub fn no_such_package(spec: &str, graph: &Graph) -> String {
+    let mut names: Vec<&str> = graph.packages.iter().map(|p| p.name.as_str()).collect();
+    names.dedup();
+    let mut text = format!("no package `{spec}` in this workspace's dependency graph");
+    if let Some(close) = did_you_mean(PackageSpec::name_of(spec), &names) {
+        text.push_str(&format!(
+            "\nhelp: a package with a similar name exists: `{close}`"
+        ));
+    }
+    text
+}
+
 /// [`diagnostics`] as a build shows them: warnings, each with its code and the text after
 /// its heading.
 pub fn warnings(graph: &Graph, consumer: &Consumer) -> Vec<(Code, String)> {
@@ -381,6 +395,21 @@ mod tests {
                 })
                 .collect(),
         }
+    }
+
+    #[test]
+    fn a_named_package_not_in_the_graph_gets_the_closest_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let graph = graph(dir.path(), &[("openssl-sys", "0.9.1", None)]);
+        assert_eq!(
+            no_such_package("opensl-sys", &graph),
+            "no package `opensl-sys` in this workspace's dependency graph\n\
+             help: a package with a similar name exists: `openssl-sys`"
+        );
+        assert_eq!(
+            no_such_package("zlib@1.0.0", &graph),
+            "no package `zlib@1.0.0` in this workspace's dependency graph"
+        );
     }
 
     #[test]
