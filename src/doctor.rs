@@ -2,10 +2,13 @@
 //! scripts' native programs, and therefore what can run here.
 
 use std::io::Write as _;
+use std::path::Path;
 
 use anyhow::Result;
 use wasm_build_jail::{Code, Layer};
 use wasm_build_runtime::confinement;
+use wasm_build_wrapper::guest::GUEST_TARGET;
+use wasm_build_wrapper::toolchain::{self, Toolchain};
 
 /// Prints the layers and returns 0 when everything can run confined, 1 otherwise.
 pub fn run() -> Result<i32> {
@@ -64,8 +67,88 @@ pub fn run() -> Result<i32> {
             confinement::refusal(missing)
         ));
     }
+    let toolchain_ready = toolchain_section(&mut out);
     let _ = std::io::stdout().write_all(out.as_bytes());
-    Ok(if missing.is_some() { 1 } else { 0 })
+    Ok(if missing.is_some() || !toolchain_ready {
+        1
+    } else {
+        0
+    })
+}
+
+/// The compiler cargo would use here, and whether it can compile build scripts for the
+/// sandbox; false when it cannot.
+fn toolchain_section(out: &mut String) -> bool {
+    let rustc = toolchain::cargo_rustc();
+    out.push_str("\nCompiler for build scripts:\n\n");
+    match Toolchain::of(&rustc, std::env::var_os("RUSTUP_TOOLCHAIN")) {
+        Ok(toolchain) => {
+            let ready = toolchain.has_guest_target();
+            out.push_str(&format!(
+                "  {:<20} {:<32} {}\n",
+                GUEST_TARGET,
+                if ready { "installed" } else { "MISSING" },
+                toolchain.describe()
+            ));
+            if !ready {
+                out.push_str(&format!(
+                    "\n{} {}\nhelp: {}\n",
+                    wasm_build_contract::Code::W409.error(),
+                    toolchain.missing_target(),
+                    toolchain.install_help()
+                ));
+            }
+            ready
+        }
+        Err(why) => {
+            out.push_str(&format!(
+                "\n{} {why}\n",
+                wasm_build_contract::Code::W409.error()
+            ));
+            false
+        }
+    }
+}
+
+/// Refuses a build before cargo runs when the toolchain cargo will use lacks the guest
+/// target: one error naming the toolchain and the command that installs the target for
+/// it, instead of one error per build script. Checked once per toolchain and target
+/// directory (a stamp in `target_dir` remembers it), so no-change builds do not pay for
+/// asking rustc its sysroot. `None` lets the build go on (also when rustc cannot be
+/// asked: cargo then says why).
+pub fn refuse_without_guest_target(target_dir: &Path) -> Option<i32> {
+    let rustc = toolchain::cargo_rustc();
+    let rustup_toolchain = std::env::var_os("RUSTUP_TOOLCHAIN");
+    let stamp = target_dir.join("wasm-build").join("guest-target-checked");
+    let key = format!(
+        "{}\n{}\n",
+        rustc.display(),
+        rustup_toolchain
+            .as_deref()
+            .unwrap_or_default()
+            .to_string_lossy()
+    );
+    if std::fs::read_to_string(&stamp).is_ok_and(|seen| seen == key) {
+        return None;
+    }
+    let toolchain = Toolchain::of(&rustc, rustup_toolchain).ok()?;
+    if toolchain.has_guest_target() {
+        // Failing to write the stamp only costs the check again next time.
+        let _ = stamp
+            .parent()
+            .map(std::fs::create_dir_all)
+            .and_then(Result::ok)
+            .map(|()| std::fs::write(&stamp, key));
+        return None;
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "{} {}; nothing was built\nhelp: {}",
+        wasm_build_contract::Code::W409.error(),
+        toolchain.missing_target(),
+        toolchain.install_help()
+    );
+    Some(crate::exit::CARGO_FAILED)
 }
 
 fn status(probe: Result<String, String>) -> String {

@@ -101,6 +101,9 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
         return Ok(status);
     }
     let target_dir = effective_target_dir(&text_args, &build_policy.target_dir)?;
+    if let Some(status) = crate::doctor::refuse_without_guest_target(&target_dir) {
+        return Ok(status);
+    }
     recompile_stale_guests(&target_dir)?;
 
     let policy_file = tempfile::Builder::new()

@@ -21,6 +21,7 @@ mod job_slots;
 pub mod record;
 pub mod stale;
 pub mod state;
+pub mod toolchain;
 mod twin_key;
 
 use std::ffi::OsString;
