@@ -103,7 +103,7 @@ pub fn run(args: &DecideArgs, decision: Decision) -> Result<i32> {
     let logs = audit_logs(&graph.target_dir);
     let runs = last_runs(&logs);
     let all_pending = pending(&resolution, &runs);
-    let mut chosen = select(&all_pending, &args.packages, &graph)?;
+    let mut chosen = select(&all_pending, &args.packages, &graph, decision)?;
     // Suggestions complete an approval; denying a companion because its trigger was
     // denied would be a decision nobody made.
     let with_suggestions = decision == Decision::Allow && !args.no_suggestions;
@@ -150,7 +150,8 @@ pub fn run(args: &DecideArgs, decision: Decision) -> Result<i32> {
         let origin = match (item.declared, item.attempted) {
             (true, true) => "declared by the crate and attempted in the last build",
             (true, false) => "declared by the crate",
-            _ => "attempted in the last build",
+            (false, true) => "attempted in the last build",
+            (false, false) => "nothing is pending for it",
         };
         writeln!(
             stderr,
@@ -174,6 +175,12 @@ pub fn run(args: &DecideArgs, decision: Decision) -> Result<i32> {
                 stderr,
                 "             # dangerous: {}",
                 escape::terminal(&why_dangerous(capability, &resolution.rules))
+            )?;
+        }
+        if item.set.is_empty() && item.suggested.is_empty() {
+            writeln!(
+                stderr,
+                "             # empty: records that you reviewed this version and grant it nothing; what its build script attempts later is still shown for review"
             )?;
         }
         for suggestion in &item.suggested {
@@ -285,8 +292,15 @@ fn why_dangerous(capability: &Capability, rules: &PathRules) -> String {
     }
 }
 
-/// The pending items the user named (all of them for `--all`).
-fn select(all: &[Pending], names: &[String], graph: &Graph) -> Result<Vec<Pending>> {
+/// The pending items the user named (all of them for `--all`). A package `deny` names
+/// that has a build script but nothing pending (no build yet, nothing declared) gets an
+/// empty item: its table records the decision.
+fn select(
+    all: &[Pending],
+    names: &[String],
+    graph: &Graph,
+    decision: Decision,
+) -> Result<Vec<Pending>> {
     if names.is_empty() {
         return Ok(all.to_vec());
     }
@@ -300,11 +314,32 @@ fn select(all: &[Pending], names: &[String], graph: &Graph) -> Result<Vec<Pendin
             .filter(|item| matches(&item.spec, &item.name, &item.version))
             .collect();
         if found.is_empty() {
-            let known = graph
+            let known: Vec<&wasm_build_policy::Package> = graph
                 .packages
                 .iter()
-                .any(|package| matches(&package.spec, &package.name, &package.version));
-            if known {
+                .filter(|package| matches(&package.spec, &package.name, &package.version))
+                .collect();
+            let scripts: Vec<&&wasm_build_policy::Package> =
+                known.iter().filter(|p| p.has_build_script).collect();
+            if decision == Decision::Deny && !scripts.is_empty() {
+                chosen.extend(scripts.iter().map(|package| Pending {
+                    spec: package.spec.clone(),
+                    name: package.name.clone(),
+                    version: package.version.clone(),
+                    set: Default::default(),
+                    declared: false,
+                    attempted: false,
+                    suggested: Vec::new(),
+                    ungrantable: Vec::new(),
+                }));
+                continue;
+            }
+            if !known.is_empty() && scripts.is_empty() {
+                bail!(
+                    "`{name}` has no build script: none of its code runs in the sandbox, so there is nothing to decide"
+                );
+            }
+            if !known.is_empty() {
                 bail!("nothing is pending review for `{name}`");
             }
             bail!(
