@@ -11,7 +11,7 @@ use wasm_build_contract::audit;
 use wasm_build_contract::cargo::cargo_home;
 use wasm_build_contract::inert::InertLines;
 use wasm_build_contract::vars::{
-    BASE_ENV_NAMES, DISCOVERY_ENV, INNER_WRAPPER_ENV, POLICY_ENV, RUN_LOG_ENV,
+    BASE_ENV_NAMES, COLOR_ENV, DISCOVERY_ENV, INNER_WRAPPER_ENV, POLICY_ENV, RUN_LOG_ENV,
 };
 use wasm_build_contract::{Code, PolicyFile};
 use wasm_build_permissions_schema::Mode;
@@ -148,6 +148,7 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
         .env(BASE_ENV_NAMES, base_names.join("\n"))
         .env(POLICY_ENV, policy_file.path())
         .env(RUN_LOG_ENV, run_log.path())
+        .env(COLOR_ENV, output.color_choice())
         .env_remove(DISCOVERY_ENV);
 
     let shared_cache = BuildCache::prepare(&mut cargo_command, &output);

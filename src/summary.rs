@@ -78,6 +78,12 @@ impl Output {
         self.verbose
     }
 
+    /// Whether output is coloured, as [`wasm_build_contract::vars::COLOR_ENV`] tells the
+    /// stand-ins.
+    pub fn color_choice(&self) -> &'static str {
+        if self.color { "always" } else { "never" }
+    }
+
     /// Whether cargo was asked to be quiet.
     pub fn is_quiet(&self) -> bool {
         self.quiet
