@@ -159,8 +159,8 @@ fn a_misspelt_key_gets_the_key_it_meant() {
 }
 
 /// A rustc whose sysroot, a rustup toolchain's directory, lacks the guest target, and
-/// otherwise the real rustc: what `cargo +nightly` is on a machine where only the default
-/// toolchain has wasm32-wasip1.
+/// that fails a compile for it as rustc does then; otherwise the real rustc: what
+/// `cargo +nightly` is on a machine where only the default toolchain has wasm32-wasip1.
 fn toolchain_without_the_target(project: &Project) -> String {
     let sysroot = project
         .root()
@@ -170,7 +170,13 @@ fn toolchain_without_the_target(project: &Project) -> String {
     project.file(
         "bin/rustc",
         &format!(
-            "#!/bin/sh\nif [ \"$1 $2\" = \"--print sysroot\" ]; then echo '{}'; exit 0; fi\nexec rustc \"$@\"\n",
+            "#!/bin/sh\n\
+             if [ \"$1 $2\" = \"--print sysroot\" ]; then echo '{}'; exit 0; fi\n\
+             for arg in \"$@\"; do case \"$arg\" in *wasm32-wasip1*)\n\
+               echo \"error[E0463]: can't find crate for \\`std\\`\" >&2\n\
+               echo \"  = note: the \\`wasm32-wasip1\\` target may not be installed\" >&2\n\
+               exit 1;; esac; done\n\
+             exec rustc \"$@\"\n",
             sysroot.display()
         ),
     );
