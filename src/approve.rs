@@ -38,6 +38,28 @@ pub struct DecideArgs {
     target_dir: Option<String>,
 }
 
+/// What to approve: [`DecideArgs`], or what a learning build finds.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ApproveArgs {
+    #[command(flatten)]
+    decide: DecideArgs,
+    /// First run the build's scripts with the programs and directives they ask for (jailed,
+    /// never the network, never a dangerous grant; nothing they make is kept), then
+    /// approve everything they needed in one decision, as `--all` does
+    #[arg(long, conflicts_with_all = ["packages", "all"])]
+    learn: bool,
+    /// With --learn: the build's own cargo arguments (profile, features, target, `-p`),
+    /// after `--`, so that the scripts run as in that build
+    #[arg(last = true, value_name = "CARGO_ARGS", requires = "learn")]
+    build_args: Vec<String>,
+}
+
+/// Runs `approve`; returns the exit status.
+pub fn approve(args: &ApproveArgs) -> Result<i32> {
+    let learn = args.learn.then_some(args.build_args.as_slice());
+    run(&args.decide, Decision::Allow, learn)
+}
+
 /// Nothing to decide on: fine after a clean build; after a failed one (or none found),
 /// the command was most likely pointed at the wrong build, so it says where it looked and
 /// fails.
@@ -82,10 +104,13 @@ fn nothing_chosen(
     Ok(0)
 }
 
-/// Runs `approve` (`Decision::Allow`) or `deny`; returns the exit status.
-pub fn run(args: &DecideArgs, decision: Decision) -> Result<i32> {
-    if args.packages.is_empty() && !args.all {
-        bail!("name the packages to decide on, or pass --all for everything pending");
+/// Runs `approve` (`Decision::Allow`) or `deny`, after the learning build of `learn`'s
+/// cargo arguments if there is one; returns the exit status.
+pub fn run(args: &DecideArgs, decision: Decision, learn: Option<&[String]>) -> Result<i32> {
+    if args.packages.is_empty() && !args.all && learn.is_none() {
+        bail!(
+            "name the packages to decide on, pass --all for everything pending, or --learn to find out what the build needs first"
+        );
     }
     let mut cargo_args = Vec::new();
     if let Some(path) = &args.manifest_path {
@@ -93,6 +118,16 @@ pub fn run(args: &DecideArgs, decision: Decision) -> Result<i32> {
     }
     if let Some(dir) = &args.target_dir {
         cargo_args.extend(["--target-dir".to_string(), dir.clone()]);
+    }
+    if let Some(build_args) = learn {
+        let build: Vec<std::ffi::OsString> = build_args
+            .iter()
+            .chain(&cargo_args)
+            .map(Into::into)
+            .collect();
+        if let Err(status) = crate::run_cargo::learn(&build)? {
+            return Ok(status);
+        }
     }
     let graph = Graph::load(&cargo_args)?;
     let rules = crate::homes::rules(&graph);
@@ -106,14 +141,15 @@ pub fn run(args: &DecideArgs, decision: Decision) -> Result<i32> {
     let mut chosen = select(&all_pending, &args.packages, &graph, decision)?;
     // Suggestions complete an approval; denying a companion because its trigger was
     // denied would be a decision nobody made.
-    let with_suggestions = decision == Decision::Allow && !args.no_suggestions;
+    // A learning build saw what the scripts use: nothing is left to guess.
+    let with_suggestions = decision == Decision::Allow && !args.no_suggestions && learn.is_none();
     if !with_suggestions {
         for item in &mut chosen {
             item.suggested.clear();
         }
     }
     let mut stderr = std::io::stderr();
-    if decision == Decision::Allow && args.all {
+    if decision == Decision::Allow && (args.all || learn.is_some()) {
         let held = hold_back_run_natively(&mut chosen);
         for item in &held {
             writeln!(
@@ -128,6 +164,13 @@ pub fn run(args: &DecideArgs, decision: Decision) -> Result<i32> {
         if chosen.is_empty() && !held.is_empty() {
             return Ok(crate::exit::UNREVIEWED);
         }
+    }
+    if chosen.is_empty() && learn.is_some() {
+        writeln!(
+            stderr,
+            "the build's scripts need nothing that awaits review: build with `cargo wasm-build`"
+        )?;
+        return Ok(0);
     }
     if chosen.is_empty() {
         return nothing_chosen(&graph.target_dir, &logs, &runs, args.packages.is_empty());
@@ -246,6 +289,12 @@ pub fn run(args: &DecideArgs, decision: Decision) -> Result<i32> {
         if chosen.len() == 1 { "" } else { "s" },
         manifest.display()
     )?;
+    if learn.is_some() {
+        writeln!(
+            stderr,
+            "next: build again (`cargo wasm-build` with the build's arguments); the scripts the learning build ran run again, with what you approved"
+        )?;
+    }
     Ok(0)
 }
 

@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use anyhow::Result;
 use clap::{CommandFactory, Parser, Subcommand};
 
-use crate::approve::{self, DecideArgs};
+use crate::approve::{self, ApproveArgs, DecideArgs};
 use crate::cache::{self, CacheArgs};
 use crate::permissions::{self, PermissionsArgs};
 use crate::run_cargo;
@@ -58,7 +58,7 @@ enum Command {
     #[command(disable_help_flag = true)]
     Clippy(PassThrough),
     /// Approve what build scripts asked for or were denied (writes your Cargo.toml)
-    Approve(DecideArgs),
+    Approve(ApproveArgs),
     /// Refuse what build scripts asked for or were denied (they see an error instead)
     Deny(DecideArgs),
     /// Show who runs code at build time, with which powers (table, json, markdown, html)
@@ -95,8 +95,8 @@ pub fn main(args: &[OsString]) -> Result<i32> {
         Command::Run(pass) => ("run", pass),
         Command::Doc(pass) => ("doc", pass),
         Command::Clippy(pass) => ("clippy", pass),
-        Command::Approve(args) => return approve::run(&args, Decision::Allow),
-        Command::Deny(args) => return approve::run(&args, Decision::Deny),
+        Command::Approve(args) => return approve::approve(&args),
+        Command::Deny(args) => return approve::run(&args, Decision::Deny, None),
         Command::Permissions(args) => return permissions::run(&args),
         Command::Doctor => return crate::doctor::run(),
         Command::Cache(args) => return cache::run(&args),

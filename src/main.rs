@@ -15,8 +15,10 @@ mod doctor;
 mod exit;
 mod homes;
 mod permissions;
+mod progress;
 mod run_cargo;
 mod summary;
+mod terminal;
 
 use std::ffi::OsString;
 use std::io::Write;

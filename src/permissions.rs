@@ -73,7 +73,7 @@ pub struct PermissionsArgs {
     /// Do not activate the `default` feature
     #[arg(long, help_heading = "Graph options")]
     no_default_features: bool,
-    /// Only the packages built for this target triple
+    /// Only the packages built for this target triple (default: the host's)
     #[arg(long, value_name = "TRIPLE", help_heading = "Graph options")]
     target: Option<String>,
     /// Path to Cargo.toml
@@ -94,8 +94,9 @@ pub struct PermissionsArgs {
 }
 
 impl PermissionsArgs {
-    /// The arguments as `cargo build` would take them, for resolving the same graph.
-    fn cargo_args(&self) -> Vec<String> {
+    /// The arguments as `cargo build` would take them, for resolving the same graph, for
+    /// `platform`: cargo leaves out what never builds there, and so does the display.
+    fn cargo_args(&self, platform: &str) -> Vec<String> {
         let mut args = Vec::new();
         for features in &self.features {
             args.extend(["--features".to_string(), features.clone()]);
@@ -111,9 +112,7 @@ impl PermissionsArgs {
                 args.push(flag.to_string());
             }
         }
-        if let Some(target) = &self.target {
-            args.extend(["--target".to_string(), target.clone()]);
-        }
+        args.extend(["--target".to_string(), platform.to_string()]);
         if let Some(path) = &self.manifest_path {
             args.extend(["--manifest-path".to_string(), path.clone()]);
         }
@@ -146,7 +145,8 @@ pub fn run(args: &PermissionsArgs) -> Result<i32> {
         )
         .map(|()| 0);
     }
-    let graph = Graph::load(&args.cargo_args())?;
+    let platform = platform(args)?;
+    let (graph, metadata) = Graph::load_with_metadata(&args.cargo_args(&platform))?;
     let rules = crate::homes::rules(&graph);
     let consumer = match Consumer::load(&graph.root_manifest, &rules) {
         // A malformed table is a finding of the check, as anything else it refuses.
@@ -167,7 +167,8 @@ pub fn run(args: &PermissionsArgs) -> Result<i32> {
     let table_problems = unmatched::diagnostics(&graph, &resolution.consumer);
     let runs = last_runs(&audit_logs(&graph.target_dir));
     let tool = format!("cargo-wasm-build {}", env!("CARGO_PKG_VERSION"));
-    let mut report = build_report(&graph, &resolution, &runs, &tool);
+    let mut report = build_report(&graph, &resolution, &runs, &tool, Some(&metadata));
+    report.platform = Some(platform.clone());
     if let Some(spec) = &args.package {
         report.packages.retain(|card| {
             card.name == *spec
@@ -175,7 +176,16 @@ pub fn run(args: &PermissionsArgs) -> Result<i32> {
                 || format!("{}@{}", card.name, card.version) == *spec
         });
         if report.packages.is_empty() {
-            bail!("{}", unmatched::no_such_package(spec, &graph));
+            let mut message = format!(
+                "no package `{}` in this workspace's dependency graph for {platform} (for another platform's: --target TRIPLE)",
+                Inert(spec)
+            );
+            if let Some(close) = unmatched::closest_package(spec, &graph) {
+                message.push_str(&format!(
+                    "\nhelp: a package with a similar name exists: `{close}`"
+                ));
+            }
+            bail!("{message}");
         }
     }
     if args.check {
@@ -192,6 +202,11 @@ pub fn run(args: &PermissionsArgs) -> Result<i32> {
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let style = TableStyle {
         color: args.color(to_terminal),
+        width: if to_terminal {
+            crate::terminal::width(libc::STDOUT_FILENO)
+        } else {
+            None
+        },
     };
     let text = match args.format {
         Format::Table if args.package.is_some() => report
@@ -208,6 +223,35 @@ pub fn run(args: &PermissionsArgs) -> Result<i32> {
     };
     emit(args, &text)?;
     Ok(0)
+}
+
+/// The platform the graph is resolved for, as cargo build would build for it: `--target`,
+/// else `CARGO_BUILD_TARGET`, else the host cargo reports (`cargo -vV`).
+fn platform(args: &PermissionsArgs) -> Result<String> {
+    if let Some(target) = &args.target {
+        return Ok(target.clone());
+    }
+    if let Some(target) = std::env::var("CARGO_BUILD_TARGET")
+        .ok()
+        .filter(|target| !target.is_empty())
+    {
+        return Ok(target);
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = std::process::Command::new(&cargo)
+        .arg("-vV")
+        .output()
+        .with_context(|| format!("failed to run `{} -vV`", cargo.to_string_lossy()))?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .map(|host| host.trim().to_string())
+        .with_context(|| {
+            format!(
+                "`{} -vV` did not say the host platform; pass `--target`",
+                cargo.to_string_lossy()
+            )
+        })
 }
 
 fn emit(args: &PermissionsArgs, text: &str) -> Result<()> {
@@ -232,15 +276,22 @@ fn check(report: &PermissionReport, table_problems: &[Diagnostic]) -> Result<i32
         writeln!(stderr, "{}\n", InertLines(&problem.to_string()))?;
     }
     if failures.is_empty() && table_problems.is_empty() {
-        let proc_macros = match report.summary.proc_macros {
-            1 => "1 proc macro runs unsandboxed".to_string(),
-            n => format!("{n} proc macros run unsandboxed"),
-        };
-        let scripts = match report.summary.build_scripts {
-            1 => "the 1 build script".to_string(),
-            n => format!("all {n} build scripts"),
-        };
-        writeln!(stderr, "permissions: {scripts} reviewed ({proc_macros})")?;
+        let scripts = report.summary.build_scripts;
+        let macros = report.summary.proc_macros;
+        writeln!(
+            stderr,
+            "permissions: {} reviewed ({} unsandboxed)",
+            if scripts == 1 {
+                "the 1 build script".to_string()
+            } else {
+                format!("all {scripts} build scripts")
+            },
+            if macros == 1 {
+                "1 proc macro runs".to_string()
+            } else {
+                format!("{macros} proc macros run")
+            },
+        )?;
         return Ok(0);
     }
     if failures.is_empty() {

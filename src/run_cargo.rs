@@ -4,7 +4,8 @@
 use std::ffi::OsString;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
+use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use wasm_build_contract::audit;
@@ -27,14 +28,16 @@ use wasm_build_wrapper::stale::{mark_checked, recompile_stale_guests};
 
 use crate::cache::BuildCache;
 use crate::exit;
+use crate::progress;
 use crate::summary::{self, Output};
 
 /// Fails the build before cargo runs when this machine cannot confine what its build
 /// scripts will run: one error that names the layer, instead of one per build script (or,
 /// worse, scripts that quietly take a failed probe for an old compiler).
-fn refuse_without_confinement(policies: &PolicyFile) -> Option<i32> {
+fn refuse_without_confinement(policies: &PolicyFile, learning: bool) -> Option<i32> {
     let needed = confinement::needed(policies)?;
-    if confinement::dangerously_unconfined() {
+    // A learning build runs what nobody reviewed: never unconfined, whatever the opt-in.
+    if confinement::dangerously_unconfined() && !learning {
         return None;
     }
     let missing = confinement::jail().detect_layers().missing(needed)?;
@@ -44,11 +47,39 @@ fn refuse_without_confinement(policies: &PolicyFile) -> Option<i32> {
         Code::W201.error(),
         confinement::refusal(&missing)
     );
+    if learning {
+        let _ = writeln!(
+            std::io::stderr(),
+            "  note: a learning build never runs programs unconfined: approve each package by name after reading its build script instead"
+        );
+    }
     Some(exit::CARGO_FAILED)
 }
 
-/// Runs `cargo <command> <args>` under the sandbox and returns the exit status.
-pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> {
+/// A cargo command set up to run under the sandbox, with what it needs kept alive until
+/// it has run.
+struct Prepared {
+    build_policy: BuildPolicy,
+    cargo_command: Command,
+    target_dir: PathBuf,
+    output: Output,
+    /// The policy file and the run log cargo's stand-ins use: removed when dropped.
+    _policy_file: tempfile::NamedTempFile,
+    run_log: tempfile::NamedTempFile,
+}
+
+/// Why a cargo command was not even started: the status to exit with.
+struct Refused(i32);
+
+/// Resolves the build's policy and sets up `cargo <command> <args>` with the tool as its
+/// `RUSTC_WRAPPER`. In a `learning` build, every package's policy
+/// [learns](wasm_build_contract::Policy::learning) what awaits review.
+fn prepare(
+    command: &str,
+    args: &[OsString],
+    mode: Option<Mode>,
+    learning: bool,
+) -> Result<std::result::Result<Prepared, Refused>> {
     let exe = std::env::current_exe().context("failed to locate cargo-wasm-build itself")?;
     let text_args: Vec<String> = args
         .iter()
@@ -70,7 +101,7 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
             if resolution.mode == Mode::Strict
                 && let Some(status) = refuse_unreviewed(&graph, &resolution, &text_args)?
             {
-                return Ok(status);
+                return Ok(Err(Refused(status)));
             }
             let config_env = cargo_config::env_names(
                 &std::env::current_dir().context("failed to read the current directory")?,
@@ -87,6 +118,9 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
         &build_policy.target_dir,
         &build_policy.default_target_dir,
     )?;
+    for policy in build_policy.policy_file.packages.values_mut() {
+        policy.learning = learning;
+    }
     // A dependency's invalid table is quoted from its own Cargo.toml.
     for (code, warning) in &build_policy.warnings {
         let _ = writeln!(
@@ -97,12 +131,12 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
         );
     }
     warn_trusting(&build_policy.trusted, &output);
-    if let Some(status) = refuse_without_confinement(&build_policy.policy_file) {
-        return Ok(status);
+    if let Some(status) = refuse_without_confinement(&build_policy.policy_file, learning) {
+        return Ok(Err(Refused(status)));
     }
     let target_dir = effective_target_dir(&text_args, &build_policy.target_dir)?;
     if let Some(status) = crate::doctor::refuse_without_guest_target(&target_dir) {
-        return Ok(status);
+        return Ok(Err(Refused(status)));
     }
     recompile_stale_guests(&target_dir)?;
 
@@ -118,6 +152,7 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
         .map_err(anyhow::Error::from)
         .and_then(|()| Ok(policy_writer.flush()?))
         .context("failed to write the build's policy")?;
+    drop(policy_writer);
     let run_log = tempfile::Builder::new()
         .prefix("cargo-wasm-build-run-")
         .suffix(".jsonl")
@@ -150,12 +185,33 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
         .env(RUN_LOG_ENV, run_log.path())
         .env(COLOR_ENV, output.color_choice())
         .env_remove(DISCOVERY_ENV);
+    Ok(Ok(Prepared {
+        build_policy,
+        cargo_command,
+        target_dir,
+        output,
+        _policy_file: policy_file,
+        run_log,
+    }))
+}
 
+/// Runs `cargo <command> <args>` under the sandbox and returns the exit status.
+pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> {
+    let Prepared {
+        build_policy,
+        mut cargo_command,
+        target_dir,
+        output,
+        _policy_file,
+        run_log,
+    } = match prepare(command, args, mode, false)? {
+        Ok(prepared) => prepared,
+        Err(Refused(status)) => return Ok(status),
+    };
     let shared_cache = BuildCache::prepare(&mut cargo_command, &output);
-
     let status = cargo_command
         .status()
-        .with_context(|| format!("failed to run {}", Path::new(&cargo).display()))?;
+        .with_context(|| format!("failed to run {}", display_program(&cargo_command)))?;
     mark_checked(&target_dir);
     shared_cache.finish(&output);
     let mut records = audit::read(run_log.path());
@@ -181,14 +237,24 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
         }
     }
     if records.iter().any(|record| !record.pending.is_empty()) && !output.is_quiet() {
+        let site = &build_policy.policy_file.grant_site;
         let _ = writeln!(
             std::io::stderr(),
-            "{} to approve what the sandbox denied, review the errors above and run `{}`",
+            "{} to approve what the sandbox denied, review the errors above and run `{}`\n      \
+             or, to see everything this build needs in one round first, `{}`: it runs the \
+             build's scripts with the programs they ask for (jailed, never the network), \
+             shows what they used, and asks once",
             output.paint("help:", summary::Tone::Help),
-            build_policy.policy_file.grant_site.approve_command(None)
+            site.approve_command(None),
+            learn_command(site, args),
         );
     }
     Ok(status.code().unwrap_or(exit::CARGO_FAILED))
+}
+
+/// The program of `command`, for an error that it could not be started.
+fn display_program(command: &Command) -> String {
+    Path::new(command.get_program()).display().to_string()
 }
 
 /// After a build that stopped on what awaits review, the scripts that depend on the
@@ -207,14 +273,6 @@ fn discover(
         .suffix(".jsonl")
         .tempfile()
         .context("failed to create a temporary file for the discovery run's log")?;
-    let nonce = format!(
-        "{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|elapsed| elapsed.as_nanos())
-            .unwrap_or_default()
-    );
     if !output.is_quiet() {
         let _ = writeln!(
             std::io::stderr(),
@@ -223,11 +281,10 @@ fn discover(
             output.paint("note:", summary::Tone::Help),
         );
     }
-    let check_args = discovery_args(args);
     let mut check = Command::new(build.get_program());
     check
         .arg("check")
-        .args(check_args)
+        .args(check_args(args))
         .args(["--keep-going", "--quiet"])
         .envs(
             build
@@ -235,16 +292,13 @@ fn discover(
                 .filter_map(|(name, value)| Some((name, value?))),
         )
         .env(RUN_LOG_ENV, log.path())
-        .env(DISCOVERY_ENV, nonce)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .env(DISCOVERY_ENV, nonce());
     if let Some(dir) = build.get_current_dir() {
         check.current_dir(dir);
     }
     // `build` is spent: its environment was copied.
     let _ = build.env_clear();
-    check
-        .status()
+    progress::watch(check, log.path(), "Checking", output, |_| None)
         .context("failed to run cargo check for the discovery run")?;
     // What the stopped scripts showed is known; what is new is what their dependents need.
     Ok(audit::read(log.path())
@@ -257,30 +311,189 @@ fn discover(
         .collect())
 }
 
-/// The build's arguments for the discovery `cargo check`: up to a `--`, without what
-/// discovery adds itself (`--keep-going`, `--quiet`), which cargo refuses twice, nor
-/// `-v`, which cargo refuses beside `--quiet`.
-fn discovery_args(args: &[OsString]) -> Vec<&OsString> {
-    args.iter()
-        .take_while(|arg| *arg != "--")
-        .filter(|arg| {
-            let arg = arg.to_str().unwrap_or("");
-            !summary::is_verbose_flag(arg) && !["--keep-going", "--quiet", "-q"].contains(&arg)
-        })
-        .collect()
+/// A value of its own for [`DISCOVERY_ENV`], so that cargo runs every script of a
+/// discovery or learning run again in the next build.
+fn nonce() -> String {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|elapsed| elapsed.as_nanos())
+            .unwrap_or_default()
+    )
+}
+
+/// The learning build of `approve --learn`: `cargo check <args>` in which every build
+/// script that needs something nobody reviewed is let use it, jailed, if it
+/// [can be learned](wasm_build_permissions_schema::Capability::is_learnable), so that one
+/// run shows everything the build needs (a granted `pkg-config` leads to `cc`, which a
+/// refused one never reaches). Its runs are recorded in the target directory's audit
+/// logs like a build's, for `approve` to read; nothing they made is kept (every script
+/// that ran runs again in the next build). Returns the status to exit with when it could
+/// not run.
+pub fn learn(args: &[OsString]) -> Result<std::result::Result<(), i32>> {
+    let mut check: Vec<OsString> = check_args(args).into_iter().cloned().collect();
+    check.push("--keep-going".into());
+    let Prepared {
+        build_policy,
+        mut cargo_command,
+        output,
+        _policy_file,
+        run_log,
+        ..
+    } = match prepare("check", &check, None, true)? {
+        Ok(prepared) => prepared,
+        Err(Refused(status)) => return Ok(Err(status)),
+    };
+    if !output.is_quiet() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "{} running the build scripts with the programs and directives they ask for, \
+             jailed (never the network, never a dangerous grant), to show everything they \
+             need; nothing it makes is kept",
+            output.paint(&format!("{:>12}", "Learning"), summary::Tone::Good),
+        );
+    }
+    cargo_command.env(DISCOVERY_ENV, nonce());
+    let shared_cache = BuildCache::prepare(&mut cargo_command, &output);
+    let status = progress::watch(
+        cargo_command,
+        run_log.path(),
+        "Learning",
+        &output,
+        describe_learned,
+    )?;
+    shared_cache.finish(&output);
+    let records = audit::read(run_log.path());
+    let stopped: Vec<audit::RunRecord> = records
+        .iter()
+        .filter(|record| !record.errors.is_empty())
+        .cloned()
+        .collect();
+    print_discovered(&stopped, &build_policy.policy_file);
+    if !status.success() && records.is_empty() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "{} the learning build (`cargo check`) failed before any build script ran; \
+             run `cargo wasm-build check` to see why",
+            Code::W406.error()
+        );
+        return Ok(Err(exit::CARGO_FAILED));
+    }
+    Ok(Ok(()))
+}
+
+/// The line a learning build prints when a build script finished: what it used that
+/// awaits review, or why it stopped; nothing when it needed nothing new.
+fn describe_learned(record: &audit::RunRecord) -> Option<(&'static str, summary::Tone, String)> {
+    let who = format!(
+        "{} v{} ({:.1}s)",
+        record.package,
+        record.version,
+        Duration::from_millis(record.elapsed_ms).as_secs_f64()
+    );
+    if !record.errors.is_empty() {
+        let first = record
+            .errors
+            .first()
+            .map(|error| error.message.clone())
+            .unwrap_or_default();
+        let used: Vec<String> = record.learned.iter().map(ToString::to_string).collect();
+        let also = if used.is_empty() {
+            String::new()
+        } else {
+            format!(" (it used {})", used.join(", "))
+        };
+        return Some((
+            "Stopped",
+            summary::Tone::Bad,
+            format!("{who}: {}{also}", InertLines(&first)),
+        ));
+    }
+    let used: Vec<String> = record.learned.iter().map(ToString::to_string).collect();
+    if used.is_empty() {
+        return None;
+    }
+    Some((
+        "Learned",
+        summary::Tone::Warning,
+        format!("{who}: {}", used.join(", ")),
+    ))
+}
+
+/// The command that runs the learning build for a build given `args`, printed by a build
+/// that stopped on what awaits review.
+fn learn_command(site: &wasm_build_permissions_schema::GrantSite, args: &[OsString]) -> String {
+    let mut command = format!("cargo wasm-build approve{} --learn", site.approve_args);
+    // The manifest path and target directory are in the approve arguments already.
+    let mut rest = Vec::new();
+    let mut words = check_args(args)
+        .into_iter()
+        .map(|arg| arg.to_string_lossy());
+    while let Some(word) = words.next() {
+        if ["--manifest-path", "--target-dir"].contains(&word.as_ref()) {
+            words.next();
+            continue;
+        }
+        if word.starts_with("--manifest-path=") || word.starts_with("--target-dir=") {
+            continue;
+        }
+        rest.push(shell_word(Path::new(word.as_ref())));
+    }
+    if !rest.is_empty() {
+        command.push_str(" -- ");
+        command.push_str(&rest.join(" "));
+    }
+    command
+}
+
+/// The build's arguments for a `check` the tool runs itself (discovery, learning): up to
+/// a `--`, without what it adds itself (`--keep-going`, `--quiet`,
+/// `--message-format`), which cargo refuses twice, nor `-v`, which cargo refuses beside
+/// `--quiet`.
+fn check_args(args: &[OsString]) -> Vec<&OsString> {
+    let mut kept = Vec::new();
+    let mut words = args.iter().take_while(|arg| *arg != "--");
+    while let Some(arg) = words.next() {
+        let text = arg.to_str().unwrap_or("");
+        if text == "--message-format" {
+            words.next();
+            continue;
+        }
+        if summary::is_verbose_flag(text)
+            || ["--keep-going", "--quiet", "-q"].contains(&text)
+            || text.starts_with("--message-format=")
+        {
+            continue;
+        }
+        kept.push(arg);
+    }
+    kept
 }
 
 /// The errors of the scripts the discovery run found waiting, as their stand-ins print
-/// them (cargo hid them: in that run they passed).
+/// them (cargo hid them: in that run they passed), after the last lines of stderr of
+/// those that failed.
 fn print_discovered(found: &[audit::RunRecord], policy: &PolicyFile) {
     let mut text = String::new();
     for record in found {
-        let spec = policy
-            .policy_for(&record.manifest_dir)
-            .grant_spec(&record.package, &record.version);
+        let package = policy.policy_for(&record.manifest_dir);
+        let spec = package.grant_spec(&record.package, &record.version);
+        if !record.stderr_tail.is_empty() {
+            text.push_str(&format!(
+                "--- stderr of the build script of `{} v{}` (last {} lines)\n",
+                record.package,
+                record.version,
+                record.stderr_tail.len()
+            ));
+            for line in &record.stderr_tail {
+                text.push_str(&format!("  {}\n", InertLines(line)));
+            }
+        }
         text.push_str(&wasm_build_standin::failure_text(
             &format!("`{} v{}`", record.package, record.version),
-            (&policy.grant_site, &spec),
+            (&policy.grant_site, &spec, package.allow_table.as_deref()),
             &record.errors,
             &record.pending,
         ));
@@ -464,7 +677,7 @@ mod tests {
         ]
         .map(OsString::from)
         .into();
-        let kept: Vec<&str> = discovery_args(&args)
+        let kept: Vec<&str> = check_args(&args)
             .into_iter()
             .map(|arg| arg.to_str().unwrap())
             .collect();

@@ -193,6 +193,93 @@ fn custom_profile_and_manifest_path_from_another_directory() {
     hints_work_verbatim(&project, &setup, Path::new("/"), false);
 }
 
+/// The learning command a failed build prints carries the build's own arguments (a
+/// profile of its own, `-p`) after `--`, and the manifest path and target directory, so
+/// that typed from anywhere it runs the same scripts and the next build passes.
+#[test]
+fn the_learning_command_works_verbatim_with_the_builds_arguments() {
+    let project = Project::new();
+    workspace(&project, None);
+    let manifest = project.root().join("ws/Cargo.toml");
+    let manifest = manifest.to_str().unwrap();
+    let setup = Setup {
+        args: &[
+            "--profile",
+            "dist",
+            "-p",
+            "app",
+            "--manifest-path",
+            manifest,
+            "--target-dir",
+            "elsewhere",
+        ],
+        cwd: project.root().to_path_buf(),
+        target_env: None,
+    };
+    let failed = run(tool(&project, &setup, setup.args)).failure();
+    let line = printed(
+        &failed.stderr,
+        "or, to see everything this build needs in one round first, `",
+    );
+    assert!(line.ends_with("--learn -- --profile dist -p app"), "{line}");
+    run_verbatim(&project, &line, Path::new("/"))
+        .success()
+        .stderr_has("Learned runner v0.1.0")
+        .stderr_has("Approved 1 package");
+    run(tool(&project, &setup, setup.args))
+        .success()
+        .stderr_lacks("needs permission");
+}
+
+/// When the package's table exists already (a grant for `cc`), the hand-edit hint does
+/// not print its header as a new table to paste (a duplicate table breaks the manifest):
+/// it shows the keys that change, merged with what they hold; edited that way, the next
+/// build passes.
+#[test]
+fn the_hand_edit_hint_merges_into_an_existing_table() {
+    let project = Project::new();
+    workspace(&project, None);
+    let manifest = project.read("ws/Cargo.toml");
+    project.file(
+        "ws/Cargo.toml",
+        &format!(
+            "{manifest}\n[workspace.metadata.sandbox.allow.\"runner@0.1.0\"]\nexec = [\"cc\"]\n"
+        ),
+    );
+    let setup = Setup {
+        args: &[],
+        cwd: project.root().join("ws"),
+        target_env: None,
+    };
+    let failed = run(tool(&project, &setup, setup.args))
+        .failure()
+        .stderr_has("make these keys of the existing table read:")
+        .stderr_lacks("or add to");
+    let block: Vec<&str> = failed
+        .stderr
+        .lines()
+        .skip_while(|line| !line.contains("make these keys of the existing table read:"))
+        .skip(1)
+        .take_while(|line| line.starts_with("          "))
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        block,
+        [
+            "[workspace.metadata.sandbox.allow.\"runner@0.1.0\"]",
+            "exec = [\"cc\", \"sh\"]"
+        ]
+    );
+    // The user's edit: the key line replaced in place.
+    let edited = project
+        .read("ws/Cargo.toml")
+        .replace("exec = [\"cc\"]", block[1]);
+    project.file("ws/Cargo.toml", &edited);
+    run(tool(&project, &setup, setup.args))
+        .success()
+        .stderr_lacks("needs permission");
+}
+
 #[test]
 fn approve_after_a_failed_build_it_cannot_find_fails_and_says_where_it_looked() {
     let project = Project::new();

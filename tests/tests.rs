@@ -23,6 +23,7 @@ mod hints;
 mod host_cfgs;
 mod host_paths;
 mod jailed;
+mod learn;
 mod permissions;
 mod pipeline;
 mod real_crates;

@@ -36,9 +36,17 @@ pub enum ExecVerdict {
     Refused,
     /// Granted, but this machine cannot confine it: the build fails with why.
     Unavailable,
+    /// Not reviewed, and run (confined, as if granted) by a learning build to record what
+    /// the script needs.
+    Learned,
 }
 
 impl ExecVerdict {
+    /// Whether the program ran: allowed, or run by a learning build.
+    pub fn ran(self) -> bool {
+        matches!(self, ExecVerdict::Allowed | ExecVerdict::Learned)
+    }
+
     /// The word the audit log and the permission display use.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -46,6 +54,7 @@ impl ExecVerdict {
             ExecVerdict::Pending => "pending",
             ExecVerdict::Refused => "refused",
             ExecVerdict::Unavailable => "unavailable",
+            ExecVerdict::Learned => "learned",
         }
     }
 }
@@ -76,6 +85,10 @@ pub struct RunRecord {
     pub errors: Vec<RunError>,
     /// Capabilities the script needed and nobody has reviewed.
     pub pending: Vec<Capability>,
+    /// Of [`pending`](Self::pending), what a learning build let the script use (jailed)
+    /// to record it, instead of stopping it.
+    #[serde(default)]
+    pub learned: Vec<Capability>,
     /// Programs the script tried to start, and the verdict on each.
     #[serde(default)]
     pub exec: Vec<ExecAttempt>,
@@ -111,6 +124,10 @@ pub struct RunRecord {
     /// where software is installed; `approve` offers them.
     #[serde(default)]
     pub read_grants: Vec<String>,
+    /// The last lines the script printed on stderr, kept for a failed run only: a
+    /// discovery or learning run hides cargo's output, where they would have been seen.
+    #[serde(default)]
+    pub stderr_tail: Vec<String>,
     /// Whether the script ran natively (confined) by the consumer's `run-natively` grant.
     #[serde(default)]
     pub native: bool,
@@ -180,6 +197,17 @@ impl From<RunErrorRecord> for RunError {
             },
         }
     }
+}
+
+/// The last `count` lines of `bytes`, for [`RunRecord::stderr_tail`]; the first may be
+/// cut short, since the bytes are a tail themselves.
+pub fn last_lines(bytes: &[u8], count: usize) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(count)..]
+        .iter()
+        .map(|line| (*line).to_string())
+        .collect()
 }
 
 /// Seconds since the Unix epoch, for [`RunRecord::finished_at`].

@@ -45,6 +45,16 @@ pub struct Policy {
     /// only: nothing else under cargo's home.
     #[serde(default)]
     pub dependency_sources: Vec<PathBuf>,
+    /// A learning build (`cargo wasm-build approve --learn`): what awaits review and
+    /// [can be learned](Capability::is_learnable) is used, jailed, and recorded for one
+    /// decision at the end, instead of stopping the script. Nothing such a run made is
+    /// kept: every script that learned something runs again in the next build.
+    #[serde(default)]
+    pub learning: bool,
+    /// What the consumer's `allow` table for the package holds, as written, or `None`
+    /// without one: a hint adds to the table instead of repeating its header.
+    #[serde(default)]
+    pub allow_table: Option<Vec<Capability>>,
 }
 
 impl Default for Policy {
@@ -57,6 +67,8 @@ impl Default for Policy {
             spec: None,
             env_defaults: true,
             dependency_sources: Vec::new(),
+            learning: false,
+            allow_table: None,
         }
     }
 }
@@ -126,6 +138,16 @@ pub enum Verdict {
     /// Harmless to leave out and unsafe to pass: the directive is dropped, the build goes
     /// on, and the audit log says why.
     Dropped(&'static str),
+    /// Awaits review, but this is a learning build: the attempt goes ahead (jailed, as a
+    /// granted one would) and is recorded as pending, for `approve` to offer.
+    Learning(Capability),
+}
+
+impl Verdict {
+    /// Whether the attempt goes ahead: allowed, or used to learn what the script needs.
+    pub fn permits(&self) -> bool {
+        matches!(self, Verdict::Allowed | Verdict::Learning(_))
+    }
 }
 
 impl Policy {
@@ -149,6 +171,16 @@ impl Policy {
             .any(|granted| covers(granted, &capability))
         {
             return Verdict::Allowed;
+        }
+        self.unreviewed(capability)
+    }
+
+    /// The verdict on `capability` once nothing covers it: pending review, or in a
+    /// [learning](Self::learning) build, learned when it
+    /// [can be](Capability::is_learnable).
+    pub fn unreviewed(&self, capability: Capability) -> Verdict {
+        if self.learning && capability.is_learnable() {
+            return Verdict::Learning(capability);
         }
         Verdict::Pending(capability)
     }
@@ -319,6 +351,33 @@ mod tests {
             Capability::DangerousEnv("CI_JOB_TOKEN".into())
         );
         assert_eq!(Policy::env_capability("CC"), Capability::Env("CC".into()));
+    }
+
+    /// A learning build learns programs and directives, never what leaves the jail or a
+    /// dangerous key, and never overrides a deny.
+    #[test]
+    fn a_learning_build_learns_only_what_stays_jailed() {
+        let mut policy = Policy {
+            learning: true,
+            ..Policy::default()
+        };
+        let cc = Capability::Exec("cc".into());
+        assert_eq!(policy.verdict(cc.clone()), Verdict::Learning(cc.clone()));
+        assert_eq!(
+            policy.verdict(Capability::RunBuilt),
+            Verdict::Learning(Capability::RunBuilt)
+        );
+        for never in [
+            Capability::Network("curl".into()),
+            Capability::RunNatively,
+            Capability::Env("EDITOR".into()),
+            Capability::DangerousRead("/home".into()),
+            Capability::DangerousRustcEnv("CARGO_PKG_NAME".into()),
+        ] {
+            assert_eq!(policy.verdict(never.clone()), Verdict::Pending(never));
+        }
+        policy.denied.insert(cc.clone());
+        assert_eq!(policy.verdict(cc.clone()), Verdict::Refused(cc));
     }
 
     #[test]

@@ -57,6 +57,63 @@ pub fn shorten(text: &str, max: usize) -> String {
     }
 }
 
+/// How many terminal columns `text` takes: two for the wide characters of East Asian
+/// scripts and emoji, one for the rest (the text is already [`terminal`]-escaped, so no
+/// control character is left to take none).
+pub fn width(text: &str) -> usize {
+    text.chars().map(char_width).sum()
+}
+
+fn char_width(ch: char) -> usize {
+    const WIDE: &[(u32, u32)] = &[
+        (0x1100, 0x115F),
+        (0x2E80, 0x303E),
+        (0x3041, 0x33FF),
+        (0x3400, 0x4DBF),
+        (0x4E00, 0x9FFF),
+        (0xA000, 0xA4CF),
+        (0xAC00, 0xD7A3),
+        (0xF900, 0xFAFF),
+        (0xFE30, 0xFE4F),
+        (0xFF00, 0xFF60),
+        (0xFFE0, 0xFFE6),
+        (0x1F300, 0x1F64F),
+        (0x1F900, 0x1F9FF),
+        (0x20000, 0x3FFFD),
+    ];
+    let code = u32::from(ch);
+    if WIDE.iter().any(|&(low, high)| (low..=high).contains(&code)) {
+        2
+    } else {
+        1
+    }
+}
+
+/// `text` in lines of at most `max` columns, broken after spaces where it can and
+/// between characters where a word is longer than a line: nothing is cut.
+pub fn wrap(text: &str, max: usize) -> Vec<String> {
+    let max = max.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_inclusive(' ') {
+        if width(&line) + width(word.trim_end()) > max && !line.is_empty() {
+            lines.push(line.trim_end().to_string());
+            line.clear();
+        }
+        for ch in word.chars() {
+            if width(&line) + char_width(ch) > max && ch != ' ' {
+                lines.push(line.trim_end().to_string());
+                line.clear();
+            }
+            line.push(ch);
+        }
+    }
+    if !line.trim_end().is_empty() || lines.is_empty() {
+        lines.push(line.trim_end().to_string());
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,6 +149,25 @@ mod tests {
         assert_eq!(code_span("a`b"), "``a`b``");
         assert_eq!(code_span("`x"), "`` `x ``");
         assert_eq!(code_span("x\n<!--"), "`x\\u{a}<!--`");
+    }
+
+    #[test]
+    fn wrapping_keeps_every_character() {
+        assert_eq!(
+            wrap("exec: cc, ar; env: CC", 10),
+            ["exec: cc,", "ar; env:", "CC"]
+        );
+        assert_eq!(wrap("short", 10), ["short"]);
+        assert_eq!(wrap("", 10), [""]);
+        assert_eq!(
+            wrap("/a/very/long/path/indeed", 10),
+            ["/a/very/lo", "ng/path/in", "deed"]
+        );
+        let path = "日本語のパス/include";
+        let lines = wrap(path, 8);
+        assert_eq!(lines.concat(), path);
+        assert!(lines.iter().all(|line| width(line) <= 8), "{lines:?}");
+        assert_eq!(width("日本"), 4);
     }
 
     #[test]

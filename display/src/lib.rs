@@ -35,6 +35,10 @@ pub struct PermissionReport {
     pub workspace_root: String,
     /// The consumer's mode.
     pub mode: Mode,
+    /// The target triple the graph was resolved for (`--target`, or the host): packages
+    /// that only build on other platforms are left out, as cargo leaves them out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
     /// Counts, first thing a reviewer reads.
     pub summary: Summary,
     /// Every package, build-time code first, then by name and version.
@@ -46,6 +50,9 @@ pub struct PermissionReport {
 pub struct Summary {
     /// Packages in the resolved graph.
     pub packages: usize,
+    /// Packages that run code at build time: a build script, a proc macro, or both.
+    #[serde(default)]
+    pub build_time: usize,
     /// Packages with a build script.
     pub build_scripts: usize,
     /// Proc-macro packages (they run in the compiler, not sandboxed).
@@ -83,6 +90,28 @@ pub struct PackageCard {
     pub proc_macro: bool,
     /// The `links` key.
     pub links: Option<String>,
+    /// What the crate says it is (`description` of its manifest; the author's words).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Its license expression, as its manifest writes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
+    /// `repository` of its manifest, as written (displays link it only when it is http(s)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// `documentation` of its manifest, as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub documentation: Option<String>,
+    /// `homepage` of its manifest, as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub homepage: Option<String>,
+    /// Why it is in the graph: the packages that depend on it directly, and how.
+    #[serde(default)]
+    pub dependents: Vec<Dependent>,
+    /// One shortest chain of dependencies from a workspace member to it
+    /// (`["app 0.1.0", "reqwest 0.12.0", "it 1.0.0"]`); empty for a member.
+    #[serde(default)]
+    pub dependency_path: Vec<String>,
     /// One-word verdict for the card.
     pub status: CardStatus,
     /// What the crate declares in `[package.metadata.sandbox]`.
@@ -115,8 +144,33 @@ pub enum CardStatus {
     NeedsReview,
     /// Granted to run natively, confined.
     Native,
-    /// A proc macro: runs in the compiler, not sandboxed.
+    /// A proc macro: runs in the compiler, not sandboxed. A proc macro with a build script
+    /// has this status too (its build script is sandboxed, the macro is not), unless the
+    /// script needs review.
     ProcMacro,
+}
+
+/// A package that depends on another one directly.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+pub struct Dependent {
+    /// Its name.
+    pub name: String,
+    /// Its exact version.
+    pub version: String,
+    /// How it depends: `normal`, `build` or `dev`.
+    pub kinds: Vec<String>,
+}
+
+impl Dependent {
+    /// `name version`, with the kinds when the dependency is not a normal one only:
+    /// `cc 1.2.0 (build)`.
+    pub fn short(&self) -> String {
+        if self.kinds.iter().all(|kind| kind == "normal") {
+            format!("{} {}", self.name, self.version)
+        } else {
+            format!("{} {} ({})", self.name, self.version, self.kinds.join(", "))
+        }
+    }
 }
 
 impl CardStatus {
@@ -178,6 +232,40 @@ impl PackageCard {
     pub fn runs_at_build_time(&self) -> bool {
         self.build_script || self.proc_macro
     }
+
+    /// The status label, and for a proc macro with a build script that the script is
+    /// sandboxed (the macro is not).
+    pub fn status_words(&self) -> String {
+        let mut text = self.status.label().to_string();
+        if self.proc_macro && self.build_script && self.status == CardStatus::ProcMacro {
+            text.push_str(" (its build script is sandboxed)");
+        }
+        text
+    }
+
+    /// The status as the table shows it: its label, then drift, which the status alone
+    /// does not say (`sandboxed; drift: grants name drifted@1.0.0`).
+    pub fn status_text(&self) -> String {
+        let mut text = self.status_words();
+        if !self.drift.is_empty() {
+            text.push_str(&format!("; drift: grants name {}", self.drift.join(", ")));
+        }
+        text
+    }
+
+    /// Whether a reviewer should look at it: it waits for review, its grants name
+    /// another version, or something dangerous is granted or requested.
+    pub fn needs_attention(&self) -> bool {
+        self.status == CardStatus::NeedsReview
+            || !self.drift.is_empty()
+            || dangerous_part(&self.granted).is_some()
+            || dangerous_part(&self.requested).is_some()
+    }
+}
+
+/// `count` and the noun, singular or plural: `1 build script`, `2 build scripts`.
+pub fn plural(count: usize, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
 }
 
 /// The JSON Schema of [`PermissionReport`], for the `--format json` contract.
@@ -241,37 +329,56 @@ pub fn short_set(set: &CapabilitySet) -> String {
     }
 }
 
-/// The last run as short text: `ok in 6.5 s; ran cc ×43, ar`.
+/// The last run as short text: `ok in 6.5 s; ran cc ×43, ar`. Programs that did not run
+/// (awaiting review, refused, unavailable) are what the script *tried*:
+/// `failed in 0.2 s; tried sh (pending)`; a learning build's are marked:
+/// `ran cc (learned)`.
 pub fn short_run(run: &LastRun) -> String {
     let mut text = format!(
         "{} in {:.1} s",
         if run.succeeded { "ok" } else { "failed" },
         run.elapsed_ms as f64 / 1000.0
     );
-    let ran: Vec<String> = run
-        .programs
-        .iter()
-        .map(|used| {
-            let count = if used.count > 1 {
-                format!(" ×{}", used.count)
-            } else {
-                String::new()
-            };
-            let verdict = if used.verdict == ExecVerdict::Allowed {
-                String::new()
-            } else {
-                format!(" ({})", used.verdict)
-            };
-            format!("{}{count}{verdict}", short_program(&used.program))
-        })
-        .collect();
-    if !ran.is_empty() {
-        text.push_str("; ran ");
-        text.push_str(&ran.join(", "));
+    let uses = |ran: bool| -> Vec<String> {
+        run.programs
+            .iter()
+            .filter(|used| used.verdict.ran() == ran)
+            .map(|used| {
+                let count = if used.count > 1 {
+                    format!(" ×{}", used.count)
+                } else {
+                    String::new()
+                };
+                let verdict = if used.verdict == ExecVerdict::Allowed {
+                    String::new()
+                } else {
+                    format!(" ({})", used.verdict)
+                };
+                format!("{}{count}{verdict}", short_program(&used.program))
+            })
+            .collect()
+    };
+    for (word, list) in [("ran", uses(true)), ("tried", uses(false))] {
+        if !list.is_empty() {
+            text.push_str(&format!("; {word} {}", list.join(", ")));
+        }
     }
-    if !run.denied.is_empty() {
-        let denied: Vec<String> = run.denied.iter().map(ToString::to_string).collect();
-        text.push_str("; denied: ");
+    // A program it tried is already said; the rest of what waits for review is not.
+    let tried = |capability: &Capability| match capability {
+        Capability::Exec(program) => run.programs.iter().any(|used| {
+            used.verdict != ExecVerdict::Allowed
+                && (used.program == *program || short_program(&used.program) == program)
+        }),
+        _ => false,
+    };
+    let denied: Vec<String> = run
+        .denied
+        .iter()
+        .filter(|capability| !tried(capability))
+        .map(ToString::to_string)
+        .collect();
+    if !denied.is_empty() {
+        text.push_str("; awaiting review: ");
         text.push_str(&denied.join(", "));
     }
     text
@@ -298,6 +405,13 @@ pub(crate) mod fixtures {
             build_script: !matches!(status, CardStatus::NoBuildTimeCode | CardStatus::ProcMacro),
             proc_macro: status == CardStatus::ProcMacro,
             links: None,
+            description: None,
+            license: None,
+            repository: None,
+            documentation: None,
+            homepage: None,
+            dependents: Vec::new(),
+            dependency_path: Vec::new(),
             status,
             requested: CapabilitySet::default(),
             reason: None,
@@ -349,8 +463,10 @@ pub(crate) mod fixtures {
             tool: "cargo-wasm-build 0.1.0".into(),
             workspace_root: "/work/app".into(),
             mode: Mode::Deny,
+            platform: Some("x86_64-unknown-linux-gnu".into()),
             summary: Summary {
                 packages: 5,
+                build_time: 4,
                 build_scripts: 3,
                 proc_macros: 1,
                 running_programs: 2,
@@ -409,6 +525,7 @@ mod tests {
                 "tool",
                 "workspace_root",
                 "mode",
+                "platform",
                 "summary",
                 "packages"
             ]
@@ -432,5 +549,62 @@ mod tests {
             short_run(report.packages[1].last_run.as_ref().unwrap()),
             "ok in 6.5 s; ran cc ×43, ar"
         );
+    }
+
+    /// A program awaiting review did not run: the run says it was tried, and does not
+    /// repeat it among what awaits review.
+    #[test]
+    fn what_did_not_run_was_tried() {
+        let run = LastRun {
+            finished_at: 0,
+            succeeded: false,
+            elapsed_ms: 200,
+            native: false,
+            programs: vec![
+                ProgramUse {
+                    program: "/usr/bin/cc".into(),
+                    verdict: ExecVerdict::Allowed,
+                    count: 2,
+                },
+                ProgramUse {
+                    program: "ar".into(),
+                    verdict: ExecVerdict::Pending,
+                    count: 4,
+                },
+            ],
+            denied: vec![
+                Capability::Exec("ar".into()),
+                Capability::Env("CFLAGS".into()),
+            ],
+            dropped: Vec::new(),
+            hidden_env: Vec::new(),
+            config_env: Vec::new(),
+            default_env: Vec::new(),
+            errors: Vec::new(),
+        };
+        assert_eq!(
+            short_run(&run),
+            "failed in 0.2 s; ran cc ×2; tried ar ×4 (pending); awaiting review: use the environment variable `CFLAGS`"
+        );
+        let learned = LastRun {
+            programs: vec![ProgramUse {
+                program: "ar".into(),
+                verdict: ExecVerdict::Learned,
+                count: 4,
+            }],
+            ..run
+        };
+        assert_eq!(
+            short_run(&learned),
+            "failed in 0.2 s; ran ar ×4 (learned); awaiting review: use the environment variable `CFLAGS`",
+            "a learning build ran it"
+        );
+    }
+
+    #[test]
+    fn counts_agree_with_their_nouns() {
+        assert_eq!(plural(1, "entry", "entries"), "1 entry");
+        assert_eq!(plural(0, "entry", "entries"), "0 entries");
+        assert_eq!(plural(2, "entry", "entries"), "2 entries");
     }
 }

@@ -4,7 +4,8 @@
 use std::fmt::Write as _;
 
 use super::{
-    CardStatus, PackageCard, PermissionReport, dangerous_part, escape, short_run, short_set,
+    CardStatus, Dependent, PackageCard, PermissionReport, dangerous_part, escape, plural,
+    short_run, short_set,
 };
 
 /// How to draw.
@@ -12,6 +13,9 @@ use super::{
 pub struct TableStyle {
     /// ANSI colour (only on a terminal, and never with `NO_COLOR`).
     pub color: bool,
+    /// The terminal's width, to wrap long cells within (never cut them); `None` (a pipe,
+    /// a file) draws every row on one line, however long.
+    pub width: Option<usize>,
 }
 
 impl TableStyle {
@@ -46,129 +50,213 @@ impl TableStyle {
     }
 }
 
-const CELL: usize = 34;
+/// The mark before a REQUESTED or GRANTED cell that holds something dangerous, so that it
+/// shows without colour too.
+const DANGER_MARK: &str = "⚠ ";
 
-fn cell(text: &str) -> String {
-    escape::shorten(&escape::terminal(text), CELL)
+/// The narrowest a wrapped column gets on a narrow terminal.
+const MIN_COLUMN: usize = 12;
+
+const HEADERS: [&str; 5] = ["PACKAGE", "STATUS", "REQUESTED", "GRANTED", "LAST RUN"];
+
+/// Which columns give way, first to last, when the table is wider than the terminal:
+/// the last run and the request before the grant and the status; the package never.
+const SHRINK_ORDER: [usize; 4] = [4, 2, 3, 1];
+
+/// How one row is drawn: its cells and which of them are red.
+struct Row {
+    cells: [String; 5],
+    status: CardStatus,
+    dangerous: [bool; 5],
+}
+
+fn row(card: &PackageCard) -> Row {
+    let set_cell = |set| {
+        let text = escape::terminal(&short_set(set));
+        match dangerous_part(set) {
+            Some(_) => (format!("{DANGER_MARK}{text}"), true),
+            None => (text, false),
+        }
+    };
+    let (requested, requested_dangerous) = set_cell(&card.requested);
+    let (granted, granted_dangerous) = set_cell(&card.granted);
+    Row {
+        cells: [
+            escape::terminal(&format!("{} {}", card.name, card.version)),
+            escape::terminal(&card.status_text()),
+            requested,
+            granted,
+            escape::terminal(&card.last_run.as_ref().map_or_else(|| "-".into(), short_run)),
+        ],
+        status: card.status,
+        dangerous: [false, false, requested_dangerous, granted_dangerous, false],
+    }
 }
 
 /// The whole graph: summary and one row per build-time package.
 pub fn render_table(report: &PermissionReport, style: TableStyle) -> String {
     let mut out = String::new();
-    let summary = &report.summary;
     let _ = writeln!(
         out,
-        "{} of {} (mode: {})",
+        "{} of {}{} (mode: {})",
         style.bold("Build-time code"),
-        report.workspace_root,
+        escape::terminal(&report.workspace_root),
+        report
+            .platform
+            .as_deref()
+            .map(|platform| format!(" for {}", escape::terminal(platform)))
+            .unwrap_or_default(),
         report.mode.as_str()
     );
-    let _ = writeln!(
-        out,
-        "  {} packages: {} build scripts, {} proc macros (not sandboxed)",
-        summary.packages, summary.build_scripts, summary.proc_macros
-    );
-    let _ = writeln!(
-        out,
-        "  {} run programs, {} use the network, {} touch paths outside their package, {} run natively",
-        summary.running_programs,
-        summary.using_network,
-        summary.reading_or_writing_paths,
-        summary.native
-    );
-    let _ = writeln!(
-        out,
-        "  {} need review, {} have grants for another version\n",
-        summary.unreviewed, summary.drifted
-    );
-    let rows: Vec<[String; 5]> = report
-        .packages
-        .iter()
-        .filter(|card| card.runs_at_build_time())
-        .map(|card| {
-            [
-                format!("{} {}", card.name, card.version),
-                card.status.label().to_string(),
-                cell(&short_set(&card.requested)),
-                cell(&short_set(&card.granted)),
-                card.last_run.as_ref().map_or_else(|| "-".into(), short_run),
-            ]
-        })
-        .collect();
-    let headers = ["PACKAGE", "STATUS", "REQUESTED", "GRANTED", "LAST RUN"];
-    let widths: Vec<usize> = (0..4)
-        .map(|column| {
-            rows.iter()
-                .map(|row| row[column].chars().count())
-                .chain([headers[column].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut header = String::from("  ");
-    for (column, title) in headers.iter().enumerate() {
-        if column < 4 {
-            let _ = write!(header, "{title:<width$}  ", width = widths[column]);
-        } else {
-            header.push_str(title);
-        }
+    for line in summary_lines(&report.summary) {
+        let _ = writeln!(out, "  {line}");
     }
-    let _ = writeln!(out, "{}", style.bold(header.trim_end()));
-    let statuses: Vec<CardStatus> = report
+    out.push('\n');
+    let rows: Vec<Row> = report
         .packages
         .iter()
         .filter(|card| card.runs_at_build_time())
-        .map(|card| card.status)
+        .map(row)
         .collect();
-    // The REQUESTED and GRANTED cells of a set with something dangerous are red.
-    let dangerous_cells: Vec<(usize, usize)> = report
-        .packages
-        .iter()
-        .filter(|card| card.runs_at_build_time())
-        .enumerate()
-        .flat_map(|(row, card)| {
-            [(2, &card.requested), (3, &card.granted)]
-                .into_iter()
-                .filter(|(_, set)| dangerous_part(set).is_some())
-                .map(move |(column, _)| (row, column))
-        })
-        .collect();
-    for (row_index, (row, status)) in rows.iter().zip(statuses).enumerate() {
-        let mut line = String::from("  ");
-        for (column, value) in row.iter().enumerate() {
-            if column == 4 {
-                line.push_str(value);
-                continue;
-            }
-            let padded = format!("{value:<width$}  ", width = widths[column]);
+    let widths = column_widths(&rows, style.width);
+    let header: Vec<String> = HEADERS.iter().map(ToString::to_string).collect();
+    for line in draw_row(&header, &widths, |_, text| style.bold(text)) {
+        let _ = writeln!(out, "{line}");
+    }
+    for row in &rows {
+        let paint = |column: usize, text: &str| {
             if column == 1 {
-                line.push_str(&style.paint(&padded, status));
-            } else if dangerous_cells.contains(&(row_index, column)) {
-                line.push_str(&style.danger(&padded));
+                style.paint(text, row.status)
+            } else if row.dangerous[column] {
+                style.danger(text)
             } else {
-                line.push_str(&padded);
+                text.to_string()
             }
+        };
+        for line in draw_row(&row.cells, &widths, paint) {
+            let _ = writeln!(out, "{line}");
         }
-        let _ = writeln!(out, "{}", line.trim_end());
     }
-    let quiet = report.packages.len() - statuses_len(report);
+    let quiet = report.packages.len() - rows.len();
     if quiet > 0 {
         let _ = writeln!(
             out,
-            "  {quiet} other package{} run{} no code at build time",
-            if quiet == 1 { "" } else { "s" },
-            if quiet == 1 { "s" } else { "" }
+            "  {} no code at build time",
+            if quiet == 1 {
+                "1 other package runs".to_string()
+            } else {
+                format!("{quiet} other packages run")
+            }
         );
     }
     out
 }
 
-fn statuses_len(report: &PermissionReport) -> usize {
-    report
-        .packages
+/// The summary under the title, every count with a noun that agrees with it.
+pub(crate) fn summary_lines(summary: &crate::Summary) -> Vec<String> {
+    let both = (summary.build_scripts + summary.proc_macros).saturating_sub(summary.build_time);
+    let mut lines = vec![format!(
+        "{}, {} at build time: {} (sandboxed), {} (not sandboxed: inside rustc){}",
+        plural(summary.packages, "package", "packages"),
+        if summary.build_time == 1 {
+            "1 runs code".to_string()
+        } else {
+            format!("{} run code", summary.build_time)
+        },
+        plural(summary.build_scripts, "build script", "build scripts"),
+        plural(summary.proc_macros, "proc macro", "proc macros"),
+        match both {
+            0 => String::new(),
+            1 => "; 1 is both".to_string(),
+            both => format!("; {both} are both"),
+        }
+    )];
+    lines.push(format!(
+        "build scripts: {} programs, {} the network, {} paths outside their package, {} natively",
+        verb(summary.running_programs, "runs", "run"),
+        verb(summary.using_network, "uses", "use"),
+        verb(summary.reading_or_writing_paths, "touches", "touch"),
+        verb(summary.native, "runs", "run"),
+    ));
+    lines.push(format!(
+        "{}, {} grants for another version",
+        verb(summary.unreviewed, "needs review", "need review"),
+        verb(summary.drifted, "has", "have"),
+    ));
+    lines
+}
+
+/// `1 runs`, `2 run`: a count and its verb.
+fn verb(count: usize, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
+}
+
+/// The width of each column: as wide as its widest cell, unless the table would not fit
+/// `limit`; then the columns of [`SHRINK_ORDER`] give way, widest first, down to
+/// [`MIN_COLUMN`], and their cells wrap.
+fn column_widths(rows: &[Row], limit: Option<usize>) -> [usize; 5] {
+    let mut widths = [0; 5];
+    for (column, width) in widths.iter_mut().enumerate() {
+        *width = rows
+            .iter()
+            .map(|row| escape::width(&row.cells[column]))
+            .chain([HEADERS[column].len()])
+            .max()
+            .unwrap_or(0);
+    }
+    let Some(limit) = limit else {
+        return widths;
+    };
+    // Two spaces of indent, two between columns.
+    let total = |widths: &[usize; 5]| 2 + widths.iter().sum::<usize>() + 2 * (widths.len() - 1);
+    while total(&widths) > limit {
+        let widest = SHRINK_ORDER
+            .iter()
+            .copied()
+            .filter(|&column| widths[column] > MIN_COLUMN)
+            .max_by_key(|&column| widths[column]);
+        match widest {
+            Some(column) => widths[column] -= 1,
+            None => break,
+        }
+    }
+    widths
+}
+
+/// One row as the lines it takes: each cell wrapped to its column, padded, and painted by
+/// `paint(column, text)`.
+fn draw_row(
+    cells: &[String],
+    widths: &[usize; 5],
+    paint: impl Fn(usize, &str) -> String,
+) -> Vec<String> {
+    let wrapped: Vec<Vec<String>> = cells
         .iter()
-        .filter(|card| card.runs_at_build_time())
-        .count()
+        .zip(widths)
+        .map(|(cell, &width)| escape::wrap(cell, width))
+        .collect();
+    let height = wrapped.iter().map(Vec::len).max().unwrap_or(1);
+    (0..height)
+        .map(|index| {
+            let mut line = String::from("  ");
+            let last = wrapped.len() - 1;
+            for (column, lines) in wrapped.iter().enumerate() {
+                let text = lines.get(index).map_or("", String::as_str);
+                let padded = if column == last {
+                    text.to_string()
+                } else {
+                    let pad = widths[column].saturating_sub(escape::width(text));
+                    format!("{text}{}  ", " ".repeat(pad))
+                };
+                if text.is_empty() {
+                    line.push_str(&padded);
+                } else {
+                    line.push_str(&paint(column, &padded));
+                }
+            }
+            line.trim_end().to_string()
+        })
+        .collect()
 }
 
 /// One package in full, for `permissions -p PKG`.
@@ -185,6 +273,9 @@ pub fn render_card(card: &PackageCard, style: TableStyle) -> String {
     let field = |out: &mut String, name: &str, value: &str| {
         let _ = writeln!(out, "  {name:<13}{}", escape::terminal(value));
     };
+    if let Some(description) = &card.description {
+        field(&mut out, "about", description);
+    }
     field(&mut out, "grant spec", &card.spec);
     field(
         &mut out,
@@ -196,6 +287,23 @@ pub fn render_card(card: &PackageCard, style: TableStyle) -> String {
             card.links.as_deref().unwrap_or("-")
         ),
     );
+    for (name, value) in [
+        ("license", &card.license),
+        ("repository", &card.repository),
+        ("docs", &card.documentation),
+        ("homepage", &card.homepage),
+    ] {
+        if let Some(value) = value {
+            field(&mut out, name, value);
+        }
+    }
+    if !card.dependents.is_empty() {
+        let dependents: Vec<String> = card.dependents.iter().map(Dependent::short).collect();
+        field(&mut out, "needed by", &dependents.join(", "));
+    }
+    if card.dependency_path.len() > 2 {
+        field(&mut out, "why here", &card.dependency_path.join(" → "));
+    }
     let mut requested = short_set(&card.requested);
     if let Some(reason) = &card.reason {
         requested.push_str(&format!(" (\"{reason}\")"));
@@ -263,7 +371,12 @@ pub fn render_card(card: &PackageCard, style: TableStyle) -> String {
     if card.proc_macro {
         let _ = writeln!(
             out,
-            "  note: proc macros run inside the compiler with your full rights; cargo wasm-build does not sandbox them yet"
+            "  note: proc macros run inside the compiler with your full rights; cargo wasm-build does not sandbox them yet{}",
+            if card.build_script {
+                " (this one's build script is sandboxed; the macro is not)"
+            } else {
+                ""
+            }
         );
     }
     if card.status == CardStatus::NeedsReview {
@@ -286,10 +399,10 @@ mod tests {
         let text = render_table(&fixtures::report(), TableStyle::default());
         assert_eq!(
             text,
-            "Build-time code of /work/app (mode: deny)
-  5 packages: 3 build scripts, 1 proc macros (not sandboxed)
-  2 run programs, 0 use the network, 0 touch paths outside their package, 0 run natively
-  1 need review, 0 have grants for another version
+            "Build-time code of /work/app for x86_64-unknown-linux-gnu (mode: deny)
+  5 packages, 4 run code at build time: 3 build scripts (sandboxed), 1 proc macro (not sandboxed: inside rustc)
+  build scripts: 2 run programs, 0 use the network, 0 touch paths outside their package, 0 run natively
+  1 needs review, 0 have grants for another version
 
   PACKAGE             STATUS                     REQUESTED         GRANTED       LAST RUN
   openssl-sys 1.0.0   needs review               exec: pkg-config  -             -
@@ -334,7 +447,10 @@ mod tests {
         card.granted.dangerous_write = vec!["/home/me/.cargo/bin".into()];
         card.unreviewed
             .push(Capability::DangerousRead("/home/me/.ssh".into()));
-        let style = TableStyle { color: true };
+        let style = TableStyle {
+            color: true,
+            ..TableStyle::default()
+        };
         let text = render_card(&report.packages[0], style);
         assert!(
             text.contains("\x1b[1;31mdangerous: dangerous-read: /home/me/.ssh\x1b[0m"),
@@ -360,12 +476,21 @@ mod tests {
             .find(|line| line.contains("openssl-sys"))
             .unwrap();
         assert!(
-            row.contains("\x1b[1;31mexec: pkg-config; dangerous-read:…"),
+            row.contains("\x1b[1;31m⚠ exec: pkg-config; dangerous-read: /home/me/.ssh  \x1b[0m"),
             "{row:?}"
         );
         assert!(
-            row.contains("\x1b[1;31mdangerous-write: /home/me/.cargo/…"),
+            row.contains("\x1b[1;31m⚠ dangerous-write: /home/me/.cargo/bin  \x1b[0m"),
             "{row:?}"
+        );
+        let plain = render_table(&report, TableStyle::default());
+        let row = plain
+            .lines()
+            .find(|line| line.contains("openssl-sys"))
+            .unwrap();
+        assert!(
+            row.contains("⚠ dangerous-write: /home/me/.cargo/bin"),
+            "marked without colour too: {row:?}"
         );
         let plain = render_card(&report.packages[0], TableStyle::default());
         assert!(
@@ -374,11 +499,87 @@ mod tests {
         );
     }
 
+    /// Drift shows in the row of the crate, not only in the summary and the card; a proc
+    /// macro with a build script is not called sandboxed.
+    #[test]
+    fn rows_say_drift_and_proc_macros_with_build_scripts() {
+        let mut report = fixtures::report();
+        report.packages[2].drift = vec!["serde@0.9.0".into()];
+        report.packages[3].build_script = true;
+        let text = render_table(&report, TableStyle::default());
+        let row = |name: &str| {
+            text.lines()
+                .find(|line| line.starts_with(&format!("  {name} ")))
+                .unwrap()
+                .to_string()
+        };
+        assert!(
+            row("serde").contains("sandboxed; drift: grants name serde@0.9.0"),
+            "{text}"
+        );
+        assert!(
+            row("serde_derive")
+                .contains("proc macro, not sandboxed (its build script is sandboxed)"),
+            "{text}"
+        );
+    }
+
+    /// Piped, no cell is cut however long; on a terminal, long cells wrap within its width
+    /// and every character is still there.
+    #[test]
+    fn long_cells_wrap_on_a_terminal_and_are_never_cut() {
+        let mut report = fixtures::report();
+        let long: Vec<_> = (0..12)
+            .map(|index| format!("program-number-{index}").parse().unwrap())
+            .collect();
+        report.packages[1].granted.exec = long;
+        let piped = render_table(&report, TableStyle::default());
+        let granted = short_set(&report.packages[1].granted);
+        assert!(piped.contains(&granted), "{piped}");
+        assert!(!piped.contains('…'), "{piped}");
+        let narrow = render_table(
+            &report,
+            TableStyle {
+                color: false,
+                width: Some(100),
+            },
+        );
+        let table: Vec<&str> = narrow.lines().skip(5).collect();
+        assert!(
+            table.iter().all(|line| escape::width(line) <= 100),
+            "{narrow}"
+        );
+        for index in 0..12 {
+            assert!(
+                table
+                    .iter()
+                    .any(|line| line.contains(&format!("program-number-{index},"))
+                        || line.contains(&format!("program-number-{index}\n"))
+                        || line.ends_with(&format!("program-number-{index}"))),
+                "every grant is kept whole: {narrow}"
+            );
+        }
+        let wide = render_table(
+            &report,
+            TableStyle {
+                color: false,
+                width: Some(400),
+            },
+        );
+        assert_eq!(wide, piped, "a wide terminal draws one line per row");
+    }
+
     #[test]
     fn colour_only_when_asked() {
-        let plain = render_table(&fixtures::report(), TableStyle { color: false });
+        let plain = render_table(&fixtures::report(), TableStyle::default());
         assert!(!plain.contains('\x1b'));
-        let coloured = render_table(&fixtures::report(), TableStyle { color: true });
+        let coloured = render_table(
+            &fixtures::report(),
+            TableStyle {
+                color: true,
+                ..TableStyle::default()
+            },
+        );
         assert!(coloured.contains("\x1b[1;31mneeds review"));
     }
 }

@@ -229,6 +229,23 @@ impl Capability {
         )
     }
 
+    /// Whether a learning build (`cargo wasm-build approve --learn`) may let a script use
+    /// the capability before review, to record it: what acts inside the jail or the
+    /// package's own compile (a program, jailed with no network; running what the build
+    /// built, jailed; a gated directive or search path for the compile) and is undone by
+    /// running the script again. Never the network, never a dangerous key, never
+    /// variables (what a script sees is decided before it starts) and never leaving the
+    /// wasm sandbox.
+    pub fn is_learnable(&self) -> bool {
+        matches!(
+            self,
+            Capability::Exec(_)
+                | Capability::Directive(_)
+                | Capability::LinkSearch(_)
+                | Capability::RunBuilt
+        )
+    }
+
     /// The value within that key's array.
     pub fn toml_value(&self) -> String {
         match self {

@@ -99,21 +99,45 @@ pub fn grant_lines(capabilities: &[Capability]) -> Vec<String> {
 /// A `help:` block: the command that approves what is pending for the package `spec` and
 /// the equivalent TOML, indented to follow an error line; a home or a secret is offered
 /// under its dangerous key, as `approve` writes it.
-pub fn grant_help(site: &GrantSite, spec: &str, capabilities: &[Capability]) -> String {
-    let mut help = format!(
-        "help: to allow it, run `{}`\n      or add to {}:\n          {}\n",
-        site.approve_command(Some(spec)),
-        site.manifest_label(),
-        site.allow_table(spec)
-    );
+pub fn grant_help(
+    site: &GrantSite,
+    spec: &str,
+    capabilities: &[Capability],
+    existing: Option<&[Capability]>,
+) -> String {
     let keyed: Vec<Capability> = capabilities
         .iter()
         .map(|capability| site.rules.grant_key(capability.clone()))
         .collect();
-    for line in grant_lines(&keyed) {
-        help.push_str("          ");
-        help.push_str(&line);
-        help.push('\n');
+    let Some(existing) = existing else {
+        let mut help = format!(
+            "help: to allow it, run `{}`\n      or add to {}:\n          {}\n",
+            site.approve_command(Some(spec)),
+            site.manifest_label(),
+            site.allow_table(spec)
+        );
+        for line in grant_lines(&keyed) {
+            help.push_str(&format!("          {line}\n"));
+        }
+        return help;
+    };
+    // The table is there already: a second header would break the file, so the hint
+    // shows the keys that change as they must read, merged with what they hold.
+    let changed: Vec<&str> = keyed.iter().map(Capability::toml_key).collect();
+    let merged: Vec<Capability> = existing
+        .iter()
+        .filter(|held| changed.contains(&held.toml_key()))
+        .chain(&keyed)
+        .cloned()
+        .collect();
+    let mut help = format!(
+        "help: to allow it, run `{}`\n      or, in {}, make these keys of the existing table read:\n          {}\n",
+        site.approve_command(Some(spec)),
+        site.manifest_label(),
+        site.allow_table(spec)
+    );
+    for line in grant_lines(&merged) {
+        help.push_str(&format!("          {line}\n"));
     }
     help
 }
@@ -134,6 +158,7 @@ mod tests {
                 Capability::Exec("cc".into()),
                 Capability::Directive(GatedDirective::RustcLinkArg),
             ],
+            None,
         );
         assert_eq!(
             help,
@@ -141,6 +166,26 @@ mod tests {
              or add to the workspace's Cargo.toml:\n          \
              [workspace.metadata.sandbox.allow.\"zstd-sys@2.0.15+zstd.1.5.7\"]\n          \
              directives = [\"rustc-link-arg\"]\n          \
+             exec = [\"cc\", \"ar\"]\n"
+        );
+    }
+
+    /// Pasting a second header for a table that exists breaks the manifest: the hint
+    /// shows the keys that change, merged with what the table holds, under the header.
+    #[test]
+    fn an_existing_table_is_merged_into_not_repeated() {
+        let existing = [Capability::Exec("cc".into()), Capability::Env("CC".into())];
+        let help = grant_help(
+            &GrantSite::default(),
+            "zstd-sys@2.1.3",
+            &[Capability::Exec("ar".into())],
+            Some(&existing),
+        );
+        assert_eq!(
+            help,
+            "help: to allow it, run `cargo wasm-build approve zstd-sys@2.1.3`\n      \
+             or, in the workspace's Cargo.toml, make these keys of the existing table read:\n          \
+             [workspace.metadata.sandbox.allow.\"zstd-sys@2.1.3\"]\n          \
              exec = [\"cc\", \"ar\"]\n"
         );
     }
@@ -165,6 +210,7 @@ mod dangerous_tests {
                 Capability::Read("/home/me/notes".into()),
                 Capability::Read("/usr/include".into()),
             ],
+            None,
         );
         assert!(
             help.contains(
@@ -204,7 +250,12 @@ mod site_tests {
             approve_args: " --target-dir /t".into(),
             rules: PathRules::default(),
         };
-        let help = grant_help(&site, "cc-user@1.0.0", &[Capability::Exec("cc".into())]);
+        let help = grant_help(
+            &site,
+            "cc-user@1.0.0",
+            &[Capability::Exec("cc".into())],
+            None,
+        );
         assert!(help.contains("or add to /src/app/Cargo.toml:"), "{help}");
         assert!(
             help.contains("run `cargo wasm-build approve --target-dir /t cc-user@1.0.0`"),

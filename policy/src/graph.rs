@@ -69,6 +69,16 @@ impl Graph {
     ///
     /// Fails when cargo cannot resolve the workspace; cargo's message is included.
     pub fn load(cargo_args: &[String]) -> Result<Self, PolicyError> {
+        Self::load_with_metadata(cargo_args).map(|(graph, _)| graph)
+    }
+
+    /// [`Graph::load`], and the metadata it was made from (for what the graph leaves
+    /// out: descriptions, links, who depends on whom).
+    ///
+    /// # Errors
+    ///
+    /// As [`Graph::load`].
+    pub fn load_with_metadata(cargo_args: &[String]) -> Result<(Self, Metadata), PolicyError> {
         let mut command = MetadataCommand::new();
         if let Some(cargo) = std::env::var_os("CARGO") {
             command.cargo_path(cargo);
@@ -81,7 +91,7 @@ impl Graph {
                 .map_err(PolicyError::CurrentDir)?
                 .join(dir);
         }
-        Ok(graph)
+        Ok((graph, metadata))
     }
 
     /// The default target directory: where cargo puts builds when nothing says otherwise.

@@ -1,25 +1,31 @@
 //! Building the permission display's data from the graph, the policy and the audit log.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::PathBuf;
 
+use cargo_metadata::{DependencyKind, Metadata, PackageId};
 use wasm_build_contract::audit::{ExecVerdict, RunRecord};
 use wasm_build_contract::cargo::is_crates_io;
 use wasm_build_display::{
-    CardStatus, LastRun, PackageCard, PermissionReport, ProgramUse, REPORT_FORMAT_VERSION, Summary,
+    CardStatus, Dependent, LastRun, PackageCard, PermissionReport, ProgramUse,
+    REPORT_FORMAT_VERSION, Summary,
 };
 use wasm_build_permissions_schema::Capability;
 
 use crate::graph::{Graph, Package};
 use crate::resolve::{Resolution, Resolved};
 
-/// The report of `graph` under `resolution`, with the last run of each build script.
+/// The report of `graph` under `resolution`, with the last run of each build script, and
+/// from `metadata` (the graph's own, when there is one) what each package says about
+/// itself and who depends on it.
 pub fn build_report(
     graph: &Graph,
     resolution: &Resolution,
     runs: &BTreeMap<PathBuf, RunRecord>,
     tool: &str,
+    metadata: Option<&Metadata>,
 ) -> PermissionReport {
+    let pages = metadata.map(crate_pages).unwrap_or_default();
     let resolved: BTreeMap<&str, &Resolved> = resolution
         .packages
         .iter()
@@ -32,7 +38,11 @@ pub fn build_report(
             let run = runs
                 .get(&package.manifest_dir)
                 .filter(|run| run.version == package.version && package.has_build_script);
-            card(package, resolved.get(package.id.as_str()).copied(), run)
+            let mut card = card(package, resolved.get(package.id.as_str()).copied(), run);
+            if let Some(page) = pages.get(package.id.as_str()) {
+                page.fill(&mut card);
+            }
+            card
         })
         .collect();
     packages.sort_by_key(|card| {
@@ -47,6 +57,7 @@ pub fn build_report(
         tool: tool.to_string(),
         workspace_root: graph.workspace_root.display().to_string(),
         mode: resolution.mode,
+        platform: None,
         summary,
         packages,
     }
@@ -84,14 +95,16 @@ fn card(package: &Package, resolved: Option<&Resolved>, run: Option<&RunRecord>)
         ),
         None => Default::default(),
     };
-    let status = if !package.has_build_script {
-        if package.is_proc_macro {
-            CardStatus::ProcMacro
-        } else {
-            CardStatus::NoBuildTimeCode
-        }
-    } else if !unreviewed.is_empty() || resolved.is_some_and(|r| r.unreviewed_limits) {
+    // A proc macro runs inside rustc, unsandboxed, whatever its build script is granted:
+    // only a script waiting for review says more.
+    let status = if !package.has_build_script && !package.is_proc_macro {
+        CardStatus::NoBuildTimeCode
+    } else if package.has_build_script
+        && (!unreviewed.is_empty() || resolved.is_some_and(|r| r.unreviewed_limits))
+    {
         CardStatus::NeedsReview
+    } else if package.is_proc_macro {
+        CardStatus::ProcMacro
     } else if granted.run_natively {
         CardStatus::Native
     } else if !granted.is_empty() {
@@ -108,6 +121,13 @@ fn card(package: &Package, resolved: Option<&Resolved>, run: Option<&RunRecord>)
         build_script: package.has_build_script,
         proc_macro: package.is_proc_macro,
         links: package.links.clone(),
+        description: None,
+        license: None,
+        repository: None,
+        documentation: None,
+        homepage: None,
+        dependents: Vec::new(),
+        dependency_path: Vec::new(),
         status,
         requested,
         reason,
@@ -117,6 +137,143 @@ fn card(package: &Package, resolved: Option<&Resolved>, run: Option<&RunRecord>)
         drift,
         last_run,
     }
+}
+
+/// What `cargo metadata` says of one package beyond the graph: its manifest's own words,
+/// who depends on it, and one way it got into the graph.
+#[derive(Debug, Default)]
+struct CratePage {
+    description: Option<String>,
+    license: Option<String>,
+    repository: Option<String>,
+    documentation: Option<String>,
+    homepage: Option<String>,
+    dependents: Vec<Dependent>,
+    dependency_path: Vec<String>,
+}
+
+impl CratePage {
+    fn fill(&self, card: &mut PackageCard) {
+        let trimmed = |text: &Option<String>| {
+            text.as_deref()
+                .map(str::trim)
+                .filter(|text| !text.is_empty())
+                .map(String::from)
+        };
+        // Manifests wrap long descriptions over lines; one line reads the same.
+        card.description = trimmed(&self.description)
+            .map(|text| text.split_whitespace().collect::<Vec<_>>().join(" "));
+        card.license = trimmed(&self.license);
+        card.repository = trimmed(&self.repository);
+        card.documentation = trimmed(&self.documentation);
+        card.homepage = trimmed(&self.homepage);
+        card.dependents = self.dependents.clone();
+        // A member is there because it is the workspace: no chain to show.
+        card.dependency_path = if self.dependency_path.len() > 1 {
+            self.dependency_path.clone()
+        } else {
+            Vec::new()
+        };
+    }
+}
+
+/// The page of every package of `metadata`'s resolve, by package id.
+fn crate_pages(metadata: &Metadata) -> HashMap<String, CratePage> {
+    let label = |package: &cargo_metadata::Package| format!("{} {}", package.name, package.version);
+    let packages: HashMap<&PackageId, &cargo_metadata::Package> = metadata
+        .packages
+        .iter()
+        .map(|package| (&package.id, package))
+        .collect();
+    let nodes = metadata.resolve.iter().flat_map(|resolve| &resolve.nodes);
+    let mut dependents: HashMap<&PackageId, Vec<Dependent>> = HashMap::new();
+    for node in nodes.clone() {
+        let Some(from) = packages.get(&node.id) else {
+            continue;
+        };
+        for dep in &node.deps {
+            let mut kinds: Vec<String> = dep
+                .dep_kinds
+                .iter()
+                .map(|info| kind_word(info.kind).to_string())
+                .collect();
+            kinds.sort();
+            kinds.dedup();
+            dependents.entry(&dep.pkg).or_default().push(Dependent {
+                name: from.name.to_string(),
+                version: from.version.to_string(),
+                kinds,
+            });
+        }
+    }
+    let paths = paths_from_members(metadata);
+    nodes
+        .filter_map(|node| packages.get(&node.id))
+        .map(|package| {
+            let mut dependents = dependents.remove(&package.id).unwrap_or_default();
+            dependents.sort();
+            dependents.dedup();
+            let dependency_path = paths
+                .get(&package.id)
+                .map(|path| {
+                    path.iter()
+                        .filter_map(|id| packages.get(id))
+                        .map(|package| label(package))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let page = CratePage {
+                description: package.description.clone(),
+                license: package.license.clone(),
+                repository: package.repository.clone(),
+                documentation: package.documentation.clone(),
+                homepage: package.homepage.clone(),
+                dependents,
+                dependency_path,
+            };
+            (package.id.repr.clone(), page)
+        })
+        .collect()
+}
+
+fn kind_word(kind: DependencyKind) -> &'static str {
+    match kind {
+        DependencyKind::Build => "build",
+        DependencyKind::Development => "dev",
+        _ => "normal",
+    }
+}
+
+/// For each package, a shortest chain of dependencies that reaches it from a workspace
+/// member (members first in cargo's order, dependencies in the resolve's order, so the
+/// answer is the same every time).
+fn paths_from_members(metadata: &Metadata) -> HashMap<&PackageId, Vec<&PackageId>> {
+    let deps: HashMap<&PackageId, Vec<&PackageId>> = metadata
+        .resolve
+        .iter()
+        .flat_map(|resolve| &resolve.nodes)
+        .map(|node| (&node.id, node.deps.iter().map(|dep| &dep.pkg).collect()))
+        .collect();
+    let mut paths: HashMap<&PackageId, Vec<&PackageId>> = HashMap::new();
+    let mut queue: VecDeque<&PackageId> = VecDeque::new();
+    for member in &metadata.workspace_members {
+        if deps.contains_key(member) && !paths.contains_key(member) {
+            paths.insert(member, vec![member]);
+            queue.push_back(member);
+        }
+    }
+    while let Some(id) = queue.pop_front() {
+        let path = paths.get(id).cloned().unwrap_or_default();
+        for &dep in deps.get(id).into_iter().flatten() {
+            if !paths.contains_key(dep) {
+                let mut longer = path.clone();
+                longer.push(dep);
+                paths.insert(dep, longer);
+                queue.push_back(dep);
+            }
+        }
+    }
+    paths
 }
 
 fn last_run(record: &RunRecord) -> LastRun {
@@ -160,6 +317,10 @@ fn summarise(cards: &[PackageCard]) -> Summary {
     };
     Summary {
         packages: cards.len(),
+        build_time: cards
+            .iter()
+            .filter(|card| card.runs_at_build_time())
+            .count(),
         build_scripts: scripts.len(),
         proc_macros: cards.iter().filter(|card| card.proc_macro).count(),
         running_programs: scripts

@@ -301,6 +301,11 @@ fn resolve_package(
         env_defaults: consumer.env_defaults,
         limits: limits.apply(Limits::default()),
         spec: Some(package.spec.clone()),
+        learning: false,
+        allow_table: consumer
+            .allow
+            .get(&package.spec)
+            .map(|table| table.capabilities().into_iter().collect()),
         dependency_sources: package.build_dependency_sources.clone(),
     };
     Resolved {

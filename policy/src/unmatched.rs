@@ -224,15 +224,21 @@ pub fn diagnostics(graph: &Graph, consumer: &Consumer) -> Vec<Diagnostic> {
 /// What to say when the user names a package (`permissions -p`, `approve NAME`) that is
 /// not in `graph`: that it is not, and the closest name of the graph if one is close.
 pub fn no_such_package(spec: &str, graph: &Graph) -> String {
-    let mut names: Vec<&str> = graph.packages.iter().map(|p| p.name.as_str()).collect();
-    names.dedup();
     let mut text = format!("no package `{spec}` in this workspace's dependency graph");
-    if let Some(close) = did_you_mean(PackageSpec::name_of(spec), &names) {
+    if let Some(close) = closest_package(spec, graph) {
         text.push_str(&format!(
             "\nhelp: a package with a similar name exists: `{close}`"
         ));
     }
     text
+}
+
+/// The name of `graph`'s package closest to the one `spec` names, if one is close enough
+/// to be what was meant.
+pub fn closest_package<'a>(spec: &str, graph: &'a Graph) -> Option<&'a str> {
+    let mut names: Vec<&str> = graph.packages.iter().map(|p| p.name.as_str()).collect();
+    names.dedup();
+    did_you_mean(PackageSpec::name_of(spec), &names)
 }
 
 /// [`diagnostics`] as a build shows them: warnings, each with its code and the text after

@@ -225,6 +225,13 @@ impl Broker {
         };
         let refusal = match &judged.verdict {
             Verdict::Allowed => None,
+            Verdict::Learning(capability) => {
+                // Runs as a granted program would (never unconfined: see `start`), and
+                // waits for review like a pending one.
+                attempt.verdict = ExecVerdict::Learned;
+                self.pending.push((line.clone(), capability.clone()));
+                None
+            }
             Verdict::Pending(capability) => {
                 attempt.verdict = ExecVerdict::Pending;
                 let first = !self.pending.iter().any(|(_, seen)| seen == capability);
@@ -401,8 +408,8 @@ impl Broker {
         }
         if self.ctx.built_here(&file) {
             return match self.ctx.policy.verdict(Capability::RunBuilt) {
-                Verdict::Allowed => {
-                    self.screen_env(request, judged(Verdict::Allowed, Code::Untrusted))
+                verdict if verdict.permits() => {
+                    self.screen_env(request, judged(verdict, Code::Untrusted))
                 }
                 other => judged(other, Code::Untrusted),
             };
@@ -419,11 +426,15 @@ impl Broker {
                         DiagCode::W101.sandbox(),
                         Inert(&argument)
                     ));
-                    judged(Verdict::Pending(capability), Code::Untrusted)
+                    judged(self.ctx.policy.unreviewed(capability), Code::Untrusted)
                 }
             };
         }
-        judged(Verdict::Pending(capability), Code::Untrusted)
+        let verdict = self.ctx.policy.unreviewed(capability);
+        if verdict.permits() {
+            return self.screen_env(request, judged(verdict, Code::Untrusted));
+        }
+        judged(verdict, Code::Untrusted)
     }
 
     /// Variables that change what a program loads or runs (`LD_PRELOAD`,
@@ -434,10 +445,7 @@ impl Broker {
                 value.is_some() && wasm_build_contract::env::changes_what_programs_run(name);
             hijacks.then(|| self.ctx.policy.verdict(Capability::Env(name.clone())))
         });
-        match verdicts
-            .into_iter()
-            .find(|verdict| *verdict != Verdict::Allowed)
-        {
+        match verdicts.into_iter().find(|verdict| !verdict.permits()) {
             Some(verdict) => Judged { verdict, ..judged },
             None => judged,
         }
@@ -502,8 +510,10 @@ impl Broker {
                     .get_or_insert_with(|| jailed.applied.to_string());
                 Spawned::Jailed(jailed)
             }
+            // A learning build runs what nobody reviewed: only ever jailed.
             Err(wasm_build_jail::Error::Unavailable(missing))
-                if self.ctx.dangerously_unconfined =>
+                if self.ctx.dangerously_unconfined
+                    && !matches!(judged.verdict, Verdict::Learning(_)) =>
             {
                 self.warn_unconfined(&missing.to_string());
                 Spawned::unconfined(&spec, stdio).map_err(|err| {
@@ -691,7 +701,7 @@ impl ExecContext {
             write: vec![self.out_dir.clone(), self.temp_dir.clone()],
         };
         access.read_exec.extend(self.installation(program));
-        if self.policy.verdict(Capability::RunBuilt) == Verdict::Allowed {
+        if self.policy.verdict(Capability::RunBuilt).permits() {
             access.read_exec.push(self.out_dir.clone());
             access.read_exec.push(self.temp_dir.clone());
         }

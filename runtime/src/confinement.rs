@@ -31,11 +31,12 @@ pub fn needed(policies: &PolicyFile) -> Option<Code> {
     if policies.packages.is_empty() {
         return None;
     }
+    // A learning build runs the programs scripts ask for as if granted.
     let granted = policies.packages.values().any(|policy| {
-        policy
-            .granted
-            .iter()
-            .any(|capability| matches!(capability, Capability::Exec(_) | Capability::RunNatively))
+        policy.learning
+            || policy.granted.iter().any(|capability| {
+                matches!(capability, Capability::Exec(_) | Capability::RunNatively)
+            })
     });
     Some(if granted {
         Code::Untrusted
@@ -67,6 +68,13 @@ mod tests {
         let mut granted = Policy::default();
         granted.granted.insert(Capability::Exec("cc".into()));
         file.packages.insert("/q".into(), granted);
+        assert_eq!(needed(&file), Some(Code::Untrusted));
+        let learning = Policy {
+            learning: true,
+            ..Policy::default()
+        };
+        let mut file = PolicyFile::default();
+        file.packages.insert("/p".into(), learning);
         assert_eq!(needed(&file), Some(Code::Untrusted));
     }
 }

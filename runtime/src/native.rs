@@ -121,6 +121,7 @@ pub fn run(binary: &std::path::Path, ctx: &ExecContext) -> Result<RunOutput> {
     Ok(RunOutput {
         exit,
         stdout,
+        stderr_tail: stderr.tail(),
         elapsed: started.elapsed(),
         attempts: Vec::new(),
         pending: Vec::new(),

@@ -17,9 +17,14 @@ use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
 enum Sink {
     /// Kept in memory: build-script stdout is parsed and filtered before cargo sees it.
     Memory(Vec<u8>),
-    /// Forwarded to this process's stderr as they come, so long scripts show progress.
-    Stderr,
+    /// Forwarded to this process's stderr as they come, so long scripts show progress;
+    /// the last [`TAIL_BYTES`] are kept too, for a run whose stderr nobody saw (cargo
+    /// shows a build script's stderr only when it fails, and a discovery run hides it).
+    Stderr(Vec<u8>),
 }
+
+/// How much of a forwarded stream [`CappedOutput::tail`] keeps.
+const TAIL_BYTES: usize = 4096;
 
 struct State {
     sink: Sink,
@@ -40,7 +45,7 @@ impl CappedOutput {
 
     /// A stream forwarded to the host's stderr.
     pub(crate) fn stderr(budget: u64) -> Self {
-        Self::new(Sink::Stderr, budget)
+        Self::new(Sink::Stderr(Vec::new()), budget)
     }
 
     fn new(sink: Sink, budget: u64) -> Self {
@@ -69,7 +74,15 @@ impl CappedOutput {
     pub(crate) fn take(&self) -> Vec<u8> {
         match &mut self.state().sink {
             Sink::Memory(bytes) => std::mem::take(bytes),
-            Sink::Stderr => Vec::new(),
+            Sink::Stderr(_) => Vec::new(),
+        }
+    }
+
+    /// The last bytes forwarded (empty for a kept stream).
+    pub(crate) fn tail(&self) -> Vec<u8> {
+        match &self.state().sink {
+            Sink::Memory(_) => Vec::new(),
+            Sink::Stderr(tail) => tail.clone(),
         }
     }
 
@@ -84,10 +97,13 @@ impl CappedOutput {
         state.written += len;
         match &mut state.sink {
             Sink::Memory(kept) => kept.extend_from_slice(bytes),
-            Sink::Stderr => {
+            Sink::Stderr(tail) => {
                 // The guest's stderr is diagnostics for a human; if our own stderr is
                 // gone there is nobody to tell, so a failed write is not the guest's fault.
                 let _ = std::io::stderr().write_all(bytes);
+                tail.extend_from_slice(bytes);
+                let excess = tail.len().saturating_sub(TAIL_BYTES);
+                tail.drain(..excess);
             }
         }
         Ok(())
@@ -167,5 +183,16 @@ mod tests {
         assert!(out.accept(b"9").is_err());
         assert!(out.exceeded());
         assert_eq!(out.take(), b"12345678");
+    }
+
+    #[test]
+    fn a_forwarded_stream_keeps_its_last_bytes() {
+        let err = CappedOutput::stderr(1 << 20);
+        assert!(err.accept(&[b'a'; TAIL_BYTES]).is_ok());
+        assert!(err.accept(b"thread 'main' panicked").is_ok());
+        let tail = err.tail();
+        assert_eq!(tail.len(), TAIL_BYTES);
+        assert!(tail.ends_with(b"thread 'main' panicked"));
+        assert!(err.take().is_empty(), "nothing is kept to parse");
     }
 }

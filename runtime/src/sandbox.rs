@@ -122,6 +122,9 @@ pub struct RunOutput {
     pub exit: Exit,
     /// Everything the guest printed on stdout (at most the stdout limit).
     pub stdout: Vec<u8>,
+    /// The last few KiB the guest (and the broker on its behalf) printed on stderr,
+    /// which went to cargo as they came.
+    pub stderr_tail: Vec<u8>,
     /// Wall time of the whole run, host calls included.
     pub elapsed: Duration,
     /// Programs the guest tried to start.
@@ -337,6 +340,7 @@ impl Sandbox<'_> {
         Ok(RunOutput {
             exit,
             stdout: stdout.take(),
+            stderr_tail: stderr.tail(),
             elapsed: started.elapsed(),
             attempts,
             pending,

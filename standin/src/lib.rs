@@ -98,6 +98,12 @@ fn filter(policy: &Policy, ctx: &RunContext, stdout: &[u8]) -> Filtered {
         };
         match verdict {
             Verdict::Allowed => kept.push(printable_by_cargo(&line)),
+            Verdict::Learning(capability) => {
+                kept.push(printable_by_cargo(&line));
+                filtered
+                    .pending
+                    .push((Attempt::Printed(text()), capability));
+            }
             Verdict::Pending(capability) => filtered
                 .pending
                 .push((Attempt::Printed(text()), capability)),
@@ -451,9 +457,22 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    errors.extend(pending_errors(&filtered.pending));
-    let spec = policy.grant_spec(&package.cargo.name, &package.cargo.version);
-    report(package, (&prepared.grant_site, &spec), &errors, &pending);
+    // What a learning build let the script use awaits review too, but stopped nothing.
+    let was_learned = |capability: &Capability| policy.unreviewed(capability.clone()).permits();
+    let learned: Vec<Capability> = pending.iter().filter(|c| was_learned(c)).cloned().collect();
+    let blocking: Vec<(Attempt, Capability)> = filtered
+        .pending
+        .iter()
+        .filter(|(_, capability)| !was_learned(capability))
+        .cloned()
+        .collect();
+    errors.extend(pending_errors(&blocking));
+    let blocked: Vec<Capability> = pending
+        .iter()
+        .filter(|c| !was_learned(c))
+        .cloned()
+        .collect();
+    report(package, (&prepared.grant_site, policy), &errors, &blocked);
     if !output.exit.success() && output.ran_untrusted && !pending.contains(&Capability::RunBuilt) {
         note_what_programs_cannot_do(package, policy);
     }
@@ -468,7 +487,7 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
     // A script that failed after being told a program awaiting review had run most
     // likely failed on the pretence (an empty version string): in a discovery run it
     // passes too, so that its dependents show their needs.
-    let only_pending = !pending.is_empty()
+    let only_pending = !blocked.is_empty()
         && filtered.forbidden.is_empty()
         && violations.is_empty()
         && output.jail_failures.is_empty()
@@ -484,6 +503,7 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
             elapsed_ms: duration_ms(output.elapsed),
             errors,
             pending,
+            learned,
             exec: output.attempts,
             dropped: filtered.dropped,
             hidden_env: hidden_lookups,
@@ -493,6 +513,11 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
             probe_env_dropped: output.probe_env_dropped.clone(),
             read_grants,
             hidden_paths,
+            stderr_tail: if status == 0 {
+                Vec::new()
+            } else {
+                audit::last_lines(&output.stderr_tail, STDERR_TAIL_LINES)
+            },
             native,
             for_guest: manifest.for_guest,
             confinement: output.confinement.clone(),
@@ -501,6 +526,9 @@ fn finish(prepared: &Prepared, output: RunOutput, manifest: &StandIn) -> Result<
     // In a discovery run, cargo must go on to the scripts that depend on this one.
     Ok(if discovery && only_pending { 0 } else { status })
 }
+
+/// How many of a failed script's last stderr lines its record keeps.
+const STDERR_TAIL_LINES: usize = 20;
 
 /// The directories the consumer granted the script (`read`, `write` and their dangerous
 /// forms): the script reads (or writes) them as its programs do. Relative grants are the
@@ -797,7 +825,7 @@ fn pending_errors(pending: &[(Attempt, Capability)]) -> Vec<RunError> {
 /// for a broken toolchain, since the jail cannot report it itself (the program only sees
 /// "permission denied").
 fn note_what_programs_cannot_do(package: &Package, policy: &Policy) {
-    if policy.verdict(Capability::RunBuilt) == Verdict::Allowed {
+    if policy.verdict(Capability::RunBuilt).permits() {
         return;
     }
     let _ = writeln!(
@@ -812,11 +840,18 @@ fn note_what_programs_cannot_do(package: &Package, policy: &Policy) {
 /// Prints the errors and how to grant what is pending (under `spec`, in `site`).
 fn report(
     package: &Package,
-    (site, spec): (&GrantSite, &str),
+    (site, policy): (&GrantSite, &Policy),
     errors: &[RunError],
     pending: &[Capability],
 ) {
-    let text = failure_text(&package.cargo.describe(), (site, spec), errors, pending);
+    let spec = policy.grant_spec(&package.cargo.name, &package.cargo.version);
+    let table = policy.allow_table.as_deref();
+    let text = failure_text(
+        &package.cargo.describe(),
+        (site, &spec, table),
+        errors,
+        pending,
+    );
     // stderr is where cargo shows a failed build script's explanation.
     let _ = std::io::stderr().write_all(text.as_bytes());
 }
@@ -827,7 +862,7 @@ fn report(
 /// the stand-in and the CLI both print this text as it is.
 pub fn failure_text(
     described: &str,
-    (site, spec): (&GrantSite, &str),
+    (site, spec, existing): (&GrantSite, &str, Option<&[Capability]>),
     errors: &[RunError],
     pending: &[Capability],
 ) -> String {
@@ -845,7 +880,7 @@ pub fn failure_text(
         ));
     }
     if !pending.is_empty() {
-        text.push_str(&InertLines(&grant_help(site, spec, pending)).to_string());
+        text.push_str(&InertLines(&grant_help(site, spec, pending, existing)).to_string());
     }
     text
 }
@@ -977,7 +1012,7 @@ mod tests {
         let run_sh = Capability::Exec("sh".into());
         let text = failure_text(
             "`x v1.0.0`",
-            (&site, "x@1.0.0"),
+            (&site, "x@1.0.0", None),
             &[
                 RunError::new(Code::W501, "exited with status 3"),
                 pending_errors(&[(Attempt::Ran("sh -c true".into()), run_sh.clone())])[0].clone(),
@@ -1046,7 +1081,7 @@ mod tests {
         let errors = pending_errors(&pending);
         let text = failure_text(
             "`x v1.0.0`",
-            (&GrantSite::default(), "x@1.0.0"),
+            (&GrantSite::default(), "x@1.0.0", None),
             &errors,
             &[program],
         );

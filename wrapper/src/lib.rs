@@ -619,6 +619,7 @@ fn run_natively_help(package: &PackageEnv) -> String {
             .policy
             .grant_spec(&package.cargo.name, &package.cargo.version),
         &[Capability::RunNatively],
+        package.policy.allow_table.as_deref(),
     );
     text.push_str("      running natively keeps the script confined (no network, writes only OUT_DIR) but\n      does not check the programs it starts against `exec` grants");
     text

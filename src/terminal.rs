@@ -1,0 +1,25 @@
+//! The terminal the CLI writes to.
+
+use std::os::fd::RawFd;
+
+/// The width of the terminal on `fd`, as cargo finds its own: `COLUMNS` when set, else
+/// the terminal's size (`TIOCGWINSZ`). `None` when neither says.
+pub fn width(fd: RawFd) -> Option<usize> {
+    if let Some(columns) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|value| value.trim().parse::<usize>().ok())
+        .filter(|&columns| columns > 0)
+    {
+        return Some(columns);
+    }
+    let mut size = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes one `winsize` into `size`, which lives across the call;
+    // on a descriptor that is not a terminal it fails and writes nothing.
+    let status = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut size) };
+    (status == 0 && size.ws_col > 0).then_some(usize::from(size.ws_col))
+}
