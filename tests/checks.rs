@@ -57,8 +57,8 @@ fn redacted(project: &Project) -> insta::Settings {
 
 const GRANTED: &str = "[workspace.metadata.sandbox.allow.\"mime_guess@2.0.5\"]\nexec = [\"sh\"]\n";
 
-/// A misspelt crate, the name with `-` for `_`, and a crate not in the graph: each grants
-/// nothing, so `permissions --check` fails on them (exit 1) with the closest package of
+/// A misspelt crate, the name with `-` for `_`, a crate not in the graph, and a version
+/// the graph does not have beside the one it has (reviewed): each grants nothing, so `permissions --check` fails on them (exit 1) with the closest package of
 /// the graph, and a build says the same as warnings and goes on.
 #[test]
 fn grants_that_match_nothing_fail_the_check_and_warn_the_build() {
@@ -66,7 +66,8 @@ fn grants_that_match_nothing_fail_the_check_and_warn_the_build() {
         "{GRANTED}\n\
          [workspace.metadata.sandbox.allow.\"mime_gess@2.0.5\"]\nexec = [\"sh\"]\n\n\
          [workspace.metadata.sandbox.allow.\"mime-guess@2.0.5\"]\nexec = [\"cc\"]\n\n\
-         [workspace.metadata.sandbox.deny.\"openssl-sys@0.9.109\"]\nexec = [\"curl\"]\n"
+         [workspace.metadata.sandbox.deny.\"openssl-sys@0.9.109\"]\nexec = [\"curl\"]\n\n\
+         [workspace.metadata.sandbox.allow.\"mime_guess@2.0.50\"]\nexec = [\"sh\"]\n"
     ));
     let check = project.wasm_build(&app(&["permissions", "--check"]));
     assert_eq!(check.code, Some(1), "{}", check.stderr);
@@ -77,6 +78,7 @@ fn grants_that_match_nothing_fail_the_check_and_warn_the_build() {
         "warning[W006]: `[workspace.metadata.sandbox.allow.\"mime_gess@2.0.5\"]` grants nothing: no package `mime_gess` is in this workspace's dependency graph",
         "warning[W006]: `[workspace.metadata.sandbox.allow.\"mime-guess@2.0.5\"]` grants nothing",
         "warning[W006]: `[workspace.metadata.sandbox.deny.\"openssl-sys@0.9.109\"]` denies nothing",
+        "warning[W006]: `[workspace.metadata.sandbox.allow.\"mime_guess@2.0.50\"]` grants nothing: this graph has `mime_guess` at 2.0.5 only, and every version it builds has its own table",
     ] {
         assert_eq!(build.stderr.matches(warning).count(), 1, "{}", build.stderr);
     }

@@ -10,7 +10,8 @@
 //!
 //! What this is not: a grant for another version of a crate the graph has is drift, an
 //! upgrade to review (see [`crate::Resolved::drift`]); [`classify`] tells it apart, so
-//! that each is said once, by its own code.
+//! that each is said once, by its own code. Only when every version the graph builds has
+//! a table of its own, so that no drift is shown, is such a table said to be left over.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -67,6 +68,11 @@ impl KnownPackages {
             known.by_name.entry(name).or_default().1.insert(version);
         }
         known
+    }
+
+    /// The graph's specs of the crate `name` (none for a crate only the lockfile has).
+    fn graph_specs(&self, name: &str) -> &[String] {
+        self.by_name.get(name).map_or(&[], |(specs, _)| specs)
     }
 
     fn names(&self) -> Vec<&str> {
@@ -183,6 +189,9 @@ pub fn diagnostics(graph: &Graph, consumer: &Consumer) -> Vec<Diagnostic> {
         "package"
     };
     let known = KnownPackages::of(graph);
+    let reviewed = |spec: &str| {
+        consumer.policy.allow.contains_key(spec) || consumer.policy.deny.contains_key(spec)
+    };
     if let Some(sandbox) = sandbox_table(&doc, root) {
         for table in ["allow", "deny"] {
             let Some(grants) = sandbox.get(table).and_then(Item::as_table_like) else {
@@ -190,7 +199,8 @@ pub fn diagnostics(graph: &Graph, consumer: &Consumer) -> Vec<Diagnostic> {
             };
             for (spec, _) in grants.iter() {
                 let span = grants.get_key_value(spec).and_then(|(key, _)| key.span());
-                if let Some(diagnostic) = unmatched_grant(&file, span, root, table, spec, &known) {
+                let grant = Grant { root, table, spec };
+                if let Some(diagnostic) = unmatched_grant(&file, span, grant, &known, &reviewed) {
                     found.push(diagnostic);
                 }
             }
@@ -262,13 +272,23 @@ fn sandbox_table<'a>(
         .and_then(Item::as_table_like)
 }
 
+/// One table of the consumer's grants: `[<root>.metadata.sandbox.<table>."<spec>"]`.
+#[derive(Clone, Copy)]
+struct Grant<'a> {
+    root: &'a str,
+    table: &'a str,
+    spec: &'a str,
+}
+
+/// W006 for `grant` when it matches no package. A table for another version of a crate of
+/// the graph is drift, an upgrade to review, unless every version the graph builds has
+/// its own table (`reviewed`): then nothing else will ever say that it is left over.
 fn unmatched_grant(
     file: &SourceFile<'_>,
     span: Option<std::ops::Range<usize>>,
-    root: &str,
-    table: &str,
-    spec: &str,
+    Grant { root, table, spec }: Grant<'_>,
     known: &KnownPackages,
+    reviewed: &dyn Fn(&str) -> bool,
 ) -> Option<Diagnostic> {
     let verb = if table == "allow" { "grants" } else { "denies" };
     let header = format!(
@@ -277,7 +297,23 @@ fn unmatched_grant(
     );
     let name = PackageSpec::name_of(spec);
     Some(match classify(spec, known)? {
-        Unmatched::OtherVersion { .. } => return None,
+        Unmatched::OtherVersion { versions } => {
+            let built = known.graph_specs(name);
+            if !built.iter().all(|spec| reviewed(spec)) {
+                return None;
+            }
+            let versions = versions.join(", ");
+            file.error(
+                Code::W006,
+                span,
+                format!(
+                    "`{header}` {verb} nothing: this graph has `{name}` at {versions} only, and every version it builds has its own table"
+                ),
+            )
+            .with_help(
+                "remove it: no build uses this version (one gone from the graph since, or a mistyped one)",
+            )
+        }
         Unmatched::UnknownPackage { suggestion } => {
             let diagnostic = file.error(
                 Code::W006,
