@@ -105,12 +105,15 @@ fn grants_that_match_nothing_fail_the_check_and_warn_the_build() {
 
 /// In a workspace root with `[workspace.metadata.sandbox]`, an `allow` under
 /// `[package.metadata.sandbox]` would be ignored, as would one in another member's
-/// manifest: both are W007, and the build that needs the grant fails as it would.
+/// manifest or under a misspelt `sandbx`: each is W007 (another tool's metadata is not),
+/// and the build that needs the grant fails as it would.
 #[test]
 fn a_table_that_is_not_read_says_where_it_belongs() {
     let project = project(
         "members = [\"tool\"]\n\n[workspace.metadata.sandbox]\nmode = \"deny\"\n\n\
-         [package.metadata.sandbox.allow.\"mime_guess@2.0.5\"]\nexec = [\"sh\"]\n",
+         [package.metadata.sandbox.allow.\"mime_guess@2.0.5\"]\nexec = [\"sh\"]\n\n\
+         [workspace.metadata.sandbx.allow.\"mime_guess@2.0.5\"]\nexec = [\"sh\"]\n\n\
+         [workspace.metadata.docs-rs]\nall-features = true\n",
     );
     project
         .file(

@@ -217,6 +217,7 @@ pub fn diagnostics(graph: &Graph, consumer: &Consumer) -> Vec<Diagnostic> {
             "workspace",
         ));
     }
+    found.extend(misspelt_sandbox_tables(&file, &doc));
     for member in graph
         .packages
         .iter()
@@ -259,6 +260,43 @@ pub fn warnings(graph: &Graph, consumer: &Consumer) -> Vec<(Code, String)> {
         // A blank line after each, as between errors.
         .map(|diagnostic| (diagnostic.code, format!("{}\n", diagnostic.body())))
         .collect()
+}
+
+/// W007 for a table under `[workspace.metadata]` or `[package.metadata]` whose name is a
+/// misspelling of `sandbox` (`sandbx`, `sand-box`): the tool reads none of it. Other
+/// tools' tables there are theirs, and said nothing about.
+fn misspelt_sandbox_tables(
+    file: &SourceFile<'_>,
+    doc: &toml_edit::Document<String>,
+) -> Vec<Diagnostic> {
+    let mut found = Vec::new();
+    for root in ["workspace", "package"] {
+        let Some(metadata) = doc
+            .get(root)
+            .and_then(|item| item.get("metadata"))
+            .and_then(Item::as_table_like)
+        else {
+            continue;
+        };
+        for (key, value) in metadata.iter() {
+            if did_you_mean(key, &["sandbox"]).is_none() {
+                continue;
+            }
+            let span = metadata
+                .get_key_value(key)
+                .and_then(|(key, _)| key.span())
+                .or_else(|| value.span());
+            found.push(
+                file.error(
+                    Code::W007,
+                    span,
+                    format!("`[{root}.metadata.{key}]` is not read: the sandbox's table is `[{root}.metadata.sandbox]`"),
+                )
+                .with_help("did you mean `sandbox`?"),
+            );
+        }
+    }
+    found
 }
 
 /// `[<root>.metadata.sandbox]` of `doc`.
