@@ -1,5 +1,6 @@
 //! `cargo wasm-build doctor`: what this machine offers the jail that confines build
-//! scripts' native programs, and therefore what can run here.
+//! scripts' native programs, and therefore what can run here; and whether the toolchain
+//! cargo uses has the target build scripts are compiled for.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -10,7 +11,8 @@ use wasm_build_runtime::confinement;
 use wasm_build_wrapper::guest::GUEST_TARGET;
 use wasm_build_wrapper::toolchain::{self, Toolchain};
 
-/// Prints the layers and returns 0 when everything can run confined, 1 otherwise.
+/// Prints the layers and the toolchain's target; returns 0 when everything can run
+/// confined and build scripts can be compiled, 1 otherwise.
 pub fn run() -> Result<i32> {
     let layers = confinement::jail().layers();
     let mut out = String::new();
