@@ -63,8 +63,8 @@ enum Command {
     Deny(DecideArgs),
     /// Show who runs code at build time, with which powers (table, json, markdown, html)
     Permissions(PermissionsArgs),
-    /// Show what this machine offers to confine build scripts' native programs, and whether
-    /// the toolchain cargo uses can compile build scripts for the sandbox
+    /// Show what this machine offers to confine build scripts' programs, and the toolchain's
+    /// wasm32-wasip1
     Doctor,
     /// Show (--stats) or empty (--clear) the shared cache of compiled guest artifacts
     Cache(CacheArgs),
