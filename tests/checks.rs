@@ -73,6 +73,18 @@ fn grants_that_match_nothing_fail_the_check_and_warn_the_build() {
     assert_eq!(check.code, Some(1), "{}", check.stderr);
     redacted(&project).bind(|| insta::assert_snapshot!("unmatched_check", check.stderr));
 
+    // The display shows them too, as warnings on stderr, its report on stdout untouched.
+    let display = project
+        .wasm_build(&app(&["permissions", "--format", "json"]))
+        .success();
+    assert_eq!(
+        display.stderr.matches("warning[W006]:").count(),
+        4,
+        "{}",
+        display.stderr
+    );
+    assert!(display.stdout.starts_with('{'), "{}", display.stdout);
+
     let build = project.wasm_build(&app(&[])).success();
     for warning in [
         "warning[W006]: `[workspace.metadata.sandbox.allow.\"mime_gess@2.0.5\"]` grants nothing: no package `mime_gess` is in this workspace's dependency graph",
