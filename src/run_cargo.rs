@@ -481,11 +481,13 @@ fn print_discovered(found: &[audit::RunRecord], policy: &PolicyFile) {
         let package = policy.policy_for(&record.manifest_dir);
         let spec = package.grant_spec(&record.package, &record.version);
         if !record.stderr_tail.is_empty() {
+            let lines = match record.stderr_tail.len() {
+                1 => "last line".to_string(),
+                count => format!("last {count} lines"),
+            };
             text.push_str(&format!(
-                "--- stderr of the build script of `{} v{}` (last {} lines)\n",
-                record.package,
-                record.version,
-                record.stderr_tail.len()
+                "--- stderr of the build script of `{} v{}` ({lines})\n",
+                record.package, record.version,
             ));
             for line in &record.stderr_tail {
                 text.push_str(&format!("  {}\n", InertLines(line)));
