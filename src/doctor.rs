@@ -83,6 +83,20 @@ pub fn run() -> Result<i32> {
 fn toolchain_section(out: &mut String) -> bool {
     let rustc = toolchain::cargo_rustc();
     out.push_str("\nCompiler for build scripts:\n\n");
+    if let Ok(cwd) = std::env::current_dir()
+        && std::env::var_os("RUSTC").is_none_or(|rustc| rustc.is_empty())
+        && wasm_build_policy::cargo_config::names_rustc(
+            &cwd,
+            wasm_build_contract::cargo::cargo_home().as_deref(),
+            &[],
+        )
+    {
+        out.push_str(&format!(
+            "  {GUEST_TARGET:<20} {:<32} cargo's configuration names the compiler (build.rustc); a build script's compile checks it\n",
+            "not checked"
+        ));
+        return true;
+    }
     match Toolchain::of(&rustc, std::env::var_os("RUSTUP_TOOLCHAIN")) {
         Ok(toolchain) => {
             let ready = toolchain.has_guest_target();
@@ -116,9 +130,20 @@ fn toolchain_section(out: &mut String) -> bool {
 /// target: one error naming the toolchain and the command that installs the target for
 /// it, instead of one error per build script. Checked once per toolchain and target
 /// directory (a stamp in `target_dir` remembers it), so no-change builds do not pay for
-/// asking rustc its sysroot. `None` lets the build go on (also when rustc cannot be
-/// asked: cargo then says why).
-pub fn refuse_without_guest_target(target_dir: &Path) -> Option<i32> {
+/// asking rustc its sysroot. `None` lets the build go on: also when rustc cannot be
+/// asked (cargo then says why), and when cargo's configuration names its compiler
+/// (`build.rustc`), which the check would have to guess (a compile without the target
+/// names the toolchain then).
+pub fn refuse_without_guest_target(target_dir: &Path, cargo_args: &[String]) -> Option<i32> {
+    let cwd = std::env::current_dir().ok()?;
+    let configured = wasm_build_policy::cargo_config::names_rustc(
+        &cwd,
+        wasm_build_contract::cargo::cargo_home().as_deref(),
+        cargo_args,
+    );
+    if configured && std::env::var_os("RUSTC").is_none_or(|rustc| rustc.is_empty()) {
+        return None;
+    }
     let rustc = toolchain::cargo_rustc();
     let rustup_toolchain = std::env::var_os("RUSTUP_TOOLCHAIN");
     let stamp = target_dir.join("wasm-build").join("guest-target-checked");

@@ -135,7 +135,7 @@ fn prepare(
         return Ok(Err(Refused(status)));
     }
     let target_dir = effective_target_dir(&text_args, &build_policy.target_dir)?;
-    if let Some(status) = crate::doctor::refuse_without_guest_target(&target_dir) {
+    if let Some(status) = crate::doctor::refuse_without_guest_target(&target_dir, &text_args) {
         return Ok(Err(Refused(status)));
     }
     recompile_stale_guests(&target_dir)?;

@@ -233,6 +233,20 @@ fn a_toolchain_without_the_guest_target_is_refused_once_with_its_own_command() {
         doctor.stdout
     );
 
+    // Named by cargo's configuration (`build.rustc`), the compiler is not guessed up
+    // front: the compile that needs the target fails, and says the same.
+    project.file(
+        ".cargo/config.toml",
+        &format!("[build]\nrustc = \"{rustc}\"\n"),
+    );
+    let build = project.wasm_build(&app(&[])).failure();
+    assert!(
+        !build.stderr.contains("error[W409]") && build.stderr.contains(INSTALL),
+        "{}",
+        build.stderr
+    );
+    std::fs::remove_file(project.root().join(".cargo/config.toml")).unwrap();
+
     // With the target there, the build goes on, and the check is not asked again.
     project.wasm_build(&app(&[])).success();
     let stamp = project.target().join("wasm-build/guest-target-checked");

@@ -14,10 +14,13 @@ use std::process::{Command, Stdio};
 use crate::guest::GUEST_TARGET;
 
 /// The compiler cargo runs for this process's environment: `RUSTC` when set, else
-/// `rustc` (found on `PATH`, as cargo finds it).
+/// `CARGO_BUILD_RUSTC` (`build.rustc` as a variable), else `rustc` (found on `PATH`, as
+/// cargo finds it). A `build.rustc` in a configuration file is not read here (see
+/// `wasm_build_policy::cargo_config::names_rustc`).
 pub fn cargo_rustc() -> PathBuf {
-    std::env::var_os("RUSTC")
-        .filter(|rustc| !rustc.is_empty())
+    ["RUSTC", "CARGO_BUILD_RUSTC"]
+        .into_iter()
+        .find_map(|name| std::env::var_os(name).filter(|rustc| !rustc.is_empty()))
         .map_or_else(|| PathBuf::from("rustc"), PathBuf::from)
 }
 
