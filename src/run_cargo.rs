@@ -29,6 +29,7 @@ use wasm_build_wrapper::stale::{mark_checked, recompile_stale_guests};
 use crate::cache::BuildCache;
 use crate::exit;
 use crate::progress;
+use crate::signals;
 use crate::summary::{self, Output};
 
 /// Fails the build before cargo runs when this machine cannot confine what its build
@@ -210,8 +211,12 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
     };
     let shared_cache = BuildCache::prepare(&mut cargo_command, &output);
     let status = cargo_command
-        .status()
+        .spawn()
+        .and_then(|mut cargo| signals::wait(&mut cargo))
         .with_context(|| format!("failed to run {}", display_program(&cargo_command)))?;
+    if let Some(status) = signals::interrupted() {
+        return Ok(status);
+    }
     mark_checked(&target_dir);
     shared_cache.finish(&output);
     let mut records = audit::read(run_log.path());
@@ -221,6 +226,9 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
         && records.iter().any(|record| !record.pending.is_empty())
     {
         let found = discover(cargo_command, args, &records, &output)?;
+        if let Some(status) = signals::interrupted() {
+            return Ok(status);
+        }
         print_discovered(&found, &build_policy.policy_file);
         records.extend(found);
     }
@@ -364,6 +372,9 @@ pub fn learn(args: &[OsString]) -> Result<std::result::Result<(), i32>> {
         &output,
         describe_learned,
     )?;
+    if let Some(status) = signals::interrupted() {
+        return Ok(Err(status));
+    }
     shared_cache.finish(&output);
     let records = audit::read(run_log.path());
     let stopped: Vec<audit::RunRecord> = records

@@ -230,6 +230,7 @@ impl Prepared {
             .prefix("cargo-wasm-build-tmp-")
             .tempdir()
             .context("failed to create the build script's temporary directory")?;
+        wasm_build_runtime::interrupt::remove_on_exit(temp_dir.path());
         Ok(Prepared {
             package,
             policy,
