@@ -164,7 +164,7 @@ pub fn run(args: &DecideArgs, decision: Decision, learn: Option<&[String]>) -> R
     for carry in &carries {
         only_beyond(&mut all_pending, carry);
     }
-    let mut chosen = select(&all_pending, &args.packages, &graph, &carries)?;
+    let mut chosen = select(&all_pending, &args.packages, &graph, (&carries, decision))?;
     // Suggestions complete an approval; denying a companion because its trigger was
     // denied would be a decision nobody made.
     // A learning build saw what the scripts use: nothing is left to guess.
@@ -221,7 +221,8 @@ pub fn run(args: &DecideArgs, decision: Decision, learn: Option<&[String]>) -> R
         let origin = match (item.declared, item.attempted) {
             (true, true) => "declared by the crate and attempted in the last build",
             (true, false) => "declared by the crate",
-            _ => "attempted in the last build",
+            (false, true) => "attempted in the last build",
+            (false, false) => "nothing is pending for it",
         };
         writeln!(
             stderr,
@@ -245,6 +246,12 @@ pub fn run(args: &DecideArgs, decision: Decision, learn: Option<&[String]>) -> R
                 stderr,
                 "             # dangerous: {}",
                 escape::terminal(&why_dangerous(capability, &resolution.rules))
+            )?;
+        }
+        if item.set.is_empty() && item.suggested.is_empty() {
+            writeln!(
+                stderr,
+                "             # empty: records that you reviewed this version and grant it nothing; what its build script attempts later is still shown for review"
             )?;
         }
         for suggestion in &item.suggested {
@@ -509,12 +516,15 @@ fn why_dangerous(capability: &Capability, rules: &PathRules) -> String {
     }
 }
 
-/// The pending items the user named (all of them for `--all`).
+/// The pending items the user named (all of them for `--all`); a name that only a
+/// carried-over grant covers picks nothing more. A package `deny` names that has a build
+/// script but nothing pending (no build yet, nothing declared) gets an empty item: its
+/// table records the decision.
 fn select(
     all: &[Pending],
     names: &[String],
     graph: &Graph,
-    carries: &[Drifted],
+    (carries, decision): (&[Drifted], Decision),
 ) -> Result<Vec<Pending>> {
     if names.is_empty() {
         return Ok(all.to_vec());
@@ -535,14 +545,38 @@ fn select(
             continue;
         }
         if found.is_empty() {
-            let known = graph
+            let known: Vec<&wasm_build_policy::Package> = graph
                 .packages
                 .iter()
-                .any(|package| matches(&package.spec, &package.name, &package.version));
-            if known {
+                .filter(|package| matches(&package.spec, &package.name, &package.version))
+                .collect();
+            let scripts: Vec<&&wasm_build_policy::Package> =
+                known.iter().filter(|p| p.has_build_script).collect();
+            if decision == Decision::Deny && !scripts.is_empty() {
+                chosen.extend(scripts.iter().map(|package| Pending {
+                    spec: package.spec.clone(),
+                    name: package.name.clone(),
+                    version: package.version.clone(),
+                    set: Default::default(),
+                    declared: false,
+                    attempted: false,
+                    suggested: Vec::new(),
+                    ungrantable: Vec::new(),
+                }));
+                continue;
+            }
+            if !known.is_empty() && scripts.is_empty() {
+                bail!(
+                    "`{name}` has no build script: none of its code runs in the sandbox, so there is nothing to decide"
+                );
+            }
+            if !known.is_empty() {
                 bail!("nothing is pending review for `{name}`");
             }
-            bail!("no package `{name}` in this workspace's dependency graph");
+            bail!(
+                "{}",
+                wasm_build_policy::unmatched::no_such_package(name, graph)
+            );
         }
         for item in found {
             if !chosen.contains(item) {

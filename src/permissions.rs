@@ -4,15 +4,18 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, bail};
-use wasm_build_contract::inert::Inert;
+use wasm_build_contract::inert::{Inert, InertLines};
 use wasm_build_display::{
     PermissionReport, TableStyle, render_card, render_html, render_markdown, render_table,
 };
+use wasm_build_permissions_schema::Diagnostic;
 use wasm_build_policy::carry::{Drifted, drifted};
 use wasm_build_policy::pending::{audit_logs, last_runs};
 use wasm_build_policy::report::{build_report, check_failures};
+use wasm_build_policy::resolve::check_member_tables;
 use wasm_build_policy::revoked::revoked;
-use wasm_build_policy::{Consumer, Graph, Resolution};
+use wasm_build_policy::unmatched;
+use wasm_build_policy::{Consumer, Graph, PolicyError, Resolution};
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -147,8 +150,23 @@ pub fn run(args: &PermissionsArgs) -> Result<i32> {
     let platform = platform(args)?;
     let (graph, metadata) = Graph::load_with_metadata(&args.cargo_args(&platform))?;
     let rules = crate::homes::rules(&graph);
-    let consumer = Consumer::load(&graph.root_manifest, &rules)?;
+    let consumer = match Consumer::load(&graph.root_manifest, &rules) {
+        // A malformed table is a finding of the check, as anything else it refuses.
+        Err(PolicyError::Tables(diagnostics)) if args.check => {
+            writeln!(std::io::stderr(), "{}", InertLines(&diagnostics.0))?;
+            return Ok(crate::exit::UNREVIEWED);
+        }
+        loaded => loaded?,
+    };
     let resolution = Resolution::new(&graph, consumer, None, rules);
+    if args.check
+        && let Err(diagnostics) = check_member_tables(&resolution)
+    {
+        writeln!(std::io::stderr(), "{}", InertLines(&diagnostics.0))?;
+        return Ok(crate::exit::UNREVIEWED);
+    }
+    // Grants that match nothing, tables that are not read: errors for --check.
+    let table_problems = unmatched::diagnostics(&graph, &resolution.consumer);
     let runs = last_runs(&audit_logs(&graph.target_dir));
     let tool = format!("cargo-wasm-build {}", env!("CARGO_PKG_VERSION"));
     let mut report = build_report(&graph, &resolution, &runs, &tool, Some(&metadata));
@@ -160,10 +178,16 @@ pub fn run(args: &PermissionsArgs) -> Result<i32> {
                 || format!("{}@{}", card.name, card.version) == *spec
         });
         if report.packages.is_empty() {
-            bail!(
+            let mut message = format!(
                 "no package `{}` in this workspace's dependency graph for {platform} (for another platform's: --target TRIPLE)",
                 Inert(spec)
             );
+            if let Some(close) = unmatched::closest_package(spec, &graph) {
+                message.push_str(&format!(
+                    "\nhelp: a package with a similar name exists: `{close}`"
+                ));
+            }
+            bail!("{message}");
         }
     }
     if args.check {
@@ -180,7 +204,15 @@ pub fn run(args: &PermissionsArgs) -> Result<i32> {
                 used.join(", ")
             )
         }));
-        return check(&report, &failures, &drifts, &extra);
+        return check(&report, (&failures, &drifts, &extra), &table_problems);
+    }
+    for problem in &table_problems {
+        writeln!(
+            std::io::stderr(),
+            "{} {}\n",
+            problem.code.warning(),
+            InertLines(&problem.body())
+        )?;
     }
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let style = TableStyle {
@@ -270,12 +302,14 @@ fn command_args(args: &PermissionsArgs) -> Result<String> {
 
 fn check(
     report: &PermissionReport,
-    failures: &[String],
-    drifts: &[Drifted],
-    extra: &str,
+    (failures, drifts, extra): (&[String], &[Drifted], &str),
+    table_problems: &[Diagnostic],
 ) -> Result<i32> {
     let mut stderr = std::io::stderr();
-    if failures.is_empty() {
+    for problem in table_problems {
+        writeln!(stderr, "{}\n", InertLines(&problem.to_string()))?;
+    }
+    if failures.is_empty() && table_problems.is_empty() {
         let scripts = report.summary.build_scripts;
         let macros = report.summary.proc_macros;
         writeln!(
@@ -293,6 +327,9 @@ fn check(
             },
         )?;
         return Ok(0);
+    }
+    if failures.is_empty() {
+        return Ok(crate::exit::UNREVIEWED);
     }
     writeln!(
         stderr,

@@ -12,7 +12,7 @@ use wasm_build_contract::audit;
 use wasm_build_contract::cargo::cargo_home;
 use wasm_build_contract::inert::InertLines;
 use wasm_build_contract::vars::{
-    BASE_ENV_NAMES, DISCOVERY_ENV, INNER_WRAPPER_ENV, POLICY_ENV, RUN_LOG_ENV,
+    BASE_ENV_NAMES, COLOR_ENV, DISCOVERY_ENV, INNER_WRAPPER_ENV, POLICY_ENV, RUN_LOG_ENV,
 };
 use wasm_build_contract::{Code, PolicyFile};
 use wasm_build_permissions_schema::Mode;
@@ -23,6 +23,7 @@ use wasm_build_policy::graph::{option_value, target_dir_arg};
 use wasm_build_policy::pending::{Pending, audit_logs, last_runs, pending};
 use wasm_build_policy::resolve::check_member_tables;
 use wasm_build_policy::revoked::{Revoked, revoked};
+use wasm_build_policy::unmatched;
 use wasm_build_policy::{Consumer, Graph, Resolution};
 use wasm_build_runtime::confinement;
 use wasm_build_wrapper::stale::{mark_checked, recompile_stale_guests};
@@ -98,7 +99,8 @@ fn prepare(
             let rules = crate::homes::rules(&graph);
             let consumer = Consumer::load(&graph.root_manifest, &rules)?;
             let resolution = Resolution::new(&graph, consumer, mode, rules);
-            let warnings = check_member_tables(&resolution)?;
+            let mut warnings = check_member_tables(&resolution)?;
+            warnings.extend(unmatched::warnings(&graph, &resolution.consumer));
             if resolution.mode == Mode::Strict
                 && let Some(status) = refuse_unreviewed(&graph, &resolution, &text_args)?
             {
@@ -136,6 +138,9 @@ fn prepare(
         return Ok(Err(Refused(status)));
     }
     let target_dir = effective_target_dir(&text_args, &build_policy.target_dir)?;
+    if let Some(status) = crate::doctor::refuse_without_guest_target(&target_dir, &text_args) {
+        return Ok(Err(Refused(status)));
+    }
     recompile_stale_guests(&target_dir)?;
     // A changed grant reruns the scripts it affects (see `PolicyFile::grant_digest_file`).
     build_policy.policy_file.grant_digests = Some(PolicyFile::digests_dir(&target_dir));
@@ -187,6 +192,7 @@ fn prepare(
         .env(BASE_ENV_NAMES, base_names.join("\n"))
         .env(POLICY_ENV, policy_file.path())
         .env(RUN_LOG_ENV, run_log.path())
+        .env(COLOR_ENV, output.color_choice())
         .env_remove(DISCOVERY_ENV);
     Ok(Ok(Prepared {
         build_policy,
@@ -498,11 +504,13 @@ fn print_discovered(found: &[audit::RunRecord], policy: &PolicyFile) {
         let package = policy.policy_for(&record.manifest_dir);
         let spec = package.grant_spec(&record.package, &record.version);
         if !record.stderr_tail.is_empty() {
+            let lines = match record.stderr_tail.len() {
+                1 => "last line".to_string(),
+                count => format!("last {count} lines"),
+            };
             text.push_str(&format!(
-                "--- stderr of the build script of `{} v{}` (last {} lines)\n",
-                record.package,
-                record.version,
-                record.stderr_tail.len()
+                "--- stderr of the build script of `{} v{}` ({lines})\n",
+                record.package, record.version,
             ));
             for line in &record.stderr_tail {
                 text.push_str(&format!("  {}\n", InertLines(line)));

@@ -11,6 +11,7 @@
 mod support;
 
 mod cache;
+mod checks;
 mod diagnostics;
 mod display;
 mod environment;

@@ -20,6 +20,7 @@ pub mod report;
 pub mod resolve;
 pub mod revoked;
 pub mod suggest;
+pub mod unmatched;
 
 pub use error::PolicyError;
 pub use graph::{Graph, Package};

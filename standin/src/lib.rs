@@ -921,17 +921,19 @@ pub fn failure_text(
     if errors.is_empty() {
         return text;
     }
+    // Inert but for the headings, which are the tool's own (and may be coloured).
     for error in errors {
+        let sentence = format!("sandboxed build script of {described} {}\n", error.message);
         text.push_str(&format!(
-            "{} sandboxed build script of {described} {}\n",
-            error.heading(),
-            error.message
+            "{} {}",
+            error.shown_heading(),
+            InertLines(&sentence)
         ));
     }
     if !pending.is_empty() {
-        text.push_str(&grant_help(site, spec, pending, existing));
+        text.push_str(&InertLines(&grant_help(site, spec, pending, existing)).to_string());
     }
-    InertLines(&text).to_string()
+    text
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ pub mod record;
 mod sandbox_only;
 pub mod stale;
 pub mod state;
+pub mod toolchain;
 mod twin_key;
 
 use std::ffi::OsString;
