@@ -9,7 +9,7 @@ use wasm_build_permissions_schema::hygiene::PathRules;
 use wasm_build_permissions_schema::{Capability, grant_lines, toml_string};
 use wasm_build_policy::carry::{Drifted, drifted};
 use wasm_build_policy::edit::{
-    Decision, add_grants, carry_grants, line_diff, marked_dangerous, remove_grants,
+    Decision, add_grants, carry_grants, line_diff, marked_dangerous, note_suggested, remove_grants,
 };
 use wasm_build_policy::pending::{Pending, audit_logs, last_runs, pending};
 use wasm_build_policy::{Consumer, Graph, Resolution};
@@ -306,6 +306,7 @@ pub fn run(args: &DecideArgs, decision: Decision, learn: Option<&[String]>) -> R
             &set,
             &resolution.rules,
         )
+        .and_then(|text| note_suggested(&text, in_workspace_table, &item.spec, &item.suggested))
         .with_context(|| format!("failed to update {}", manifest.display()))?;
     }
     if !carries.is_empty() {

@@ -5,6 +5,7 @@ use wasm_build_permissions_schema::hygiene::PathRules;
 use wasm_build_permissions_schema::{CapabilityKey, CapabilitySet};
 
 use crate::error::PolicyError;
+use crate::suggest::Suggestion;
 
 /// Which list a grant goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +107,58 @@ pub fn add_grants(
         };
         for (key, text) in set.limits.texts() {
             limits.insert(key.key(), Item::Value(Value::from(text)));
+        }
+    }
+    Ok(doc.to_string())
+}
+
+/// Marks in manifest `text` what `approve` wrote into `spec`'s allow table because it
+/// suggested it, not because the script attempted or declared it: a comment above each
+/// key that holds such a value, naming the value and why, so that a reader of the
+/// manifest (and of the pull request) can tell a guess from an observation.
+///
+/// # Errors
+///
+/// Fails when the manifest does not parse or the table is not there.
+pub fn note_suggested(
+    text: &str,
+    in_workspace_table: bool,
+    spec: &str,
+    suggested: &[Suggestion],
+) -> Result<String, PolicyError> {
+    if suggested.is_empty() {
+        return Ok(text.to_string());
+    }
+    let mut doc: DocumentMut = text.parse().map_err(|source| PolicyError::Toml {
+        what: "the manifest".into(),
+        source,
+    })?;
+    let root = if in_workspace_table {
+        "workspace"
+    } else {
+        "package"
+    };
+    let mut table = doc.as_table_mut();
+    for key in [root, "metadata", "sandbox", Decision::Allow.key(), spec] {
+        table = child_table(table, key)?;
+    }
+    for suggestion in suggested {
+        let key = suggestion.capability.toml_key();
+        let note = format!(
+            "# suggested by cargo wasm-build, not attempted: {} ({})\n",
+            suggestion.capability.toml_value(),
+            suggestion.why
+        );
+        if let Some(mut written) = table.key_mut(key) {
+            let decor = written.leaf_decor_mut();
+            let before = decor
+                .prefix()
+                .and_then(|prefix| prefix.as_str())
+                .unwrap_or("")
+                .to_string();
+            if !before.contains(&note) {
+                decor.set_prefix(format!("{before}{note}"));
+            }
         }
     }
     Ok(doc.to_string())
@@ -305,8 +358,8 @@ fn append(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wasm_build_permissions_schema::GatedDirective;
     use wasm_build_permissions_schema::hygiene::HomeKind;
+    use wasm_build_permissions_schema::{Capability, GatedDirective};
 
     const RING: &str = r#"[workspace]
 members = ["app"]
@@ -321,6 +374,39 @@ env = ["RING_PREGENERATE_ASM"]
 [workspace.metadata.sandbox.allow."zstd-sys@2.0.15"]
 exec = ["cc", "ar"]
 "#;
+
+    /// What `approve` wrote because it suggested it carries a comment saying so, above
+    /// the key, once however often the approval is written.
+    #[test]
+    fn suggested_values_are_marked_in_the_manifest() {
+        let mut set = CapabilitySet::default();
+        set.insert(Capability::Exec("cc".into())).unwrap();
+        set.insert(Capability::Exec("ar".into())).unwrap();
+        let suggested = [Suggestion {
+            capability: Capability::Exec("ar".into()),
+            why: "cc-rs archives what it compiles with `ar`",
+        }];
+        let text = add_grants(
+            "[package]\nname = \"app\"\n",
+            false,
+            Decision::Allow,
+            "zstd-sys@2.1.3",
+            &set,
+            &PathRules::default(),
+        )
+        .unwrap();
+        let marked = note_suggested(&text, false, "zstd-sys@2.1.3", &suggested).unwrap();
+        let again = note_suggested(&marked, false, "zstd-sys@2.1.3", &suggested).unwrap();
+        assert_eq!(marked, again);
+        assert!(
+            marked.ends_with(
+                "[package.metadata.sandbox.allow.\"zstd-sys@2.1.3\"]\n\
+                 # suggested by cargo wasm-build, not attempted: ar (cc-rs archives what it compiles with `ar`)\n\
+                 exec = [\"cc\", \"ar\"]\n"
+            ),
+            "{marked}"
+        );
+    }
 
     /// Carrying then removing reads as a rename: the comments and the place stay.
     #[test]
