@@ -57,6 +57,10 @@ pub struct SandboxOnlyCode {
     pub line: usize,
     /// The predicate, as written.
     pub predicate: String,
+    /// The string literals of the code it governs: a failure that prints one of them
+    /// most likely came from there.
+    #[serde(default)]
+    pub strings: Vec<String>,
 }
 
 /// What a stand-in needs to find and run its build script.

@@ -516,7 +516,11 @@ fn finish(
     if blocked.is_empty()
         && !native
         && !output.exit.success()
-        && let Some(error) = sandbox_only::failure(&manifest.sandbox_only, policy)
+        && let Some(error) = sandbox_only::failure(
+            &manifest.sandbox_only,
+            &String::from_utf8_lossy(&output.stderr_tail),
+            policy,
+        )
     {
         errors.push(error);
         blocked.push(Capability::RunNatively);

@@ -4,7 +4,7 @@
 //! script natively is the way out. Said with the code found, as an offer: never granted
 //! in passing (`approve --all` holds `run-natively` back).
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 use wasm_build_contract::Policy;
 use wasm_build_contract::audit::RunError;
@@ -16,68 +16,110 @@ use wasm_build_permissions_schema::Capability;
 /// How many places in the sources the error shows.
 const SHOWN: usize = 3;
 
-/// The [`Code::W110`] error for a failed run that links `code`, unless there is none or
-/// the consumer denied `run-natively`.
-pub(crate) fn failure(code: &[SandboxOnlyCode], policy: &Policy) -> Option<RunError> {
+/// Shorter strings say too little to tie a failure to the code that printed them.
+const TELLING_LENGTH: usize = 6;
+
+/// The [`Code::W110`] error for a failed run that links `code` and printed `stderr`,
+/// unless there is no such code or the consumer denied `run-natively`. Places whose own
+/// message is in the failure's stderr come first: they are most likely why.
+pub(crate) fn failure(code: &[SandboxOnlyCode], stderr: &str, policy: &Policy) -> Option<RunError> {
     if code.is_empty() || matches!(policy.verdict(Capability::RunNatively), Verdict::Refused(_)) {
         return None;
     }
-    let mut by_package: BTreeMap<&str, Vec<&SandboxOnlyCode>> = BTreeMap::new();
-    for at in code {
-        by_package.entry(&at.package).or_default().push(at);
-    }
-    let places: Vec<String> = code
-        .iter()
-        .take(SHOWN)
-        .map(|at| {
-            format!(
-                "{}:{} `#[cfg({})]`",
-                at.file.display(),
-                at.line,
-                at.predicate
-            )
-        })
-        .collect();
-    let more = match code.len().saturating_sub(SHOWN) {
-        0 => String::new(),
-        n => format!(" and {n} more"),
+    let said = |at: &SandboxOnlyCode| {
+        at.strings
+            .iter()
+            .find(|text| text.trim().len() >= TELLING_LENGTH && stderr.contains(text.trim()))
+            .cloned()
     };
-    let packages: Vec<&str> = by_package.keys().copied().collect();
-    Some(RunError::new(
-        Code::W110,
+    let telling: Vec<(&SandboxOnlyCode, String)> = code
+        .iter()
+        .filter_map(|at| said(at).map(|text| (at, text)))
+        .collect();
+    let place = |at: &SandboxOnlyCode| {
         format!(
-            "failed, and build-dependencies it links compile code here that the native build does not ({}): {}{more}; if that is why, it runs as natively with `run-natively` (still confined)",
-            Inert(&packages.join(", ")),
-            Inert(&places.join(", ")),
+            "{}:{} `#[cfg({})]`",
+            at.file.display(),
+            at.line,
+            at.predicate
+        )
+    };
+    let packages: BTreeSet<&str> = code.iter().map(|at| at.package.as_str()).collect();
+    let offer = "if that is why, it runs as natively with `run-natively` (still confined)";
+    let message = match telling.first() {
+        Some((at, text)) => format!(
+            "failed printing {:?}, which build-dependency {} produces only in the sandbox, at {}{}; {offer}",
+            Inert(text).to_string(),
+            Inert(&at.package),
+            Inert(&place(at)),
+            others(code.len() - 1, packages.len()),
         ),
-    ))
+        None => {
+            let shown: Vec<String> = code.iter().take(SHOWN).map(place).collect();
+            format!(
+                "failed, and build-dependencies it links compile code here that the native build does not ({}): {}{}; {offer}",
+                Inert(&packages.iter().copied().collect::<Vec<_>>().join(", ")),
+                Inert(&shown.join(", ")),
+                match code.len().saturating_sub(SHOWN) {
+                    0 => String::new(),
+                    n => format!(" and {n} more"),
+                },
+            )
+        }
+    };
+    Some(RunError::new(Code::W110, message))
+}
+
+/// ` (and N other such places in M build-dependencies)`, or nothing.
+fn others(places: usize, packages: usize) -> String {
+    match places {
+        0 => String::new(),
+        1 => " (and 1 other such place)".to_string(),
+        n => format!(" (and {n} other such places in {packages} build-dependencies)"),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn code(package: &str, line: usize) -> SandboxOnlyCode {
+    fn code(package: &str, line: usize, strings: &[&str]) -> SandboxOnlyCode {
         SandboxOnlyCode {
             package: package.into(),
             file: format!("/registry/{package}/src/lib.rs").into(),
             line,
             predicate: "target_arch = \"wasm32\"".into(),
+            strings: strings.iter().map(|s| (*s).to_string()).collect(),
         }
     }
 
     #[test]
-    fn the_code_is_named_and_run_natively_offered() {
-        let found = [code("tar v0.4.44", 10), code("tar v0.4.44", 20)];
-        let error = failure(&found, &Policy::default()).unwrap();
+    fn the_place_whose_message_is_in_the_failure_is_named_first() {
+        let found = [
+            code("zip v8.6.0", 115, &["unsupported"]),
+            code("tar v0.4.46", 912, &["Not implemented"]),
+            code("tar v0.4.46", 20, &[]),
+        ];
+        let stderr = "panicked: TarError { io: Custom { error: \"Not implemented\" } }";
+        let error = failure(&found, stderr, &Policy::default()).unwrap();
         assert_eq!(error.code, Some(Code::W110));
         assert_eq!(
             error.message,
-            "failed, and build-dependencies it links compile code here that the native build does not (tar v0.4.44): /registry/tar v0.4.44/src/lib.rs:10 `#[cfg(target_arch = \"wasm32\")]`, /registry/tar v0.4.44/src/lib.rs:20 `#[cfg(target_arch = \"wasm32\")]`; if that is why, it runs as natively with `run-natively` (still confined)"
+            "failed printing \"Not implemented\", which build-dependency tar v0.4.46 produces only in the sandbox, at /registry/tar v0.4.46/src/lib.rs:912 `#[cfg(target_arch = \"wasm32\")]` (and 2 other such places in 2 build-dependencies); if that is why, it runs as natively with `run-natively` (still confined)"
         );
-        let many: Vec<SandboxOnlyCode> = (1..=5).map(|line| code("a", line)).collect();
+    }
+
+    #[test]
+    fn without_a_telling_message_the_first_places_are_listed() {
+        let found = [code("a v1.0.0", 10, &["x"]), code("a v1.0.0", 20, &[])];
+        let error = failure(&found, "exit 1", &Policy::default()).unwrap();
+        assert_eq!(
+            error.message,
+            "failed, and build-dependencies it links compile code here that the native build does not (a v1.0.0): /registry/a v1.0.0/src/lib.rs:10 `#[cfg(target_arch = \"wasm32\")]`, /registry/a v1.0.0/src/lib.rs:20 `#[cfg(target_arch = \"wasm32\")]`; if that is why, it runs as natively with `run-natively` (still confined)"
+        );
+        let many: Vec<SandboxOnlyCode> = (1..=5).map(|line| code("a", line, &[])).collect();
         assert!(
-            failure(&many, &Policy::default())
+            failure(&many, "", &Policy::default())
                 .unwrap()
                 .message
                 .contains(" and 2 more;")
@@ -86,9 +128,9 @@ mod tests {
 
     #[test]
     fn nothing_is_offered_without_such_code_or_against_a_deny() {
-        assert_eq!(failure(&[], &Policy::default()), None);
+        assert_eq!(failure(&[], "", &Policy::default()), None);
         let mut denied = Policy::default();
         denied.denied.insert(Capability::RunNatively);
-        assert_eq!(failure(&[code("tar v0.4.44", 10)], &denied), None);
+        assert_eq!(failure(&[code("tar v0.4.46", 10, &[])], "", &denied), None);
     }
 }

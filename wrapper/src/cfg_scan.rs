@@ -22,7 +22,13 @@ pub struct CfgUse {
     pub cfgs: Vec<Cfg>,
     /// The predicate's structure, when it parses.
     pub expr: Option<Predicate>,
+    /// The string literals of the code the attribute governs, as far as the next
+    /// attribute or [`GOVERNED_LINES`] lines on: the messages that code may produce.
+    pub strings: Vec<String>,
 }
+
+/// How far below an attribute its code's strings are collected.
+const GOVERNED_LINES: usize = 20;
 
 /// A `cfg` predicate, as rustc evaluates it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,12 +62,14 @@ pub fn attribute_cfgs(file: &Path, source: &str) -> Vec<CfgUse> {
     let mut at = 0;
     while at < tokens.len() {
         if let Some((predicate, next)) = attribute_predicate(&tokens, at) {
+            let line = tokens[at].line;
             uses.push(CfgUse {
                 file: file.to_path_buf(),
-                line: tokens[at].line,
+                line,
                 predicate: render(predicate),
                 cfgs: cfgs_of(predicate),
                 expr: parse_predicate(predicate),
+                strings: governed_strings(&tokens[next.min(tokens.len())..], line),
             });
             at = next;
         } else {
@@ -69,6 +77,24 @@ pub fn attribute_cfgs(file: &Path, source: &str) -> Vec<CfgUse> {
         }
     }
     uses
+}
+
+/// The string literals in `tokens` (what follows an attribute on `line`) up to the next
+/// attribute or [`GOVERNED_LINES`] lines below it.
+fn governed_strings(tokens: &[Token], line: usize) -> Vec<String> {
+    let mut strings = Vec::new();
+    for (i, token) in tokens.iter().enumerate() {
+        if token.line > line + GOVERNED_LINES {
+            break;
+        }
+        if token.kind == Kind::Punct('#') && attribute_predicate(tokens, i).is_some() {
+            break;
+        }
+        if let Kind::Str(text) = &token.kind {
+            strings.push(text.clone());
+        }
+    }
+    strings
 }
 
 /// The Rust sources rustc read for a crate, from its dep-info file (Makefile syntax:
@@ -500,6 +526,21 @@ let _ = cfg!(windows);
         );
         let cfgs: Vec<String> = uses[0].cfgs.iter().map(ToString::to_string).collect();
         assert_eq!(cfgs, ["unix", "windows", "feature = \"x\""]);
+    }
+
+    #[test]
+    fn the_strings_an_attribute_governs_are_kept() {
+        let source = r#"
+#[cfg(target_arch = "wasm32")]
+fn set_perms() -> std::io::Result<()> {
+    Err(std::io::Error::other("Not implemented"))
+}
+#[cfg(unix)]
+fn set_perms() -> std::io::Result<()> { Err(std::io::Error::other("unix")) }
+"#;
+        let uses = attribute_cfgs(Path::new("lib.rs"), source);
+        assert_eq!(uses[0].strings, ["Not implemented"]);
+        assert_eq!(uses[1].strings, ["unix"]);
     }
 
     #[test]

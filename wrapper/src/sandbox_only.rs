@@ -134,6 +134,7 @@ fn scan(
                     file: at.file,
                     line: at.line,
                     predicate: at.predicate,
+                    strings: at.strings,
                 }),
         );
     }
