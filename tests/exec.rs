@@ -520,6 +520,48 @@ fn programs_a_script_built_run_only_with_run_built() {
         .stderr_has("direct: 8");
 }
 
+/// A script granted `run-natively` unpacks a program into its OUT_DIR and runs it itself:
+/// its own exec is not brokered, so the jail's refusal shows only as "permission denied".
+/// A failure beside a program it made executable makes `run-built` pending, so `approve
+/// --all` offers it and the next build passes.
+#[test]
+fn a_native_script_that_cannot_run_what_it_unpacked_asks_for_run_built() {
+    let project = Project::new();
+    project
+        .file(
+            "Cargo.toml",
+            &manifest(
+                "unpacked",
+                "[package.metadata.sandbox.allow.\"unpacked@0.1.0\"]\nrun-natively = true\n",
+            ),
+        )
+        .file(
+            "build.rs",
+            r##"use std::os::unix::fs::PermissionsExt;
+fn main() {
+    let out = std::env::var("OUT_DIR").unwrap();
+    let configure = format!("{out}/configure");
+    std::fs::write(&configure, "#!/bin/sh\necho configured\n").unwrap();
+    std::fs::set_permissions(&configure, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let ran = std::process::Command::new(&configure).output().expect("running ./configure");
+    println!("cargo:warning={}", String::from_utf8_lossy(&ran.stdout).trim());
+}
+"##,
+        )
+        .file("src/lib.rs", "");
+    project
+        .wasm_build(&[])
+        .failure()
+        .stderr_has("running ./configure")
+        .stderr_has("needs permission to run what it built: it failed, and its OUT_DIR holds programs it made executable (`")
+        .stderr_has("run-built = true");
+    project
+        .wasm_build(&["approve", "--all"])
+        .success()
+        .stderr_has("run-built = true");
+    project.wasm_build(&[]).success().stderr_has("configured");
+}
+
 /// A configure script runs what it compiled from inside the jail, where the broker never
 /// sees it: the jail's refusal reaches the build only as autoconf's "cannot run C compiled
 /// programs". That verdict makes `run-built` pending, so `approve` offers it and one

@@ -355,6 +355,19 @@ fn native_no_longer_granted(exe: &Path, prepared: &Prepared) -> Result<i32> {
     Ok(1)
 }
 
+/// For a script running natively that failed: a program it made executable in
+/// `OUT_DIR`, when `run-built` is not granted. A native script's own exec is not brokered,
+/// so the jail's refusal cannot be seen; a failure beside a program it made is the sign.
+fn needs_run_built(native: bool, exit: &Exit, policy: &Policy, out_dir: &Path) -> Option<PathBuf> {
+    if !native || exit.success() {
+        return None;
+    }
+    if !matches!(policy.verdict(Capability::RunBuilt), Verdict::Pending(_)) {
+        return None;
+    }
+    out_dir::an_executable(out_dir)
+}
+
 /// The script was compiled for the sandbox, and `run-natively` has been granted since
 /// (by hand: `approve` removes the stand-ins of what it grants it to). Cargo sees no
 /// reason to compile it again, so the stand-in removes itself: the next build compiles
@@ -513,6 +526,19 @@ fn finish(
         .filter(|c| !was_learned(c))
         .cloned()
         .collect();
+    if let Some(program) = needs_run_built(native, &output.exit, policy, &package.out_dir)
+        && blocked.is_empty()
+    {
+        errors.push(RunError::new(
+            Code::W101,
+            format!(
+                "needs permission to run what it built: it failed, and its OUT_DIR holds programs it made executable (`{}`), which nothing may run without `run-built`",
+                Inert(&program.display().to_string())
+            ),
+        ));
+        blocked.push(Capability::RunBuilt);
+        pending.push(Capability::RunBuilt);
+    }
     if blocked.is_empty()
         && !native
         && !output.exit.success()

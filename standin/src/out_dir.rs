@@ -119,6 +119,34 @@ pub fn check(out_dir: &Path, max_bytes: u64) -> Result<Vec<Violation>> {
     Ok(violations)
 }
 
+/// A file in `OUT_DIR` (not behind a symlink) with an execute bit, if there is one: a
+/// program the build made there, such as an unpacked `configure`. Looked for after a
+/// native script failed, since nothing may run from `OUT_DIR` without `run-built`.
+pub(crate) fn an_executable(out_dir: &Path) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt as _;
+    // Enough to find one in an unpacked source tree, bounded for a tree of millions.
+    const LOOKED_AT: usize = 20_000;
+    let mut pending = vec![out_dir.to_path_buf()];
+    let mut looked = 0;
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).ok()?.flatten() {
+            looked += 1;
+            if looked > LOOKED_AT {
+                return None;
+            }
+            let Ok(meta) = entry.path().symlink_metadata() else {
+                continue;
+            };
+            if meta.is_dir() {
+                pending.push(entry.path());
+            } else if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
+                return Some(entry.path());
+            }
+        }
+    }
+    None
+}
+
 struct Scan<'a> {
     out_dir: &'a Path,
     root: &'a Dir,
