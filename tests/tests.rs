@@ -26,5 +26,6 @@ mod learn;
 mod permissions;
 mod pipeline;
 mod real_crates;
+mod run_cache;
 mod security;
 mod threads;
