@@ -42,8 +42,9 @@ pub const DEFAULT_LIMIT: u64 = 2 << 30;
 /// The first bytes of every entry; the version changes with the entry format.
 const MAGIC: &str = "cargo-wasm-build-cache 1";
 
-/// The file in the root holding the running totals of run hits and misses.
-const RUN_TOTALS: &str = "run-totals";
+/// The file holding the running totals of run hits and misses, in the directory of
+/// [`Kind::Run`] (hidden: it is no entry).
+const RUN_TOTALS: &str = "runs/.totals";
 
 /// Temporary files older than this are leftovers of a killed process.
 const STALE_TEMP: Duration = Duration::from_secs(3600);
@@ -443,6 +444,10 @@ impl ArtifactCache {
         if (usage.run_hits, usage.run_misses) == (0, 0) {
             return Ok(());
         }
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(self.root.join(Kind::Run.dir_name()))?;
         let (hits, misses) = self.run_totals();
         let text = format!("{} {}\n", hits + usage.run_hits, misses + usage.run_misses);
         write_atomically(&self.root.join(RUN_TOTALS), text.as_bytes())

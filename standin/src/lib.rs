@@ -302,7 +302,7 @@ pub fn run(exe: &Path, manifest: &StandIn) -> Result<i32> {
     let prepared = Prepared::from_env()?;
     let describe = prepared.package.cargo.describe();
     // A native run is never cached: what it reads is not confined to what is keyed.
-    let mut cached = run_cache::Cached::NotCached;
+    let mut cached = run_cache::Cached::Skipped;
     let output = match &manifest.script {
         Script::Wasm {
             module,

@@ -273,7 +273,7 @@ pub(crate) struct Restored {
 /// The run cache's part in one run, for [`crate::finish`].
 pub(crate) enum Cached {
     /// Neither looked up nor stored (see [`Ineligible`]).
-    NotCached,
+    Skipped,
     /// Looked up and missed: stored after the run if it qualifies.
     Missed(Box<Lookup>),
     /// Restored from the store.
@@ -300,7 +300,7 @@ pub(crate) fn look_up(facts: &RunFacts<'_>) -> (Cached, Option<RunOutput>) {
         Ok(lookup) => lookup,
         Err(why) => {
             note_ineligible(facts.package.0, &why);
-            return (Cached::NotCached, None);
+            return (Cached::Skipped, None);
         }
     };
     if let Some(restored) = lookup.restore() {
@@ -938,7 +938,7 @@ pub(crate) fn after_run(cached: &Cached, output: &RunOutput, record: &mut RunRec
         Cached::Missed(lookup) if qualifies(record) => {
             let _ = lookup.store(output);
         }
-        Cached::Missed(_) | Cached::NotCached => {}
+        Cached::Missed(_) | Cached::Skipped => {}
     }
 }
 
