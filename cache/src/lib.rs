@@ -1,5 +1,6 @@
 //! A user-level, content-addressed store of guest artifacts: the std facade, the guest
-//! twins of build-dependencies and precompiled wasm modules.
+//! twins of build-dependencies and precompiled wasm modules; and of build-script runs,
+//! which the stand-in's run cache keys and restores (`wasm_build_standin::run_cache`).
 //!
 //! Each target directory keeps its own copies (cargo's `clean` removes them), but making
 //! them is fixed work that a fresh target directory (CI, `cargo clean`, a new worktree)

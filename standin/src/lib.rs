@@ -5,7 +5,8 @@
 //! the tool with [`STANDIN_ARG`](wasm_build_contract::manifest::STANDIN_ARG) and its own
 //! path; [`run`] reads the policy, runs the wasm module in the sandbox
 //! (`wasm-build-runtime`), judges every directive it printed ([`judge`]), prints the ones
-//! that pass for cargo, and appends what happened to the audit log.
+//! that pass for cargo, and appends what happened to the audit log. A run the
+//! [`run_cache`] holds is restored instead of run, and judged the same way.
 
 pub mod directive;
 mod exports;
