@@ -422,4 +422,15 @@ fn runs_the_key_cannot_hold_are_never_stored_and_damaged_entries_never_used() {
     run.stderr_has("warning[W409]")
         .stderr_has("a stored run of the build script of `app v0.1.0` was not used");
     assert!(fixture.app_says("damaged").starts_with("hello|data-1|"));
+    fixture.build("repaired", &[]).success();
+    assert!(fixture.restored("repaired", "app"), "the new run replaced it");
+
+    // The cargo configuration's `[env]` turns it off for a project.
+    fixture.project.file(
+        ".cargo/config.toml",
+        "[env]\nCARGO_WASM_BUILD_RUN_CACHE = \"off\"\n",
+    );
+    fixture.build("configured-off", &[]).success();
+    assert!(!fixture.restored("configured-off", "app"));
+    assert!(!fixture.restored("configured-off", "depsys"));
 }
