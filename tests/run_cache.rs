@@ -423,7 +423,10 @@ fn runs_the_key_cannot_hold_are_never_stored_and_damaged_entries_never_used() {
         .stderr_has("a stored run of the build script of `app v0.1.0` was not used");
     assert!(fixture.app_says("damaged").starts_with("hello|data-1|"));
     fixture.build("repaired", &[]).success();
-    assert!(fixture.restored("repaired", "app"), "the new run replaced it");
+    assert!(
+        fixture.restored("repaired", "app"),
+        "the new run replaced it"
+    );
 
     // The cargo configuration's `[env]` turns it off for a project.
     fixture.project.file(

@@ -43,7 +43,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::{Read as _, Write as _};
+use std::io::Read as _;
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -51,7 +51,6 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use wasm_build_cache::{ArtifactCache, Key, Kind};
-use wasm_build_contract::Code;
 use wasm_build_contract::audit::{ExecAttempt, RunRecord};
 use wasm_build_contract::inert::Inert;
 use wasm_build_contract::policy::Policy;
@@ -593,35 +592,18 @@ impl Lookup {
             Ok((result, stdout)) => {
                 self.store.note_run(true);
                 Some(Restored {
-                    output: RunOutput {
-                        exit: Exit::Code(0),
-                        stdout,
-                        stderr_tail: Vec::new(),
-                        elapsed: started.elapsed(),
-                        attempts: result.exec,
-                        programs: Vec::new(),
-                        pending: Vec::new(),
-                        hidden_lookups: BTreeSet::new(),
-                        outside_lookups: BTreeSet::new(),
-                        refused_writes: BTreeSet::new(),
-                        jail_failures: Vec::new(),
-                        confinement: result.confinement,
-                        ran_untrusted: false,
-                        stopped: result.stopped,
-                        probe_env_dropped: result.probe_env_dropped,
-                        limited: Vec::new(),
-                    },
+                    output: replayed(stdout, result, started.elapsed()),
                     from: self.store.root().display().to_string(),
                 })
             }
             Err(why) => {
-                let message = format!(
+                // Said once per build by the CLI, which reads the store's log
+                // ([`Code::W409`]): the stand-in's stderr is cargo's to show or not.
+                self.store.note_problem(&format!(
                     "a stored run of the build script of `{} v{}` was not used: {why}; the script ran instead",
                     Inert(&self.inputs.package),
                     Inert(&self.inputs.version)
-                );
-                self.store.note_problem(&message);
-                let _ = writeln!(std::io::stderr(), "{} {message}", Code::W409.warning());
+                ));
                 None
             }
         }
@@ -797,6 +779,29 @@ impl Lookup {
     pub(crate) fn hit(&self) {
         let inputs = Some(self.inputs.clone());
         self.explain("run-explain-seen", "restored from the run cache", inputs);
+    }
+}
+
+/// A restored run's output, as the script gave it: what `finish` judges like a real
+/// run's.
+fn replayed(stdout: Vec<u8>, result: RunResult, elapsed: std::time::Duration) -> RunOutput {
+    RunOutput {
+        exit: Exit::Code(0),
+        stdout,
+        stderr_tail: Vec::new(),
+        elapsed,
+        attempts: result.exec,
+        programs: Vec::new(),
+        pending: Vec::new(),
+        hidden_lookups: BTreeSet::new(),
+        outside_lookups: BTreeSet::new(),
+        refused_writes: BTreeSet::new(),
+        jail_failures: Vec::new(),
+        confinement: result.confinement,
+        ran_untrusted: false,
+        stopped: result.stopped,
+        probe_env_dropped: result.probe_env_dropped,
+        limited: Vec::new(),
     }
 }
 
@@ -1073,6 +1078,147 @@ mod tests {
         assert_eq!(observed_policy(&policy), base);
         policy.granted.insert(Capability::Exec("cc".into()));
         assert_ne!(observed_policy(&policy), base);
+    }
+
+    fn inputs() -> KeyInputs {
+        KeyInputs {
+            format: FORMAT,
+            package: "p".into(),
+            version: "1.0.0".into(),
+            package_dir: "/p".into(),
+            tool: String::new(),
+            engine: String::new(),
+            module: String::new(),
+            env: BTreeMap::new(),
+            program_env: BTreeMap::new(),
+            probe_env: BTreeMap::new(),
+            host_path: String::new(),
+            package_files: String::new(),
+            exported: BTreeMap::new(),
+            policy: String::new(),
+        }
+    }
+
+    /// A build directory `<root>/<name>/debug/build` with an empty `OUT_DIR`, and the
+    /// lookup of one run in it.
+    fn lookup(store: &ArtifactCache, root: &Path, name: &str) -> Lookup {
+        let build_dir = root.join(name).join("debug/build");
+        let out_dir = build_dir.join("p-0123/out");
+        fs::create_dir_all(&out_dir).unwrap();
+        let inputs = inputs();
+        Lookup {
+            store: store.clone(),
+            key: inputs.key().unwrap(),
+            inputs,
+            build_dir,
+            out_dir,
+        }
+    }
+
+    fn output(stdout: String) -> RunOutput {
+        let result = RunResult {
+            format: FORMAT,
+            stdout: OutputFile {
+                path: "stdout".into(),
+                digest: String::new(),
+                size: 0,
+                executable: false,
+            },
+            files: Vec::new(),
+            dirs: Vec::new(),
+            exec: Vec::new(),
+            confinement: None,
+            stopped: Vec::new(),
+            probe_env_dropped: Vec::new(),
+        };
+        replayed(stdout.into_bytes(), result, std::time::Duration::ZERO)
+    }
+
+    /// What a run printed about its build directory is replayed with the next one's, and
+    /// its files come back byte for byte, modes and empty directories included.
+    #[test]
+    fn a_run_is_restored_in_another_build_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ArtifactCache::open(&dir.path().join("store")).unwrap();
+        let first = lookup(&store, dir.path(), "a");
+        fs::create_dir_all(first.out_dir.join("gen/empty")).unwrap();
+        fs::write(first.out_dir.join("gen/code.rs"), "pub const X: u8 = 1;").unwrap();
+        fs::write(first.out_dir.join("tool"), "#!/bin/sh\n").unwrap();
+        fs::set_permissions(
+            first.out_dir.join("tool"),
+            fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+        let stdout = format!(
+            "cargo:rustc-link-search=native={}\n",
+            first.out_dir.display()
+        );
+        first.store(&output(stdout)).unwrap();
+
+        let second = lookup(&store, dir.path(), "b");
+        let restored = second.restore().expect("a hit");
+        assert_eq!(
+            String::from_utf8(restored.output.stdout).unwrap(),
+            format!(
+                "cargo:rustc-link-search=native={}\n",
+                second.out_dir.display()
+            )
+        );
+        assert_eq!(
+            fs::read(second.out_dir.join("gen/code.rs")).unwrap(),
+            b"pub const X: u8 = 1;"
+        );
+        assert!(second.out_dir.join("gen/empty").is_dir());
+        let mode = fs::metadata(second.out_dir.join("tool"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o111, 0o111, "still executable");
+    }
+
+    /// A run whose files name its profile directory is valid there only.
+    #[test]
+    fn a_run_that_depends_on_its_directory_is_restored_only_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ArtifactCache::open(&dir.path().join("store")).unwrap();
+        let first = lookup(&store, dir.path(), "a");
+        let profile = first.build_dir.parent().unwrap().display().to_string();
+        fs::write(first.out_dir.join("paths.txt"), format!("{profile}/deps")).unwrap();
+        first.store(&output(String::new())).unwrap();
+        assert!(lookup(&store, dir.path(), "b").restore().is_none());
+        fs::remove_file(first.out_dir.join("paths.txt")).unwrap();
+        assert!(first.restore().is_some(), "the same directory");
+    }
+
+    /// A stored file that no longer matches its digest is never restored, and said.
+    #[test]
+    fn a_damaged_file_is_not_restored() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let store = ArtifactCache::open(&dir.path().join("store"))
+            .unwrap()
+            .with_log(Some(log.clone()));
+        let first = lookup(&store, dir.path(), "a");
+        fs::write(first.out_dir.join("code.rs"), "fn good() {}").unwrap();
+        first.store(&output(String::new())).unwrap();
+        // Another entry's bytes, with a valid header, put in the blob's place.
+        let digest = hex(&Sha256::digest(b"fn good() {}"));
+        store
+            .store_bytes(Kind::Run, &blob_key(&digest), b"fn evil() {}")
+            .unwrap();
+        let second = lookup(&store, dir.path(), "b");
+        assert!(second.restore().is_none());
+        assert!(
+            !second.out_dir.join("code.rs").exists(),
+            "nothing was written"
+        );
+        let problems = wasm_build_cache::Usage::read(&log).run_problems;
+        assert_eq!(
+            problems,
+            [
+                "a stored run of the build script of `p v1.0.0` was not used: the contents of `code.rs` do not match their digest; the script ran instead"
+            ]
+        );
     }
 
     #[test]
