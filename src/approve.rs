@@ -7,7 +7,10 @@ use wasm_build_contract::Code;
 use wasm_build_display::escape;
 use wasm_build_permissions_schema::hygiene::PathRules;
 use wasm_build_permissions_schema::{Capability, grant_lines, toml_string};
-use wasm_build_policy::edit::{Decision, add_grants, marked_dangerous};
+use wasm_build_policy::carry::{Drifted, drifted};
+use wasm_build_policy::edit::{
+    Decision, add_grants, carry_grants, line_diff, marked_dangerous, note_suggested, remove_grants,
+};
 use wasm_build_policy::pending::{Pending, audit_logs, last_runs, pending};
 use wasm_build_policy::{Consumer, Graph, Resolution};
 
@@ -137,8 +140,31 @@ pub fn run(args: &DecideArgs, decision: Decision, learn: Option<&[String]>) -> R
     let resolution = Resolution::new(&graph, consumer, None, rules);
     let logs = audit_logs(&graph.target_dir);
     let runs = last_runs(&logs);
-    let all_pending = pending(&resolution, &runs);
-    let mut chosen = select(&all_pending, &args.packages, &graph)?;
+    let mut all_pending = pending(&resolution, &runs);
+    let every_drift = if decision == Decision::Allow {
+        drifted(&graph, &resolution, &runs)
+    } else {
+        Vec::new()
+    };
+    let mut carries = chosen_drifts(every_drift.clone(), &args.packages);
+    let mut stderr = std::io::stderr();
+    if args.all || learn.is_some() {
+        for held in hold_back_native_carries(&mut carries) {
+            writeln!(
+                stderr,
+                "{} {}'s grants not carried over to {} v{}: they include `run-natively`, which `approve --all` never grants. To carry them over, approve it by name: `{}`",
+                Code::W105.warning(),
+                held.from,
+                held.name,
+                held.version,
+                approve_by_name(args, &held.spec)
+            )?;
+        }
+    }
+    for carry in &carries {
+        only_beyond(&mut all_pending, carry);
+    }
+    let mut chosen = select(&all_pending, &args.packages, &graph, (&carries, decision))?;
     // Suggestions complete an approval; denying a companion because its trigger was
     // denied would be a decision nobody made.
     // A learning build saw what the scripts use: nothing is left to guess.
@@ -148,7 +174,6 @@ pub fn run(args: &DecideArgs, decision: Decision, learn: Option<&[String]>) -> R
             item.suggested.clear();
         }
     }
-    let mut stderr = std::io::stderr();
     if decision == Decision::Allow && (args.all || learn.is_some()) {
         let held = hold_back_run_natively(&mut chosen);
         for item in &held {
@@ -161,18 +186,18 @@ pub fn run(args: &DecideArgs, decision: Decision, learn: Option<&[String]>) -> R
                 approve_by_name(args, &item.spec)
             )?;
         }
-        if chosen.is_empty() && !held.is_empty() {
+        if chosen.is_empty() && carries.is_empty() && !held.is_empty() {
             return Ok(crate::exit::UNREVIEWED);
         }
     }
-    if chosen.is_empty() && learn.is_some() {
+    if chosen.is_empty() && carries.is_empty() && learn.is_some() {
         writeln!(
             stderr,
             "the build's scripts need nothing that awaits review: build with `cargo wasm-build`"
         )?;
         return Ok(0);
     }
-    if chosen.is_empty() {
+    if chosen.is_empty() && carries.is_empty() {
         return nothing_chosen(&graph.target_dir, &logs, &runs, args.packages.is_empty());
     }
 
@@ -189,11 +214,15 @@ pub fn run(args: &DecideArgs, decision: Decision, learn: Option<&[String]>) -> R
     } else {
         "package"
     };
+    for carry in &carries {
+        show_carry(carry)?;
+    }
     for item in &chosen {
         let origin = match (item.declared, item.attempted) {
             (true, true) => "declared by the crate and attempted in the last build",
             (true, false) => "declared by the crate",
-            _ => "attempted in the last build",
+            (false, true) => "attempted in the last build",
+            (false, false) => "nothing is pending for it",
         };
         writeln!(
             stderr,
@@ -219,6 +248,12 @@ pub fn run(args: &DecideArgs, decision: Decision, learn: Option<&[String]>) -> R
                 escape::terminal(&why_dangerous(capability, &resolution.rules))
             )?;
         }
+        if item.set.is_empty() && item.suggested.is_empty() {
+            writeln!(
+                stderr,
+                "             # empty: records that you reviewed this version and grant it nothing; what its build script attempts later is still shown for review"
+            )?;
+        }
         for suggestion in &item.suggested {
             writeln!(
                 stderr,
@@ -240,19 +275,23 @@ pub fn run(args: &DecideArgs, decision: Decision, learn: Option<&[String]>) -> R
             )?;
         }
     }
-    if args.dry_run {
-        writeln!(stderr, "(dry run: {} left unchanged)", manifest.display())?;
-        return Ok(0);
-    }
-    if std::io::stdin().is_terminal()
-        && !args.yes
-        && !confirm(&format!("Write this to {}?", manifest.display()))?
-    {
-        writeln!(stderr, "nothing written")?;
-        return Ok(crate::exit::UNREVIEWED);
-    }
-    let mut text = std::fs::read_to_string(&manifest)
+    let original = std::fs::read_to_string(&manifest)
         .with_context(|| format!("failed to read {}", manifest.display()))?;
+    let mut text = original.clone();
+    let stale = stale_tables(&carries, &every_drift);
+    for carry in &carries {
+        text = carry_grants(&text, in_workspace_table, &carry.from, &carry.spec)
+            .with_context(|| format!("failed to update {}", manifest.display()))?;
+    }
+    for spec in &stale {
+        text = remove_grants(&text, in_workspace_table, spec)
+            .with_context(|| format!("failed to update {}", manifest.display()))?;
+        writeln!(
+            stderr,
+            "{:>12} the tables of {spec}: that version is no longer in the dependency graph",
+            "Removing"
+        )?;
+    }
     for item in &chosen {
         let mut set = item.set.clone();
         for suggestion in &item.suggested {
@@ -267,10 +306,38 @@ pub fn run(args: &DecideArgs, decision: Decision, learn: Option<&[String]>) -> R
             &set,
             &resolution.rules,
         )
+        .and_then(|text| note_suggested(&text, in_workspace_table, &item.spec, &item.suggested))
         .with_context(|| format!("failed to update {}", manifest.display()))?;
+    }
+    if !carries.is_empty() {
+        writeln!(
+            stderr,
+            "--- {path}\n+++ {path}\n{}",
+            line_diff(&original, &text).trim_end(),
+            path = manifest.display()
+        )?;
+    }
+    if args.dry_run {
+        writeln!(stderr, "(dry run: {} left unchanged)", manifest.display())?;
+        return Ok(0);
+    }
+    if std::io::stdin().is_terminal()
+        && !args.yes
+        && !confirm(&format!("Write this to {}?", manifest.display()))?
+    {
+        writeln!(stderr, "nothing written")?;
+        return Ok(crate::exit::UNREVIEWED);
     }
     std::fs::write(&manifest, text)
         .with_context(|| format!("failed to write {}", manifest.display()))?;
+    if decision == Decision::Allow {
+        recompile_natively(&chosen, &runs);
+    }
+    let decided = chosen.len()
+        + carries
+            .iter()
+            .filter(|carry| !chosen.iter().any(|item| item.spec == carry.spec))
+            .count();
     writeln!(
         stderr,
         "{:>12} {} package{} in {}",
@@ -278,8 +345,8 @@ pub fn run(args: &DecideArgs, decision: Decision, learn: Option<&[String]>) -> R
             Decision::Allow => "Approved",
             Decision::Deny => "Denied",
         },
-        chosen.len(),
-        if chosen.len() == 1 { "" } else { "s" },
+        decided,
+        if decided == 1 { "" } else { "s" },
         manifest.display()
     )?;
     if learn.is_some() {
@@ -289,6 +356,122 @@ pub fn run(args: &DecideArgs, decision: Decision, learn: Option<&[String]>) -> R
         )?;
     }
     Ok(0)
+}
+
+/// Removes the compiled build scripts of the packages just granted `run-natively`, so
+/// that cargo compiles them again in the next build, natively this time: otherwise the
+/// script compiled for the sandbox is fresh, and its stand-in would refuse to run it
+/// (W405) and ask for one more build.
+fn recompile_natively(
+    chosen: &[Pending],
+    runs: &std::collections::BTreeMap<std::path::PathBuf, wasm_build_contract::audit::RunRecord>,
+) {
+    for item in chosen.iter().filter(|item| item.set.run_natively) {
+        let scripts = runs
+            .values()
+            .filter(|run| run.package == item.name && run.version == item.version && !run.native)
+            .filter_map(|run| run.script.as_deref());
+        for script in scripts {
+            // Gone already (a clean since): cargo compiles it anyway.
+            let _ = wasm_build_standin::remove_with_hard_links(script);
+        }
+    }
+}
+
+/// The drifted packages the user named (all of them when no names are given).
+fn chosen_drifts(all: Vec<Drifted>, names: &[String]) -> Vec<Drifted> {
+    all.into_iter()
+        .filter(|carry| {
+            names.is_empty()
+                || names
+                    .iter()
+                    .any(|name| names_package(name, &carry.spec, &carry.name, &carry.version))
+        })
+        .collect()
+}
+
+/// Whether `name`, as the user wrote it, names the package.
+fn names_package(name: &str, spec: &str, package_name: &str, version: &str) -> bool {
+    spec == name || package_name == name || format!("{package_name}@{version}") == name
+}
+
+/// The tables of versions no longer in the graph that carrying `carries` leaves
+/// unneeded: those no other drifted package (not carried now) could still be carried
+/// from.
+fn stale_tables(carries: &[Drifted], every: &[Drifted]) -> Vec<String> {
+    let mut stale: Vec<String> = Vec::new();
+    for spec in carries.iter().flat_map(|carry| &carry.stale) {
+        let still_needed = every
+            .iter()
+            .filter(|other| !carries.iter().any(|carry| carry.spec == other.spec))
+            .any(|other| other.from == *spec || other.stale.contains(spec));
+        if !still_needed && !stale.contains(spec) {
+            stale.push(spec.clone());
+        }
+    }
+    stale
+}
+
+/// Takes out of `carries` those whose grants include `run-natively` and returns them:
+/// running natively gives up the checks of the programs a script starts, so a new
+/// version gets it only when the user names it.
+fn hold_back_native_carries(carries: &mut Vec<Drifted>) -> Vec<Drifted> {
+    let (held, kept): (Vec<Drifted>, Vec<Drifted>) = std::mem::take(carries)
+        .into_iter()
+        .partition(|carry| carry.granted.run_natively);
+    *carries = kept;
+    held
+}
+
+/// Leaves in the pending item of `carry`'s package only what the grants it carries do
+/// not cover: the rest is reviewed already, at the other version.
+fn only_beyond(pending: &mut Vec<Pending>, carry: &Drifted) {
+    let reviewed: Vec<Capability> = carry
+        .granted
+        .capabilities()
+        .into_iter()
+        .chain(carry.refused.capabilities())
+        .collect();
+    for item in pending.iter_mut().filter(|item| item.spec == carry.spec) {
+        let mut beyond = wasm_build_permissions_schema::CapabilitySet::default();
+        for capability in item.set.capabilities() {
+            if !reviewed.contains(&capability) {
+                // It came out of a set (an attempted variable as its exact name), so it
+                // reads back.
+                let _ = beyond.insert(capability);
+            }
+        }
+        if carry.beyond_limits {
+            beyond.limits = item.set.limits.clone();
+        }
+        item.set = beyond;
+        item.suggested
+            .retain(|suggestion| !reviewed.contains(&suggestion.capability));
+    }
+    pending.retain(|item| {
+        item.spec != carry.spec || !item.set.is_empty() || !item.suggested.is_empty()
+    });
+}
+
+/// What a carried grant is compared with: what the new version declares and attempted,
+/// what the old one was granted, and what is new.
+fn show_carry(carry: &Drifted) -> Result<()> {
+    let mut stderr = std::io::stderr();
+    writeln!(
+        stderr,
+        "{:>12} {}'s grants over to {} v{}:",
+        "Carrying", carry.from, carry.name, carry.version
+    )?;
+    for line in carry.comparison() {
+        writeln!(stderr, "             {}", escape::terminal(&line))?;
+    }
+    if !carry.needs_nothing_new() {
+        writeln!(
+            stderr,
+            "             the grant is carried over, and what is new is reviewed below"
+        )?;
+    }
+    Ok(())
 }
 
 /// Takes `run-natively` out of `chosen` (dropping items left with nothing to write) and
@@ -334,29 +517,67 @@ fn why_dangerous(capability: &Capability, rules: &PathRules) -> String {
     }
 }
 
-/// The pending items the user named (all of them for `--all`).
-fn select(all: &[Pending], names: &[String], graph: &Graph) -> Result<Vec<Pending>> {
+/// The pending items the user named (all of them for `--all`); a name that only a
+/// carried-over grant covers picks nothing more. A package `deny` names that has a build
+/// script but nothing pending (no build yet, nothing declared) gets an empty item: its
+/// table records the decision.
+fn select(
+    all: &[Pending],
+    names: &[String],
+    graph: &Graph,
+    (carries, decision): (&[Drifted], Decision),
+) -> Result<Vec<Pending>> {
     if names.is_empty() {
         return Ok(all.to_vec());
     }
     let mut chosen = Vec::new();
     for name in names {
         let matches = |spec: &str, package_name: &str, version: &str| {
-            spec == name || package_name == name || format!("{package_name}@{version}") == *name
+            names_package(name, spec, package_name, version)
         };
         let found: Vec<&Pending> = all
             .iter()
             .filter(|item| matches(&item.spec, &item.name, &item.version))
             .collect();
+        let carried = carries
+            .iter()
+            .any(|carry| matches(&carry.spec, &carry.name, &carry.version));
+        if found.is_empty() && carried {
+            continue;
+        }
         if found.is_empty() {
-            let known = graph
+            let known: Vec<&wasm_build_policy::Package> = graph
                 .packages
                 .iter()
-                .any(|package| matches(&package.spec, &package.name, &package.version));
-            if known {
+                .filter(|package| matches(&package.spec, &package.name, &package.version))
+                .collect();
+            let scripts: Vec<&&wasm_build_policy::Package> =
+                known.iter().filter(|p| p.has_build_script).collect();
+            if decision == Decision::Deny && !scripts.is_empty() {
+                chosen.extend(scripts.iter().map(|package| Pending {
+                    spec: package.spec.clone(),
+                    name: package.name.clone(),
+                    version: package.version.clone(),
+                    set: Default::default(),
+                    declared: false,
+                    attempted: false,
+                    suggested: Vec::new(),
+                    ungrantable: Vec::new(),
+                }));
+                continue;
+            }
+            if !known.is_empty() && scripts.is_empty() {
+                bail!(
+                    "`{name}` has no build script: none of its code runs in the sandbox, so there is nothing to decide"
+                );
+            }
+            if !known.is_empty() {
                 bail!("nothing is pending review for `{name}`");
             }
-            bail!("no package `{name}` in this workspace's dependency graph");
+            bail!(
+                "{}",
+                wasm_build_policy::unmatched::no_such_package(name, graph)
+            );
         }
         for item in found {
             if !chosen.contains(item) {

@@ -66,8 +66,8 @@ pub fn run(args: &CacheArgs) -> Result<i32> {
             .with_context(|| format!("failed to clear {}", cache.root().display()))?;
         writeln!(
             out,
-            "Removed {} entries ({}) from {}",
-            removed.entries,
+            "Removed {} ({}) from {}",
+            counted(removed.entries, "entry", "entries"),
             human_size(removed.bytes),
             cache.root().display()
         )?;
@@ -79,9 +79,14 @@ pub fn run(args: &CacheArgs) -> Result<i32> {
     for kind in &stats {
         writeln!(
             out,
-            "  {:<28} {:>5} entries {:>10}",
+            "  {:<28} {:>5} {:<7} {:>10}",
             kind.kind.label(),
             kind.entries,
+            if kind.entries == 1 {
+                "entry"
+            } else {
+                "entries"
+            },
             human_size(kind.bytes)
         )?;
     }
@@ -215,7 +220,7 @@ impl BuildCache {
             let _ = writeln!(
                 std::io::stderr(),
                 "{} {}",
-                output.paint(&Code::W409.warning(), Tone::Warning),
+                output.paint(&Code::W410.warning(), Tone::Warning),
                 wasm_build_display::escape::terminal(why)
             );
         }
@@ -243,8 +248,8 @@ impl BuildCache {
         if output.is_verbose() && (usage.reused, usage.stored) != (0, 0) {
             let _ = writeln!(
                 std::io::stderr(),
-                "Shared build cache: reused {} guest artifacts, compiled and stored {} ({})",
-                usage.reused,
+                "Shared build cache: reused {}, compiled and stored {} ({})",
+                counted(usage.reused, "guest artifact", "guest artifacts"),
                 usage.stored,
                 cache.root().display()
             );
@@ -261,9 +266,25 @@ impl BuildCache {
     }
 }
 
+/// `count` and the noun that goes with it: `1 entry`, `2 entries`.
+fn counted<N: Into<u64> + Copy>(count: N, one: &str, many: &str) -> String {
+    let noun = if count.into() == 1 { one } else { many };
+    format!("{} {noun}", count.into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_agree_with_their_nouns() {
+        assert_eq!(counted(1u64, "entry", "entries"), "1 entry");
+        assert_eq!(counted(0u64, "entry", "entries"), "0 entries");
+        assert_eq!(
+            counted(2u32, "guest artifact", "guest artifacts"),
+            "2 guest artifacts"
+        );
+    }
 
     #[test]
     fn sizes_read_like_cargo_s() {

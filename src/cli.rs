@@ -63,7 +63,8 @@ enum Command {
     Deny(DecideArgs),
     /// Show who runs code at build time, with which powers (table, json, markdown, html)
     Permissions(PermissionsArgs),
-    /// Show what this machine offers to confine build scripts' native programs
+    /// Show what this machine offers to confine build scripts' programs, and the toolchain's
+    /// wasm32-wasip1
     Doctor,
     /// Show (--stats) or empty (--clear) the shared cache of compiled guest artifacts
     Cache(CacheArgs),
@@ -139,8 +140,11 @@ fn take_mode(args: Vec<OsString>) -> Result<(Option<Mode>, Vec<OsString>)> {
     Ok((mode, rest))
 }
 
-/// `cargo wasm-build --release` means `cargo wasm-build build --release`: anything that is
-/// not one of our commands or a help/version flag goes to `cargo build`.
+/// `cargo wasm-build --release` means `cargo wasm-build build --release`: options that
+/// are not one of our commands or a help/version flag go to `cargo build`. A first word
+/// that is no option is a command, ours or misspelt (`chek`): `cargo build` takes no
+/// positional argument, so it goes to the parser, which says it is unknown and suggests
+/// the closest command, instead of cargo build's usage.
 fn with_default_command(args: &[OsString]) -> Vec<OsString> {
     let ours = |arg: &OsString| {
         let known: Vec<String> = Cli::command()
@@ -155,7 +159,9 @@ fn with_default_command(args: &[OsString]) -> Vec<OsString> {
     let mut full = vec![OsString::from("cargo wasm-build")];
     match args.first() {
         Some(first) if first == "help" => full.push("--help".into()),
-        Some(first) if ours(first) => full.extend(args.iter().cloned()),
+        Some(first) if ours(first) || !first.to_string_lossy().starts_with('-') => {
+            full.extend(args.iter().cloned());
+        }
         _ => {
             full.push("build".into());
             full.extend(args.iter().cloned());
@@ -189,6 +195,23 @@ mod tests {
             ["check", "--message-format=json"]
         );
         assert_eq!(expand(&["--help"]), ["--help"]);
+        assert_eq!(
+            expand(&["chek"]),
+            ["chek"],
+            "a misspelt command is no option"
+        );
+    }
+
+    #[test]
+    fn a_misspelt_command_is_unknown_with_a_suggestion() {
+        let args: Vec<OsString> = vec!["chek".into()];
+        let error = Cli::try_parse_from(with_default_command(&args)).unwrap_err();
+        let text = error.render().to_string();
+        assert!(
+            text.contains("unrecognized subcommand 'chek'")
+                && text.contains("a similar subcommand exists: 'check'"),
+            "{text}"
+        );
     }
 
     /// Cargo commands that compile and therefore run build scripts.
@@ -225,8 +248,13 @@ mod tests {
                     continue;
                 };
                 let command = rest.split(" #").next().unwrap_or("").trim();
+                // A placeholder (`ARGS`, `CRATE`) ends the command: what follows it is
+                // prose, as in the RFC's diagram.
+                let placeholder =
+                    |arg: &str| arg.len() > 1 && arg.chars().all(|c| c.is_ascii_uppercase());
                 let args: Vec<OsString> = command
                     .split_whitespace()
+                    .take_while(|arg| !placeholder(arg))
                     .filter(|arg| !arg.contains('|') && !arg.starts_with('['))
                     .map(OsString::from)
                     .collect();

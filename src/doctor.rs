@@ -1,13 +1,18 @@
 //! `cargo wasm-build doctor`: what this machine offers the jail that confines build
-//! scripts' native programs, and therefore what can run here.
+//! scripts' native programs, and therefore what can run here; and whether the toolchain
+//! cargo uses has the target build scripts are compiled for.
 
 use std::io::Write as _;
+use std::path::Path;
 
 use anyhow::Result;
 use wasm_build_jail::{Code, Layer};
 use wasm_build_runtime::confinement;
+use wasm_build_wrapper::guest::GUEST_TARGET;
+use wasm_build_wrapper::toolchain::{self, Toolchain};
 
-/// Prints the layers and returns 0 when everything can run confined, 1 otherwise.
+/// Prints the layers and the toolchain's target; returns 0 when everything can run
+/// confined and build scripts can be compiled, 1 otherwise.
 pub fn run() -> Result<i32> {
     let layers = confinement::jail().layers();
     let mut out = String::new();
@@ -64,8 +69,113 @@ pub fn run() -> Result<i32> {
             confinement::refusal(missing)
         ));
     }
+    let toolchain_ready = toolchain_section(&mut out);
     let _ = std::io::stdout().write_all(out.as_bytes());
-    Ok(if missing.is_some() { 1 } else { 0 })
+    Ok(if missing.is_some() || !toolchain_ready {
+        1
+    } else {
+        0
+    })
+}
+
+/// The compiler cargo would use here, and whether it can compile build scripts for the
+/// sandbox; false when it cannot.
+fn toolchain_section(out: &mut String) -> bool {
+    let rustc = toolchain::cargo_rustc();
+    out.push_str("\nCompiler for build scripts:\n\n");
+    if let Ok(cwd) = std::env::current_dir()
+        && std::env::var_os("RUSTC").is_none_or(|rustc| rustc.is_empty())
+        && wasm_build_policy::cargo_config::names_rustc(
+            &cwd,
+            wasm_build_contract::cargo::cargo_home().as_deref(),
+            &[],
+        )
+    {
+        out.push_str(&format!(
+            "  {GUEST_TARGET:<20} {:<32} cargo's configuration names the compiler (build.rustc); a build script's compile checks it\n",
+            "not checked"
+        ));
+        return true;
+    }
+    match Toolchain::of(&rustc, std::env::var_os("RUSTUP_TOOLCHAIN")) {
+        Ok(toolchain) => {
+            let ready = toolchain.has_guest_target();
+            out.push_str(&format!(
+                "  {:<20} {:<32} {}\n",
+                GUEST_TARGET,
+                if ready { "installed" } else { "MISSING" },
+                toolchain.describe()
+            ));
+            if !ready {
+                out.push_str(&format!(
+                    "\n{} {}\nhelp: {}\n",
+                    wasm_build_contract::Code::W409.error(),
+                    toolchain.missing_target(),
+                    toolchain.install_help()
+                ));
+            }
+            ready
+        }
+        Err(why) => {
+            out.push_str(&format!(
+                "\n{} {why}\n",
+                wasm_build_contract::Code::W409.error()
+            ));
+            false
+        }
+    }
+}
+
+/// Refuses a build before cargo runs when the toolchain cargo will use lacks the guest
+/// target: one error naming the toolchain and the command that installs the target for
+/// it, instead of one error per build script. Checked once per toolchain and target
+/// directory (a stamp in `target_dir` remembers it), so no-change builds do not pay for
+/// asking rustc its sysroot. `None` lets the build go on: also when rustc cannot be
+/// asked (cargo then says why), and when cargo's configuration names its compiler
+/// (`build.rustc`), which the check would have to guess (a compile without the target
+/// names the toolchain then).
+pub fn refuse_without_guest_target(target_dir: &Path, cargo_args: &[String]) -> Option<i32> {
+    let cwd = std::env::current_dir().ok()?;
+    let configured = wasm_build_policy::cargo_config::names_rustc(
+        &cwd,
+        wasm_build_contract::cargo::cargo_home().as_deref(),
+        cargo_args,
+    );
+    if configured && std::env::var_os("RUSTC").is_none_or(|rustc| rustc.is_empty()) {
+        return None;
+    }
+    let rustc = toolchain::cargo_rustc();
+    let rustup_toolchain = std::env::var_os("RUSTUP_TOOLCHAIN");
+    let stamp = target_dir.join("wasm-build").join("guest-target-checked");
+    let key = format!(
+        "{}\n{}\n",
+        rustc.display(),
+        rustup_toolchain
+            .as_deref()
+            .unwrap_or_default()
+            .to_string_lossy()
+    );
+    if std::fs::read_to_string(&stamp).is_ok_and(|seen| seen == key) {
+        return None;
+    }
+    let toolchain = Toolchain::of(&rustc, rustup_toolchain).ok()?;
+    if toolchain.has_guest_target() {
+        // Failing to write the stamp only costs the check again next time.
+        let _ = stamp
+            .parent()
+            .map(std::fs::create_dir_all)
+            .and_then(Result::ok)
+            .map(|()| std::fs::write(&stamp, key));
+        return None;
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "{} {}; nothing was built\nhelp: {}",
+        wasm_build_contract::Code::W409.error(),
+        toolchain.missing_target(),
+        toolchain.install_help()
+    );
+    Some(crate::exit::CARGO_FAILED)
 }
 
 fn status(probe: Result<String, String>) -> String {

@@ -17,6 +17,7 @@ mod homes;
 mod permissions;
 mod progress;
 mod run_cargo;
+mod signals;
 mod summary;
 mod terminal;
 

@@ -4,13 +4,18 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, bail};
-use wasm_build_contract::inert::Inert;
+use wasm_build_contract::inert::{Inert, InertLines};
 use wasm_build_display::{
     PermissionReport, TableStyle, render_card, render_html, render_markdown, render_table,
 };
+use wasm_build_permissions_schema::Diagnostic;
+use wasm_build_policy::carry::{Drifted, drifted};
 use wasm_build_policy::pending::{audit_logs, last_runs};
 use wasm_build_policy::report::{build_report, check_failures};
-use wasm_build_policy::{Consumer, Graph, Resolution};
+use wasm_build_policy::resolve::check_member_tables;
+use wasm_build_policy::revoked::revoked;
+use wasm_build_policy::unmatched;
+use wasm_build_policy::{Consumer, Graph, PolicyError, Resolution};
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -145,8 +150,23 @@ pub fn run(args: &PermissionsArgs) -> Result<i32> {
     let platform = platform(args)?;
     let (graph, metadata) = Graph::load_with_metadata(&args.cargo_args(&platform))?;
     let rules = crate::homes::rules(&graph);
-    let consumer = Consumer::load(&graph.root_manifest, &rules)?;
+    let consumer = match Consumer::load(&graph.root_manifest, &rules) {
+        // A malformed table is a finding of the check, as anything else it refuses.
+        Err(PolicyError::Tables(diagnostics)) if args.check => {
+            writeln!(std::io::stderr(), "{}", InertLines(&diagnostics.0))?;
+            return Ok(crate::exit::UNREVIEWED);
+        }
+        loaded => loaded?,
+    };
     let resolution = Resolution::new(&graph, consumer, None, rules);
+    if args.check
+        && let Err(diagnostics) = check_member_tables(&resolution)
+    {
+        writeln!(std::io::stderr(), "{}", InertLines(&diagnostics.0))?;
+        return Ok(crate::exit::UNREVIEWED);
+    }
+    // Grants that match nothing, tables that are not read: errors for --check.
+    let table_problems = unmatched::diagnostics(&graph, &resolution.consumer);
     let runs = last_runs(&audit_logs(&graph.target_dir));
     let tool = format!("cargo-wasm-build {}", env!("CARGO_PKG_VERSION"));
     let mut report = build_report(&graph, &resolution, &runs, &tool, Some(&metadata));
@@ -158,14 +178,41 @@ pub fn run(args: &PermissionsArgs) -> Result<i32> {
                 || format!("{}@{}", card.name, card.version) == *spec
         });
         if report.packages.is_empty() {
-            bail!(
+            let mut message = format!(
                 "no package `{}` in this workspace's dependency graph for {platform} (for another platform's: --target TRIPLE)",
                 Inert(spec)
             );
+            if let Some(close) = unmatched::closest_package(spec, &graph) {
+                message.push_str(&format!(
+                    "\nhelp: a package with a similar name exists: `{close}`"
+                ));
+            }
+            bail!("{message}");
         }
     }
     if args.check {
-        return check(&report);
+        let drifts = drifted(&graph, &resolution, &runs);
+        let extra = command_args(args)?;
+        let revoked = revoked(&resolution, &runs, &graph.target_dir);
+        let mut failures = check_failures(&report, &extra);
+        failures.extend(revoked.iter().map(|gone| {
+            let used: Vec<String> = gone.used.iter().map(ToString::to_string).collect();
+            format!(
+                "{} {}: its last run used grants removed since: {} (build again to see whether it builds without them: `cargo wasm-build{extra}`)",
+                gone.name,
+                gone.version,
+                used.join(", ")
+            )
+        }));
+        return check(&report, (&failures, &drifts, &extra), &table_problems);
+    }
+    for problem in &table_problems {
+        writeln!(
+            std::io::stderr(),
+            "{} {}\n",
+            problem.code.warning(),
+            InertLines(&problem.body())
+        )?;
     }
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let style = TableStyle {
@@ -237,10 +284,32 @@ fn emit(args: &PermissionsArgs, text: &str) -> Result<()> {
     }
 }
 
-fn check(report: &PermissionReport) -> Result<i32> {
-    let failures = check_failures(report);
+/// What the commands `--check` prints need to find this workspace from any directory:
+/// the manifest path and target directory it was given, made absolute.
+fn command_args(args: &PermissionsArgs) -> Result<String> {
+    let cwd = std::env::current_dir().context("failed to read the current directory")?;
+    let mut extra = String::new();
+    for (option, value) in [
+        ("--manifest-path", &args.manifest_path),
+        ("--target-dir", &args.target_dir),
+    ] {
+        if let Some(value) = value {
+            extra.push_str(&format!(" {option} {}", cwd.join(value).display()));
+        }
+    }
+    Ok(extra)
+}
+
+fn check(
+    report: &PermissionReport,
+    (failures, drifts, extra): (&[String], &[Drifted], &str),
+    table_problems: &[Diagnostic],
+) -> Result<i32> {
     let mut stderr = std::io::stderr();
-    if failures.is_empty() {
+    for problem in table_problems {
+        writeln!(stderr, "{}\n", InertLines(&problem.to_string()))?;
+    }
+    if failures.is_empty() && table_problems.is_empty() {
         let scripts = report.summary.build_scripts;
         let macros = report.summary.proc_macros;
         writeln!(
@@ -259,6 +328,9 @@ fn check(report: &PermissionReport) -> Result<i32> {
         )?;
         return Ok(0);
     }
+    if failures.is_empty() {
+        return Ok(crate::exit::UNREVIEWED);
+    }
     writeln!(
         stderr,
         "{} {} review:",
@@ -269,12 +341,32 @@ fn check(report: &PermissionReport) -> Result<i32> {
             format!("{} build scripts need", failures.len())
         }
     )?;
-    for failure in &failures {
+    for failure in failures {
         writeln!(stderr, "  {}", Inert(failure))?;
+    }
+    for drift in drifts {
+        writeln!(
+            stderr,
+            "note: {} {} against {}:",
+            drift.name, drift.version, drift.from
+        )?;
+        for line in drift.comparison() {
+            writeln!(stderr, "  {}", Inert(&line))?;
+        }
+        writeln!(
+            stderr,
+            "  carry the grant over{}: `cargo wasm-build approve{extra} {}`",
+            if drift.needs_nothing_new() {
+                ""
+            } else {
+                " and review what is new"
+            },
+            Inert(&drift.spec)
+        )?;
     }
     writeln!(
         stderr,
-        "help: see them with `cargo wasm-build permissions`, then `cargo wasm-build approve --all` (or `deny`)"
+        "help: see them with `cargo wasm-build permissions{extra}`, then `cargo wasm-build approve{extra} --all` (or `deny`)"
     )?;
     Ok(crate::exit::UNREVIEWED)
 }

@@ -65,7 +65,7 @@ pub fn watch(
     if let Some(reader) = reader {
         let _ = reader.join();
     }
-    let exit = child.wait().context("failed to wait for cargo")?;
+    let exit = crate::signals::wait(&mut child).context("failed to wait for cargo")?;
     print_new_records(run_log, shown, &mut status, &describe);
     status.clear();
     Ok(exit)

@@ -12,15 +12,18 @@ use wasm_build_contract::audit;
 use wasm_build_contract::cargo::cargo_home;
 use wasm_build_contract::inert::InertLines;
 use wasm_build_contract::vars::{
-    BASE_ENV_NAMES, DISCOVERY_ENV, INNER_WRAPPER_ENV, POLICY_ENV, RUN_LOG_ENV,
+    BASE_ENV_NAMES, COLOR_ENV, DISCOVERY_ENV, INNER_WRAPPER_ENV, POLICY_ENV, RUN_LOG_ENV,
 };
 use wasm_build_contract::{Code, PolicyFile};
 use wasm_build_permissions_schema::Mode;
 use wasm_build_policy::build_policy::{BuildPolicy, PolicyCache};
 use wasm_build_policy::cargo_config;
+use wasm_build_policy::carry::{Drifted, drifted};
 use wasm_build_policy::graph::{option_value, target_dir_arg};
-use wasm_build_policy::pending::{audit_logs, last_runs, pending};
+use wasm_build_policy::pending::{Pending, audit_logs, last_runs, pending};
 use wasm_build_policy::resolve::check_member_tables;
+use wasm_build_policy::revoked::{Revoked, revoked};
+use wasm_build_policy::unmatched;
 use wasm_build_policy::{Consumer, Graph, Resolution};
 use wasm_build_runtime::confinement;
 use wasm_build_wrapper::stale::{mark_checked, recompile_stale_guests};
@@ -28,6 +31,7 @@ use wasm_build_wrapper::stale::{mark_checked, recompile_stale_guests};
 use crate::cache::BuildCache;
 use crate::exit;
 use crate::progress;
+use crate::signals;
 use crate::summary::{self, Output};
 
 /// Fails the build before cargo runs when this machine cannot confine what its build
@@ -95,7 +99,8 @@ fn prepare(
             let rules = crate::homes::rules(&graph);
             let consumer = Consumer::load(&graph.root_manifest, &rules)?;
             let resolution = Resolution::new(&graph, consumer, mode, rules);
-            let warnings = check_member_tables(&resolution)?;
+            let mut warnings = check_member_tables(&resolution)?;
+            warnings.extend(unmatched::warnings(&graph, &resolution.consumer));
             if resolution.mode == Mode::Strict
                 && let Some(status) = refuse_unreviewed(&graph, &resolution, &text_args)?
             {
@@ -133,7 +138,16 @@ fn prepare(
         return Ok(Err(Refused(status)));
     }
     let target_dir = effective_target_dir(&text_args, &build_policy.target_dir)?;
+    if let Some(status) = crate::doctor::refuse_without_guest_target(&target_dir, &text_args) {
+        return Ok(Err(Refused(status)));
+    }
     recompile_stale_guests(&target_dir)?;
+    // A changed grant reruns the scripts it affects (see `PolicyFile::grant_digest_file`).
+    build_policy.policy_file.grant_digests = Some(PolicyFile::digests_dir(&target_dir));
+    build_policy
+        .policy_file
+        .write_grant_digests()
+        .context("failed to record the build's grants for cargo's fingerprints")?;
 
     let policy_file = tempfile::Builder::new()
         .prefix("cargo-wasm-build-policy-")
@@ -178,6 +192,7 @@ fn prepare(
         .env(BASE_ENV_NAMES, base_names.join("\n"))
         .env(POLICY_ENV, policy_file.path())
         .env(RUN_LOG_ENV, run_log.path())
+        .env(COLOR_ENV, output.color_choice())
         .env_remove(DISCOVERY_ENV);
     Ok(Ok(Prepared {
         build_policy,
@@ -204,8 +219,12 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
     };
     let shared_cache = BuildCache::prepare(&mut cargo_command, &output);
     let status = cargo_command
-        .status()
+        .spawn()
+        .and_then(|mut cargo| signals::wait(&mut cargo))
         .with_context(|| format!("failed to run {}", display_program(&cargo_command)))?;
+    if let Some(status) = signals::interrupted() {
+        return Ok(status);
+    }
     mark_checked(&target_dir);
     shared_cache.finish(&output);
     let mut records = audit::read(run_log.path());
@@ -215,6 +234,9 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
         && records.iter().any(|record| !record.pending.is_empty())
     {
         let found = discover(cargo_command, args, &records, &output)?;
+        if let Some(status) = signals::interrupted() {
+            return Ok(status);
+        }
         print_discovered(&found, &build_policy.policy_file);
         records.extend(found);
     }
@@ -222,11 +244,15 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
         if let Some(drift) = build_policy.drift.get(&record.manifest_dir) {
             let _ = writeln!(
                 std::io::stderr(),
-                "{} {} was reviewed, but this build uses {} {}: a new version needs a new review",
+                "{} {} was reviewed, but this build uses {} {}: a new version needs a new review; `{}` shows what changed and carries the grant over if nothing new is needed",
                 output.paint("note:", summary::Tone::Help),
                 drift.reviewed.join(", "),
                 drift.name,
-                drift.version
+                drift.version,
+                build_policy
+                    .policy_file
+                    .grant_site
+                    .approve_command(Some(&format!("{}@{}", drift.name, drift.version)))
             );
         }
     }
@@ -358,6 +384,9 @@ pub fn learn(args: &[OsString]) -> Result<std::result::Result<(), i32>> {
         &output,
         describe_learned,
     )?;
+    if let Some(status) = signals::interrupted() {
+        return Ok(Err(status));
+    }
     shared_cache.finish(&output);
     let records = audit::read(run_log.path());
     let stopped: Vec<audit::RunRecord> = records
@@ -475,11 +504,13 @@ fn print_discovered(found: &[audit::RunRecord], policy: &PolicyFile) {
         let package = policy.policy_for(&record.manifest_dir);
         let spec = package.grant_spec(&record.package, &record.version);
         if !record.stderr_tail.is_empty() {
+            let lines = match record.stderr_tail.len() {
+                1 => "last line".to_string(),
+                count => format!("last {count} lines"),
+            };
             text.push_str(&format!(
-                "--- stderr of the build script of `{} v{}` (last {} lines)\n",
-                record.package,
-                record.version,
-                record.stderr_tail.len()
+                "--- stderr of the build script of `{} v{}` ({lines})\n",
+                record.package, record.version,
             ));
             for line in &record.stderr_tail {
                 text.push_str(&format!("  {}\n", InertLines(line)));
@@ -544,7 +575,10 @@ fn shell_word(path: &Path) -> String {
 }
 
 /// In strict mode, the refusal to build while anything is unreviewed: the status to
-/// exit with, or `None` when everything is reviewed.
+/// exit with, or `None` when everything is reviewed. Unreviewed is what crates declare
+/// and the last runs attempted without a review, a new version of a reviewed crate (it
+/// may declare nothing and never have run here: its script would run with no grants),
+/// and a script whose last run used a grant removed since.
 fn refuse_unreviewed(
     graph: &Graph,
     resolution: &Resolution,
@@ -552,7 +586,16 @@ fn refuse_unreviewed(
 ) -> Result<Option<i32>> {
     let runs = last_runs(&audit_logs(&graph.target_dir));
     let pending = pending(resolution, &runs);
-    if pending.is_empty() {
+    let listed = |spec: &str| pending.iter().any(|item| item.spec == spec);
+    let drifted: Vec<Drifted> = drifted(graph, resolution, &runs)
+        .into_iter()
+        .filter(|drift| !listed(&drift.spec))
+        .collect();
+    let revoked: Vec<Revoked> = revoked(resolution, &runs, &graph.target_dir)
+        .into_iter()
+        .filter(|gone| !listed(&gone.spec))
+        .collect();
+    if pending.is_empty() && drifted.is_empty() && revoked.is_empty() {
         return Ok(None);
     }
     let extra = approve_args(args, &graph.target_dir, &graph.default_target_dir())?;
@@ -560,36 +603,72 @@ fn refuse_unreviewed(
         "{} strict mode: these build scripts have permissions nobody has reviewed; nothing was built\n",
         Code::W102.error()
     );
-    for item in &pending {
-        let what: Vec<String> = item
-            .set
-            .capabilities()
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        let mut what = what.join(", ");
-        if !item.set.limits.is_empty() {
-            what.push_str(if what.is_empty() {
-                "larger limits"
-            } else {
-                ", larger limits"
-            });
-        }
-        let origin = match (item.declared, item.attempted) {
-            (true, true) => "declared and attempted",
-            (true, false) => "declared",
-            _ => "attempted in the last build",
-        };
+    for drift in &drifted {
         text.push_str(&format!(
-            "  {} v{} ({origin}): {what}\n",
-            item.name, item.version
+            "  {} v{} (a new version: grants exist for {}, not for this one)\n",
+            drift.name, drift.version, drift.from
         ));
     }
+    for gone in &revoked {
+        text.push_str(&format!(
+            "  {} v{} (its last run used grants removed since): {}\n",
+            gone.name,
+            gone.version,
+            listing(&gone.used)
+        ));
+    }
+    for item in &pending {
+        text.push_str(&pending_line(item, resolution));
+    }
     text.push_str(&format!(
-        "help: review them with `cargo wasm-build permissions{extra}`, then run `cargo wasm-build approve{extra} --all` (or `deny`)\n",
+        "help: review them with `cargo wasm-build permissions{extra}`, then run `cargo wasm-build approve{extra} --all` (or `deny`){}\n",
+        if drifted.is_empty() {
+            ""
+        } else {
+            "; `approve` carries a grant over to a new version that needs nothing more, and shows what is new"
+        }
     ));
+    if !revoked.is_empty() {
+        text.push_str(&format!(
+            "help: a script that used a removed grant may build without it: build once without strict mode (`cargo wasm-build{extra}`) to see what it needs now\n"
+        ));
+    }
     let _ = std::io::stderr().write_all(text.as_bytes());
     Ok(Some(exit::UNREVIEWED))
+}
+
+/// One pending package in strict mode's refusal: what it needs, whence, and the other
+/// version reviewed instead, if any.
+fn pending_line(item: &Pending, resolution: &Resolution) -> String {
+    let mut what = listing(&item.set.capabilities());
+    if !item.set.limits.is_empty() {
+        what = if item.set.capabilities().is_empty() {
+            "larger limits".to_string()
+        } else {
+            format!("{what}, larger limits")
+        };
+    }
+    let origin = match (item.declared, item.attempted) {
+        (true, true) => "declared and attempted",
+        (true, false) => "declared",
+        _ => "attempted in the last build",
+    };
+    let drift = resolution
+        .packages
+        .iter()
+        .find(|resolved| resolved.package.spec == item.spec)
+        .filter(|resolved| !resolved.drift.is_empty())
+        .map(|resolved| format!("; grants exist for {}", resolved.drift.join(", ")))
+        .unwrap_or_default();
+    format!(
+        "  {} v{} ({origin}{drift}): {what}\n",
+        item.name, item.version
+    )
+}
+
+fn listing(capabilities: &[wasm_build_permissions_schema::Capability]) -> String {
+    let names: Vec<String> = capabilities.iter().map(ToString::to_string).collect();
+    names.join(", ")
 }
 
 fn warn_trusting(trusted: &[String], output: &Output) {

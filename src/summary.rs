@@ -78,6 +78,12 @@ impl Output {
         self.verbose
     }
 
+    /// Whether output is coloured, as [`wasm_build_contract::vars::COLOR_ENV`] tells the
+    /// stand-ins.
+    pub fn color_choice(&self) -> &'static str {
+        if self.color { "always" } else { "never" }
+    }
+
     /// Whether cargo was asked to be quiet.
     pub fn is_quiet(&self) -> bool {
         self.quiet
@@ -364,11 +370,16 @@ fn render(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> String
         } else {
             "build scripts"
         };
+        // Under -v each run has its own line above: the count only, not the names again.
+        let listed = if output.verbose {
+            String::new()
+        } else {
+            format!(": {}", names.join(", "))
+        };
         format!(
-            "{} {} {scripts} {place}: {}\n",
+            "{} {} {scripts} {place}{listed}\n",
             status(word, !failed),
             names.len(),
-            names.join(", ")
         )
     };
     if !wasm.is_empty() {
@@ -501,6 +512,17 @@ mod tests {
         );
         assert!(
             text.contains("      Failed 1 of them in the sandbox"),
+            "{text}"
+        );
+        // Each run is listed once: the summary line counts them without the names.
+        let text = render(
+            &[record("rustix", 0), record("app", 0)],
+            &PolicyFile::default(),
+            &output,
+        );
+        assert_eq!(text.matches("rustix v1.0.0").count(), 1, "{text}");
+        assert!(
+            text.ends_with("   Sandboxed 2 build scripts in wasmtime\n"),
             "{text}"
         );
     }

@@ -221,6 +221,117 @@ fn main() {
         .stderr_lacks("build.rs:9");
 }
 
+/// A build-dependency whose wasm code path answers "not implemented" (as an archive
+/// crate's permission setting does on wasm32) makes the script fail in the sandbox with
+/// nothing awaiting review: the error names the attribute that selected that code and
+/// offers `run-natively`; `approve --all` holds it back and names the command; approved
+/// by name, the script runs natively and the build passes. A script that fails on its
+/// own, with build-dependencies that have no such code, gets no such offer.
+/// A script whose build-dependency `archive` answers "not implemented" on wasm only.
+fn unpacker_with_a_wasm_only_fallback() -> Project {
+    let project = Project::new();
+    project
+        .file(
+            "Cargo.toml",
+            &manifest(
+                "unpacker",
+                "[build-dependencies]\narchive = { path = \"archive\" }\n",
+            ),
+        )
+        .file("src/lib.rs", "")
+        .file(
+            "build.rs",
+            "fn main() { archive::set_permissions().expect(\"setting permissions\"); }\n",
+        )
+        .file(
+            "archive/Cargo.toml",
+            "[package]\nname = \"archive\"\nversion = \"0.4.0\"\nedition = \"2021\"\n",
+        )
+        .file(
+            "archive/src/lib.rs",
+            r#"pub fn set_permissions() -> std::io::Result<()> {
+    imp()
+}
+
+#[cfg(target_arch = "wasm32")]
+fn imp() -> std::io::Result<()> {
+    Err(std::io::Error::other("Not implemented"))
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn imp() -> std::io::Result<()> {
+    Ok(())
+}
+"#,
+        );
+    project
+}
+
+#[test]
+fn a_failure_in_a_build_dependencys_wasm_only_code_offers_run_natively() {
+    let project = unpacker_with_a_wasm_only_fallback();
+    project
+        .wasm_build(&[])
+        .failure()
+        .stderr_has("Not implemented")
+        .stderr_has("error[W110]: sandboxed build script of `unpacker v0.1.0` failed, and build-dependencies it links compile code here that the native build does not (archive v0.4.0):")
+        .stderr_has("archive/src/lib.rs:5 `#[cfg(target_arch = \"wasm32\")]`")
+        .stderr_has("run-natively = true");
+    project
+        .wasm_build(&["approve", "--all"])
+        .failure()
+        .stderr_has("warning[W105]: `run-natively` not written for unpacker v0.1.0")
+        .stderr_has("`cargo wasm-build approve unpacker@0.1.0`");
+    project
+        .wasm_build(&["approve", "unpacker@0.1.0"])
+        .success()
+        .stderr_has("run-natively = true");
+    project.wasm_build(&[]).success();
+
+    // The script's own failure, with nothing wasm-only in what it links: no offer.
+    project.file(
+        "build.rs",
+        "fn main() { panic!(\"the script's own bug\"); }\n",
+    );
+    project.file(
+        "archive/src/lib.rs",
+        "pub fn set_permissions() -> std::io::Result<()> { Ok(()) }\n",
+    );
+    let manifest_text = project.read("Cargo.toml");
+    let without_grant = manifest_text
+        .split("[package.metadata.sandbox")
+        .next()
+        .unwrap()
+        .to_string();
+    project.file("Cargo.toml", &without_grant);
+    project
+        .wasm_build(&[])
+        .failure()
+        .stderr_has("the script's own bug")
+        .stderr_lacks("W110")
+        .stderr_lacks("run-natively");
+}
+
+/// `run-natively` written by hand for a script already compiled for the sandbox: the
+/// stand-in does not run it in the sandbox against the grant; it removes itself and says
+/// to build again (W405), and the next build compiles and runs it natively.
+#[test]
+fn run_natively_granted_by_hand_is_not_ignored() {
+    let project = unpacker_with_a_wasm_only_fallback();
+    project.wasm_build(&[]).failure().stderr_has("error[W110]");
+    let granted = format!(
+        "{}\n[package.metadata.sandbox.allow.\"unpacker@0.1.0\"]\nrun-natively = true\n",
+        project.read("Cargo.toml")
+    );
+    project.file("Cargo.toml", &granted);
+    project
+        .wasm_build(&[])
+        .failure()
+        .stderr_has("error[W405]: the build script of `unpacker v0.1.0` was compiled for the wasm sandbox, and `run-natively` is granted now; it did not run")
+        .stderr_lacks("Not implemented");
+    project.wasm_build(&[]).success();
+}
+
 /// A crypto crate whose script enables its ADX/MULX assembly only under
 /// `#[cfg(target_arch = "x86_64")] if std::is_x86_feature_detected!("adx")`: compiled for
 /// wasm before, that test was compiled out and the library built without those

@@ -117,6 +117,20 @@ fn a_learning_build_converges_in_one_approval_round() {
     let results = project.build_script_results("debug");
     assert_eq!(results["user"].files["value.txt"], b"[found]");
     assert!(results["maker"].files.contains_key("copied.rs"));
+    // The learning and discovery checks ran the same build-script units as the build:
+    // nothing extra is left in the target directory (one compile, one run each).
+    for package in ["maker", "user"] {
+        let dirs = std::fs::read_dir(project.target().join("debug/build"))
+            .unwrap()
+            .flatten()
+            .filter(|dir| {
+                dir.file_name()
+                    .to_string_lossy()
+                    .starts_with(&format!("{package}-"))
+            })
+            .count();
+        assert_eq!(dirs, 2, "{package}");
+    }
 }
 
 /// A script that failed in the discovery run shows its last stderr lines there: cargo

@@ -410,3 +410,88 @@ fn std_env_consts_describe_the_host() {
         results["consts"].output
     );
 }
+
+/// Ctrl-C in the middle of a build script that started a program: the terminal signals
+/// the whole process group; the tool, cargo and the stand-in stop, the program (which
+/// lives in a session of its own, out of the terminal's reach) is stopped too, and no
+/// temporary file or directory of the tool is left behind. The tool exits with the
+/// shell's status for SIGINT.
+#[test]
+fn an_interrupted_build_leaves_nothing_behind() {
+    use std::os::unix::process::CommandExt;
+    let project = Project::new();
+    project
+        .file(
+            "Cargo.toml",
+            &manifest(
+                "slow",
+                "[package.metadata.sandbox.allow.\"slow@0.1.0\"]\nexec = [\"sleep\"]\n",
+            ),
+        )
+        .file("src/lib.rs", "")
+        .file(
+            "build.rs",
+            r#"fn main() {
+    let mut sleeper = std::process::Command::new("sleep").arg("287").spawn().unwrap();
+    let out = std::env::var("OUT_DIR").unwrap();
+    std::fs::write(format!("{out}/started"), "").unwrap();
+    sleeper.wait().unwrap();
+}
+"#,
+        );
+    let temp = tempfile::tempdir().unwrap();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-wasm-build"));
+    project.prepare(&mut command);
+    command
+        .arg("wasm-build")
+        .env("TMPDIR", temp.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0);
+    let mut tool = command.spawn().unwrap();
+    let pgid = i32::try_from(tool.id()).unwrap();
+    let started = || {
+        std::fs::read_dir(project.target().join("debug/build"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|dir| dir.path().join("out/started").exists())
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while !started() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the script never started"
+        );
+        assert!(tool.try_wait().unwrap().is_none(), "the build ended early");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // SAFETY: signals the process group the test made for the tool.
+    assert_eq!(unsafe { libc::killpg(pgid, libc::SIGINT) }, 0);
+    let status = tool.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    // The stand-in removes what it made on its way out, after the tool has gone.
+    let left = || -> Vec<String> {
+        std::fs::read_dir(temp.path())
+            .unwrap()
+            .flatten()
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    let sleepers = || {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter(|entry| {
+                std::fs::read(entry.path().join("cmdline"))
+                    .is_ok_and(|cmdline| cmdline.ends_with(b"sleep\x00287\x00"))
+            })
+            .count()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while (!left().is_empty() || sleepers() > 0) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(left(), Vec::<String>::new(), "temporary files left behind");
+    assert_eq!(sleepers(), 0, "the script's program outlived the build");
+}

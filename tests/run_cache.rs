@@ -419,7 +419,7 @@ fn runs_the_key_cannot_hold_are_never_stored_and_damaged_entries_never_used() {
     assert_eq!(damaged, 1, "one stored copy of the generated file");
     let run = fixture.build("damaged", &[]).success();
     assert!(!fixture.restored("damaged", "app"), "{}", run.stderr);
-    run.stderr_has("warning[W409]")
+    run.stderr_has("warning[W410]")
         .stderr_has("a stored run of the build script of `app v0.1.0` was not used");
     assert!(fixture.app_says("damaged").starts_with("hello|data-1|"));
     fixture.build("repaired", &[]).success();

@@ -11,12 +11,14 @@
 mod support;
 
 mod cache;
+mod checks;
 mod diagnostics;
 mod display;
 mod environment;
 mod exec;
 mod facade;
 mod field;
+mod fingerprint;
 mod help;
 mod hints;
 mod host_cfgs;
@@ -29,3 +31,4 @@ mod real_crates;
 mod run_cache;
 mod security;
 mod threads;
+mod upgrade;

@@ -100,9 +100,24 @@ pub fn read_result(out_dir: &Path, roots: &[&Path]) -> Option<ScriptResult> {
         }
     }
     Some(ScriptResult {
-        output: normalise(&output, roots),
+        output: normalise(&without_grant_reruns(&output), roots),
         files,
     })
+}
+
+/// `output` without the `rerun-if-changed` lines the stand-in adds after everything else
+/// (the package's grant digest first, then what keeps cargo's default): they are the
+/// tool's, not the script's, and name paths a native run has no reason to.
+fn without_grant_reruns(output: &str) -> String {
+    let is_rerun = |line: &str| line.starts_with("cargo:rerun-if-changed=");
+    let lines: Vec<&str> = output.split_inclusive('\n').collect();
+    let start = lines
+        .iter()
+        .position(|line| is_rerun(line) && line.contains("/wasm-build/grants/"));
+    match start {
+        Some(start) if lines[start..].iter().all(|line| is_rerun(line)) => lines[..start].concat(),
+        _ => output.to_string(),
+    }
 }
 
 /// Every build script under `<build_dir>/<pkg>-<hash>/`, keyed by package name.
@@ -518,6 +533,17 @@ pub fn compile_errors(json_lines: &str) -> BTreeMap<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tools_own_reruns_are_not_the_scripts_output() {
+        let script = "cargo:rustc-cfg=x\ncargo:rerun-if-changed=build.rs\n";
+        let recorded = format!(
+            "{script}cargo:rerun-if-changed=/t/wasm-build/grants/x-0123456789abcdef.json\n\
+             cargo:rerun-if-changed=/src/x/src\n"
+        );
+        assert_eq!(without_grant_reruns(&recorded), script);
+        assert_eq!(without_grant_reruns(script), script);
+    }
 
     #[test]
     fn normalise_hides_roots_and_hashes() {

@@ -76,6 +76,11 @@ pub struct RunRecord {
     pub manifest_dir: PathBuf,
     /// Exit status the stand-in gave cargo.
     pub status: i32,
+    /// The stand-in cargo ran, where it expects the compiled build script: `approve`
+    /// removes it when it grants `run-natively`, so that cargo compiles the script
+    /// natively in the next build.
+    #[serde(default)]
+    pub script: Option<PathBuf>,
     /// When the run ended, in seconds since the Unix epoch.
     #[serde(default)]
     pub finished_at: u64,
@@ -168,6 +173,17 @@ impl RunError {
     /// The heading it is shown under: `error[W101]:`, or `error:` without a code.
     pub fn heading(&self) -> String {
         self.code.map_or_else(|| "error:".to_string(), Code::error)
+    }
+
+    /// [`RunError::heading`] in cargo's bold red when the CLI colours its output (see
+    /// [`crate::vars::COLOR_ENV`]): a stand-in's stderr is no terminal, so it cannot tell.
+    pub fn shown_heading(&self) -> String {
+        let colour = std::env::var_os(crate::vars::COLOR_ENV).is_some_and(|v| v == "always");
+        if colour {
+            format!("\x1b[1;31m{}\x1b[0m", self.heading())
+        } else {
+            self.heading()
+        }
     }
 }
 

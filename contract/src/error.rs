@@ -28,6 +28,17 @@ pub enum ContractError {
         #[source]
         source: serde_json::Error,
     },
+    /// A package's grant digest file (see
+    /// [`PolicyFile::grant_digest_file`](crate::PolicyFile::grant_digest_file)) cannot
+    /// be read or written.
+    #[error("failed to write the grant digest {}", path.display())]
+    GrantDigest {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
     /// A stand-in manifest exists but cannot be read.
     #[error("failed to read {}", path.display())]
     ReadManifest {

@@ -43,6 +43,22 @@ pub enum Script {
     },
 }
 
+/// An attribute in a build-dependency's sources that selects code only the sandbox
+/// compiles (its predicate holds for wasm32-wasip1, not for the host): a wasm fallback
+/// such as an operation that answers "not implemented". A script that fails in the
+/// sandbox and links such code may work natively.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SandboxOnlyCode {
+    /// The build-dependency, as `name vX.Y.Z` when known, else its crate name.
+    pub package: String,
+    /// The source file.
+    pub file: PathBuf,
+    /// The line of the attribute, from 1.
+    pub line: usize,
+    /// The predicate, as written.
+    pub predicate: String,
+}
+
 /// What a stand-in needs to find and run its build script.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StandIn {
@@ -58,6 +74,9 @@ pub struct StandIn {
     /// The tool's [`wasm_build_shim::guest_key`] when the script was compiled.
     #[serde(default)]
     pub guest_key: String,
+    /// The code only the sandbox compiles in the build-dependencies the script links.
+    #[serde(default)]
+    pub sandbox_only: Vec<SandboxOnlyCode>,
 }
 
 impl StandIn {
@@ -69,7 +88,15 @@ impl StandIn {
             audit_log,
             for_guest: false,
             guest_key: wasm_build_shim::guest_key(),
+            sandbox_only: Vec::new(),
         }
+    }
+
+    /// Records the code only the sandbox compiles in the script's build-dependencies.
+    #[must_use]
+    pub fn sandbox_only(mut self, code: Vec<SandboxOnlyCode>) -> Self {
+        self.sandbox_only = code;
+        self
     }
 
     /// Marks the script as a build-dependency's, built for the sandbox.

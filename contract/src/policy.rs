@@ -96,6 +96,12 @@ pub struct PolicyFile {
     /// attempt, instead of a warning.
     #[serde(default)]
     pub strict: bool,
+    /// Where the CLI keeps one file per package whose content is that package's policy
+    /// (see [`PolicyFile::grant_digest_file`]); each stand-in names its own file to cargo
+    /// as `rerun-if-changed`, so a changed grant reruns exactly the scripts it affects.
+    /// `None` when no CLI ran (`RUSTC_WRAPPER` set by hand).
+    #[serde(default)]
+    pub grant_digests: Option<PathBuf>,
 }
 
 impl PolicyFile {
@@ -121,6 +127,77 @@ impl PolicyFile {
     pub fn policy_for(&self, manifest_dir: &Path) -> Policy {
         self.packages.get(manifest_dir).cloned().unwrap_or_default()
     }
+
+    /// The file whose content is the policy of the package in `manifest_dir`: its
+    /// stand-in prints it as `rerun-if-changed`, and [`PolicyFile::write_grant_digests`]
+    /// rewrites it (so cargo sees it newer than the script's last run) only when that
+    /// policy changed.
+    pub fn grant_digest_file(&self, manifest_dir: &Path) -> Option<PathBuf> {
+        let dir = self.grant_digests.as_ref()?;
+        let name = manifest_dir
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let hash = fnv1a(manifest_dir.as_os_str().as_encoded_bytes());
+        Some(dir.join(format!("{name}-{hash:016x}.json")))
+    }
+
+    /// The policy the digest file of the package in `manifest_dir` holds: the one its
+    /// script last ran under, since a changed policy reruns it. `None` without a file.
+    pub fn recorded_policy(&self, manifest_dir: &Path) -> Option<Policy> {
+        let bytes = std::fs::read(self.grant_digest_file(manifest_dir)?).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// The grant digests of the build whose target directory is `target_dir`: where
+    /// [`PolicyFile::grant_digests`] points for it.
+    pub fn digests_dir(target_dir: &Path) -> PathBuf {
+        target_dir.join("wasm-build").join("grants")
+    }
+
+    /// Writes the digest file of every package whose policy differs from what its file
+    /// holds (a missing file counts as different) and leaves the others untouched, so
+    /// their mtimes, and cargo's verdict on their scripts, stay as they were. Returns the
+    /// packages whose file was written.
+    ///
+    /// # Errors
+    ///
+    /// When a file cannot be read or written.
+    pub fn write_grant_digests(&self) -> Result<Vec<PathBuf>, ContractError> {
+        let mut written = Vec::new();
+        let Some(dir) = &self.grant_digests else {
+            return Ok(written);
+        };
+        let io_error = |path: &Path, source| ContractError::GrantDigest {
+            path: path.to_path_buf(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(|source| io_error(dir, source))?;
+        for (manifest_dir, policy) in &self.packages {
+            let Some(file) = self.grant_digest_file(manifest_dir) else {
+                continue;
+            };
+            let content =
+                serde_json::to_vec_pretty(policy).map_err(|source| ContractError::GrantDigest {
+                    path: file.clone(),
+                    source: source.into(),
+                })?;
+            if std::fs::read(&file).is_ok_and(|old| old == content) {
+                continue;
+            }
+            std::fs::write(&file, &content).map_err(|source| io_error(&file, source))?;
+            written.push(manifest_dir.clone());
+        }
+        Ok(written)
+    }
+}
+
+/// FNV-1a: a hash that stays the same across tool versions and Rust releases, so a file
+/// name a stand-in printed stays the one a later CLI writes.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// The verdict on one attempt.
@@ -299,6 +376,55 @@ fn covers(held: &Capability, needed: &Capability) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Only a package whose policy changed gets its file rewritten: the others keep
+    /// their mtimes, so cargo keeps their scripts fresh.
+    #[test]
+    fn grant_digests_are_rewritten_only_for_changed_policies() {
+        let dir = tempfile::tempdir().unwrap();
+        let policy = |exec: &[&str]| Policy {
+            granted: exec
+                .iter()
+                .map(|program| Capability::Exec((*program).to_string()))
+                .collect(),
+            ..Policy::default()
+        };
+        let mut file = PolicyFile {
+            packages: [
+                (PathBuf::from("/src/a-sys"), policy(&["cc"])),
+                (PathBuf::from("/src/b-sys"), policy(&[])),
+            ]
+            .into(),
+            grant_digests: Some(dir.path().join("grants")),
+            ..PolicyFile::default()
+        };
+        assert_eq!(file.write_grant_digests().unwrap().len(), 2);
+        assert_eq!(file.write_grant_digests().unwrap(), Vec::<PathBuf>::new());
+        file.packages
+            .insert(PathBuf::from("/src/a-sys"), policy(&["cc", "ar"]));
+        assert_eq!(
+            file.write_grant_digests().unwrap(),
+            [PathBuf::from("/src/a-sys")]
+        );
+        let a = file.grant_digest_file(Path::new("/src/a-sys")).unwrap();
+        assert!(
+            a.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("a-sys-")
+        );
+        assert!(std::fs::read_to_string(a).unwrap().contains("\"ar\""));
+        assert_ne!(
+            file.grant_digest_file(Path::new("/src/a-sys")),
+            file.grant_digest_file(Path::new("/other/a-sys")),
+            "one file per package directory"
+        );
+        assert_eq!(
+            PolicyFile::default().grant_digest_file(Path::new("/x")),
+            None
+        );
+    }
 
     #[test]
     fn env_grants_match_prefixes() {

@@ -66,3 +66,8 @@ pub const CACHE_LOG_ENV: &str = "CARGO_WASM_BUILD_CACHE_LOG";
 
 /// Turns the cache off (for debugging the tool).
 pub const NO_CACHE_ENV: &str = "CARGO_WASM_BUILD_NO_POLICY_CACHE";
+
+/// `always` when the CLI colours what it prints (a terminal, `--color`,
+/// `CARGO_TERM_COLOR`, `NO_COLOR`, as cargo decides), so that stand-ins, whose stderr cargo
+/// captures and shows, colour their errors' headings as the CLI colours its own.
+pub const COLOR_ENV: &str = "CARGO_WASM_BUILD_COLOR";

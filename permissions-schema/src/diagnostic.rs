@@ -79,6 +79,17 @@ impl Diagnostic {
     }
 }
 
+impl Diagnostic {
+    /// Everything after the heading (`error[W001]:`): the message, where, and the help; to
+    /// show the same problem as a warning (`warning[W006]: {body}`) where it does not stop
+    /// the command.
+    pub fn body(&self) -> String {
+        let text = self.to_string();
+        let heading = format!("{} ", self.code.error());
+        text.strip_prefix(&heading).unwrap_or(&text).to_string()
+    }
+}
+
 impl fmt::Display for Diagnostic {
     /// Rendered like rustc and cargo render errors in a file:
     ///
@@ -92,19 +103,20 @@ impl fmt::Display for Diagnostic {
     /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{} {}", self.code.error(), self.message)?;
+        // As rustc: the arrow, the bars and `= help` line up with the line number's width.
+        let gutter = " ".repeat(self.line.max(1).to_string().len());
         if self.line == 0 {
-            write!(f, " --> {}", self.path.display())?;
+            write!(f, "{gutter}--> {}", self.path.display())?;
         } else {
             write!(
                 f,
-                " --> {}:{}:{}",
+                "{gutter}--> {}:{}:{}",
                 self.path.display(),
                 self.line,
                 self.column
             )?;
         }
         if let Some(source) = &self.source_line {
-            let gutter = " ".repeat(self.line.to_string().len());
             write!(
                 f,
                 "\n{gutter} |\n{} | {source}\n{gutter} | {}^",
@@ -113,7 +125,7 @@ impl fmt::Display for Diagnostic {
             )?;
         }
         if let Some(help) = &self.help {
-            write!(f, "\n  = help: {help}")?;
+            write!(f, "\n{gutter} = help: {help}")?;
         }
         Ok(())
     }
@@ -140,28 +152,20 @@ impl fmt::Display for Rendered {
 
 impl std::error::Error for Rendered {}
 
-/// The closest of `candidates` to `word`, if close enough to be a likely typo.
+/// The closest of `candidates` to `word`, if close enough to be a likely typo: at most a
+/// third of the candidate's length in edits, where swapping two neighbours is one edit
+/// (`mdoe` is one from `mode`), and `-` for `_` or another case is none (`mime-guess` for
+/// `mime_guess`, as cargo's own suggestions).
 pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let fold = |text: &str| text.to_lowercase().replace('-', "_");
+    let folded = fold(word);
     candidates
         .iter()
-        .map(|candidate| (edit_distance(word, candidate), *candidate))
-        .filter(|(distance, candidate)| *distance <= (candidate.len() / 3).max(1))
+        .filter(|candidate| **candidate != word)
+        .map(|candidate| (strsim::osa_distance(&folded, &fold(candidate)), *candidate))
+        .filter(|(distance, candidate)| *distance <= (candidate.chars().count() / 3).max(1))
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, candidate)| candidate)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = previous[j] + usize::from(ca != *cb);
-            current.push(substitute.min(previous[j + 1] + 1).min(current[j] + 1));
-        }
-        previous = current;
-    }
-    previous[b.len()]
 }
 
 #[cfg(test)]
@@ -174,6 +178,16 @@ mod tests {
         assert_eq!(did_you_mean("exe", &keys), Some("exec"));
         assert_eq!(did_you_mean("directive", &keys), Some("directives"));
         assert_eq!(did_you_mean("network-access", &keys), None);
+        assert_eq!(did_you_mean("mdoe", &["mode", "deny"]), Some("mode"));
+        assert_eq!(
+            did_you_mean("mime-guess", &["mime_guess", "mime"]),
+            Some("mime_guess")
+        );
+        assert_eq!(
+            did_you_mean("mime_gess", &["mime_guess", "memchr"]),
+            Some("mime_guess")
+        );
+        assert_eq!(did_you_mean("mode", &["mode"]), None, "nothing to correct");
     }
 
     #[test]

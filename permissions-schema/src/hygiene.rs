@@ -107,6 +107,9 @@ pub fn env_covers(pattern: &str, name: &str, dangerous: bool) -> bool {
 /// Returns the message and help when a relative path leaves the package (a malformed
 /// value, [`Code::W002`](crate::Code::W002)).
 pub fn normalize_path(path: &str) -> Result<String, (String, String)> {
+    if let Some(refused) = tilde_problem(path) {
+        return Err(refused);
+    }
     let (root, rest) = if let Some(rest) = path.strip_prefix('/') {
         ("/", rest)
     } else if let Some(rest) = path.strip_prefix("$TOOLCHAIN") {
@@ -136,6 +139,27 @@ pub fn normalize_path(path: &str) -> Result<String, (String, String)> {
         ("", true) => ".".into(),
         ("$TOOLCHAIN/", true) => "$TOOLCHAIN".into(),
         (root, _) => format!("{root}{joined}"),
+    })
+}
+
+/// Why a path that starts with `~` is refused: a shell would expand it, the sandbox does
+/// not. Kept literal it would name a directory called `~` inside the package, granting
+/// nothing the writer meant (`read = ["~/.ssh"]` would pass review and read nothing, or
+/// something else); expanded, the same manifest would grant another directory on every
+/// machine and CI runner, unseen by its reviewer. So it is an error ([`Code::W002`]) that
+/// asks for the path as it is on this machine.
+///
+/// [`Code::W002`]: crate::Code::W002
+fn tilde_problem(path: &str) -> Option<(String, String)> {
+    let first = path.split('/').next().unwrap_or_default();
+    first.starts_with('~').then(|| {
+        (
+            format!("`{path}` starts with `~`, which is not expanded"),
+            "write the absolute path (`~` and `$HOME` are never expanded, so a grant means \
+             the same on every machine); a path inside your home goes under `dangerous-read` \
+             or `dangerous-write`"
+                .to_string(),
+        )
     })
 }
 
@@ -441,6 +465,19 @@ mod tests {
             "$TOOLCHAIN/bin"
         );
         assert_eq!(normalize_path("a/..").unwrap(), ".");
+        for tilde in ["~", "~/.ssh", "~root/x", "~/"] {
+            let (message, help) = normalize_path(tilde).unwrap_err();
+            assert!(
+                message.contains("starts with `~`, which is not expanded"),
+                "{tilde}"
+            );
+            assert!(help.contains("write the absolute path"), "{tilde}");
+        }
+        assert_eq!(
+            normalize_path("a/~b").unwrap(),
+            "a/~b",
+            "only a leading `~`"
+        );
         for leaving in ["..", "../../..", "src/../../x"] {
             assert!(
                 normalize_path(leaving)

@@ -24,7 +24,7 @@ pub use grant_hint::{GrantSite, grant_help, grant_lines, package_spec};
 pub use limits::Limits;
 pub use spec::PackageSpec;
 pub use tables::{
-    CAPABILITY_KEYS, CapabilitySet, ConsumerPolicy, LimitKey, LimitOverrides, Mode, Requests,
-    SCHEMA_VERSION, SandboxTable, TableKind, parse_table,
+    CAPABILITY_KEYS, CONSUMER_KEYS, CapabilitySet, ConsumerPolicy, LimitKey, LimitOverrides, Mode,
+    Requests, SCHEMA_VERSION, SandboxTable, TableKind, parse_table,
 };
 pub use values::{ByteSize, CargoEnvName, EnvPattern, Program, TimeLimit, ValueError};

@@ -584,7 +584,9 @@ struct Hazards<'a> {
     reclassify: bool,
 }
 
-const CONSUMER_KEYS: &[&str] = &["mode", "deny-rustc", "env-defaults", "allow", "deny"];
+/// Keys of the consumer's policy: read from `[workspace.metadata.sandbox]`, or from the root
+/// package's `[package.metadata.sandbox]` when the workspace has no table of its own.
+pub const CONSUMER_KEYS: &[&str] = &["mode", "deny-rustc", "env-defaults", "allow", "deny"];
 
 /// Reads a sandbox table; every problem is reported, not just the first. `rules` say which
 /// paths need `dangerous-read`/`dangerous-write` on this machine (see [`PathRules`]).

@@ -49,6 +49,34 @@ pub fn env_names(
     Ok(names)
 }
 
+/// Whether the configuration cargo reads when it runs in `cwd` with `cargo_args` names
+/// its compiler (`build.rustc`, in a file or a `--config` value): the tool then cannot
+/// tell which toolchain cargo runs without redoing cargo's path rules, and leaves the
+/// compiler's checks to the compile. Unreadable files say nothing here (`env_names`
+/// reports them).
+pub fn names_rustc(cwd: &Path, cargo_home: Option<&Path>, cargo_args: &[String]) -> bool {
+    let has_rustc = |text: &str| {
+        text.parse::<DocumentMut>().is_ok_and(|document| {
+            document
+                .get("build")
+                .and_then(|build| build.get("rustc"))
+                .is_some()
+        })
+    };
+    let in_files = config_files(cwd, cargo_home)
+        .iter()
+        .filter_map(|file| std::fs::read_to_string(file).ok())
+        .any(|text| has_rustc(&text));
+    in_files
+        || config_args(cargo_args).iter().any(|value| {
+            let path = cwd.join(value);
+            match std::fs::read_to_string(&path) {
+                Ok(text) if value.ends_with(".toml") => has_rustc(&text),
+                _ => has_rustc(value),
+            }
+        })
+}
+
 /// Every file cargo may read, nearest first.
 fn config_files(cwd: &Path, cargo_home: Option<&Path>) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = cwd
@@ -142,6 +170,21 @@ mod tests {
                 "TOOL"
             ]
         );
+    }
+
+    #[test]
+    fn a_configured_compiler_is_noticed_in_files_and_on_the_command_line() {
+        let root = tempfile::tempdir().unwrap();
+        let project = root.path().join("ws");
+        std::fs::create_dir_all(&project).unwrap();
+        assert!(!names_rustc(&project, None, &[]));
+        let args = ["--config", "build.rustc=\"/opt/rust/bin/rustc\""].map(String::from);
+        assert!(names_rustc(&project, None, &args));
+        write(
+            &root.path().join(".cargo/config.toml"),
+            "[build]\nrustc = \"/opt/rust/bin/rustc\"\n",
+        );
+        assert!(names_rustc(&project, None, &[]));
     }
 
     #[test]

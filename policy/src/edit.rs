@@ -5,6 +5,7 @@ use wasm_build_permissions_schema::hygiene::PathRules;
 use wasm_build_permissions_schema::{CapabilityKey, CapabilitySet};
 
 use crate::error::PolicyError;
+use crate::suggest::Suggestion;
 
 /// Which list a grant goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +112,202 @@ pub fn add_grants(
     Ok(doc.to_string())
 }
 
+/// Marks in manifest `text` what `approve` wrote into `spec`'s allow table because it
+/// suggested it, not because the script attempted or declared it: a comment above each
+/// key that holds such a value, naming the value and why, so that a reader of the
+/// manifest (and of the pull request) can tell a guess from an observation.
+///
+/// # Errors
+///
+/// Fails when the manifest does not parse or the table is not there.
+pub fn note_suggested(
+    text: &str,
+    in_workspace_table: bool,
+    spec: &str,
+    suggested: &[Suggestion],
+) -> Result<String, PolicyError> {
+    if suggested.is_empty() {
+        return Ok(text.to_string());
+    }
+    let mut doc: DocumentMut = text.parse().map_err(|source| PolicyError::Toml {
+        what: "the manifest".into(),
+        source,
+    })?;
+    let root = if in_workspace_table {
+        "workspace"
+    } else {
+        "package"
+    };
+    let mut table = doc.as_table_mut();
+    for key in [root, "metadata", "sandbox", Decision::Allow.key(), spec] {
+        table = child_table(table, key)?;
+    }
+    for suggestion in suggested {
+        let key = suggestion.capability.toml_key();
+        let note = format!(
+            "# suggested by cargo wasm-build, not attempted: {} ({})\n",
+            suggestion.capability.toml_value(),
+            suggestion.why
+        );
+        if let Some(mut written) = table.key_mut(key) {
+            let decor = written.leaf_decor_mut();
+            let before = decor
+                .prefix()
+                .and_then(|prefix| prefix.as_str())
+                .unwrap_or("")
+                .to_string();
+            if !before.contains(&note) {
+                decor.set_prefix(format!("{before}{note}"));
+            }
+        }
+    }
+    Ok(doc.to_string())
+}
+
+/// Copies the `allow` and `deny` entries of `from` to `to` in manifest `text`, as they
+/// are written (comments, layout and all), and returns the new text. `to`'s entries sit
+/// where `from`'s do, so when `from` is then removed ([`remove_grants`]) the change reads
+/// as a rename. An entry `to` already has is left as it is.
+///
+/// # Errors
+///
+/// Fails when the text is not valid TOML or a key on the way is not a table.
+pub fn carry_grants(
+    text: &str,
+    in_workspace_table: bool,
+    from: &str,
+    to: &str,
+) -> Result<String, PolicyError> {
+    let mut doc = parse(text)?;
+    for decision in [Decision::Allow, Decision::Deny] {
+        let Some(table) = sandbox_table(&mut doc, in_workspace_table, decision)? else {
+            continue;
+        };
+        if table.contains_key(to) {
+            continue;
+        }
+        let Some(entry) = table.get(from).cloned() else {
+            continue;
+        };
+        table.insert(to, entry);
+    }
+    Ok(doc.to_string())
+}
+
+/// Removes the `allow` and `deny` entries of `spec` from manifest `text` and returns the
+/// new text; nothing else changes.
+///
+/// # Errors
+///
+/// Fails when the text is not valid TOML or a key on the way is not a table.
+pub fn remove_grants(
+    text: &str,
+    in_workspace_table: bool,
+    spec: &str,
+) -> Result<String, PolicyError> {
+    let mut doc = parse(text)?;
+    for decision in [Decision::Allow, Decision::Deny] {
+        if let Some(table) = sandbox_table(&mut doc, in_workspace_table, decision)? {
+            table.remove(spec);
+        }
+    }
+    Ok(doc.to_string())
+}
+
+fn parse(text: &str) -> Result<DocumentMut, PolicyError> {
+    text.parse().map_err(|source| PolicyError::Toml {
+        what: "the manifest".into(),
+        source,
+    })
+}
+
+/// The consumer's `allow` or `deny` table, if the manifest has one.
+fn sandbox_table(
+    doc: &mut DocumentMut,
+    in_workspace_table: bool,
+    decision: Decision,
+) -> Result<Option<&mut dyn toml_edit::TableLike>, PolicyError> {
+    let root = if in_workspace_table {
+        "workspace"
+    } else {
+        "package"
+    };
+    let mut table: &mut dyn toml_edit::TableLike = doc.as_table_mut();
+    for key in [root, "metadata", "sandbox", decision.key()] {
+        // Looked up, never indexed: indexing would insert the key.
+        let Some(item) = table.get_mut(key) else {
+            return Ok(None);
+        };
+        let Some(next) = item.as_table_like_mut() else {
+            return Err(PolicyError::Manifest(format!(
+                "`{key}` in the manifest is not a table"
+            )));
+        };
+        table = next;
+    }
+    Ok(Some(table))
+}
+
+/// The lines that differ between `old` and `new`, as a unified diff (`-` removed, `+`
+/// added, one line of context around each change, `@@` line numbers): what `approve`
+/// shows of the manifest it rewrites.
+pub fn line_diff(old: &str, new: &str) -> String {
+    let old: Vec<&str> = old.lines().collect();
+    let new: Vec<&str> = new.lines().collect();
+    // Longest common subsequence, from the end: manifests are small.
+    let mut common = vec![vec![0usize; new.len() + 1]; old.len() + 1];
+    for i in (0..old.len()).rev() {
+        for j in (0..new.len()).rev() {
+            common[i][j] = if old[i] == new[j] {
+                common[i + 1][j + 1] + 1
+            } else {
+                common[i + 1][j].max(common[i][j + 1])
+            };
+        }
+    }
+    // (kind, old line, new line, text): ' ' kept, '-' removed, '+' added.
+    let mut ops: Vec<(char, usize, usize, &str)> = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < old.len() || j < new.len() {
+        if i < old.len() && j < new.len() && old[i] == new[j] {
+            ops.push((' ', i, j, old[i]));
+            i += 1;
+            j += 1;
+        } else if i < old.len() && (j == new.len() || common[i + 1][j] >= common[i][j + 1]) {
+            ops.push(('-', i, j, old[i]));
+            i += 1;
+        } else {
+            ops.push(('+', i, j, new[j]));
+            j += 1;
+        }
+    }
+    let changed: Vec<usize> = (0..ops.len()).filter(|&k| ops[k].0 != ' ').collect();
+    let mut out = String::new();
+    let mut k = 0;
+    while k < changed.len() {
+        let start = changed[k].saturating_sub(1);
+        let mut end = changed[k];
+        while k + 1 < changed.len() && changed[k + 1] <= end + 3 {
+            k += 1;
+            end = changed[k];
+        }
+        let end = (end + 1).min(ops.len() - 1);
+        let hunk = &ops[start..=end];
+        let old_count = hunk.iter().filter(|op| op.0 != '+').count();
+        let new_count = hunk.iter().filter(|op| op.0 != '-').count();
+        out.push_str(&format!(
+            "@@ -{},{old_count} +{},{new_count} @@\n",
+            hunk[0].1 + 1,
+            hunk[0].2 + 1
+        ));
+        for (kind, _, _, text) in hunk {
+            out.push_str(&format!("{kind}{text}\n"));
+        }
+        k += 1;
+    }
+    out
+}
+
 /// The table under `key`, created (as an implicit table, so no empty header appears)
 /// when missing.
 fn child_table<'a>(table: &'a mut Table, key: &str) -> Result<&'a mut Table, PolicyError> {
@@ -161,8 +358,88 @@ fn append(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wasm_build_permissions_schema::GatedDirective;
     use wasm_build_permissions_schema::hygiene::HomeKind;
+    use wasm_build_permissions_schema::{Capability, GatedDirective};
+
+    const RING: &str = r#"[workspace]
+members = ["app"]
+
+# ring compiles its assembly with cc.
+[workspace.metadata.sandbox.allow."ring@0.17.14"]
+exec = ["cc"] # reviewed in March
+
+[workspace.metadata.sandbox.deny."ring@0.17.14"]
+env = ["RING_PREGENERATE_ASM"]
+
+[workspace.metadata.sandbox.allow."zstd-sys@2.0.15"]
+exec = ["cc", "ar"]
+"#;
+
+    /// What `approve` wrote because it suggested it carries a comment saying so, above
+    /// the key, once however often the approval is written.
+    #[test]
+    fn suggested_values_are_marked_in_the_manifest() {
+        let mut set = CapabilitySet::default();
+        set.insert(Capability::Exec("cc".into())).unwrap();
+        set.insert(Capability::Exec("ar".into())).unwrap();
+        let suggested = [Suggestion {
+            capability: Capability::Exec("ar".into()),
+            why: "cc-rs archives what it compiles with `ar`",
+        }];
+        let text = add_grants(
+            "[package]\nname = \"app\"\n",
+            false,
+            Decision::Allow,
+            "zstd-sys@2.1.3",
+            &set,
+            &PathRules::default(),
+        )
+        .unwrap();
+        let marked = note_suggested(&text, false, "zstd-sys@2.1.3", &suggested).unwrap();
+        let again = note_suggested(&marked, false, "zstd-sys@2.1.3", &suggested).unwrap();
+        assert_eq!(marked, again);
+        assert!(
+            marked.ends_with(
+                "[package.metadata.sandbox.allow.\"zstd-sys@2.1.3\"]\n\
+                 # suggested by cargo wasm-build, not attempted: ar (cc-rs archives what it compiles with `ar`)\n\
+                 exec = [\"cc\", \"ar\"]\n"
+            ),
+            "{marked}"
+        );
+    }
+
+    /// Carrying then removing reads as a rename: the comments and the place stay.
+    #[test]
+    fn carrying_grants_over_and_removing_the_old_version_renames_the_tables() {
+        let carried = carry_grants(RING, true, "ring@0.17.14", "ring@0.17.8").unwrap();
+        let out = remove_grants(&carried, true, "ring@0.17.14").unwrap();
+        assert_eq!(out, RING.replace("ring@0.17.14", "ring@0.17.8"));
+        assert_eq!(
+            line_diff(RING, &out),
+            "@@ -4,6 +4,6 @@\n \
+             # ring compiles its assembly with cc.\n\
+             -[workspace.metadata.sandbox.allow.\"ring@0.17.14\"]\n\
+             +[workspace.metadata.sandbox.allow.\"ring@0.17.8\"]\n \
+             exec = [\"cc\"] # reviewed in March\n \n\
+             -[workspace.metadata.sandbox.deny.\"ring@0.17.14\"]\n\
+             +[workspace.metadata.sandbox.deny.\"ring@0.17.8\"]\n \
+             env = [\"RING_PREGENERATE_ASM\"]\n"
+        );
+    }
+
+    /// Kept when the old version is still in the graph: both versions have the grants.
+    #[test]
+    fn carrying_keeps_the_old_tables_and_an_existing_new_one() {
+        let out = carry_grants(RING, true, "ring@0.17.14", "ring@0.17.8").unwrap();
+        assert!(out.contains("allow.\"ring@0.17.14\"]") && out.contains("allow.\"ring@0.17.8\"]"));
+        assert_eq!(
+            out.matches("exec = [\"cc\"] # reviewed in March").count(),
+            2
+        );
+        let again = carry_grants(&out, true, "zstd-sys@2.0.15", "ring@0.17.8").unwrap();
+        assert_eq!(again, out, "ring@0.17.8 already has its own");
+        assert_eq!(line_diff(RING, RING), "");
+    }
 
     #[test]
     fn adds_to_a_workspace_keeping_comments_and_existing_grants() {

@@ -84,7 +84,7 @@ impl Graph {
             command.cargo_path(cargo);
         }
         command.other_options(metadata_args(cargo_args));
-        let metadata = command.exec().map_err(PolicyError::Metadata)?;
+        let metadata = command.exec().map_err(PolicyError::from_metadata)?;
         let mut graph = Self::from_metadata(&metadata);
         if let Some(dir) = target_dir_arg(cargo_args) {
             graph.target_dir = std::env::current_dir()

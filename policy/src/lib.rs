@@ -11,13 +11,16 @@
 
 pub mod build_policy;
 pub mod cargo_config;
+pub mod carry;
 pub mod edit;
 pub mod error;
 pub mod graph;
 pub mod pending;
 pub mod report;
 pub mod resolve;
+pub mod revoked;
 pub mod suggest;
+pub mod unmatched;
 
 pub use error::PolicyError;
 pub use graph::{Graph, Package};

@@ -362,14 +362,16 @@ fn is_rustc(program: &str) -> bool {
 }
 
 /// The cards that fail `--check`: unreviewed requests or attempts, and drifted grants.
-pub fn check_failures(report: &PermissionReport) -> Vec<String> {
+/// `command_args` go into the commands the failures print (` --manifest-path PATH`, so
+/// they work from any directory).
+pub fn check_failures(report: &PermissionReport, command_args: &str) -> Vec<String> {
     let mut failures = Vec::new();
     let mut seen = BTreeSet::new();
     for card in &report.packages {
         if card.status == CardStatus::NeedsReview && seen.insert(card.spec.clone()) {
             let what: Vec<String> = card.unreviewed.iter().map(ToString::to_string).collect();
             failures.push(format!(
-                "{} {} needs review: {} (run `cargo wasm-build approve {}` or `deny`)",
+                "{} {} needs review: {} (run `cargo wasm-build approve{command_args} {}` or `deny`)",
                 card.name,
                 card.version,
                 if what.is_empty() {
@@ -382,7 +384,7 @@ pub fn check_failures(report: &PermissionReport) -> Vec<String> {
         }
         if !card.drift.is_empty() && card.build_script {
             failures.push(format!(
-                "{} {}: grants exist for {}, not for this version (review it with `cargo wasm-build permissions -p {}`)",
+                "{} {}: grants exist for {}, not for this version (review it with `cargo wasm-build permissions{command_args} -p {}`)",
                 card.name,
                 card.version,
                 card.drift.join(", "),

@@ -208,6 +208,7 @@ impl Resolution {
             },
             config_env: BTreeSet::new(),
             strict: self.mode == Mode::Strict,
+            grant_digests: None,
         }
     }
 

@@ -17,6 +17,7 @@ pub mod confinement;
 mod engine;
 mod host_fs;
 mod hostcalls;
+pub mod interrupt;
 mod module_cache;
 pub mod native;
 mod output;

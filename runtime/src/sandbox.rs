@@ -379,6 +379,7 @@ impl Sandbox<'_> {
             .prefix("cargo-wasm-build-root-")
             .tempdir()
             .context("failed to create the sandbox's empty root directory")?;
+        crate::interrupt::remove_on_exit(empty.path());
         wasi.preopened_dir(empty.path(), "/", FsPerms::ReadOnly)
             .map_err(anyhow::Error::from)
             .context("cannot give the sandbox its empty root directory")?;
@@ -465,8 +466,7 @@ fn wall_clock_watchdog(limit: Duration) -> mpsc::Sender<()> {
                     wasm_build_contract::Code::W502.error(),
                     limit.as_secs()
                 );
-                crate::child::kill_all();
-                std::process::exit(1);
+                crate::interrupt::exit_now(1);
             }
         });
     disarm

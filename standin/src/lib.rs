@@ -12,7 +12,9 @@ pub mod directive;
 mod exports;
 pub mod judge;
 mod out_dir;
+mod rerun;
 pub mod run_cache;
+mod sandbox_only;
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
@@ -192,6 +194,8 @@ struct Prepared {
     temp_dir: tempfile::TempDir,
     /// Where the consumer's grants go, for the hints in denials.
     grant_site: GrantSite,
+    /// The file that changes when this package's policy does (see [`rerun`]).
+    grant_digest: Option<PathBuf>,
 }
 
 impl Prepared {
@@ -232,10 +236,13 @@ impl Prepared {
             .prefix("cargo-wasm-build-tmp-")
             .tempdir()
             .context("failed to create the build script's temporary directory")?;
+        wasm_build_runtime::interrupt::remove_on_exit(temp_dir.path());
+        let grant_digest = file.grant_digest_file(&package.cargo.manifest_dir);
         Ok(Prepared {
             package,
             policy,
             grant_site: file.grant_site,
+            grant_digest,
             env,
             hidden_env,
             passed_env,
@@ -310,12 +317,15 @@ pub fn run(exe: &Path, manifest: &StandIn) -> Result<i32> {
             module_key,
             module_cache,
         } => {
+            if prepared.policy.verdict(Capability::RunNatively) == Verdict::Allowed {
+                return native_granted_since(exe, &prepared);
+            }
             let engine = SandboxEngine::get()?;
             let module_cache = ModuleCache::new(module_cache);
             let (found, restored) = run_cache::look_up(&prepared.run_facts(&engine, module));
             cached = found;
             if let Some(output) = restored {
-                return finish(&prepared, output, manifest, &cached);
+                return finish(&prepared, output, (exe, manifest), &cached);
             }
             let module = module_cache
                 .load(&engine, module_key, module)
@@ -361,7 +371,7 @@ pub fn run(exe: &Path, manifest: &StandIn) -> Result<i32> {
         }
     }
     .with_context(|| format!("failed to run the build script of {describe}"))?;
-    finish(&prepared, output, manifest, &cached)
+    finish(&prepared, output, (exe, manifest), &cached)
 }
 
 /// The script was compiled natively while `run-natively` was granted, and the grant is
@@ -378,9 +388,24 @@ fn native_no_longer_granted(exe: &Path, prepared: &Prepared) -> Result<i32> {
     Ok(1)
 }
 
+/// The script was compiled for the sandbox, and `run-natively` has been granted since
+/// (by hand: `approve` removes the stand-ins of what it grants it to). Cargo sees no
+/// reason to compile it again, so the stand-in removes itself: the next build compiles
+/// it natively. Running it in the sandbox would ignore the grant; running it natively
+/// needs the native compile.
+fn native_granted_since(exe: &Path, prepared: &Prepared) -> Result<i32> {
+    remove_with_hard_links(exe)?;
+    eprintln!(
+        "{} the build script of {} was compiled for the wasm sandbox, and `run-natively` is granted now; it did not run\nhelp: build again: cargo will compile it to run natively this time",
+        Code::W405.error(),
+        prepared.package.cargo.describe()
+    );
+    Ok(1)
+}
+
 /// Removes `exe` and the other names cargo gave it (it hard-links the compiled script as
 /// `build-script-build`), so that cargo finds its output missing.
-fn remove_with_hard_links(exe: &Path) -> Result<()> {
+pub fn remove_with_hard_links(exe: &Path) -> Result<()> {
     use std::os::unix::fs::MetadataExt;
     let meta = fs::metadata(exe).with_context(|| format!("failed to inspect {}", exe.display()))?;
     let dir = exe.parent().unwrap_or(Path::new("."));
@@ -402,7 +427,7 @@ fn remove_with_hard_links(exe: &Path) -> Result<()> {
 fn finish(
     prepared: &Prepared,
     output: RunOutput,
-    manifest: &StandIn,
+    (exe, manifest): (&Path, &StandIn),
     cached: &run_cache::Cached,
 ) -> Result<i32> {
     let native = matches!(manifest.script, Script::Native { .. });
@@ -451,10 +476,10 @@ fn finish(
     stdout
         .write_all(&filtered.stdout)
         .context("failed to write to cargo")?;
+    if !filtered.stdout.is_empty() && !filtered.stdout.ends_with(b"\n") {
+        writeln!(stdout).context("failed to write to cargo")?;
+    }
     if discovery {
-        if !filtered.stdout.is_empty() && !filtered.stdout.ends_with(b"\n") {
-            writeln!(stdout).context("failed to write to cargo")?;
-        }
         writeln!(stdout, "cargo:rerun-if-env-changed={DISCOVERY_ENV}")
             .context("failed to write to cargo")?;
     }
@@ -466,6 +491,18 @@ fn finish(
             Inert(line)
         )
         .context("failed to write to cargo")?;
+    }
+    // Last, so what the script printed stays a prefix of what cargo records.
+    if let Some(digest) = &prepared.grant_digest {
+        let reruns = rerun::rerun_lines(
+            digest,
+            &filtered.stdout,
+            (&package.cargo.manifest_dir, &package.out_dir),
+            &downloads,
+        );
+        for line in reruns {
+            writeln!(stdout, "{line}").context("failed to write to cargo")?;
+        }
     }
     stdout.flush().context("failed to write to cargo")?;
 
@@ -488,7 +525,7 @@ fn finish(
     for limited in &output.limited {
         errors.push(RunError::new(Code::W502, limited.clone()));
     }
-    let pending: Vec<Capability> = filtered
+    let mut pending: Vec<Capability> = filtered
         .pending
         .iter()
         .map(|(_, capability)| capability.clone())
@@ -505,11 +542,20 @@ fn finish(
         .cloned()
         .collect();
     errors.extend(pending_errors(&blocking));
-    let blocked: Vec<Capability> = pending
+    let mut blocked: Vec<Capability> = pending
         .iter()
         .filter(|c| !was_learned(c))
         .cloned()
         .collect();
+    if blocked.is_empty()
+        && !native
+        && !output.exit.success()
+        && let Some(error) = sandbox_only::failure(&manifest.sandbox_only, policy)
+    {
+        errors.push(error);
+        blocked.push(Capability::RunNatively);
+        pending.push(Capability::RunNatively);
+    }
     report(package, (&prepared.grant_site, policy), &errors, &blocked);
     if !output.exit.success() && output.ran_untrusted && !pending.contains(&Capability::RunBuilt) {
         note_what_programs_cannot_do(package, policy);
@@ -535,6 +581,7 @@ fn finish(
         version: package.cargo.version.clone(),
         manifest_dir: package.cargo.manifest_dir.clone(),
         status,
+        script: Some(exe.to_path_buf()),
         finished_at: audit::now(),
         elapsed_ms: duration_ms(output.elapsed),
         errors,
@@ -908,17 +955,19 @@ pub fn failure_text(
     if errors.is_empty() {
         return text;
     }
+    // Inert but for the headings, which are the tool's own (and may be coloured).
     for error in errors {
+        let sentence = format!("sandboxed build script of {described} {}\n", error.message);
         text.push_str(&format!(
-            "{} sandboxed build script of {described} {}\n",
-            error.heading(),
-            error.message
+            "{} {}",
+            error.shown_heading(),
+            InertLines(&sentence)
         ));
     }
     if !pending.is_empty() {
-        text.push_str(&grant_help(site, spec, pending, existing));
+        text.push_str(&InertLines(&grant_help(site, spec, pending, existing)).to_string());
     }
-    InertLines(&text).to_string()
+    text
 }
 
 #[cfg(test)]

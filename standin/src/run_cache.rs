@@ -31,7 +31,7 @@
 //!
 //! **Trust.** An entry is code. Every file is stored under its SHA-256 and checked against
 //! it when restored, in the user-level store's checked directories; an entry that fails
-//! is not used ([W409](wasm_build_contract::Code::W409)) and the script runs. A replay's
+//! is not used ([W410](wasm_build_contract::Code::W410)) and the script runs. A replay's
 //! stdout goes through the same directive policy as a real run's, so what was granted
 //! when the entry was made and is no longer is refused.
 //!
@@ -571,7 +571,7 @@ fn explain_key(domain: &str, package: &str) -> Key {
 impl Lookup {
     /// Restores the first candidate whose programs are still the same here, or `None`.
     /// A candidate that matched but could not be restored whole is said
-    /// ([`Code::W409`]), and the script runs.
+    /// ([`Code::W410`]), and the script runs.
     pub(crate) fn restore(&self) -> Option<Restored> {
         let started = Instant::now();
         let manifest: Manifest = self
@@ -598,7 +598,7 @@ impl Lookup {
             }
             Err(why) => {
                 // Said once per build by the CLI, which reads the store's log
-                // ([`Code::W409`]): the stand-in's stderr is cargo's to show or not.
+                // ([`Code::W410`]): the stand-in's stderr is cargo's to show or not.
                 self.store.note_problem(&format!(
                     "a stored run of the build script of `{} v{}` was not used: {why}; the script ran instead",
                     Inert(&self.inputs.package),

@@ -20,6 +20,33 @@ pub struct CfgUse {
     pub predicate: String,
     /// Every `name` and `name = "value"` the predicate tests.
     pub cfgs: Vec<Cfg>,
+    /// The predicate's structure, when it parses.
+    pub expr: Option<Predicate>,
+}
+
+/// A `cfg` predicate, as rustc evaluates it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Predicate {
+    /// `name` or `name = "value"`: whether it is set.
+    Is(Cfg),
+    /// `all(...)`.
+    All(Vec<Predicate>),
+    /// `any(...)`.
+    Any(Vec<Predicate>),
+    /// `not(...)`.
+    Not(Box<Predicate>),
+}
+
+impl Predicate {
+    /// Whether the predicate holds when `set` says which cfgs are set.
+    pub fn holds(&self, set: &dyn Fn(&Cfg) -> bool) -> bool {
+        match self {
+            Predicate::Is(cfg) => set(cfg),
+            Predicate::All(all) => all.iter().all(|p| p.holds(set)),
+            Predicate::Any(any) => any.iter().any(|p| p.holds(set)),
+            Predicate::Not(not) => !not.holds(set),
+        }
+    }
 }
 
 /// The `cfg` attributes in `source`, the text of `file`.
@@ -34,6 +61,7 @@ pub fn attribute_cfgs(file: &Path, source: &str) -> Vec<CfgUse> {
                 line: tokens[at].line,
                 predicate: render(predicate),
                 cfgs: cfgs_of(predicate),
+                expr: parse_predicate(predicate),
             });
             at = next;
         } else {
@@ -143,6 +171,57 @@ fn attribute_predicate(tokens: &[Token], at: usize) -> Option<(&[Token], usize)>
         }
     }
     None
+}
+
+/// The whole of `tokens` as one predicate; `None` when it is not one (a macro's
+/// placeholder, a syntax error).
+fn parse_predicate(tokens: &[Token]) -> Option<Predicate> {
+    let (predicate, rest) = predicate_at(tokens)?;
+    rest.is_empty().then_some(predicate)
+}
+
+/// The predicate at the start of `tokens`, and the tokens after it.
+fn predicate_at(tokens: &[Token]) -> Option<(Predicate, &[Token])> {
+    let (Kind::Ident(name), rest) = (&tokens.first()?.kind, &tokens[1..]) else {
+        return None;
+    };
+    let punct = |at: &[Token], c: char| at.first().is_some_and(|t| t.kind == Kind::Punct(c));
+    if punct(rest, '(') && ["all", "any", "not"].contains(&name.as_str()) {
+        let mut items = Vec::new();
+        let mut rest = &rest[1..];
+        while !punct(rest, ')') {
+            let (item, after) = predicate_at(rest)?;
+            items.push(item);
+            rest = after;
+            if punct(rest, ',') {
+                rest = &rest[1..];
+            } else if !punct(rest, ')') {
+                return None;
+            }
+        }
+        let predicate = match name.as_str() {
+            "all" => Predicate::All(items),
+            "any" => Predicate::Any(items),
+            _ => Predicate::Not(Box::new(
+                <[Predicate; 1]>::try_from(items).ok()?.into_iter().next()?,
+            )),
+        };
+        return Some((predicate, &rest[1..]));
+    }
+    if punct(rest, '=')
+        && let Some(Kind::Str(value)) = rest.get(1).map(|t| &t.kind)
+    {
+        let cfg = Cfg {
+            name: name.clone(),
+            value: Some(value.clone()),
+        };
+        return Some((Predicate::Is(cfg), &rest[2..]));
+    }
+    let cfg = Cfg {
+        name: name.clone(),
+        value: None,
+    };
+    Some((Predicate::Is(cfg), rest))
 }
 
 /// The names and name-value pairs a predicate tests (`all`, `any`, `not` are structure).
@@ -421,6 +500,38 @@ let _ = cfg!(windows);
         );
         let cfgs: Vec<String> = uses[0].cfgs.iter().map(ToString::to_string).collect();
         assert_eq!(cfgs, ["unix", "windows", "feature = \"x\""]);
+    }
+
+    #[test]
+    fn predicates_evaluate_as_rustc_does() {
+        let set = |cfg: &Cfg| {
+            cfg.name == "unix" || (cfg.name == "target_os" && cfg.value.as_deref() == Some("linux"))
+        };
+        let holds = |source: &str| {
+            attribute_cfgs(Path::new("build.rs"), source)[0]
+                .expr
+                .as_ref()
+                .map(|expr| expr.holds(&set))
+        };
+        assert_eq!(holds("#[cfg(unix)] fn f() {}"), Some(true));
+        assert_eq!(holds("#[cfg(not(unix))] fn f() {}"), Some(false));
+        assert_eq!(
+            holds("#[cfg(all(unix, not(target_os = \"macos\"),))] fn f() {}"),
+            Some(true),
+            "a trailing comma"
+        );
+        assert_eq!(
+            holds("#[cfg(any(windows, target_os = \"linux\"))] fn f() {}"),
+            Some(true)
+        );
+        assert_eq!(holds("#[cfg(all())] fn f() {}"), Some(true));
+        assert_eq!(holds("#[cfg(any())] fn f() {}"), Some(false));
+        assert_eq!(
+            holds("#[cfg_attr(windows, path = \"w.rs\")] mod m;"),
+            Some(false)
+        );
+        assert_eq!(holds("#[cfg(not(unix, windows))] fn f() {}"), None);
+        assert_eq!(holds("#[cfg($meta)] fn f() {}"), None);
     }
 
     #[test]

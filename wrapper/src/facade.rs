@@ -10,6 +10,7 @@ use wasm_build_cache::{ArtifactCache, Key, Kind};
 use wasm_build_shim::{FACADE_CRATE_NAME, FACADE_ROOT, facade_sources, guest_link_args};
 
 use crate::guest::GUEST_TARGET;
+use crate::toolchain::Toolchain;
 
 /// How the facade is compiled, apart from paths; part of its key.
 const COMPILE_ARGS: [&str; 11] = [
@@ -112,6 +113,15 @@ impl Facade {
         if !output.status.success() {
             let stderr = String::from_utf8_lossy(&output.stderr);
             if stderr.contains("E0463") || stderr.contains("may not be installed") {
+                // Name the toolchain: the target is installed per toolchain.
+                let toolchain = Toolchain::of(rustc, std::env::var_os("RUSTUP_TOOLCHAIN"));
+                if let Ok(toolchain) = toolchain {
+                    bail!(
+                        "{}\nhelp: {}",
+                        toolchain.missing_target(),
+                        toolchain.install_help()
+                    );
+                }
                 bail!(
                     "the {GUEST_TARGET} target is not installed for {}; \
                      install it with `rustup target add {GUEST_TARGET}`",

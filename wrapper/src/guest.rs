@@ -10,9 +10,11 @@ use std::process::{Command, Stdio};
 use anyhow::{Context as _, Result};
 use sha2::{Digest, Sha256};
 use wasm_build_cache::{ArtifactCache, Kind};
+use wasm_build_contract::manifest::SandboxOnlyCode;
 
 use crate::facade::FacadeGap;
 use crate::guest_cargo::GuestDependencies;
+use crate::host_cfg::HostCfgs;
 use crate::invocation::{Arg, Extern, Invocation};
 use crate::job_slots::JobSlots;
 use crate::record::Record;
@@ -124,6 +126,9 @@ pub struct GuestCompiler {
     shared: Option<ArtifactCache>,
     /// Slots for running rustc on several threads.
     slots: JobSlots,
+    /// The host's and the guest's cfgs, to find the code only the sandbox compiles in
+    /// build-dependencies; without them none is looked for.
+    cfgs: Option<HostCfgs>,
 }
 
 /// A build-dependency compiled for the guest.
@@ -134,6 +139,18 @@ pub struct GuestLibrary {
     /// The SHA-256 of the rlib's bytes. A dependent's key includes it: rustc accepts a
     /// dependent only beside the exact dependency it was compiled against.
     pub digest: String,
+    /// The code only the sandbox compiles in it and in what it links (see
+    /// [`crate::sandbox_only`]).
+    pub sandbox_only: Vec<SandboxOnlyCode>,
+}
+
+/// A build script compiled for the guest.
+#[derive(Debug, Clone)]
+pub struct CompiledScript {
+    /// The wasm module.
+    pub wasm: PathBuf,
+    /// The code only the sandbox compiles in the build-dependencies it links.
+    pub sandbox_only: Vec<SandboxOnlyCode>,
 }
 
 /// Where a guest compile takes its library dependencies from.
@@ -165,7 +182,16 @@ impl GuestCompiler {
             script_args: Vec::new(),
             shared: None,
             slots: JobSlots::from_env(),
+            cfgs: None,
         }
+    }
+
+    /// Looks for code only the sandbox compiles in every twin (see
+    /// [`crate::sandbox_only`]), with the host's and the guest's `cfgs`.
+    #[must_use]
+    pub fn with_cfgs(mut self, cfgs: HostCfgs) -> Self {
+        self.cfgs = Some(cfgs);
+        self
     }
 
     /// Takes twins from, and gives them to, the user's shared cache.
@@ -202,7 +228,7 @@ impl GuestCompiler {
         &self,
         invocation: &Invocation,
         libraries: Libraries<'_>,
-    ) -> Result<PathBuf, GuestCompileError> {
+    ) -> Result<CompiledScript, GuestCompileError> {
         let out_dir = invocation
             .out_dir()
             .context("cargo gave the build script no --out-dir")?
@@ -216,7 +242,8 @@ impl GuestCompiler {
         let wasm = out_dir.join(format!("{stem}.wasm"));
         let dep_info = out_dir.join(format!("{stem}.d"));
 
-        let (mut guest, _) = self.rewrite(invocation, &state, libraries, Diagnostics::ToCargo)?;
+        let (mut guest, linked) =
+            self.rewrite(invocation, &state, libraries, Diagnostics::ToCargo)?;
         guest.push(
             "--emit",
             format!("dep-info={},link={}", dep_info.display(), wasm.display()),
@@ -238,7 +265,10 @@ impl GuestCompiler {
         // Cargo reads rustc's diagnostics from its stderr, in the format it asked for.
         let _ = std::io::stderr().write_all(&output.stderr);
         if output.status.success() {
-            return Ok(wasm);
+            return Ok(CompiledScript {
+                wasm,
+                sandbox_only: merged(&[], &linked),
+            });
         }
         let diagnostics = rendered(&String::from_utf8_lossy(&output.stderr));
         let facade_gap = self.facade_gap(&guest, &diagnostics, None, None);
@@ -341,6 +371,11 @@ impl GuestCompiler {
         fs::create_dir_all(&deps)
             .with_context(|| format!("failed to create {}", deps.display()))?;
         let rlib = deps.join(format!("{stem}.rlib"));
+        let own = self.cfgs.as_ref().map_or_else(Vec::new, |cfgs| {
+            let cache_file = deps.join(format!("{stem}.sandbox-only.json"));
+            crate::sandbox_only::of_library(cfgs, &record, &invocation, native, &cache_file)
+        });
+        let sandbox_only = merged(&own, &linked);
         let stamp = Stamp {
             path: deps.join(format!("{stem}.stamp")),
             value: stamp_value,
@@ -357,14 +392,22 @@ impl GuestCompiler {
         if rlib.is_file()
             && let Some(digest) = stamp.fresh_digest()
         {
-            return Ok(GuestLibrary { rlib, digest });
+            return Ok(GuestLibrary {
+                rlib,
+                digest,
+                sandbox_only,
+            });
         }
         let shared = self.shared.as_ref().zip(shared_key.as_ref());
         if let Some((shared, key)) = shared
             && shared.fetch(Kind::Twin, key, &rlib)
         {
             let digest = stamp.write(&rlib)?;
-            return Ok(GuestLibrary { rlib, digest });
+            return Ok(GuestLibrary {
+                rlib,
+                digest,
+                sandbox_only,
+            });
         }
         guest.push("--emit", format!("link={}", rlib.display()));
         guest.push("--out-dir", deps.display().to_string());
@@ -402,7 +445,11 @@ impl GuestCompiler {
             // Sharing is an optimisation; a full disk must not fail the build.
             let _ = shared.store(Kind::Twin, key, &rlib);
         }
-        Ok(GuestLibrary { rlib, digest })
+        Ok(GuestLibrary {
+            rlib,
+            digest,
+            sandbox_only,
+        })
     }
 
     /// The guest version of a native compile: retargeted, host-only options dropped, and
@@ -546,6 +593,17 @@ impl GuestCompiler {
             .map(|(path, library)| library.map(|library| (path, library)))
             .collect()
     }
+}
+
+/// `own` and what every library in `linked` carries, each once, in order.
+fn merged(own: &[SandboxOnlyCode], linked: &[GuestLibrary]) -> Vec<SandboxOnlyCode> {
+    let mut all: Vec<SandboxOnlyCode> = own.to_vec();
+    for code in linked.iter().flat_map(|library| &library.sandbox_only) {
+        if !all.contains(code) {
+            all.push(code.clone());
+        }
+    }
+    all
 }
 
 /// What a twin in a target directory was made from (its shared key, or

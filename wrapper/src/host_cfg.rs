@@ -268,6 +268,24 @@ impl HostCfgs {
         found
     }
 
+    /// The attributes in `uses` (a build-dependency's, compiled with wasm's cfgs and its
+    /// own `--cfg`s, `crate_cfgs`) that select code only the sandbox compiles: their
+    /// predicate holds for wasm and not for the host. Such code (a wasm fallback that
+    /// returns "not implemented") may make a script fail in the sandbox that works
+    /// natively.
+    pub fn sandbox_only(&self, uses: &[CfgUse], crate_cfgs: &CfgSet) -> Vec<CfgUse> {
+        let guest = |cfg: &Cfg| self.guest.contains(cfg) || crate_cfgs.contains(cfg);
+        let host = |cfg: &Cfg| self.host.contains(cfg) || crate_cfgs.contains(cfg);
+        uses.iter()
+            .filter(|at| {
+                at.expr
+                    .as_ref()
+                    .is_some_and(|expr| expr.holds(&guest) && !expr.holds(&host))
+            })
+            .cloned()
+            .collect()
+    }
+
     /// Whether a `#[cfg]` in the script's crate holds for `cfg`.
     fn script_sees(&self, cfg: &Cfg) -> bool {
         self.guest.contains(cfg) || self.platform_additions().any(|added| added == cfg)
@@ -530,6 +548,31 @@ mod tests {
                 (6, "target_feature = \"crt-static\"".to_string(), false),
             ]
         );
+    }
+
+    /// Code a build-dependency compiles only for wasm: a predicate that holds with wasm's
+    /// cfgs and the crate's own, and not with the host's. Platform code the host
+    /// compiles instead (`cfg(unix)`) is not listed, nor what the crate's features
+    /// decide the same way on both sides.
+    #[test]
+    fn code_only_the_sandbox_compiles_is_found() {
+        let source = r#"
+#[cfg(target_arch = "wasm32")] fn set_perms() {}
+#[cfg(unix)] fn set_perms() {}
+#[cfg(not(any(unix, windows)))] fn fallback() {}
+#[cfg(all(target_family = "wasm", feature = "off"))] fn not_built() {}
+#[cfg(all(target_os = "wasi", feature = "std"))] fn built() {}
+#[cfg_attr(target_os = "wasi", path = "wasi.rs")] mod imp;
+#[cfg(any(target_os = "wasi", target_os = "linux"))] fn both() {}
+"#;
+        let uses = attribute_cfgs(Path::new("lib.rs"), source);
+        let features = CfgSet::parse("feature=\"std\"");
+        let lines: Vec<usize> = cfgs()
+            .sandbox_only(&uses, &features)
+            .into_iter()
+            .map(|at| at.line)
+            .collect();
+        assert_eq!(lines, [2, 4, 6, 7]);
     }
 
     /// The facade's `cfg!` answers from the host exactly the names given here.

@@ -19,8 +19,10 @@ pub mod host_cfg;
 pub mod invocation;
 mod job_slots;
 pub mod record;
+mod sandbox_only;
 pub mod stale;
 pub mod state;
+pub mod toolchain;
 mod twin_key;
 
 use std::ffi::OsString;
@@ -44,8 +46,8 @@ use wasm_build_runtime::{ModuleCache, SandboxEngine};
 use crate::cfg_scan::CfgUse;
 use crate::facade::{Facade, FacadeGap};
 use crate::guest::{
-    GuestCompileError, GuestCompiler, GuestDependencyFailed, Libraries, ScriptCompileFailed,
-    is_host_only_codegen, type_check_only,
+    CompiledScript, GuestCompileError, GuestCompiler, GuestDependencyFailed, Libraries,
+    ScriptCompileFailed, is_host_only_codegen, type_check_only,
 };
 use crate::guest_cargo::{NestedBuildFailed, NestedCargoError};
 use crate::host_cfg::{HostCfgs, Misanswered, PLATFORM_NAMES};
@@ -237,6 +239,7 @@ fn compile_build_script(command: &Compiler<'_>, invocation: &Invocation) -> Resu
     let host_cfgs = HostCfgs::probe(&rustc, invocation)?;
     let compiler = GuestCompiler::new(rustc, facade.rustc_args(), facade.digest.clone())
         .with_script_args(host_cfgs.script_args())
+        .with_cfgs(host_cfgs.clone())
         .with_shared(shared.clone());
     let compiled = match compiler.build_script(invocation, Libraries::Twins) {
         // A nested cargo builds against the same facade: it cannot get around a gap.
@@ -251,8 +254,8 @@ fn compile_build_script(command: &Compiler<'_>, invocation: &Invocation) -> Resu
         }
         other => other.map_err(Unbuildable::from),
     };
-    let wasm = match compiled {
-        Ok(wasm) => wasm,
+    let compiled = match compiled {
+        Ok(compiled) => compiled,
         Err(Unbuildable::Script(failure))
             if failure.facade_gap.is_none() && !command.type_checks(invocation) =>
         {
@@ -262,6 +265,7 @@ fn compile_build_script(command: &Compiler<'_>, invocation: &Invocation) -> Resu
         }
         Err(unbuildable) => return cannot_compile_for_wasm(unbuildable, &package, &audit_log),
     };
+    let wasm = compiled.wasm;
     let misanswered = host_cfgs.misanswered(&script_cfg_uses(&wasm.with_extension("d")));
     if !misanswered.is_empty() {
         return Ok(refuse_misanswered_cfgs(&misanswered, &package, &audit_log));
@@ -277,6 +281,7 @@ fn compile_build_script(command: &Compiler<'_>, invocation: &Invocation) -> Resu
     };
     StandIn::new(script, audit_log)
         .for_guest(guest_cargo::is_nested())
+        .sandbox_only(compiled.sandbox_only)
         .write(out_dir)?;
     Ok(0)
 }
@@ -319,7 +324,7 @@ impl GuestBuild<'_> {
         &self,
         twin_error: GuestDependencyFailed,
         package: &PackageEnv,
-    ) -> Result<PathBuf, Unbuildable> {
+    ) -> Result<CompiledScript, Unbuildable> {
         // Inside a nested cargo, or without a workspace to take the lock file from, the
         // twins' failure is the answer.
         let root_manifest = match (&package.grant_site.manifest, guest_cargo::is_nested()) {

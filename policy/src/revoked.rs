@@ -1,0 +1,86 @@
+//! Grants removed since a build script's last run that the run used.
+//!
+//! A removed grant reruns the script on the next build (see the grant digests of
+//! [`PolicyFile`]), which then fails if it still needs it. Until that build, the last run
+//! succeeded and shows nothing pending, so `permissions --check` and strict mode would
+//! pass on evidence the grant no longer supports. The programs a run started are in the
+//! audit log with their verdicts, and the policy it ran under is its digest file: a
+//! program that ran by a grant that is gone now is unreviewed again.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use wasm_build_contract::PolicyFile;
+use wasm_build_contract::audit::{ExecVerdict, RunRecord};
+use wasm_build_permissions_schema::Capability;
+
+use crate::resolve::Resolution;
+
+/// A build script whose last run used grants that are gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revoked {
+    /// The package's name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// Its grant spec.
+    pub spec: String,
+    /// What its last run used that is no longer granted (nor denied).
+    pub used: Vec<Capability>,
+}
+
+/// Every build script in `resolution` whose last run (in `runs`, of the build whose
+/// target directory is `target_dir`) started a program by a grant that is gone.
+pub fn revoked(
+    resolution: &Resolution,
+    runs: &BTreeMap<PathBuf, RunRecord>,
+    target_dir: &Path,
+) -> Vec<Revoked> {
+    let digests = PolicyFile {
+        grant_digests: Some(PolicyFile::digests_dir(target_dir)),
+        ..PolicyFile::default()
+    };
+    resolution
+        .packages
+        .iter()
+        .filter(|resolved| resolved.package.has_build_script)
+        .filter_map(|resolved| {
+            let package = &resolved.package;
+            let run = runs
+                .get(&package.manifest_dir)
+                .filter(|run| run.version == package.version)?;
+            let then = digests.recorded_policy(&package.manifest_dir)?;
+            let now = &resolved.policy;
+            let used: Vec<Capability> = then
+                .granted
+                .iter()
+                .filter(|grant| !now.granted.contains(grant) && !now.denied.contains(grant))
+                .filter(|grant| started_by(run, grant))
+                .cloned()
+                .collect();
+            (!used.is_empty()).then(|| Revoked {
+                name: package.name.clone(),
+                version: package.version.clone(),
+                spec: package.spec.clone(),
+                used,
+            })
+        })
+        .collect()
+}
+
+/// Whether `run` started a program that the `exec` grant `grant` names (by the name or
+/// path the script used).
+fn started_by(run: &RunRecord, grant: &Capability) -> bool {
+    let Capability::Exec(granted) = grant else {
+        return false;
+    };
+    run.exec
+        .iter()
+        .filter(|attempt| attempt.verdict == ExecVerdict::Allowed)
+        .any(|attempt| {
+            let name = Path::new(&attempt.program)
+                .file_name()
+                .and_then(|name| name.to_str());
+            attempt.program == *granted || name == Some(granted.as_str())
+        })
+}
