@@ -69,9 +69,11 @@ const ROOT_MARK: &str = "\0build-root\0";
 /// How many second-level candidates a first-level entry keeps (newest first).
 const CANDIDATES: usize = 8;
 
-/// A package directory larger than this is not hashed: its run is not cached.
-const MAX_HASHED_FILES: u64 = 100_000;
-const MAX_HASHED_BYTES: u64 = 2 << 30;
+/// A package directory (with the directories exported to it) larger than this is not
+/// hashed, and its run is not cached: hashing it on every run would cost more than most
+/// runs.
+const MAX_HASHED_FILES: u64 = 50_000;
+const MAX_HASHED_BYTES: u64 = 512 << 20;
 
 /// Everything a run can observe before it starts, as the first-level key covers it and
 /// as `cargo wasm-build cache explain` shows it.
@@ -408,6 +410,14 @@ pub(crate) fn prepare(facts: &RunFacts<'_>) -> Result<Lookup, Ineligible> {
                 // only hand it to a program, where it sets parallelism, not output.
                 if name == "CARGO_MAKEFLAGS" {
                     (name.clone(), "(set)".into())
+                } else if secret_shaped(name) {
+                    // Keyed exactly, but never written down in clear: entries and
+                    // `explain` records are files, and may one day be shared.
+                    let digest = hex(&Sha256::digest(value.as_bytes()));
+                    (
+                        name.clone(),
+                        format!("(secret-shaped name; sha256 {digest})"),
+                    )
                 } else {
                     (name.clone(), mark(value))
                 }
@@ -452,6 +462,12 @@ pub(crate) fn prepare(facts: &RunFacts<'_>) -> Result<Lookup, Ineligible> {
         build_dir,
         out_dir: facts.out_dir.to_path_buf(),
     })
+}
+
+/// Whether a variable's name is shaped like a secret's (`*_TOKEN`, `AWS_*`): only a
+/// `dangerous-env` grant shows one to a script.
+fn secret_shaped(name: &str) -> bool {
+    matches!(Policy::env_capability(name), Capability::DangerousEnv(_))
 }
 
 fn mark_build_dir(value: &str, build_dir: &Path) -> String {
@@ -1030,7 +1046,9 @@ fn read_explained(store: &ArtifactCache, domain: &str, package: &str) -> Option<
 
 /// Notes for `explain` that a run was not cached, and why.
 pub(crate) fn note_ineligible(package: &str, why: &Ineligible) {
-    if *why == Ineligible::Off {
+    // A discovery check reruns scripts after a failed build: what `explain` says of the
+    // build itself stays.
+    if matches!(why, Ineligible::Off | Ineligible::Discovery) {
         return;
     }
     let Ok(Some(store)) = ArtifactCache::from_env() else {
@@ -1058,6 +1076,14 @@ mod tests {
         assert_eq!(marked, format!("{ROOT_MARK}/z-1/out/include"));
         let back = replace_bytes(marked.as_bytes(), ROOT_MARK.as_bytes(), b"/u/debug/build");
         assert_eq!(back, b"/u/debug/build/z-1/out/include");
+    }
+
+    #[test]
+    fn secret_shaped_variables_are_keyed_by_digest_only() {
+        assert!(secret_shaped("GITHUB_TOKEN"));
+        assert!(secret_shaped("AWS_SECRET_ACCESS_KEY"));
+        assert!(!secret_shaped("CFLAGS"));
+        assert!(!secret_shaped("OUT_DIR"));
     }
 
     #[test]
