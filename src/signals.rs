@@ -8,6 +8,8 @@ use std::process::{Child, ExitStatus};
 use std::sync::Once;
 use std::sync::atomic::{AtomicI32, Ordering};
 
+use wasm_build_runtime::interrupt;
+
 /// The cargo the CLI waits for, if any.
 static CHILD: AtomicI32 = AtomicI32::new(0);
 /// The last signal that arrived, or 0.
@@ -34,20 +36,8 @@ pub fn interrupted() -> Option<i32> {
 }
 
 fn install() {
-    HANDLERS.call_once(|| {
-        for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-            // SAFETY: `on_signal` only does atomic loads and stores and `kill`, which are
-            // async-signal-safe; the `sigaction` is zeroed and then filled with valid
-            // values. A handler, unlike an ignored signal, is reset for cargo.
-            unsafe {
-                let mut action: libc::sigaction = std::mem::zeroed();
-                action.sa_sigaction = on_signal as *const () as usize;
-                libc::sigemptyset(&mut action.sa_mask);
-                action.sa_flags = libc::SA_RESTART;
-                libc::sigaction(signal, &action, std::ptr::null_mut());
-            }
-        }
-    });
+    // `on_signal` only does atomic loads and stores and `kill`.
+    HANDLERS.call_once(|| interrupt::handle(&interrupt::STOPPING, on_signal));
 }
 
 extern "C" fn on_signal(signal: libc::c_int) {

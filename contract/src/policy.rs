@@ -177,11 +177,18 @@ impl PolicyFile {
             let Some(file) = self.grant_digest_file(manifest_dir) else {
                 continue;
             };
-            let content =
-                serde_json::to_vec_pretty(policy).map_err(|source| ContractError::GrantDigest {
+            // A learning build changes what is pending, not what is granted: its scripts
+            // run again through the discovery variable, and the others stay fresh.
+            let granted = Policy {
+                learning: false,
+                ..policy.clone()
+            };
+            let content = serde_json::to_vec_pretty(&granted).map_err(|source| {
+                ContractError::GrantDigest {
                     path: file.clone(),
                     source: source.into(),
-                })?;
+                }
+            })?;
             if std::fs::read(&file).is_ok_and(|old| old == content) {
                 continue;
             }
@@ -400,6 +407,14 @@ mod tests {
         };
         assert_eq!(file.write_grant_digests().unwrap().len(), 2);
         assert_eq!(file.write_grant_digests().unwrap(), Vec::<PathBuf>::new());
+        for policy in file.packages.values_mut() {
+            policy.learning = true;
+        }
+        assert_eq!(
+            file.write_grant_digests().unwrap(),
+            Vec::<PathBuf>::new(),
+            "a learning build grants nothing"
+        );
         file.packages
             .insert(PathBuf::from("/src/a-sys"), policy(&["cc", "ar"]));
         assert_eq!(

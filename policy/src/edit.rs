@@ -65,10 +65,7 @@ pub fn add_grants(
     rules: &PathRules,
 ) -> Result<String, PolicyError> {
     let set = &marked_dangerous(set, rules)?;
-    let mut doc: DocumentMut = text.parse().map_err(|source| PolicyError::Toml {
-        what: "the manifest".into(),
-        source,
-    })?;
+    let mut doc = parse(text)?;
     let root = if in_workspace_table {
         "workspace"
     } else {
@@ -129,19 +126,15 @@ pub fn note_suggested(
     if suggested.is_empty() {
         return Ok(text.to_string());
     }
-    let mut doc: DocumentMut = text.parse().map_err(|source| PolicyError::Toml {
-        what: "the manifest".into(),
-        source,
-    })?;
-    let root = if in_workspace_table {
-        "workspace"
-    } else {
-        "package"
+    let mut doc = parse(text)?;
+    let Some(table) = sandbox_table(&mut doc, in_workspace_table, Decision::Allow)?
+        .and_then(|allow| allow.get_mut(spec))
+        .and_then(|entry| entry.as_table_like_mut())
+    else {
+        return Err(PolicyError::Manifest(format!(
+            "no `{spec}` table to mark what was suggested in"
+        )));
     };
-    let mut table = doc.as_table_mut();
-    for key in [root, "metadata", "sandbox", Decision::Allow.key(), spec] {
-        table = child_table(table, key)?;
-    }
     for suggestion in suggested {
         let key = suggestion.capability.toml_key();
         let note = format!(

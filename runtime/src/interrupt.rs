@@ -61,18 +61,28 @@ fn install_handlers() {
         if spawned.is_err() {
             return;
         }
-        for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-            // SAFETY: `on_signal` only calls `write`, which is async-signal-safe; the
-            // `sigaction` is zeroed and then filled with valid values.
-            unsafe {
-                let mut action: libc::sigaction = std::mem::zeroed();
-                action.sa_sigaction = on_signal as *const () as usize;
-                libc::sigemptyset(&mut action.sa_mask);
-                action.sa_flags = libc::SA_RESTART;
-                libc::sigaction(signal, &action, std::ptr::null_mut());
-            }
-        }
+        handle(&STOPPING, on_signal);
     });
+}
+
+/// The signals that stop a build: Ctrl-C, a job's timeout, a closed terminal.
+pub const STOPPING: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+
+/// Makes `handler` handle each of `signals`. It must do only what is async-signal-safe
+/// (`write`, `kill`, lock-free atomics). A handler, unlike an ignored signal, is reset for
+/// the programs the process starts.
+pub fn handle(signals: &[libc::c_int], handler: extern "C" fn(libc::c_int)) {
+    for &signal in signals {
+        // SAFETY: the `sigaction` is zeroed and then filled with valid values; what the
+        // handler may do is its caller's promise.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = handler as *const () as usize;
+            libc::sigemptyset(&mut action.sa_mask);
+            action.sa_flags = libc::SA_RESTART;
+            libc::sigaction(signal, &action, std::ptr::null_mut());
+        }
+    }
 }
 
 extern "C" fn on_signal(signal: libc::c_int) {
