@@ -267,6 +267,49 @@ fn imp() -> std::io::Result<()> {
     project
 }
 
+/// The same when the build-dependency cannot be a twin (its build script's host output,
+/// a `cfg` for Linux-only std API, does not compile for wasm) and a nested cargo builds it
+/// for the guest: the code is found from the native compile's sources all the same.
+#[test]
+fn wasm_only_code_is_found_in_what_the_nested_cargo_built() {
+    let project = unpacker_with_a_wasm_only_fallback();
+    project
+        .file(
+            "archive/Cargo.toml",
+            "[package]\nname = \"archive\"\nversion = \"0.4.0\"\nedition = \"2021\"\nbuild = \"build.rs\"\n",
+        )
+        .file(
+            "archive/build.rs",
+            r#"fn main() {
+    println!("cargo:rustc-check-cfg=cfg(host_linux)");
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        println!("cargo:rustc-cfg=host_linux");
+    }
+}
+"#,
+        );
+    let source = project.read("archive/src/lib.rs");
+    project.file(
+        "archive/src/lib.rs",
+        &format!(
+            "{source}\n#[cfg(host_linux)]\npub fn root_inode() -> u64 {{\n    use std::os::linux::fs::MetadataExt;\n    std::fs::metadata(\"/\").map(|m| m.st_ino()).unwrap_or(0)\n}}\n"
+        ),
+    );
+    project
+        .wasm_build(&[])
+        .failure()
+        .stderr_has("Not implemented")
+        .stderr_has("error[W110]: sandboxed build script of `unpacker v0.1.0` failed, and build-dependencies it links compile code here that the native build does not (archive v0.4.0):")
+        .stderr_has("archive/src/lib.rs:5 `#[cfg(target_arch = \"wasm32\")]`");
+    assert!(
+        project
+            .target()
+            .join("debug/wasm-build/guest-cargo")
+            .is_dir(),
+        "the nested cargo built the build-dependency"
+    );
+}
+
 #[test]
 fn a_failure_in_a_build_dependencys_wasm_only_code_offers_run_natively() {
     let project = unpacker_with_a_wasm_only_fallback();

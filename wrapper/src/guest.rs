@@ -265,10 +265,17 @@ impl GuestCompiler {
         // Cargo reads rustc's diagnostics from its stderr, in the format it asked for.
         let _ = std::io::stderr().write_all(&output.stderr);
         if output.status.success() {
-            return Ok(CompiledScript {
-                wasm,
-                sandbox_only: merged(&[], &linked),
-            });
+            let sandbox_only = match (libraries, &self.cfgs) {
+                (Libraries::Built(_), Some(cfgs)) => crate::sandbox_only::of_native_tree(
+                    cfgs,
+                    invocation
+                        .values("--extern")
+                        .filter_map(|value| Extern::parse(value).path)
+                        .filter(|path| is_rust_library(path)),
+                ),
+                _ => merged(&[], &linked),
+            };
+            return Ok(CompiledScript { wasm, sandbox_only });
         }
         let diagnostics = rendered(&String::from_utf8_lossy(&output.stderr));
         let facade_gap = self.facade_gap(&guest, &diagnostics, None, None);

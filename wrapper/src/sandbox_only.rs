@@ -5,16 +5,19 @@
 //! sandbox and links such code, the stand-in names it and offers `run-natively`, instead
 //! of a failure nothing explains (see `wasm_build_standin`).
 
+use std::collections::BTreeSet;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use wasm_build_contract::manifest::SandboxOnlyCode;
 
 use crate::cfg_scan::{attribute_cfgs, crate_sources};
+use crate::guest::is_rust_library;
 use crate::host_cfg::{CfgSet, HostCfgs};
-use crate::invocation::Invocation;
+use crate::invocation::{Extern, Invocation};
 use crate::record::Record;
+use crate::state::StateDir;
 
 /// What [`of_library`] found for one native compile, kept beside the twin so that the
 /// sources are read once per compile.
@@ -50,6 +53,55 @@ pub(crate) fn of_library(
         let _ = fs::write(cache_file, json);
     }
     code
+}
+
+/// The code only the sandbox compiles in the native libraries `roots` and everything
+/// they link, found from their native compiles' records: for a script whose
+/// build-dependencies a nested cargo built for the guest (no twins to carry it), whose
+/// sources are the same crates.
+pub(crate) fn of_native_tree(
+    cfgs: &HostCfgs,
+    roots: impl IntoIterator<Item = PathBuf>,
+) -> Vec<SandboxOnlyCode> {
+    let mut seen = BTreeSet::new();
+    let mut stack: Vec<PathBuf> = roots.into_iter().collect();
+    let mut all: Vec<SandboxOnlyCode> = Vec::new();
+    while let Some(native) = stack.pop() {
+        if !seen.insert(native.clone()) {
+            continue;
+        }
+        let Some((record, invocation, state)) = native_compile(&native) else {
+            continue;
+        };
+        let stem = native
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
+        let guest_deps = state.guest_deps();
+        let _ = fs::create_dir_all(&guest_deps);
+        let cache_file = guest_deps.join(format!("{stem}.sandbox-only.json"));
+        for code in of_library(cfgs, &record, &invocation, &native, &cache_file) {
+            if !all.contains(&code) {
+                all.push(code);
+            }
+        }
+        stack.extend(
+            invocation
+                .values("--extern")
+                .filter_map(|value| Extern::parse(value).path)
+                .filter(|path| is_rust_library(path)),
+        );
+    }
+    all
+}
+
+/// What cargo's native compile of the library `native` was, as the wrapper recorded it.
+fn native_compile(native: &Path) -> Option<(Record, Invocation, StateDir)> {
+    let stem = native.file_stem()?.to_str()?;
+    let state = native.parent().and_then(StateDir::for_deps_dir)?;
+    let record = Record::load(&state.records(), stem).ok()?;
+    let invocation = record.invocation().ok()?;
+    Some((record, invocation, state))
 }
 
 fn scan(
