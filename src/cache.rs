@@ -6,7 +6,7 @@ use std::process::Command;
 use anyhow::{Context as _, Result};
 use wasm_build_cache::{ArtifactCache, DEFAULT_LIMIT, Location, Usage};
 use wasm_build_contract::Code;
-use wasm_build_contract::vars::{CACHE_ENV, CACHE_LOG_ENV, CACHE_SIZE_ENV};
+use wasm_build_contract::vars::{CACHE_ENV, CACHE_LOG_ENV, CACHE_SIZE_ENV, RUN_CACHE_ENV};
 use wasm_build_permissions_schema::ByteSize;
 
 use crate::summary::{Output, Tone};
@@ -20,6 +20,20 @@ pub struct CacheArgs {
     /// Remove every entry
     #[arg(long, conflicts_with = "stats")]
     clear: bool,
+    #[command(subcommand)]
+    action: Option<CacheAction>,
+}
+
+/// What `cargo wasm-build cache` can do besides showing and clearing.
+#[derive(Debug, clap::Subcommand)]
+enum CacheAction {
+    /// Show what the last run of a crate's build script was keyed on, and what differs
+    /// from the run last stored for it (why it was not restored)
+    Explain {
+        /// The package name
+        #[arg(value_name = "CRATE")]
+        package: String,
+    },
 }
 
 /// Runs `cargo wasm-build cache`.
@@ -33,6 +47,19 @@ pub fn run(args: &CacheArgs) -> Result<i32> {
         Err(err) => return Err(err).context("cannot use the shared build cache"),
     };
     let mut out = std::io::stdout().lock();
+    if let Some(CacheAction::Explain { package }) = &args.action {
+        match wasm_build_standin::run_cache::explain(&cache, package) {
+            Some(text) => write!(out, "{text}")?,
+            None => writeln!(
+                out,
+                "No run of the build script of `{}` is known to the run cache in {} (build \
+                 first; {RUN_CACHE_ENV}=off turns it off)",
+                wasm_build_display::escape::terminal(package),
+                cache.root().display()
+            )?,
+        }
+        return Ok(0);
+    }
     if args.clear {
         let removed = cache
             .clear()
@@ -63,6 +90,17 @@ pub fn run(args: &CacheArgs) -> Result<i32> {
             human_size(kind.bytes)
         )?;
     }
+    let (hits, misses) = cache.run_totals();
+    writeln!(
+        out,
+        "  {:<28} {hits} restored, {misses} missed (since the cache was made or cleared){}",
+        "build-script run cache",
+        if run_cache_off() {
+            format!("; off ({RUN_CACHE_ENV}=off)")
+        } else {
+            String::new()
+        }
+    )?;
     let total: u64 = stats.iter().map(|kind| kind.bytes).sum();
     let entries: u64 = stats.iter().map(|kind| kind.entries).sum();
     writeln!(
@@ -74,6 +112,11 @@ pub fn run(args: &CacheArgs) -> Result<i32> {
         human_size(limit)
     )?;
     Ok(0)
+}
+
+/// Whether the run cache is turned off in this environment.
+fn run_cache_off() -> bool {
+    std::env::var_os(RUN_CACHE_ENV).is_some_and(|value| value == "off")
 }
 
 /// `bytes` in the largest binary unit that keeps it at or above 1, to one decimal.
@@ -173,6 +216,15 @@ impl BuildCache {
                 wasm_build_display::escape::terminal(why)
             );
         }
+        for why in &usage.run_problems {
+            let _ = writeln!(
+                std::io::stderr(),
+                "{} {}",
+                output.paint(&Code::W410.warning(), Tone::Warning),
+                wasm_build_display::escape::terminal(why)
+            );
+        }
+        let _ = cache.add_run_totals(&usage);
         let limit = match limit() {
             Ok(limit) => limit,
             Err(err) => {
@@ -199,6 +251,15 @@ impl BuildCache {
                 "Shared build cache: reused {}, compiled and stored {} ({})",
                 counted(usage.reused, "guest artifact", "guest artifacts"),
                 usage.stored,
+                cache.root().display()
+            );
+        }
+        if output.is_verbose() && (usage.run_hits, usage.run_misses) != (0, 0) {
+            let _ = writeln!(
+                std::io::stderr(),
+                "Run cache: restored {} build-script runs, ran {} that it could have stored ({})",
+                usage.run_hits,
+                usage.run_misses,
                 cache.root().display()
             );
         }

@@ -334,7 +334,11 @@ fn render(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> String
         own.into_iter().partition(|record| record.native);
     if output.verbose {
         for record in records {
-            let (word, place) = if record.native {
+            let restored;
+            let (word, place) = if let Some(from) = &record.restored {
+                restored = format!("from the run cache in {}", Inert(from));
+                ("Restored", restored.as_str())
+            } else if record.native {
                 ("Confined", "natively (granted run-natively)")
             } else {
                 ("Sandboxed", "in wasmtime")

@@ -1,11 +1,13 @@
 //! Benchmarks of cargo wasm-build against plain cargo:
-//! `cargo run --release -p wasm-build-bench [-- --runs N] [--no-report]`.
+//! `cargo run --release -p wasm-build-bench [-- --runs N] [--no-report] [--only small]`
+//! (`--only` measures the clean builds of one project, and writes no report).
 //!
 //! On `bench/small` and `bench/project` (real application graphs, pinned by their
 //! Cargo.lock), interleaving plain and sandboxed runs so that both see the same machine
 //! conditions:
-//! - clean build (empty target directory) with an empty user cache (the first ever) and
-//!   with the user cache the previous build filled;
+//! - clean build (empty target directory) with an empty user cache (the first ever), with
+//!   the user cache the previous build filled but the run cache off (every build script
+//!   runs), and with the warm run cache too (the build scripts' runs are restored);
 //! - no-change rebuild;
 //! - start of a cached build script: a stand-in for an empty build script, run directly;
 //! - peak memory of a build script run (typenum, which writes ~1 MB of code);
@@ -27,6 +29,7 @@ use wasm_build_compat::harness::{build_tool, cargo, command_output, workspace};
 struct Options {
     runs: usize,
     report: bool,
+    only: Option<String>,
 }
 
 fn main() {
@@ -47,8 +50,11 @@ struct ProjectTimes {
     /// first build ever on a machine.
     first_ever: Vec<f64>,
     /// `cargo wasm-build` in an empty target directory with the user cache the previous
-    /// build filled: CI with a kept cache, `cargo clean`, a new worktree.
+    /// build filled, the run cache off: CI with a kept cache, `cargo clean`, a new
+    /// worktree, every build script running.
     warm_cache: Vec<f64>,
+    /// The same with the run cache on: the build scripts' runs are restored.
+    warm_runs: Vec<f64>,
     native_noop: Vec<f64>,
     sandboxed_noop: Vec<f64>,
 }
@@ -64,6 +70,15 @@ fn run() -> Result<()> {
     let work = workspace.join("target/bench");
     fs::create_dir_all(&work)?;
     let mut projects = Vec::new();
+    if let Some(only) = &options.only {
+        let dir = PROJECTS
+            .into_iter()
+            .find(|dir| dir == only)
+            .with_context(|| format!("--only takes one of {PROJECTS:?}"))?;
+        let times = measure_project(&tool, &workspace, &work, dir, options.runs)?;
+        print!("{}", project_summary(&times));
+        return Ok(());
+    }
     for dir in PROJECTS {
         projects.push(measure_project(
             &tool,
@@ -83,20 +98,7 @@ fn run() -> Result<()> {
 
     let mut summary = String::new();
     for project in &projects {
-        let ratio = |times: &[f64]| median(times) / median(&project.native_clean);
-        let _ = writeln!(
-            summary,
-            "bench/{}: clean cargo {:.1} s; cargo wasm-build first ever {:.1} s ({:.3}), warm cache {:.1} s ({:.3}); no-change {:.3} s vs {:.3} s ({:.3})",
-            project.dir,
-            median(&project.native_clean),
-            median(&project.first_ever),
-            ratio(&project.first_ever),
-            median(&project.warm_cache),
-            ratio(&project.warm_cache),
-            median(&project.native_noop),
-            median(&project.sandboxed_noop),
-            median(&project.sandboxed_noop) / median(&project.native_noop)
-        );
+        summary.push_str(&project_summary(project));
     }
     let _ = writeln!(
         summary,
@@ -118,6 +120,25 @@ fn run() -> Result<()> {
         println!("wrote BENCHMARKS.md");
     }
     Ok(())
+}
+
+/// One line of medians and ratios for `project`.
+fn project_summary(project: &ProjectTimes) -> String {
+    let ratio = |times: &[f64]| median(times) / median(&project.native_clean);
+    format!(
+        "bench/{}: clean cargo {:.1} s; cargo wasm-build first ever {:.1} s ({:.3}), warm cache {:.1} s ({:.3}), warm run cache {:.1} s ({:.3}); no-change {:.3} s vs {:.3} s ({:.3})\n",
+        project.dir,
+        median(&project.native_clean),
+        median(&project.first_ever),
+        ratio(&project.first_ever),
+        median(&project.warm_cache),
+        ratio(&project.warm_cache),
+        median(&project.warm_runs),
+        ratio(&project.warm_runs),
+        median(&project.native_noop),
+        median(&project.sandboxed_noop),
+        median(&project.sandboxed_noop) / median(&project.native_noop)
+    )
 }
 
 /// Clean builds (plain, first ever, warm user cache) and no-change rebuilds of
@@ -144,11 +165,12 @@ fn measure_project(
         command.arg("build").arg("--locked");
         command
     };
-    let sandboxed = || {
+    let sandboxed = |run_cache: &str| {
         let mut command = Command::new(tool);
         command
             .args(["wasm-build", "build", "--locked"])
-            .env("CARGO_WASM_BUILD_CACHE", &user_cache);
+            .env("CARGO_WASM_BUILD_CACHE", &user_cache)
+            .env("CARGO_WASM_BUILD_RUN_CACHE", run_cache);
         command
     };
     let mut times = ProjectTimes {
@@ -157,6 +179,7 @@ fn measure_project(
         native_clean: Vec::new(),
         first_ever: Vec::new(),
         warm_cache: Vec::new(),
+        warm_runs: Vec::new(),
         native_noop: Vec::new(),
         sandboxed_noop: Vec::new(),
     };
@@ -170,11 +193,15 @@ fn measure_project(
         let _ = fs::remove_dir_all(&user_cache);
         times
             .first_ever
-            .push(timed_build(sandboxed(), &project, &sandboxed_target)?);
+            .push(timed_build(sandboxed("on"), &project, &sandboxed_target)?);
         let _ = fs::remove_dir_all(&sandboxed_target);
         times
             .warm_cache
-            .push(timed_build(sandboxed(), &project, &sandboxed_target)?);
+            .push(timed_build(sandboxed("off"), &project, &sandboxed_target)?);
+        let _ = fs::remove_dir_all(&sandboxed_target);
+        times
+            .warm_runs
+            .push(timed_build(sandboxed("on"), &project, &sandboxed_target)?);
         eprintln!(
             "bench/{dir}, round {}/{runs}: no-change rebuilds",
             round + 1
@@ -185,7 +212,7 @@ fn measure_project(
                 .push(timed_build(plain(), &project, &native_target)?);
             times
                 .sandboxed_noop
-                .push(timed_build(sandboxed(), &project, &sandboxed_target)?);
+                .push(timed_build(sandboxed("on"), &project, &sandboxed_target)?);
         }
     }
     Ok(times)
@@ -195,6 +222,7 @@ fn parse_args() -> Result<Options> {
     let mut options = Options {
         runs: 3,
         report: true,
+        only: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -207,6 +235,7 @@ fn parse_args() -> Result<Options> {
                     .context("--runs needs a number")?;
             }
             "--no-report" => options.report = false,
+            "--only" => options.only = Some(args.next().context("--only needs a project")?),
             other => {
                 bail!("unknown option `{other}` (see the comment at the top of bench/src/main.rs)")
             }
@@ -320,7 +349,10 @@ fn program_costs(tool: &Path, work: &Path, runs: usize) -> Result<ProgramCosts> 
         for sandboxed in [false, true] {
             let mut command = if sandboxed {
                 let mut command = Command::new(tool);
-                command.args(["wasm-build", "build"]);
+                // Each round must run the script, not restore its first run.
+                command
+                    .args(["wasm-build", "build"])
+                    .env("CARGO_WASM_BUILD_RUN_CACHE", "off");
                 command
             } else {
                 let mut command = Command::new(cargo());
@@ -378,6 +410,7 @@ fn standin_start(tool: &Path, work: &Path) -> Result<(f64, f64)> {
     run_quiet(
         Command::new(tool)
             .args(["wasm-build", "build", "-q"])
+            .env("CARGO_WASM_BUILD_RUN_CACHE", "off")
             .current_dir(&project)
             .env("CARGO_TARGET_DIR", &sandboxed_target),
     )?;
@@ -544,7 +577,7 @@ fn report(
     );
     let _ = writeln!(
         text,
-        "A clean build starts from an empty target directory. *First ever* also starts from an empty user cache (`CARGO_WASM_BUILD_CACHE`); *warm cache* keeps the one the build before it filled, as CI does when it keeps the cache between runs, and as `cargo clean` or a new worktree does on a laptop.\n"
+        "A clean build starts from an empty target directory. *First ever* also starts from an empty user cache (`CARGO_WASM_BUILD_CACHE`); *warm cache* keeps the one the build before it filled, as CI does when it keeps the cache between runs, and as `cargo clean` or a new worktree does on a laptop, with the run cache off (every build script runs); *warm run cache* also restores the build scripts' runs the first build stored instead of running them.\n"
     );
     let list = |values: &[f64], digits: usize| {
         values
@@ -568,11 +601,18 @@ fn report(
                 "no slower than before",
             ),
             (
-                "clean build, warm cache",
+                "clean build, warm cache, run cache off",
                 &project.native_clean,
                 &project.warm_cache,
                 1,
                 "≤ 1.05",
+            ),
+            (
+                "clean build, warm run cache",
+                &project.native_clean,
+                &project.warm_runs,
+                1,
+                "≤ 0.8",
             ),
             (
                 "no-change rebuild",

@@ -1,5 +1,6 @@
 //! A user-level, content-addressed store of guest artifacts: the std facade, the guest
-//! twins of build-dependencies and precompiled wasm modules.
+//! twins of build-dependencies and precompiled wasm modules; and of build-script runs,
+//! which the stand-in's run cache keys and restores (`wasm_build_standin::run_cache`).
 //!
 //! Each target directory keeps its own copies (cargo's `clean` removes them), but making
 //! them is fixed work that a fresh target directory (CI, `cargo clean`, a new worktree)
@@ -42,6 +43,10 @@ pub const DEFAULT_LIMIT: u64 = 2 << 30;
 /// The first bytes of every entry; the version changes with the entry format.
 const MAGIC: &str = "cargo-wasm-build-cache 1";
 
+/// The file holding the running totals of run hits and misses, in the directory of
+/// [`Kind::Run`] (hidden: it is no entry).
+const RUN_TOTALS: &str = "runs/.totals";
+
 /// Temporary files older than this are leftovers of a killed process.
 const STALE_TEMP: Duration = Duration::from_secs(3600);
 
@@ -55,17 +60,21 @@ pub enum Kind {
     Twin,
     /// A build script's module compiled by Cranelift for one wasmtime engine.
     Module,
+    /// A build script's run: what it printed and the files it left in `OUT_DIR`, stored
+    /// by the stand-in's run cache (its key manifests, results and file contents).
+    Run,
 }
 
 impl Kind {
     /// Every kind, in display order.
-    pub const ALL: [Kind; 3] = [Kind::Facade, Kind::Twin, Kind::Module];
+    pub const ALL: [Kind; 4] = [Kind::Facade, Kind::Twin, Kind::Module, Kind::Run];
 
     fn dir_name(self) -> &'static str {
         match self {
             Kind::Facade => "facade",
             Kind::Twin => "twins",
             Kind::Module => "modules",
+            Kind::Run => "runs",
         }
     }
 
@@ -75,6 +84,7 @@ impl Kind {
             Kind::Facade => "std facades",
             Kind::Twin => "build-dependencies (wasm)",
             Kind::Module => "compiled modules",
+            Kind::Run => "build-script runs",
         }
     }
 }
@@ -209,6 +219,13 @@ pub struct Usage {
     /// Why entries were refused, each distinct reason once, in the order first met: a
     /// directory or entry others could change (see [`Untrusted`]).
     pub refused: Vec<String>,
+    /// Stored runs that matched but were not used (a file missing or not matching its
+    /// digest), each distinct sentence once.
+    pub run_problems: Vec<String>,
+    /// Build-script runs restored from the store instead of run.
+    pub run_hits: u64,
+    /// Build-script runs the store could have served but had no entry for.
+    pub run_misses: u64,
 }
 
 impl Usage {
@@ -218,8 +235,14 @@ impl Usage {
         let mut usage = Usage::default();
         for line in text.lines() {
             match line.split_once(' ') {
+                Some(("reused", "runs")) | Some(("stored", "runs")) => {}
                 Some(("reused", _)) => usage.reused += 1,
                 Some(("stored", _)) => usage.stored += 1,
+                Some(("run", "hit")) => usage.run_hits += 1,
+                Some(("unused", why)) if !usage.run_problems.iter().any(|seen| seen == why) => {
+                    usage.run_problems.push(why.to_string());
+                }
+                Some(("run", "miss")) => usage.run_misses += 1,
                 Some(("refused", why)) if !usage.refused.iter().any(|seen| seen == why) => {
                     usage.refused.push(why.to_string());
                 }
@@ -382,6 +405,64 @@ impl ArtifactCache {
         true
     }
 
+    /// The entry `key` of `kind` as bytes, checked as [`ArtifactCache::fetch`] checks it
+    /// (ownership and permissions on the way, the payload's digest), or `None`.
+    pub fn fetch_bytes(&self, kind: Kind, key: &Key) -> Option<Vec<u8>> {
+        let file = match self.open_trusted(kind, key) {
+            Ok(Some(file)) => file,
+            Ok(None) => return None,
+            Err(untrusted) => {
+                self.note("refused", &untrusted.to_string());
+                return None;
+            }
+        };
+        let payload = read_verified(file, &self.entry(kind, key))?;
+        let _ = payload.file.set_modified(SystemTime::now());
+        self.note("reused", kind.dir_name());
+        Some(payload.bytes)
+    }
+
+    /// Notes in the log that a build script's run was restored (`hit`) or had to run
+    /// although it could have been stored (`miss`), for [`Usage::run_hits`].
+    pub fn note_run(&self, hit: bool) {
+        self.note("run", if hit { "hit" } else { "miss" });
+    }
+
+    /// Notes in the log why a stored run that matched was not used, for
+    /// [`Usage::run_problems`].
+    pub fn note_problem(&self, why: &str) {
+        self.note("unused", why);
+    }
+
+    /// Adds one build's run hits and misses to the store's running totals (see
+    /// [`ArtifactCache::run_totals`]); losing an update to a parallel build costs only
+    /// the accuracy of a statistic.
+    ///
+    /// # Errors
+    ///
+    /// Fails when the totals cannot be written.
+    pub fn add_run_totals(&self, usage: &Usage) -> io::Result<()> {
+        if (usage.run_hits, usage.run_misses) == (0, 0) {
+            return Ok(());
+        }
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(self.root.join(Kind::Run.dir_name()))?;
+        let (hits, misses) = self.run_totals();
+        let text = format!("{} {}\n", hits + usage.run_hits, misses + usage.run_misses);
+        write_atomically(&self.root.join(RUN_TOTALS), text.as_bytes())
+    }
+
+    /// Build-script runs restored and missed since the store was created or cleared.
+    pub fn run_totals(&self) -> (u64, u64) {
+        let text = fs::read_to_string(self.root.join(RUN_TOTALS)).unwrap_or_default();
+        let mut numbers = text
+            .split_whitespace()
+            .map(|n| n.parse::<u64>().unwrap_or(0));
+        (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0))
+    }
+
     /// The directory of `kind`, opened below the root once both are checked; `Ok(None)`
     /// when it does not exist.
     fn kind_dir(&self, kind: Kind) -> Result<Option<OwnedFd>, Untrusted> {
@@ -490,6 +571,7 @@ impl ArtifactCache {
     /// Fails when an entry cannot be removed.
     pub fn clear(&self) -> io::Result<Removed> {
         let mut removed = Removed::default();
+        let _ = fs::remove_file(self.root.join(RUN_TOTALS));
         for kind in Kind::ALL {
             for entry in self.entries(kind) {
                 remove(&entry.path, &mut removed, entry.bytes)?;
@@ -1031,9 +1113,35 @@ mod tests {
                 reused: 2,
                 stored: 1,
                 refused: Vec::new(),
+                run_problems: Vec::new(),
+                run_hits: 0,
+                run_misses: 0,
             }
         );
         assert_eq!(Usage::read(&dir.path().join("none")), Usage::default());
+    }
+
+    /// Run hits and misses are counted apart from artifacts, and add up across builds
+    /// until the store is cleared.
+    #[test]
+    fn run_hits_and_misses_add_up_across_builds() {
+        let (dir, cache) = cache();
+        let log = dir.path().join("log");
+        let cache = cache.with_log(Some(log.clone()));
+        cache.store_bytes(Kind::Run, &key("r"), b"result").unwrap();
+        assert_eq!(cache.fetch_bytes(Kind::Run, &key("r")).unwrap(), b"result");
+        assert_eq!(cache.fetch_bytes(Kind::Run, &key("s")), None);
+        cache.note_run(true);
+        cache.note_run(false);
+        cache.note_run(false);
+        let usage = Usage::read(&log);
+        assert_eq!((usage.reused, usage.stored), (0, 0), "{usage:?}");
+        assert_eq!((usage.run_hits, usage.run_misses), (1, 2));
+        cache.add_run_totals(&usage).unwrap();
+        cache.add_run_totals(&usage).unwrap();
+        assert_eq!(cache.run_totals(), (2, 4));
+        cache.clear().unwrap();
+        assert_eq!(cache.run_totals(), (0, 0));
     }
 
     #[test]
@@ -1043,7 +1151,7 @@ mod tests {
             cache.store_bytes(kind, &key("x"), b"payload").unwrap();
         }
         let removed = cache.clear().unwrap();
-        assert_eq!(removed.entries, 3);
+        assert_eq!(removed.entries, 4);
         assert!(cache.stats().iter().all(|kind| kind.entries == 0));
     }
 

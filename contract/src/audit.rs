@@ -144,6 +144,10 @@ pub struct RunRecord {
     /// it ran natively), if any ran.
     #[serde(default)]
     pub confinement: Option<String>,
+    /// Where the run was restored from instead of run (the run cache's directory), when
+    /// it was: its `OUT_DIR` files came from there and what it printed was judged again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restored: Option<String>,
 }
 
 /// One reason a run failed: its kind and the sentence that says it (completing

@@ -52,6 +52,11 @@ pub const BASE_ENV_NAMES: &str = "CARGO_WASM_BUILD_BASE_ENV";
 /// `$XDG_CACHE_HOME/cargo-wasm-build/artifacts` (or `~/.cache/...`).
 pub const CACHE_ENV: &str = "CARGO_WASM_BUILD_CACHE";
 
+/// `off` turns the run cache off: every build script runs, none is restored from the
+/// store or stored in it (it is also read from the `[env]` table of the cargo
+/// configuration, which cargo passes to build scripts).
+pub const RUN_CACHE_ENV: &str = "CARGO_WASM_BUILD_RUN_CACHE";
+
 /// The size the store is trimmed to after a build, such as `2GiB` (the default).
 pub const CACHE_SIZE_ENV: &str = "CARGO_WASM_BUILD_CACHE_SIZE";
 

@@ -82,6 +82,8 @@ pub(crate) struct Broker {
     /// Grants' programs, resolved once.
     identities: HashMap<String, Option<ProgramFile>>,
     pub(crate) attempts: Vec<ExecAttempt>,
+    /// Every program the script asked for, and the file it found here.
+    pub(crate) programs: Vec<ProgramUse>,
     pub(crate) pending: Vec<(String, Capability)>,
     /// Programs the jail could not run: each fails the build, whatever the script made
     /// of the failure.
@@ -126,6 +128,7 @@ impl Broker {
             next_handle: 1,
             identities: HashMap::new(),
             attempts: Vec::new(),
+            programs: Vec::new(),
             pending: Vec::new(),
             jail_failures: Vec::new(),
             confinement: None,
@@ -215,7 +218,13 @@ impl Broker {
 
     /// Judges and, if allowed, starts the program `request` describes.
     pub(crate) fn spawn(&mut self, request: &SpawnRequest) -> Result<u32, Failure> {
-        let file = self.resolve(request)?;
+        let (found, file) = self.resolve(request);
+        self.programs.push(ProgramUse {
+            requested: request.program.clone(),
+            found,
+            file: file.as_ref().ok().map(|file| file.path.clone()),
+        });
+        let file = file?;
         let judged = self.judge(request, file);
         let line = command_line(request);
         let mut attempt = ExecAttempt {
@@ -264,7 +273,7 @@ impl Broker {
     /// The file the guest means: a path as given (relative to the request's working
     /// directory), or a bare name looked up on the host `PATH`; identified once, so
     /// that what is judged is what runs.
-    fn resolve(&self, request: &SpawnRequest) -> Result<ProgramFile, Failure> {
+    fn resolve(&self, request: &SpawnRequest) -> (Option<PathBuf>, Result<ProgramFile, Failure>) {
         let path = if request.program.contains('/') {
             request
                 .cwd
@@ -272,14 +281,18 @@ impl Broker {
                 .map_or_else(|| self.ctx.manifest_dir.clone(), PathBuf::from)
                 .join(&request.program)
         } else {
-            find_on_path(&request.program, self.ctx.host_path.as_deref()).ok_or((
-                status::NOT_FOUND,
-                format!("`{}`: program not found on PATH", request.program),
-            ))?
+            match find_on_path(&request.program, self.ctx.host_path.as_deref()) {
+                Some(path) => path,
+                None => {
+                    let message = format!("`{}`: program not found on PATH", request.program);
+                    return (None, Err((status::NOT_FOUND, message)));
+                }
+            }
         };
         let file = ProgramFile::identify(&path)
-            .map_err(|err| (status::NOT_FOUND, format!("{}: {err}", path.display())))?;
-        self.through_rustup_proxy(&path, file)
+            .map_err(|err| (status::NOT_FOUND, format!("{}: {err}", path.display())))
+            .and_then(|file| self.through_rustup_proxy(&path, file));
+        (Some(path), file)
     }
 
     /// The toolchain's own program for a rustup proxy (`~/.cargo/bin/cargo` is rustup,
@@ -868,6 +881,20 @@ fn command_line(request: &SpawnRequest) -> String {
         .collect::<Vec<_>>()
         .join(" ");
     Inert(&line).to_string()
+}
+
+/// A program a script asked for, and what it found on this machine: what a run's result
+/// depends on besides its inputs (a run cache keys on the file's contents).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ProgramUse {
+    /// The program as the script named it (a bare name is looked up on the host `PATH`).
+    pub requested: String,
+    /// The path it named here: as given (joined to the working directory), or what a
+    /// bare name found on the host `PATH`; `None` when `PATH` had none.
+    pub found: Option<PathBuf>,
+    /// The file it resolved to (symlinks and rustup proxies followed), or `None` when
+    /// there was none: the script was told so.
+    pub file: Option<PathBuf>,
 }
 
 /// The first executable file named `name` in the directories of `path`.

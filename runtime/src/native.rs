@@ -124,6 +124,7 @@ pub fn run(binary: &std::path::Path, ctx: &ExecContext) -> Result<RunOutput> {
         stderr_tail: stderr.tail(),
         elapsed: started.elapsed(),
         attempts: Vec::new(),
+        programs: Vec::new(),
         pending: Vec::new(),
         hidden_lookups: BTreeSet::new(),
         outside_lookups: BTreeSet::new(),

@@ -15,7 +15,7 @@ use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 use crate::SandboxEngine;
 use wasm_build_contract::audit::ExecAttempt;
 
-use crate::broker::{Broker, ExecContext};
+use crate::broker::{Broker, ExecContext, ProgramUse};
 use crate::engine::EPOCH_TICK;
 use crate::host_fs::HostFs;
 use crate::output::CappedOutput;
@@ -129,6 +129,8 @@ pub struct RunOutput {
     pub elapsed: Duration,
     /// Programs the guest tried to start.
     pub attempts: Vec<ExecAttempt>,
+    /// Every program the guest asked for, with the file it resolved to here.
+    pub programs: Vec<ProgramUse>,
     /// Capabilities the guest needed that nobody reviewed, with the attempt that needed
     /// each (the build fails on them).
     pub pending: Vec<(String, Capability)>,
@@ -316,6 +318,11 @@ impl Sandbox<'_> {
             .unwrap_or_default()
             .into_iter()
             .collect();
+        let programs = host
+            .broker
+            .as_mut()
+            .map(|broker| std::mem::take(&mut broker.programs))
+            .unwrap_or_default();
         let (attempts, pending, jail_failures, confinement, ran_untrusted, stopped, limited) =
             match host.broker.take() {
                 Some(mut broker) => (
@@ -343,6 +350,7 @@ impl Sandbox<'_> {
             stderr_tail: stderr.tail(),
             elapsed: started.elapsed(),
             attempts,
+            programs,
             pending,
             hidden_lookups,
             outside_lookups,

@@ -5,13 +5,15 @@
 //! the tool with [`STANDIN_ARG`](wasm_build_contract::manifest::STANDIN_ARG) and its own
 //! path; [`run`] reads the policy, runs the wasm module in the sandbox
 //! (`wasm-build-runtime`), judges every directive it printed ([`judge`]), prints the ones
-//! that pass for cargo, and appends what happened to the audit log.
+//! that pass for cargo, and appends what happened to the audit log. A run the
+//! [`run_cache`] holds is restored instead of run, and judged the same way.
 
 pub mod directive;
 mod exports;
 pub mod judge;
 mod out_dir;
 mod rerun;
+pub mod run_cache;
 mod sandbox_only;
 
 use std::borrow::Cow;
@@ -252,6 +254,26 @@ impl Prepared {
         })
     }
 
+    /// What the run cache keys a run of `module` on.
+    fn run_facts<'a>(
+        &'a self,
+        engine: &SandboxEngine,
+        module: &'a Path,
+    ) -> run_cache::RunFacts<'a> {
+        run_cache::RunFacts {
+            package: (&self.package.cargo.name, &self.package.cargo.version),
+            manifest_dir: &self.package.cargo.manifest_dir,
+            out_dir: &self.package.out_dir,
+            module,
+            engine_key: engine.compatibility_key(),
+            policy: &self.policy,
+            env: &self.env,
+            program_env: wasm_build_contract::env::program_defaults(std::env::vars_os()),
+            probe_env: wasm_build_runtime::probe_env::inherited(std::env::vars_os()),
+            exported: &self.exported,
+        }
+    }
+
     fn exec_context(&self) -> ExecContext {
         ExecContext {
             package: format!(
@@ -287,6 +309,8 @@ impl Prepared {
 pub fn run(exe: &Path, manifest: &StandIn) -> Result<i32> {
     let prepared = Prepared::from_env()?;
     let describe = prepared.package.cargo.describe();
+    // A native run is never cached: what it reads is not confined to what is keyed.
+    let mut cached = run_cache::Cached::Skipped;
     let output = match &manifest.script {
         Script::Wasm {
             module,
@@ -298,6 +322,11 @@ pub fn run(exe: &Path, manifest: &StandIn) -> Result<i32> {
             }
             let engine = SandboxEngine::get()?;
             let module_cache = ModuleCache::new(module_cache);
+            let (found, restored) = run_cache::look_up(&prepared.run_facts(&engine, module));
+            cached = found;
+            if let Some(output) = restored {
+                return finish(&prepared, output, (exe, manifest), &cached);
+            }
             let module = module_cache
                 .load(&engine, module_key, module)
                 .with_context(|| format!("failed to load the build script of {describe}"))?;
@@ -334,11 +363,15 @@ pub fn run(exe: &Path, manifest: &StandIn) -> Result<i32> {
             if prepared.policy.verdict(Capability::RunNatively) != Verdict::Allowed {
                 return native_no_longer_granted(exe, &prepared);
             }
+            run_cache::note_ineligible(
+                &prepared.package.cargo.name,
+                &run_cache::Ineligible::Native,
+            );
             wasm_build_runtime::native::run(binary, &prepared.exec_context())
         }
     }
     .with_context(|| format!("failed to run the build script of {describe}"))?;
-    finish(&prepared, output, (exe, manifest))
+    finish(&prepared, output, (exe, manifest), &cached)
 }
 
 /// The script was compiled natively while `run-natively` was granted, and the grant is
@@ -408,6 +441,7 @@ fn finish(
     prepared: &Prepared,
     output: RunOutput,
     (exe, manifest): (&Path, &StandIn),
+    cached: &run_cache::Cached,
 ) -> Result<i32> {
     let native = matches!(manifest.script, Script::Native { .. });
     let package = &prepared.package;
@@ -572,38 +606,38 @@ fn finish(
         && violations.is_empty()
         && output.jail_failures.is_empty()
         && output.limited.is_empty();
-    audit::append(
-        &manifest.audit_log,
-        &RunRecord {
-            package: package.cargo.name.clone(),
-            version: package.cargo.version.clone(),
-            manifest_dir: package.cargo.manifest_dir.clone(),
-            status,
-            script: Some(exe.to_path_buf()),
-            finished_at: audit::now(),
-            elapsed_ms: duration_ms(output.elapsed),
-            errors,
-            pending,
-            learned,
-            exec: output.attempts,
-            dropped: filtered.dropped,
-            hidden_env: hidden_lookups,
-            config_env: prepared.passed_env.config.clone(),
-            default_env: prepared.passed_env.defaults.clone(),
-            stopped: output.stopped.clone(),
-            probe_env_dropped: output.probe_env_dropped.clone(),
-            read_grants,
-            hidden_paths,
-            stderr_tail: if status == 0 {
-                Vec::new()
-            } else {
-                audit::last_lines(&output.stderr_tail, STDERR_TAIL_LINES)
-            },
-            native,
-            for_guest: manifest.for_guest,
-            confinement: output.confinement.clone(),
+    let mut record = RunRecord {
+        package: package.cargo.name.clone(),
+        version: package.cargo.version.clone(),
+        manifest_dir: package.cargo.manifest_dir.clone(),
+        status,
+        script: Some(exe.to_path_buf()),
+        finished_at: audit::now(),
+        elapsed_ms: duration_ms(output.elapsed),
+        errors,
+        pending,
+        learned,
+        exec: output.attempts.clone(),
+        dropped: filtered.dropped,
+        hidden_env: hidden_lookups,
+        config_env: prepared.passed_env.config.clone(),
+        default_env: prepared.passed_env.defaults.clone(),
+        stopped: output.stopped.clone(),
+        probe_env_dropped: output.probe_env_dropped.clone(),
+        read_grants,
+        hidden_paths,
+        stderr_tail: if status == 0 {
+            Vec::new()
+        } else {
+            audit::last_lines(&output.stderr_tail, STDERR_TAIL_LINES)
         },
-    );
+        native,
+        for_guest: manifest.for_guest,
+        confinement: output.confinement.clone(),
+        restored: None,
+    };
+    run_cache::after_run(cached, &output, &mut record);
+    audit::append(&manifest.audit_log, &record);
     // In a discovery run, cargo must go on to the scripts that depend on this one.
     Ok(if discovery && only_pending { 0 } else { status })
 }
