@@ -17,10 +17,11 @@ use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
 enum Sink {
     /// Kept in memory: build-script stdout is parsed and filtered before cargo sees it.
     Memory(Vec<u8>),
-    /// Forwarded to this process's stderr as they come, so long scripts show progress;
-    /// the last [`TAIL_BYTES`] are kept too, for a run whose stderr nobody saw (cargo
-    /// shows a build script's stderr only when it fails, and a discovery run hides it).
-    Stderr(Vec<u8>),
+    /// Forwarded to this process's stderr as they come (unless `forward` is off, in
+    /// tests), so long scripts show progress; the last [`TAIL_BYTES`] are kept too, for a
+    /// run whose stderr nobody saw (cargo shows a build script's stderr only when it
+    /// fails, and a discovery run hides it).
+    Stderr { tail: Vec<u8>, forward: bool },
 }
 
 /// How much of a forwarded stream [`CappedOutput::tail`] keeps.
@@ -45,7 +46,13 @@ impl CappedOutput {
 
     /// A stream forwarded to the host's stderr.
     pub(crate) fn stderr(budget: u64) -> Self {
-        Self::new(Sink::Stderr(Vec::new()), budget)
+        Self::new(
+            Sink::Stderr {
+                tail: Vec::new(),
+                forward: true,
+            },
+            budget,
+        )
     }
 
     fn new(sink: Sink, budget: u64) -> Self {
@@ -74,7 +81,7 @@ impl CappedOutput {
     pub(crate) fn take(&self) -> Vec<u8> {
         match &mut self.state().sink {
             Sink::Memory(bytes) => std::mem::take(bytes),
-            Sink::Stderr(_) => Vec::new(),
+            Sink::Stderr { .. } => Vec::new(),
         }
     }
 
@@ -82,7 +89,7 @@ impl CappedOutput {
     pub(crate) fn tail(&self) -> Vec<u8> {
         match &self.state().sink {
             Sink::Memory(_) => Vec::new(),
-            Sink::Stderr(tail) => tail.clone(),
+            Sink::Stderr { tail, .. } => tail.clone(),
         }
     }
 
@@ -97,10 +104,12 @@ impl CappedOutput {
         state.written += len;
         match &mut state.sink {
             Sink::Memory(kept) => kept.extend_from_slice(bytes),
-            Sink::Stderr(tail) => {
+            Sink::Stderr { tail, forward } => {
                 // The guest's stderr is diagnostics for a human; if our own stderr is
                 // gone there is nobody to tell, so a failed write is not the guest's fault.
-                let _ = std::io::stderr().write_all(bytes);
+                if *forward {
+                    let _ = std::io::stderr().write_all(bytes);
+                }
                 tail.extend_from_slice(bytes);
                 let excess = tail.len().saturating_sub(TAIL_BYTES);
                 tail.drain(..excess);
@@ -187,7 +196,13 @@ mod tests {
 
     #[test]
     fn a_forwarded_stream_keeps_its_last_bytes() {
-        let err = CappedOutput::stderr(1 << 20);
+        let err = CappedOutput::new(
+            Sink::Stderr {
+                tail: Vec::new(),
+                forward: false,
+            },
+            1 << 20,
+        );
         assert!(err.accept(&[b'a'; TAIL_BYTES]).is_ok());
         assert!(err.accept(b"thread 'main' panicked").is_ok());
         let tail = err.tail();
