@@ -237,7 +237,7 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
         if let Some(status) = signals::interrupted() {
             return Ok(status);
         }
-        print_discovered(&found, &build_policy.policy_file);
+        print_discovered(&found, &build_policy.policy_file, &output);
         records.extend(found);
     }
     for record in records.iter().filter(|record| !record.pending.is_empty()) {
@@ -394,7 +394,7 @@ pub fn learn(args: &[OsString]) -> Result<std::result::Result<(), i32>> {
         .filter(|record| !record.errors.is_empty())
         .cloned()
         .collect();
-    print_discovered(&stopped, &build_policy.policy_file);
+    print_discovered(&stopped, &build_policy.policy_file, &output);
     if !status.success() && records.is_empty() {
         let _ = writeln!(
             std::io::stderr(),
@@ -498,7 +498,7 @@ fn check_args(args: &[OsString]) -> Vec<&OsString> {
 /// The errors of the scripts the discovery run found waiting, as their stand-ins print
 /// them (cargo hid them: in that run they passed), after the last lines of stderr of
 /// those that failed.
-fn print_discovered(found: &[audit::RunRecord], policy: &PolicyFile) {
+fn print_discovered(found: &[audit::RunRecord], policy: &PolicyFile, output: &Output) {
     let mut text = String::new();
     for record in found {
         let package = policy.policy_for(&record.manifest_dir);
@@ -517,7 +517,10 @@ fn print_discovered(found: &[audit::RunRecord], policy: &PolicyFile) {
             }
         }
         text.push_str(&wasm_build_standin::failure_text(
-            &format!("`{} v{}`", record.package, record.version),
+            (
+                &format!("`{} v{}`", record.package, record.version),
+                output.color_choice() == "always",
+            ),
             (&policy.grant_site, &spec, package.allow_table.as_deref()),
             &record.errors,
             &record.pending,

@@ -175,6 +175,11 @@ fn a_failed_script_of_the_discovery_run_shows_its_stderr() {
         .stderr_has("could not compile the protos")
         .stderr_has("protoc said: sandbox[W101]: `protoc --version` did not run")
         .stderr_has("sandboxed build script of `user v0.1.0` needs permission to run `protoc`");
+    // What the tool prints again from the discovery run is coloured as the build is.
+    project
+        .wasm_build(&["--color", "always"])
+        .failure()
+        .stderr_has("\x1b[1;31merror[W101]:\x1b[0m sandboxed build script of `user v0.1.0` needs permission to run `protoc`");
 }
 
 /// What a learning build may never do: a program it runs has no network and writes

@@ -175,16 +175,20 @@ impl RunError {
         self.code.map_or_else(|| "error:".to_string(), Code::error)
     }
 
-    /// [`RunError::heading`] in cargo's bold red when the CLI colours its output (see
-    /// [`crate::vars::COLOR_ENV`]): a stand-in's stderr is no terminal, so it cannot tell.
-    pub fn shown_heading(&self) -> String {
-        let colour = std::env::var_os(crate::vars::COLOR_ENV).is_some_and(|v| v == "always");
+    /// [`RunError::heading`], in cargo's bold red when the output is coloured.
+    pub fn shown_heading(&self, colour: bool) -> String {
         if colour {
             format!("\x1b[1;31m{}\x1b[0m", self.heading())
         } else {
             self.heading()
         }
     }
+}
+
+/// Whether the CLI colours its output, as it tells its stand-ins (see
+/// [`crate::vars::COLOR_ENV`]): a stand-in's stderr is no terminal, so it cannot tell.
+pub fn coloured_by_env() -> bool {
+    std::env::var_os(crate::vars::COLOR_ENV).is_some_and(|v| v == "always")
 }
 
 /// A [`RunError`] as read back: audit logs written before codes existed hold the sentence

@@ -962,7 +962,7 @@ fn report(
     let spec = policy.grant_spec(&package.cargo.name, &package.cargo.version);
     let table = policy.allow_table.as_deref();
     let text = failure_text(
-        &package.cargo.describe(),
+        (&package.cargo.describe(), audit::coloured_by_env()),
         (site, &spec, table),
         errors,
         pending,
@@ -976,7 +976,7 @@ fn report(
 /// [`InertLines`] throughout: errors quote what the script printed, ran and named, and
 /// the stand-in and the CLI both print this text as it is.
 pub fn failure_text(
-    described: &str,
+    (described, colour): (&str, bool),
     (site, spec, existing): (&GrantSite, &str, Option<&[Capability]>),
     errors: &[RunError],
     pending: &[Capability],
@@ -990,7 +990,7 @@ pub fn failure_text(
         let sentence = format!("sandboxed build script of {described} {}\n", error.message);
         text.push_str(&format!(
             "{} {}",
-            error.shown_heading(),
+            error.shown_heading(colour),
             InertLines(&sentence)
         ));
     }
@@ -1126,7 +1126,7 @@ mod tests {
         let site = GrantSite::default();
         let run_sh = Capability::Exec("sh".into());
         let text = failure_text(
-            "`x v1.0.0`",
+            ("`x v1.0.0`", false),
             (&site, "x@1.0.0", None),
             &[
                 RunError::new(Code::W501, "exited with status 3"),
@@ -1195,7 +1195,7 @@ mod tests {
         ];
         let errors = pending_errors(&pending);
         let text = failure_text(
-            "`x v1.0.0`",
+            ("`x v1.0.0`", false),
             (&GrantSite::default(), "x@1.0.0", None),
             &errors,
             &[program],
