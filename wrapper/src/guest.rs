@@ -266,13 +266,9 @@ impl GuestCompiler {
         let _ = std::io::stderr().write_all(&output.stderr);
         if output.status.success() {
             let sandbox_only = match (libraries, &self.cfgs) {
-                (Libraries::Built(_), Some(cfgs)) => crate::sandbox_only::of_native_tree(
-                    cfgs,
-                    invocation
-                        .values("--extern")
-                        .filter_map(|value| Extern::parse(value).path)
-                        .filter(|path| is_rust_library(path)),
-                ),
+                (Libraries::Built(_), Some(cfgs)) => {
+                    crate::sandbox_only::of_native_tree(cfgs, invocation.linked_libraries())
+                }
                 _ => merged(&[], &linked),
             };
             return Ok(CompiledScript { wasm, sandbox_only });
@@ -569,11 +565,7 @@ impl GuestCompiler {
         &self,
         native: &Invocation,
     ) -> Result<BTreeMap<PathBuf, GuestLibrary>, GuestCompileError> {
-        let mut paths: Vec<PathBuf> = native
-            .values("--extern")
-            .filter_map(|value| Extern::parse(value).path)
-            .filter(|path| is_rust_library(path))
-            .collect();
+        let mut paths = native.linked_libraries();
         paths.dedup();
         let Some((first, rest)) = paths.split_first() else {
             return Ok(BTreeMap::new());

@@ -171,10 +171,8 @@ fn direct_dependencies(script: &Invocation, state: &StateDir) -> Result<Vec<Dire
         let record = Record::load(&state.records(), stem)?;
         let env = |name: &str| {
             record
-                .env
-                .iter()
-                .find(|(key, _)| key == name)
-                .map(|(_, value)| value.clone())
+                .var(name)
+                .map(String::from)
                 .with_context(|| format!("the record of `{stem}` lacks {name}"))
         };
         let invocation = record.invocation()?;

@@ -180,6 +180,16 @@ impl Invocation {
         self.values("--extern").map(Extern::parse).collect()
     }
 
+    /// The files of the Rust libraries `--extern` names (not proc macros): what a guest
+    /// compile links in their stead.
+    pub fn linked_libraries(&self) -> Vec<PathBuf> {
+        self.externs()
+            .into_iter()
+            .filter_map(|external| external.path)
+            .filter(|path| crate::guest::is_rust_library(path))
+            .collect()
+    }
+
     /// The input file: the one plain argument that is not a flag.
     pub fn input(&self) -> Option<&str> {
         self.args.iter().find_map(|arg| match arg {

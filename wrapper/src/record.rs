@@ -138,6 +138,14 @@ impl Record {
             .with_context(|| format!("{} is corrupt; run `cargo clean`", path.display()))
     }
 
+    /// The value cargo gave `name` for this compile, if it set it.
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.env
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
     /// The environment for replaying this compile: the current one without what cargo
     /// set for the current compile, plus what it set for the recorded one.
     pub fn replay_env(&self) -> Vec<(OsString, OsString)> {

@@ -13,9 +13,8 @@ use serde::{Deserialize, Serialize};
 use wasm_build_contract::manifest::SandboxOnlyCode;
 
 use crate::cfg_scan::{attribute_cfgs, crate_sources};
-use crate::guest::is_rust_library;
 use crate::host_cfg::{CfgSet, HostCfgs};
-use crate::invocation::{Extern, Invocation};
+use crate::invocation::Invocation;
 use crate::record::Record;
 use crate::state::StateDir;
 
@@ -85,12 +84,7 @@ pub(crate) fn of_native_tree(
                 all.push(code);
             }
         }
-        stack.extend(
-            invocation
-                .values("--extern")
-                .filter_map(|value| Extern::parse(value).path)
-                .filter(|path| is_rust_library(path)),
-        );
+        stack.extend(invocation.linked_libraries());
     }
     all
 }
@@ -143,16 +137,9 @@ fn scan(
 
 /// `name vX.Y.Z` from the compile's environment.
 fn package_label(record: &Record) -> Option<String> {
-    let value = |name: &str| {
-        record
-            .env
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.clone())
-    };
     Some(format!(
         "{} v{}",
-        value("CARGO_PKG_NAME")?,
-        value("CARGO_PKG_VERSION")?
+        record.var("CARGO_PKG_NAME")?,
+        record.var("CARGO_PKG_VERSION")?
     ))
 }

@@ -113,11 +113,7 @@ impl TwinInputs<'_> {
     }
 
     fn env(&self, name: &str) -> Option<&str> {
-        self.record
-            .env
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
+        self.record.var(name)
     }
 
     fn out_dir(&self) -> Option<PathBuf> {
