@@ -23,7 +23,7 @@ use wasm_build_contract::cargo::is_crates_io;
 use wasm_build_contract::vars::{AUDIT_LOG_ENV, GUEST_FACADE_ENV};
 
 use crate::facade;
-use crate::guest::{GUEST_TARGET, is_rust_library};
+use crate::guest::GUEST_TARGET;
 use crate::invocation::Invocation;
 use crate::record::{Record, is_cargo_compile_var};
 use crate::state::StateDir;
@@ -160,10 +160,7 @@ pub fn build(
 /// The Rust libraries the build script links, from the records of their native compiles.
 fn direct_dependencies(script: &Invocation, state: &StateDir) -> Result<Vec<Direct>> {
     let mut directs = Vec::new();
-    for external in script.externs() {
-        let Some(native) = external.path.filter(|path| is_rust_library(path)) else {
-            continue;
-        };
+    for native in script.linked_libraries() {
         let stem = native
             .file_stem()
             .and_then(|stem| stem.to_str())
