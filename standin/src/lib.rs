@@ -547,7 +547,8 @@ fn finish(
         .collect();
     // What a learning build let the script use awaits review too, but stopped nothing.
     let was_learned = |capability: &Capability| policy.unreviewed(capability.clone()).permits();
-    let learned: Vec<Capability> = pending.iter().filter(|c| was_learned(c)).cloned().collect();
+    let (learned, mut blocked): (Vec<Capability>, Vec<Capability>) =
+        pending.iter().cloned().partition(|c| was_learned(c));
     let blocking: Vec<(Attempt, Capability)> = filtered
         .pending
         .iter()
@@ -555,13 +556,8 @@ fn finish(
         .cloned()
         .collect();
     errors.extend(pending_errors(&blocking));
-    let mut blocked: Vec<Capability> = pending
-        .iter()
-        .filter(|c| !was_learned(c))
-        .cloned()
-        .collect();
-    if let Some(program) = needs_run_built(native, &output.exit, policy, &package.out_dir)
-        && blocked.is_empty()
+    if blocked.is_empty()
+        && let Some(program) = needs_run_built(native, &output.exit, policy, &package.out_dir)
     {
         errors.push(RunError::new(
             Code::W101,
