@@ -116,6 +116,11 @@ pub enum Network {
     /// D-Bus bus), netlink and every other family stay out of reach, and so does the rest
     /// of the jail.
     Internet,
+    /// TCP to this one address and nowhere else: the filtering proxy the tool runs for the
+    /// program, which decides which hosts it reaches. A `connect` anywhere else (another
+    /// port, another address, a name the program resolved itself) is refused and kept as a
+    /// refusal, UDP and raw sockets cannot be created, and nothing can be listened on.
+    Proxy(std::net::SocketAddr),
 }
 
 /// Whose native code the program may end up running, which decides the layers it needs.

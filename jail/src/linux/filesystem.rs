@@ -204,7 +204,7 @@ fn ruleset(version: u8, network: Network) -> Result<RulesetCreated, String> {
         .set_compatibility(CompatLevel::HardRequirement)
         .handle_access(AccessFs::from_all(abi))
         .map_err(|err| format!("Landlock refused the filesystem rights of ABI {version}: {err}"))?;
-    if version >= 4 && network == Network::None {
+    if version >= 4 && network != Network::Internet {
         ruleset = ruleset
             .handle_access(AccessNet::BindTcp | AccessNet::ConnectTcp)
             .map_err(|err| format!("Landlock refused the TCP rights: {err}"))?;

@@ -576,7 +576,8 @@ fn self_only(arg: u8) -> Rule {
 
 fn socket(network: Network) -> Rule {
     match network {
-        Network::None => Rule::always(REFUSED),
+        // Not enforced yet: refused like no network until the supervisor judges `connect`.
+        Network::None | Network::Proxy(_) => Rule::always(REFUSED),
         Network::Internet => Rule::always(REFUSED)
             .when(0, Test::Eq(libc::AF_INET as u32), Action::Allow)
             .when(0, Test::Eq(libc::AF_INET6 as u32), Action::Allow),
