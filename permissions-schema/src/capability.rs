@@ -7,6 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::inert::{Inert, is_invisible_control};
+use crate::net::{HostPattern, NetworkHost};
 
 /// A cargo directive that the sandbox passes only when granted, because it reaches past
 /// the package being built.
@@ -157,8 +158,12 @@ pub enum Capability {
     Read(String),
     /// Write a directory outside `OUT_DIR`.
     Write(String),
-    /// Let a granted program use the network.
+    /// Let a granted program connect to public addresses, any host, through the tool's
+    /// filtering proxy.
     Network(String),
+    /// Let a granted program connect to one host (and port), through the proxy: an
+    /// address that is not public only this way, named (see [`crate::net`]).
+    NetworkHost(NetworkHost),
     /// Pass a directive that reaches past the package.
     Directive(GatedDirective),
     /// Add a library search path outside `OUT_DIR` and the package.
@@ -199,7 +204,7 @@ impl Capability {
             Capability::Env(_) => CapabilityKey::Env,
             Capability::Read(_) => CapabilityKey::Read,
             Capability::Write(_) => CapabilityKey::Write,
-            Capability::Network(_) => CapabilityKey::Network,
+            Capability::Network(_) | Capability::NetworkHost(_) => CapabilityKey::Network,
             Capability::Directive(_) => CapabilityKey::Directives,
             Capability::LinkSearch(_) => CapabilityKey::LinkSearch,
             Capability::RunNatively => CapabilityKey::RunNatively,
@@ -226,7 +231,19 @@ impl Capability {
                 | Capability::DangerousWrite(_)
                 | Capability::DangerousRustcEnv(_)
                 | Capability::RunNatively
-        )
+        ) || self.reaches_non_public_address()
+    }
+
+    /// Whether this is a network grant of an address that is not public: this machine,
+    /// its link, a private network.
+    fn reaches_non_public_address(&self) -> bool {
+        match self {
+            Capability::NetworkHost(grant) => grant
+                .host
+                .parse::<HostPattern>()
+                .is_ok_and(|host| host.is_dangerous()),
+            _ => false,
+        }
     }
 
     /// Whether a learning build (`cargo wasm-build approve --learn`) may let a script use
@@ -260,7 +277,21 @@ impl Capability {
             | Capability::DangerousWrite(value)
             | Capability::DangerousRustcEnv(value) => value.clone(),
             Capability::Directive(gated) => gated.key().to_string(),
+            Capability::NetworkHost(grant) => format!("{} to {}", grant.program, grant.host),
             Capability::RunNatively | Capability::RunBuilt => "true".to_string(),
+        }
+    }
+
+    /// The entry within that key's array as TOML writes it: a string, or for a host of a
+    /// network grant `{ program = "curl", hosts = ["github.com"] }`.
+    pub fn toml_entry(&self) -> String {
+        match self {
+            Capability::NetworkHost(grant) => format!(
+                "{{ program = {}, hosts = [{}] }}",
+                toml_string(&grant.program),
+                toml_string(&grant.host)
+            ),
+            other => toml_string(&other.toml_value()),
         }
     }
 
@@ -274,11 +305,7 @@ impl Capability {
         if self.is_flag() {
             return format!("{} = true", self.toml_key());
         }
-        format!(
-            "{} = [{}]",
-            self.toml_key(),
-            toml_string(&self.toml_value())
-        )
+        format!("{} = [{}]", self.toml_key(), self.toml_entry())
     }
 }
 
@@ -292,7 +319,19 @@ impl Capability {
             Capability::Env(name) => format!("use the environment variable {}", code(name)),
             Capability::Read(path) => format!("read {}", code(path)),
             Capability::Write(path) => format!("write {}", code(path)),
-            Capability::Network(program) => format!("let {} use the network", code(program)),
+            Capability::Network(program) => {
+                format!("let {} connect to public addresses", code(program))
+            }
+            Capability::NetworkHost(grant) if self.reaches_non_public_address() => format!(
+                "let {} connect to {} (dangerous: not a public address)",
+                code(&grant.program),
+                code(&grant.host)
+            ),
+            Capability::NetworkHost(grant) => format!(
+                "let {} connect to {}",
+                code(&grant.program),
+                code(&grant.host)
+            ),
             Capability::Directive(gated) => format!("emit {}", code(&format!("cargo:{gated}"))),
             Capability::LinkSearch(path) => {
                 format!("add {} to the library search path", code(path))

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::capability::{Capability, toml_string};
+use crate::capability::{Capability, CapabilityKey, toml_string};
 use crate::hygiene::PathRules;
 
 /// Where the consumer's grants live, so every hint names the table that `approve` writes:
@@ -75,6 +75,7 @@ pub fn package_spec(name: &str, version: &str) -> String {
 pub fn grant_lines(capabilities: &[Capability]) -> Vec<String> {
     let mut by_key: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     let mut flags: Vec<String> = Vec::new();
+    let mut network = crate::CapabilitySet::default();
     for capability in capabilities {
         if capability.is_flag() {
             let line = capability.toml_line();
@@ -83,11 +84,20 @@ pub fn grant_lines(capabilities: &[Capability]) -> Vec<String> {
             }
             continue;
         }
+        if let Capability::NetworkHost(_) = capability {
+            // One `{ program, hosts }` table per program, below.
+            let _ = network.insert(capability.clone());
+            continue;
+        }
         let values = by_key.entry(capability.toml_key()).or_default();
-        let value = toml_string(&capability.toml_value());
+        let value = capability.toml_entry();
         if !values.contains(&value) {
             values.push(value);
         }
+    }
+    if !network.network.is_empty() {
+        let values = by_key.entry(CapabilityKey::Network.key()).or_default();
+        values.extend(network.network.iter().map(ToString::to_string));
     }
     by_key
         .into_iter()

@@ -12,6 +12,7 @@ mod grant_hint;
 pub mod hygiene;
 pub mod inert;
 mod limits;
+pub mod net;
 pub mod schema;
 mod spec;
 mod tables;
@@ -22,6 +23,7 @@ pub use code::Code;
 pub use diagnostic::{Diagnostic, Rendered, SourceFile, did_you_mean};
 pub use grant_hint::{GrantSite, grant_help, grant_lines, package_spec};
 pub use limits::Limits;
+pub use net::{HostPattern, HostsEntry, NetworkEntry, NetworkHost, NetworkRules};
 pub use spec::PackageSpec;
 pub use tables::{
     CAPABILITY_KEYS, CONSUMER_KEYS, CapabilitySet, ConsumerPolicy, LimitKey, LimitOverrides, Mode,

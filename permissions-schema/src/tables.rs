@@ -32,6 +32,7 @@ use crate::code::Code;
 use crate::diagnostic::{Diagnostic, SourceFile, did_you_mean};
 use crate::hygiene::{self, PathRules};
 use crate::limits::Limits;
+use crate::net::{HostPattern, HostsEntry, NetworkEntry, NetworkHost};
 use crate::spec::PackageSpec;
 use crate::values::{ByteSize, CargoEnvName, EnvPattern, Program, TimeLimit, ValueError};
 
@@ -285,8 +286,10 @@ pub struct CapabilitySet {
     pub read: Vec<String>,
     /// Paths its programs may write, likewise.
     pub write: Vec<String>,
-    /// Programs (also in `exec`) that may use the network.
-    pub network: Vec<Program>,
+    /// Programs (also in `exec`) that may use the network, through the tool's filtering
+    /// proxy: a program alone reaches public addresses only; `{ program, hosts }` names
+    /// the hosts it may reach (an address that is not public only when named).
+    pub network: Vec<NetworkEntry>,
     /// Directives that reach past the package.
     pub directives: Vec<GatedDirective>,
     /// Library search paths outside what the script can read.
@@ -321,7 +324,16 @@ impl CapabilitySet {
             CapabilityKey::Env => texts(&self.env),
             CapabilityKey::Read => self.read.clone(),
             CapabilityKey::Write => self.write.clone(),
-            CapabilityKey::Network => texts(&self.network),
+            CapabilityKey::Network => self
+                .network
+                .iter()
+                .map(|entry| match entry {
+                    NetworkEntry::Public(program) => program.to_string(),
+                    NetworkEntry::Hosts(hosts) => {
+                        format!("{} to {}", hosts.program, texts(&hosts.hosts).join(", "))
+                    }
+                })
+                .collect(),
             CapabilityKey::Directives => texts(&self.directives),
             CapabilityKey::LinkSearch => self.link_search.clone(),
             CapabilityKey::DangerousEnv => texts(&self.dangerous_env),
@@ -366,12 +378,19 @@ impl CapabilitySet {
         );
         all.extend(self.read.iter().cloned().map(Capability::Read));
         all.extend(self.write.iter().cloned().map(Capability::Write));
-        all.extend(
-            self.network
-                .iter()
-                .map(ToString::to_string)
-                .map(Capability::Network),
-        );
+        for entry in &self.network {
+            match entry {
+                NetworkEntry::Public(program) => all.push(Capability::Network(program.to_string())),
+                NetworkEntry::Hosts(entry) => {
+                    all.extend(entry.hosts.iter().map(|host| {
+                        Capability::NetworkHost(NetworkHost {
+                            program: entry.program.to_string(),
+                            host: host.to_string(),
+                        })
+                    }));
+                }
+            }
+        }
         all.extend(self.directives.iter().copied().map(Capability::Directive));
         all.extend(self.link_search.iter().cloned().map(Capability::LinkSearch));
         if self.run_natively {
@@ -443,7 +462,8 @@ impl CapabilitySet {
             Capability::Env(v) => add(&mut self.env, env(&v)?),
             Capability::Read(v) => add(&mut self.read, v),
             Capability::Write(v) => add(&mut self.write, v),
-            Capability::Network(v) => add(&mut self.network, v.parse()?),
+            Capability::Network(v) => add(&mut self.network, NetworkEntry::Public(v.parse()?)),
+            Capability::NetworkHost(grant) => self.add_network_host(&grant)?,
             Capability::Directive(v) => add(&mut self.directives, v),
             Capability::LinkSearch(v) => add(&mut self.link_search, v),
             Capability::RunNatively => self.run_natively = true,
@@ -452,6 +472,26 @@ impl CapabilitySet {
             Capability::DangerousRead(v) => add(&mut self.dangerous_read, v),
             Capability::DangerousWrite(v) => add(&mut self.dangerous_write, v),
             Capability::DangerousRustcEnv(v) => add(&mut self.dangerous_rustc_env, v.parse()?),
+        }
+        Ok(())
+    }
+
+    /// Adds one host of a program's network grant to the program's `{ program, hosts }`
+    /// entry, or a new entry.
+    fn add_network_host(&mut self, grant: &NetworkHost) -> Result<(), ValueError> {
+        let program: Program = grant.program.parse()?;
+        let host: HostPattern = grant.host.parse()?;
+        let existing = self.network.iter_mut().find_map(|entry| match entry {
+            NetworkEntry::Hosts(entry) if entry.program == program => Some(entry),
+            _ => None,
+        });
+        match existing {
+            Some(entry) if entry.hosts.contains(&host) => {}
+            Some(entry) => entry.hosts.push(host),
+            None => self.network.push(NetworkEntry::Hosts(HostsEntry {
+                program,
+                hosts: vec![host],
+            })),
         }
         Ok(())
     }
@@ -851,9 +891,7 @@ fn parse_capability(
     let refused = |problem: Option<(String, String)>| problem.filter(|_| !hazards.reclassify);
     match kind {
         CapabilityKey::Exec => set.exec = entries(file, value, key, errors, str::parse, harmless),
-        CapabilityKey::Network => {
-            set.network = entries(file, value, key, errors, str::parse, harmless)
-        }
+        CapabilityKey::Network => set.network = network_entries(file, value, errors),
         CapabilityKey::Env => {
             let all = entries(file, value, key, errors, str::parse, |pattern| {
                 refused(hygiene::env_problem(pattern))
@@ -907,6 +945,92 @@ fn parse_capability(
             )),
         },
     }
+}
+
+/// The entries of `network`: program names, and `{ program, hosts }` tables, each
+/// malformed one reported at its own span and left out.
+fn network_entries(
+    file: &SourceFile<'_>,
+    value: &Item,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<NetworkEntry> {
+    const SHAPE: &str = "write `network = [\"curl\"]` (public addresses only) or \
+         `network = [{ program = \"curl\", hosts = [\"github.com\", \"*.pyke.io:443\"] }]`";
+    let Some(array) = value.as_array() else {
+        errors.push(
+            file.error(Code::W002, value.span(), "`network` must be an array")
+                .with_help(SHAPE),
+        );
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut report = |span: Span, ValueError { message, help }: ValueError| {
+        errors.push(file.error(Code::W002, span, message).with_help(help));
+    };
+    for element in array.iter() {
+        let span = element.span();
+        if let Some(text) = element.as_str() {
+            match text.parse::<Program>() {
+                Ok(program) => out.push(NetworkEntry::Public(program)),
+                Err(why) => report(span, why),
+            }
+            continue;
+        }
+        let Some(table) = element.as_inline_table() else {
+            report(
+                span,
+                ValueError {
+                    message: "`network` entries must be programs or `{ program, hosts }` tables"
+                        .into(),
+                    help: SHAPE.into(),
+                },
+            );
+            continue;
+        };
+        match hosts_entry(table) {
+            Ok(entry) => out.push(NetworkEntry::Hosts(entry)),
+            Err(why) => report(span, why),
+        }
+    }
+    out
+}
+
+/// One `{ program = "curl", hosts = [...] }` entry of `network`.
+fn hosts_entry(table: &toml_edit::InlineTable) -> Result<HostsEntry, ValueError> {
+    let shape = || ValueError {
+        message: "a `network` table needs `program` (a string) and `hosts` (an array of \
+                  hosts), nothing else"
+            .into(),
+        help: "write `{ program = \"curl\", hosts = [\"github.com\", \"127.0.0.1:8080\"] }`".into(),
+    };
+    if table
+        .iter()
+        .any(|(key, _)| key != "program" && key != "hosts")
+    {
+        return Err(shape());
+    }
+    let program = table
+        .get("program")
+        .and_then(|v| v.as_str())
+        .ok_or_else(shape)?;
+    let hosts = table
+        .get("hosts")
+        .and_then(|v| v.as_array())
+        .ok_or_else(shape)?;
+    let mut entry = HostsEntry {
+        program: program.parse()?,
+        hosts: Vec::new(),
+    };
+    for host in hosts.iter() {
+        let host: HostPattern = host.as_str().ok_or_else(shape)?.parse()?;
+        if !entry.hosts.contains(&host) {
+            entry.hosts.push(host);
+        }
+    }
+    if entry.hosts.is_empty() {
+        return Err(shape());
+    }
+    Ok(entry)
 }
 
 /// Appends the values of `more` that `list` does not hold yet: a dangerous key may be
@@ -1197,6 +1321,79 @@ env = ["A*B"]
         assert!(
             all.contains("error[W002]: invalid variable pattern `A*B`"),
             "{all}"
+        );
+    }
+
+    /// `network` holds programs (public addresses) and `{ program, hosts }` tables; each
+    /// host is one capability, a non-public address a dangerous one, and what `approve`
+    /// adds for a host joins the program's table.
+    #[test]
+    fn network_grants_name_programs_or_their_hosts() {
+        let text = r#"
+[workspace.metadata.sandbox.allow."a@1.0.0"]
+network = ["git", { program = "curl", hosts = ["GitHub.com.", "*.pyke.io:443", "127.0.0.1:8080"] }]
+"#;
+        let table = parse(
+            text,
+            &["workspace", "metadata", "sandbox"],
+            TableKind::Workspace,
+        )
+        .unwrap();
+        let mut set = table.consumer.unwrap().allow["a@1.0.0"].clone();
+        let capabilities = set.capabilities();
+        let lines: Vec<String> = capabilities.iter().map(Capability::toml_line).collect();
+        assert_eq!(
+            lines,
+            [
+                r#"network = ["git"]"#,
+                r#"network = [{ program = "curl", hosts = ["github.com"] }]"#,
+                r#"network = [{ program = "curl", hosts = ["*.pyke.io:443"] }]"#,
+                r#"network = [{ program = "curl", hosts = ["127.0.0.1:8080"] }]"#,
+            ]
+        );
+        let dangerous: Vec<bool> = capabilities.iter().map(Capability::is_dangerous).collect();
+        assert_eq!(dangerous, [false, false, false, true]);
+        assert!(capabilities.iter().all(|c| !c.is_learnable()));
+        set.insert(Capability::NetworkHost(NetworkHost {
+            program: "curl".into(),
+            host: "[::1]:9".into(),
+        }))
+        .unwrap();
+        assert_eq!(
+            set.values(CapabilityKey::Network),
+            [
+                "git",
+                "curl to github.com, *.pyke.io:443, 127.0.0.1:8080, [::1]:9"
+            ]
+        );
+        assert_eq!(
+            crate::grant_lines(&set.capabilities()),
+            [
+                r#"network = ["git", { program = "curl", hosts = ["github.com", "*.pyke.io:443", "127.0.0.1:8080", "[::1]:9"] }]"#
+            ]
+        );
+
+        let bad = r#"
+[workspace.metadata.sandbox.allow."a@1.0.0"]
+network = [{ program = "curl" }, { program = "curl", hosts = ["10.0.0.0/8"] }, { program = "curl", hosts = [], extra = 1 }, 3, { program = "curl", hosts = ["127.1"] }]
+"#;
+        let errors = parse(
+            bad,
+            &["workspace", "metadata", "sandbox"],
+            TableKind::Workspace,
+        )
+        .unwrap_err()
+        .join("\n");
+        assert_eq!(errors.matches("error[W002]").count(), 5, "{errors}");
+        assert!(
+            errors.contains("`\"10.0.0.0/8\"` is an address range")
+                || errors.contains("\"10.0.0.0/8\" is an address range"),
+            "{errors}"
+        );
+        assert!(errors.contains("\"127.1\" is not a host"), "{errors}");
+        assert!(
+            errors.contains("`network` entries must be programs or `{ program, hosts }` tables"),
+            "{errors}"
         );
     }
 
