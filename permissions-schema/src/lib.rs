@@ -23,7 +23,7 @@ pub use code::Code;
 pub use diagnostic::{Diagnostic, Rendered, SourceFile, did_you_mean};
 pub use grant_hint::{GrantSite, grant_help, grant_lines, package_spec};
 pub use limits::Limits;
-pub use net::{HostPattern, HostsEntry, NetworkEntry, NetworkHost, NetworkRules};
+pub use net::{Host, HostPattern, HostsEntry, NetworkEntry, NetworkHost, NetworkRules, Refusal};
 pub use spec::PackageSpec;
 pub use tables::{
     CAPABILITY_KEYS, CONSUMER_KEYS, CapabilitySet, ConsumerPolicy, LimitKey, LimitOverrides, Mode,

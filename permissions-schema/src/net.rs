@@ -225,6 +225,29 @@ fn dns_name(text: &str) -> Option<String> {
     (!numeric).then_some(name)
 }
 
+/// The host and port of an authority as a proxy request names them (`github.com:443`,
+/// `[::1]:8080`), with `default_port` when it names none.
+///
+/// # Errors
+///
+/// When the host is malformed (see [`Host::parse`]) or the port is not one.
+pub fn parse_authority(text: &str, default_port: u16) -> Result<(Host, u16), ValueError> {
+    let (host, port) = split_port(text).ok_or_else(|| bad_host(text))?;
+    // An IPv6 address in an authority is bracketed: `::1:80` is no host and port.
+    if host.contains(':') && !host.starts_with('[') {
+        return Err(bad_host(text));
+    }
+    let port = match port {
+        None => default_port,
+        Some(port) => port
+            .parse::<u16>()
+            .ok()
+            .filter(|port| *port != 0)
+            .ok_or_else(|| bad_host(text))?,
+    };
+    Ok((Host::parse(host)?, port))
+}
+
 /// Which hosts a host entry names.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum HostMatch {
@@ -644,6 +667,19 @@ mod tests {
             "é.com",
         ] {
             assert!(Host::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn authorities_read_host_and_port() {
+        let read = |text: &str| parse_authority(text, 80).map(|(h, p)| format!("{h} {p}"));
+        assert_eq!(read("GitHub.com:443").unwrap(), "github.com 443");
+        assert_eq!(read("github.com.").unwrap(), "github.com 80");
+        assert_eq!(read("[::1]:8080").unwrap(), "[::1] 8080");
+        assert_eq!(read("[::ffff:127.0.0.1]:1").unwrap(), "[::ffff:127.0.0.1] 1");
+        assert_eq!(read("0.0.0.0:9").unwrap(), "0.0.0.0 9");
+        for bad in ["::1:80", "[::1]8080", "a.com:0", "a.com:x", "user@a.com:80", "", ":80"] {
+            assert!(read(bad).is_err(), "{bad:?}");
         }
     }
 
