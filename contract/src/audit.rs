@@ -65,6 +65,76 @@ impl std::fmt::Display for ExecVerdict {
     }
 }
 
+/// One connection a network-granted program asked the tool's filtering proxy for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkUse {
+    /// The program, as its grant names it.
+    pub program: String,
+    /// The host as the program named it: a name in lower case, or an address.
+    pub host: String,
+    /// The port.
+    pub port: u16,
+    /// The address connected to (or refused), when the name resolved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// Bytes from the program to the host.
+    pub sent: u64,
+    /// Bytes from the host to the program.
+    pub received: u64,
+    /// What became of it.
+    pub verdict: NetworkVerdict,
+    /// Why it was refused or failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    /// For a refused one, the host entry that would allow it (`127.0.0.1:8080`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant: Option<String>,
+}
+
+impl NetworkUse {
+    /// The grant that would allow a refused connection.
+    pub fn capability(&self) -> Option<Capability> {
+        let host = self.grant.clone()?;
+        Some(Capability::NetworkHost(
+            wasm_build_permissions_schema::NetworkHost {
+                program: self.program.clone(),
+                host,
+            },
+        ))
+    }
+
+    /// `host:port`, an IPv6 address in brackets.
+    pub fn authority(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
+/// What became of a connection through the proxy.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum NetworkVerdict {
+    /// Granted: made, and the bytes went through.
+    Allowed,
+    /// Not granted: refused before anything left the machine.
+    Refused,
+    /// Granted, but it could not be made (no such name, no answer), or the request was
+    /// no proxy request.
+    Failed,
+}
+
+impl NetworkVerdict {
+    /// The word the audit log and the permission display use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NetworkVerdict::Allowed => "allowed",
+            NetworkVerdict::Refused => "refused",
+            NetworkVerdict::Failed => "failed",
+        }
+    }
+}
+
 /// What one run of a build script did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunRecord {
@@ -97,6 +167,13 @@ pub struct RunRecord {
     /// Programs the script tried to start, and the verdict on each.
     #[serde(default)]
     pub exec: Vec<ExecAttempt>,
+    /// Connections its network-granted programs asked the proxy for, and the verdict on
+    /// each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub network: Vec<NetworkUse>,
+    /// Connections past what the proxy records, or refused because too many were open.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub network_unrecorded: u64,
     /// Directives dropped as unsafe and unneeded, with why.
     #[serde(default)]
     pub dropped: Vec<String>,
@@ -148,6 +225,10 @@ pub struct RunRecord {
     /// it was: its `OUT_DIR` files came from there and what it printed was judged again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restored: Option<String>,
+}
+
+fn is_zero(count: &u64) -> bool {
+    *count == 0
 }
 
 /// One reason a run failed: its kind and the sentence that says it (completing

@@ -16,7 +16,7 @@ pub use html::render_html;
 pub use markdown::render_markdown;
 pub use table::{TableStyle, render_card, render_table};
 
-use wasm_build_contract::audit::ExecVerdict;
+use wasm_build_contract::audit::{ExecVerdict, NetworkVerdict};
 use wasm_build_permissions_schema::{Capability, CapabilityKey, CapabilitySet, Mode};
 
 /// The version of the JSON format. Bumped when a field changes meaning or disappears;
@@ -200,6 +200,9 @@ pub struct LastRun {
     pub native: bool,
     /// Programs it started or tried to, with how often and the verdict.
     pub programs: Vec<ProgramUse>,
+    /// Hosts its network-granted programs connected to or were refused, with the bytes.
+    #[serde(default)]
+    pub network: Vec<HostUse>,
     /// Capabilities it was denied pending review.
     pub denied: Vec<Capability>,
     /// Directives the sandbox dropped, with why.
@@ -214,6 +217,86 @@ pub struct LastRun {
     pub default_env: Vec<String>,
     /// Why it failed, if it did.
     pub errors: Vec<String>,
+}
+
+/// How a build script's program used one host (and port) through the network proxy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct HostUse {
+    /// The program, as its grant names it.
+    pub program: String,
+    /// `host:port` as the program named it.
+    pub authority: String,
+    /// The address connected to (or refused), when the name resolved.
+    pub address: Option<String>,
+    /// What became of the connections.
+    pub verdict: NetworkVerdict,
+    /// How many connections.
+    pub count: usize,
+    /// Bytes sent to the host, over all of them.
+    pub sent: u64,
+    /// Bytes received from the host, over all of them.
+    pub received: u64,
+    /// Why the first was refused or failed.
+    pub why: Option<String>,
+}
+
+impl HostUse {
+    /// One line: `curl → github.com:443 (140.82.112.3) ×2: 1.2 KiB sent, 3.4 MiB received`,
+    /// or `curl → 169.254.169.254:80 refused: why`.
+    pub fn line(&self) -> String {
+        let count = if self.count > 1 {
+            format!(" ×{}", self.count)
+        } else {
+            String::new()
+        };
+        let address = match &self.address {
+            Some(address) if *address != self.authority_host() => format!(" ({address})"),
+            _ => String::new(),
+        };
+        let head = format!(
+            "{} → {}{address}{count}",
+            short_program(&self.program),
+            self.authority
+        );
+        match self.verdict {
+            NetworkVerdict::Allowed => format!(
+                "{head}: {} sent, {} received",
+                bytes(self.sent),
+                bytes(self.received)
+            ),
+            verdict => format!(
+                "{head} {}: {}",
+                verdict.as_str(),
+                self.why.as_deref().unwrap_or("-")
+            ),
+        }
+    }
+
+    fn authority_host(&self) -> &str {
+        let host = self
+            .authority
+            .rsplit_once(':')
+            .map_or(self.authority.as_str(), |(host, _)| host);
+        host.trim_start_matches('[').trim_end_matches(']')
+    }
+}
+
+/// A byte count as people read it: `512 B`, `1.5 KiB`, `3.2 MiB`.
+fn bytes(count: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if count < 1024 {
+        return format!("{count} B");
+    }
+    let mut value = count as f64 / 1024.0;
+    let mut unit = UNITS[0];
+    for next in &UNITS[1..] {
+        if value < 1024.0 {
+            break;
+        }
+        value /= 1024.0;
+        unit = next;
+    }
+    format!("{value:.1} {unit}")
 }
 
 /// How a build script used one program.
@@ -429,6 +512,7 @@ pub(crate) mod fixtures {
             succeeded: true,
             elapsed_ms: 6500,
             native: false,
+            network: Vec::new(),
             programs: vec![
                 ProgramUse {
                     program: "cc".into(),
@@ -551,6 +635,34 @@ mod tests {
         );
     }
 
+    /// A connection shows its program, host, port, address and bytes; a refused one, why.
+    #[test]
+    fn host_uses_show_bytes_or_why() {
+        let mut used = HostUse {
+            program: "/usr/bin/curl".into(),
+            authority: "github.com:443".into(),
+            address: Some("140.82.112.3".into()),
+            verdict: NetworkVerdict::Allowed,
+            count: 2,
+            sent: 900,
+            received: 3 * 1024 * 1024 + 200 * 1024,
+            why: None,
+        };
+        assert_eq!(
+            used.line(),
+            "curl → github.com:443 (140.82.112.3) ×2: 900 B sent, 3.2 MiB received"
+        );
+        used.authority = "127.0.0.1:8080".into();
+        used.address = Some("127.0.0.1".into());
+        used.verdict = NetworkVerdict::Refused;
+        used.count = 1;
+        used.why = Some("127.0.0.1 is a loopback address".into());
+        assert_eq!(
+            used.line(),
+            "curl → 127.0.0.1:8080 refused: 127.0.0.1 is a loopback address"
+        );
+    }
+
     /// A program awaiting review did not run: the run says it was tried, and does not
     /// repeat it among what awaits review.
     #[test]
@@ -560,6 +672,7 @@ mod tests {
             succeeded: false,
             elapsed_ms: 200,
             native: false,
+            network: Vec::new(),
             programs: vec![
                 ProgramUse {
                     program: "/usr/bin/cc".into(),

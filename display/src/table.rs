@@ -3,6 +3,8 @@
 
 use std::fmt::Write as _;
 
+use wasm_build_contract::audit::NetworkVerdict;
+
 use super::{
     CardStatus, Dependent, PackageCard, PermissionReport, dangerous_part, escape, plural,
     short_run, short_set,
@@ -356,6 +358,15 @@ pub fn render_card(card: &PackageCard, style: TableStyle) -> String {
             }
             for dropped in &run.dropped {
                 let _ = writeln!(out, "    dropped: {}", escape::terminal(dropped));
+            }
+            for host in &run.network {
+                let line = escape::terminal(&host.line());
+                let line = if host.verdict == NetworkVerdict::Refused {
+                    style.danger(&line)
+                } else {
+                    line
+                };
+                let _ = writeln!(out, "    network: {line}");
             }
             for (label, names) in [
                 ("looked up hidden variables", &run.hidden_env),

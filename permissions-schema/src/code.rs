@@ -80,6 +80,7 @@ codes! {
     W107 => "A build script attempted something that no grant can name without granting more.",
     W109 => "A build script's `#[cfg]` attributes ask what the wasm sandbox cannot answer as the host would.",
     W110 => "A build script failed in the sandbox, and build-dependencies it links compile code there that the native build does not.",
+    W111 => "A program's connection through the network proxy was refused: its grant does not reach that host or address.",
     W201 => "This machine cannot confine the native programs a build needs to run.",
     W202 => "Native programs run unconfined, as the user opted in to.",
     W301 => "A build script looked up environment variables that are set but hidden from it.",

@@ -676,9 +676,20 @@ mod tests {
         assert_eq!(read("GitHub.com:443").unwrap(), "github.com 443");
         assert_eq!(read("github.com.").unwrap(), "github.com 80");
         assert_eq!(read("[::1]:8080").unwrap(), "[::1] 8080");
-        assert_eq!(read("[::ffff:127.0.0.1]:1").unwrap(), "[::ffff:127.0.0.1] 1");
+        assert_eq!(
+            read("[::ffff:127.0.0.1]:1").unwrap(),
+            "[::ffff:127.0.0.1] 1"
+        );
         assert_eq!(read("0.0.0.0:9").unwrap(), "0.0.0.0 9");
-        for bad in ["::1:80", "[::1]8080", "a.com:0", "a.com:x", "user@a.com:80", "", ":80"] {
+        for bad in [
+            "::1:80",
+            "[::1]8080",
+            "a.com:0",
+            "a.com:x",
+            "user@a.com:80",
+            "",
+            ":80",
+        ] {
             assert!(read(bad).is_err(), "{bad:?}");
         }
     }

@@ -2,7 +2,7 @@
 
 use toml_edit::{DocumentMut, InlineTable, Item, Table, Value};
 use wasm_build_permissions_schema::hygiene::PathRules;
-use wasm_build_permissions_schema::{CapabilityKey, CapabilitySet};
+use wasm_build_permissions_schema::{CapabilityKey, CapabilitySet, NetworkEntry};
 
 use crate::error::PolicyError;
 use crate::suggest::Suggestion;
@@ -89,6 +89,8 @@ pub fn add_grants(
             if set.flag(key) {
                 entry.insert(key.key(), Item::Value(Value::from(true)));
             }
+        } else if key == CapabilityKey::Network {
+            append_network(entry, &set.network)?;
         } else {
             append(entry, key.key(), set.values(key).into_iter())?;
         }
@@ -348,6 +350,66 @@ fn append(
     Ok(())
 }
 
+/// Adds `network` entries: a program alone as a string; the hosts of a program to its
+/// `{ program, hosts }` table when the array has one, else in a new one.
+fn append_network(table: &mut Table, entries: &[NetworkEntry]) -> Result<(), PolicyError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let key = CapabilityKey::Network.key();
+    let item = table
+        .entry(key)
+        .or_insert_with(|| Item::Value(Value::Array(toml_edit::Array::new())));
+    let Some(array) = item.as_array_mut() else {
+        return Err(PolicyError::Manifest(format!(
+            "`{key}` in the manifest is not an array"
+        )));
+    };
+    for entry in entries {
+        match entry {
+            NetworkEntry::Public(program) => {
+                if !array
+                    .iter()
+                    .any(|existing| existing.as_str() == Some(program.as_str()))
+                {
+                    array.push(program.as_str());
+                }
+            }
+            NetworkEntry::Hosts(wanted) => {
+                let program = wanted.program.as_str();
+                let existing = array.iter_mut().find_map(|value| {
+                    let table = value.as_inline_table_mut()?;
+                    let named = table.get("program").and_then(Value::as_str) == Some(program);
+                    named.then_some(table)
+                });
+                let hosts: Vec<String> = wanted.hosts.iter().map(ToString::to_string).collect();
+                match existing {
+                    Some(table) => {
+                        let Some(held) = table.get_mut("hosts").and_then(Value::as_array_mut)
+                        else {
+                            return Err(PolicyError::Manifest(format!(
+                                "`hosts` of `{program}` in `{key}` is not an array"
+                            )));
+                        };
+                        for host in hosts {
+                            if !held.iter().any(|h| h.as_str() == Some(host.as_str())) {
+                                held.push(host);
+                            }
+                        }
+                    }
+                    None => {
+                        let mut table = InlineTable::new();
+                        table.insert("program", Value::from(program));
+                        table.insert("hosts", Value::Array(hosts.into_iter().collect()));
+                        array.push(Value::InlineTable(table));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -474,6 +536,63 @@ exec = ["cc", "ar"]  # compiles vendored C
 directives = ["rustc-link-arg"]
 "#
         );
+    }
+
+    /// A host `approve` grants joins its program's `{ program, hosts }` table, keeping
+    /// what the table holds and the comment after it; a new program gets a table.
+    #[test]
+    fn network_hosts_join_their_programs_table() {
+        let text = r#"[workspace.metadata.sandbox.allow."dl@1.0.0"]
+network = ["git", { program = "curl", hosts = ["github.com"] }] # downloads
+"#;
+        let mut set = CapabilitySet::default();
+        for (program, host) in [
+            ("curl", "127.0.0.1:8080"),
+            ("curl", "github.com"),
+            ("wget", "[::1]:9"),
+        ] {
+            set.insert(Capability::NetworkHost(
+                wasm_build_permissions_schema::NetworkHost {
+                    program: program.into(),
+                    host: host.into(),
+                },
+            ))
+            .unwrap();
+        }
+        set.insert(Capability::Network("git".into())).unwrap();
+        let out = add_grants(
+            text,
+            true,
+            Decision::Allow,
+            "dl@1.0.0",
+            &set,
+            &PathRules::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            r#"[workspace.metadata.sandbox.allow."dl@1.0.0"]
+network = ["git", { program = "curl", hosts = ["github.com", "127.0.0.1:8080"] }, { program = "wget", hosts = ["[::1]:9"] }] # downloads
+"#
+        );
+        // What was written reads back as the same grants.
+        let doc: toml_edit::DocumentMut = out.parse().unwrap();
+        let file = wasm_build_permissions_schema::SourceFile {
+            path: std::path::Path::new("Cargo.toml"),
+            text: &out,
+        };
+        let table = wasm_build_permissions_schema::parse_table(
+            &file,
+            &doc["workspace"]["metadata"]["sandbox"],
+            wasm_build_permissions_schema::TableKind::Workspace,
+            &PathRules::default(),
+        )
+        .unwrap();
+        let read = &table.consumer.unwrap().allow["dl@1.0.0"];
+        assert_eq!(read.capabilities().len(), 4);
+        for capability in set.capabilities() {
+            assert!(read.capabilities().contains(&capability), "{capability:?}");
+        }
     }
 
     /// Whatever the set says, a home or a secret is written under its dangerous key, for

@@ -4,10 +4,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::PathBuf;
 
 use cargo_metadata::{DependencyKind, Metadata, PackageId};
-use wasm_build_contract::audit::{ExecVerdict, RunRecord};
+use wasm_build_contract::audit::{ExecVerdict, NetworkVerdict, RunRecord};
 use wasm_build_contract::cargo::is_crates_io;
 use wasm_build_display::{
-    CardStatus, Dependent, LastRun, PackageCard, PermissionReport, ProgramUse,
+    CardStatus, Dependent, HostUse, LastRun, PackageCard, PermissionReport, ProgramUse,
     REPORT_FORMAT_VERSION, Summary,
 };
 use wasm_build_permissions_schema::Capability;
@@ -288,6 +288,7 @@ fn last_run(record: &RunRecord) -> LastRun {
         succeeded: record.status == 0,
         elapsed_ms: record.elapsed_ms,
         native: record.native,
+        network: host_uses(record),
         programs: programs
             .into_iter()
             .map(|((program, verdict), count)| ProgramUse {
@@ -307,6 +308,33 @@ fn last_run(record: &RunRecord) -> LastRun {
             .map(|error| error.message.clone())
             .collect(),
     }
+}
+
+/// The run's connections, one entry per program, host, port and verdict.
+fn host_uses(record: &RunRecord) -> Vec<HostUse> {
+    let mut uses: BTreeMap<(String, String, NetworkVerdict), HostUse> = BTreeMap::new();
+    for connection in &record.network {
+        let authority = connection.authority();
+        let key = (
+            connection.program.clone(),
+            authority.clone(),
+            connection.verdict,
+        );
+        let entry = uses.entry(key).or_insert_with(|| HostUse {
+            program: connection.program.clone(),
+            authority,
+            address: connection.address.clone(),
+            verdict: connection.verdict,
+            count: 0,
+            sent: 0,
+            received: 0,
+            why: connection.why.clone(),
+        });
+        entry.count += 1;
+        entry.sent += connection.sent;
+        entry.received += connection.received;
+    }
+    uses.into_values().collect()
 }
 
 fn summarise(cards: &[PackageCard]) -> Summary {

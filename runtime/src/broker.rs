@@ -12,11 +12,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use wasm_build_jail::{Access, Code, Jail, Network, ProgramFile, Spec};
-use wasm_build_permissions_schema::{Capability, Limits};
+use wasm_build_permissions_schema::{Capability, HostPattern, Limits, NetworkRules};
 use wasm_build_shim::protocol::{SpawnRequest, status, stdio};
 
 use crate::bounds::DiskWatch;
 use crate::child::{ChildProcess, Drain, OUTPUT_SETTLE, Spawned, StandInReply, Stream};
+use crate::network::{NetworkReport, Proxies};
 use crate::output::CappedOutput;
 use crate::probe_env::ProbeEnv;
 use wasm_build_contract::Code as DiagCode;
@@ -105,6 +106,8 @@ pub(crate) struct Broker {
     /// The size of `OUT_DIR` and the temporary directory while programs run.
     disk: DiskWatch,
     warned_unconfined: bool,
+    /// The filtering proxies of network-granted programs.
+    proxies: Proxies,
 }
 
 /// A failed host call: the status for the guest and the message `last_error` returns.
@@ -139,6 +142,7 @@ impl Broker {
             limited: Vec::new(),
             disk,
             warned_unconfined: false,
+            proxies: Proxies::default(),
         }
     }
 
@@ -383,19 +387,55 @@ impl Broker {
         self.names(grants, requested, file)
     }
 
-    /// Whether a `network` grant names the program.
-    fn may_use_network(&mut self, requested: &str, file: &ProgramFile) -> bool {
-        let grants = self
+    /// What the `network` grants that name the program allow it: public addresses (a
+    /// bare grant), named hosts, or nothing.
+    fn network_rules(&mut self, requested: &str, file: &ProgramFile) -> NetworkRules {
+        let grants: Vec<(String, Option<String>)> = self
             .ctx
             .policy
             .granted
             .iter()
             .filter_map(|capability| match capability {
-                Capability::Network(grant) => Some(grant.clone()),
+                Capability::Network(program) => Some((program.clone(), None)),
+                Capability::NetworkHost(grant) => {
+                    Some((grant.program.clone(), Some(grant.host.clone())))
+                }
                 _ => None,
             })
             .collect();
-        self.names(grants, requested, file)
+        let mut rules = NetworkRules::default();
+        for (program, host) in grants {
+            if !self.names(vec![program], requested, file) {
+                continue;
+            }
+            match host.map(|host| host.parse::<HostPattern>()) {
+                None => rules.any_public = true,
+                Some(Ok(host)) => rules.hosts.push(host),
+                // The grant was checked when read; one that no longer reads grants nothing.
+                Some(Err(_)) => {}
+            }
+        }
+        rules
+    }
+
+    /// The network of a judged program: its proxy when a grant names it (never for what
+    /// a learning build runs unreviewed), else none.
+    fn network(&mut self, request: &SpawnRequest, judged: &Judged) -> Result<Network, Failure> {
+        if matches!(judged.verdict, Verdict::Learning(_)) {
+            return Ok(Network::None);
+        }
+        let rules = self.network_rules(&request.program, &judged.file);
+        let name = self.suggested_name(&request.program, &judged.file);
+        self.proxies.network_for(&name, rules).map_err(|err| {
+            let message = format!("could not run `{}`: {err}", Inert(&request.program));
+            self.jail_failures.push(message.clone());
+            (status::OTHER, message)
+        })
+    }
+
+    /// Stops the proxies of the run's programs and returns the connections they saw.
+    pub(crate) fn finish_network(&mut self) -> NetworkReport {
+        self.proxies.finish()
     }
 
     fn judge(&mut self, request: &SpawnRequest, file: ProgramFile) -> Judged {
@@ -500,12 +540,11 @@ impl Broker {
         judged: &Judged,
         attempt: &mut ExecAttempt,
     ) -> Result<u32, Failure> {
-        let network = if self.may_use_network(&request.program, &judged.file) {
-            Network::Internet
-        } else {
-            Network::None
-        };
-        let env = self.env(request, judged);
+        let network = self.network(request, judged)?;
+        let mut env = self.env(request, judged);
+        if let Network::Proxy(proxy) = network {
+            env = crate::network::with_proxy_env(env, proxy);
+        }
         let spec = self.spec(request, judged, network, env);
         let [stdin, stdout, stderr] = request.stdio;
         let (out_drain, err_drain) = (

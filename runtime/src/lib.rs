@@ -20,6 +20,7 @@ mod hostcalls;
 pub mod interrupt;
 mod module_cache;
 pub mod native;
+pub mod network;
 mod output;
 mod outside;
 pub mod probe;

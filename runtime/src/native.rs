@@ -134,6 +134,7 @@ pub fn run(binary: &std::path::Path, ctx: &ExecContext) -> Result<RunOutput> {
         ran_untrusted: true,
         stopped: Vec::new(),
         probe_env_dropped: Vec::new(),
+        network: crate::network::NetworkReport::default(),
         limited,
     })
 }

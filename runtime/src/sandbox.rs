@@ -157,6 +157,8 @@ pub struct RunOutput {
     /// Variables the script set for rustc probes that rustc or its linker read, which
     /// the probes ran without (see [`crate::probe_env`]).
     pub probe_env_dropped: Vec<String>,
+    /// What the proxies of its network-granted programs saw.
+    pub network: crate::network::NetworkReport,
     /// Bounds of the jail its programs ran into (their processes, memory, files, time, the
     /// disk they filled), one sentence each naming the limit and its key: each fails the
     /// build, whatever the script made of it.
@@ -323,6 +325,11 @@ impl Sandbox<'_> {
             .as_mut()
             .map(|broker| std::mem::take(&mut broker.programs))
             .unwrap_or_default();
+        let network = host
+            .broker
+            .as_mut()
+            .map(Broker::finish_network)
+            .unwrap_or_default();
         let (attempts, pending, jail_failures, confinement, ran_untrusted, stopped, limited) =
             match host.broker.take() {
                 Some(mut broker) => (
@@ -360,6 +367,7 @@ impl Sandbox<'_> {
             ran_untrusted,
             stopped,
             probe_env_dropped,
+            network,
             limited,
         })
     }

@@ -28,7 +28,7 @@ use wasm_build_permissions_schema::hygiene::normalize_path;
 use wasm_build_permissions_schema::{Capability, EnvPattern, GrantSite, grant_help};
 
 use wasm_build_contract::Code;
-use wasm_build_contract::audit::{self, RunError, RunRecord};
+use wasm_build_contract::audit::{self, NetworkUse, RunError, RunRecord};
 use wasm_build_contract::cargo::{CargoPackage, cargo_home, cargo_var};
 use wasm_build_contract::env::{is_ambient, sandbox_env};
 use wasm_build_contract::inert::{Inert, InertLines, for_cargo_to_print};
@@ -74,6 +74,16 @@ enum Attempt {
     LookedFor(String),
     /// Tried to write a path outside what it may write (the path).
     Wrote(String),
+    /// A program it ran asked the network proxy for a connection the grant does not reach
+    /// (the program, `host:port`, and why it was refused).
+    Connected {
+        /// The program, as its grant names it.
+        program: String,
+        /// `host:port` as the program named it.
+        authority: String,
+        /// Why the proxy refused it.
+        why: String,
+    },
 }
 
 /// What the directive filter decided about one run's stdout.
@@ -453,6 +463,7 @@ fn finish(
             .iter()
             .map(|(attempt, capability)| (Attempt::Ran(attempt.clone()), capability.clone())),
     );
+    let network_denied = judge_connections(policy, &output.network.connections, &mut filtered);
     let hidden_lookups = unreviewed_lookups(policy, &output.hidden_lookups);
     let hidden_paths = undenied(policy, hidden_paths(&output.outside_lookups));
     let read_grants = read_grants(&hidden_paths);
@@ -538,6 +549,7 @@ fn finish(
     for limited in &output.limited {
         errors.push(RunError::new(Code::W502, limited.clone()));
     }
+    errors.extend(network_denied);
     let mut pending: Vec<Capability> = filtered
         .pending
         .iter()
@@ -614,6 +626,8 @@ fn finish(
         pending,
         learned,
         exec: output.attempts.clone(),
+        network: output.network.connections.clone(),
+        network_unrecorded: output.network.unrecorded,
         dropped: filtered.dropped,
         hidden_env: hidden_lookups,
         config_env: prepared.passed_env.config.clone(),
@@ -885,6 +899,43 @@ fn exit_problem(exit: &Exit) -> Option<(Code, String)> {
     })
 }
 
+/// The connections the proxies refused: pending review like any attempt (so `approve`
+/// offers the grant), or, when the consumer denied that host, an error of its own
+/// ([`Code::W111`]).
+fn judge_connections(
+    policy: &Policy,
+    connections: &[NetworkUse],
+    filtered: &mut Filtered,
+) -> Vec<RunError> {
+    let mut denied = Vec::new();
+    for connection in connections {
+        let Some(capability) = connection.capability() else {
+            continue;
+        };
+        let why = connection.why.clone().unwrap_or_default();
+        match policy.verdict(capability.clone()) {
+            Verdict::Pending(_) | Verdict::Learning(_) => filtered.pending.push((
+                Attempt::Connected {
+                    program: connection.program.clone(),
+                    authority: connection.authority(),
+                    why,
+                },
+                capability,
+            )),
+            _ => denied.push(RunError::new(
+                Code::W111,
+                format!(
+                    "ran `{}`, whose connection to `{}` the network proxy refused ({}), and the workspace's policy denies {capability}",
+                    Inert(&connection.program),
+                    Inert(&connection.authority()),
+                    Inert(&why),
+                ),
+            )),
+        }
+    }
+    denied
+}
+
 /// One sentence per pending capability ([`Code::W101`]), with the first attempt that
 /// needed it (cut to a readable length) and how many more there were.
 fn pending_errors(pending: &[(Attempt, Capability)]) -> Vec<RunError> {
@@ -913,6 +964,25 @@ fn pending_errors(pending: &[(Attempt, Capability)]) -> Vec<RunError> {
                     ", which exists here but is hidden from build scripts (strict mode)",
                 ),
                 Attempt::Wrote(path) => ("tried to write", path, ""),
+                Attempt::Connected {
+                    program,
+                    authority,
+                    why,
+                } => {
+                    let more = match count {
+                        1 => String::new(),
+                        n => format!(" ({} times)", n),
+                    };
+                    return RunError::new(
+                        Code::W111,
+                        format!(
+                            "needs permission to {capability}: `{}` asked the network proxy for `{}`{more}, which it refused before connecting: {}",
+                            Inert(program),
+                            Inert(authority),
+                            Inert(why)
+                        ),
+                    );
+                }
             };
             let shown = match text.char_indices().nth(SHOWN) {
                 Some((cut, _)) => format!("{}…", Inert(&text[..cut])),

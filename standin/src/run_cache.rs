@@ -322,11 +322,12 @@ fn eligibility(facts: &RunFacts<'_>) -> Result<ArtifactCache, Ineligible> {
         return Err(Ineligible::Discovery);
     }
     let policy = facts.policy;
-    if policy
-        .granted
-        .iter()
-        .any(|capability| matches!(capability, Capability::Network(_)))
-    {
+    if policy.granted.iter().any(|capability| {
+        matches!(
+            capability,
+            Capability::Network(_) | Capability::NetworkHost(_)
+        )
+    }) {
         return Err(Ineligible::Network);
     }
     let outside = policy.granted.iter().any(|capability| match capability {
@@ -817,6 +818,7 @@ fn replayed(stdout: Vec<u8>, result: RunResult, elapsed: std::time::Duration) ->
         ran_untrusted: false,
         stopped: result.stopped,
         probe_env_dropped: result.probe_env_dropped,
+        network: Default::default(),
         limited: Vec::new(),
     }
 }
