@@ -319,6 +319,39 @@ fn proxied_program_reaches_the_proxy_only(jail: Jail) {
     assert!(proxy.accepted() > 3, "{said}: {}", proxy.accepted());
 }
 
+/// Where the supervisor cannot hand a connection over (Linux before 5.9), a proxied
+/// program's connections fail, and the report says why: never a connection of its own.
+#[test]
+fn without_handing_over_descriptors_proxied_connections_fail_loudly() {
+    let scene = Scene::new();
+    let proxy = Greeter::start("proxy");
+    let tools = tempfile::tempdir().unwrap();
+    let jail = Jail::new(field_helper(tools.path(), "no-addfd"));
+    let mut spec = scene.spec(&["net-to", "127.0.0.1", &proxy.port()]);
+    spec.network = Network::Proxy(proxy.address);
+    let mut jailed = jail
+        .spawn(&spec, [Stdio::Null, Stdio::Piped, Stdio::Null])
+        .unwrap();
+    let mut said = String::new();
+    jailed
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut said)
+        .unwrap();
+    let finished = jailed.waiter.finish();
+    assert!(said.starts_with("blocked"), "{said}");
+    assert!(
+        finished
+            .notes
+            .refused
+            .iter()
+            .any(|refusal| refusal.starts_with("hand over the connection to the proxy")),
+        "{:?}",
+        finished.notes.refused
+    );
+}
+
 #[test]
 fn io_uring_ipc_keyrings_and_other_processes_are_out_of_reach() {
     let scene = Scene::new();
