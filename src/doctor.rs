@@ -61,6 +61,10 @@ pub fn run() -> Result<i32> {
         "granted programs, run-natively scripts:   {}\n",
         verdict(Code::Untrusted)
     ));
+    out.push_str(&format!(
+        "programs granted `network`:               {}\n",
+        network_line(&layers)
+    ));
     let missing = layers.missing(Code::Untrusted);
     if let Some(missing) = &missing {
         out.push_str(&format!(
@@ -76,6 +80,19 @@ pub fn run() -> Result<i32> {
     } else {
         0
     })
+}
+
+/// How a program granted `network` reaches hosts here: always through the build's
+/// proxy, with Landlock's TCP rules as a second wall where the kernel has them.
+fn network_line(layers: &wasm_build_jail::Layers) -> String {
+    if layers.missing(Code::Untrusted).is_some() {
+        return "cannot run (see above)".to_string();
+    }
+    let wall = match layers.landlock {
+        Ok(abi) if abi >= 4 => "Landlock's TCP rules refuse their own connections besides",
+        _ => "no Landlock TCP rules (ABI 4, Linux ≥ 6.7): the supervisor alone holds",
+    };
+    format!("only through the build's proxy, which checks each host; {wall}")
 }
 
 /// The compiler cargo would use here, and whether it can compile build scripts for the

@@ -138,3 +138,30 @@ fn prober() -> Project {
         .file("src/lib.rs", "");
     project
 }
+
+/// `doctor` says how a program granted `network` is confined here: through the proxy
+/// always, with Landlock's TCP rules as a second wall only from ABI 4.
+#[test]
+fn doctor_says_whether_landlock_tcp_rules_back_the_proxy() {
+    let project = Project::new();
+    let line = |abi: &str| {
+        let doctor = project.wasm_build_env(&["doctor"], &[("CARGO_WASM_BUILD_LANDLOCK_ABI", abi)]);
+        doctor
+            .stdout
+            .lines()
+            .find(|line| line.starts_with("programs granted `network`:"))
+            .unwrap_or_else(|| panic!("no network line: {}", doctor.stdout))
+            .to_string()
+    };
+    let with_rules = line("6");
+    assert!(
+        with_rules.contains("only through the build's proxy"),
+        "{with_rules}"
+    );
+    assert!(
+        with_rules.contains("Landlock's TCP rules refuse"),
+        "{with_rules}"
+    );
+    let without = line("3");
+    assert!(without.contains("the supervisor alone holds"), "{without}");
+}

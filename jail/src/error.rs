@@ -65,7 +65,8 @@ impl Layer {
             Layer::Landlock => "confines reads, writes and executions to the granted paths",
             Layer::Seccomp => {
                 "allows only the system calls builds make (no sockets, io_uring, IPC, keyrings, \
-                 ptrace or mounts), and has a supervisor judge metadata changes and code mappings"
+                 ptrace or mounts), and has a supervisor judge metadata changes, code mappings \
+                 and the connections of programs granted `network` (to the build's proxy only)"
             }
             Layer::Descendants => {
                 "kills everything a program started, setsid daemons included, when it ends"

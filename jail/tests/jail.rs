@@ -202,6 +202,156 @@ fn a_network_grant_opens_tcp_and_nothing_else() {
     assert!(granted(&["read", path(&scene.secret.join("key"))]).starts_with("blocked"));
 }
 
+/// A loopback server that greets every connection with `greeting` and counts them.
+struct Greeter {
+    address: std::net::SocketAddr,
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Greeter {
+    fn start(greeting: &'static str) -> Self {
+        use std::io::Write as _;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = accepted.clone();
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = stream.write_all(format!("{greeting}\n").as_bytes());
+            }
+        });
+        Greeter { address, accepted }
+    }
+
+    fn port(&self) -> String {
+        self.address.port().to_string()
+    }
+
+    fn accepted(&self) -> usize {
+        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// With the network through a proxy, the program reaches the proxy and nothing else:
+/// not another port of the machine, not the metadata address, not through a socket
+/// family, protocol or call that connects on its own, not by changing the address
+/// after the jail read it; and every refusal is reported. Landlock's TCP rules (ABI 4)
+/// refuse the program's own connections besides: at ABI 3 the supervisor holds alone.
+#[test]
+fn a_proxied_program_reaches_the_proxy_and_nothing_else() {
+    for abi in [3, 6] {
+        proxied_program_reaches_the_proxy_only(Jail::new(HELPER).with_landlock_abi_cap(Some(abi)));
+    }
+}
+
+fn proxied_program_reaches_the_proxy_only(jail: Jail) {
+    let scene = Scene::new();
+    let proxy = Greeter::start("proxy");
+    let forbidden = Greeter::start("forbidden");
+    let proxied = |args: &[&str]| {
+        let mut spec = scene.spec(args);
+        spec.network = Network::Proxy(proxy.address);
+        let mut jailed = jail
+            .spawn(&spec, [Stdio::Null, Stdio::Piped, Stdio::Null])
+            .unwrap();
+        let mut said = String::new();
+        jailed
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut said)
+            .unwrap();
+        let finished = jailed.waiter.finish();
+        assert_eq!(finished.outcome, Outcome::Exited(0), "{args:?}: {said}");
+        (said.trim().to_string(), finished.notes.refused)
+    };
+    let (port, other) = (proxy.port(), forbidden.port());
+    assert_eq!(proxied(&["net-to", "127.0.0.1", &port]).0, "ok proxy");
+    assert_eq!(
+        proxied(&["net-to", "127.0.0.1", &port, "nonblocking"]).0,
+        "ok proxy"
+    );
+    assert_eq!(
+        proxied(&["net-to", "::ffff:127.0.0.1", &port]).0,
+        "ok proxy"
+    );
+    let (said, refused) = proxied(&["net-to", "127.0.0.1", &other]);
+    assert_eq!(said, "blocked EACCES");
+    let direct = format!("connect to `127.0.0.1:{other}` directly");
+    assert!(
+        refused.iter().any(|r| r.starts_with(&direct)),
+        "{refused:?}"
+    );
+    for (host, port) in [
+        ("169.254.169.254", "80"),
+        ("10.0.0.1", "443"),
+        ("::1", &port),
+    ] {
+        let (said, refused) = proxied(&["net-to", host, port]);
+        assert_eq!(said, "blocked EACCES", "{host}");
+        assert!(
+            refused.iter().any(|r| r.contains("directly")),
+            "{refused:?}"
+        );
+    }
+    for attempt in [
+        &["udp"][..],
+        &["raw"],
+        &["sctp"],
+        &["socket", "unix"],
+        &["socket", "netlink"],
+        &["socket", "packet"],
+        &["listen"],
+        &["fastopen", "127.0.0.1", &other],
+        &["io-uring"],
+    ] {
+        let (said, _) = proxied(attempt);
+        assert!(said.starts_with("blocked"), "{attempt:?}: {said}");
+    }
+    let (said, _) = proxied(&["connect-race", "127.0.0.1", &port, &other, "500"]);
+    assert!(said.starts_with("blocked allowed="), "{said}");
+    assert_eq!(
+        forbidden.accepted(),
+        0,
+        "a connection reached the forbidden port"
+    );
+    assert!(proxy.accepted() > 3, "{said}: {}", proxy.accepted());
+}
+
+/// Where the supervisor cannot hand a connection over (Linux before 5.9), a proxied
+/// program's connections fail, and the report says why: never a connection of its own.
+#[test]
+fn without_handing_over_descriptors_proxied_connections_fail_loudly() {
+    let scene = Scene::new();
+    let proxy = Greeter::start("proxy");
+    let tools = tempfile::tempdir().unwrap();
+    let jail = Jail::new(field_helper(tools.path(), "no-addfd"));
+    let mut spec = scene.spec(&["net-to", "127.0.0.1", &proxy.port()]);
+    spec.network = Network::Proxy(proxy.address);
+    let mut jailed = jail
+        .spawn(&spec, [Stdio::Null, Stdio::Piped, Stdio::Null])
+        .unwrap();
+    let mut said = String::new();
+    jailed
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut said)
+        .unwrap();
+    let finished = jailed.waiter.finish();
+    assert!(said.starts_with("blocked"), "{said}");
+    assert!(
+        finished
+            .notes
+            .refused
+            .iter()
+            .any(|refusal| refusal.starts_with("hand over the connection to the proxy")),
+        "{:?}",
+        finished.notes.refused
+    );
+}
+
 #[test]
 fn io_uring_ipc_keyrings_and_other_processes_are_out_of_reach() {
     let scene = Scene::new();

@@ -16,7 +16,7 @@ use super::{descendants, fd, filesystem, jobserver, resources, syscalls};
 use crate::error::{Layer, Missing};
 use crate::layers::Layers;
 use crate::spawn::{Applied, JailNotes, Message, REPORT_FD, SignalScope};
-use crate::spec::{Code, Resources, Rules, SYSTEM_READ_EXEC};
+use crate::spec::{Code, Network, Resources, Rules, SYSTEM_READ_EXEC};
 
 /// Why the program did not start: a [`Message::Missing`] or [`Message::Refused`].
 type Failure = Message;
@@ -201,6 +201,10 @@ fn run(args: &[OsString], report: &mut File) -> Result<Message, Failure> {
         &rules.access.write,
         &executable_roots(rules),
         launch.identities(),
+        match rules.network {
+            Network::Proxy(proxy) => Some(proxy),
+            Network::None | Network::Internet => None,
+        },
     );
     let applied = Applied {
         landlock_abi: abi,
@@ -755,9 +759,8 @@ fn probe(cap: Option<&OsString>) -> i32 {
         .clone()
         .and_then(|abi| in_child(|| filesystem::enforce_nothing(abi)).map(|()| abi));
     let filter_abi = abi.as_ref().map_or(6, |abi| *abi);
-    let seccomp = in_child(|| {
-        syscalls::install(&syscalls::filter(crate::spec::Network::None, filter_abi)).map(drop)
-    });
+    let seccomp =
+        in_child(|| syscalls::install(&syscalls::filter(Network::None, filter_abi)).map(drop));
     let descendants = become_subreaper();
     let user_namespaces = in_child(enter_pid_namespace);
     let layers = Layers {

@@ -1,5 +1,6 @@
 //! The Linux backend: Landlock, seccomp, a subreaping helper.
 
+mod connect;
 mod descendants;
 pub(crate) mod fd;
 mod filesystem;

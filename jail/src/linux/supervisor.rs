@@ -16,6 +16,9 @@
 //!   for written code, not a way out for code already running (the rest of the jail holds
 //!   that).
 //!
+//! - **Connections** (`connect`), where the network is the tool's proxy: see
+//!   [`super::connect`]. The supervisor makes the one connection allowed itself.
+//!
 //! The supervisor runs with no capabilities (the helper drops them), so an operation it
 //! performs is one the program's own credentials would allow. Every refusal is kept, so
 //! that a program that failed because of one is reported with it.
@@ -27,6 +30,7 @@ use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use super::connect::{self, Descriptor, Named};
 use super::fd;
 
 /// Refusals kept word for word; past this, only counted.
@@ -80,17 +84,20 @@ pub(crate) struct Supervisor {
     more_refused: usize,
     /// Whether a file was refused as code.
     refused_code: bool,
+    /// Where the program's connections go, if it may use the network at all.
+    proxy: Option<std::net::SocketAddr>,
 }
 
 impl Supervisor {
     /// A supervisor for `listener`, which lets the program change the metadata of files
     /// beneath `writable` and map files beneath `executable` (or the `programs` files) as
-    /// code.
+    /// code, and connect to `proxy`.
     pub(crate) fn new(
         listener: OwnedFd,
         writable: &[PathBuf],
         executable: &[PathBuf],
         programs: Vec<(u64, u64)>,
+        proxy: Option<std::net::SocketAddr>,
     ) -> Self {
         let writable = writable
             .iter()
@@ -112,6 +119,7 @@ impl Supervisor {
             refused: Vec::new(),
             more_refused: 0,
             refused_code: false,
+            proxy,
         }
     }
 
@@ -206,6 +214,7 @@ impl Supervisor {
             libc::SYS_mprotect | libc::SYS_pkey_mprotect => {
                 self.executable_range(&caller, args[0], args[1])
             }
+            libc::SYS_connect => self.connect(&caller, args[0] as i32, args[1], args[2]),
             _ => {
                 let (target, change) = metadata_call(call, &args, &caller)?;
                 self.change(&caller, target, change)
@@ -221,6 +230,45 @@ impl Supervisor {
             return Ok(Answer::Continue);
         }
         Err(Refusal::code(&path))
+    }
+
+    /// `connect(descriptor, address, length)`: to the proxy, made by the supervisor;
+    /// anywhere else, refused.
+    fn connect(
+        &self,
+        caller: &Caller,
+        descriptor: i32,
+        address: u64,
+        length: u64,
+    ) -> Result<Answer, Refusal> {
+        let length = usize::try_from(length).map_or(connect::SOCKADDR_MAX, |length| {
+            length.min(connect::SOCKADDR_MAX)
+        });
+        let named = caller
+            .bytes(address, length)
+            .map(|bytes| Named::parse(&bytes))
+            .map_err(|_| Refusal::quiet(libc::EFAULT))?;
+        let proxy = match self.proxy {
+            Some(proxy) if named.is(proxy) => proxy,
+            _ => return Err(Refusal::connection(&named)),
+        };
+        let theirs =
+            Descriptor::of(caller.pid, descriptor).map_err(|_| Refusal::quiet(libc::EBADF))?;
+        if !theirs.is_socket {
+            return Err(Refusal::quiet(libc::ENOTSOCK));
+        }
+        let ours = connect::to_proxy(proxy, theirs.nonblocking)
+            .map_err(|err| Refusal::io("connect to cargo wasm-build's proxy", &err))?;
+        caller.still_waiting()?;
+        connect::replace(
+            caller.listener,
+            caller.id,
+            &ours,
+            descriptor,
+            theirs.cloexec,
+        )
+        .map_err(|err| Refusal::io("hand over the connection to the proxy", &err))?;
+        Ok(Answer::Done)
     }
 
     /// `mprotect(PROT_EXEC)` of `length` bytes at `address`: allowed for anonymous memory
@@ -366,6 +414,24 @@ impl Refusal {
             ),
             errno: libc::EPERM,
             code: true,
+        }
+    }
+
+    /// A connection anywhere but the proxy.
+    fn connection(named: &Named) -> Self {
+        Refusal {
+            what: named.refusal(),
+            errno: libc::EACCES,
+            code: false,
+        }
+    }
+
+    /// An error the call itself would have met, which the report need not mention.
+    fn quiet(errno: i32) -> Self {
+        Refusal {
+            what: String::new(),
+            errno,
+            code: false,
         }
     }
 

@@ -36,6 +36,13 @@ const SYS_FUTEX_REQUEUE: i64 = 456;
 /// `memfd_create` flag: the file can never be made executable (Linux 6.3).
 const MFD_NOEXEC_SEAL: u32 = 0x0008;
 
+/// The bits of `socket(2)`'s type that name the type (the rest are `SOCK_NONBLOCK` and
+/// `SOCK_CLOEXEC`).
+const SOCK_TYPE_MASK: u32 = 0xf;
+
+/// `send*(2)` flag: connect and send in one call (TCP Fast Open).
+const MSG_FASTOPEN: u32 = 0x2000_0000;
+
 /// What the filter answers for one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Action {
@@ -70,10 +77,11 @@ enum Test {
     Masked(u32, u32),
 }
 
-/// A call's judgement: checks in order, the first that matches answers, else `otherwise`.
+/// A call's judgement: checks in order, the first whose tests all hold answers, else
+/// `otherwise`.
 #[derive(Debug, Clone)]
 struct Rule {
-    checks: Vec<(u8, Test, Action)>,
+    checks: Vec<(Vec<(u8, Test)>, Action)>,
     otherwise: Action,
 }
 
@@ -85,8 +93,13 @@ impl Rule {
         }
     }
 
-    fn when(mut self, arg: u8, test: Test, action: Action) -> Self {
-        self.checks.push((arg, test, action));
+    fn when(self, arg: u8, test: Test, action: Action) -> Self {
+        self.when_all(&[(arg, test)], action)
+    }
+
+    /// Answers `action` when every test holds.
+    fn when_all(mut self, tests: &[(u8, Test)], action: Action) -> Self {
+        self.checks.push((tests.to_vec(), action));
         self
     }
 }
@@ -527,6 +540,7 @@ fn rules(network: Network, landlock_abi: u8) -> Vec<(i64, Rule)> {
             Rule::always(Action::Errno(libc::ENOSYS)),
         ),
     ];
+    rules.extend(connections(network));
     let truncating_reads = landlock_abi < 3;
     rules.push((libc::SYS_openat, open_rule(2, truncating_reads)));
     #[cfg(target_arch = "x86_64")]
@@ -576,12 +590,51 @@ fn self_only(arg: u8) -> Rule {
 
 fn socket(network: Network) -> Rule {
     match network {
-        // Not enforced yet: refused like no network until the supervisor judges `connect`.
-        Network::None | Network::Proxy(_) => Rule::always(REFUSED),
+        Network::None => Rule::always(REFUSED),
         Network::Internet => Rule::always(REFUSED)
             .when(0, Test::Eq(libc::AF_INET as u32), Action::Allow)
             .when(0, Test::Eq(libc::AF_INET6 as u32), Action::Allow),
+        // Plain TCP only: no UDP (DNS would leak names), no raw sockets, and no SCTP or
+        // MPTCP, whose own ways of connecting (`sctp_connectx`) pass no `connect` call.
+        Network::Proxy(_) => {
+            let stream = (1, Test::Masked(SOCK_TYPE_MASK, libc::SOCK_STREAM as u32));
+            let mut rule = Rule::always(REFUSED);
+            for family in [libc::AF_INET, libc::AF_INET6] {
+                for protocol in [0, libc::IPPROTO_TCP] {
+                    let tests = [
+                        (0, Test::Eq(family as u32)),
+                        stream,
+                        (2, Test::Eq(protocol as u32)),
+                    ];
+                    rule = rule.when_all(&tests, Action::Allow);
+                }
+            }
+            rule
+        }
     }
+}
+
+/// The rules for the calls that make or use connections, where the network is the proxy:
+/// every `connect` is the supervisor's (which makes the one it allows itself), nothing
+/// listens, and no data goes out with an address of its own (TCP Fast Open connects
+/// from `sendto`/`sendmsg`). Without a network, or with the whole Internet, a socket's
+/// creation is all there is to judge.
+fn connections(network: Network) -> Vec<(i64, Rule)> {
+    let fast_open =
+        |flags: u8| Rule::always(Action::Allow).when(flags, Test::AnyBit(MSG_FASTOPEN), REFUSED);
+    let mut rules = vec![
+        (libc::SYS_sendto, fast_open(3)),
+        (libc::SYS_sendmsg, fast_open(2)),
+        (libc::SYS_sendmmsg, fast_open(3)),
+    ];
+    if let Network::Proxy(_) = network {
+        rules.extend([
+            (libc::SYS_connect, Rule::always(Action::Notify)),
+            (libc::SYS_bind, Rule::always(REFUSED)),
+            (libc::SYS_listen, Rule::always(REFUSED)),
+        ]);
+    }
+    rules
 }
 
 /// `open`/`openat`: where Landlock cannot refuse truncation, `O_TRUNC` on a file opened
@@ -656,20 +709,39 @@ fn abi_guard() -> Vec<libc::sock_filter> {
 /// returns, so the number stays loaded for the next call's test when they are skipped.
 fn judge(rule: &Rule) -> Vec<libc::sock_filter> {
     let mut block = Vec::new();
-    for (arg, test, action) in &rule.checks {
-        block.push(stmt(LD_W_ABS, ARGS_OFFSET + 8 * u32::from(*arg)));
-        match *test {
-            Test::Eq(value) => block.push(jump(JEQ, value, 0, 1)),
-            Test::AnyBit(bits) => block.push(jump(JSET, bits, 0, 1)),
-            Test::Masked(mask, value) => {
-                block.push(stmt(ALU_AND, mask));
-                block.push(jump(JEQ, value, 0, 1));
+    for (tests, action) in &rule.checks {
+        for (index, (arg, test)) in tests.iter().enumerate() {
+            // A test that fails skips the rest of this check: the later tests and the
+            // answer.
+            let rest: usize = tests[index + 1..]
+                .iter()
+                .map(|(_, test)| test_length(*test))
+                .sum::<usize>()
+                + 1;
+            let skip =
+                u8::try_from(rest).unwrap_or_else(|_| unreachable!("a check has a few tests"));
+            block.push(stmt(LD_W_ABS, ARGS_OFFSET + 8 * u32::from(*arg)));
+            match *test {
+                Test::Eq(value) => block.push(jump(JEQ, value, 0, skip)),
+                Test::AnyBit(bits) => block.push(jump(JSET, bits, 0, skip)),
+                Test::Masked(mask, value) => {
+                    block.push(stmt(ALU_AND, mask));
+                    block.push(jump(JEQ, value, 0, skip));
+                }
             }
         }
         block.push(ret(*action));
     }
     block.push(ret(rule.otherwise));
     block
+}
+
+/// The instructions of one test: load the argument, (mask it,) jump.
+fn test_length(test: Test) -> usize {
+    match test {
+        Test::Eq(_) | Test::AnyBit(_) => 2,
+        Test::Masked(..) => 3,
+    }
 }
 
 /// Installs `filter` on the calling thread (setting `no_new_privs` first) and returns the
@@ -713,7 +785,8 @@ mod tests {
 
     #[test]
     fn filters_build_for_every_tier_within_the_kernels_bounds() {
-        for network in [Network::None, Network::Internet] {
+        let proxy = Network::Proxy(([127, 0, 0, 1], 8080).into());
+        for network in [Network::None, Network::Internet, proxy] {
             for abi in 1..=6 {
                 let program = filter(network, abi);
                 // BPF_MAXINSNS.

@@ -27,6 +27,9 @@
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <termios.h>
@@ -114,6 +117,110 @@ static int attack_tcp_connect(const char *port) {
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(atoi(port))};
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     return report(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+}
+
+/* An IPv4 or IPv6 address and port, from text. */
+static socklen_t inet_address(const char *host, const char *port, struct sockaddr_storage *out) {
+    memset(out, 0, sizeof *out);
+    struct sockaddr_in *v4 = (struct sockaddr_in *)out;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)out;
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(atoi(port));
+        return sizeof *v4;
+    }
+    inet_pton(AF_INET6, host, &v6->sin6_addr);
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(atoi(port));
+    return sizeof *v6;
+}
+
+/* Reads the server's greeting from a connected socket. */
+static int greeting(int fd) {
+    static char buf[64];
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, 5000) != 1) { errno = ETIMEDOUT; return report(-1, 0); }
+    long n = read(fd, buf, sizeof buf - 1);
+    if (n < 0) return report(-1, 0);
+    buf[n] = 0;
+    for (long i = 0; i < n; i++) if (buf[i] == '\n') buf[i] = 0;
+    return report(0, buf);
+}
+
+/* `net-to HOST PORT [nonblocking]`: connects where told and reads the greeting. */
+static int attack_net_to(const char *host, const char *port, const char *mode) {
+    struct sockaddr_storage addr;
+    socklen_t len = inet_address(host, port, &addr);
+    int nonblocking = mode && !strcmp(mode, "nonblocking");
+    int fd = socket(addr.ss_family, SOCK_STREAM | (nonblocking ? SOCK_NONBLOCK : 0), 0);
+    if (fd < 0) return report(-1, 0);
+    if (connect(fd, (struct sockaddr *)&addr, len) < 0 && errno != EINPROGRESS) return report(-1, 0);
+    if (nonblocking && !(fcntl(fd, F_GETFL) & O_NONBLOCK)) {
+        printf("ok lost O_NONBLOCK\n");
+        return 0;
+    }
+    return greeting(fd);
+}
+
+/* Datagrams, SCTP (which connects through its own calls), Fast Open, listening. */
+static int attack_udp(void) { return report(socket(AF_INET, SOCK_DGRAM, 0), 0); }
+static int attack_raw(void) { return report(socket(AF_INET, SOCK_RAW, IPPROTO_TCP), 0); }
+static int attack_sctp(void) { return report(socket(AF_INET, SOCK_STREAM, 132), 0); }
+static int attack_fastopen(const char *host, const char *port) {
+    struct sockaddr_storage addr;
+    socklen_t len = inet_address(host, port, &addr);
+    int fd = socket(addr.ss_family, SOCK_STREAM, 0);
+    if (fd < 0) return report(-1, 0);
+    if (sendto(fd, "x", 1, MSG_FASTOPEN, (struct sockaddr *)&addr, len) < 0) return report(-1, 0);
+    return greeting(fd);
+}
+static int attack_listen(void) {
+    struct sockaddr_storage addr;
+    socklen_t len = inet_address("0.0.0.0", "0", &addr);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return report(-1, 0);
+    if (bind(fd, (struct sockaddr *)&addr, len) < 0) return report(-1, 0);
+    return report(listen(fd, 1), 0);
+}
+
+/* `connect-race HOST ALLOWED FORBIDDEN ROUNDS`: a second thread flips the port of the
+ * address being connected between the allowed and the forbidden one, so that a jail that
+ * checks the address and then lets the kernel read it again connects where it checked
+ * nothing. Prints the greetings seen. */
+static volatile struct sockaddr_in race_addr;
+static volatile int race_on = 1;
+static unsigned short race_ports[2];
+static void *race_flip(void *unused) {
+    (void)unused;
+    for (unsigned long i = 0; race_on; i++) race_addr.sin_port = race_ports[i & 1];
+    return 0;
+}
+static int attack_connect_race(const char *host, const char *allowed, const char *forbidden, const char *rounds) {
+    race_addr.sin_family = AF_INET;
+    inet_pton(AF_INET, host, (void *)&race_addr.sin_addr);
+    race_ports[0] = htons(atoi(allowed));
+    race_ports[1] = htons(atoi(forbidden));
+    race_addr.sin_port = race_ports[0];
+    pthread_t flipper;
+    pthread_create(&flipper, 0, race_flip, 0);
+    int reached_forbidden = 0, reached_allowed = 0;
+    for (int i = 0; i < atoi(rounds); i++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0) continue;
+        if (connect(fd, (struct sockaddr *)&race_addr, sizeof race_addr) == 0) {
+            char buf[16] = {0};
+            struct pollfd p = {.fd = fd, .events = POLLIN};
+            if (poll(&p, 1, 2000) == 1 && read(fd, buf, sizeof buf - 1) > 0) {
+                if (!strncmp(buf, "forbidden", 9)) reached_forbidden++;
+                else reached_allowed++;
+            }
+        }
+        close(fd);
+    }
+    race_on = 0;
+    pthread_join(flipper, 0);
+    printf("%s allowed=%d forbidden=%d\n", reached_forbidden ? "ok" : "blocked", reached_allowed, reached_forbidden);
+    return 0;
 }
 
 static int attack_io_uring(void) {
@@ -410,6 +517,13 @@ int main(int argc, char **argv) {
     if (!strcmp(name, "unix-connect")) return attack_unix_connect(rest[0], 0);
     if (!strcmp(name, "abstract-connect")) return attack_unix_connect(rest[0], 1);
     if (!strcmp(name, "tcp-connect")) return attack_tcp_connect(rest[0]);
+    if (!strcmp(name, "net-to")) return attack_net_to(rest[0], rest[1], rest[2]);
+    if (!strcmp(name, "udp")) return attack_udp();
+    if (!strcmp(name, "raw")) return attack_raw();
+    if (!strcmp(name, "sctp")) return attack_sctp();
+    if (!strcmp(name, "fastopen")) return attack_fastopen(rest[0], rest[1]);
+    if (!strcmp(name, "listen")) return attack_listen();
+    if (!strcmp(name, "connect-race")) return attack_connect_race(rest[0], rest[1], rest[2], rest[3]);
     if (!strcmp(name, "io-uring")) return attack_io_uring();
     if (!strcmp(name, "shm")) return attack_shm(rest[0]);
     if (!strcmp(name, "keyctl")) return attack_keyctl();
