@@ -273,10 +273,11 @@ fn native_code_inherits_no_descriptor() {
     );
 }
 
-/// A network grant lets a program use TCP and UDP, and nothing else: not Unix sockets,
-/// not the rest of the jail.
+/// A network grant lets a program reach its proxy, and nothing else: native code that
+/// connects to this machine directly (ignoring `HTTPS_PROXY`) is refused by the jail and
+/// fails the run (W111), and so do UDP, listening, Unix sockets and io_uring.
 #[test]
-fn a_network_grant_opens_only_tcp_and_udp() {
+fn a_network_grant_reaches_nothing_but_the_proxy() {
     let agent_dir = tempfile::tempdir().unwrap();
     let agent = agent_dir.path().join("docker.sock");
     let _agent = std::os::unix::net::UnixListener::bind(&agent).unwrap();
@@ -284,14 +285,21 @@ fn a_network_grant_opens_only_tcp_and_udp() {
     let port = tcp.local_addr().unwrap().port();
     let attacks = [
         ("tcp", format!("tcp-connect {port}")),
+        ("udp", "udp".to_string()),
+        ("listen", "listen".to_string()),
         ("unix", format!("unix-connect {}", agent.display())),
         ("io-uring", "io-uring".to_string()),
     ];
     let project = native_attacks(&attacks, "network = [\"sh\"]\n");
-    project.wasm_build(&[]).success();
+    project
+        .wasm_build(&[])
+        .failure()
+        .stderr_has("error[W111]")
+        .stderr_has(&format!("connect to `127.0.0.1:{port}` directly"));
     let report = report(&project);
-    assert!(report["tcp"].starts_with("ok"), "{report:#?}");
-    blocked(&report, &["unix", "io-uring"]);
+    blocked(&report, &["tcp", "udp", "listen", "unix", "io-uring"]);
+    tcp.set_nonblocking(true).unwrap();
+    assert!(tcp.accept().is_err(), "the direct connection was made");
 }
 
 /// With no grant at all, the only program is rustc, and rustc runs nothing the script

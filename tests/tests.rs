@@ -24,6 +24,7 @@ mod hints;
 mod host_cfgs;
 mod host_paths;
 mod jailed;
+mod network;
 mod learn;
 mod permissions;
 mod pipeline;

@@ -196,6 +196,11 @@ impl Broker {
             let attempt = line.clone().unwrap_or_default();
             self.pending.push((attempt, capability));
         }
+        if let Some(line) = &line {
+            for refused in child.refused_connections() {
+                self.proxies.refused_directly(line, refused);
+            }
+        }
         if let Some(why) = child.unswept() {
             let line = line.as_deref().unwrap_or("a program");
             self.jail_failures.push(format!("ran `{line}`, but {why}"));

@@ -542,6 +542,19 @@ impl ChildProcess {
         ))
     }
 
+    /// The connections the jail refused the child (a `connect` anywhere but its proxy),
+    /// one sentence each.
+    pub(crate) fn refused_connections(&self) -> Vec<String> {
+        let state = lock(&self.state.0);
+        state
+            .notes
+            .refused
+            .iter()
+            .filter(|refused| refused.starts_with("connect "))
+            .cloned()
+            .collect()
+    }
+
     /// Why the child's failure looks like the jail's doing, if it ended and does: killed
     /// by the system-call filter, or failed after printing that something was denied.
     pub(crate) fn looks_stopped(&self) -> Option<String> {

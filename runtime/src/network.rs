@@ -29,6 +29,8 @@ const NO_PROXY_VARS: [&str; 2] = ["NO_PROXY", "no_proxy"];
 #[derive(Default)]
 pub(crate) struct Proxies {
     running: BTreeMap<String, Proxy>,
+    /// What the jail refused programs that went around their proxy.
+    direct: Vec<(String, String)>,
 }
 
 /// What the run's proxies saw.
@@ -38,6 +40,9 @@ pub struct NetworkReport {
     pub connections: Vec<NetworkUse>,
     /// Connections past what the proxies record, or refused because too many were open.
     pub unrecorded: u64,
+    /// Connections the jail refused because the program went around its proxy: the
+    /// command line and what the jail said.
+    pub direct: Vec<(String, String)>,
 }
 
 impl Proxies {
@@ -69,9 +74,18 @@ impl Proxies {
         Ok(Network::Proxy(address))
     }
 
+    /// Notes that the jail refused the program started as `line` a connection (`why`)
+    /// that did not go through its proxy.
+    pub(crate) fn refused_directly(&mut self, line: &str, why: String) {
+        self.direct.push((line.to_string(), why));
+    }
+
     /// Stops every proxy (closing what is still open) and returns what they saw.
     pub(crate) fn finish(&mut self) -> NetworkReport {
-        let mut report = NetworkReport::default();
+        let mut report = NetworkReport {
+            direct: std::mem::take(&mut self.direct),
+            ..NetworkReport::default()
+        };
         for (program, proxy) in std::mem::take(&mut self.running) {
             let seen = proxy.stop();
             report.unrecorded += seen.unrecorded;

@@ -325,12 +325,19 @@ impl Sandbox<'_> {
             .as_mut()
             .map(|broker| std::mem::take(&mut broker.programs))
             .unwrap_or_default();
+        // Every program released first, so that what the jail refused them is known;
+        // then the proxies stop.
+        let stopped = host
+            .broker
+            .as_mut()
+            .map(Broker::stopped)
+            .unwrap_or_default();
         let network = host
             .broker
             .as_mut()
             .map(Broker::finish_network)
             .unwrap_or_default();
-        let (attempts, pending, jail_failures, confinement, ran_untrusted, stopped, limited) =
+        let (attempts, pending, jail_failures, confinement, ran_untrusted, limited) =
             match host.broker.take() {
                 Some(mut broker) => (
                     std::mem::take(&mut broker.attempts),
@@ -338,18 +345,9 @@ impl Sandbox<'_> {
                     std::mem::take(&mut broker.jail_failures),
                     broker.confinement.take(),
                     broker.ran_untrusted,
-                    broker.stopped(),
                     broker.limited(),
                 ),
-                None => (
-                    Vec::new(),
-                    Vec::new(),
-                    Vec::new(),
-                    None,
-                    false,
-                    Vec::new(),
-                    Vec::new(),
-                ),
+                None => (Vec::new(), Vec::new(), Vec::new(), None, false, Vec::new()),
             };
         Ok(RunOutput {
             exit,

@@ -28,7 +28,7 @@ use wasm_build_permissions_schema::hygiene::normalize_path;
 use wasm_build_permissions_schema::{Capability, EnvPattern, GrantSite, grant_help};
 
 use wasm_build_contract::Code;
-use wasm_build_contract::audit::{self, NetworkUse, RunError, RunRecord};
+use wasm_build_contract::audit::{self, RunError, RunRecord};
 use wasm_build_contract::cargo::{CargoPackage, cargo_home, cargo_var};
 use wasm_build_contract::env::{is_ambient, sandbox_env};
 use wasm_build_contract::inert::{Inert, InertLines, for_cargo_to_print};
@@ -39,6 +39,7 @@ use wasm_build_runtime::broker::{ExecContext, toolchain_of};
 use wasm_build_runtime::sandbox::{
     Access, Exit, Preopen, RunOutput, Sandbox, build_script_preopens,
 };
+use wasm_build_runtime::network::NetworkReport;
 use wasm_build_runtime::{ModuleCache, SandboxEngine};
 
 use crate::directive::Directive;
@@ -463,7 +464,7 @@ fn finish(
             .iter()
             .map(|(attempt, capability)| (Attempt::Ran(attempt.clone()), capability.clone())),
     );
-    let network_denied = judge_connections(policy, &output.network.connections, &mut filtered);
+    let network_denied = judge_connections(policy, &output.network, &mut filtered);
     let hidden_lookups = unreviewed_lookups(policy, &output.hidden_lookups);
     let hidden_paths = undenied(policy, hidden_paths(&output.outside_lookups));
     let read_grants = read_grants(&hidden_paths);
@@ -902,13 +903,24 @@ fn exit_problem(exit: &Exit) -> Option<(Code, String)> {
 /// The connections the proxies refused: pending review like any attempt (so `approve`
 /// offers the grant), or, when the consumer denied that host, an error of its own
 /// ([`Code::W111`]).
+/// A connection the jail refused because the program went around its proxy is an error
+/// of the same kind: no grant allows it.
 fn judge_connections(
     policy: &Policy,
-    connections: &[NetworkUse],
+    network: &NetworkReport,
     filtered: &mut Filtered,
 ) -> Vec<RunError> {
-    let mut denied = Vec::new();
-    for connection in connections {
+    let mut denied: Vec<RunError> = network
+        .direct
+        .iter()
+        .map(|(line, refused)| {
+            RunError::new(
+                Code::W111,
+                format!("ran `{}`, and the jail refused it: {}", Inert(line), Inert(refused)),
+            )
+        })
+        .collect();
+    for connection in &network.connections {
         let Some(capability) = connection.capability() else {
             continue;
         };
@@ -942,7 +954,21 @@ fn pending_errors(pending: &[(Attempt, Capability)]) -> Vec<RunError> {
     const SHOWN: usize = 160;
     let mut grouped: Vec<(&Capability, &Attempt, usize)> = Vec::new();
     for (attempt, capability) in pending {
-        match grouped.iter_mut().find(|(seen, _, _)| *seen == capability) {
+        // Connections to different hosts that one grant would allow are told apart: one
+        // of them may be a name that resolved to this machine.
+        let same_group = |first: &Attempt| match (first, attempt) {
+            (
+                Attempt::Connected { authority, .. },
+                Attempt::Connected {
+                    authority: other, ..
+                },
+            ) => authority == other,
+            _ => true,
+        };
+        match grouped
+            .iter_mut()
+            .find(|(seen, first, _)| *seen == capability && same_group(first))
+        {
             Some(group) => group.2 += 1,
             None => grouped.push((capability, attempt, 1)),
         }
