@@ -110,7 +110,10 @@ fn a_named_loopback_host_is_reached_and_recorded_with_its_bytes() {
     let project = fetching(
         &[
             ("plain", format!("http://127.0.0.1:{port}/plain")),
-            ("tunnel", format!("--proxytunnel http://127.0.0.1:{port}/tunnel")),
+            (
+                "tunnel",
+                format!("--proxytunnel http://127.0.0.1:{port}/tunnel"),
+            ),
         ],
         &format!("network = [{{ program = \"curl\", hosts = [\"127.0.0.1:{port}\"] }}]\n"),
     );
@@ -124,10 +127,16 @@ fn a_named_loopback_host_is_reached_and_recorded_with_its_bytes() {
     assert_eq!(record.network.len(), 2, "{:?}", record.network);
     for connection in &record.network {
         assert_eq!(connection.program, "curl");
-        assert_eq!((connection.host.as_str(), connection.port), ("127.0.0.1", port));
+        assert_eq!(
+            (connection.host.as_str(), connection.port),
+            ("127.0.0.1", port)
+        );
         assert_eq!(connection.address.as_deref(), Some("127.0.0.1"));
         assert_eq!(connection.verdict, NetworkVerdict::Allowed);
-        assert!(connection.sent > 0 && connection.received > 0, "{connection:?}");
+        assert!(
+            connection.sent > 0 && connection.received > 0,
+            "{connection:?}"
+        );
     }
     project
         .wasm_build(&["permissions", "-p", "hostile"])
@@ -150,9 +159,15 @@ fn a_bare_grant_reaches_no_address_of_this_machine_or_its_networks() {
         &[
             ("loopback", format!("http://127.0.0.1:{port}/")),
             ("localhost", format!("http://localhost:{port}/")),
-            ("mapped", format!("--proxytunnel http://[::ffff:127.0.0.1]:{port}/")),
+            (
+                "mapped",
+                format!("--proxytunnel http://[::ffff:127.0.0.1]:{port}/"),
+            ),
             ("unspecified", format!("http://0.0.0.0:{port}/")),
-            ("metadata", "http://169.254.169.254/latest/meta-data/".to_string()),
+            (
+                "metadata",
+                "http://169.254.169.254/latest/meta-data/".to_string(),
+            ),
             ("private", "https://10.1.2.3/".to_string()),
         ],
         "network = [\"curl\"]\n",
@@ -174,9 +189,20 @@ fn a_bare_grant_reaches_no_address_of_this_machine_or_its_networks() {
         .stderr_has(&format!(
             "network = [\"curl\", {{ program = \"curl\", hosts = [\"0.0.0.0:{port}\", \"10.1.2.3:443\", \"127.0.0.1:{port}\", \"169.254.169.254:80\"] }}]"
         ));
-    assert_eq!(server.accepted(), 0, "a refused connection reached the server");
+    assert_eq!(
+        server.accepted(),
+        0,
+        "a refused connection reached the server"
+    );
     let report = report(&project);
-    for name in ["loopback", "localhost", "mapped", "unspecified", "metadata", "private"] {
+    for name in [
+        "loopback",
+        "localhost",
+        "mapped",
+        "unspecified",
+        "metadata",
+        "private",
+    ] {
         assert!(!report[name].starts_with("exit=0"), "{name}: {report:?}");
     }
     let record = last_record(&project);
@@ -194,7 +220,8 @@ fn a_bare_grant_reaches_no_address_of_this_machine_or_its_networks() {
     project.wasm_build(&["approve", "hostile@0.1.0"]).success();
     let manifest = project.read("Cargo.toml");
     assert!(
-        manifest.contains(&format!("{{ program = \"curl\", hosts = [")) && manifest.contains(&format!("\"127.0.0.1:{port}\"")),
+        manifest.contains("{ program = \"curl\", hosts = [")
+            && manifest.contains(&format!("\"127.0.0.1:{port}\"")),
         "{manifest}"
     );
 }
@@ -209,7 +236,10 @@ fn another_port_and_a_direct_connection_are_refused() {
     let project = fetching(
         &[
             ("other-port", format!("http://127.0.0.1:{}/", other.port)),
-            ("direct", format!("--noproxy * http://127.0.0.1:{}/", granted.port)),
+            (
+                "direct",
+                format!("--noproxy * http://127.0.0.1:{}/", granted.port),
+            ),
         ],
         &format!(
             "network = [{{ program = \"curl\", hosts = [\"127.0.0.1:{}\"] }}]\n",

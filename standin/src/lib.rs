@@ -36,10 +36,10 @@ use wasm_build_contract::manifest::{Script, StandIn};
 use wasm_build_contract::policy::{EnvOrigin, Policy, PolicyFile, Verdict};
 use wasm_build_contract::vars::DISCOVERY_ENV;
 use wasm_build_runtime::broker::{ExecContext, toolchain_of};
+use wasm_build_runtime::network::NetworkReport;
 use wasm_build_runtime::sandbox::{
     Access, Exit, Preopen, RunOutput, Sandbox, build_script_preopens,
 };
-use wasm_build_runtime::network::NetworkReport;
 use wasm_build_runtime::{ModuleCache, SandboxEngine};
 
 use crate::directive::Directive;
@@ -916,7 +916,11 @@ fn judge_connections(
         .map(|(line, refused)| {
             RunError::new(
                 Code::W111,
-                format!("ran `{}`, and the jail refused it: {}", Inert(line), Inert(refused)),
+                format!(
+                    "ran `{}`, and the jail refused it: {}",
+                    Inert(line),
+                    Inert(refused)
+                ),
             )
         })
         .collect();
