@@ -262,3 +262,23 @@ fn another_port_and_a_direct_connection_are_refused() {
     let report = report(&project);
     assert!(!report["direct"].starts_with("exit=0"), "{report:?}");
 }
+
+/// A denial wins over a grant: a denied host (or a denied bare grant) leaves the program
+/// without it, and the script sees a failure it may fall back from, as for any denial.
+#[test]
+fn a_denied_host_is_not_reached_even_when_granted() {
+    let server = Server::start();
+    let port = server.port;
+    let project = fetching(
+        &[("denied", format!("http://127.0.0.1:{port}/"))],
+        &format!(
+            "network = [{{ program = \"curl\", hosts = [\"127.0.0.1:{port}\"] }}]\n\
+             [package.metadata.sandbox.deny.\"hostile@0.1.0\"]\n\
+             network = [{{ program = \"curl\", hosts = [\"127.0.0.1:{port}\"] }}]\n"
+        ),
+    );
+    project.wasm_build(&[]).success();
+    let report = report(&project);
+    assert!(!report["denied"].starts_with("exit=0"), "{report:?}");
+    assert_eq!(server.accepted(), 0, "a denied host was reached");
+}

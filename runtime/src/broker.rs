@@ -393,12 +393,42 @@ impl Broker {
     }
 
     /// What the `network` grants that name the program allow it: public addresses (a
-    /// bare grant), named hosts, or nothing.
+    /// bare grant), named hosts, or nothing. Denials win: a denied bare grant takes the
+    /// program's network away, a denied host that host.
     fn network_rules(&mut self, requested: &str, file: &ProgramFile) -> NetworkRules {
-        let grants: Vec<(String, Option<String>)> = self
-            .ctx
-            .policy
-            .granted
+        let granted = self.network_grants(false, requested, file);
+        let denied = self.network_grants(true, requested, file);
+        if denied.iter().any(Option::is_none) {
+            return NetworkRules::default();
+        }
+        let mut rules = NetworkRules::default();
+        for host in granted {
+            match host.map(|host| host.parse::<HostPattern>()) {
+                None => rules.any_public = true,
+                Some(Ok(host)) if !denied.contains(&Some(host.to_string())) => {
+                    rules.hosts.push(host);
+                }
+                // Denied, or no longer read (it was checked when the table was read).
+                Some(_) => {}
+            }
+        }
+        rules
+    }
+
+    /// The `network` grants (or, `denied`, denials) that name the program: `None` for a
+    /// bare one, else the host.
+    fn network_grants(
+        &mut self,
+        denied: bool,
+        requested: &str,
+        file: &ProgramFile,
+    ) -> Vec<Option<String>> {
+        let set = if denied {
+            &self.ctx.policy.denied
+        } else {
+            &self.ctx.policy.granted
+        };
+        let grants: Vec<(String, Option<String>)> = set
             .iter()
             .filter_map(|capability| match capability {
                 Capability::Network(program) => Some((program.clone(), None)),
@@ -408,19 +438,11 @@ impl Broker {
                 _ => None,
             })
             .collect();
-        let mut rules = NetworkRules::default();
-        for (program, host) in grants {
-            if !self.names(vec![program], requested, file) {
-                continue;
-            }
-            match host.map(|host| host.parse::<HostPattern>()) {
-                None => rules.any_public = true,
-                Some(Ok(host)) => rules.hosts.push(host),
-                // The grant was checked when read; one that no longer reads grants nothing.
-                Some(Err(_)) => {}
-            }
-        }
-        rules
+        grants
+            .into_iter()
+            .filter(|(program, _)| self.names(vec![program.clone()], requested, file))
+            .map(|(_, host)| host)
+            .collect()
     }
 
     /// The network of a judged program: its proxy when a grant names it (never for what
