@@ -446,6 +446,22 @@ pub fn short_run(run: &LastRun) -> String {
             text.push_str(&format!("; {word} {}", list.join(", ")));
         }
     }
+    let hosts = |verdict: NetworkVerdict| -> Vec<String> {
+        run.network
+            .iter()
+            .filter(|used| used.verdict == verdict)
+            .map(|used| used.authority.clone())
+            .collect()
+    };
+    for (word, verdict) in [
+        ("reached", NetworkVerdict::Allowed),
+        ("refused", NetworkVerdict::Refused),
+    ] {
+        let list = hosts(verdict);
+        if !list.is_empty() {
+            text.push_str(&format!("; {word} {}", list.join(", ")));
+        }
+    }
     // A program it tried is already said; the rest of what waits for review is not.
     let tried = |capability: &Capability| match capability {
         Capability::Exec(program) => run.programs.iter().any(|used| {
@@ -661,6 +677,21 @@ mod tests {
             used.line(),
             "curl → 127.0.0.1:8080 refused: 127.0.0.1 is a loopback address"
         );
+        let run = LastRun {
+            finished_at: 0,
+            succeeded: false,
+            elapsed_ms: 100,
+            native: false,
+            programs: Vec::new(),
+            network: vec![used],
+            denied: Vec::new(),
+            dropped: Vec::new(),
+            hidden_env: Vec::new(),
+            config_env: Vec::new(),
+            default_env: Vec::new(),
+            errors: Vec::new(),
+        };
+        assert_eq!(short_run(&run), "failed in 0.1 s; refused 127.0.0.1:8080");
     }
 
     /// A program awaiting review did not run: the run says it was tried, and does not

@@ -1195,6 +1195,34 @@ mod tests {
     }
 
     #[test]
+    fn refused_connections_are_w111_one_per_host_asked_for() {
+        let loopback = Capability::NetworkHost(wasm_build_permissions_schema::NetworkHost {
+            program: "curl".into(),
+            host: "127.0.0.1:80".into(),
+        });
+        let asked = |authority: &str| Attempt::Connected {
+            program: "curl".into(),
+            authority: authority.into(),
+            why: format!("{authority} is near"),
+        };
+        let pending = vec![
+            (asked("127.0.0.1:80"), loopback.clone()),
+            (asked("localhost:80"), loopback.clone()),
+            (asked("127.0.0.1:80"), loopback.clone()),
+        ];
+        let errors = pending_errors(&pending);
+        let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "needs permission to let `curl` connect to `127.0.0.1:80` (dangerous: not a public address): `curl` asked the network proxy for `127.0.0.1:80` (2 times), which it refused before connecting: 127.0.0.1:80 is near",
+                "needs permission to let `curl` connect to `127.0.0.1:80` (dangerous: not a public address): `curl` asked the network proxy for `localhost:80`, which it refused before connecting: localhost:80 is near",
+            ]
+        );
+        assert!(errors.iter().all(|error| error.code == Some(Code::W111)));
+    }
+
+    #[test]
     fn pending_attempts_are_grouped_and_shortened() {
         let cc = Capability::Exec("cc".into());
         let long = format!("ar cq {}", "x.o ".repeat(100));
