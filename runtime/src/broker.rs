@@ -219,7 +219,10 @@ impl Broker {
                 Inert(&how),
                 bound.describe(&self.ctx.limits)
             ));
-        } else if let Some(why) = child.looks_stopped() {
+        } else if let Some(why) = child.looks_stopped()
+            // A connection around the proxy is an error of its own (W111), said once.
+            && !why.starts_with("was refused by the jail: connect ")
+        {
             // `line` is inert already; `why` quotes what the program printed.
             self.stopped.push(format!("`{shown}` {}", Inert(&why)));
         }
