@@ -112,10 +112,6 @@ pub enum Network {
     /// which reaches nothing outside, still can).
     #[default]
     None,
-    /// TCP and UDP over IPv4 and IPv6. Unix sockets (an ssh-agent, the Docker socket, a
-    /// D-Bus bus), netlink and every other family stay out of reach, and so does the rest
-    /// of the jail.
-    Internet,
     /// TCP to this one address and nowhere else: the filtering proxy the tool runs for the
     /// program, which decides which hosts it reaches. A `connect` anywhere else (another
     /// port, another address, a name the program resolved itself) is refused and kept as a

@@ -14,7 +14,7 @@ use landlock::{
 };
 
 use super::fd;
-use crate::spec::{Network, Rules, SYSTEM_READ_EXEC};
+use crate::spec::{Rules, SYSTEM_READ_EXEC};
 
 /// Devices programs open routinely. Read and write, never execute.
 const SYSTEM_DEVICES: &[&str] = &[
@@ -130,7 +130,7 @@ pub(crate) fn prepare(
 ) -> Result<Prepared, String> {
     let abi = abi(version);
     let read_exec = read() | AccessFs::Execute;
-    let mut created = ruleset(version, rules.network)?;
+    let mut created = ruleset(version)?;
 
     add_rule(&mut created, abi, program, read_exec, &rules.program.path)?;
     if let Some(interpreter) = interpreter {
@@ -196,15 +196,17 @@ fn add_rule(
         })
 }
 
-/// A ruleset handling every right of ABI `version`, exactly: TCP without a network grant
-/// from ABI 4, scopes (abstract Unix sockets, signals) from ABI 6.
-fn ruleset(version: u8, network: Network) -> Result<RulesetCreated, String> {
+/// A ruleset handling every right of ABI `version`, exactly: TCP from ABI 4 (no socket of
+/// the program's own connects or listens, granted network or not: the supervisor makes a
+/// networked program's connections to the proxy itself), scopes (abstract Unix sockets,
+/// signals) from ABI 6.
+fn ruleset(version: u8) -> Result<RulesetCreated, String> {
     let abi = abi(version);
     let mut ruleset = Ruleset::default()
         .set_compatibility(CompatLevel::HardRequirement)
         .handle_access(AccessFs::from_all(abi))
         .map_err(|err| format!("Landlock refused the filesystem rights of ABI {version}: {err}"))?;
-    if version >= 4 && network != Network::Internet {
+    if version >= 4 {
         ruleset = ruleset
             .handle_access(AccessNet::BindTcp | AccessNet::ConnectTcp)
             .map_err(|err| format!("Landlock refused the TCP rights: {err}"))?;
@@ -223,7 +225,7 @@ fn ruleset(version: u8, network: Network) -> Result<RulesetCreated, String> {
 /// probe that Landlock really enforces here (some container profiles allow asking for
 /// the version but not restricting).
 pub(crate) fn enforce_nothing(version: u8) -> Result<(), String> {
-    restrict(ruleset(version, Network::None)?)
+    restrict(ruleset(version)?)
 }
 
 /// Confines the calling process with `ruleset` for good, and sets `no_new_privs`; fails

@@ -203,7 +203,7 @@ fn run(args: &[OsString], report: &mut File) -> Result<Message, Failure> {
         launch.identities(),
         match rules.network {
             Network::Proxy(proxy) => Some(proxy),
-            Network::None | Network::Internet => None,
+            Network::None => None,
         },
     );
     let applied = Applied {

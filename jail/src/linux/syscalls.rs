@@ -591,9 +591,6 @@ fn self_only(arg: u8) -> Rule {
 fn socket(network: Network) -> Rule {
     match network {
         Network::None => Rule::always(REFUSED),
-        Network::Internet => Rule::always(REFUSED)
-            .when(0, Test::Eq(libc::AF_INET as u32), Action::Allow)
-            .when(0, Test::Eq(libc::AF_INET6 as u32), Action::Allow),
         // Plain TCP only: no UDP (DNS would leak names), no raw sockets, and no SCTP or
         // MPTCP, whose own ways of connecting (`sctp_connectx`) pass no `connect` call.
         Network::Proxy(_) => {
@@ -617,8 +614,7 @@ fn socket(network: Network) -> Rule {
 /// The rules for the calls that make or use connections, where the network is the proxy:
 /// every `connect` is the supervisor's (which makes the one it allows itself), nothing
 /// listens, and no data goes out with an address of its own (TCP Fast Open connects
-/// from `sendto`/`sendmsg`). Without a network, or with the whole Internet, a socket's
-/// creation is all there is to judge.
+/// from `sendto`/`sendmsg`). Without a network, no socket can be made to use them.
 fn connections(network: Network) -> Vec<(i64, Rule)> {
     let fast_open =
         |flags: u8| Rule::always(Action::Allow).when(flags, Test::AnyBit(MSG_FASTOPEN), REFUSED);
@@ -786,7 +782,7 @@ mod tests {
     #[test]
     fn filters_build_for_every_tier_within_the_kernels_bounds() {
         let proxy = Network::Proxy(([127, 0, 0, 1], 8080).into());
-        for network in [Network::None, Network::Internet, proxy] {
+        for network in [Network::None, proxy] {
             for abi in 1..=6 {
                 let program = filter(network, abi);
                 // BPF_MAXINSNS.
