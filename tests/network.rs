@@ -285,3 +285,76 @@ fn a_denied_host_is_not_reached_even_when_granted() {
     assert!(!report["denied"].starts_with("exit=0"), "{report:?}");
     assert_eq!(server.accepted(), 0, "a denied host was reached");
 }
+
+/// A real HTTPS server (`openssl s_server`) on loopback, with a certificate made for the
+/// test: `curl` reaches it through the proxy's `CONNECT` tunnel, TLS end to end (the
+/// proxy sees only the host and port), and the connection is recorded.
+#[test]
+fn a_named_host_is_reached_over_https_through_the_tunnel() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = std::process::Command::new("openssl")
+        .args(["s_server", "-www", "-quiet", "-accept"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("-cert")
+        .arg(&cert)
+        .arg("-key")
+        .arg(&key)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let listening = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    assert!(listening, "openssl s_server did not start");
+    let project = fetching(
+        &[(
+            "https",
+            format!("-k -o /dev/null -w %{{http_code}} https://127.0.0.1:{port}/"),
+        )],
+        &format!("network = [{{ program = \"curl\", hosts = [\"127.0.0.1:{port}\"] }}]\n"),
+    );
+    let built = project.wasm_build(&[]);
+    let _ = server.kill();
+    let _ = server.wait();
+    built.success();
+    assert_eq!(report(&project)["https"], "exit=0 out=200");
+    let record = last_record(&project);
+    let [connection] = &record.network[..] else {
+        panic!("one connection: {:?}", record.network);
+    };
+    assert_eq!(
+        (connection.host.as_str(), connection.port),
+        ("127.0.0.1", port)
+    );
+    assert_eq!(connection.verdict, NetworkVerdict::Allowed);
+    // A TLS handshake each way: more than a plain request's few bytes.
+    assert!(
+        connection.sent > 200 && connection.received > 500,
+        "{connection:?}"
+    );
+}
