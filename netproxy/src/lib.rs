@@ -13,6 +13,8 @@
 //! head, how long a request may take to arrive and a tunnel may stay idle, and how many
 //! connections are recorded; a flood is refused, never waited on.
 
+mod peer;
+
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
@@ -121,6 +123,8 @@ pub struct Report {
     /// Connections past the record bound, and connections refused because too many were
     /// open ([`Bounds::connections`]).
     pub unrecorded: u64,
+    /// Connections from another user's sockets, closed unserved.
+    pub foreign: u64,
 }
 
 /// A running proxy for one program.
@@ -254,6 +258,10 @@ fn accept(listener: &TcpListener, shared: &Arc<Shared>) {
             std::thread::sleep(Duration::from_millis(50));
             continue;
         };
+        if !from_this_user(&stream) {
+            shared.state().report.foreign += 1;
+            continue;
+        }
         let mut state = shared.state();
         state.workers.retain(|worker| !worker.is_finished());
         if state.open.len() >= shared.bounds.connections {
@@ -287,6 +295,15 @@ fn accept(listener: &TcpListener, shared: &Arc<Shared>) {
             }
         }
     }
+}
+
+/// Whether the connecting socket belongs to this process's user (see [`peer`]); a
+/// connection the kernel does not list is refused too.
+fn from_this_user(stream: &TcpStream) -> bool {
+    let (Ok(peer), Ok(local)) = (stream.peer_addr(), stream.local_addr()) else {
+        return false;
+    };
+    matches!(peer::owner(peer, local), Ok(Some(uid)) if uid == peer::own_user())
 }
 
 /// What the program asked for.
