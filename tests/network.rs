@@ -358,3 +358,23 @@ fn a_named_host_is_reached_over_https_through_the_tunnel() {
         "{connection:?}"
     );
 }
+
+/// A network grant removed after a run that used it: `permissions --check` knows before
+/// the next build (the last run's connections are in the audit log), and names it.
+#[test]
+fn a_removed_network_grant_that_the_last_run_used_fails_the_check() {
+    let server = Server::start();
+    let port = server.port;
+    let grant = format!("network = [{{ program = \"curl\", hosts = [\"127.0.0.1:{port}\"] }}]\n");
+    let project = fetching(&[("plain", format!("http://127.0.0.1:{port}/"))], &grant);
+    project.wasm_build(&[]).success();
+    project.wasm_build(&["permissions", "--check"]).success();
+    let manifest = project.root().join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    assert!(text.contains(&grant), "{text}");
+    std::fs::write(&manifest, text.replace(&grant, "")).unwrap();
+    let check = project.wasm_build(&["permissions", "--check"]).failure();
+    check.stderr_has(&format!(
+        "hostile 0.1.0: its last run used grants removed since: let `curl` connect to `127.0.0.1:{port}` (dangerous: not a public address)"
+    ));
+}

@@ -514,6 +514,27 @@ pub enum Refusal {
 }
 
 impl NetworkRules {
+    /// The rules of one program from the network grants and denials that name it (`None`
+    /// for a bare one, else the host entry as written): a bare denial takes the network
+    /// away, a denied host takes that host away, an entry that no longer parses allows
+    /// nothing (it was reported when the table was read).
+    pub fn from_grants(granted: &[Option<String>], denied: &[Option<String>]) -> NetworkRules {
+        let mut rules = NetworkRules::default();
+        if denied.iter().any(Option::is_none) {
+            return rules;
+        }
+        for host in granted {
+            match host.as_deref().map(str::parse::<HostPattern>) {
+                None => rules.any_public = true,
+                Some(Ok(host)) if !denied.contains(&Some(host.to_string())) => {
+                    rules.hosts.push(host);
+                }
+                Some(_) => {}
+            }
+        }
+        rules
+    }
+
     /// Whether the rules allow nothing.
     pub fn is_empty(&self) -> bool {
         !self.any_public && self.hosts.is_empty()

@@ -5,14 +5,15 @@
 //! succeeded and shows nothing pending, so `permissions --check` and strict mode would
 //! pass on evidence the grant no longer supports. The programs a run started are in the
 //! audit log with their verdicts, and the policy it ran under is its digest file: a
-//! program that ran by a grant that is gone now is unreviewed again.
+//! program that ran by a grant that is gone now is unreviewed again. So is a connection
+//! that the network grants of then allowed and those of now do not.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use wasm_build_contract::PolicyFile;
-use wasm_build_contract::audit::{ExecVerdict, RunRecord};
-use wasm_build_permissions_schema::Capability;
+use wasm_build_contract::audit::{ExecVerdict, NetworkVerdict, RunRecord};
+use wasm_build_contract::{Policy, PolicyFile};
+use wasm_build_permissions_schema::{Capability, Host, NetworkRules};
 
 use crate::resolve::Resolution;
 
@@ -55,7 +56,7 @@ pub fn revoked(
                 .granted
                 .iter()
                 .filter(|grant| !now.granted.contains(grant) && !now.denied.contains(grant))
-                .filter(|grant| started_by(run, grant))
+                .filter(|grant| started_by(run, grant) || connected_by(run, grant, &then, now))
                 .cloned()
                 .collect();
             (!used.is_empty()).then(|| Revoked {
@@ -77,10 +78,54 @@ fn started_by(run: &RunRecord, grant: &Capability) -> bool {
     run.exec
         .iter()
         .filter(|attempt| attempt.verdict == ExecVerdict::Allowed)
-        .any(|attempt| {
-            let name = Path::new(&attempt.program)
-                .file_name()
-                .and_then(|name| name.to_str());
-            attempt.program == *granted || name == Some(granted.as_str())
+        .any(|attempt| names(granted, &attempt.program))
+}
+
+/// Whether `run` made a connection by the removed network grant `grant` that the
+/// program's grants of `then` allowed and those of `now` do not.
+fn connected_by(run: &RunRecord, grant: &Capability, then: &Policy, now: &Policy) -> bool {
+    let program = match grant {
+        Capability::Network(program) => program,
+        Capability::NetworkHost(grant) => &grant.program,
+        _ => return false,
+    };
+    let (before, after) = (rules(then, program), rules(now, program));
+    run.network
+        .iter()
+        .filter(|connection| connection.verdict == NetworkVerdict::Allowed)
+        .filter(|connection| names(program, &connection.program))
+        .any(|connection| {
+            let (Ok(host), Some(Ok(address))) = (
+                Host::parse(&connection.host),
+                connection.address.as_deref().map(str::parse),
+            ) else {
+                return false;
+            };
+            before.check(&host, connection.port, address).is_ok()
+                && after.check(&host, connection.port, address).is_err()
         })
+}
+
+/// The network rules `policy` gives the program its grants call `program`.
+fn rules(policy: &Policy, program: &str) -> NetworkRules {
+    let hosts = |set: &std::collections::BTreeSet<Capability>| -> Vec<Option<String>> {
+        set.iter()
+            .filter_map(|capability| match capability {
+                Capability::Network(named) if named == program => Some(None),
+                Capability::NetworkHost(grant) if grant.program == program => {
+                    Some(Some(grant.host.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    NetworkRules::from_grants(&hosts(&policy.granted), &hosts(&policy.denied))
+}
+
+/// Whether a grant naming `granted` names the program the audit log calls `recorded`.
+fn names(granted: &str, recorded: &str) -> bool {
+    let name = Path::new(recorded)
+        .file_name()
+        .and_then(|name| name.to_str());
+    recorded == granted || name == Some(granted)
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use wasm_build_jail::{Access, Code, Jail, Network, ProgramFile, Spec};
-use wasm_build_permissions_schema::{Capability, HostPattern, Limits, NetworkRules};
+use wasm_build_permissions_schema::{Capability, Limits, NetworkRules};
 use wasm_build_shim::protocol::{SpawnRequest, status, stdio};
 
 use crate::bounds::DiskWatch;
@@ -401,21 +401,7 @@ impl Broker {
     fn network_rules(&mut self, requested: &str, file: &ProgramFile) -> NetworkRules {
         let granted = self.network_grants(false, requested, file);
         let denied = self.network_grants(true, requested, file);
-        if denied.iter().any(Option::is_none) {
-            return NetworkRules::default();
-        }
-        let mut rules = NetworkRules::default();
-        for host in granted {
-            match host.map(|host| host.parse::<HostPattern>()) {
-                None => rules.any_public = true,
-                Some(Ok(host)) if !denied.contains(&Some(host.to_string())) => {
-                    rules.hosts.push(host);
-                }
-                // Denied, or no longer read (it was checked when the table was read).
-                Some(_) => {}
-            }
-        }
-        rules
+        NetworkRules::from_grants(&granted, &denied)
     }
 
     /// The `network` grants (or, `denied`, denials) that name the program: `None` for a
