@@ -71,13 +71,31 @@ impl Default for Bounds {
 /// How names are resolved: the system's resolver, or a table in tests.
 pub type Resolver = Arc<dyn Fn(&str, u16) -> io::Result<Vec<IpAddr>> + Send + Sync>;
 
-/// The system's resolver (`getaddrinfo`).
+/// How long a name may take to resolve: `getaddrinfo` has no timeout of its own, and an
+/// unanswering DNS server would otherwise hold the connection (and the build) for as long
+/// as the resolver's retries last.
+const RESOLVE_TIME: Duration = Duration::from_secs(15);
+
+/// The system's resolver (`getaddrinfo`), on a thread of its own so that a lookup that
+/// takes longer than [`RESOLVE_TIME`] fails the connection instead of holding it.
 pub fn system_resolver() -> Resolver {
     Arc::new(|name: &str, port: u16| {
-        Ok((name, port)
-            .to_socket_addrs()?
-            .map(|addr| addr.ip())
-            .collect())
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let owned = name.to_string();
+        std::thread::Builder::new()
+            .name("netproxy-resolve".into())
+            .spawn(move || {
+                let resolved = (owned.as_str(), port)
+                    .to_socket_addrs()
+                    .map(|addrs| addrs.map(|addr| addr.ip()).collect::<Vec<_>>());
+                let _ = sender.send(resolved);
+            })?;
+        receiver.recv_timeout(RESOLVE_TIME).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("no answer for {name} within {} s", RESOLVE_TIME.as_secs()),
+            )
+        })?
     })
 }
 
