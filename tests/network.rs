@@ -378,3 +378,79 @@ fn a_removed_network_grant_that_the_last_run_used_fails_the_check() {
         "hostile 0.1.0: its last run used grants removed since: let `curl` connect to `127.0.0.1:{port}` (dangerous: not a public address)"
     ));
 }
+
+/// A build script run natively (`run-natively`) that downloads with its own Rust code,
+/// as prebuilt-library crates do: `network` grants naming `build-script-build` give it a
+/// proxy, which its HTTP client finds in `HTTP_PROXY`. A host outside the grant is
+/// refused at the proxy and a connection around the proxy by the jail, each a W111 that
+/// offers the grant for the script itself.
+#[test]
+fn a_natively_run_script_downloads_through_its_own_grant() {
+    let granted = Server::start();
+    let other = Server::start();
+    let body = r#"
+    let fetch = |url: &str| -> Result<String, String> {
+        use std::io::{Read as _, Write as _};
+        let proxy = std::env::var("HTTP_PROXY").map_err(|e| format!("no proxy: {e}"))?;
+        let proxy = proxy.trim_start_matches("http://").trim_end_matches('/').to_string();
+        let mut stream = std::net::TcpStream::connect(proxy).map_err(|e| e.to_string())?;
+        write!(stream, "GET {url} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .map_err(|e| e.to_string())?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).map_err(|e| e.to_string())?;
+        Ok(response.lines().last().unwrap_or("").to_string())
+    };
+    println!("cargo:rerun-if-env-changed=FETCH");
+    println!("cargo:rerun-if-env-changed=DIRECT");
+    for url in std::env::var("FETCH").unwrap_or_default().split(' ').filter(|u| !u.is_empty()) {
+        record(url, &format!("{:?}", fetch(url)));
+    }
+    if let Ok(direct) = std::env::var("DIRECT") {
+        record("direct", &format!("{:?}", std::net::TcpStream::connect(direct).map(drop)));
+    }
+"#;
+    let grant = format!(
+        "run-natively = true\nenv = [\"FETCH\", \"DIRECT\"]\nnetwork = [{{ program = \"build-script-build\", hosts = [\"127.0.0.1:{}\"] }}]\n",
+        granted.port
+    );
+    let project = hostile(
+        body,
+        &format!("[package.metadata.sandbox.allow.\"hostile@0.1.0\"]\n{grant}"),
+    );
+    let url = format!("http://127.0.0.1:{}/native", granted.port);
+    project.wasm_build_env(&[], &[("FETCH", &url)]).success();
+    let said = crate::support::hostile::report(&project);
+    assert_eq!(said[&url], "Ok(\"served /native\")", "{said:?}");
+    let record = last_record(&project);
+    let [connection] = &record.network[..] else {
+        panic!("one connection: {:?}", record.network);
+    };
+    assert_eq!(connection.program, "build-script-build");
+    assert_eq!(connection.verdict, NetworkVerdict::Allowed);
+    assert_eq!(granted.accepted(), 1);
+
+    let elsewhere = format!("http://127.0.0.1:{}/", other.port);
+    let direct = format!("127.0.0.1:{}", granted.port);
+    let refused = project
+        .wasm_build_env(&[], &[("FETCH", &elsewhere), ("DIRECT", &direct)])
+        .failure()
+        .stderr_has(&format!(
+            "needs permission to let `build-script-build` connect to `127.0.0.1:{}`",
+            other.port
+        ))
+        .stderr_has(&format!(
+            "the jail refused it: connect to `{direct}` directly"
+        ));
+    // The hint grants the script itself the refused host, beside the granted one.
+    let hint = refused
+        .stderr
+        .lines()
+        .find(|line| line.contains("network = [{ program = \"build-script-build\", hosts = ["))
+        .unwrap_or_else(|| panic!("no hint: {}", refused.stderr));
+    assert!(
+        hint.contains(&format!("\"127.0.0.1:{}\"", other.port)),
+        "{hint}"
+    );
+    assert_eq!(other.accepted(), 0, "the ungranted port was reached");
+    assert_eq!(granted.accepted(), 1, "the direct connection was made");
+}

@@ -5,6 +5,11 @@
 //! the jail (Landlock, seccomp, every descendant killed when it ends) instead of by WASI.
 //! What is lost: the exec broker cannot see the programs it starts, so they are jailed
 //! like the script but not checked against `exec` grants.
+//!
+//! A script run natively can use the network itself (a Rust HTTP client downloading a
+//! prebuilt library), which a script in wasm never can: `network` grants naming
+//! [`SCRIPT_PROGRAM`], the name cargo gives every compiled build script, give it (and
+//! everything it starts) a filtering proxy like a granted program's.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -12,12 +17,35 @@ use std::time::Instant;
 
 use anyhow::{Context as _, Result};
 use wasm_build_jail::{Code, Network, ProgramFile, Spec, Stdio};
+use wasm_build_permissions_schema::{Capability, NetworkRules};
 
 use crate::bounds::Bound;
 use crate::broker::ExecContext;
 use crate::child::{ChildProcess, Drain, OUTPUT_SETTLE, Spawned, Stream};
+use crate::network::{Proxies, with_proxy_env};
 use crate::output::CappedOutput;
 use crate::sandbox::{Exit, RunOutput};
+
+/// What `network` grants call a build script run natively: the file name cargo gives
+/// every compiled build script.
+pub const SCRIPT_PROGRAM: &str = "build-script-build";
+
+/// The network rules of the script itself: the grants and denials naming
+/// [`SCRIPT_PROGRAM`].
+fn script_network(ctx: &ExecContext) -> NetworkRules {
+    let hosts = |set: &std::collections::BTreeSet<Capability>| -> Vec<Option<String>> {
+        set.iter()
+            .filter_map(|capability| match capability {
+                Capability::Network(program) if program == SCRIPT_PROGRAM => Some(None),
+                Capability::NetworkHost(grant) if grant.program == SCRIPT_PROGRAM => {
+                    Some(Some(grant.host.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    NetworkRules::from_grants(&hosts(&ctx.policy.granted), &hosts(&ctx.policy.denied))
+}
 
 /// Runs `binary` as the build script described by `ctx` and waits for it.
 ///
@@ -29,14 +57,22 @@ pub fn run(binary: &std::path::Path, ctx: &ExecContext) -> Result<RunOutput> {
     let started = Instant::now();
     let program = ProgramFile::identify(binary)
         .with_context(|| format!("failed to find {}", binary.display()))?;
+    let mut proxies = Proxies::default();
+    let network = proxies
+        .network_for(SCRIPT_PROGRAM, script_network(ctx))
+        .with_context(|| format!("the build script of {} was not run", ctx.package))?;
+    let mut env = ctx.child_env(ctx.env.iter().cloned().collect());
+    if let Network::Proxy(proxy) = network {
+        env = with_proxy_env(env, proxy);
+    }
     let spec = Spec {
         access: ctx.access(&program),
         program,
         argv0: binary.as_os_str().to_os_string(),
         args: Vec::new(),
-        env: ctx.child_env(ctx.env.iter().cloned().collect()),
+        env,
         cwd: ctx.manifest_dir.clone(),
-        network: Network::None,
+        network,
         code: Code::Untrusted,
         time_limit: Some(ctx.limits.wall_time),
         jobserver_tokens: ctx.jobserver_tokens(),
@@ -89,6 +125,10 @@ pub fn run(binary: &std::path::Path, ctx: &ExecContext) -> Result<RunOutput> {
     // Stdout ended; stderr's last lines (a panic message) may still be in flight, and the
     // flood check below counts them.
     child.settle(OUTPUT_SETTLE);
+    let line = binary.display().to_string();
+    for refused in child.refused_connections() {
+        proxies.refused_directly(&line, refused);
+    }
     let exit = if child.timed_out() {
         Exit::Hung(ctx.limits.wall_time)
     } else if child.overflowed() {
@@ -134,7 +174,7 @@ pub fn run(binary: &std::path::Path, ctx: &ExecContext) -> Result<RunOutput> {
         ran_untrusted: true,
         stopped: Vec::new(),
         probe_env_dropped: Vec::new(),
-        network: crate::network::NetworkReport::default(),
+        network: proxies.finish(),
         limited,
     })
 }
