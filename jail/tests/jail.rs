@@ -86,6 +86,12 @@ impl Scene {
 
 /// Runs `spec` and returns how it ended and what it printed.
 fn run_spec(jail: &Jail, spec: &Spec) -> (Outcome, String) {
+    let (outcome, said, _) = run_spec_noted(jail, spec);
+    (outcome, said)
+}
+
+/// Runs `spec` and returns how it ended, what it printed and what the jail refused it.
+fn run_spec_noted(jail: &Jail, spec: &Spec) -> (Outcome, String, Vec<String>) {
     let mut jailed = jail
         .spawn(spec, [Stdio::Null, Stdio::Piped, Stdio::Null])
         .unwrap();
@@ -96,7 +102,12 @@ fn run_spec(jail: &Jail, spec: &Spec) -> (Outcome, String) {
         .unwrap()
         .read_to_string(&mut stdout)
         .unwrap();
-    (jailed.waiter.wait(), stdout.trim().to_string())
+    let finished = jailed.waiter.finish();
+    (
+        finished.outcome,
+        stdout.trim().to_string(),
+        finished.notes.refused,
+    )
 }
 
 fn attack(scene: &Scene, args: &[&str]) -> String {
@@ -231,19 +242,9 @@ fn proxied_program_reaches_the_proxy_only(jail: Jail) {
     let proxied = |args: &[&str]| {
         let mut spec = scene.spec(args);
         spec.network = Network::Proxy(proxy.address);
-        let mut jailed = jail
-            .spawn(&spec, [Stdio::Null, Stdio::Piped, Stdio::Null])
-            .unwrap();
-        let mut said = String::new();
-        jailed
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut said)
-            .unwrap();
-        let finished = jailed.waiter.finish();
-        assert_eq!(finished.outcome, Outcome::Exited(0), "{args:?}: {said}");
-        (said.trim().to_string(), finished.notes.refused)
+        let (outcome, said, refused) = run_spec_noted(&jail, &spec);
+        assert_eq!(outcome, Outcome::Exited(0), "{args:?}: {said}");
+        (said, refused)
     };
     let (port, other) = (proxy.port(), forbidden.port());
     assert_eq!(proxied(&["net-to", "127.0.0.1", &port]).0, "ok proxy");
@@ -309,26 +310,13 @@ fn without_handing_over_descriptors_proxied_connections_fail_loudly() {
     let jail = Jail::new(field_helper(tools.path(), "no-addfd"));
     let mut spec = scene.spec(&["net-to", "127.0.0.1", &proxy.port()]);
     spec.network = Network::Proxy(proxy.address);
-    let mut jailed = jail
-        .spawn(&spec, [Stdio::Null, Stdio::Piped, Stdio::Null])
-        .unwrap();
-    let mut said = String::new();
-    jailed
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut said)
-        .unwrap();
-    let finished = jailed.waiter.finish();
+    let (_, said, refused) = run_spec_noted(&jail, &spec);
     assert!(said.starts_with("blocked"), "{said}");
     assert!(
-        finished
-            .notes
-            .refused
+        refused
             .iter()
             .any(|refusal| refusal.starts_with("hand over the connection to the proxy")),
-        "{:?}",
-        finished.notes.refused
+        "{refused:?}"
     );
 }
 

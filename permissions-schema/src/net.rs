@@ -535,6 +535,29 @@ impl NetworkRules {
         rules
     }
 
+    /// The rules of the program that grants call `program`, from a policy's granted and
+    /// denied capabilities (see [`NetworkRules::from_grants`]).
+    pub fn named<'a>(
+        program: &str,
+        granted: impl IntoIterator<Item = &'a crate::Capability>,
+        denied: impl IntoIterator<Item = &'a crate::Capability>,
+    ) -> NetworkRules {
+        let hosts = |set: &mut dyn Iterator<Item = &'a crate::Capability>| -> Vec<Option<String>> {
+            set.filter_map(|capability| match capability {
+                crate::Capability::Network(named) if named == program => Some(None),
+                crate::Capability::NetworkHost(grant) if grant.program == program => {
+                    Some(Some(grant.host.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+        };
+        NetworkRules::from_grants(
+            &hosts(&mut granted.into_iter()),
+            &hosts(&mut denied.into_iter()),
+        )
+    }
+
     /// Whether the rules allow nothing.
     pub fn is_empty(&self) -> bool {
         !self.any_public && self.hosts.is_empty()

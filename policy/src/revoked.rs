@@ -108,18 +108,7 @@ fn connected_by(run: &RunRecord, grant: &Capability, then: &Policy, now: &Policy
 
 /// The network rules `policy` gives the program its grants call `program`.
 fn rules(policy: &Policy, program: &str) -> NetworkRules {
-    let hosts = |set: &std::collections::BTreeSet<Capability>| -> Vec<Option<String>> {
-        set.iter()
-            .filter_map(|capability| match capability {
-                Capability::Network(named) if named == program => Some(None),
-                Capability::NetworkHost(grant) if grant.program == program => {
-                    Some(Some(grant.host.clone()))
-                }
-                _ => None,
-            })
-            .collect()
-    };
-    NetworkRules::from_grants(&hosts(&policy.granted), &hosts(&policy.denied))
+    NetworkRules::named(program, &policy.granted, &policy.denied)
 }
 
 /// Whether a grant naming `granted` names the program the audit log calls `recorded`.

@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use anyhow::{Context as _, Result};
 use wasm_build_jail::{Code, Network, ProgramFile, Spec, Stdio};
-use wasm_build_permissions_schema::{Capability, NetworkRules};
+use wasm_build_permissions_schema::NetworkRules;
 
 use crate::bounds::Bound;
 use crate::broker::ExecContext;
@@ -33,18 +33,7 @@ pub const SCRIPT_PROGRAM: &str = "build-script-build";
 /// The network rules of the script itself: the grants and denials naming
 /// [`SCRIPT_PROGRAM`].
 fn script_network(ctx: &ExecContext) -> NetworkRules {
-    let hosts = |set: &std::collections::BTreeSet<Capability>| -> Vec<Option<String>> {
-        set.iter()
-            .filter_map(|capability| match capability {
-                Capability::Network(program) if program == SCRIPT_PROGRAM => Some(None),
-                Capability::NetworkHost(grant) if grant.program == SCRIPT_PROGRAM => {
-                    Some(Some(grant.host.clone()))
-                }
-                _ => None,
-            })
-            .collect()
-    };
-    NetworkRules::from_grants(&hosts(&ctx.policy.granted), &hosts(&ctx.policy.denied))
+    NetworkRules::named(SCRIPT_PROGRAM, &ctx.policy.granted, &ctx.policy.denied)
 }
 
 /// Runs `binary` as the build script described by `ctx` and waits for it.
