@@ -331,14 +331,7 @@ fn append(
     if values.is_empty() {
         return Ok(());
     }
-    let item = table
-        .entry(key)
-        .or_insert_with(|| Item::Value(Value::Array(toml_edit::Array::new())));
-    let Some(array) = item.as_array_mut() else {
-        return Err(PolicyError::Manifest(format!(
-            "`{key}` in the manifest is not an array"
-        )));
-    };
+    let array = array_of(table, key)?;
     for value in values {
         if !array
             .iter()
@@ -350,6 +343,15 @@ fn append(
     Ok(())
 }
 
+/// The array `key` of `table`, created empty when missing.
+fn array_of<'t>(table: &'t mut Table, key: &str) -> Result<&'t mut toml_edit::Array, PolicyError> {
+    table
+        .entry(key)
+        .or_insert_with(|| Item::Value(Value::Array(toml_edit::Array::new())))
+        .as_array_mut()
+        .ok_or_else(|| PolicyError::Manifest(format!("`{key}` in the manifest is not an array")))
+}
+
 /// Adds `network` entries: a program alone as a string; the hosts of a program to its
 /// `{ program, hosts }` table when the array has one, else in a new one.
 fn append_network(table: &mut Table, entries: &[NetworkEntry]) -> Result<(), PolicyError> {
@@ -357,14 +359,7 @@ fn append_network(table: &mut Table, entries: &[NetworkEntry]) -> Result<(), Pol
         return Ok(());
     }
     let key = CapabilityKey::Network.key();
-    let item = table
-        .entry(key)
-        .or_insert_with(|| Item::Value(Value::Array(toml_edit::Array::new())));
-    let Some(array) = item.as_array_mut() else {
-        return Err(PolicyError::Manifest(format!(
-            "`{key}` in the manifest is not an array"
-        )));
-    };
+    let array = array_of(table, key)?;
     for entry in entries {
         match entry {
             NetworkEntry::Public(program) => {
