@@ -454,3 +454,38 @@ fn a_natively_run_script_downloads_through_its_own_grant() {
     assert_eq!(other.accepted(), 0, "the ungranted port was reached");
     assert_eq!(granted.accepted(), 1, "the direct connection was made");
 }
+
+/// On a kernel without Landlock's TCP rules (ABI 3, before Linux 6.7), the supervisor
+/// holds alone: a granted host is reached through the proxy, and a direct connection is
+/// refused with the same W111.
+#[test]
+fn without_landlock_tcp_rules_the_proxy_still_holds() {
+    let server = Server::start();
+    let port = server.port;
+    let project = fetching(
+        &[
+            ("proxied", format!("http://127.0.0.1:{port}/proxied")),
+            (
+                "direct",
+                format!("--noproxy * http://127.0.0.1:{port}/direct"),
+            ),
+        ],
+        &format!("network = [{{ program = \"curl\", hosts = [\"127.0.0.1:{port}\"] }}]\n"),
+    );
+    let built = project.wasm_build_env(&[], &[("CARGO_WASM_BUILD_LANDLOCK_ABI", "3")]);
+    built.failure().stderr_has(&format!(
+        "and the jail refused it: connect to `127.0.0.1:{port}` directly"
+    ));
+    // The report of a failed run, from its OUT_DIR.
+    let report = crate::support::hostile::report(&project);
+    assert_eq!(
+        report["proxied"], "exit=0 out=served /proxied",
+        "{report:?}"
+    );
+    assert!(!report["direct"].starts_with("exit=0"), "{report:?}");
+    assert_eq!(
+        server.accepted(),
+        1,
+        "only the proxied request reached the server"
+    );
+}
