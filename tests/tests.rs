@@ -28,6 +28,7 @@ mod learn;
 mod permissions;
 mod pipeline;
 mod real_crates;
+mod remote_cache;
 mod run_cache;
 mod security;
 mod threads;
