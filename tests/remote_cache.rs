@@ -141,7 +141,7 @@ impl BuildGrid {
             let stdout = client
                 .download(&[result.stdout_digest.clone().unwrap()])
                 .unwrap();
-            let ours = String::from_utf8_lossy(&stdout[0]).contains(&format!("{package}-mark"));
+            let ours = String::from_utf8_lossy(&stdout[0]).contains(&format!("{package}_mark"));
             if ours && !out_files.is_empty() {
                 return (digest, result);
             }
@@ -170,7 +170,8 @@ impl Fixture {
             .file(
                 "Cargo.toml",
                 "[workspace]\nmembers = [\"app\", \"depsys\"]\nresolver = \"2\"\n\n\
-                 [workspace.metadata.sandbox.allow.\"app@0.1.0\"]\nenv = [\"RC_VALUE\"]\n",
+                 [workspace.metadata.sandbox.allow.\"app@0.1.0\"]\nenv = [\"RC_VALUE\"]\n\
+                 directives = [\"rustc-env\"]\n",
             )
             .file(
                 "app/Cargo.toml",
@@ -188,6 +189,7 @@ fn main() {
     let values = format!("{value}|{}", header.trim());
     std::fs::write(format!("{out}/gen/values.rs"), format!("pub const VALUES: &str = {values:?};\n")).unwrap();
     println!("cargo:rustc-cfg=app_mark");
+    println!("cargo:rustc-env=APP_BUILT=built");
     println!("cargo:rustc-check-cfg=cfg(app_mark)");
     println!("cargo:rerun-if-env-changed=RC_VALUE");
 }
@@ -196,7 +198,7 @@ fn main() {
             .file(
                 "app/src/main.rs",
                 "include!(concat!(env!(\"OUT_DIR\"), \"/gen/values.rs\"));\n\
-                 fn main() { println!(\"{VALUES} {}\", cfg!(app_mark)); }\n",
+                 fn main() { println!(\"{VALUES} {} {}\", cfg!(app_mark), env!(\"APP_BUILT\")); }\n",
             )
             .file(
                 "depsys/Cargo.toml",
@@ -251,12 +253,14 @@ fn main() {
             .wasm_build_env(&["-v", "--workspace", "--target-dir", &target], &vars)
     }
 
-    /// Packages whose last run in `target` was restored rather than run.
+    /// Whether a run of each package in `target` was restored rather than run (a failed
+    /// build checks again afterwards, which runs it).
     fn restored(&self, target: &str) -> BTreeMap<String, bool> {
-        audit::read(&self.path(target).join("debug/wasm-build/audit.jsonl"))
-            .into_iter()
-            .map(|record| (record.package.clone(), record.restored.is_some()))
-            .collect()
+        let mut restored = BTreeMap::new();
+        for record in audit::read(&self.path(target).join("debug/wasm-build/audit.jsonl")) {
+            *restored.entry(record.package.clone()).or_insert(false) |= record.restored.is_some();
+        }
+        restored
     }
 
     /// A CI-like writer: stores every run in `server`, signed with a new key `ci-1`;
@@ -350,13 +354,12 @@ fn a_reader_trusting_the_writer_runs_no_script_and_builds_the_same_bytes() {
         .stderr_lacks("warning[W41")
         .stderr_lacks("Sandboxed build script of");
     assert_eq!(fixture.restored("t-reader"), both(true), "{}", run.stderr);
-    assert_eq!(fixture.app_says("t-reader"), "v1|#define DEP 7 true\n");
+    assert_eq!(fixture.app_says("t-reader"), "v1|#define DEP 7 true built\n");
     assert_eq!(
         out_files(&fixture.path("t-writer")),
         out_files(&fixture.path("t-reader"))
     );
-    // The same binary as the writer's, which ran its scripts (the target directory's
-    // path is not in the binary: both are built with the same remapping by cargo).
+    // The same binary, byte for byte, as the writer's, which ran its scripts.
     assert_eq!(
         fs::read(fixture.path("t-writer/debug/app")).unwrap(),
         fs::read(fixture.path("t-reader/debug/app")).unwrap()
@@ -387,6 +390,22 @@ fn a_reader_trusting_the_writer_runs_no_script_and_builds_the_same_bytes() {
         "{}",
         stats.stdout
     );
+
+    // A directive grant removed since the writer stored the run: the run comes from the
+    // shared cache, and what it printed is judged by today's policy, so the build fails
+    // on it, as for a local hit.
+    fixture.project.file(
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"app\", \"depsys\"]\nresolver = \"2\"\n\n\
+         [workspace.metadata.sandbox.allow.\"app@0.1.0\"]\nenv = [\"RC_VALUE\"]\n",
+    );
+    let revoked = fixture
+        .read(&server.endpoint, "revoked", &public)
+        .failure()
+        .stderr_has("error[W101]")
+        .stderr_has("cargo:rustc-env=APP_BUILT=built");
+    let restored = fixture.restored("t-revoked");
+    assert_eq!(restored.get("app"), Some(&true), "{}", revoked.stderr);
 }
 
 #[test]
@@ -409,7 +428,7 @@ fn untrusted_unsigned_forged_and_corrupted_entries_are_refused_and_the_scripts_r
             ));
         let restored = fixture.restored(&format!("t-{name}"));
         assert_eq!(restored.get("app"), Some(&false), "{}", run.stderr);
-        assert_eq!(fixture.app_says(&format!("t-{name}")), "v1|#define DEP 7 true\n");
+        assert_eq!(fixture.app_says(&format!("t-{name}")), "v1|#define DEP 7 true built\n");
         restored
     };
 
@@ -588,7 +607,7 @@ fn a_server_that_is_down_costs_one_warning_and_the_build_passes() {
         ));
     assert_eq!(run.stderr.matches("warning[W412]").count(), 1, "{}", run.stderr);
     assert_eq!(fixture.restored("t-down"), both(false));
-    assert_eq!(fixture.app_says("t-down"), "v1|#define DEP 7 true\n");
+    assert_eq!(fixture.app_says("t-down"), "v1|#define DEP 7 true built\n");
     assert!(started.elapsed() < Duration::from_secs(120));
 }
 
@@ -599,7 +618,7 @@ fn network_granted_runs_never_reach_the_shared_cache() {
     fixture.project.file(
         "Cargo.toml",
         "[workspace]\nmembers = [\"app\", \"depsys\"]\nresolver = \"2\"\n\n\
-         [workspace.metadata.sandbox.allow.\"app@0.1.0\"]\nenv = [\"RC_VALUE\"]\nnetwork = [\"curl\"]\n\
+         [workspace.metadata.sandbox.allow.\"app@0.1.0\"]\nenv = [\"RC_VALUE\"]\nnetwork = [\"curl\"]\ndirectives = [\"rustc-env\"]\n\
          [workspace.metadata.sandbox.allow.\"depsys@0.1.0\"]\nrun-natively = true\n",
     );
     let (secret, public) = fixture.keygen("ci-1", "ci.key");
