@@ -327,8 +327,8 @@ fn report_remote(remote: &RemoteUsage, output: &Output) {
 /// never overwriting), its public key in FILE.pub and on stdout.
 fn keygen(name: &str, output: &std::path::Path) -> Result<i32> {
     use std::os::unix::fs::OpenOptionsExt as _;
-    let key = wasm_build_remote_cache::SigningKey::generate(name)
-        .context("cannot make a signing key")?;
+    let key =
+        wasm_build_remote_cache::SigningKey::generate(name).context("cannot make a signing key")?;
     let public = output.with_file_name(format!(
         "{}.pub",
         output
@@ -341,7 +341,12 @@ fn keygen(name: &str, output: &std::path::Path) -> Result<i32> {
         .create_new(true)
         .mode(0o600)
         .open(output)
-        .with_context(|| format!("cannot create {} (it is never overwritten)", output.display()))?;
+        .with_context(|| {
+            format!(
+                "cannot create {} (it is never overwritten)",
+                output.display()
+            )
+        })?;
     writeln!(file, "{}", key.secret_text())
         .with_context(|| format!("cannot write {}", output.display()))?;
     std::fs::write(&public, format!("{}\n", key.public_text()))

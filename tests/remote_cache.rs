@@ -34,7 +34,10 @@ impl BuildGrid {
             "BuildGrid could not be installed: {}",
             String::from_utf8_lossy(&installed.stderr)
         );
-        let bgd = String::from_utf8(installed.stdout).unwrap().trim().to_string();
+        let bgd = String::from_utf8(installed.stdout)
+            .unwrap()
+            .trim()
+            .to_string();
         let dir = tempfile::tempdir().unwrap();
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -247,7 +250,10 @@ fn main() {
     fn build(&self, target: &str, store: &str, env: &[(&str, &str)]) -> Run {
         let target = self.path(target).display().to_string();
         let store = self.path(store).display().to_string();
-        let mut vars = vec![("CARGO_WASM_BUILD_CACHE", store.as_str()), ("RC_VALUE", "v1")];
+        let mut vars = vec![
+            ("CARGO_WASM_BUILD_CACHE", store.as_str()),
+            ("RC_VALUE", "v1"),
+        ];
         vars.extend_from_slice(env);
         self.project
             .wasm_build_env(&["-v", "--workspace", "--target-dir", &target], &vars)
@@ -303,7 +309,9 @@ fn main() {
     }
 
     fn app_says(&self, target: &str) -> String {
-        let output = Command::new(self.path(target).join("debug/app")).output().unwrap();
+        let output = Command::new(self.path(target).join("debug/app"))
+            .output()
+            .unwrap();
         assert!(output.status.success());
         String::from_utf8(output.stdout).unwrap()
     }
@@ -349,12 +357,18 @@ fn a_reader_trusting_the_writer_runs_no_script_and_builds_the_same_bytes() {
         .read(&server.endpoint, "reader", &public)
         .success()
         .stderr_has("Restored build script of app v0.1.0 from the run cache in ")
-        .stderr_has(&format!("(fetched from the shared cache {}", server.endpoint))
+        .stderr_has(&format!(
+            "(fetched from the shared cache {}",
+            server.endpoint
+        ))
         .stderr_has("Shared cache: fetched 2 build-script runs, 0 not found, wrote 0")
         .stderr_lacks("warning[W41")
         .stderr_lacks("Sandboxed build script of");
     assert_eq!(fixture.restored("t-reader"), both(true), "{}", run.stderr);
-    assert_eq!(fixture.app_says("t-reader"), "v1|#define DEP 7 true built\n");
+    assert_eq!(
+        fixture.app_says("t-reader"),
+        "v1|#define DEP 7 true built\n"
+    );
     assert_eq!(
         out_files(&fixture.path("t-writer")),
         out_files(&fixture.path("t-reader"))
@@ -428,14 +442,24 @@ fn untrusted_unsigned_forged_and_corrupted_entries_are_refused_and_the_scripts_r
             ));
         let restored = fixture.restored(&format!("t-{name}"));
         assert_eq!(restored.get("app"), Some(&false), "{}", run.stderr);
-        assert_eq!(fixture.app_says(&format!("t-{name}")), "v1|#define DEP 7 true built\n");
+        assert_eq!(
+            fixture.app_says(&format!("t-{name}")),
+            "v1|#define DEP 7 true built\n"
+        );
         restored
     };
 
     // A key the reader does not list: nothing of the writer's is used.
     let stranger = SigningKey::generate("ci-2").unwrap();
-    let run = fixture.read(&server.endpoint, "untrusted", &stranger.public_text()).success();
-    assert_eq!(run.stderr.matches("warning[W411]").count(), 2, "{}", run.stderr);
+    let run = fixture
+        .read(&server.endpoint, "untrusted", &stranger.public_text())
+        .success();
+    assert_eq!(
+        run.stderr.matches("warning[W411]").count(),
+        2,
+        "{}",
+        run.stderr
+    );
     run.stderr_has("it is signed by `ci-1`, which is not among the trusted keys");
     assert_eq!(fixture.restored("t-untrusted"), both(false));
 
@@ -492,7 +516,9 @@ fn untrusted_unsigned_forged_and_corrupted_entries_are_refused_and_the_scripts_r
         client.update_action_result(&action, result).unwrap();
     };
     let old_signature = client
-        .download(&[file(&original, ".cargo-wasm-build/signature").digest.unwrap()])
+        .download(&[file(&original, ".cargo-wasm-build/signature")
+            .digest
+            .unwrap()])
         .unwrap()
         .remove(0);
     with_record(&forged_record, Some(old_signature.clone()));
@@ -524,7 +550,9 @@ fn untrusted_unsigned_forged_and_corrupted_entries_are_refused_and_the_scripts_r
     );
 
     // The genuine entry again, but a blob of it damaged in the server's CAS.
-    client.update_action_result(&action, original.clone()).unwrap();
+    client
+        .update_action_result(&action, original.clone())
+        .unwrap();
     let record: serde_json::Value = serde_json::from_slice(&record_bytes).unwrap();
     let genuine = record["result"]["files"]
         .as_array()
@@ -580,7 +608,12 @@ fn read_only_configurations_write_nothing() {
         )
         .success()
         .stderr_has("warning[W412]: the shared cache is not used: CARGO_WASM_BUILD_REMOTE_CACHE_WRITE=1 needs CARGO_WASM_BUILD_REMOTE_CACHE_SIGNING_KEY");
-    assert_eq!(run.stderr.matches("warning[W412]").count(), 1, "{}", run.stderr);
+    assert_eq!(
+        run.stderr.matches("warning[W412]").count(),
+        1,
+        "{}",
+        run.stderr
+    );
     assert_eq!(fixture.restored("t-nokey"), both(false));
     assert_eq!(server.blobs(), Vec::<PathBuf>::new());
 }
@@ -605,7 +638,12 @@ fn a_server_that_is_down_costs_one_warning_and_the_build_passes() {
         .stderr_has(&format!(
             "warning[W412]: the shared cache {endpoint} is not used in this build: unreachable:"
         ));
-    assert_eq!(run.stderr.matches("warning[W412]").count(), 1, "{}", run.stderr);
+    assert_eq!(
+        run.stderr.matches("warning[W412]").count(),
+        1,
+        "{}",
+        run.stderr
+    );
     assert_eq!(fixture.restored("t-down"), both(false));
     assert_eq!(fixture.app_says("t-down"), "v1|#define DEP 7 true built\n");
     assert!(started.elapsed() < Duration::from_secs(120));
@@ -635,6 +673,31 @@ fn network_granted_runs_never_reach_the_shared_cache() {
         )
         .success()
         .stderr_lacks("warning[W41");
-    assert!(!run.stderr.contains("Shared cache: fetched"), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("Shared cache: fetched"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(server.blobs(), Vec::<PathBuf>::new(), "{}", run.stderr);
+
+    // The control: the same configuration writes once the grants are gone.
+    fixture.project.file(
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"app\", \"depsys\"]\nresolver = \"2\"\n\n\
+         [workspace.metadata.sandbox.allow.\"app@0.1.0\"]\nenv = [\"RC_VALUE\"]\ndirectives = [\"rustc-env\"]\n",
+    );
+    fixture
+        .build(
+            "t-net-2",
+            "store-net-2",
+            &[
+                ("CARGO_WASM_BUILD_REMOTE_CACHE", &server.endpoint),
+                ("CARGO_WASM_BUILD_REMOTE_CACHE_WRITE", "1"),
+                ("CARGO_WASM_BUILD_REMOTE_CACHE_SIGNING_KEY", &secret),
+                ("CARGO_WASM_BUILD_REMOTE_CACHE_TRUSTED_KEYS", &public),
+            ],
+        )
+        .success()
+        .stderr_has("wrote 2");
+    assert!(!server.blobs().is_empty());
 }

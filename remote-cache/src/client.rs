@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::future::Future;
 
 use bazel_remote_apis::build::bazel::remote::execution::v2::{
-    ActionResult, BatchReadBlobsRequest, BatchUpdateBlobsRequest, Digest,
-    FindMissingBlobsRequest, GetActionResultRequest, UpdateActionResultRequest,
-    action_cache_client::ActionCacheClient, batch_update_blobs_request,
+    ActionResult, BatchReadBlobsRequest, BatchUpdateBlobsRequest, Digest, FindMissingBlobsRequest,
+    GetActionResultRequest, UpdateActionResultRequest, action_cache_client::ActionCacheClient,
+    batch_update_blobs_request,
     content_addressable_storage_client::ContentAddressableStorageClient,
 };
 use bazel_remote_apis::google::bytestream::{
@@ -417,7 +417,11 @@ fn status_text(status: &tonic::Status) -> String {
     if message.is_empty() {
         format!("{:?}", status.code())
     } else {
-        format!("{:?}: {}", status.code(), message.chars().take(200).collect::<String>())
+        format!(
+            "{:?}: {}",
+            status.code(),
+            message.chars().take(200).collect::<String>()
+        )
     }
 }
 

@@ -75,14 +75,14 @@ impl Config {
         let signing = match (write, var(SIGNING_KEY_ENV)) {
             (false, _) => None,
             (true, None) => return Err(ConfigError::WriteWithoutKey),
-            (true, Some(path)) => Some(
-                SigningKey::read(path.trim().as_ref()).map_err(|source| {
+            (true, Some(path)) => {
+                Some(SigningKey::read(path.trim().as_ref()).map_err(|source| {
                     ConfigError::SigningKey {
                         path: path.clone(),
                         source,
                     }
-                })?,
-            ),
+                })?)
+            }
         };
         let timeout = match var(TIMEOUT_ENV) {
             None => DEFAULT_TIMEOUT,
@@ -170,7 +170,10 @@ mod tests {
 
     #[test]
     fn endpoints_map_to_uris() {
-        assert_eq!(http_uri("grpc://127.0.0.1:9092").unwrap(), "http://127.0.0.1:9092");
+        assert_eq!(
+            http_uri("grpc://127.0.0.1:9092").unwrap(),
+            "http://127.0.0.1:9092"
+        );
         assert_eq!(
             http_uri("grpc://cache.example:443").unwrap(),
             "http://cache.example:443"

@@ -36,9 +36,7 @@ pub use signing::{SigningKey, TrustedKeys, signed_message};
 #[non_exhaustive]
 pub enum ConfigError {
     /// Not `grpc://host:port` (or `grpcs://`).
-    #[error(
-        "{REMOTE_CACHE_ENV} must be `grpc://host:port` (or `grpcs://host:port`), not `{0}`"
-    )]
+    #[error("{REMOTE_CACHE_ENV} must be `grpc://host:port` (or `grpcs://host:port`), not `{0}`")]
     Endpoint(String),
     /// `grpcs://` in a build without TLS.
     #[error(
@@ -86,9 +84,7 @@ pub enum SignatureError {
     #[error("its signature is malformed")]
     Malformed,
     /// Made by a key not trusted here.
-    #[error(
-        "it is signed by `{0}`, which is not among the trusted keys ({TRUSTED_KEYS_ENV})"
-    )]
+    #[error("it is signed by `{0}`, which is not among the trusted keys ({TRUSTED_KEYS_ENV})")]
     Untrusted(String),
     /// Does not verify under the trusted key of that name.
     #[error("its signature does not verify under the trusted key `{0}` (forged or altered)")]

@@ -123,12 +123,12 @@ impl TrustedKeys {
         let mut keys = Vec::new();
         for item in text.split([',', ' ', '\n', '\t']).filter(|s| !s.is_empty()) {
             let (name, bytes) = split_named(item)?;
-            let bytes: [u8; 32] = bytes
-                .as_slice()
-                .try_into()
-                .map_err(|_| KeyError::Malformed(format!("`{name}` is not an ed25519 public key")))?;
-            let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
-                .map_err(|_| KeyError::Malformed(format!("`{name}` is not an ed25519 public key")))?;
+            let bytes: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+                KeyError::Malformed(format!("`{name}` is not an ed25519 public key"))
+            })?;
+            let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes).map_err(|_| {
+                KeyError::Malformed(format!("`{name}` is not an ed25519 public key"))
+            })?;
             keys.push((name, key));
         }
         Ok(TrustedKeys { keys })

@@ -43,9 +43,7 @@ use wasm_build_remote_cache::proto::{
 };
 use wasm_build_remote_cache::{Config, Message as _, RemoteCache, digest_of};
 
-use super::{
-    Candidate, FORMAT, KeyInputs, Lookup, Manifest, ROOT_MARK, RunResult, CANDIDATES,
-};
+use super::{CANDIDATES, Candidate, FORMAT, KeyInputs, Lookup, Manifest, ROOT_MARK, RunResult};
 
 const RECORD_PATH: &str = ".cargo-wasm-build/run.json";
 const SIGNATURE_PATH: &str = ".cargo-wasm-build/signature";
@@ -84,9 +82,9 @@ fn connect(lookup: &Lookup) -> Option<Shared> {
         Ok(Some(config)) => config,
         Ok(None) => return None,
         Err(err) => {
-            lookup.store.note_remote_unusable(&format!(
-                "the shared cache is not used: {err}"
-            ));
+            lookup
+                .store
+                .note_remote_unusable(&format!("the shared cache is not used: {err}"));
             return None;
         }
     };
@@ -370,10 +368,11 @@ pub(super) fn store(lookup: &Lookup) {
     parts.blobs.extend(blobs);
     parts.blobs.push(record_bytes);
     parts.blobs.push(signature);
-    let written = shared
-        .cache
-        .upload(&parts.blobs)
-        .and_then(|()| shared.cache.update_action_result(&parts.digest, action_result));
+    let written = shared.cache.upload(&parts.blobs).and_then(|()| {
+        shared
+            .cache
+            .update_action_result(&parts.digest, action_result)
+    });
     match written {
         Ok(()) => lookup.store.note_remote("written"),
         Err(err) => lookup.store.note_remote_problem(&format!(
