@@ -701,3 +701,48 @@ fn network_granted_runs_never_reach_the_shared_cache() {
         .stderr_has("wrote 2");
     assert!(!server.blobs().is_empty());
 }
+
+#[test]
+fn the_cargo_config_env_table_configures_it_and_scripts_never_see_it() {
+    let fixture = Fixture::new();
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let endpoint = format!("grpc://127.0.0.1:{closed}");
+    let token = fixture.path("token");
+    fs::write(&token, "secret-token\n").unwrap();
+    fixture.project.file(
+        ".cargo/config.toml",
+        &format!(
+            "[env]\nCARGO_WASM_BUILD_REMOTE_CACHE = \"{endpoint}\"\n\
+             CARGO_WASM_BUILD_REMOTE_CACHE_TOKEN_FILE = \"{}\"\n\
+             CARGO_WASM_BUILD_REMOTE_CACHE_TRUSTED_KEYS = \"{}\"\n",
+            token.display(),
+            SigningKey::generate("ci-1").unwrap().public_text()
+        ),
+    );
+    // The build script fails if it sees any of the shared cache's settings.
+    fixture.project.file(
+        "depsys/build.rs",
+        r##"
+fn main() {
+    for (name, _) in std::env::vars() {
+        assert!(!name.starts_with("CARGO_WASM_BUILD_"), "the script saw {name}");
+    }
+    let out = std::env::var("OUT_DIR").unwrap();
+    std::fs::create_dir_all(format!("{out}/include")).unwrap();
+    std::fs::write(format!("{out}/include/dep.h"), "#define DEP 7\n").unwrap();
+    println!("cargo:include={out}/include");
+}
+"##,
+    );
+    let run = fixture
+        .build("t-config", "store-config", &[])
+        .success()
+        .stderr_has(&format!(
+            "warning[W412]: the shared cache {endpoint} is not used in this build: unreachable:"
+        ));
+    assert_eq!(fixture.restored("t-config"), both(false), "{}", run.stderr);
+}
