@@ -746,3 +746,47 @@ fn main() {
         ));
     assert_eq!(fixture.restored("t-config"), both(false), "{}", run.stderr);
 }
+
+#[test]
+fn a_server_that_never_answers_costs_one_warning_and_its_timeout() {
+    let fixture = Fixture::new();
+    // Accepts connections and never says a word.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("grpc://{}", silent.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in silent.incoming() {
+            held.push(stream);
+        }
+    });
+    let started = Instant::now();
+    let run = fixture
+        .build(
+            "t-silent",
+            "store-silent",
+            &[
+                ("CARGO_WASM_BUILD_REMOTE_CACHE", &endpoint),
+                ("CARGO_WASM_BUILD_REMOTE_CACHE_TIMEOUT", "1"),
+                (
+                    "CARGO_WASM_BUILD_REMOTE_CACHE_TRUSTED_KEYS",
+                    &SigningKey::generate("ci-1").unwrap().public_text(),
+                ),
+            ],
+        )
+        .success()
+        .stderr_has(&format!(
+            "warning[W412]: the shared cache {endpoint} is not used in this build: unreachable:"
+        ));
+    assert_eq!(
+        run.stderr.matches("warning[W412]").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert_eq!(fixture.restored("t-silent"), both(false));
+    assert_eq!(
+        fixture.app_says("t-silent"),
+        "v1|#define DEP 7 true built\n"
+    );
+    assert!(started.elapsed() < Duration::from_secs(120));
+}

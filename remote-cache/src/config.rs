@@ -169,6 +169,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_token_is_the_first_line_of_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "  abc.DEF-123  \nsecond line\n").unwrap();
+        assert_eq!(read_token(&path).unwrap(), "abc.DEF-123");
+        std::fs::write(&path, "\n").unwrap();
+        assert!(read_token(&path).is_err());
+        std::fs::write(&path, "a b\n").unwrap();
+        assert!(read_token(&path).is_err(), "not a header value");
+        assert!(read_token(&dir.path().join("none")).is_err());
+    }
+
+    #[test]
     fn endpoints_map_to_uris() {
         assert_eq!(
             http_uri("grpc://127.0.0.1:9092").unwrap(),
