@@ -191,6 +191,9 @@ fn main() {
     std::fs::create_dir_all(format!("{out}/gen")).unwrap();
     let values = format!("{value}|{}", header.trim());
     std::fs::write(format!("{out}/gen/values.rs"), format!("pub const VALUES: &str = {values:?};\n")).unwrap();
+    // Larger than a batch: fetched and stored through ByteStream.
+    let big: Vec<u8> = (0..3u32 << 20).map(|i| (i % 251) as u8).collect();
+    std::fs::write(format!("{out}/big.bin"), big).unwrap();
     println!("cargo:rustc-cfg=app_mark");
     println!("cargo:rustc-env=APP_BUILT=built");
     println!("cargo:rustc-check-cfg=cfg(app_mark)");
@@ -369,9 +372,13 @@ fn a_reader_trusting_the_writer_runs_no_script_and_builds_the_same_bytes() {
         fixture.app_says("t-reader"),
         "v1|#define DEP 7 true built\n"
     );
-    assert_eq!(
-        out_files(&fixture.path("t-writer")),
-        out_files(&fixture.path("t-reader"))
+    let written = out_files(&fixture.path("t-writer"));
+    assert_eq!(written, out_files(&fixture.path("t-reader")));
+    assert!(
+        written
+            .iter()
+            .any(|(path, bytes)| path.ends_with("/big.bin") && bytes.len() == 3 << 20),
+        "a blob larger than a batch came back too"
     );
     // The same binary, byte for byte, as the writer's, which ran its scripts.
     assert_eq!(
