@@ -23,10 +23,16 @@ struct BuildGrid {
     child: Child,
     dir: tempfile::TempDir,
     endpoint: String,
+    /// The REAPI instance name its services are under.
+    instance: String,
 }
 
 impl BuildGrid {
     fn start() -> BuildGrid {
+        BuildGrid::start_instance("")
+    }
+
+    fn start_instance(instance: &str) -> BuildGrid {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/buildgrid.sh");
         let installed = Command::new("bash").arg(&script).output().unwrap();
         assert!(
@@ -54,7 +60,7 @@ impl BuildGrid {
                  authorization:\n  method: none\n\
                  storages:\n  - !disk-storage &cas\n    path: {}\n\
                  caches:\n  - !lru-action-cache &ac\n    storage: *cas\n    max-cached-refs: 1024\n    allow-updates: true\n    cache-failed-actions: false\n\
-                 instances:\n  - name: \"\"\n    services:\n      - !action-cache\n        cache: *ac\n      - !cas\n        storage: *cas\n      - !bytestream\n        storage: *cas\n",
+                 instances:\n  - name: \"{instance}\"\n    services:\n      - !action-cache\n        cache: *ac\n      - !cas\n        storage: *cas\n      - !bytestream\n        storage: *cas\n",
                 cas.display()
             ),
         )
@@ -86,6 +92,7 @@ impl BuildGrid {
             child,
             dir,
             endpoint: format!("grpc://127.0.0.1:{port}"),
+            instance: instance.to_string(),
         }
     }
 
@@ -115,7 +122,9 @@ impl BuildGrid {
     }
 
     fn client(&self) -> RemoteCache {
-        RemoteCache::connect(&Config::for_endpoint(&self.endpoint).unwrap()).unwrap()
+        let mut config = Config::for_endpoint(&self.endpoint).unwrap();
+        config.instance = self.instance.clone();
+        RemoteCache::connect(&config).unwrap()
     }
 
     /// The action of the run stored for `package`, and its result: found through the
@@ -282,6 +291,7 @@ fn main() {
                 "store-writer",
                 &[
                     ("CARGO_WASM_BUILD_REMOTE_CACHE", &server.endpoint),
+                    ("CARGO_WASM_BUILD_REMOTE_CACHE_INSTANCE", &server.instance),
                     ("CARGO_WASM_BUILD_REMOTE_CACHE_WRITE", "1"),
                     ("CARGO_WASM_BUILD_REMOTE_CACHE_SIGNING_KEY", &secret),
                     ("CARGO_WASM_BUILD_REMOTE_CACHE_TRUSTED_KEYS", &public),
@@ -301,11 +311,17 @@ fn main() {
 
     /// A reader in a fresh target directory with a fresh local store, trusting `trusted`.
     fn read(&self, endpoint: &str, name: &str, trusted: &str) -> Run {
+        self.read_instance(endpoint, "", name, trusted)
+    }
+
+    /// [`Fixture::read`] from a named REAPI instance.
+    fn read_instance(&self, endpoint: &str, instance: &str, name: &str, trusted: &str) -> Run {
         self.build(
             &format!("t-{name}"),
             &format!("store-{name}"),
             &[
                 ("CARGO_WASM_BUILD_REMOTE_CACHE", endpoint),
+                ("CARGO_WASM_BUILD_REMOTE_CACHE_INSTANCE", instance),
                 ("CARGO_WASM_BUILD_REMOTE_CACHE_TRUSTED_KEYS", trusted),
             ],
         )
@@ -352,12 +368,13 @@ fn out_files(target: &Path) -> BTreeMap<String, Vec<u8>> {
 
 #[test]
 fn a_reader_trusting_the_writer_runs_no_script_and_builds_the_same_bytes() {
-    let server = BuildGrid::start();
+    // Under a named instance, as shared servers are usually set up.
+    let server = BuildGrid::start_instance("main");
     let fixture = Fixture::new();
     let (_, public) = fixture.write(&server);
 
     let run = fixture
-        .read(&server.endpoint, "reader", &public)
+        .read_instance(&server.endpoint, "main", "reader", &public)
         .success()
         .stderr_has("Restored build script of app v0.1.0 from the run cache in ")
         .stderr_has(&format!(
@@ -421,7 +438,7 @@ fn a_reader_trusting_the_writer_runs_no_script_and_builds_the_same_bytes() {
          [workspace.metadata.sandbox.allow.\"app@0.1.0\"]\nenv = [\"RC_VALUE\"]\n",
     );
     let revoked = fixture
-        .read(&server.endpoint, "revoked", &public)
+        .read_instance(&server.endpoint, "main", "revoked", &public)
         .failure()
         .stderr_has("error[W101]")
         .stderr_has("cargo:rustc-env=APP_BUILT=built");
