@@ -4,7 +4,7 @@ use std::io::Write as _;
 use std::process::Command;
 
 use anyhow::{Context as _, Result};
-use wasm_build_cache::{ArtifactCache, DEFAULT_LIMIT, Location, Usage};
+use wasm_build_cache::{ArtifactCache, DEFAULT_LIMIT, Location, RemoteUsage, Usage};
 use wasm_build_contract::Code;
 use wasm_build_contract::vars::{CACHE_ENV, CACHE_LOG_ENV, CACHE_SIZE_ENV, RUN_CACHE_ENV};
 use wasm_build_permissions_schema::ByteSize;
@@ -34,10 +34,22 @@ enum CacheAction {
         #[arg(value_name = "CRATE")]
         package: String,
     },
+    /// Make an ed25519 key pair that signs what a CI writes to the shared cache: the
+    /// secret key goes to FILE, the public key to FILE.pub and stdout
+    Keygen {
+        /// The key's name, as readers will list it (`ci.example.com-1`)
+        name: String,
+        /// Where to write the secret key (created, never overwritten)
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: std::path::PathBuf,
+    },
 }
 
 /// Runs `cargo wasm-build cache`.
 pub fn run(args: &CacheArgs) -> Result<i32> {
+    if let Some(CacheAction::Keygen { name, output }) = &args.action {
+        return keygen(name, output);
+    }
     let cache = match ArtifactCache::from_env() {
         Ok(Some(cache)) => cache,
         Ok(None) => {
@@ -101,6 +113,14 @@ pub fn run(args: &CacheArgs) -> Result<i32> {
             String::new()
         }
     )?;
+    let (fetched, not_found) = cache.remote_totals();
+    if (fetched, not_found) != (0, 0) {
+        writeln!(
+            out,
+            "  {:<28} {fetched} fetched, {not_found} not found (since the cache was made or cleared)",
+            "shared (REAPI) run cache",
+        )?;
+    }
     let total: u64 = stats.iter().map(|kind| kind.bytes).sum();
     let entries: u64 = stats.iter().map(|kind| kind.entries).sum();
     writeln!(
@@ -225,6 +245,13 @@ impl BuildCache {
             );
         }
         let _ = cache.add_run_totals(&usage);
+        let remote = self
+            .log
+            .as_ref()
+            .map(|log| RemoteUsage::read(log.path()))
+            .unwrap_or_default();
+        report_remote(&remote, output);
+        let _ = cache.add_remote_totals(&remote);
         let limit = match limit() {
             Ok(limit) => limit,
             Err(err) => {
@@ -264,6 +291,75 @@ impl BuildCache {
             );
         }
     }
+}
+
+/// Says once why the shared cache was not used, each entry it refused, and with `-v`
+/// what it served.
+fn report_remote(remote: &RemoteUsage, output: &Output) {
+    if let Some(why) = remote.unusable.first() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "{} {}",
+            output.paint(&Code::W412.warning(), Tone::Warning),
+            wasm_build_display::escape::terminal(why)
+        );
+    }
+    for why in &remote.problems {
+        let _ = writeln!(
+            std::io::stderr(),
+            "{} {}",
+            output.paint(&Code::W411.warning(), Tone::Warning),
+            wasm_build_display::escape::terminal(why)
+        );
+    }
+    if output.is_verbose() && (remote.hits, remote.misses, remote.written) != (0, 0, 0) {
+        let _ = writeln!(
+            std::io::stderr(),
+            "Shared cache: fetched {} build-script runs, {} not found, wrote {}",
+            remote.hits,
+            remote.misses,
+            remote.written
+        );
+    }
+}
+
+/// `cargo wasm-build cache keygen NAME -o FILE`: a new signing key in FILE (mode 0600,
+/// never overwriting), its public key in FILE.pub and on stdout.
+fn keygen(name: &str, output: &std::path::Path) -> Result<i32> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let key =
+        wasm_build_remote_cache::SigningKey::generate(name).context("cannot make a signing key")?;
+    let public = output.with_file_name(format!(
+        "{}.pub",
+        output
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    ));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(output)
+        .with_context(|| {
+            format!(
+                "cannot create {} (it is never overwritten)",
+                output.display()
+            )
+        })?;
+    writeln!(file, "{}", key.secret_text())
+        .with_context(|| format!("cannot write {}", output.display()))?;
+    std::fs::write(&public, format!("{}\n", key.public_text()))
+        .with_context(|| format!("cannot write {}", public.display()))?;
+    println!("{}", key.public_text());
+    eprintln!(
+        "Wrote the secret key to {} (give it to the CI that writes, as \
+         CARGO_WASM_BUILD_REMOTE_CACHE_SIGNING_KEY) and the public key above to {} (list it \
+         in CARGO_WASM_BUILD_REMOTE_CACHE_TRUSTED_KEYS where builds read)",
+        output.display(),
+        public.display()
+    );
+    Ok(0)
 }
 
 /// `count` and the noun that goes with it: `1 entry`, `2 entries`.

@@ -29,6 +29,7 @@ mod network;
 mod permissions;
 mod pipeline;
 mod real_crates;
+mod remote_cache;
 mod run_cache;
 mod security;
 mod threads;

@@ -47,6 +47,9 @@ const MAGIC: &str = "cargo-wasm-build-cache 1";
 /// [`Kind::Run`] (hidden: it is no entry).
 const RUN_TOTALS: &str = "runs/.totals";
 
+/// The running totals of runs fetched from, and not found in, the shared (REAPI) cache.
+const REMOTE_TOTALS: &str = "runs/.remote-totals";
+
 /// Temporary files older than this are leftovers of a killed process.
 const STALE_TEMP: Duration = Duration::from_secs(3600);
 
@@ -572,6 +575,7 @@ impl ArtifactCache {
     pub fn clear(&self) -> io::Result<Removed> {
         let mut removed = Removed::default();
         let _ = fs::remove_file(self.root.join(RUN_TOTALS));
+        let _ = fs::remove_file(self.root.join(REMOTE_TOTALS));
         for kind in Kind::ALL {
             for entry in self.entries(kind) {
                 remove(&entry.path, &mut removed, entry.bytes)?;
@@ -833,6 +837,101 @@ fn check_not_replaceable(dir: &Path) -> Result<(), CacheError> {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// What one build did with the shared (REAPI) cache, read from the same log as
+/// [`Usage`]; kept apart from it so the local store's accounting stays its own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RemoteUsage {
+    /// Runs fetched from the shared cache.
+    pub hits: u64,
+    /// Runs looked up there and not found.
+    pub misses: u64,
+    /// Runs written there.
+    pub written: u64,
+    /// Why entries found there were not used (unsigned, untrusted, altered), each
+    /// distinct sentence once.
+    pub problems: Vec<String>,
+    /// Why the shared cache could not be used at all (unreachable, misconfigured), each
+    /// distinct sentence once.
+    pub unusable: Vec<String>,
+}
+
+impl RemoteUsage {
+    /// Reads the remote lines of a log written under [`CACHE_LOG_ENV`].
+    pub fn read(log: &Path) -> RemoteUsage {
+        let text = fs::read_to_string(log).unwrap_or_default();
+        let mut usage = RemoteUsage::default();
+        for line in text.lines() {
+            match line.split_once(' ') {
+                Some(("remote", "hit")) => usage.hits += 1,
+                Some(("remote", "miss")) => usage.misses += 1,
+                Some(("remote", "written")) => usage.written += 1,
+                Some(("remote-unused", why)) if !usage.problems.iter().any(|s| s == why) => {
+                    usage.problems.push(why.to_string());
+                }
+                Some(("remote-unusable", why)) if !usage.unusable.iter().any(|s| s == why) => {
+                    usage.unusable.push(why.to_string());
+                }
+                _ => {}
+            }
+        }
+        usage
+    }
+}
+
+impl ArtifactCache {
+    /// Notes a lookup in the shared cache: `hit`, `miss` or `written`, for
+    /// [`RemoteUsage`].
+    pub fn note_remote(&self, event: &str) {
+        self.note("remote", event);
+    }
+
+    /// Notes why an entry of the shared cache was not used.
+    pub fn note_remote_problem(&self, why: &str) {
+        self.note("remote-unused", why);
+    }
+
+    /// Notes why the shared cache cannot be used in this build (the stand-ins after
+    /// this one do not try it again: see [`ArtifactCache::remote_unusable`]).
+    pub fn note_remote_unusable(&self, why: &str) {
+        self.note("remote-unusable", why);
+    }
+
+    /// Whether a stand-in of this build already found the shared cache unusable.
+    pub fn remote_unusable(&self) -> bool {
+        self.log
+            .as_ref()
+            .is_some_and(|log| !RemoteUsage::read(log).unusable.is_empty())
+    }
+
+    /// Adds one build's shared-cache hits and misses to the store's running totals.
+    ///
+    /// # Errors
+    ///
+    /// Fails when the totals cannot be written.
+    pub fn add_remote_totals(&self, usage: &RemoteUsage) -> io::Result<()> {
+        if (usage.hits, usage.misses) == (0, 0) {
+            return Ok(());
+        }
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(self.root.join(Kind::Run.dir_name()))?;
+        let (hits, misses) = self.remote_totals();
+        let text = format!("{} {}\n", hits + usage.hits, misses + usage.misses);
+        write_atomically(&self.root.join(REMOTE_TOTALS), text.as_bytes())
+    }
+
+    /// Runs fetched from and not found in the shared cache since the store was created
+    /// or cleared.
+    pub fn remote_totals(&self) -> (u64, u64) {
+        let text = fs::read_to_string(self.root.join(REMOTE_TOTALS)).unwrap_or_default();
+        let mut numbers = text
+            .split_whitespace()
+            .map(|n| n.parse::<u64>().unwrap_or(0));
+        (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0))
+    }
 }
 
 #[cfg(test)]
@@ -1142,6 +1241,31 @@ mod tests {
         assert_eq!(cache.run_totals(), (2, 4));
         cache.clear().unwrap();
         assert_eq!(cache.run_totals(), (0, 0));
+    }
+
+    /// Shared-cache lookups are counted apart, each problem said once, and a build that
+    /// found the shared cache unusable says so to its later stand-ins.
+    #[test]
+    fn remote_lookups_are_counted_apart() {
+        let (dir, cache) = cache();
+        let log = dir.path().join("log");
+        let cache = cache.with_log(Some(log.clone()));
+        assert!(!cache.remote_unusable());
+        cache.note_remote("hit");
+        cache.note_remote("miss");
+        cache.note_remote("miss");
+        cache.note_remote_problem("a\nb");
+        cache.note_remote_problem("a b");
+        cache.note_remote_unusable("down");
+        let usage = RemoteUsage::read(&log);
+        assert_eq!((usage.hits, usage.misses), (1, 2));
+        assert_eq!(usage.problems, ["a b"]);
+        assert!(cache.remote_unusable());
+        assert_eq!(Usage::read(&log).run_hits, 0, "not local hits");
+        cache.add_remote_totals(&usage).unwrap();
+        assert_eq!(cache.remote_totals(), (1, 2));
+        cache.clear().unwrap();
+        assert_eq!(cache.remote_totals(), (0, 0));
     }
 
     #[test]

@@ -324,9 +324,12 @@ impl Policy {
             Verdict::Refused(_) => return None,
             _ => {}
         }
+        // The tool's own settings (`CARGO_WASM_BUILD_*`: the shared cache's endpoint,
+        // token file and keys) are read by the stand-in, never handed to scripts.
         if config.contains(name)
             && !is_secret_shaped(name)
             && !crate::env::changes_what_programs_run(name)
+            && !name.starts_with(crate::vars::PREFIX)
         {
             return Some(EnvOrigin::CargoConfig);
         }
@@ -460,9 +463,14 @@ mod tests {
 
     #[test]
     fn build_settings_and_cargo_config_pass_unless_denied_or_turned_off() {
-        let config: BTreeSet<String> = ["ZSTD_FLAVOR", "LD_PRELOAD", "CI_JOB_TOKEN"]
-            .map(String::from)
-            .into();
+        let config: BTreeSet<String> = [
+            "ZSTD_FLAVOR",
+            "LD_PRELOAD",
+            "CI_JOB_TOKEN",
+            "CARGO_WASM_BUILD_REMOTE_CACHE",
+        ]
+        .map(String::from)
+        .into();
         let mut policy = Policy::default();
         assert_eq!(policy.sees_env("OUT_DIR", &config), Some(EnvOrigin::Cargo));
         assert_eq!(
@@ -477,6 +485,11 @@ mod tests {
         // programs or a secret: those keep their grants.
         assert_eq!(policy.sees_env("LD_PRELOAD", &config), None);
         assert_eq!(policy.sees_env("CI_JOB_TOKEN", &config), None);
+        // The tool's own settings are the stand-in's, never a script's.
+        assert_eq!(
+            policy.sees_env("CARGO_WASM_BUILD_REMOTE_CACHE", &config),
+            None
+        );
         assert_eq!(policy.sees_env("EDITOR", &config), None);
         policy.granted.insert(Capability::Env("EDITOR".into()));
         assert_eq!(policy.sees_env("EDITOR", &config), Some(EnvOrigin::Granted));

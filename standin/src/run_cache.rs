@@ -59,6 +59,8 @@ use wasm_build_permissions_schema::Capability;
 use wasm_build_runtime::broker::{ProgramUse, find_on_path};
 use wasm_build_runtime::sandbox::{Exit, RunOutput};
 
+mod remote;
+
 /// Bumped when what an entry holds, or what a key covers, changes.
 const FORMAT: u32 = 1;
 
@@ -307,6 +309,14 @@ pub(crate) fn look_up(facts: &RunFacts<'_>) -> (Cached, Option<RunOutput>) {
     if let Some(restored) = lookup.restore() {
         lookup.hit();
         return (Cached::Restored(restored.from), Some(restored.output));
+    }
+    // The shared cache (see [`remote`]): a verified entry is written into the local
+    // store and restored from it like a local one.
+    if let Some(from) = remote::fetch(&lookup)
+        && let Some(restored) = lookup.restore()
+    {
+        lookup.hit();
+        return (Cached::Restored(from), Some(restored.output));
     }
     lookup.missed();
     (Cached::Missed(Box::new(lookup)), None)
@@ -959,7 +969,9 @@ pub(crate) fn after_run(cached: &Cached, output: &RunOutput, record: &mut RunRec
     match cached {
         Cached::Restored(from) => record.restored = Some(from.clone()),
         Cached::Missed(lookup) if qualifies(record) => {
-            let _ = lookup.store(output);
+            if lookup.store(output).is_ok() {
+                remote::store(lookup);
+            }
         }
         Cached::Missed(_) | Cached::Skipped => {}
     }
