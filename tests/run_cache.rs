@@ -469,7 +469,10 @@ fn what_a_granted_program_reads_outside_the_package_is_in_the_key() {
     let run = fixture.build("changed", &env).success();
     assert!(!fixture.restored("changed", "app"), "{}", run.stderr);
     assert!(fixture.app_says("changed").contains("Version: 2.0"));
-    assert!(fixture.restored("changed", "depsys"), "depsys ran no program");
+    assert!(
+        fixture.restored("changed", "depsys"),
+        "depsys ran no program"
+    );
 
     // A tool installed beside the program, which it could run (`cc` runs `as`).
     fs::write(fixture.tools.path().join("as"), "#!/bin/sh\n").unwrap();
@@ -516,7 +519,11 @@ fn a_fresh_target_directory_compiles_no_build_script_compiled_before() {
     };
 
     fixture.build("t1", &env).success();
-    assert_eq!(compiled(), ["app", "depsys"], "the first build compiles both");
+    assert_eq!(
+        compiled(),
+        ["app", "depsys"],
+        "the first build compiles both"
+    );
     let run = fixture.build("t2", &env).success();
     assert_eq!(compiled(), Vec::<&str>::new(), "{}", run.stderr);
     assert!(fixture.restored("t2", "app"), "{}", run.stderr);

@@ -44,13 +44,7 @@ const CONTENT_TREES: &[&str] = &[
 ];
 
 /// Directories read by listing: libraries a program links.
-const LISTED_DIRS: &[&str] = &[
-    "/lib",
-    "/lib64",
-    "/usr/lib",
-    "/usr/lib64",
-    "/usr/local/lib",
-];
+const LISTED_DIRS: &[&str] = &["/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib"];
 
 /// More files than this in the trees read by content (paths named by build settings
 /// included) and the run is not stored: fingerprinting them on every lookup would cost
@@ -83,7 +77,11 @@ pub(crate) fn fingerprint(
         .iter()
         .map(PathBuf::from)
         .chain(multiarch)
-        .chain(programs.iter().filter_map(|p| p.parent().map(Path::to_path_buf)))
+        .chain(
+            programs
+                .iter()
+                .filter_map(|p| p.parent().map(Path::to_path_buf)),
+        )
         .collect();
     listed.sort();
     listed.dedup();
@@ -242,9 +240,12 @@ impl Memo {
         let digest = file_digest(path)?;
         // The status after reading: a file written while it was read is read again next
         // time, because its change time moved.
-        let after = fs::symlink_metadata(path).ok().map(|meta| Status::of(&meta));
+        let after = fs::symlink_metadata(path)
+            .ok()
+            .map(|meta| Status::of(&meta));
         if after.as_ref() == Some(&status) {
-            self.files.insert(path.to_path_buf(), (status, digest.clone()));
+            self.files
+                .insert(path.to_path_buf(), (status, digest.clone()));
             self.changed = true;
         }
         Some(digest)

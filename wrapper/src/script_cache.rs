@@ -156,7 +156,11 @@ impl ScriptCompile<'_> {
             dep_info,
             compiled.dep_info.replace(OUT_DIR_MARK, out_dir).as_bytes(),
         )?;
-        let stderr = replace_bytes(&compiled.stderr, OUT_DIR_MARK.as_bytes(), out_dir.as_bytes());
+        let stderr = replace_bytes(
+            &compiled.stderr,
+            OUT_DIR_MARK.as_bytes(),
+            out_dir.as_bytes(),
+        );
         Some(Restored { stderr })
     }
 
@@ -230,13 +234,12 @@ impl Candidate {
                 continue;
             };
             for dep in crate::cfg_scan::split_escaped(deps) {
-                let path = Path::new(&dep);
-                if path.starts_with(profile_dir) {
+                if Path::new(&dep).starts_with(profile_dir) {
                     return None;
                 }
-                if !files.contains_key(&dep) {
-                    let digest = file_digest(path)?;
-                    files.insert(dep, digest);
+                if let std::collections::btree_map::Entry::Vacant(entry) = files.entry(dep) {
+                    let digest = file_digest(Path::new(entry.key()))?;
+                    entry.insert(digest);
                 }
             }
         }
@@ -277,7 +280,9 @@ fn env_digest(name: &str) -> Option<String> {
 }
 
 fn file_digest(path: &Path) -> Option<String> {
-    fs::read(path).ok().map(|bytes| hex(&Sha256::digest(&bytes)))
+    fs::read(path)
+        .ok()
+        .map(|bytes| hex(&Sha256::digest(&bytes)))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -313,7 +318,11 @@ fn replace_bytes(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    fn compile<'a>(guest: &'a Invocation, profile: &'a Path, out_dir: &'a Path) -> ScriptCompile<'a> {
+    fn compile<'a>(
+        guest: &'a Invocation,
+        profile: &'a Path,
+        out_dir: &'a Path,
+    ) -> ScriptCompile<'a> {
         ScriptCompile {
             guest,
             linked: &[],
@@ -365,13 +374,22 @@ mod tests {
             .expect("a hit in another target directory");
         assert_eq!(fs::read(out_b.join("s.wasm")).unwrap(), b"\0asm module");
         let text = fs::read_to_string(out_b.join("s.d")).unwrap();
-        assert_eq!(text, rule.replace(&out_a.display().to_string(), &out_b.display().to_string()));
-        assert!(String::from_utf8(restored.stderr).unwrap().contains(&out_b.display().to_string()));
+        assert_eq!(
+            text,
+            rule.replace(&out_a.display().to_string(), &out_b.display().to_string())
+        );
+        assert!(
+            String::from_utf8(restored.stderr)
+                .unwrap()
+                .contains(&out_b.display().to_string())
+        );
 
         fs::write(&source, "fn main() { println!(\"changed\"); }").unwrap();
         let _ = fs::remove_file(out_b.join("s.wasm"));
         assert!(
-            second.restore(&store, &out_b.join("s.wasm"), &out_b.join("s.d")).is_none(),
+            second
+                .restore(&store, &out_b.join("s.wasm"), &out_b.join("s.d"))
+                .is_none(),
             "a changed source is a miss"
         );
         assert!(!out_b.join("s.wasm").exists());
@@ -392,7 +410,11 @@ mod tests {
         let wasm = out_dir.join("s.wasm");
         let dep_info = out_dir.join("s.d");
         fs::write(&wasm, b"good").unwrap();
-        fs::write(&dep_info, format!("{}: {}\n", wasm.display(), source.display())).unwrap();
+        fs::write(
+            &dep_info,
+            format!("{}: {}\n", wasm.display(), source.display()),
+        )
+        .unwrap();
         compile.store(&store, &wasm, &dep_info, b"");
         let digest = hex(&Sha256::digest(b"good"));
         store
