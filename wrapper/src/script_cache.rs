@@ -395,6 +395,34 @@ mod tests {
         assert!(!out_b.join("s.wasm").exists());
     }
 
+    /// The variables rustc read (`# env-dep:` lines) are part of a candidate: the
+    /// value it had here then, by digest; a candidate made with another value is a miss.
+    #[test]
+    fn a_variable_rustc_read_is_compared_by_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("build.rs");
+        fs::write(&source, "fn main() {}").unwrap();
+        let dep_info = format!(
+            "/t/s.wasm: {}\n# env-dep:PATH=/bin\n# env-dep:WASM_BUILD_SURELY_UNSET_VAR\n",
+            source.display()
+        );
+        let candidate = Candidate::from_dep_info(&dep_info, Path::new("/t")).unwrap();
+        assert_eq!(
+            candidate.env,
+            [
+                ("PATH".to_string(), env_digest("PATH")),
+                ("WASM_BUILD_SURELY_UNSET_VAR".to_string(), None)
+            ]
+        );
+        assert!(candidate.matches_here());
+        let mut other = candidate.clone();
+        other.env[0].1 = Some(hex(&Sha256::digest(b"another value")));
+        assert!(!other.matches_here());
+        let mut set = candidate;
+        set.env[1].1 = Some(hex(&Sha256::digest(b"")));
+        assert!(!set.matches_here(), "set now, unset then");
+    }
+
     /// A stored module whose bytes were swapped is never used.
     #[test]
     fn a_swapped_module_is_a_miss() {
