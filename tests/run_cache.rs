@@ -473,6 +473,20 @@ fn what_a_granted_program_reads_outside_the_package_is_in_the_key() {
         fixture.restored("changed", "depsys"),
         "depsys ran no program"
     );
+    let explained = fixture
+        .project
+        .wasm_build_env(
+            &["cache", "explain", "app"],
+            &[("CARGO_WASM_BUILD_CACHE", &fixture.cache())],
+        )
+        .success();
+    assert!(
+        explained
+            .stdout
+            .contains("but what the programs it executed may read changed"),
+        "{}",
+        explained.stdout
+    );
 
     // A tool installed beside the program, which it could run (`cc` runs `as`).
     fs::write(fixture.tools.path().join("as"), "#!/bin/sh\n").unwrap();

@@ -273,6 +273,8 @@ pub(crate) struct Lookup {
     out_dir: PathBuf,
     /// Paths the build settings the script sees name, which its programs may read.
     setting_paths: Vec<PathBuf>,
+    /// Why the stored runs with this first-level key did not apply, for `explain`.
+    second_level_miss: std::cell::Cell<Option<&'static str>>,
 }
 
 /// What a hit gives the stand-in: a run's output as the script would have given it, and
@@ -474,6 +476,7 @@ pub(crate) fn prepare(facts: &RunFacts<'_>) -> Result<Lookup, Ineligible> {
         build_dir,
         out_dir: facts.out_dir.to_path_buf(),
         setting_paths: facts.setting_paths.to_vec(),
+        second_level_miss: std::cell::Cell::new(None),
     })
 }
 
@@ -609,14 +612,16 @@ impl Lookup {
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .filter(|manifest: &Manifest| manifest.format == FORMAT)?;
         let here = self.build_dir.to_string_lossy().into_owned();
-        let candidate = manifest.candidates.into_iter().find(|candidate| {
-            candidate.build_dir.as_ref().is_none_or(|dir| *dir == here)
-                && candidate.programs.iter().all(still_the_same)
-                && candidate.system.as_ref().is_none_or(|stored| {
-                    self.system_reads(&candidate.programs)
-                        .is_ok_and(|now| now.as_ref() == Some(stored))
-                })
-        })?;
+        let mut why_not = None;
+        let found = manifest.candidates.into_iter().find(|candidate| {
+            let unmatched = self.unmatched(candidate, &here);
+            why_not = why_not.or(unmatched);
+            unmatched.is_none()
+        });
+        let Some(candidate) = found else {
+            self.second_level_miss.set(why_not);
+            return None;
+        };
         let restored = candidate
             .result_key(&self.key)
             .ok_or_else(|| "its key cannot be computed".to_string())
@@ -782,6 +787,31 @@ impl Lookup {
         Ok(())
     }
 
+    /// Why `candidate`, whose first-level key matched, does not apply here, in words for
+    /// `explain`; `None` when it applies.
+    fn unmatched(&self, candidate: &Candidate, here: &str) -> Option<&'static str> {
+        if candidate.build_dir.as_ref().is_some_and(|dir| dir != here) {
+            return Some(
+                "its output depends on where its build directory was, and this one is elsewhere",
+            );
+        }
+        if !candidate.programs.iter().all(still_the_same) {
+            return Some(
+                "a program it executed is another file here, or its file has other contents",
+            );
+        }
+        let system_same = candidate.system.as_ref().is_none_or(|stored| {
+            self.system_reads(&candidate.programs)
+                .is_ok_and(|now| now.as_ref() == Some(stored))
+        });
+        if !system_same {
+            return Some(
+                "what the programs it executed may read changed (system headers, the compiler's directories, pkg-config files, library directories, paths build settings name)",
+            );
+        }
+        None
+    }
+
     /// The fingerprint of what `programs` may read outside the key, when any of them is
     /// more than a rustc probe (see [`crate::system_reads`]); `Err` when it cannot be had.
     fn system_reads(&self, programs: &[ProgramRecord]) -> Result<Option<String>, Ineligible> {
@@ -824,7 +854,13 @@ impl Lookup {
         self.store.note_run(false);
         let stored = read_explained(&self.store, "run-explain-stored", &self.inputs.package)
             .and_then(|stored| stored.inputs);
-        self.explain("run-explain-seen", "missed: the script ran", stored);
+        let outcome = match self.second_level_miss.get() {
+            Some(why) => format!(
+                "missed: the script ran; the inputs below are those of a stored run, but {why}"
+            ),
+            None => "missed: the script ran".to_string(),
+        };
+        self.explain("run-explain-seen", &outcome, stored);
     }
 
     /// Notes a hit for `explain`.
@@ -1176,6 +1212,7 @@ mod tests {
             build_dir,
             out_dir,
             setting_paths: Vec::new(),
+            second_level_miss: std::cell::Cell::new(None),
         }
     }
 
