@@ -6,7 +6,8 @@
 //! A granted program in the jail may read the system directories (the jail's
 //! `SYSTEM_READ_EXEC`: `/usr`, `/lib`, ...), its own installation and the
 //! paths the script's build settings name (`PKG_CONFIG_PATH`). The fingerprint covers,
-//! by **content**, every file of the trees a C toolchain and pkg-config read from there:
+//! by **content** (files over 1 MiB by size and modification time), every file of the
+//! trees a C toolchain and pkg-config read from there:
 //! the system header directories, the compiler's own directories (`/usr/lib/gcc`), the
 //! pkg-config directories and the paths the build settings name; and by **listing** (each
 //! entry's name, kind, size and modification time) the library directories and the
@@ -45,6 +46,12 @@ const CONTENT_TREES: &[&str] = &[
 
 /// Directories read by listing: libraries a program links.
 const LISTED_DIRS: &[&str] = &["/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib"];
+
+/// Files larger than this are keyed by size and modification time instead of contents:
+/// headers and `.pc` files are far smaller, and what is larger (the compiler's `cc1`,
+/// static libraries) is replaced whole by an upgrade, which changes both. Reading them
+/// would make the first lookup on a machine cost seconds.
+const MAX_HASHED_FILE: u64 = 1 << 20;
 
 /// More files than this in the trees read by content (paths named by build settings
 /// included) and the run is not stored: fingerprinting them on every lookup would cost
@@ -231,6 +238,14 @@ impl Memo {
     }
 
     fn digest(&mut self, path: &Path, meta: &fs::Metadata) -> Option<String> {
+        if meta.len() > MAX_HASHED_FILE {
+            return Some(format!(
+                "size {} modified {}.{:09}",
+                meta.len(),
+                meta.mtime(),
+                meta.mtime_nsec()
+            ));
+        }
         let status = Status::of(meta);
         if let Some((seen, digest)) = self.files.get(path)
             && *seen == status
