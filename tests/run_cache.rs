@@ -437,3 +437,120 @@ fn runs_the_key_cannot_hold_are_never_stored_and_damaged_entries_never_used() {
     assert!(!fixture.restored("configured-off", "app"));
     assert!(!fixture.restored("configured-off", "depsys"));
 }
+
+/// What a granted program reads outside the package is in the key: a `.pc` file in a
+/// directory a build setting names (`PKG_CONFIG_PATH`), rewritten in place with its size
+/// and modification time kept, is a miss; so is a tool added beside the program.
+#[test]
+fn what_a_granted_program_reads_outside_the_package_is_in_the_key() {
+    let fixture = Fixture::new();
+    let pc = fixture.tools.path().join("pc");
+    fs::create_dir_all(&pc).unwrap();
+    let file = pc.join("foo.pc");
+    fs::write(&file, "Version: 1.0\n").unwrap();
+    fixture.tool("#!/bin/sh\necho made-by-v1\ncat \"$PKG_CONFIG_PATH/foo.pc\"\n");
+    let pc_path = pc.display().to_string();
+    let env = [("PKG_CONFIG_PATH", pc_path.as_str())];
+    fixture.build("base", &env).success();
+    assert!(fixture.app_says("base").contains("Version: 1.0"));
+    // The control: nothing changed, a hit (else the misses below prove nothing).
+    let run = fixture.build("same", &env).success();
+    assert!(fixture.restored("same", "app"), "{}", run.stderr);
+
+    // `apt-get install` of a newer version, as far as the file shows it.
+    let modified = fs::metadata(&file).unwrap().modified().unwrap();
+    fs::write(&file, "Version: 2.0\n").unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    let run = fixture.build("changed", &env).success();
+    assert!(!fixture.restored("changed", "app"), "{}", run.stderr);
+    assert!(fixture.app_says("changed").contains("Version: 2.0"));
+    assert!(
+        fixture.restored("changed", "depsys"),
+        "depsys ran no program"
+    );
+    let explained = fixture
+        .project
+        .wasm_build_env(
+            &["cache", "explain", "app"],
+            &[("CARGO_WASM_BUILD_CACHE", &fixture.cache())],
+        )
+        .success();
+    assert!(
+        explained
+            .stdout
+            .contains("but what the programs it executed may read changed"),
+        "{}",
+        explained.stdout
+    );
+
+    // A tool installed beside the program, which it could run (`cc` runs `as`).
+    fs::write(fixture.tools.path().join("as"), "#!/bin/sh\n").unwrap();
+    fixture.build("tool-added", &env).success();
+    assert!(!fixture.restored("tool-added", "app"));
+}
+
+/// A fresh target directory compiles no build script compiled before from the same
+/// inputs (the module is restored from the user's cache), and compiles one whose source
+/// changed.
+#[test]
+fn a_fresh_target_directory_compiles_no_build_script_compiled_before() {
+    let fixture = Fixture::new();
+    // A rustc that notes each compile for wasm32-wasip1, then is the real one.
+    let sysroot = std::process::Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .unwrap();
+    let real = Path::new(String::from_utf8(sysroot.stdout).unwrap().trim()).join("bin/rustc");
+    // Beside the fixture's tool, its log would change the tool's directory.
+    let logging = tempfile::tempdir().unwrap();
+    let log = logging.path().join("compiles.log");
+    let rustc = logging.path().join("bin/rustc");
+    fs::create_dir_all(rustc.parent().unwrap()).unwrap();
+    fs::write(
+        &rustc,
+        format!(
+            "#!/bin/sh\ncase \"$*\" in *wasm32-wasip1*build_script*) echo \"$*\" >> '{}';; esac\nexec '{}' \"$@\"\n",
+            log.display(),
+            real.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&rustc, fs::Permissions::from_mode(0o755)).unwrap();
+    let rustc = rustc.display().to_string();
+    let env = [("RUSTC", rustc.as_str())];
+    let compiled = || {
+        let text = fs::read_to_string(&log).unwrap_or_default();
+        let _ = fs::remove_file(&log);
+        ["app", "depsys"]
+            .into_iter()
+            .filter(|package| text.contains(&format!("{package}/build.rs")))
+            .collect::<Vec<_>>()
+    };
+
+    fixture.build("t1", &env).success();
+    assert_eq!(
+        compiled(),
+        ["app", "depsys"],
+        "the first build compiles both"
+    );
+    let run = fixture.build("t2", &env).success();
+    assert_eq!(compiled(), Vec::<&str>::new(), "{}", run.stderr);
+    assert!(fixture.restored("t2", "app"), "{}", run.stderr);
+    assert_eq!(
+        out_files(&fixture.target("t1")),
+        out_files(&fixture.target("t2"))
+    );
+
+    let source = fixture.project.read("app/build.rs");
+    fixture
+        .project
+        .file("app/build.rs", &format!("{source}\n// changed\n"));
+    fixture.build("t3", &env).success();
+    assert_eq!(compiled(), ["app"], "its source changed");
+    assert!(fixture.app_says("t3").starts_with("hello|data-1|"));
+}

@@ -77,6 +77,20 @@ fn run() -> Result<()> {
             .with_context(|| format!("--only takes one of {PROJECTS:?}"))?;
         let times = measure_project(&tool, &workspace, &work, dir, options.runs)?;
         print!("{}", project_summary(&times));
+        let all = |times: &[f64]| {
+            times
+                .iter()
+                .map(|time| format!("{time:.1}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        println!(
+            "all runs (s): clean cargo [{}], first ever [{}], warm cache [{}], warm run cache [{}]",
+            all(&times.native_clean),
+            all(&times.first_ever),
+            all(&times.warm_cache),
+            all(&times.warm_runs)
+        );
         return Ok(());
     }
     for dir in PROJECTS {

@@ -15,6 +15,7 @@ mod out_dir;
 mod rerun;
 pub mod run_cache;
 mod sandbox_only;
+mod system_reads;
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
@@ -282,6 +283,7 @@ impl Prepared {
             program_env: wasm_build_contract::env::program_defaults(std::env::vars_os()),
             probe_env: wasm_build_runtime::probe_env::inherited(std::env::vars_os()),
             exported: &self.exported,
+            setting_paths: &self.passed_env.paths,
         }
     }
 

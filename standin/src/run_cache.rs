@@ -25,9 +25,14 @@
 //!
 //! **Boundary.** The contents of the package directory are hashed except cargo's target
 //! directories in it (a directory holding `CACHEDIR.TAG`). What the programs a run
-//! executed read besides their arguments (a compiler's own parts and system headers,
-//! pkg-config's `.pc` files) is *not* hashed: programs are keyed by their own identity
-//! only. Runs whose inputs the key cannot hold are never stored: see [`Ineligible`].
+//! executed may read besides their arguments is in the second level too, when a run
+//! executed anything but rustc probes: the system header directories, the compiler's own
+//! directories, the pkg-config directories and the paths the script's build settings name
+//! (`PKG_CONFIG_PATH`) by the contents of every file, and the library directories and each
+//! program's own directory by listing (see [`crate::system_reads`]). A rustc probe reads
+//! its toolchain, which the rustc file's digest and the module (compiled by the same
+//! toolchain) stand for. Runs whose inputs the key cannot hold are never stored: see
+//! [`Ineligible`].
 //!
 //! **Trust.** An entry is code. Every file is stored under its SHA-256 and checked against
 //! it when restored, in the user-level store's checked directories; an entry that fails
@@ -62,7 +67,7 @@ use wasm_build_runtime::sandbox::{Exit, RunOutput};
 mod remote;
 
 /// Bumped when what an entry holds, or what a key covers, changes.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// What stands for the build directory in keys and stored stdout: a NUL can be in
 /// neither an environment value nor a path, so the mark never meets a real one.
@@ -169,6 +174,10 @@ struct Candidate {
     programs: Vec<ProgramRecord>,
     /// Set when the run's output depends on where the build directory is.
     build_dir: Option<String>,
+    /// What the programs it executed may read outside the key (see
+    /// [`crate::system_reads`]); `None` when it executed none but rustc probes.
+    #[serde(default)]
+    system: Option<String>,
 }
 
 impl Candidate {
@@ -264,6 +273,10 @@ pub(crate) struct Lookup {
     key: Key,
     build_dir: PathBuf,
     out_dir: PathBuf,
+    /// Paths the build settings the script sees name, which its programs may read.
+    setting_paths: Vec<PathBuf>,
+    /// Why the stored runs with this first-level key did not apply, for `explain`.
+    second_level_miss: std::cell::Cell<Option<&'static str>>,
 }
 
 /// What a hit gives the stand-in: a run's output as the script would have given it, and
@@ -295,6 +308,7 @@ pub(crate) struct RunFacts<'a> {
     pub(crate) program_env: Vec<(String, String)>,
     pub(crate) probe_env: Vec<(String, String)>,
     pub(crate) exported: &'a [PathBuf],
+    pub(crate) setting_paths: &'a [PathBuf],
 }
 
 /// Looks the run up: a restored output on a hit, with the run cache's part in the run.
@@ -472,6 +486,8 @@ pub(crate) fn prepare(facts: &RunFacts<'_>) -> Result<Lookup, Ineligible> {
         key,
         build_dir,
         out_dir: facts.out_dir.to_path_buf(),
+        setting_paths: facts.setting_paths.to_vec(),
+        second_level_miss: std::cell::Cell::new(None),
     })
 }
 
@@ -607,10 +623,16 @@ impl Lookup {
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .filter(|manifest: &Manifest| manifest.format == FORMAT)?;
         let here = self.build_dir.to_string_lossy().into_owned();
-        let candidate = manifest.candidates.into_iter().find(|candidate| {
-            candidate.build_dir.as_ref().is_none_or(|dir| *dir == here)
-                && candidate.programs.iter().all(still_the_same)
-        })?;
+        let mut why_not = None;
+        let found = manifest.candidates.into_iter().find(|candidate| {
+            let unmatched = self.unmatched(candidate, &here);
+            why_not = why_not.or(unmatched);
+            unmatched.is_none()
+        });
+        let Some(candidate) = found else {
+            self.second_level_miss.set(why_not);
+            return None;
+        };
         let restored = candidate
             .result_key(&self.key)
             .ok_or_else(|| "its key cannot be computed".to_string())
@@ -747,8 +769,10 @@ impl Lookup {
             stopped: output.stopped.clone(),
             probe_env_dropped: output.probe_env_dropped.clone(),
         };
+        let programs = program_records(&output.programs).ok_or(Ineligible::Off)?;
         let candidate = Candidate {
-            programs: program_records(&output.programs).ok_or(Ineligible::Off)?,
+            system: self.system_reads(&programs)?,
+            programs,
             build_dir: path_dependent.then_some(here),
         };
         let result_key = candidate.result_key(&self.key).ok_or(Ineligible::Off)?;
@@ -772,6 +796,48 @@ impl Lookup {
             .map_err(|_| Ineligible::Off)?;
         self.explain("run-explain-stored", "stored", None);
         Ok(())
+    }
+
+    /// Why `candidate`, whose first-level key matched, does not apply here, in words for
+    /// `explain`; `None` when it applies.
+    fn unmatched(&self, candidate: &Candidate, here: &str) -> Option<&'static str> {
+        if candidate.build_dir.as_ref().is_some_and(|dir| dir != here) {
+            return Some(
+                "its output depends on where its build directory was, and this one is elsewhere",
+            );
+        }
+        if !candidate.programs.iter().all(still_the_same) {
+            return Some(
+                "a program it executed is another file here, or its file has other contents",
+            );
+        }
+        let system_same = candidate.system.as_ref().is_none_or(|stored| {
+            self.system_reads(&candidate.programs)
+                .is_ok_and(|now| now.as_ref() == Some(stored))
+        });
+        if !system_same {
+            return Some(
+                "what the programs it executed may read changed (system headers, the compiler's directories, pkg-config files, library directories, paths build settings name)",
+            );
+        }
+        None
+    }
+
+    /// The fingerprint of what `programs` may read outside the key, when any of them is
+    /// more than a rustc probe (see [`crate::system_reads`]); `Err` when it cannot be had.
+    fn system_reads(&self, programs: &[ProgramRecord]) -> Result<Option<String>, Ineligible> {
+        let rustc = std::env::var("RUSTC").ok();
+        let files: Vec<PathBuf> = programs
+            .iter()
+            .filter(|program| Some(&program.requested) != rustc.as_ref())
+            .filter_map(|program| program.file.as_ref().map(PathBuf::from))
+            .collect();
+        if files.is_empty() {
+            return Ok(None);
+        }
+        crate::system_reads::fingerprint(&self.store, &files, &self.setting_paths)
+            .map(Some)
+            .ok_or(Ineligible::TooLarge)
     }
 
     fn put_blob(&self, digest: &str, bytes: &[u8]) -> Result<(), Ineligible> {
@@ -799,7 +865,13 @@ impl Lookup {
         self.store.note_run(false);
         let stored = read_explained(&self.store, "run-explain-stored", &self.inputs.package)
             .and_then(|stored| stored.inputs);
-        self.explain("run-explain-seen", "missed: the script ran", stored);
+        let outcome = match self.second_level_miss.get() {
+            Some(why) => format!(
+                "missed: the script ran; the inputs below are those of a stored run, but {why}"
+            ),
+            None => "missed: the script ran".to_string(),
+        };
+        self.explain("run-explain-seen", &outcome, stored);
     }
 
     /// Notes a hit for `explain`.
@@ -1032,7 +1104,8 @@ pub fn explain(store: &ArtifactCache, package: &str) -> Option<String> {
             }
             text.push_str(
                 "Programs the run executed are checked by their contents after this key \
-                 matches; what they read (headers, libraries) is not in the key.\n",
+                 matches, and what they may read (system headers, compiler, pkg-config \
+                 files, the paths build settings name) by a fingerprint of those files.\n",
             );
         }
         Some(Explained {
@@ -1152,6 +1225,8 @@ mod tests {
             inputs,
             build_dir,
             out_dir,
+            setting_paths: Vec::new(),
+            second_level_miss: std::cell::Cell::new(None),
         }
     }
 

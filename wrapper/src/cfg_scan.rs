@@ -116,7 +116,7 @@ pub fn crate_sources(dep_info: &str) -> Vec<PathBuf> {
 }
 
 /// `target: deps` at the first unescaped colon followed by a space or the end.
-fn split_rule(line: &str) -> Option<(&str, &str)> {
+pub(crate) fn split_rule(line: &str) -> Option<(&str, &str)> {
     let bytes = line.as_bytes();
     (0..bytes.len()).find_map(|i| {
         let colon = bytes[i] == b':'
@@ -126,7 +126,7 @@ fn split_rule(line: &str) -> Option<(&str, &str)> {
     })
 }
 
-fn split_escaped(deps: &str) -> Vec<String> {
+pub(crate) fn split_escaped(deps: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut word = String::new();
     let mut chars = deps.chars();

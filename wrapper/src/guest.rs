@@ -18,6 +18,7 @@ use crate::host_cfg::HostCfgs;
 use crate::invocation::{Arg, Extern, Invocation};
 use crate::job_slots::JobSlots;
 use crate::record::Record;
+use crate::script_cache::ScriptCompile;
 use crate::state::StateDir;
 use crate::twin_key::TwinInputs;
 
@@ -244,19 +245,51 @@ impl GuestCompiler {
 
         let (mut guest, linked) =
             self.rewrite(invocation, &state, libraries, Diagnostics::ToCargo)?;
-        guest.push(
-            "--emit",
-            format!("dep-info={},link={}", dep_info.display(), wasm.display()),
-        );
-        guest.push("--out-dir", out_dir.display().to_string());
         for pair in self.script_args.chunks(2) {
             if let [opt, value] = pair {
                 guest.push(opt, value.clone());
             }
         }
+        let sandbox_only = || match (libraries, &self.cfgs) {
+            (Libraries::Built(_), Some(cfgs)) => {
+                crate::sandbox_only::of_native_tree(cfgs, invocation.linked_libraries())
+            }
+            _ => merged(&[], &linked),
+        };
+        // Compiled before from the same inputs: restored from the user's cache. Only
+        // compiles against twins, which are keyed by content, are kept.
+        let linked_digests: Vec<&str> = linked.iter().map(|lib| lib.digest.as_str()).collect();
+        let cached = match (libraries, &self.shared, state.root().parent()) {
+            (Libraries::Twins, Some(shared), Some(profile_dir)) => Some((
+                shared,
+                ScriptCompile {
+                    guest: &guest,
+                    linked: &linked_digests,
+                    toolchain_key: &self.toolchain_key,
+                    profile_dir,
+                    out_dir: &out_dir,
+                },
+            )),
+            _ => None,
+        };
+        if let Some((shared, compile)) = &cached
+            && let Some(restored) = compile.restore(shared, &wasm, &dep_info)
+        {
+            let _ = std::io::stderr().write_all(&restored.stderr);
+            return Ok(CompiledScript {
+                wasm,
+                sandbox_only: sandbox_only(),
+            });
+        }
+        let mut emitting = guest.clone();
+        emitting.push(
+            "--emit",
+            format!("dep-info={},link={}", dep_info.display(), wasm.display()),
+        );
+        emitting.push("--out-dir", out_dir.display().to_string());
         let _slot = self.slots.acquire();
         let output = Command::new(&self.rustc)
-            .args(guest.to_args())
+            .args(emitting.to_args())
             .stdin(Stdio::null())
             .stdout(Stdio::inherit())
             .stderr(Stdio::piped())
@@ -265,13 +298,13 @@ impl GuestCompiler {
         // Cargo reads rustc's diagnostics from its stderr, in the format it asked for.
         let _ = std::io::stderr().write_all(&output.stderr);
         if output.status.success() {
-            let sandbox_only = match (libraries, &self.cfgs) {
-                (Libraries::Built(_), Some(cfgs)) => {
-                    crate::sandbox_only::of_native_tree(cfgs, invocation.linked_libraries())
-                }
-                _ => merged(&[], &linked),
-            };
-            return Ok(CompiledScript { wasm, sandbox_only });
+            if let Some((shared, compile)) = &cached {
+                compile.store(shared, &wasm, &dep_info, &output.stderr);
+            }
+            return Ok(CompiledScript {
+                wasm,
+                sandbox_only: sandbox_only(),
+            });
         }
         let diagnostics = rendered(&String::from_utf8_lossy(&output.stderr));
         let facade_gap = self.facade_gap(&guest, &diagnostics, None, None);

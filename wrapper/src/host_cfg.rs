@@ -195,6 +195,22 @@ impl HostCfgs {
     ///
     /// Fails when rustc cannot be run or refuses.
     pub fn probe(rustc: &Path, native: &Invocation) -> Result<HostCfgs, HostCfgError> {
+        Self::probe_memoised(rustc, native, None)
+    }
+
+    /// [`HostCfgs::probe`], with rustc's answers kept in `memo` (a directory of the
+    /// target directory, and the key of the rustc: see [`crate::facade::Facade::key`]),
+    /// so that the build's other build scripts do not ask again: two rustc runs each
+    /// otherwise.
+    ///
+    /// # Errors
+    ///
+    /// As [`HostCfgs::probe`].
+    pub fn probe_memoised(
+        rustc: &Path,
+        native: &Invocation,
+        memo: Option<(&Path, &str)>,
+    ) -> Result<HostCfgs, HostCfgError> {
         let codegen: Vec<String> = native
             .args
             .iter()
@@ -207,8 +223,8 @@ impl HostCfgs {
             })
             .collect();
         Ok(HostCfgs {
-            host: print_cfg(rustc, &codegen, None)?,
-            guest: print_cfg(rustc, &[], Some(GUEST_TARGET))?,
+            host: memoised_print_cfg(rustc, &codegen, None, memo)?,
+            guest: memoised_print_cfg(rustc, &[], Some(GUEST_TARGET), memo)?,
             cpu_features: cpu_features(),
         })
     }
@@ -322,11 +338,43 @@ fn check_cfg_args() -> Vec<String> {
     ]
 }
 
+/// [`print_cfg`], answered from `memo` when this rustc (by its key) was asked the same
+/// before in this target directory. A memo that cannot be read or written costs a probe.
+fn memoised_print_cfg(
+    rustc: &Path,
+    codegen: &[String],
+    target: Option<&str>,
+    memo: Option<(&Path, &str)>,
+) -> Result<CfgSet, HostCfgError> {
+    let Some((dir, rustc_key)) = memo else {
+        return Ok(CfgSet::parse(&print_cfg(rustc, codegen, target)?));
+    };
+    let mut key = wasm_build_cache::Key::builder("print-cfg");
+    key.add(rustc_key).add(rustc.as_os_str().as_encoded_bytes());
+    key.add(target.unwrap_or(""));
+    for arg in codegen {
+        key.add(arg);
+    }
+    let file = dir.join(key.finish().as_str());
+    if let Ok(text) = std::fs::read_to_string(&file) {
+        return Ok(CfgSet::parse(&text));
+    }
+    let text = print_cfg(rustc, codegen, target)?;
+    if std::fs::create_dir_all(dir).is_ok()
+        && let Ok(mut temp) = tempfile::NamedTempFile::new_in(dir)
+        && std::io::Write::write_all(&mut temp, text.as_bytes()).is_ok()
+    {
+        let _ = temp.persist(&file);
+    }
+    Ok(CfgSet::parse(&text))
+}
+
+/// What `rustc --print cfg` answers, as text.
 fn print_cfg(
     rustc: &Path,
     codegen: &[String],
     target: Option<&str>,
-) -> Result<CfgSet, HostCfgError> {
+) -> Result<String, HostCfgError> {
     let mut command = Command::new(rustc);
     command.args(["--print", "cfg"]).args(codegen);
     if let Some(target) = target {
@@ -346,7 +394,7 @@ fn print_cfg(
             stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
         });
     }
-    Ok(CfgSet::parse(&String::from_utf8_lossy(&output.stdout)))
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// The features of the CPU this tool (and so the build script, natively) runs on, by

@@ -20,6 +20,7 @@ pub mod invocation;
 mod job_slots;
 pub mod record;
 mod sandbox_only;
+mod script_cache;
 pub mod stale;
 pub mod state;
 pub mod toolchain;
@@ -236,7 +237,9 @@ fn compile_build_script(command: &Compiler<'_>, invocation: &Invocation) -> Resu
     // The CLI warned once if the user's cache cannot be used; here it only costs speed.
     let shared = ArtifactCache::from_env().ok().flatten();
     let facade = Facade::for_rustc(&rustc, &state.shim(), shared.as_ref())?;
-    let host_cfgs = HostCfgs::probe(&rustc, invocation)?;
+    let cfg_memo = state.root().join("cfg");
+    let host_cfgs =
+        HostCfgs::probe_memoised(&rustc, invocation, Some((&cfg_memo, facade.key.as_str())))?;
     let compiler = GuestCompiler::new(rustc, facade.rustc_args(), facade.digest.clone())
         .with_script_args(host_cfgs.script_args())
         .with_cfgs(host_cfgs.clone())
