@@ -702,7 +702,7 @@ impl Lookup {
         }
         let stdout = fs::read(&stdout_path).map_err(|err| format!("cannot read it: {err}"))?;
         let here = self.build_dir.to_string_lossy();
-        let stdout = replace_bytes(&stdout, ROOT_MARK.as_bytes(), here.as_bytes());
+        let stdout = wasm_build_cache::relocate(&stdout, ROOT_MARK.as_bytes(), here.as_bytes());
         Ok((result, stdout))
     }
 
@@ -734,7 +734,8 @@ impl Lookup {
         if output.stdout.contains(&0) {
             return Ok(());
         }
-        let stdout = replace_bytes(&output.stdout, here.as_bytes(), ROOT_MARK.as_bytes());
+        let stdout =
+            wasm_build_cache::relocate(&output.stdout, here.as_bytes(), ROOT_MARK.as_bytes());
         let mut path_dependent = contains(&stdout, profile.as_bytes());
         let Some((files, dirs)) = out_dir_files(&self.out_dir) else {
             return Ok(());
@@ -780,6 +781,15 @@ impl Lookup {
         self.store
             .store_bytes(Kind::Run, &result_key, &bytes)
             .map_err(|_| Ineligible::Off)?;
+        self.add_candidate(candidate).ok_or(Ineligible::Off)?;
+        self.explain("run-explain-stored", "stored", None);
+        Ok(())
+    }
+
+    /// Puts `candidate` first in the first-level entry of this key (a ccache-style
+    /// manifest of the second-level candidates seen, newest first, at most
+    /// [`CANDIDATES`]).
+    fn add_candidate(&self, candidate: Candidate) -> Option<()> {
         let mut manifest: Manifest = self
             .store
             .fetch_bytes(Kind::Run, &self.key)
@@ -790,12 +800,8 @@ impl Lookup {
         manifest.candidates.retain(|seen| *seen != candidate);
         manifest.candidates.insert(0, candidate);
         manifest.candidates.truncate(CANDIDATES);
-        let bytes = serde_json::to_vec(&manifest).map_err(|_| Ineligible::Off)?;
-        self.store
-            .store_bytes(Kind::Run, &self.key, &bytes)
-            .map_err(|_| Ineligible::Off)?;
-        self.explain("run-explain-stored", "stored", None);
-        Ok(())
+        let bytes = serde_json::to_vec(&manifest).ok()?;
+        self.store.store_bytes(Kind::Run, &self.key, &bytes).ok()
     }
 
     /// Why `candidate`, whose first-level key matched, does not apply here, in words for
@@ -1007,21 +1013,6 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
             .any(|window| window == needle)
 }
 
-fn replace_bytes(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
-    if from.is_empty() {
-        return bytes.to_vec();
-    }
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut rest = bytes;
-    while let Some(at) = rest.windows(from.len()).position(|window| window == from) {
-        out.extend_from_slice(&rest[..at]);
-        out.extend_from_slice(to);
-        rest = &rest[at + from.len()..];
-    }
-    out.extend_from_slice(rest);
-    out
-}
-
 /// Whether a finished run qualifies for the store: it succeeded, nothing awaits review
 /// or was learned, and it looked up no hidden variable or path whose content the key
 /// does not hold.
@@ -1161,7 +1152,8 @@ mod tests {
         let value = "/t/a/debug/build/z-1/out/include";
         let marked = mark_build_dir(value, dir);
         assert_eq!(marked, format!("{ROOT_MARK}/z-1/out/include"));
-        let back = replace_bytes(marked.as_bytes(), ROOT_MARK.as_bytes(), b"/u/debug/build");
+        let back =
+            wasm_build_cache::relocate(marked.as_bytes(), ROOT_MARK.as_bytes(), b"/u/debug/build");
         assert_eq!(back, b"/u/debug/build/z-1/out/include");
     }
 

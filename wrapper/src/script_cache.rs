@@ -156,7 +156,7 @@ impl ScriptCompile<'_> {
             dep_info,
             compiled.dep_info.replace(OUT_DIR_MARK, out_dir).as_bytes(),
         )?;
-        let stderr = replace_bytes(
+        let stderr = wasm_build_cache::relocate(
             &compiled.stderr,
             OUT_DIR_MARK.as_bytes(),
             out_dir.as_bytes(),
@@ -192,7 +192,7 @@ impl ScriptCompile<'_> {
             format: FORMAT,
             module: digest.clone(),
             dep_info: text.replace(out_dir, OUT_DIR_MARK),
-            stderr: replace_bytes(stderr, out_dir.as_bytes(), OUT_DIR_MARK.as_bytes()),
+            stderr: wasm_build_cache::relocate(stderr, out_dir.as_bytes(), OUT_DIR_MARK.as_bytes()),
         };
         store
             .store_bytes(Kind::Module, &module_key(&digest), &module)
@@ -297,21 +297,6 @@ fn write_atomically(dest: &Path, bytes: &[u8]) -> Option<()> {
         .ok()?;
     std::io::Write::write_all(&mut temp, bytes).ok()?;
     temp.persist(dest).ok().map(|_| ())
-}
-
-fn replace_bytes(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
-    if from.is_empty() {
-        return bytes.to_vec();
-    }
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut rest = bytes;
-    while let Some(at) = rest.windows(from.len()).position(|window| window == from) {
-        out.extend_from_slice(&rest[..at]);
-        out.extend_from_slice(to);
-        rest = &rest[at + from.len()..];
-    }
-    out.extend_from_slice(rest);
-    out
 }
 
 #[cfg(test)]

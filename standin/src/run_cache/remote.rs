@@ -43,7 +43,7 @@ use wasm_build_remote_cache::proto::{
 };
 use wasm_build_remote_cache::{Config, Message as _, RemoteCache, digest_of};
 
-use super::{CANDIDATES, Candidate, FORMAT, KeyInputs, Lookup, Manifest, ROOT_MARK, RunResult};
+use super::{Candidate, FORMAT, KeyInputs, Lookup, Manifest, ROOT_MARK, RunResult};
 
 const RECORD_PATH: &str = ".cargo-wasm-build/run.json";
 const SIGNATURE_PATH: &str = ".cargo-wasm-build/signature";
@@ -285,27 +285,10 @@ fn import(lookup: &Lookup, shared: &Shared, record: &Option<Record>) -> Result<b
         .store
         .store_bytes(Kind::Run, &result_key, &bytes)
         .map_err(|_| local)?;
-    add_candidate(lookup, record.candidate.clone()).ok_or(local)?;
-    Ok(true)
-}
-
-/// Puts `candidate` first in the local first-level entry.
-fn add_candidate(lookup: &Lookup, candidate: Candidate) -> Option<()> {
-    let mut manifest: Manifest = lookup
-        .store
-        .fetch_bytes(Kind::Run, &lookup.key)
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .filter(|manifest: &Manifest| manifest.format == FORMAT)
-        .unwrap_or_default();
-    manifest.format = FORMAT;
-    manifest.candidates.retain(|seen| *seen != candidate);
-    manifest.candidates.insert(0, candidate);
-    manifest.candidates.truncate(CANDIDATES);
-    let bytes = serde_json::to_vec(&manifest).ok()?;
     lookup
-        .store
-        .store_bytes(Kind::Run, &lookup.key, &bytes)
-        .ok()
+        .add_candidate(record.candidate.clone())
+        .ok_or(local)?;
+    Ok(true)
 }
 
 /// After a run was stored locally: when writing is configured, uploads it (the candidate
