@@ -55,14 +55,7 @@ impl TwinInputs<'_> {
         let relative = |text: &str| text.replace(profile, "<profile>");
         let mut key = Key::builder("twin");
         key.add(self.toolchain_key);
-        key.add("args");
-        for arg in self.guest.to_args() {
-            key.add(relative(&arg));
-        }
-        key.add("linked");
-        for linked in self.linked {
-            key.add(linked);
-        }
+        add_compile(&mut key, self.guest, self.linked, &relative);
         key.add("env");
         let mut env: Vec<&(String, String)> = self.record.env.iter().collect();
         env.sort();
@@ -70,15 +63,7 @@ impl TwinInputs<'_> {
             key.add(name).add(relative(value));
         }
         key.add("cwd").add(relative(self.record.cwd.to_str()?));
-        // rustc's own switches (`RUSTC_BOOTSTRAP`), which the replayed compile inherits.
-        key.add("rustc-env");
-        let mut rustc_env: Vec<(String, String)> = std::env::vars()
-            .filter(|(name, _)| name.starts_with("RUSTC_") && !name.ends_with("WRAPPER"))
-            .collect();
-        rustc_env.sort();
-        for (name, value) in rustc_env {
-            key.add(name).add(value);
-        }
+        add_rustc_env(&mut key);
         key.add("env-deps");
         for line in self.env_deps() {
             key.add(line);
@@ -150,6 +135,37 @@ impl TwinInputs<'_> {
 
 /// Adds every file under `dir` (relative name and contents) to `key`, in name order.
 /// `None` when the tree cannot be read or passes [`MAX_HASHED_OUT_DIR`].
+/// Adds what the key of every guest compile covers first: its arguments (paths made
+/// `relative` to the profile directory) and the digests of the libraries it links.
+pub(crate) fn add_compile(
+    key: &mut KeyBuilder,
+    guest: &Invocation,
+    linked: &[&str],
+    relative: &dyn Fn(&str) -> String,
+) {
+    key.add("args");
+    for arg in guest.to_args() {
+        key.add(relative(&arg));
+    }
+    key.add("linked");
+    for linked in linked {
+        key.add(linked);
+    }
+}
+
+/// Adds rustc's own switches (`RUSTC_BOOTSTRAP`), which it reads from the environment
+/// (a restored compile inherits them): every `RUSTC_*` variable but the wrappers.
+pub(crate) fn add_rustc_env(key: &mut KeyBuilder) {
+    key.add("rustc-env");
+    let mut rustc_env: Vec<(String, String)> = std::env::vars()
+        .filter(|(name, _)| name.starts_with("RUSTC_") && !name.ends_with("WRAPPER"))
+        .collect();
+    rustc_env.sort();
+    for (name, value) in rustc_env {
+        key.add(name).add(value);
+    }
+}
+
 fn hash_tree(key: &mut KeyBuilder, dir: &Path, total: &mut u64) -> Option<()> {
     let mut items: Vec<_> = fs::read_dir(dir).ok()?.collect::<Result<_, _>>().ok()?;
     items.sort_by_key(fs::DirEntry::file_name);
