@@ -22,6 +22,7 @@
 //! by nobody else (see [`ArtifactCache::fetch`]); anything else is refused as a miss and
 //! noted in the log, so the build that set the log says so once, with the fix.
 
+mod candidates;
 mod relocate;
 pub use relocate::relocate;
 

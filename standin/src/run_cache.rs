@@ -190,12 +190,6 @@ impl Candidate {
     }
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Manifest {
-    format: u32,
-    candidates: Vec<Candidate>,
-}
-
 /// A stored file: where it goes, its SHA-256 and size (a REAPI `Digest`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct OutputFile {
@@ -617,14 +611,10 @@ impl Lookup {
     /// ([`Code::W410`]), and the script runs.
     pub(crate) fn restore(&self) -> Option<Restored> {
         let started = Instant::now();
-        let manifest: Manifest = self
-            .store
-            .fetch_bytes(Kind::Run, &self.key)
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .filter(|manifest: &Manifest| manifest.format == FORMAT)?;
+        let candidates: Vec<Candidate> = self.store.candidates(Kind::Run, &self.key, FORMAT)?;
         let here = self.build_dir.to_string_lossy().into_owned();
         let mut why_not = None;
-        let found = manifest.candidates.into_iter().find(|candidate| {
+        let found = candidates.into_iter().find(|candidate| {
             let unmatched = self.unmatched(candidate, &here);
             why_not = why_not.or(unmatched);
             unmatched.is_none()
@@ -790,18 +780,8 @@ impl Lookup {
     /// manifest of the second-level candidates seen, newest first, at most
     /// [`CANDIDATES`]).
     fn add_candidate(&self, candidate: Candidate) -> Option<()> {
-        let mut manifest: Manifest = self
-            .store
-            .fetch_bytes(Kind::Run, &self.key)
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .filter(|manifest: &Manifest| manifest.format == FORMAT)
-            .unwrap_or_default();
-        manifest.format = FORMAT;
-        manifest.candidates.retain(|seen| *seen != candidate);
-        manifest.candidates.insert(0, candidate);
-        manifest.candidates.truncate(CANDIDATES);
-        let bytes = serde_json::to_vec(&manifest).ok()?;
-        self.store.store_bytes(Kind::Run, &self.key, &bytes).ok()
+        self.store
+            .add_candidate(Kind::Run, &self.key, FORMAT, CANDIDATES, candidate)
     }
 
     /// Why `candidate`, whose first-level key matched, does not apply here, in words for

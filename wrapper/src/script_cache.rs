@@ -29,6 +29,7 @@ use sha2::{Digest as _, Sha256};
 use wasm_build_cache::{ArtifactCache, Key, Kind};
 
 use crate::invocation::{Extern, Invocation};
+use crate::twin_key::{add_compile, add_rustc_env};
 
 /// Bumped when what an entry holds, or what a key covers, changes.
 const FORMAT: u32 = 1;
@@ -65,12 +66,6 @@ struct Candidate {
     env: Vec<(String, Option<String>)>,
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Manifest {
-    format: u32,
-    candidates: Vec<Candidate>,
-}
-
 /// What a compile left for cargo.
 #[derive(Debug, Serialize, Deserialize)]
 struct Compiled {
@@ -97,14 +92,7 @@ impl ScriptCompile<'_> {
         key.add(FORMAT.to_le_bytes());
         key.add(env!("CARGO_PKG_VERSION"));
         key.add(self.toolchain_key);
-        key.add("args");
-        for arg in self.guest.to_args() {
-            key.add(relative(&arg));
-        }
-        key.add("linked");
-        for linked in self.linked {
-            key.add(linked);
-        }
+        add_compile(&mut key, self.guest, self.linked, &relative);
         key.add("proc-macros");
         for value in self.guest.values("--extern") {
             if let Some(path) = Extern::parse(value)
@@ -116,15 +104,7 @@ impl ScriptCompile<'_> {
         }
         key.add("cwd");
         key.add(relative(std::env::current_dir().ok()?.to_str()?));
-        // rustc's own switches (`RUSTC_BOOTSTRAP`), which it reads from the environment.
-        key.add("rustc-env");
-        let mut rustc_env: Vec<(String, String)> = std::env::vars()
-            .filter(|(name, _)| name.starts_with("RUSTC_") && !name.ends_with("WRAPPER"))
-            .collect();
-        rustc_env.sort();
-        for (name, value) in rustc_env {
-            key.add(name).add(value);
-        }
+        add_rustc_env(&mut key);
         Some(key.finish())
     }
 
@@ -137,11 +117,8 @@ impl ScriptCompile<'_> {
         dep_info: &Path,
     ) -> Option<Restored> {
         let first = self.key()?;
-        let manifest: Manifest = store
-            .fetch_bytes(Kind::Module, &first)
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .filter(|manifest: &Manifest| manifest.format == FORMAT)?;
-        let candidate = manifest.candidates.iter().find(|c| c.matches_here())?;
+        let candidates: Vec<Candidate> = store.candidates(Kind::Module, &first, FORMAT)?;
+        let candidate = candidates.iter().find(|c| c.matches_here())?;
         let compiled: Compiled = store
             .fetch_bytes(Kind::Module, &candidate.key(&first)?)
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
@@ -201,17 +178,7 @@ impl ScriptCompile<'_> {
         store
             .store_bytes(Kind::Module, &candidate.key(&first)?, &bytes)
             .ok()?;
-        let mut manifest: Manifest = store
-            .fetch_bytes(Kind::Module, &first)
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .filter(|manifest: &Manifest| manifest.format == FORMAT)
-            .unwrap_or_default();
-        manifest.format = FORMAT;
-        manifest.candidates.retain(|seen| *seen != candidate);
-        manifest.candidates.insert(0, candidate);
-        manifest.candidates.truncate(CANDIDATES);
-        let bytes = serde_json::to_vec(&manifest).ok()?;
-        store.store_bytes(Kind::Module, &first, &bytes).ok()
+        store.add_candidate(Kind::Module, &first, FORMAT, CANDIDATES, candidate)
     }
 }
 

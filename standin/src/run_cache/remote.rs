@@ -43,7 +43,7 @@ use wasm_build_remote_cache::proto::{
 };
 use wasm_build_remote_cache::{Config, Message as _, RemoteCache, digest_of};
 
-use super::{Candidate, FORMAT, KeyInputs, Lookup, Manifest, ROOT_MARK, RunResult};
+use super::{Candidate, FORMAT, KeyInputs, Lookup, ROOT_MARK, RunResult};
 
 const RECORD_PATH: &str = ".cargo-wasm-build/run.json";
 const SIGNATURE_PATH: &str = ".cargo-wasm-build/signature";
@@ -370,11 +370,8 @@ pub(super) fn store(lookup: &Lookup) {
 /// The local entry just stored: its record (without the action yet), the blobs of its
 /// stdout and files, and its result.
 fn entry(lookup: &Lookup) -> Option<(Record, Vec<Vec<u8>>, RunResult)> {
-    let manifest: Manifest = lookup
-        .store
-        .fetch_bytes(Kind::Run, &lookup.key)
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())?;
-    let candidate = manifest.candidates.into_iter().next()?;
+    let candidates: Vec<Candidate> = lookup.store.candidates(Kind::Run, &lookup.key, FORMAT)?;
+    let candidate = candidates.into_iter().next()?;
     let result_key = candidate.result_key(&lookup.key)?;
     let result: RunResult = lookup
         .store
