@@ -632,12 +632,7 @@ fn read_only_configurations_write_nothing() {
         )
         .success()
         .stderr_has("warning[W412]: the shared cache is not used: CARGO_WASM_BUILD_REMOTE_CACHE_WRITE=1 needs CARGO_WASM_BUILD_REMOTE_CACHE_SIGNING_KEY");
-    assert_eq!(
-        run.stderr.matches("warning[W412]").count(),
-        1,
-        "{}",
-        run.stderr
-    );
+    assert_said_once(&run, "warning[W412]");
     assert_eq!(fixture.restored("t-nokey"), both(false));
     assert_eq!(server.blobs(), Vec::<PathBuf>::new());
 }
@@ -662,12 +657,7 @@ fn a_server_that_is_down_costs_one_warning_and_the_build_passes() {
         .stderr_has(&format!(
             "warning[W412]: the shared cache {endpoint} is not used in this build: unreachable:"
         ));
-    assert_eq!(
-        run.stderr.matches("warning[W412]").count(),
-        1,
-        "{}",
-        run.stderr
-    );
+    assert_said_once(&run, "warning[W412]");
     assert_eq!(fixture.restored("t-down"), both(false));
     assert_eq!(fixture.app_says("t-down"), "v1|#define DEP 7 true built\n");
     assert!(started.elapsed() < Duration::from_secs(120));
@@ -801,16 +791,17 @@ fn a_server_that_never_answers_costs_one_warning_and_its_timeout() {
         .stderr_has(&format!(
             "warning[W412]: the shared cache {endpoint} is not used in this build: unreachable:"
         ));
-    assert_eq!(
-        run.stderr.matches("warning[W412]").count(),
-        1,
-        "{}",
-        run.stderr
-    );
+    assert_said_once(&run, "warning[W412]");
     assert_eq!(fixture.restored("t-silent"), both(false));
     assert_eq!(
         fixture.app_says("t-silent"),
         "v1|#define DEP 7 true built\n"
     );
     assert!(started.elapsed() < Duration::from_secs(120));
+}
+
+/// `code` appears exactly once in what the build printed.
+#[track_caller]
+fn assert_said_once(run: &crate::support::Run, code: &str) {
+    assert_eq!(run.stderr.matches(code).count(), 1, "{}", run.stderr);
 }
