@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::ConfigError;
 use crate::signing::{SigningKey, TrustedKeys};
-use crate::{ConfigError, KeyError};
 
 /// The endpoint: `grpc://host:port`, or `grpcs://host:port` for TLS. Unset: no shared
 /// cache.
@@ -36,6 +36,10 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `http://host:port` or `https://host:port`, as tonic takes it.
+    #[cfg_attr(
+        not(feature = "client"),
+        expect(dead_code, reason = "checked without the client, used by it")
+    )]
     pub(crate) uri: String,
     /// The endpoint as the user wrote it, for messages.
     pub endpoint: String,
@@ -67,6 +71,7 @@ impl Config {
             return Ok(None);
         };
         let uri = http_uri(endpoint.trim())?;
+        require_client(endpoint.trim(), crate::HAS_CLIENT)?;
         let trusted = match var(TRUSTED_KEYS_ENV) {
             Some(text) => TrustedKeys::parse(&text).map_err(ConfigError::TrustedKeys)?,
             None => TrustedKeys::default(),
@@ -131,6 +136,16 @@ impl Config {
     }
 }
 
+/// A configured cache in a build without the client is an error, so that it is said
+/// (once per build) rather than quietly never asked.
+fn require_client(endpoint: &str, has_client: bool) -> Result<(), ConfigError> {
+    if has_client {
+        Ok(())
+    } else {
+        Err(ConfigError::NoClient(endpoint.to_string()))
+    }
+}
+
 /// `grpc://h:p` as `http://h:p`, `grpcs://h:p` as `https://h:p` (only with the `tls`
 /// feature).
 fn http_uri(endpoint: &str) -> Result<String, ConfigError> {
@@ -153,7 +168,9 @@ fn http_uri(endpoint: &str) -> Result<String, ConfigError> {
 }
 
 /// Reads a bearer token file: its first line, trimmed.
-pub(crate) fn read_token(path: &std::path::Path) -> Result<String, KeyError> {
+#[cfg(feature = "client")]
+pub(crate) fn read_token(path: &std::path::Path) -> Result<String, crate::KeyError> {
+    use crate::KeyError;
     let text = std::fs::read_to_string(path).map_err(KeyError::Read)?;
     let token = text.lines().next().unwrap_or("").trim().to_string();
     if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) {
@@ -169,6 +186,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(feature = "client")]
     fn a_token_is_the_first_line_of_its_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("token");
@@ -179,6 +197,17 @@ mod tests {
         std::fs::write(&path, "a b\n").unwrap();
         assert!(read_token(&path).is_err(), "not a header value");
         assert!(read_token(&dir.path().join("none")).is_err());
+    }
+
+    #[test]
+    fn a_build_without_the_client_refuses_a_configured_cache_and_says_how_to_get_one() {
+        assert!(require_client("grpc://h:1", true).is_ok());
+        let err = require_client("grpc://h:1", false).unwrap_err().to_string();
+        assert!(err.contains("`grpc://h:1`"), "{err}");
+        assert!(
+            err.contains("cargo install --locked --features remote-cache cargo-wasm-build"),
+            "{err}"
+        );
     }
 
     #[test]

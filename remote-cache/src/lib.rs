@@ -14,22 +14,36 @@
 //! - **It never blocks a build for long.** Connecting and each call have a timeout
 //!   ([`Config`]); every failure is an error the caller turns into a warning.
 //!
-//! TLS (`grpcs://`) is the `tls` feature (rustls with ring and the system's roots), off
-//! by default: it adds a C and assembly build (ring) to every install, and caches are
-//! mostly reached on a private network or through a local proxy.
+//! **The client is the `client` feature**, off by default: tonic, hyper, h2 and tokio
+//! add about a minute of CPU to every install of the tool, and most users have no
+//! shared cache. Without it the configuration is still read and keys are still made
+//! (`cache keygen`), so a configured cache in a build without the client is said, never
+//! ignored. TLS (`grpcs://`) is the `tls` feature on top (rustls with ring and the
+//! system's roots): it adds a C and assembly build, and caches are mostly reached on a
+//! private network or through a local proxy.
 
+#[cfg(feature = "client")]
 mod client;
 mod config;
 mod signing;
 
+#[cfg(feature = "client")]
 pub use bazel_remote_apis::build::bazel::remote::execution::v2 as proto;
+#[cfg(feature = "client")]
 pub use client::{RemoteCache, digest_of};
 pub use config::{
     Config, INSTANCE_ENV, REMOTE_CACHE_ENV, SIGNING_KEY_ENV, TIMEOUT_ENV, TOKEN_FILE_ENV,
     TRUSTED_KEYS_ENV, WRITE_ENV,
 };
+#[cfg(feature = "client")]
 pub use prost::Message;
-pub use signing::{SigningKey, TrustedKeys, signed_message};
+#[cfg(feature = "client")]
+pub use signing::signed_message;
+pub use signing::{SigningKey, TrustedKeys};
+
+/// Whether this build has the REAPI client (the `client` feature): without it a
+/// configured shared cache is reported unusable, with how to install a build that has it.
+pub const HAS_CLIENT: bool = cfg!(feature = "client");
 
 /// The configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +52,11 @@ pub enum ConfigError {
     /// Not `grpc://host:port` (or `grpcs://`).
     #[error("{REMOTE_CACHE_ENV} must be `grpc://host:port` (or `grpcs://host:port`), not `{0}`")]
     Endpoint(String),
+    /// A shared cache is configured in a build without the client.
+    #[error(
+        "`{0}` is configured, but this build of cargo-wasm-build has no shared-cache client: install it with `cargo install --locked --features remote-cache cargo-wasm-build` (or `--features remote-cache` on your install command), or unset {REMOTE_CACHE_ENV}"
+    )]
+    NoClient(String),
     /// `grpcs://` in a build without TLS.
     #[error(
         "`{0}` needs TLS, which this build of cargo-wasm-build lacks: install it with `--features tls`, or reach the cache over `grpc://` (a local proxy)"

@@ -6,11 +6,16 @@ use std::path::Path;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+#[cfg(feature = "client")]
 use bazel_remote_apis::build::bazel::remote::execution::v2::Digest;
+#[cfg(feature = "client")]
 use ed25519_dalek::{Signer as _, Verifier as _};
 
-use crate::{KeyError, SignatureError};
+use crate::KeyError;
+#[cfg(feature = "client")]
+use crate::SignatureError;
 
+#[cfg(feature = "client")]
 /// What is signed: the tool's domain, then both digests. A signature over another
 /// (action, result) pair, or made for anything else, never verifies here.
 pub fn signed_message(action: &Digest, result: &Digest) -> Vec<u8> {
@@ -100,6 +105,7 @@ impl SigningKey {
         &self.name
     }
 
+    #[cfg(feature = "client")]
     /// A signature of (action, result), as stored: `name:base64`.
     pub fn sign(&self, action: &Digest, result: &Digest) -> String {
         let signature = self.key.sign(&signed_message(action, result));
@@ -139,6 +145,7 @@ impl TrustedKeys {
         self.keys.is_empty()
     }
 
+    #[cfg(feature = "client")]
     /// Checks a stored signature of (action, result): the name of the key that made it.
     ///
     /// # Errors
@@ -200,6 +207,7 @@ fn split_named(text: &str) -> Result<(String, Vec<u8>), KeyError> {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "client")]
     fn digest(hash: &str, size: i64) -> Digest {
         Digest {
             hash: hash.into(),
@@ -208,6 +216,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "client")]
     fn a_signature_verifies_only_for_its_pair_and_trusted_key() {
         let key = SigningKey::generate("ci-1").unwrap();
         let other = SigningKey::generate("ci-1").unwrap();

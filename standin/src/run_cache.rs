@@ -64,6 +64,11 @@ use wasm_build_permissions_schema::Capability;
 use wasm_build_runtime::broker::{ProgramUse, find_on_path};
 use wasm_build_runtime::sandbox::{Exit, RunOutput};
 
+#[cfg(not(feature = "remote-cache"))]
+mod no_client;
+#[cfg(not(feature = "remote-cache"))]
+use no_client as remote;
+#[cfg(feature = "remote-cache")]
 mod remote;
 
 /// Bumped when what an entry holds, or what a key covers, changes.
