@@ -70,11 +70,20 @@ pub enum Kind {
     /// A build script's run: what it printed and the files it left in `OUT_DIR`, stored
     /// by the stand-in's run cache (its key manifests, results and file contents).
     Run,
+    /// A build's resolved policy, with the files it was resolved from, so a no-change
+    /// rebuild skips `cargo metadata`.
+    Policy,
 }
 
 impl Kind {
     /// Every kind, in display order.
-    pub const ALL: [Kind; 4] = [Kind::Facade, Kind::Twin, Kind::Module, Kind::Run];
+    pub const ALL: [Kind; 5] = [
+        Kind::Facade,
+        Kind::Twin,
+        Kind::Module,
+        Kind::Run,
+        Kind::Policy,
+    ];
 
     fn dir_name(self) -> &'static str {
         match self {
@@ -82,6 +91,7 @@ impl Kind {
             Kind::Twin => "twins",
             Kind::Module => "modules",
             Kind::Run => "runs",
+            Kind::Policy => "policies",
         }
     }
 
@@ -92,6 +102,7 @@ impl Kind {
             Kind::Twin => "build-dependencies (wasm)",
             Kind::Module => "compiled modules",
             Kind::Run => "build-script runs",
+            Kind::Policy => "resolved build policies",
         }
     }
 }
@@ -242,7 +253,7 @@ impl Usage {
         let mut usage = Usage::default();
         for line in text.lines() {
             match line.split_once(' ') {
-                Some(("reused", "runs")) | Some(("stored", "runs")) => {}
+                Some(("reused" | "stored", "runs" | "policies")) => {}
                 Some(("reused", _)) => usage.reused += 1,
                 Some(("stored", _)) => usage.stored += 1,
                 Some(("run", "hit")) => usage.run_hits += 1,
@@ -1279,7 +1290,7 @@ mod tests {
             cache.store_bytes(kind, &key("x"), b"payload").unwrap();
         }
         let removed = cache.clear().unwrap();
-        assert_eq!(removed.entries, 4);
+        assert_eq!(removed.entries, Kind::ALL.len() as u64);
         assert!(cache.stats().iter().all(|kind| kind.entries == 0));
     }
 

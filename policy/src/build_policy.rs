@@ -5,15 +5,20 @@
 //! much as a no-change `cargo build` itself (0.14 s against 0.14 s on the benchmark
 //! project). The result only changes when a file that shapes the graph or the policy
 //! changes: the lockfile, the workspace's manifests, local path packages, cargo's
-//! config files. So the resolved [`BuildPolicy`] is stored with the content hash of each
-//! of those files and reused while they all hash the same.
+//! config files. So the resolved [`BuildPolicy`] is stored with the SHA-256 of each of
+//! those files and reused while they all hash the same.
+//!
+//! It is stored in the user's store (`wasm_build_cache`), the one place the tool keeps
+//! anything between builds: a cached policy holds grants, so whoever could write it could
+//! grant, and the store's checks (the user's own directories, writable by nobody else,
+//! every entry checked against its digest) apply to it as to compiled code.
 
 use std::collections::BTreeMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use wasm_build_cache::{ArtifactCache, Key, Kind};
 use wasm_build_contract::PolicyFile;
 use wasm_build_contract::vars::{NO_CACHE_ENV, PREFIX};
 use wasm_build_permissions_schema::{Code, Mode};
@@ -22,7 +27,7 @@ use crate::graph::{Graph, metadata_args};
 use crate::resolve::Resolution;
 
 /// Bumped when the cached format changes.
-const FORMAT: u32 = 5;
+const FORMAT: u32 = 6;
 
 /// The policy of one build.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,56 +114,34 @@ impl BuildPolicy {
 #[derive(Debug, Serialize, Deserialize)]
 struct Entry {
     format: u32,
-    /// Files whose content shaped the result, with their content hashes (`None` for a
-    /// file that did not exist, so creating it invalidates the entry too).
-    inputs: Vec<(PathBuf, Option<u64>)>,
+    /// Files whose content shaped the result, with their SHA-256 (`None` for a file that
+    /// did not exist, so creating it invalidates the entry too).
+    inputs: Vec<(PathBuf, Option<String>)>,
     policy: BuildPolicy,
 }
 
 /// Where the build policy for one command line is cached.
 #[derive(Debug, Clone)]
 pub struct PolicyCache {
-    path: Option<PathBuf>,
+    entry: Option<(ArtifactCache, Key)>,
 }
 
 impl PolicyCache {
     /// The cache entry for `cargo_args` and a mode forced on the command line, in the
-    /// user's cache directory; a disabled cache when there is none.
+    /// user's store; a disabled cache when there is none (or it is not safely the user's).
     pub fn for_build(cargo_args: &[String], mode: Option<Mode>) -> Self {
         let disabled = std::env::var_os(NO_CACHE_ENV).is_some_and(|v| !v.is_empty());
-        let dir = std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")));
-        let path = dir.filter(|_| !disabled).map(|dir| {
-            let mut hasher = DefaultHasher::new();
-            env!("CARGO_PKG_VERSION").hash(&mut hasher);
-            // A rebuilt tool may resolve differently under the same version number.
-            std::env::current_exe()
-                .and_then(|exe| exe.metadata())
-                .and_then(|meta| meta.modified())
-                .ok()
-                .hash(&mut hasher);
-            std::env::current_dir()
-                .unwrap_or_default()
-                .hash(&mut hasher);
-            metadata_args(cargo_args).hash(&mut hasher);
-            crate::graph::target_dir_arg(cargo_args).hash(&mut hasher);
-            mode.map(Mode::as_str).hash(&mut hasher);
-            cargo_config_env().hash(&mut hasher);
-            // Which paths need their dangerous key depends on the homes.
-            for home in ["HOME", "CARGO_HOME", "RUSTUP_HOME"] {
-                std::env::var_os(home).hash(&mut hasher);
-            }
-            dir.join("cargo-wasm-build")
-                .join("policies")
-                .join(format!("{:016x}.json", hasher.finish()))
-        });
-        PolicyCache { path }
+        let store = ArtifactCache::from_env().ok().flatten();
+        let entry = store
+            .filter(|_| !disabled)
+            .map(|store| (store, entry_key(cargo_args, mode)));
+        PolicyCache { entry }
     }
 
     /// The cached policy, if every file it was resolved from is unchanged.
     pub fn load(&self) -> Option<BuildPolicy> {
-        let bytes = std::fs::read(self.path.as_ref()?).ok()?;
+        let (store, key) = self.entry.as_ref()?;
+        let bytes = store.fetch_bytes(Kind::Policy, key)?;
         let entry: Entry = serde_json::from_slice(&bytes).ok()?;
         let fresh = entry.format == FORMAT
             && entry
@@ -170,7 +153,7 @@ impl PolicyCache {
 
     /// Stores `policy`, resolved from `graph`. Failing to store only costs speed.
     pub fn store(&self, graph: &Graph, policy: &BuildPolicy) {
-        let Some(path) = &self.path else {
+        let Some((store, key)) = &self.entry else {
             return;
         };
         let inputs = graph_inputs(graph)
@@ -185,21 +168,47 @@ impl PolicyCache {
             inputs,
             policy: policy.clone(),
         };
-        let Some(dir) = path.parent() else {
-            return;
-        };
-        let _ = std::fs::create_dir_all(dir);
-        prune(dir);
-        let Ok(mut temp) = tempfile::NamedTempFile::new_in(dir) else {
-            return;
-        };
-        let written = serde_json::to_vec(&entry)
-            .ok()
-            .is_some_and(|json| temp.write_all(&json).is_ok());
-        if written {
-            let _ = temp.persist(path);
+        if let Ok(json) = serde_json::to_vec(&entry) {
+            let _ = store.store_bytes(Kind::Policy, key, &json);
         }
     }
+}
+
+/// Everything besides the files' contents that the policy of one command line depends on.
+fn entry_key(cargo_args: &[String], mode: Option<Mode>) -> Key {
+    let mut key = Key::builder("cargo-wasm-build build policy");
+    key.add(FORMAT.to_le_bytes());
+    key.add(env!("CARGO_PKG_VERSION"));
+    // A rebuilt tool may resolve differently under the same version number.
+    let built = std::env::current_exe()
+        .and_then(|exe| exe.metadata())
+        .and_then(|meta| meta.modified())
+        .ok()
+        .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok());
+    key.add(format!("{built:?}"));
+    key.add(
+        std::env::current_dir()
+            .unwrap_or_default()
+            .as_os_str()
+            .as_encoded_bytes(),
+    );
+    let args = metadata_args(cargo_args);
+    key.add(args.len().to_le_bytes());
+    for arg in &args {
+        key.add(arg);
+    }
+    key.add(format!("{:?}", crate::graph::target_dir_arg(cargo_args)));
+    key.add(mode.map_or("", Mode::as_str));
+    for (name, value) in cargo_config_env() {
+        key.add(name).add(value.as_encoded_bytes());
+    }
+    // Which paths need their dangerous key depends on the homes.
+    for home in ["HOME", "CARGO_HOME", "RUSTUP_HOME"] {
+        let value = std::env::var_os(home);
+        key.add(format!("{}", value.is_some()));
+        key.add(value.unwrap_or_default().as_encoded_bytes());
+    }
+    key.finish()
 }
 
 /// The files that shape the graph and the policy: the root manifest and lockfile, the
@@ -241,39 +250,19 @@ fn graph_inputs(graph: &Graph) -> Vec<PathBuf> {
     inputs
 }
 
-/// Entries of projects long gone pile up: past `KEEP` entries, the oldest half goes.
-fn prune(dir: &Path) {
-    const KEEP: usize = 512;
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<(std::time::SystemTime, PathBuf)> = entries
-        .flatten()
-        .filter_map(|entry| Some((entry.metadata().ok()?.modified().ok()?, entry.path())))
-        .collect();
-    if entries.len() <= KEEP {
-        return;
-    }
-    entries.sort();
-    for (_, path) in entries.iter().take(entries.len() / 2) {
-        let _ = std::fs::remove_file(path);
-    }
-}
-
-fn content_hash(path: &Path) -> Option<u64> {
+fn content_hash(path: &Path) -> Option<String> {
     let bytes = std::fs::read(path).ok()?;
-    let mut hasher = DefaultHasher::new();
-    bytes.hash(&mut hasher);
-    Some(hasher.finish())
+    Some(format!("{:x}", Sha256::digest(&bytes)))
 }
 
 /// `CARGO_*` variables that configure cargo (and so may change the graph), without the
-/// ones that change on every run or are the tool's own.
-fn cargo_config_env() -> Vec<(String, String)> {
-    let mut vars: Vec<(String, String)> = std::env::vars()
-        .filter(|(name, _)| name.starts_with("CARGO_"))
+/// ones that change on every run or are the tool's own. Values need not be UTF-8.
+fn cargo_config_env() -> Vec<(String, std::ffi::OsString)> {
+    let mut vars: Vec<(String, std::ffi::OsString)> = std::env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value)))
         .filter(|(name, _)| {
-            !name.starts_with(PREFIX)
+            name.starts_with("CARGO_")
+                && !name.starts_with(PREFIX)
                 && !name.starts_with("CARGO_TERM_")
                 && name != "CARGO_MAKEFLAGS"
         })
@@ -291,8 +280,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let manifest = dir.path().join("Cargo.toml");
         std::fs::write(&manifest, "[package]\nname = \"a\"\n").unwrap();
+        let store = ArtifactCache::open(&dir.path().join("cache")).unwrap();
         let cache = PolicyCache {
-            path: Some(dir.path().join("cache/entry.json")),
+            entry: Some((store, Key::builder("test").finish())),
         };
         let graph = Graph {
             workspace_root: dir.path().to_path_buf(),
@@ -319,5 +309,18 @@ mod tests {
         // A lockfile that appears invalidates too.
         std::fs::write(dir.path().join("Cargo.lock"), "").unwrap();
         assert_eq!(cache.load(), None);
+        // A policy holds grants: a directory others could write is never read from.
+        cache.store(&graph, &policy);
+        assert_eq!(cache.load(), Some(policy.clone()));
+        let policies = dir.path().join("cache/policies");
+        let mode = |bits| std::os::unix::fs::PermissionsExt::from_mode(bits);
+        std::fs::set_permissions(&policies, mode(0o777)).unwrap();
+        assert_eq!(
+            cache.load(),
+            None,
+            "a directory others can write is refused"
+        );
+        std::fs::set_permissions(&policies, mode(0o700)).unwrap();
+        assert_eq!(cache.load(), Some(policy));
     }
 }

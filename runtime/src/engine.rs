@@ -5,6 +5,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
+use sha2::{Digest as _, Sha256};
 use wasmtime::{Config, Engine};
 
 /// How often the epoch ticks. The CPU-time limit is checked at this granularity, so a
@@ -48,11 +49,13 @@ impl SandboxEngine {
     /// A string that changes whenever a module precompiled by this engine could no longer
     /// be loaded by it: the wasmtime version and every setting that affects code.
     pub fn compatibility_key(&self) -> String {
-        let mut hasher = std::hash::DefaultHasher::new();
+        let mut hasher = Sha256Hasher(Sha256::new());
         self.engine
             .precompile_compatibility_hash()
             .hash(&mut hasher);
-        format!("wasmtime{}-{:016x}", wasmtime_version(), hasher.finish())
+        let digest = hasher.0.finalize();
+        let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        format!("wasmtime{}-{hex}", wasmtime_version())
     }
 }
 
@@ -86,4 +89,20 @@ fn create() -> Result<Engine> {
         })
         .context("failed to start the thread that enforces build-script time limits")?;
     Ok(engine)
+}
+
+/// Feeds what wasmtime hashes into SHA-256: the key names modules on disk and must mean
+/// the same to every later build of the tool, which std's `DefaultHasher` (free to change
+/// between releases) does not promise.
+struct Sha256Hasher(Sha256);
+
+impl Hasher for Sha256Hasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    fn finish(&self) -> u64 {
+        let digest = self.0.clone().finalize();
+        u64::from_le_bytes(digest[..8].try_into().unwrap_or_default())
+    }
 }

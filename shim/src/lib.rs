@@ -48,15 +48,26 @@ pub fn guest_link_args() -> Vec<String> {
 /// (cargo does not recompile it when only the tool changed) would run with that version's
 /// facade, so stand-ins record this and such scripts are compiled again.
 pub fn guest_key() -> String {
-    use std::hash::{Hash as _, Hasher as _};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    env!("CARGO_PKG_VERSION").hash(&mut hasher);
+    use sha2::{Digest as _, Sha256};
+    // SHA-256, not std's hasher: the key is written to disk and compared by later
+    // versions of the tool, and std's hasher is free to change between releases.
+    let mut hasher = Sha256::new();
+    let mut add = |part: &[u8]| {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    };
+    add(env!("CARGO_PKG_VERSION").as_bytes());
     for (path, contents) in facade_sources() {
-        path.hash(&mut hasher);
-        contents.hash(&mut hasher);
+        add(path.as_bytes());
+        add(contents.as_bytes());
     }
-    guest_link_args().hash(&mut hasher);
-    format!("{:016x}", hasher.finish())
+    for arg in guest_link_args() {
+        add(arg.as_bytes());
+    }
+    hasher.finalize()[..16]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 /// The facade's source files, as paths relative to a scratch directory and contents.
