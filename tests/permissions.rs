@@ -537,19 +537,15 @@ fn nothing_a_discovery_run_produced_is_reused() {
 }
 
 /// The environment of a run whose home is `home` (cargo's and rustup's stay where they
-/// are, see `Project::wasm_build_env`), keeping the user's warm artifact cache.
+/// are, see `Project::prepare`), keeping the tests' warm artifact cache.
 fn with_home(home: &std::path::Path) -> Vec<(&'static str, String)> {
-    let mut env = vec![("HOME", home.display().to_string())];
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(std::path::PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|home| std::path::Path::new(&home).join(".cache"))
-        });
-    if let Some(cache) = cache {
-        let artifacts = cache.join("cargo-wasm-build").join("artifacts");
-        env.push(("CARGO_WASM_BUILD_CACHE", artifacts.display().to_string()));
-    }
-    env
+    let artifacts = crate::support::test_cache_home()
+        .join("cargo-wasm-build")
+        .join("artifacts");
+    vec![
+        ("HOME", home.display().to_string()),
+        ("CARGO_WASM_BUILD_CACHE", artifacts.display().to_string()),
+    ]
 }
 
 /// A dependency that *declares* it reads the user's ssh keys and cargo's home (with its

@@ -12,6 +12,9 @@ use std::process::{Command, Output};
 /// A throw-away cargo project in a temporary directory.
 pub struct Project {
     dir: tempfile::TempDir,
+    /// The runs' `HOME`: the test's own, so nothing of the developer's home is read or
+    /// written (cargo's and rustup's homes stay where they are, see [`Project::prepare`]).
+    home: tempfile::TempDir,
     /// The committed lockfile the project's graph is pinned to (see [`Project::locked`]).
     lock: Option<PathBuf>,
 }
@@ -27,6 +30,10 @@ impl Project {
         Project {
             dir: tempfile::Builder::new()
                 .prefix("wasm-build-test-")
+                .tempdir()
+                .unwrap(),
+            home: tempfile::Builder::new()
+                .prefix("wasm-build-home-")
                 .tempdir()
                 .unwrap(),
             lock: None,
@@ -122,14 +129,6 @@ impl Project {
             None => Command::new(tool),
         };
         command.arg("wasm-build").args(args);
-        // A fake HOME must not move cargo's and rustup's own homes.
-        for (name, default) in [("CARGO_HOME", ".cargo"), ("RUSTUP_HOME", ".rustup")] {
-            if std::env::var_os(name).is_none()
-                && let Some(home) = std::env::var_os("HOME")
-            {
-                command.env(name, PathBuf::from(home).join(default));
-            }
-        }
         command.envs(env.iter().copied());
         self.run(command)
     }
@@ -154,8 +153,31 @@ impl Project {
         Run::from(output)
     }
 
-    /// Sets `command` up to run in the project with a clean cargo environment.
+    /// The runs' own `HOME` (a test may set another).
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    /// Sets `command` up to run in the project with a clean cargo environment, its own
+    /// `HOME` and the tests' user cache (unless the test set them).
     pub fn prepare(&self, command: &mut Command) {
+        let set_by_test =
+            |command: &Command, name: &str| command.get_envs().any(|(set, _)| set == name);
+        // Another HOME must not move cargo's and rustup's own homes.
+        for (name, default) in [("CARGO_HOME", ".cargo"), ("RUSTUP_HOME", ".rustup")] {
+            if std::env::var_os(name).is_none()
+                && !set_by_test(command, name)
+                && let Some(home) = std::env::var_os("HOME")
+            {
+                command.env(name, PathBuf::from(home).join(default));
+            }
+        }
+        if !set_by_test(command, "HOME") {
+            command.env("HOME", self.home());
+        }
+        if !set_by_test(command, "XDG_CACHE_HOME") {
+            command.env("XDG_CACHE_HOME", test_cache_home());
+        }
         command
             .current_dir(self.root())
             .env("CARGO_TARGET_DIR", self.target())
@@ -183,6 +205,13 @@ impl Project {
     pub fn build_script_results(&self, profile: &str) -> BTreeMap<String, ScriptResult> {
         wasm_build_compat::results_in(&self.target().join(profile).join("build"), &[self.root()])
     }
+}
+
+/// The user cache (`XDG_CACHE_HOME`) every run of the tests shares, under the target
+/// directory: the std facade and the twins are compiled once per machine for the tests,
+/// as for a user, and never read from or written to the developer's own cache.
+pub fn test_cache_home() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("xdg-cache")
 }
 
 fn updating_locks() -> bool {
