@@ -1,8 +1,9 @@
 //! `cargo wasm-build`: cargo with every build script sandboxed in WebAssembly.
 //!
 //! One executable plays four roles, told apart by how it is started:
-//! - the **confinement helper**: the exec broker starts it with `--wasm-build-confine`
-//!   to confine itself and then `exec` a granted program;
+//! - the **jail helper**: the jail (`wasm-build-jail`) starts it with
+//!   [`HELPER_ARG`](wasm_build_jail::HELPER_ARG) (`--wasm-build-jail`) to confine itself,
+//!   supervise, and `exec` a granted program;
 //! - the **stand-in**: cargo runs a build script, which is a two-line script that starts
 //!   the tool with `--wasm-build-standin <its own path>`;
 //! - the **wrapper**: cargo runs it as `RUSTC_WRAPPER`, with a compiler as first argument;
