@@ -16,7 +16,6 @@ pub mod edit;
 pub mod error;
 pub mod graph;
 pub mod pending;
-pub mod report;
 pub mod resolve;
 pub mod revoked;
 pub mod suggest;
