@@ -4,13 +4,11 @@
 //! [`StandIn`] manifest beside it. When cargo runs the "build script", the script starts
 //! the tool with [`STANDIN_ARG`](wasm_build_contract::manifest::STANDIN_ARG) and its own
 //! path; [`run`] reads the policy, runs the wasm module in the sandbox
-//! (`wasm-build-runtime`), judges every directive it printed ([`judge`]), prints the ones
+//! (`wasm-build-runtime`), judges every directive it printed (`wasm_build_policy::judge`), prints the ones
 //! that pass for cargo, and appends what happened to the audit log. A run the
 //! [`run_cache`] holds is restored instead of run, and judged the same way.
 
-pub mod directive;
 mod exports;
-pub mod judge;
 mod out_dir;
 mod rerun;
 pub mod run_cache;
@@ -31,11 +29,14 @@ use wasm_build_permissions_schema::{Capability, EnvPattern, GrantSite, grant_hel
 use wasm_build_contract::Code;
 use wasm_build_contract::audit::{self, RunError, RunRecord};
 use wasm_build_contract::cargo::{CargoPackage, cargo_home, cargo_var};
-use wasm_build_contract::env::{is_ambient, sandbox_env};
 use wasm_build_contract::inert::{Inert, InertLines, for_cargo_to_print};
 use wasm_build_contract::manifest::{Script, StandIn};
-use wasm_build_contract::policy::{EnvOrigin, Policy, PolicyFile, Verdict};
+use wasm_build_contract::policy::{Policy, PolicyFile, Verdict};
 use wasm_build_contract::vars::DISCOVERY_ENV;
+use wasm_build_policy::directive::{self, Directive};
+use wasm_build_policy::env::{EnvOrigin, env_capability, is_ambient, sandbox_env, sees_env};
+use wasm_build_policy::judge::{self, RunContext};
+use wasm_build_policy::toolchain::with_toolchain;
 use wasm_build_runtime::broker::{ExecContext, toolchain_of};
 use wasm_build_runtime::network::NetworkReport;
 use wasm_build_runtime::sandbox::{
@@ -43,9 +44,7 @@ use wasm_build_runtime::sandbox::{
 };
 use wasm_build_runtime::{ModuleCache, SandboxEngine};
 
-use crate::directive::Directive;
 use crate::exports::exported_dirs;
-use crate::judge::RunContext;
 
 /// The package whose build script is running, as cargo describes it in the environment.
 #[derive(Debug, Clone)]
@@ -174,7 +173,7 @@ impl PassedEnv {
                 _ => continue,
             }
             passed.paths.extend(
-                wasm_build_contract::env::setting_paths(name, value)
+                wasm_build_policy::env::setting_paths(name, value)
                     .into_iter()
                     .filter(|path| path.exists()),
             );
@@ -219,10 +218,11 @@ impl Prepared {
             &shared_prefixes,
         );
         let file = PolicyFile::from_env()?;
-        let policy = file
-            .policy_for(&package.cargo.manifest_dir)
-            .with_toolchain(toolchain.as_deref());
-        let origin = |name: &str| policy.sees_env(name, &file.config_env);
+        let policy = with_toolchain(
+            file.policy_for(&package.cargo.manifest_dir),
+            toolchain.as_deref(),
+        );
+        let origin = |name: &str| sees_env(&policy, name, &file.config_env);
         let env = sandbox_env(std::env::vars_os(), |name| origin(name).is_some());
         let hidden_env: BTreeSet<String> = std::env::vars_os()
             .filter_map(|(name, _)| name.into_string().ok())
@@ -280,7 +280,7 @@ impl Prepared {
             engine_key: engine.compatibility_key(),
             policy: &self.policy,
             env: &self.env,
-            program_env: wasm_build_contract::env::program_defaults(std::env::vars_os()),
+            program_env: wasm_build_policy::env::program_defaults(std::env::vars_os()),
             probe_env: wasm_build_runtime::probe_env::inherited(std::env::vars_os()),
             exported: &self.exported,
             setting_paths: &self.passed_env.paths,
@@ -304,7 +304,7 @@ impl Prepared {
             shared_prefixes: self.shared_prefixes.clone(),
             host_path: std::env::var_os("PATH"),
             probe_env: wasm_build_runtime::probe_env::inherited(std::env::vars_os()),
-            program_env: wasm_build_contract::env::program_defaults(std::env::vars_os()),
+            program_env: wasm_build_policy::env::program_defaults(std::env::vars_os()),
             jail: wasm_build_runtime::confinement::jail(),
             dangerously_unconfined: wasm_build_runtime::confinement::dangerously_unconfined(),
             limits: self.policy.limits,
@@ -490,12 +490,16 @@ fn finish(
     let downloads = cargo_home()
         .map(|home| wasm_build_contract::cargo::downloaded_sources(&home).to_vec())
         .unwrap_or_default();
-    filtered.pending.extend(judge::pending_writes(
-        policy,
-        (&package.cargo.manifest_dir, &package.out_dir),
-        &downloads,
-        &output.refused_writes,
-    ));
+    filtered.pending.extend(
+        judge::pending_writes(
+            policy,
+            (&package.cargo.manifest_dir, &package.out_dir),
+            &downloads,
+            &output.refused_writes,
+        )
+        .into_iter()
+        .map(|(written, capability)| (Attempt::Wrote(written), capability)),
+    );
     let violations = out_dir::check(&package.out_dir, policy.limits.out_dir_bytes)?;
 
     let discovery = std::env::var_os(DISCOVERY_ENV).is_some_and(|nonce| !nonce.is_empty());
@@ -688,7 +692,7 @@ fn granted_preopens(policy: &Policy, manifest_dir: &Path) -> Vec<Preopen> {
 fn hidden_paths(lookups: &BTreeSet<String>) -> Vec<String> {
     lookups
         .iter()
-        .filter(|path| !wasm_build_contract::env::in_runtime_tree(Path::new(path.as_str())))
+        .filter(|path| !wasm_build_policy::env::in_runtime_tree(Path::new(path.as_str())))
         .filter(|path| Path::new(path.as_str()).exists())
         .cloned()
         .collect()
@@ -701,12 +705,7 @@ fn lookups_pending_review(hidden_lookups: &[String]) -> Vec<(Attempt, Capability
     hidden_lookups
         .iter()
         .filter(|name| EnvPattern::exactly(name).is_ok())
-        .map(|name| {
-            (
-                Attempt::LookedUp(name.clone()),
-                Policy::env_capability(name),
-            )
-        })
+        .map(|name| (Attempt::LookedUp(name.clone()), env_capability(name)))
         .collect()
 }
 
