@@ -7,7 +7,8 @@
 //! script ([`resolve`]); finds what is pending review (declared, or denied in the last runs
 //! per the audit log) and writes grants back into the manifest for `approve` and `deny`.
 //!
-//! During a build, the stand-in's side: which variables a script sees ([`mod@env`]), what `$TOOLCHAIN` in a grant
+//! During a build, the wrapper's and the stand-in's side: whether a script runs natively
+//! ([`run_natively`]), which variables it sees ([`mod@env`]), what `$TOOLCHAIN` in a grant
 //! means for one run ([`toolchain`]), and the verdict on every directive it prints
 //! ([`directive`] parses them as cargo does, [`judge`] rules on them).
 //!
@@ -26,6 +27,7 @@ pub mod judge;
 pub mod pending;
 pub mod resolve;
 pub mod revoked;
+pub mod run_natively;
 pub mod suggest;
 pub mod toolchain;
 pub mod unmatched;

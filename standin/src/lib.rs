@@ -36,6 +36,7 @@ use wasm_build_contract::vars::DISCOVERY_ENV;
 use wasm_build_policy::directive::{self, Directive};
 use wasm_build_policy::env::{EnvOrigin, env_capability, is_ambient, sandbox_env, sees_env};
 use wasm_build_policy::judge::{self, RunContext};
+use wasm_build_policy::run_natively::runs_natively;
 use wasm_build_policy::toolchain::with_toolchain;
 use wasm_build_runtime::broker::{ExecContext, toolchain_of};
 use wasm_build_runtime::network::NetworkReport;
@@ -330,7 +331,7 @@ pub fn run(exe: &Path, manifest: &StandIn) -> Result<i32> {
             module_key,
             module_cache,
         } => {
-            if prepared.policy.verdict(Capability::RunNatively) == Verdict::Allowed {
+            if runs_natively(&prepared.policy) {
                 return native_granted_since(exe, &prepared);
             }
             let engine = SandboxEngine::get()?;
@@ -373,7 +374,7 @@ pub fn run(exe: &Path, manifest: &StandIn) -> Result<i32> {
             .run()
         }
         Script::Native { binary } => {
-            if prepared.policy.verdict(Capability::RunNatively) != Verdict::Allowed {
+            if !runs_natively(&prepared.policy) {
                 return native_no_longer_granted(exe, &prepared);
             }
             run_cache::note_ineligible(
@@ -622,15 +623,8 @@ fn finish(
         && output.jail_failures.is_empty()
         && output.limited.is_empty();
     let mut record = RunRecord {
-        package: package.cargo.name.clone(),
-        version: package.cargo.version.clone(),
-        manifest_dir: package.cargo.manifest_dir.clone(),
-        status,
         script: Some(exe.to_path_buf()),
-        finished_at: audit::now(),
         elapsed_ms: duration_ms(output.elapsed),
-        errors,
-        pending,
         learned,
         exec: output.attempts.clone(),
         network: output.network.connections.clone(),
@@ -652,6 +646,7 @@ fn finish(
         for_guest: manifest.for_guest,
         confinement: output.confinement.clone(),
         restored: None,
+        ..RunRecord::finished(&package.cargo, status, errors, pending)
     };
     run_cache::after_run(cached, &output, &mut record);
     audit::append(&manifest.audit_log, &record);
