@@ -33,9 +33,9 @@ pub struct Policy {
     /// id for git and other registries), so denial hints name a grant that applies.
     #[serde(default)]
     pub spec: Option<String>,
-    /// Whether the script sees the build settings (`wasm_build_policy::env::build_setting`) set in the
-    /// environment (`CFLAGS`, `PKG_CONFIG_PATH`, `OPENSSL_DIR`) without a grant. Off with
-    /// `env-defaults = false`.
+    /// Whether the script sees the build settings set in the environment (`CFLAGS`,
+    /// `PKG_CONFIG_PATH`, `OPENSSL_DIR`; `wasm_build_policy::env::build_setting`) without a
+    /// grant. Off with `env-defaults = false`.
     #[serde(default = "yes")]
     pub env_defaults: bool,
     /// The directories of the build-dependencies the script links that cargo downloaded
