@@ -10,7 +10,8 @@
 //! During a build, the wrapper's and the stand-in's side: whether a script runs natively
 //! ([`run_natively`]), which variables it sees ([`mod@env`]), what `$TOOLCHAIN` in a grant
 //! means for one run ([`toolchain`]), and the verdict on every directive it prints
-//! ([`directive`] parses them as cargo does, [`judge`] rules on them).
+//! ([`directive`] parses them as cargo does, [`judge`] rules on them), and which of its
+//! lookups of hidden variables and paths are the consumer's to review ([`lookups`]).
 //!
 //! What it is not: the enforcement (the runtime, the jail), the rendering (the display
 //! crate), or the schema and its parsing (`wasm-build-permissions-schema`).
@@ -24,6 +25,7 @@ pub mod env;
 pub mod error;
 pub mod graph;
 pub mod judge;
+pub mod lookups;
 pub mod pending;
 pub mod resolve;
 pub mod revoked;

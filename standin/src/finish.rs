@@ -15,14 +15,14 @@ use wasm_build_contract::policy::{Policy, Verdict};
 use wasm_build_contract::vars::DISCOVERY_ENV;
 use wasm_build_permissions_schema::Capability;
 use wasm_build_policy::judge;
+use wasm_build_policy::lookups::{
+    hidden_paths, lookups_pending_review, read_grants, undenied, unreviewed_lookups,
+};
 use wasm_build_runtime::network::NetworkReport;
 use wasm_build_runtime::sandbox::{Exit, RunOutput};
 
 use crate::attempt::Attempt;
 use crate::filter::{Filtered, filter};
-use crate::lookups::{
-    hidden_paths, lookups_pending_review, read_grants, undenied, unreviewed_lookups,
-};
 use crate::prepare::Prepared;
 use crate::report::{exit_problem, note_what_programs_cannot_do, pending_errors, report};
 use crate::{out_dir, rerun, run_cache, sandbox_only};
@@ -61,9 +61,11 @@ pub(crate) fn finish(
         }));
     }
     if prepared.strict {
-        filtered
-            .pending
-            .extend(lookups_pending_review(&hidden_lookups));
+        filtered.pending.extend(
+            lookups_pending_review(&hidden_lookups)
+                .into_iter()
+                .map(|(name, capability)| (Attempt::LookedUp(name), capability)),
+        );
     }
     let downloads = cargo_home()
         .map(|home| wasm_build_contract::cargo::downloaded_sources(&home).to_vec())

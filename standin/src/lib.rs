@@ -9,7 +9,7 @@
 //! the [`run_cache`] holds is restored instead of run, and judged the same way.
 //!
 //! A run in order: `prepare` (the package, its policy, what the script sees), then the
-//! sandbox or the run cache, then `finish` (the directive `filter`, the hidden `lookups`,
+//! sandbox or the run cache, then `finish` (the directive `filter`, the hidden lookups,
 //! the `report` of what failed, the audit record). The rulings are the policy crate's;
 //! these modules apply them to one run.
 
@@ -17,7 +17,6 @@ mod attempt;
 mod exports;
 mod filter;
 mod finish;
-mod lookups;
 mod out_dir;
 mod prepare;
 mod remove;

@@ -1,5 +1,5 @@
-//! What the script looked for and did not find: hidden variables and paths, and the
-//! grants that would show them.
+//! What a script looked for and did not find: which hidden variables and paths are the
+//! consumer's to review, and the grants that would show them.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -7,31 +7,30 @@ use std::path::{Path, PathBuf};
 use wasm_build_contract::policy::{Policy, Verdict};
 use wasm_build_permissions_schema::hygiene::normalize_path;
 use wasm_build_permissions_schema::{Capability, EnvPattern};
-use wasm_build_policy::env::{env_capability, is_ambient};
-use wasm_build_policy::judge;
 
-use crate::attempt::Attempt;
+use crate::env::{env_capability, in_runtime_tree, is_ambient};
+use crate::judge;
 
 /// The paths the script looked for outside what it may read that exist on this machine,
 /// where natively it would have found them. The kernel's and the session's trees
 /// (`/proc`, `/sys`, `/dev`, `/run`) are never granted, so never reported.
-pub(crate) fn hidden_paths(lookups: &BTreeSet<String>) -> Vec<String> {
+pub fn hidden_paths(lookups: &BTreeSet<String>) -> Vec<String> {
     lookups
         .iter()
-        .filter(|path| !wasm_build_policy::env::in_runtime_tree(Path::new(path.as_str())))
+        .filter(|path| !in_runtime_tree(Path::new(path.as_str())))
         .filter(|path| Path::new(path.as_str()).exists())
         .cloned()
         .collect()
 }
 
-/// In strict mode, the hidden variables a script looked up wait for review like a denied
-/// attempt; except one whose name no grant can hold ([W107](wasm_build_permissions_schema::Code::W107)),
+/// In strict mode, the hidden variables a script looked up (each returned with the grant
+/// it needs) wait for review like a denied attempt; except one whose name no grant can hold ([W107](wasm_build_permissions_schema::Code::W107)),
 /// which stays a warning: pending, it would fail every strict build with nothing to approve.
-pub(crate) fn lookups_pending_review(hidden_lookups: &[String]) -> Vec<(Attempt, Capability)> {
+pub fn lookups_pending_review(hidden_lookups: &[String]) -> Vec<(String, Capability)> {
     hidden_lookups
         .iter()
         .filter(|name| EnvPattern::exactly(name).is_ok())
-        .map(|name| (Attempt::LookedUp(name.clone()), env_capability(name)))
+        .map(|name| (name.clone(), env_capability(name)))
         .collect()
 }
 
@@ -41,7 +40,7 @@ pub(crate) fn lookups_pending_review(hidden_lookups: &[String]) -> Vec<(Attempt,
 /// another one chosen. A path is judged by where it leads ([`judge::resolve`]), so
 /// `/usr/../home/me/.ssh` is no installation directory; the grant offered is the path as
 /// a table normalizes it (`..` applied).
-pub(crate) fn read_grants(paths: &[String]) -> Vec<String> {
+pub fn read_grants(paths: &[String]) -> Vec<String> {
     const INSTALL_PREFIXES: &[&str] = &[
         "/usr",
         "/opt",
@@ -88,7 +87,7 @@ pub(crate) fn read_grants(paths: &[String]) -> Vec<String> {
 }
 
 /// The paths a `deny` of `read` does not cover: the consumer decided on the others.
-pub(crate) fn undenied(policy: &Policy, paths: Vec<String>) -> Vec<String> {
+pub fn undenied(policy: &Policy, paths: Vec<String>) -> Vec<String> {
     paths
         .into_iter()
         .filter(|path| {
@@ -102,7 +101,7 @@ pub(crate) fn undenied(policy: &Policy, paths: Vec<String>) -> Vec<String> {
 
 /// The hidden variables the script looked up that the consumer has not reviewed: neither
 /// denied nor describing the session (`HOME`, `PATH`), whose absence the sandbox implies.
-pub(crate) fn unreviewed_lookups(policy: &Policy, lookups: &BTreeSet<String>) -> Vec<String> {
+pub fn unreviewed_lookups(policy: &Policy, lookups: &BTreeSet<String>) -> Vec<String> {
     lookups
         .iter()
         .filter(|name| !is_ambient(name))
