@@ -7,6 +7,7 @@ use wasm_build_contract::audit::RunRecord;
 use wasm_build_contract::inert::Inert;
 use wasm_build_contract::{Code, PolicyFile};
 use wasm_build_permissions_schema::Capability;
+use wasm_build_policy::env::env_capability;
 
 /// How chatty and colourful the summary is, following the flags given to cargo.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,13 +190,12 @@ fn probe_env_notes(records: &[RunRecord], policy: &PolicyFile, output: &Output) 
 /// and the TOML that grants them; in strict mode those are errors already and are not
 /// repeated. With `-v` or in strict mode, also what each script saw without a grant.
 fn environment_notes(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> String {
-    use wasm_build_contract::Policy;
     let mut text = String::new();
     for record in records {
         let hidden: Vec<&String> = record
             .hidden_env
             .iter()
-            .filter(|name| !record.pending.contains(&Policy::env_capability(name)))
+            .filter(|name| !record.pending.contains(&env_capability(name)))
             .collect();
         if hidden.is_empty() {
             continue;
@@ -204,10 +204,7 @@ fn environment_notes(records: &[RunRecord], policy: &PolicyFile, output: &Output
             .iter()
             .map(|name| format!("`{}`", Inert(name)))
             .collect();
-        let grants: Vec<_> = hidden
-            .iter()
-            .map(|name| Policy::env_capability(name))
-            .collect();
+        let grants: Vec<_> = hidden.iter().map(|name| env_capability(name)).collect();
         let table = policy.grant_site.allow_table(
             &policy
                 .policy_for(&record.manifest_dir)
@@ -416,7 +413,6 @@ fn render(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wasm_build_contract::Policy;
 
     fn record(package: &str, status: i32) -> RunRecord {
         RunRecord {
@@ -553,7 +549,7 @@ mod tests {
             "{text}"
         );
         // In strict mode a hidden lookup is an error of its own, not repeated here.
-        secret.pending = vec![Policy::env_capability("CI_JOB_TOKEN")];
+        secret.pending = vec![env_capability("CI_JOB_TOKEN")];
         let text = render(&[secret], &PolicyFile::default(), &output);
         assert!(text.contains("looked up `ZSTD_FLAVOR`, set"), "{text}");
     }

@@ -112,7 +112,7 @@ fn environment_secrets_are_hidden() {
             ]
             .contains(&name);
         // Build settings of the test's own environment (`CFLAGS`, say) pass by design.
-        let build_setting = wasm_build_contract::env::build_setting(name).is_some();
+        let build_setting = wasm_build_policy::env::build_setting(name).is_some();
         assert!(cargo_set || build_setting, "the guest saw `{name}`");
         assert!(
             !name.starts_with("CARGO_REGISTRY") && name != "CARGO_HOME",

@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use wasm_build_permissions_schema::{Capability, Code};
 
+use crate::cargo::CargoPackage;
 use crate::vars::RUN_LOG_ENV;
 
 /// One program the script tried to run.
@@ -293,6 +294,30 @@ impl From<RunErrorRecord> for RunError {
     }
 }
 
+impl RunRecord {
+    /// The record of a run of `package`'s build script that ended now with `status`,
+    /// failing for `errors` and waiting on `pending`; the wrapper (a compile that failed)
+    /// and the stand-in (a run) fill in the rest. The one place a record says whom it is
+    /// about and when, so `approve` and the display find every record the same way.
+    pub fn finished(
+        package: &CargoPackage,
+        status: i32,
+        errors: Vec<RunError>,
+        pending: Vec<Capability>,
+    ) -> RunRecord {
+        RunRecord {
+            package: package.name.clone(),
+            version: package.version.clone(),
+            manifest_dir: package.manifest_dir.clone(),
+            status,
+            finished_at: now(),
+            errors,
+            pending,
+            ..RunRecord::default()
+        }
+    }
+}
+
 /// The last `count` lines of `bytes`, for [`RunRecord::stderr_tail`]; the first may be
 /// cut short, since the bytes are a tail themselves.
 pub fn last_lines(bytes: &[u8], count: usize) -> Vec<String> {
@@ -375,5 +400,30 @@ mod tests {
         assert_eq!(read.errors[0].code, None);
         assert_eq!(read.errors[0].message, "needs permission to run `cc`");
         assert_eq!(read.errors[0].heading(), "error:");
+    }
+    #[test]
+    fn a_finished_record_names_its_package_and_when() {
+        let package = CargoPackage {
+            name: "zstd-sys".into(),
+            version: "2.0.0".into(),
+            manifest_dir: "/src/zstd-sys".into(),
+        };
+        let before = now();
+        let record = RunRecord::finished(
+            &package,
+            1,
+            vec![RunError::new(Code::W105, "cannot run in the sandbox")],
+            vec![Capability::RunNatively],
+        );
+        assert_eq!(
+            (record.package.as_str(), record.version.as_str()),
+            ("zstd-sys", "2.0.0")
+        );
+        assert_eq!(record.manifest_dir, PathBuf::from("/src/zstd-sys"));
+        assert_eq!(record.status, 1);
+        assert!(record.finished_at >= before && record.finished_at > 0);
+        assert_eq!(record.errors[0].code, Some(Code::W105));
+        assert_eq!(record.pending, [Capability::RunNatively]);
+        assert_eq!(record.script, None);
     }
 }

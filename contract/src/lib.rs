@@ -8,7 +8,7 @@
 //! compatibility suite and the CLI's reporting do not link wasmtime.
 //!
 //! It also holds the facts every process must agree on: which environment variables
-//! cargo sets for build scripts and which are build settings ([`mod@env`]), where cargo keeps
+//! cargo sets for build scripts and which change what programs run ([`mod@env`]), where cargo keeps
 //! what it downloads and how it names crates.io ([`cargo`]), and the names of the tool's own
 //! variables ([`vars`]).
 
@@ -21,7 +21,7 @@ pub mod policy;
 pub mod vars;
 
 pub use error::ContractError;
-pub use policy::{EnvOrigin, Policy, PolicyFile, Verdict};
+pub use policy::{Policy, PolicyFile, Verdict};
 /// The stable codes of the diagnostics users see (defined with the sandbox tables'
 /// diagnostics, the lowest crate every process links; documented in
 /// `docs/diagnostics.md`).

@@ -33,9 +33,9 @@ pub struct Policy {
     /// id for git and other registries), so denial hints name a grant that applies.
     #[serde(default)]
     pub spec: Option<String>,
-    /// Whether the script sees the [build settings](crate::env::build_setting) set in the
-    /// environment (`CFLAGS`, `PKG_CONFIG_PATH`, `OPENSSL_DIR`) without a grant. Off with
-    /// `env-defaults = false`.
+    /// Whether the script sees the build settings set in the environment (`CFLAGS`,
+    /// `PKG_CONFIG_PATH`, `OPENSSL_DIR`; `wasm_build_policy::env::build_setting`) without a
+    /// grant. Off with `env-defaults = false`.
     #[serde(default = "yes")]
     pub env_defaults: bool,
     /// The directories of the build-dependencies the script links that cargo downloaded
@@ -89,7 +89,7 @@ pub struct PolicyFile {
     pub grant_site: GrantSite,
     /// Names in the `[env]` table of the cargo configuration that applies to the build:
     /// cargo sets them for build scripts, and the consumer wrote them, so the scripts see
-    /// them (see [`Policy::sees_env`]).
+    /// them (see `wasm_build_policy::env::sees_env`).
     #[serde(default)]
     pub config_env: BTreeSet<String>,
     /// Strict mode: a hidden variable a script looks up is pending review, like a denied
@@ -269,97 +269,12 @@ impl Policy {
         Verdict::Pending(capability)
     }
 
-    /// Replaces a leading `$TOOLCHAIN` in path grants with the toolchain's directory (or
-    /// drops those grants when there is none).
-    #[must_use]
-    pub fn with_toolchain(mut self, toolchain: Option<&Path>) -> Self {
-        let expand = |set: BTreeSet<Capability>| -> BTreeSet<Capability> {
-            set.into_iter()
-                .filter_map(|capability| {
-                    let fix = |path: String| -> Option<String> {
-                        match path.strip_prefix("$TOOLCHAIN") {
-                            Some(rest) => Some(format!("{}{rest}", toolchain?.display())),
-                            None => Some(path),
-                        }
-                    };
-                    Some(match capability {
-                        Capability::Read(path) => Capability::Read(fix(path)?),
-                        Capability::Write(path) => Capability::Write(fix(path)?),
-                        Capability::LinkSearch(path) => Capability::LinkSearch(fix(path)?),
-                        Capability::DangerousRead(path) => Capability::DangerousRead(fix(path)?),
-                        Capability::DangerousWrite(path) => Capability::DangerousWrite(fix(path)?),
-                        other => other,
-                    })
-                })
-                .collect()
-        };
-        self.granted = expand(self.granted);
-        self.denied = expand(self.denied);
-        self
-    }
-
     /// The spec to grant under: the resolved one, else `name@version`.
     pub fn grant_spec(&self, name: &str, version: &str) -> String {
         self.spec
             .clone()
             .unwrap_or_else(|| wasm_build_permissions_schema::package_spec(name, version))
     }
-
-    /// Whether the guest may see environment variable `name` beyond cargo's own.
-    pub fn allows_env(&self, name: &str) -> bool {
-        self.verdict(Capability::Env(name.to_string())) == Verdict::Allowed
-    }
-
-    /// Why the script sees the variable `name` when it is set, or `None` when it is
-    /// hidden. A deny wins over everything but cargo's own variables; the cargo
-    /// configuration's `[env]` (`config`) passes except for secret-shaped names and those
-    /// that change which code programs load, which need their grants.
-    pub fn sees_env(&self, name: &str, config: &BTreeSet<String>) -> Option<EnvOrigin> {
-        use wasm_build_permissions_schema::hygiene::is_secret_shaped;
-        if crate::env::is_cargo_set(name) {
-            return Some(EnvOrigin::Cargo);
-        }
-        match self.verdict(Capability::Env(name.to_string())) {
-            Verdict::Allowed => return Some(EnvOrigin::Granted),
-            Verdict::Refused(_) => return None,
-            _ => {}
-        }
-        // The tool's own settings (`CARGO_WASM_BUILD_*`: the shared cache's endpoint,
-        // token file and keys) are read by the stand-in, never handed to scripts.
-        if config.contains(name)
-            && !is_secret_shaped(name)
-            && !crate::env::changes_what_programs_run(name)
-            && !name.starts_with(crate::vars::PREFIX)
-        {
-            return Some(EnvOrigin::CargoConfig);
-        }
-        (self.env_defaults && crate::env::build_setting(name).is_some())
-            .then_some(EnvOrigin::BuildSetting)
-    }
-
-    /// What the consumer must review for a script to see the hidden variable `name`:
-    /// `env`, or `dangerous-env` for a secret's name.
-    pub fn env_capability(name: &str) -> Capability {
-        if wasm_build_permissions_schema::hygiene::is_secret_shaped(name) {
-            Capability::DangerousEnv(name.to_string())
-        } else {
-            Capability::Env(name.to_string())
-        }
-    }
-}
-
-/// Why a build script sees a variable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum EnvOrigin {
-    /// Cargo sets it for every build script.
-    Cargo,
-    /// The consumer granted it (`env` or `dangerous-env`).
-    Granted,
-    /// The `[env]` table of the cargo configuration sets it.
-    CargoConfig,
-    /// It is a build setting that passes by default ([`crate::env::build_setting`]).
-    BuildSetting,
 }
 
 /// Whether a granted (or denied) capability covers a needed one. Environment grants may
@@ -442,69 +357,6 @@ mod tests {
             PolicyFile::default().grant_digest_file(Path::new("/x")),
             None
         );
-    }
-
-    #[test]
-    fn env_grants_match_prefixes() {
-        let mut policy = Policy::default();
-        policy.granted.insert(Capability::Env("CFLAGS_*".into()));
-        policy.granted.insert(Capability::Env("CC".into()));
-        assert!(policy.allows_env("CFLAGS_x86_64_unknown_linux_gnu"));
-        assert!(policy.allows_env("CC"));
-        assert!(!policy.allows_env("CCX"));
-        assert!(!policy.allows_env("HOME"));
-        assert!(
-            !policy.allows_env("CFLAGS_DEPLOY_TOKEN"),
-            "a prefix never covers a secret"
-        );
-        policy.granted.insert(Capability::DangerousEnv("*".into()));
-        assert!(policy.allows_env("CFLAGS_DEPLOY_TOKEN"));
-    }
-
-    #[test]
-    fn build_settings_and_cargo_config_pass_unless_denied_or_turned_off() {
-        let config: BTreeSet<String> = [
-            "ZSTD_FLAVOR",
-            "LD_PRELOAD",
-            "CI_JOB_TOKEN",
-            "CARGO_WASM_BUILD_REMOTE_CACHE",
-        ]
-        .map(String::from)
-        .into();
-        let mut policy = Policy::default();
-        assert_eq!(policy.sees_env("OUT_DIR", &config), Some(EnvOrigin::Cargo));
-        assert_eq!(
-            policy.sees_env("CFLAGS", &config),
-            Some(EnvOrigin::BuildSetting)
-        );
-        assert_eq!(
-            policy.sees_env("ZSTD_FLAVOR", &config),
-            Some(EnvOrigin::CargoConfig)
-        );
-        // Cargo's configuration is the consumer's word, but not for what loads into
-        // programs or a secret: those keep their grants.
-        assert_eq!(policy.sees_env("LD_PRELOAD", &config), None);
-        assert_eq!(policy.sees_env("CI_JOB_TOKEN", &config), None);
-        // The tool's own settings are the stand-in's, never a script's.
-        assert_eq!(
-            policy.sees_env("CARGO_WASM_BUILD_REMOTE_CACHE", &config),
-            None
-        );
-        assert_eq!(policy.sees_env("EDITOR", &config), None);
-        policy.granted.insert(Capability::Env("EDITOR".into()));
-        assert_eq!(policy.sees_env("EDITOR", &config), Some(EnvOrigin::Granted));
-        policy.denied.insert(Capability::Env("CFLAGS".into()));
-        policy.denied.insert(Capability::Env("ZSTD_FLAVOR".into()));
-        assert_eq!(policy.sees_env("CFLAGS", &config), None);
-        assert_eq!(policy.sees_env("ZSTD_FLAVOR", &config), None);
-        policy.env_defaults = false;
-        assert_eq!(policy.sees_env("CXXFLAGS", &config), None);
-        assert_eq!(policy.sees_env("TARGET", &config), Some(EnvOrigin::Cargo));
-        assert_eq!(
-            Policy::env_capability("CI_JOB_TOKEN"),
-            Capability::DangerousEnv("CI_JOB_TOKEN".into())
-        );
-        assert_eq!(Policy::env_capability("CC"), Capability::Env("CC".into()));
     }
 
     /// A learning build learns programs and directives, never what leaves the jail or a

@@ -1,12 +1,14 @@
 //! The permission display: who runs code at build time, with which powers.
 //!
-//! [`PermissionReport`] is the data; this module renders it as a terminal table, a
+//! [`PermissionReport`] is the data, built by [`report::build_report`] from the policy's
+//! resolution and the audit log; this module renders it as a terminal table, a
 //! Markdown page, a self-contained HTML page, or JSON (its serde form, the contract for
 //! other tools, with a JSON Schema from [`report_schema`]).
 
 pub mod escape;
 mod html;
 mod markdown;
+pub mod report;
 mod table;
 
 use schemars::JsonSchema;

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use libfuzzer_sys::fuzz_target;
 use wasm_build_contract::Policy;
-use wasm_build_standin::directive;
-use wasm_build_standin::judge::RunContext;
+use wasm_build_policy::directive;
+use wasm_build_policy::judge::RunContext;
 
 fuzz_target!(|stdout: &[u8]| {
     let ctx = RunContext {

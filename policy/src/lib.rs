@@ -1,25 +1,37 @@
-//! The consumer side of cargo wasm-build's permissions.
+//! The rulings of cargo wasm-build: what a build script may do, decided by pure functions
+//! over data, so each is unit-tested without starting a process.
 //!
-//! Reads the resolved dependency graph (`cargo metadata`), the consumer's policy in the
-//! workspace root manifest and each crate's declared requests, and resolves them into the
-//! runtime [`wasm_build_contract::Policy`] of every build script. Also finds what is
-//! pending review (declared, or denied in the last runs per the audit log) and writes
-//! grants back into the manifest for `approve` and `deny`.
+//! Before a build, the CLI's side: reads the resolved dependency graph (`cargo metadata`),
+//! the consumer's policy in the workspace root manifest and each crate's declared
+//! requests, and resolves them into the [`wasm_build_contract::Policy`] of every build
+//! script ([`resolve`]); finds what is pending review (declared, or denied in the last runs
+//! per the audit log) and writes grants back into the manifest for `approve` and `deny`.
 //!
-//! What it is not: the enforcement (the runtime) or the schema and its parsing
-//! (`wasm-build-permissions-schema`).
+//! During a build, the wrapper's and the stand-in's side: whether a script runs natively
+//! ([`run_natively`]), which variables it sees ([`mod@env`]), what `$TOOLCHAIN` in a grant
+//! means for one run ([`toolchain`]), and the verdict on every directive it prints
+//! ([`directive`] parses them as cargo does, [`judge`] rules on them), and which of its
+//! lookups of hidden variables and paths are the consumer's to review ([`lookups`]).
+//!
+//! What it is not: the enforcement (the runtime, the jail), the rendering (the display
+//! crate), or the schema and its parsing (`wasm-build-permissions-schema`).
 
 pub mod build_policy;
 pub mod cargo_config;
 pub mod carry;
+pub mod directive;
 pub mod edit;
+pub mod env;
 pub mod error;
 pub mod graph;
+pub mod judge;
+pub mod lookups;
 pub mod pending;
-pub mod report;
 pub mod resolve;
 pub mod revoked;
+pub mod run_natively;
 pub mod suggest;
+pub mod toolchain;
 pub mod unmatched;
 
 pub use error::PolicyError;

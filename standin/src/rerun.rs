@@ -19,7 +19,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::directive::{self, Directive};
+use wasm_build_policy::directive::{self, Directive};
 
 /// The `cargo:rerun-if-changed` lines to print after the script's own (`kept`, what
 /// cargo gets from it): the grant digest, and for a script that named nothing, what

@@ -493,7 +493,10 @@ pub(crate) fn prepare(facts: &RunFacts<'_>) -> Result<Lookup, Ineligible> {
 /// Whether a variable's name is shaped like a secret's (`*_TOKEN`, `AWS_*`): only a
 /// `dangerous-env` grant shows one to a script.
 fn secret_shaped(name: &str) -> bool {
-    matches!(Policy::env_capability(name), Capability::DangerousEnv(_))
+    matches!(
+        wasm_build_policy::env::env_capability(name),
+        Capability::DangerousEnv(_)
+    )
 }
 
 fn mark_build_dir(value: &str, build_dir: &Path) -> String {

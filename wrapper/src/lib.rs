@@ -40,8 +40,9 @@ use wasm_build_contract::cargo::CargoPackage;
 use wasm_build_contract::inert::InertLines;
 use wasm_build_contract::manifest::{Script, StandIn};
 use wasm_build_contract::vars::{AUDIT_LOG_ENV, INNER_WRAPPER_ENV};
-use wasm_build_contract::{Code, PolicyFile, Verdict};
+use wasm_build_contract::{Code, PolicyFile};
 use wasm_build_permissions_schema::{Capability, GrantSite, grant_help};
+use wasm_build_policy::run_natively::runs_natively;
 use wasm_build_runtime::{ModuleCache, SandboxEngine};
 
 use crate::cfg_scan::CfgUse;
@@ -229,7 +230,7 @@ fn compile_build_script(command: &Compiler<'_>, invocation: &Invocation) -> Resu
     let audit_log =
         std::env::var_os(AUDIT_LOG_ENV).map_or_else(|| state.audit_log(), PathBuf::from);
     // The same decision the stand-in makes before running a native script.
-    if package.policy.verdict(Capability::RunNatively) == Verdict::Allowed {
+    if runs_natively(&package.policy) {
         return compile_native(command, &executable, out_dir, &audit_log);
     }
 
@@ -543,17 +544,12 @@ fn report(
     let _ = std::io::stderr().write_all(InertLines(text).to_string().as_bytes());
     audit::append(
         audit_log,
-        &RunRecord {
-            package: package.cargo.name.clone(),
-            version: package.cargo.version.clone(),
-            manifest_dir: package.cargo.manifest_dir.clone(),
-            status: 1,
-            finished_at: audit::now(),
-            elapsed_ms: 0,
-            errors: vec![RunError::new(code, message)],
+        &RunRecord::finished(
+            &package.cargo,
+            1,
+            vec![RunError::new(code, message)],
             pending,
-            ..RunRecord::default()
-        },
+        ),
     );
 }
 

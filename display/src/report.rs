@@ -3,17 +3,16 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::PathBuf;
 
-use cargo_metadata::{DependencyKind, Metadata, PackageId};
-use wasm_build_contract::audit::{ExecVerdict, NetworkVerdict, RunRecord};
-use wasm_build_contract::cargo::is_crates_io;
-use wasm_build_display::{
+use crate::{
     CardStatus, Dependent, HostUse, LastRun, PackageCard, PermissionReport, ProgramUse,
     REPORT_FORMAT_VERSION, Summary,
 };
+use cargo_metadata::{DependencyKind, Metadata, PackageId};
+use wasm_build_contract::audit::{ExecVerdict, NetworkVerdict, RunRecord};
+use wasm_build_contract::cargo::is_crates_io;
 use wasm_build_permissions_schema::Capability;
-
-use crate::graph::{Graph, Package};
-use crate::resolve::{Resolution, Resolved};
+use wasm_build_policy::graph::{Graph, Package};
+use wasm_build_policy::resolve::{Resolution, Resolved};
 
 /// The report of `graph` under `resolution`, with the last run of each build script, and
 /// from `metadata` (the graph's own, when there is one) what each package says about

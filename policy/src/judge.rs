@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 
-use wasm_build_contract::policy::{Policy, Verdict};
+use wasm_build_contract::{Policy, Verdict};
 use wasm_build_permissions_schema::{Capability, CargoEnvName, GatedDirective};
 
 use crate::directive::Directive;
@@ -114,7 +114,7 @@ impl RunContext {
 }
 
 /// The grants that would allow the writes the sandbox refused the script (`refused`,
-/// absolute paths), each with the write that needs it, for what the consumer has not
+/// absolute paths), each with the written path that needs it, for what the consumer has not
 /// denied. Only two places are offered, where scripts that write outside `OUT_DIR` write:
 /// - its own package directory, as a package-relative `dangerous-write` of the written
 ///   file's directory: those are the package's sources, which cargo watches and compiles,
@@ -128,12 +128,12 @@ impl RunContext {
 ///
 /// Anything else (another package's sources, the home directory, the system) is not
 /// offered: the script failed to write it, as it would fail on a read-only machine.
-pub(crate) fn pending_writes(
+pub fn pending_writes(
     policy: &Policy,
     (manifest_dir, out_dir): (&Path, &Path),
     downloads: &[PathBuf],
     refused: &BTreeSet<String>,
-) -> Vec<(crate::Attempt, Capability)> {
+) -> Vec<(String, Capability)> {
     let package = resolve(manifest_dir);
     let downloaded = downloads
         .iter()
@@ -167,7 +167,7 @@ pub(crate) fn pending_writes(
             };
             let needed = Capability::Write(path.display().to_string());
             match policy.verdict(needed) {
-                Verdict::Pending(_) => Some((crate::Attempt::Wrote(written.clone()), offered)),
+                Verdict::Pending(_) => Some((written.clone(), offered)),
                 _ => None,
             }
         })

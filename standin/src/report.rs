@@ -1,0 +1,391 @@
+//! The failure texts of a run: its errors under their codes, and how to grant what is
+//! pending.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Result;
+use wasm_build_contract::Code;
+use wasm_build_contract::audit::{self, RunError};
+use wasm_build_contract::inert::{Inert, InertLines};
+use wasm_build_contract::policy::Policy;
+use wasm_build_permissions_schema::{Capability, GrantSite, grant_help};
+use wasm_build_runtime::sandbox::Exit;
+
+use crate::attempt::Attempt;
+use crate::prepare::{Package, Prepared};
+use crate::remove::remove_with_hard_links;
+
+/// The script was compiled natively while `run-natively` was granted, and the grant is
+/// gone. Cargo sees no reason to compile it again (its sources did not change), so the
+/// stand-in removes itself: the next build compiles the script for the sandbox. No
+/// audit record: nothing ran, and nothing awaits review.
+pub(crate) fn native_no_longer_granted(exe: &Path, prepared: &Prepared) -> Result<i32> {
+    remove_with_hard_links(exe)?;
+    eprintln!(
+        "{} the build script of {} was compiled to run natively, but `run-natively` is no longer granted; it did not run\nhelp: build again: cargo will compile it for the wasm sandbox this time",
+        Code::W405.error(),
+        prepared.package.cargo.describe()
+    );
+    Ok(1)
+}
+
+/// The script was compiled for the sandbox, and `run-natively` has been granted since
+/// (by hand: `approve` removes the stand-ins of what it grants it to). Cargo sees no
+/// reason to compile it again, so the stand-in removes itself: the next build compiles
+/// it natively. Running it in the sandbox would ignore the grant; running it natively
+/// needs the native compile.
+pub(crate) fn native_granted_since(exe: &Path, prepared: &Prepared) -> Result<i32> {
+    remove_with_hard_links(exe)?;
+    eprintln!(
+        "{} the build script of {} was compiled for the wasm sandbox, and `run-natively` is granted now; it did not run\nhelp: build again: cargo will compile it to run natively this time",
+        Code::W405.error(),
+        prepared.package.cargo.describe()
+    );
+    Ok(1)
+}
+
+/// The kind and a sentence for an unsuccessful ending: a failure ([`Code::W501`]) or a
+/// limit exceeded ([`Code::W502`]); `None` for success.
+pub(crate) fn exit_problem(exit: &Exit) -> Option<(Code, String)> {
+    Some(match exit {
+        Exit::Code(0) => return None,
+        Exit::Code(code) => (Code::W501, format!("exited with status {code}")),
+        Exit::Panicked => (
+            Code::W501,
+            "panicked or aborted (see its stderr above)".into(),
+        ),
+        Exit::TimedOut(limit) => (
+            Code::W502,
+            format!(
+                "used more than its CPU-time limit of {} s and was stopped",
+                limit.as_secs()
+            ),
+        ),
+        Exit::Hung(limit) => (
+            Code::W502,
+            format!(
+                "ran for more than its wall-clock limit of {} s and was stopped",
+                limit.as_secs()
+            ),
+        ),
+        Exit::OutOfMemory(limit) => (
+            Code::W502,
+            format!(
+                "tried to use more than its memory limit of {} MiB",
+                limit >> 20
+            ),
+        ),
+        Exit::StdoutFlood(limit) => (
+            Code::W502,
+            format!(
+                "printed more than its stdout limit of {} MiB and was stopped",
+                limit >> 20
+            ),
+        ),
+        Exit::StderrFlood(limit) => (
+            Code::W502,
+            format!(
+                "printed more than its stderr limit of {} MiB and was stopped",
+                limit >> 20
+            ),
+        ),
+        Exit::StackOverflow(size) => (
+            Code::W501,
+            format!(
+                "overflowed its stack of {} MiB in the sandbox (natively a build script's main thread has 8 MiB)",
+                size >> 20
+            ),
+        ),
+        Exit::Trapped(trap) => (Code::W501, format!("crashed in the sandbox: {trap}")),
+    })
+}
+
+/// One sentence per pending capability ([`Code::W101`]), with the first attempt that
+/// needed it (cut to a readable length) and how many more there were.
+pub(crate) fn pending_errors(pending: &[(Attempt, Capability)]) -> Vec<RunError> {
+    const SHOWN: usize = 160;
+    let mut grouped: Vec<(&Capability, &Attempt, usize)> = Vec::new();
+    for (attempt, capability) in pending {
+        // Connections to different hosts that one grant would allow are told apart: one
+        // of them may be a name that resolved to this machine.
+        let same_group = |first: &Attempt| match (first, attempt) {
+            (
+                Attempt::Connected { authority, .. },
+                Attempt::Connected {
+                    authority: other, ..
+                },
+            ) => authority == other,
+            _ => true,
+        };
+        match grouped
+            .iter_mut()
+            .find(|(seen, first, _)| *seen == capability && same_group(first))
+        {
+            Some(group) => group.2 += 1,
+            None => grouped.push((capability, attempt, 1)),
+        }
+    }
+    grouped
+        .into_iter()
+        .map(|(capability, attempt, count)| {
+            let (verb, text, after) = match attempt {
+                Attempt::Ran(text) => ("tried to run", text, ""),
+                Attempt::Printed(text) => ("printed", text, ""),
+                Attempt::LookedUp(name) => (
+                    "looked it up",
+                    name,
+                    ", set in your environment but hidden from build scripts (strict mode)",
+                ),
+                Attempt::LookedFor(path) => (
+                    "looked for",
+                    path,
+                    ", which exists here but is hidden from build scripts (strict mode)",
+                ),
+                Attempt::Wrote(path) => ("tried to write", path, ""),
+                Attempt::Connected {
+                    program,
+                    authority,
+                    why,
+                } => {
+                    let more = match count {
+                        1 => String::new(),
+                        n => format!(" ({} times)", n),
+                    };
+                    return RunError::new(
+                        Code::W111,
+                        format!(
+                            "needs permission to {capability}: `{}` asked the network proxy for `{}`{more}, which it refused before connecting: {}",
+                            Inert(program),
+                            Inert(authority),
+                            Inert(why)
+                        ),
+                    );
+                }
+            };
+            let shown = match text.char_indices().nth(SHOWN) {
+                Some((cut, _)) => format!("{}…", Inert(&text[..cut])),
+                None => Inert(text).to_string(),
+            };
+            let more = match count {
+                1 => String::new(),
+                n => format!(" (and {} more)", n - 1),
+            };
+            let sentence = if let Attempt::LookedUp(_) = attempt {
+                format!("needs permission to {capability}: it {verb}{after}")
+            } else {
+                format!("needs permission to {capability}: it {verb} `{shown}`{more}{after}")
+            };
+            RunError::new(Code::W101, sentence)
+        })
+        .collect()
+}
+
+/// A failed script whose programs ran: say what the jail stops that a script can mistake
+/// for a broken toolchain, since the jail cannot report it itself (the program only sees
+/// "permission denied").
+pub(crate) fn note_what_programs_cannot_do(package: &Package, policy: &Policy) {
+    if policy.verdict(Capability::RunBuilt).permits() {
+        return;
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "note: the programs the build script of {} ran cannot execute what they built in its \
+         OUT_DIR (a configure script then says \"cannot run C compiled programs\"); if that \
+         is why it failed, grant `run-built = true` for it",
+        package.cargo.describe()
+    );
+}
+
+/// Prints the errors and how to grant what is pending (under `spec`, in `site`).
+pub(crate) fn report(
+    package: &Package,
+    (site, policy): (&GrantSite, &Policy),
+    errors: &[RunError],
+    pending: &[Capability],
+) {
+    let spec = policy.grant_spec(&package.cargo.name, &package.cargo.version);
+    let table = policy.allow_table.as_deref();
+    let text = failure_text(
+        (&package.cargo.describe(), audit::coloured_by_env()),
+        (site, &spec, table),
+        errors,
+        pending,
+    );
+    // stderr is where cargo shows a failed build script's explanation.
+    let _ = std::io::stderr().write_all(text.as_bytes());
+}
+
+/// The errors of the build script of `described` (`` `name vX` ``), each under its code,
+/// and how to grant what is pending (under `spec`, in `site`); empty without errors.
+/// [`InertLines`] throughout: errors quote what the script printed, ran and named, and
+/// the stand-in and the CLI both print this text as it is.
+pub fn failure_text(
+    (described, colour): (&str, bool),
+    (site, spec, existing): (&GrantSite, &str, Option<&[Capability]>),
+    errors: &[RunError],
+    pending: &[Capability],
+) -> String {
+    let mut text = String::new();
+    if errors.is_empty() {
+        return text;
+    }
+    // Inert but for the headings, which are the tool's own (and may be coloured).
+    for error in errors {
+        let sentence = format!("sandboxed build script of {described} {}\n", error.message);
+        text.push_str(&format!(
+            "{} {}",
+            error.shown_heading(colour),
+            InertLines(&sentence)
+        ));
+    }
+    if !pending.is_empty() {
+        text.push_str(&InertLines(&grant_help(site, spec, pending, existing)).to_string());
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refused_connections_are_w111_one_per_host_asked_for() {
+        let loopback = Capability::NetworkHost(wasm_build_permissions_schema::NetworkHost {
+            program: "curl".into(),
+            host: "127.0.0.1:80".into(),
+        });
+        let asked = |authority: &str| Attempt::Connected {
+            program: "curl".into(),
+            authority: authority.into(),
+            why: format!("{authority} is near"),
+        };
+        let pending = vec![
+            (asked("127.0.0.1:80"), loopback.clone()),
+            (asked("localhost:80"), loopback.clone()),
+            (asked("127.0.0.1:80"), loopback.clone()),
+        ];
+        let errors = pending_errors(&pending);
+        let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "needs permission to let `curl` connect to `127.0.0.1:80` (dangerous: not a public address): `curl` asked the network proxy for `127.0.0.1:80` (2 times), which it refused before connecting: 127.0.0.1:80 is near",
+                "needs permission to let `curl` connect to `127.0.0.1:80` (dangerous: not a public address): `curl` asked the network proxy for `localhost:80`, which it refused before connecting: localhost:80 is near",
+            ]
+        );
+        assert!(errors.iter().all(|error| error.code == Some(Code::W111)));
+    }
+
+    #[test]
+    fn pending_attempts_are_grouped_and_shortened() {
+        let cc = Capability::Exec("cc".into());
+        let long = format!("ar cq {}", "x.o ".repeat(100));
+        let pending = vec![
+            (Attempt::Ran("cc -E a.c".into()), cc.clone()),
+            (Attempt::Ran("cc -c b.c".into()), cc.clone()),
+            (Attempt::Ran(long), Capability::Exec("ar".into())),
+        ];
+        let errors = pending_errors(&pending);
+        assert!(errors.iter().all(|error| error.code == Some(Code::W101)));
+        assert_eq!(
+            errors[0].message,
+            "needs permission to run `cc`: it tried to run `cc -E a.c` (and 1 more)"
+        );
+        assert!(
+            errors[1]
+                .message
+                .starts_with("needs permission to run `ar`: it tried to run `ar cq x.o")
+        );
+        assert!(errors[1].message.ends_with("…`"), "{}", errors[1].message);
+    }
+
+    #[test]
+    fn failures_are_shown_under_their_codes() {
+        let site = GrantSite::default();
+        let run_sh = Capability::Exec("sh".into());
+        let text = failure_text(
+            ("`x v1.0.0`", false),
+            (&site, "x@1.0.0", None),
+            &[
+                RunError::new(Code::W501, "exited with status 3"),
+                pending_errors(&[(Attempt::Ran("sh -c true".into()), run_sh.clone())])[0].clone(),
+                RunError {
+                    code: None,
+                    message: "from a record written before codes".into(),
+                },
+            ],
+            &[run_sh],
+        );
+        assert!(
+            text.starts_with(
+                "error[W501]: sandboxed build script of `x v1.0.0` exited with status 3\n\
+                 error[W101]: sandboxed build script of `x v1.0.0` needs permission to run `sh`: \
+                 it tried to run `sh -c true`\n\
+                 error: sandboxed build script of `x v1.0.0` from a record written before codes\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("exec = [\"sh\"]"), "{text}");
+        assert_eq!(
+            exit_problem(&Exit::OutOfMemory(64 << 20)),
+            Some((
+                Code::W502,
+                "tried to use more than its memory limit of 64 MiB".into()
+            ))
+        );
+    }
+
+    /// What a script ran, printed or named reaches the failure text inert, in the
+    /// sentence and in the TOML that grants it.
+    #[test]
+    fn failure_texts_show_what_the_script_wrote_inert() {
+        let hostile = "\x1b]0;title\x07\x1b[1A\u{202e}";
+        let program = Capability::Exec(format!("./{hostile}"));
+        let pending = [
+            (
+                Attempt::Ran(format!("./{hostile} -{hostile}")),
+                program.clone(),
+            ),
+            (
+                Attempt::Printed(format!("cargo:rustc-env={hostile}=1")),
+                Capability::Directive(wasm_build_permissions_schema::GatedDirective::RustcEnv),
+            ),
+            (
+                Attempt::LookedFor(format!("/usr/{hostile}")),
+                Capability::Read("/usr".into()),
+            ),
+        ];
+        let errors = pending_errors(&pending);
+        let text = failure_text(
+            ("`x v1.0.0`", false),
+            (&GrantSite::default(), "x@1.0.0", None),
+            &errors,
+            &[program],
+        );
+        for error in &errors {
+            assert!(
+                !error.message.contains(['\x1b', '\x07', '\u{202e}']),
+                "{error:?}"
+            );
+        }
+        assert!(!text.contains(['\x1b', '\x07', '\u{202e}']), "{text:?}");
+        let shown = r"\u{1b}]0;title\u{7}\u{1b}[1A\u{202e}";
+        assert!(
+            text.contains(&format!("it tried to run `./{shown} -{shown}`")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("it printed `cargo:rustc-env={shown}=1`")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("it looked for `/usr/{shown}`")),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"exec = ["./\u001B]0;title\u0007\u001B[1A\u202E"]"#),
+            "{text}"
+        );
+    }
+}
