@@ -35,15 +35,19 @@ struct Suite {
     crates: Vec<Entry>,
 }
 
+/// One package's `allow` or `deny` table in `crates.toml`, key by key, as written there
+/// (arrays of names, `run-natively = true`, network entries).
+type Decision = BTreeMap<String, serde_json::Value>;
+
 #[derive(Debug, Clone, Deserialize)]
 struct Entry {
     name: String,
     dependency: String,
     class: String,
     #[serde(default)]
-    grants: BTreeMap<String, toml::Table>,
+    grants: BTreeMap<String, Decision>,
     #[serde(default)]
-    denials: BTreeMap<String, toml::Table>,
+    denials: BTreeMap<String, Decision>,
     #[serde(default)]
     system: Vec<String>,
     /// Variables the consumer sets to steer this crate's build (a knob only it reads), set
@@ -96,7 +100,7 @@ fn run() -> Result<()> {
     let options = parse_args()?;
     let workspace = workspace()?;
     let list = fs::read_to_string(workspace.join("compat/crates.toml"))?;
-    let whole: Suite = toml::from_str(&list).context("compat/crates.toml is malformed")?;
+    let whole: Suite = toml_edit::de::from_str(&list).context("compat/crates.toml is malformed")?;
     let mut suite = Suite {
         crates: whole.crates.clone(),
     };
@@ -456,7 +460,7 @@ fn manifest(suite: &Suite, specs: &BTreeMap<String, Vec<String>>) -> String {
     text.push_str("\n[workspace]\n");
     // Several crates may need the same package granted (openssl-sys under openssl and
     // libgit2-sys): merge their decisions per spec.
-    let mut merged: BTreeMap<(&str, &str), toml::Table> = BTreeMap::new();
+    let mut merged: BTreeMap<(&str, &str), Decision> = BTreeMap::new();
     for entry in &suite.crates {
         for (table, decisions) in [("allow", &entry.grants), ("deny", &entry.denials)] {
             for (package, decision) in decisions {
@@ -470,18 +474,18 @@ fn manifest(suite: &Suite, specs: &BTreeMap<String, Vec<String>>) -> String {
         let _ = write!(
             text,
             "\n[workspace.metadata.sandbox.{table}.{}]\n{}",
-            toml::Value::from(spec),
-            toml::to_string(&decision).unwrap_or_default()
+            toml_edit::Value::from(spec),
+            toml_edit::ser::to_string(&decision).unwrap_or_default()
         );
     }
     text
 }
 
 /// Adds the values of `more` to `into`, arrays merged without duplicates.
-fn merge(into: &mut toml::Table, more: &toml::Table) {
+fn merge(into: &mut Decision, more: &Decision) {
     for (key, value) in more {
         match (into.get_mut(key), value) {
-            (Some(toml::Value::Array(have)), toml::Value::Array(extra)) => {
+            (Some(serde_json::Value::Array(have)), serde_json::Value::Array(extra)) => {
                 for item in extra {
                     if !have.contains(item) {
                         have.push(item.clone());
@@ -864,7 +868,7 @@ fn report(
             .grants
             .iter()
             .map(|(package, grant)| {
-                let inner = toml::to_string(grant)
+                let inner = toml_edit::ser::to_string(grant)
                     .unwrap_or_default()
                     .trim()
                     .replace('\n', "; ");
@@ -979,6 +983,51 @@ fn report(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grants_of_crates_sharing_a_package_merge_into_one_valid_table() {
+        let suite: Suite = toml_edit::de::from_str(
+            r#"
+[[crate]]
+name = "a"
+dependency = '"1"'
+class = "sys"
+grants = { ssl-sys = { exec = ["cc"], directives = ["rustc-env"] } }
+[[crate]]
+name = "b"
+dependency = '"2"'
+class = "sys"
+grants = { ssl-sys = { exec = ["cc", "ar"], network = [{ program = "curl", hosts = ["example.com"] }] } }
+denials = { other = { run-natively = true } }
+"#,
+        )
+        .unwrap();
+        let specs = BTreeMap::from([
+            ("ssl-sys".to_string(), vec!["ssl-sys@0.9.1".to_string()]),
+            ("other".to_string(), vec!["other@1.0.0".to_string()]),
+        ]);
+        let text = manifest(&suite, &specs);
+        let doc: toml_edit::DocumentMut = text.parse().unwrap();
+        let sandbox = &doc["workspace"]["metadata"]["sandbox"];
+        let granted = &sandbox["allow"]["ssl-sys@0.9.1"];
+        let names = |item: &toml_edit::Item| -> Vec<String> {
+            item.as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(names(&granted["exec"]), ["cc", "ar"]);
+        assert_eq!(names(&granted["directives"]), ["rustc-env"]);
+        let network = granted["network"].as_array().unwrap();
+        let entry = network.get(0).unwrap().as_inline_table().unwrap();
+        assert_eq!(entry.get("program").unwrap().as_str(), Some("curl"));
+        assert_eq!(
+            sandbox["deny"]["other@1.0.0"]["run-natively"].as_bool(),
+            Some(true)
+        );
+        assert_eq!(doc["dependencies"]["a"].as_str(), Some("1"));
+    }
 
     #[test]
     fn the_packages_to_approve_by_name_are_read_from_approves_warnings() {
