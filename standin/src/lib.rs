@@ -36,11 +36,11 @@ use wasm_build_contract::inert::{Inert, InertLines, for_cargo_to_print};
 use wasm_build_contract::manifest::{Script, StandIn};
 use wasm_build_contract::policy::{EnvOrigin, Policy, PolicyFile, Verdict};
 use wasm_build_contract::vars::DISCOVERY_ENV;
-use wasm_build_runtime::broker::{ExecContext, toolchain_of};
-use wasm_build_runtime::network::NetworkReport;
-use wasm_build_runtime::sandbox::{
-    Access, Exit, Preopen, RunOutput, Sandbox, build_script_preopens,
-};
+use wasm_build_exec::context::{ExecContext, toolchain_of};
+use wasm_build_exec::network::NetworkReport;
+use wasm_build_exec::outcome::{Exit, RunOutput};
+use wasm_build_runtime::preopen::{Access, Preopen, build_script_preopens};
+use wasm_build_runtime::sandbox::Sandbox;
 use wasm_build_runtime::{ModuleCache, SandboxEngine};
 
 use crate::directive::Directive;
@@ -248,7 +248,7 @@ impl Prepared {
             .prefix("cargo-wasm-build-tmp-")
             .tempdir()
             .context("failed to create the build script's temporary directory")?;
-        wasm_build_runtime::interrupt::remove_on_exit(temp_dir.path());
+        wasm_build_exec::interrupt::remove_on_exit(temp_dir.path());
         let grant_digest = file.grant_digest_file(&package.cargo.manifest_dir);
         Ok(Prepared {
             package,
@@ -281,7 +281,7 @@ impl Prepared {
             policy: &self.policy,
             env: &self.env,
             program_env: wasm_build_contract::env::program_defaults(std::env::vars_os()),
-            probe_env: wasm_build_runtime::probe_env::inherited(std::env::vars_os()),
+            probe_env: wasm_build_exec::probe_env::inherited(std::env::vars_os()),
             exported: &self.exported,
             setting_paths: &self.passed_env.paths,
         }
@@ -303,10 +303,10 @@ impl Prepared {
             setting_paths: self.passed_env.paths.clone(),
             shared_prefixes: self.shared_prefixes.clone(),
             host_path: std::env::var_os("PATH"),
-            probe_env: wasm_build_runtime::probe_env::inherited(std::env::vars_os()),
+            probe_env: wasm_build_exec::probe_env::inherited(std::env::vars_os()),
             program_env: wasm_build_contract::env::program_defaults(std::env::vars_os()),
-            jail: wasm_build_runtime::confinement::jail(),
-            dangerously_unconfined: wasm_build_runtime::confinement::dangerously_unconfined(),
+            jail: wasm_build_exec::confinement::jail(),
+            dangerously_unconfined: wasm_build_exec::confinement::dangerously_unconfined(),
             limits: self.policy.limits,
         }
     }
@@ -380,7 +380,7 @@ pub fn run(exe: &Path, manifest: &StandIn) -> Result<i32> {
                 &prepared.package.cargo.name,
                 &run_cache::Ineligible::Native,
             );
-            wasm_build_runtime::native::run(binary, &prepared.exec_context())
+            wasm_build_exec::native::run(binary, &prepared.exec_context())
         }
     }
     .with_context(|| format!("failed to run the build script of {describe}"))?;
