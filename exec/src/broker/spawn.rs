@@ -16,14 +16,8 @@ use wasm_build_shim::protocol::{SpawnRequest, status};
 use super::command_line::command_line;
 use super::judge::Judged;
 use super::{Broker, Failure};
-use crate::child::{ChildProcess, Drain, Spawned};
+use crate::child::{ChildProcess, Spawned};
 use crate::program::ProgramUse;
-
-/// Where a started program's stdout and stderr go.
-pub(super) struct Drains {
-    pub(super) stdout: Option<Drain>,
-    pub(super) stderr: Option<Drain>,
-}
 
 impl Broker {
     /// Judges and, if allowed, starts the program `request` describes: the handle the

@@ -11,9 +11,14 @@ use wasm_build_shim::protocol::{SpawnRequest, stdio};
 
 use super::Broker;
 use super::judge::Judged;
-use super::spawn::Drains;
 use crate::child::{Drain, Stream};
 use crate::probe_env::ProbeEnv;
+
+/// Where a started program's stdout and stderr go.
+pub(super) struct Drains {
+    pub(super) stdout: Option<Drain>,
+    pub(super) stderr: Option<Drain>,
+}
 
 impl Broker {
     /// A judged request's environment: a probe's is built from an allow list, whatever
