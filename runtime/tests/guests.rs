@@ -2,6 +2,11 @@
 //! compiled once per test run for `wasm32-wasip1`, run through [`Sandbox`] and judged on
 //! what they leave behind (files, what they print, how they ended), not on having run.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers fail the test by panicking"
+)]
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
