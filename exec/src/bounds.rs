@@ -1,13 +1,13 @@
 //! The resource bounds of a build script's native programs, taken from its [`Limits`] (the
 //! same keys and defaults as the script's own); the watch on the disk they fill is
-//! [`crate::disk_watch`].
+//! `disk_watch`.
 //!
 //! | bound | enforced by | from | default |
 //! | --- | --- | --- | --- |
 //! | address space of each process | the kernel (`RLIMIT_AS`): an allocation past it fails with `ENOMEM` | [`ADDRESS_SPACE_PER_MEMORY`] × `memory` | 16 GiB |
 //! | size of any one file | the kernel (`RLIMIT_FSIZE`): `SIGXFSZ`, or `EFBIG` | `out-dir` + 1 byte | 4 GiB |
 //! | tasks of the whole jail | the jail's helper, which counts them and kills them all past it | `processes` | 4096 |
-//! | bytes in `OUT_DIR` and the temporary directory | [`crate::disk_watch::DiskWatch`], while programs run; the stand-in after the run | `out-dir` | 4 GiB |
+//! | bytes in `OUT_DIR` and the temporary directory | `disk_watch::DiskWatch`, while programs run; the stand-in after the run | `out-dir` | 4 GiB |
 //!
 //! Crossing one fails the script with the limit and its key named: a program the jail
 //! stopped, or one that failed the way programs fail at a kernel bound, is reported by

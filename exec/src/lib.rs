@@ -5,7 +5,7 @@
 //! to the [`broker::Broker`]: it resolves the request to one file, has the policy crate
 //! rule on it (`wasm_build_policy::exec_verdict`: may it run, is it a rustc probe), and
 //! starts it in the jail as a supervised [`child::ChildProcess`] with the environment
-//! ([`probe_env`] for a probe), bounds ([`bounds`], [`disk_watch`]) and network
+//! ([`probe_env`] for a probe), bounds ([`bounds`], `disk_watch`) and network
 //! ([`network`]) it may have. A script granted `run-natively` runs itself through
 //! [`native`]. Either way the run ends in one [`outcome::RunOutput`].
 //!

@@ -108,17 +108,7 @@ impl Sandbox<'_> {
             temp_dir: self.temp_dir,
             hidden_env: self.hidden_env,
             hidden_lookups: BTreeSet::new(),
-            outside: OutsideLookups {
-                root_fd,
-                paths: BTreeSet::new(),
-                // Preopens take descriptors from 3, in order.
-                read_only: (3..)
-                    .zip(&self.preopens)
-                    .filter(|(_, preopen)| preopen.access == Access::ReadOnly)
-                    .map(|(fd, preopen)| (fd, preopen.path.clone()))
-                    .collect(),
-                writes: BTreeSet::new(),
-            },
+            outside: outside_lookups(&self.preopens, root_fd),
         };
         let mut store = Store::new(engine, host);
         store.limiter(|host| &mut host.memory);
@@ -148,34 +138,14 @@ impl Sandbox<'_> {
             Err(_) if stack_overflowed => Exit::StackOverflow(STACK_BYTES as u64),
             Err(err) => classify(err, &store, &stdout, &stderr, &limits),
         };
-        // Dropping the broker kills children the script left behind.
-        let mut host = store.into_data();
-        let hidden_lookups = std::mem::take(&mut host.hidden_lookups);
-        let outside_lookups = std::mem::take(&mut host.outside.paths);
-        let refused_writes = std::mem::take(&mut host.outside.writes);
         drop(empty_root);
-        // Every program released first, so that what the jail refused them is known;
-        // then the proxies stop.
-        let report = host.broker.take().map(Broker::finish).unwrap_or_default();
-        Ok(RunOutput {
+        Ok(run_output(
+            store.into_data(),
             exit,
-            stdout: stdout.take(),
-            stderr_tail: stderr.tail(),
-            elapsed: started.elapsed(),
-            hidden_lookups,
-            outside_lookups,
-            refused_writes,
-            attempts: report.attempts,
-            programs: report.programs,
-            pending: report.pending,
-            jail_failures: report.jail_failures,
-            confinement: report.confinement,
-            ran_untrusted: report.ran_untrusted,
-            stopped: report.stopped,
-            probe_env_dropped: report.probe_env_dropped,
-            network: report.network,
-            limited: report.limited,
-        })
+            &stdout,
+            &stderr,
+            started,
+        ))
     }
 
     /// Preopens an empty, read-only directory as `/`, through which the guest's lookups
@@ -198,6 +168,55 @@ impl Sandbox<'_> {
             .map_err(anyhow::Error::from)
             .context("cannot give the sandbox its empty root directory")?;
         Ok(Some(empty))
+    }
+}
+
+/// What the guest looks up outside its preopens is watched through the empty root at
+/// `root_fd`, and its writes through the read-only preopens.
+fn outside_lookups(preopens: &[Preopen], root_fd: Option<u32>) -> OutsideLookups {
+    OutsideLookups {
+        root_fd,
+        paths: BTreeSet::new(),
+        // Preopens take descriptors from 3, in order.
+        read_only: (3..)
+            .zip(preopens)
+            .filter(|(_, preopen)| preopen.access == Access::ReadOnly)
+            .map(|(fd, preopen)| (fd, preopen.path.clone()))
+            .collect(),
+        writes: BTreeSet::new(),
+    }
+}
+
+/// What a run that ended as `exit` produced: what the host saw, and what the broker's
+/// programs did (every one released first, so that what the jail refused them is known;
+/// then the proxies stop). The broker goes with it, and kills the children the script
+/// left behind.
+fn run_output(
+    mut host: Host,
+    exit: Exit,
+    stdout: &CappedOutput,
+    stderr: &CappedOutput,
+    started: Instant,
+) -> RunOutput {
+    let report = host.broker.take().map(Broker::finish).unwrap_or_default();
+    RunOutput {
+        exit,
+        stdout: stdout.take(),
+        stderr_tail: stderr.tail(),
+        elapsed: started.elapsed(),
+        hidden_lookups: host.hidden_lookups,
+        outside_lookups: host.outside.paths,
+        refused_writes: host.outside.writes,
+        attempts: report.attempts,
+        programs: report.programs,
+        pending: report.pending,
+        jail_failures: report.jail_failures,
+        confinement: report.confinement,
+        ran_untrusted: report.ran_untrusted,
+        stopped: report.stopped,
+        probe_env_dropped: report.probe_env_dropped,
+        network: report.network,
+        limited: report.limited,
     }
 }
 
