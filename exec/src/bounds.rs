@@ -11,7 +11,7 @@
 //!
 //! Crossing one fails the script with the limit and its key named: a program the jail
 //! stopped, or one that failed the way programs fail at a kernel bound, is reported by
-//! [`crate::child::ChildProcess::bound_hit`], never taken for an ordinary failure.
+//! `ChildProcess::bound_hit`, never taken for an ordinary failure.
 
 use wasm_build_jail::Resources;
 use wasm_build_permissions_schema::{ByteSize, LimitKey, Limits};

@@ -1,5 +1,5 @@
 //! How a build script's run ended and what it did, whether the wasm host ran it or the
-//! jail ran it natively ([`crate::native`]): the stand-in judges both the same way, so
+//! jail ran it natively (`native`): the stand-in judges both the same way, so
 //! both report the same thing.
 
 use std::collections::BTreeSet;

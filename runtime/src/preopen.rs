@@ -1,5 +1,5 @@
 //! The directories a guest may open, and how: plain data that the sandbox, the host's own
-//! file operations ([`crate::host_fs`]) and the stand-in share, so it sits in a module
+//! file operations (`host_fs`) and the stand-in share, so it sits in a module
 //! that depends on nothing else here.
 
 use std::path::{Path, PathBuf};

@@ -1,13 +1,13 @@
 //! The exec broker: the host side of `std::process` for sandboxed build scripts.
 //!
-//! Each request from the guest is resolved to one file on the host ([`resolve`]), judged
-//! against the policy ([`judge`], which asks `wasm_build_policy::exec_verdict`: the
+//! Each request from the guest is resolved to one file on the host (`resolve`), judged
+//! against the policy (`judge`, which asks `wasm_build_policy::exec_verdict`: the
 //! `RUSTC` cargo provides may run probes by default, everything else needs a grant) and,
-//! if allowed, started in the jail, which executes that very file ([`spawn`], with what
-//! [`spec`] gives it). A program awaiting review gets a [`stand_in`]. Denials are recorded
+//! if allowed, started in the jail, which executes that very file (`spawn`, with what
+//! `spec` gives it). A program awaiting review gets a `stand_in`. Denials are recorded
 //! so the stand-in can fail the build with the grant that would allow them; a jail that
 //! cannot be had fails the build too, never the script alone. When a program is released,
-//! [`release`] records what its end says about the jail.
+//! `release` records what its end says about the jail.
 
 mod command_line;
 mod judge;
