@@ -6,8 +6,8 @@ use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::Result;
+use wasm_build_exec::confinement;
 use wasm_build_jail::{Code, Layer};
-use wasm_build_runtime::confinement;
 use wasm_build_wrapper::guest::GUEST_TARGET;
 use wasm_build_wrapper::toolchain::{self, Toolchain};
 

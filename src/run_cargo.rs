@@ -15,6 +15,7 @@ use wasm_build_contract::vars::{
     BASE_ENV_NAMES, COLOR_ENV, DISCOVERY_ENV, INNER_WRAPPER_ENV, POLICY_ENV, RUN_LOG_ENV,
 };
 use wasm_build_contract::{Code, PolicyFile};
+use wasm_build_exec::confinement;
 use wasm_build_permissions_schema::Mode;
 use wasm_build_policy::build_policy::{BuildPolicy, PolicyCache};
 use wasm_build_policy::cargo_config;
@@ -25,7 +26,6 @@ use wasm_build_policy::resolve::check_member_tables;
 use wasm_build_policy::revoked::{Revoked, revoked};
 use wasm_build_policy::unmatched;
 use wasm_build_policy::{Consumer, Graph, Resolution};
-use wasm_build_runtime::confinement;
 use wasm_build_wrapper::stale::{mark_checked, recompile_stale_guests};
 
 use crate::cache::BuildCache;

@@ -8,7 +8,7 @@ use std::process::{Child, ExitStatus};
 use std::sync::Once;
 use std::sync::atomic::{AtomicI32, Ordering};
 
-use wasm_build_runtime::interrupt;
+use wasm_build_exec::interrupt;
 
 /// The cargo the CLI waits for, if any.
 static CHILD: AtomicI32 = AtomicI32::new(0);

@@ -191,7 +191,7 @@ pub struct RunRecord {
     #[serde(default)]
     pub default_env: Vec<String>,
     /// Programs whose failure looked like the jail's doing (see
-    /// `wasm_build_runtime::sandbox::RunOutput::stopped`).
+    /// `wasm_build_exec::outcome::RunOutput::stopped`).
     #[serde(default)]
     pub stopped: Vec<String>,
     /// Variables the script set for rustc probes that rustc or its linker read: the

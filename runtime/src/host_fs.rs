@@ -13,7 +13,7 @@ use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt as _, OpenOptionsSyncExt a
 use cap_std::ambient_authority;
 use cap_std::fs::{Dir, MetadataExt as _, OpenOptions, PermissionsExt as _};
 
-use crate::sandbox::{Access, Preopen};
+use crate::preopen::{Access, Preopen};
 
 /// The guest's directories, open.
 pub(crate) struct HostFs {

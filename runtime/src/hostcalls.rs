@@ -6,11 +6,11 @@
 use std::path::Path;
 
 use anyhow::Result;
+use wasm_build_exec::child::{ChildProcess, Stream};
 use wasm_build_shim::protocol::{IMPORT_MODULE, SpawnRequest, status, stream};
 use wasmtime::{Caller, Linker};
 
-use crate::child::Stream;
-use crate::sandbox::Host;
+use crate::host::Host;
 
 /// Adds every host function to `linker`.
 pub(crate) fn add_to_linker(linker: &mut Linker<Host>) -> Result<()> {
@@ -120,7 +120,7 @@ fn spawn(mut caller: Caller<'_, Host>, ptr: u32, len: u32, handle_out: u32) -> u
 fn child_of(
     caller: &mut Caller<'_, Host>,
     handle: u32,
-) -> Result<std::sync::Arc<crate::child::ChildProcess>, u32> {
+) -> Result<std::sync::Arc<ChildProcess>, u32> {
     let found = match caller.data().broker.as_ref() {
         Some(broker) => broker.child(handle),
         None => Err((status::INVALID_INPUT, format!("no child process {handle}"))),

@@ -17,13 +17,10 @@
 //! guest imports its memory (see `wasm_build_shim::guest_link_args`), and the interposer
 //! shares and exports it.
 
-use std::collections::BTreeSet;
-use std::path::PathBuf;
-
 use anyhow::{Context as _, Result};
 use wasmtime::{Caller, ExternType, Linker, Memory, Module, Store};
 
-use crate::sandbox::Host;
+use crate::host::Host;
 
 const WASI: &str = "wasi_snapshot_preview1";
 const HOST: &str = "cargo_wasm_build";
@@ -32,20 +29,6 @@ const NOTE: &str = "note_lookup";
 /// At most this many distinct paths are kept: a script looking up millions of names
 /// must not grow the host's memory (the guest's is limited, the host's is not).
 const KEPT: usize = 4096;
-
-/// What the guest looked for through the empty root, and tried to write where it may not.
-#[derive(Debug, Default)]
-pub(crate) struct OutsideLookups {
-    /// The guest descriptor of the empty root.
-    pub(crate) root_fd: Option<u32>,
-    /// Absolute paths looked up through it (the first [`KEPT`]).
-    pub(crate) paths: BTreeSet<String>,
-    /// The guest descriptors of the read-only preopens, with their host directories.
-    pub(crate) read_only: Vec<(u32, PathBuf)>,
-    /// Absolute paths the guest opened for writing, or made a directory at, through a
-    /// read-only preopen or the empty root (the first [`KEPT`]): refused writes.
-    pub(crate) writes: BTreeSet<String>,
-}
 
 /// `path_open`'s `oflags` that create or truncate, and `path_create_directory`'s note.
 const CREATES: i32 = 0x1 | 0x8;

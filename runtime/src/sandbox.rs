@@ -6,43 +6,21 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, anyhow};
+use wasm_build_exec::broker::Broker;
+use wasm_build_exec::context::ExecContext;
+use wasm_build_exec::outcome::{Exit, RunOutput};
+use wasm_build_exec::output::CappedOutput;
 use wasm_build_permissions_schema::Limits;
 use wasm_build_shim::{STACK_BYTES, STACK_POINTER_EXPORT};
 use wasmtime::{Linker, Module, Store, Trap, TypedFunc, UpdateDeadline};
-use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
 use crate::SandboxEngine;
-use wasm_build_contract::audit::ExecAttempt;
-
-use crate::broker::{Broker, ExecContext, ProgramUse};
 use crate::engine::EPOCH_TICK;
+use crate::guest_output::GuestOutput;
+use crate::host::{Host, MemoryLimit, OutsideLookups};
 use crate::host_fs::HostFs;
-use crate::output::CappedOutput;
-use crate::outside::OutsideLookups;
-use wasm_build_permissions_schema::Capability;
-
-/// A host directory the guest can open, at the same path as on the host.
-///
-/// Build scripts print paths (`rustc-link-search`, `rerun-if-changed`, `include!` targets
-/// in generated code) that cargo and rustc later use on the host, so guest paths must be
-/// host paths.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Preopen {
-    /// The directory.
-    pub path: PathBuf,
-    /// What the guest may do inside it.
-    pub access: Access,
-}
-
-/// Access to a preopened directory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// List, stat and read files; no creating, writing, renaming or deleting.
-    ReadOnly,
-    /// Everything within the directory; nothing outside it, through `..` or symlinks.
-    ReadWrite,
-}
+use crate::preopen::{Access, Preopen};
 
 /// Everything needed to run one module.
 pub struct Sandbox<'a> {
@@ -75,143 +53,6 @@ pub struct Sandbox<'a> {
     pub module_cache: Option<&'a crate::ModuleCache>,
 }
 
-/// How a run ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Exit {
-    /// `main` returned or `exit` was called with this status.
-    Code(i32),
-    /// The guest panicked or aborted (a `unreachable` trap, as Rust's panic=abort on wasm).
-    Panicked,
-    /// The guest used more CPU time than its limit.
-    TimedOut(Duration),
-    /// The run took longer than its wall-clock limit.
-    Hung(Duration),
-    /// The guest tried to grow its memory past the limit.
-    OutOfMemory(u64),
-    /// The guest printed more than the limit on stdout.
-    StdoutFlood(u64),
-    /// The guest printed more than the limit on stderr.
-    StderrFlood(u64),
-    /// The guest ran out of stack (its shadow stack or its wasm frames), of this size.
-    StackOverflow(u64),
-    /// Any other trap, with wasmtime's description.
-    Trapped(String),
-}
-
-impl Exit {
-    /// Whether the run succeeded.
-    pub fn success(&self) -> bool {
-        *self == Exit::Code(0)
-    }
-
-    /// The process exit status that stands for this ending.
-    pub fn status(&self) -> i32 {
-        match self {
-            Exit::Code(code) => *code,
-            // 101 is what a native build script's panic exits with.
-            Exit::Panicked => 101,
-            _ => 1,
-        }
-    }
-}
-
-/// What a run produced.
-#[derive(Debug)]
-pub struct RunOutput {
-    /// How it ended.
-    pub exit: Exit,
-    /// Everything the guest printed on stdout (at most the stdout limit).
-    pub stdout: Vec<u8>,
-    /// The last few KiB the guest (and the broker on its behalf) printed on stderr,
-    /// which went to cargo as they came.
-    pub stderr_tail: Vec<u8>,
-    /// Wall time of the whole run, host calls included.
-    pub elapsed: Duration,
-    /// Programs the guest tried to start.
-    pub attempts: Vec<ExecAttempt>,
-    /// Every program the guest asked for, with the file it resolved to here.
-    pub programs: Vec<ProgramUse>,
-    /// Capabilities the guest needed that nobody reviewed, with the attempt that needed
-    /// each (the build fails on them).
-    pub pending: Vec<(String, Capability)>,
-    /// Hidden variables the guest looked up.
-    pub hidden_lookups: BTreeSet<String>,
-    /// Absolute paths the guest looked for outside its preopens (see `outside`).
-    pub outside_lookups: BTreeSet<String>,
-    /// Absolute paths the guest tried to open for writing, or to make a directory at,
-    /// outside what it may write: in its package directory or another read-only
-    /// directory, or outside every preopen (the target directory). Each was refused.
-    pub refused_writes: BTreeSet<String>,
-    /// Programs the jail could not run (a layer missing here, a program swapped): each
-    /// fails the build, whatever the script made of it.
-    pub jail_failures: Vec<String>,
-    /// The layers that confined the script's programs (or the script itself), if any ran.
-    pub confinement: Option<String>,
-    /// Whether anything beyond rustc probes ran natively (a granted program, or the
-    /// script itself): what the jail then stopped, the broker did not see.
-    pub ran_untrusted: bool,
-    /// Programs that failed the way a program the jail stopped fails (killed by the
-    /// system-call filter, or after printing "Permission denied"), one sentence each: the
-    /// script may have carried on and built something else than natively.
-    pub stopped: Vec<String>,
-    /// Variables the script set for rustc probes that rustc or its linker read, which
-    /// the probes ran without (see [`crate::probe_env`]).
-    pub probe_env_dropped: Vec<String>,
-    /// What the proxies of its network-granted programs saw.
-    pub network: crate::network::NetworkReport,
-    /// Bounds of the jail its programs ran into (their processes, memory, files, time, the
-    /// disk they filled), one sentence each naming the limit and its key: each fails the
-    /// build, whatever the script made of it.
-    pub limited: Vec<String>,
-}
-
-/// The store's data: the WASI context, the exec broker and what enforces the limits.
-pub(crate) struct Host {
-    wasi: WasiP1Ctx,
-    memory: MemoryLimit,
-    pub(crate) broker: Option<Broker>,
-    /// The message of the last failed host call, for the guest's `last_error`.
-    pub(crate) last_error: String,
-    /// The preopens, open, for the file operations the host does for the guest.
-    pub(crate) fs: HostFs,
-    pub(crate) temp_dir: Option<PathBuf>,
-    pub(crate) hidden_env: BTreeSet<String>,
-    pub(crate) hidden_lookups: BTreeSet<String>,
-    pub(crate) outside: OutsideLookups,
-}
-
-struct MemoryLimit {
-    max: u64,
-    exceeded: bool,
-}
-
-impl wasmtime::ResourceLimiter for MemoryLimit {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        // The stack is reserved at the bottom of memory (see `STACK_BYTES`); the limit is
-        // on what the script allocates beyond it.
-        if desired.saturating_sub(STACK_BYTES) as u64 > self.max {
-            self.exceeded = true;
-            return Ok(false);
-        }
-        Ok(true)
-    }
-
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        // Tables hold function references; a million is far past any real program.
-        Ok(desired <= 1_000_000)
-    }
-}
-
 impl Sandbox<'_> {
     /// Runs the module's `_start` to completion or until a limit stops it.
     ///
@@ -232,8 +73,8 @@ impl Sandbox<'_> {
         wasi.allow_blocking_current_thread(true);
         wasi.args(&self.args)
             .envs(&self.env)
-            .stdout(stdout.clone())
-            .stderr(stderr.clone())
+            .stdout(GuestOutput(stdout.clone()))
+            .stderr(GuestOutput(stderr.clone()))
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false);
@@ -267,17 +108,7 @@ impl Sandbox<'_> {
             temp_dir: self.temp_dir,
             hidden_env: self.hidden_env,
             hidden_lookups: BTreeSet::new(),
-            outside: OutsideLookups {
-                root_fd,
-                paths: BTreeSet::new(),
-                // Preopens take descriptors from 3, in order.
-                read_only: (3..)
-                    .zip(&self.preopens)
-                    .filter(|(_, preopen)| preopen.access == Access::ReadOnly)
-                    .map(|(fd, preopen)| (fd, preopen.path.clone()))
-                    .collect(),
-                writes: BTreeSet::new(),
-            },
+            outside: outside_lookups(&self.preopens, root_fd),
         };
         let mut store = Store::new(engine, host);
         store.limiter(|host| &mut host.memory);
@@ -307,67 +138,14 @@ impl Sandbox<'_> {
             Err(_) if stack_overflowed => Exit::StackOverflow(STACK_BYTES as u64),
             Err(err) => classify(err, &store, &stdout, &stderr, &limits),
         };
-        // Dropping the broker kills children the script left behind.
-        let mut host = store.into_data();
-        let hidden_lookups = std::mem::take(&mut host.hidden_lookups);
-        let outside_lookups = std::mem::take(&mut host.outside.paths);
-        let refused_writes = std::mem::take(&mut host.outside.writes);
         drop(empty_root);
-        let probe_env_dropped = host
-            .broker
-            .as_mut()
-            .map(|broker| std::mem::take(&mut broker.probe_env_dropped))
-            .unwrap_or_default()
-            .into_iter()
-            .collect();
-        let programs = host
-            .broker
-            .as_mut()
-            .map(|broker| std::mem::take(&mut broker.programs))
-            .unwrap_or_default();
-        // Every program released first, so that what the jail refused them is known;
-        // then the proxies stop.
-        let stopped = host
-            .broker
-            .as_mut()
-            .map(Broker::stopped)
-            .unwrap_or_default();
-        let network = host
-            .broker
-            .as_mut()
-            .map(Broker::finish_network)
-            .unwrap_or_default();
-        let (attempts, pending, jail_failures, confinement, ran_untrusted, limited) =
-            match host.broker.take() {
-                Some(mut broker) => (
-                    std::mem::take(&mut broker.attempts),
-                    std::mem::take(&mut broker.pending),
-                    std::mem::take(&mut broker.jail_failures),
-                    broker.confinement.take(),
-                    broker.ran_untrusted,
-                    broker.limited(),
-                ),
-                None => (Vec::new(), Vec::new(), Vec::new(), None, false, Vec::new()),
-            };
-        Ok(RunOutput {
+        Ok(run_output(
+            store.into_data(),
             exit,
-            stdout: stdout.take(),
-            stderr_tail: stderr.tail(),
-            elapsed: started.elapsed(),
-            attempts,
-            programs,
-            pending,
-            hidden_lookups,
-            outside_lookups,
-            refused_writes,
-            jail_failures,
-            confinement,
-            ran_untrusted,
-            stopped,
-            probe_env_dropped,
-            network,
-            limited,
-        })
+            &stdout,
+            &stderr,
+            started,
+        ))
     }
 
     /// Preopens an empty, read-only directory as `/`, through which the guest's lookups
@@ -385,11 +163,60 @@ impl Sandbox<'_> {
             .prefix("cargo-wasm-build-root-")
             .tempdir()
             .context("failed to create the sandbox's empty root directory")?;
-        crate::interrupt::remove_on_exit(empty.path());
+        wasm_build_exec::interrupt::remove_on_exit(empty.path());
         wasi.preopened_dir(empty.path(), "/", FsPerms::ReadOnly)
             .map_err(anyhow::Error::from)
             .context("cannot give the sandbox its empty root directory")?;
         Ok(Some(empty))
+    }
+}
+
+/// What the guest looks up outside its preopens is watched through the empty root at
+/// `root_fd`, and its writes through the read-only preopens.
+fn outside_lookups(preopens: &[Preopen], root_fd: Option<u32>) -> OutsideLookups {
+    OutsideLookups {
+        root_fd,
+        paths: BTreeSet::new(),
+        // Preopens take descriptors from 3, in order.
+        read_only: (3..)
+            .zip(preopens)
+            .filter(|(_, preopen)| preopen.access == Access::ReadOnly)
+            .map(|(fd, preopen)| (fd, preopen.path.clone()))
+            .collect(),
+        writes: BTreeSet::new(),
+    }
+}
+
+/// What a run that ended as `exit` produced: what the host saw, and what the broker's
+/// programs did (every one released first, so that what the jail refused them is known;
+/// then the proxies stop). The broker goes with it, and kills the children the script
+/// left behind.
+fn run_output(
+    mut host: Host,
+    exit: Exit,
+    stdout: &CappedOutput,
+    stderr: &CappedOutput,
+    started: Instant,
+) -> RunOutput {
+    let report = host.broker.take().map(Broker::finish).unwrap_or_default();
+    RunOutput {
+        exit,
+        stdout: stdout.take(),
+        stderr_tail: stderr.tail(),
+        elapsed: started.elapsed(),
+        hidden_lookups: host.hidden_lookups,
+        outside_lookups: host.outside.paths,
+        refused_writes: host.outside.writes,
+        attempts: report.attempts,
+        programs: report.programs,
+        pending: report.pending,
+        jail_failures: report.jail_failures,
+        confinement: report.confinement,
+        ran_untrusted: report.ran_untrusted,
+        stopped: report.stopped,
+        probe_env_dropped: report.probe_env_dropped,
+        network: report.network,
+        limited: report.limited,
     }
 }
 
@@ -472,7 +299,7 @@ fn wall_clock_watchdog(limit: Duration) -> mpsc::Sender<()> {
                     wasm_build_contract::Code::W502.error(),
                     limit.as_secs()
                 );
-                crate::interrupt::exit_now(1);
+                wasm_build_exec::interrupt::exit_now(1);
             }
         });
     disarm
@@ -526,23 +353,4 @@ fn classify(
         Some(trap) => Exit::Trapped(trap.to_string()),
         None => Exit::Trapped(format!("{err:#}")),
     }
-}
-
-/// Preopens for a build script: the package read-only, `OUT_DIR` and the run's private
-/// temporary directory read-write.
-pub fn build_script_preopens(manifest_dir: &Path, out_dir: &Path, temp_dir: &Path) -> Vec<Preopen> {
-    vec![
-        Preopen {
-            path: temp_dir.to_path_buf(),
-            access: Access::ReadWrite,
-        },
-        Preopen {
-            path: manifest_dir.to_path_buf(),
-            access: Access::ReadOnly,
-        },
-        Preopen {
-            path: out_dir.to_path_buf(),
-            access: Access::ReadWrite,
-        },
-    ]
 }

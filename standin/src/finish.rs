@@ -13,13 +13,13 @@ use wasm_build_contract::inert::Inert;
 use wasm_build_contract::manifest::{Script, StandIn};
 use wasm_build_contract::policy::{Policy, Verdict};
 use wasm_build_contract::vars::DISCOVERY_ENV;
+use wasm_build_exec::network::NetworkReport;
+use wasm_build_exec::outcome::{Exit, RunOutput};
 use wasm_build_permissions_schema::Capability;
 use wasm_build_policy::judge;
 use wasm_build_policy::lookups::{
     hidden_paths, lookups_pending_review, read_grants, undenied, unreviewed_lookups,
 };
-use wasm_build_runtime::network::NetworkReport;
-use wasm_build_runtime::sandbox::{Exit, RunOutput};
 
 use crate::attempt::Attempt;
 use crate::filter::{Filtered, filter};

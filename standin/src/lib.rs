@@ -34,7 +34,8 @@ use std::path::Path;
 use anyhow::{Context as _, Result};
 use wasm_build_contract::manifest::{Script, StandIn};
 use wasm_build_policy::run_natively::runs_natively;
-use wasm_build_runtime::sandbox::{Access, Preopen, Sandbox, build_script_preopens};
+use wasm_build_runtime::preopen::{Access, Preopen, build_script_preopens};
+use wasm_build_runtime::sandbox::Sandbox;
 use wasm_build_runtime::{ModuleCache, SandboxEngine};
 
 use crate::finish::finish;
@@ -109,7 +110,7 @@ pub fn run(exe: &Path, manifest: &StandIn) -> Result<i32> {
                 &prepared.package.cargo.name,
                 &run_cache::Ineligible::Native,
             );
-            wasm_build_runtime::native::run(binary, &prepared.exec_context())
+            wasm_build_exec::native::run(binary, &prepared.exec_context())
         }
     }
     .with_context(|| format!("failed to run the build script of {describe}"))?;

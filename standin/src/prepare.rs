@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use wasm_build_contract::cargo::{CargoPackage, cargo_home, cargo_var};
 use wasm_build_contract::policy::{Policy, PolicyFile};
+use wasm_build_exec::context::{ExecContext, toolchain_of};
 use wasm_build_permissions_schema::{Capability, GrantSite};
 use wasm_build_policy::env::{EnvOrigin, sandbox_env, sees_env};
 use wasm_build_policy::judge::RunContext;
 use wasm_build_policy::toolchain::with_toolchain;
 use wasm_build_runtime::SandboxEngine;
-use wasm_build_runtime::broker::{ExecContext, toolchain_of};
-use wasm_build_runtime::sandbox::{Access, Preopen};
+use wasm_build_runtime::preopen::{Access, Preopen};
 
 use crate::exports::exported_dirs;
 use crate::run_cache;
@@ -129,7 +129,7 @@ impl Prepared {
             .prefix("cargo-wasm-build-tmp-")
             .tempdir()
             .context("failed to create the build script's temporary directory")?;
-        wasm_build_runtime::interrupt::remove_on_exit(temp_dir.path());
+        wasm_build_exec::interrupt::remove_on_exit(temp_dir.path());
         let grant_digest = file.grant_digest_file(&package.cargo.manifest_dir);
         Ok(Prepared {
             package,
@@ -162,7 +162,7 @@ impl Prepared {
             policy: &self.policy,
             env: &self.env,
             program_env: wasm_build_policy::env::program_defaults(std::env::vars_os()),
-            probe_env: wasm_build_runtime::probe_env::inherited(std::env::vars_os()),
+            probe_env: wasm_build_exec::probe_env::inherited(std::env::vars_os()),
             exported: &self.exported,
             setting_paths: &self.passed_env.paths,
         }
@@ -184,10 +184,10 @@ impl Prepared {
             setting_paths: self.passed_env.paths.clone(),
             shared_prefixes: self.shared_prefixes.clone(),
             host_path: std::env::var_os("PATH"),
-            probe_env: wasm_build_runtime::probe_env::inherited(std::env::vars_os()),
+            probe_env: wasm_build_exec::probe_env::inherited(std::env::vars_os()),
             program_env: wasm_build_policy::env::program_defaults(std::env::vars_os()),
-            jail: wasm_build_runtime::confinement::jail(),
-            dangerously_unconfined: wasm_build_runtime::confinement::dangerously_unconfined(),
+            jail: wasm_build_exec::confinement::jail(),
+            dangerously_unconfined: wasm_build_exec::confinement::dangerously_unconfined(),
             limits: self.policy.limits,
         }
     }

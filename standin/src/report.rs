@@ -9,8 +9,8 @@ use wasm_build_contract::Code;
 use wasm_build_contract::audit::{self, RunError};
 use wasm_build_contract::inert::{Inert, InertLines};
 use wasm_build_contract::policy::Policy;
+use wasm_build_exec::outcome::Exit;
 use wasm_build_permissions_schema::{Capability, GrantSite, grant_help};
-use wasm_build_runtime::sandbox::Exit;
 
 use crate::attempt::Attempt;
 use crate::prepare::{Package, Prepared};

@@ -60,9 +60,9 @@ use wasm_build_contract::audit::{ExecAttempt, RunRecord};
 use wasm_build_contract::inert::Inert;
 use wasm_build_contract::policy::Policy;
 use wasm_build_contract::vars::{DISCOVERY_ENV, RUN_CACHE_ENV};
+use wasm_build_exec::outcome::{Exit, RunOutput};
+use wasm_build_exec::program::{ProgramUse, find_on_path};
 use wasm_build_permissions_schema::Capability;
-use wasm_build_runtime::broker::{ProgramUse, find_on_path};
-use wasm_build_runtime::sandbox::{Exit, RunOutput};
 
 #[cfg(not(feature = "remote-cache"))]
 mod no_client;

@@ -1,17 +1,14 @@
-//! Guest stdout/stderr with a byte budget.
+//! A build script's stdout/stderr with a byte budget.
 //!
 //! Cargo stores everything a build script prints under `target/`, so an unbounded stream
 //! is a disk-filling attack. Each stream forwards to its sink until its budget is spent;
-//! the write that crosses it traps the guest, which the sandbox reports as a flood.
+//! the write that crosses it is refused, which the wasm host turns into a trap of the
+//! guest and reports as a flood. The broker appends what the script's programs print to
+//! the same streams (an inherited stdout), so one budget covers the script and its
+//! programs: that is why the stream lives here and the wasm host only adapts it to WASI.
 
 use std::io::Write;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll};
-
-use bytes::Bytes;
-use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
-use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
 
 /// Where the bytes of a [`CappedOutput`] go.
 enum Sink {
@@ -34,18 +31,22 @@ struct State {
     exceeded: bool,
 }
 
-/// A guest output stream that traps once more than `budget` bytes are written.
+/// A write refused by a [`CappedOutput`] whose budget it would cross.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverBudget;
+
+/// An output stream that refuses every write once more than `budget` bytes were written.
 #[derive(Clone)]
-pub(crate) struct CappedOutput(Arc<Mutex<State>>);
+pub struct CappedOutput(Arc<Mutex<State>>);
 
 impl CappedOutput {
     /// A stream whose bytes are kept for [`CappedOutput::take`].
-    pub(crate) fn memory(budget: u64) -> Self {
+    pub fn memory(budget: u64) -> Self {
         Self::new(Sink::Memory(Vec::new()), budget)
     }
 
     /// A stream forwarded to the host's stderr.
-    pub(crate) fn stderr(budget: u64) -> Self {
+    pub fn stderr(budget: u64) -> Self {
         Self::new(
             Sink::Stderr {
                 tail: Vec::new(),
@@ -73,12 +74,12 @@ impl CappedOutput {
     }
 
     /// Whether the guest tried to write past the budget.
-    pub(crate) fn exceeded(&self) -> bool {
+    pub fn exceeded(&self) -> bool {
         self.state().exceeded
     }
 
     /// The bytes kept so far (empty for a forwarding stream).
-    pub(crate) fn take(&self) -> Vec<u8> {
+    pub fn take(&self) -> Vec<u8> {
         match &mut self.state().sink {
             Sink::Memory(bytes) => std::mem::take(bytes),
             Sink::Stderr { .. } => Vec::new(),
@@ -86,7 +87,7 @@ impl CappedOutput {
     }
 
     /// The last bytes forwarded (empty for a kept stream).
-    pub(crate) fn tail(&self) -> Vec<u8> {
+    pub fn tail(&self) -> Vec<u8> {
         match &self.state().sink {
             Sink::Memory(_) => Vec::new(),
             Sink::Stderr { tail, .. } => tail.clone(),
@@ -94,12 +95,16 @@ impl CappedOutput {
     }
 
     /// Appends `bytes` or, past the budget, records the flood and refuses them.
-    pub(crate) fn accept(&self, bytes: &[u8]) -> Result<(), ()> {
+    ///
+    /// # Errors
+    ///
+    /// [`OverBudget`] when `bytes` would cross the budget; nothing of them is kept.
+    pub fn accept(&self, bytes: &[u8]) -> Result<(), OverBudget> {
         let mut state = self.state();
         let len = bytes.len() as u64;
         if state.written.saturating_add(len) > state.budget {
             state.exceeded = true;
-            return Err(());
+            return Err(OverBudget);
         }
         state.written += len;
         match &mut state.sink {
@@ -116,66 +121,6 @@ impl CappedOutput {
             }
         }
         Ok(())
-    }
-}
-
-impl IsTerminal for CappedOutput {
-    fn is_terminal(&self) -> bool {
-        false
-    }
-}
-
-impl StdoutStream for CappedOutput {
-    fn p2_stream(&self) -> Box<dyn OutputStream> {
-        Box::new(self.clone())
-    }
-
-    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
-        Box::new(self.clone())
-    }
-}
-
-#[wasmtime_wasi::async_trait]
-impl Pollable for CappedOutput {
-    async fn ready(&mut self) {}
-}
-
-impl OutputStream for CappedOutput {
-    fn write(&mut self, bytes: Bytes) -> Result<(), StreamError> {
-        self.accept(&bytes)
-            .map_err(|()| StreamError::Trap(wasmtime::format_err!("output limit exceeded")))
-    }
-
-    fn flush(&mut self) -> Result<(), StreamError> {
-        Ok(())
-    }
-
-    fn check_write(&mut self) -> Result<usize, StreamError> {
-        // Always accept a write: the budget is enforced in `write`, so that the write
-        // that crosses it traps instead of blocking the guest forever.
-        Ok(64 * 1024)
-    }
-}
-
-impl tokio::io::AsyncWrite for CappedOutput {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Poll::Ready(
-            self.accept(buf)
-                .map(|()| buf.len())
-                .map_err(|()| std::io::Error::other("output limit exceeded")),
-        )
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
     }
 }
 

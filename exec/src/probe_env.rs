@@ -1,7 +1,7 @@
 //! The environment a rustc probe runs with: built by the broker from an allow list, never
 //! from what the script set.
 //!
-//! A probe's arguments are checked (see [`crate::probe`]), but rustc also starts its
+//! A probe's arguments are checked (see `wasm_build_policy::probe`), but rustc also starts its
 //! linker (`cc`, found on `PATH`), and the linker driver starts its own parts, each
 //! reading variables that choose what runs: `PATH`, `COMPILER_PATH`, `GCC_EXEC_PREFIX`,
 //! an interpreter's `PYTHONPATH` or `PERL5OPT`, and whatever else a program on the way

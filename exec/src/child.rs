@@ -16,7 +16,6 @@ use std::time::Duration;
 use wasm_build_jail::{Exceeded, JailNotes, Jailed, Killer, Outcome, Spec};
 
 use crate::bounds::Bound;
-
 use crate::output::CappedOutput;
 
 /// Where a drained stream goes.
@@ -155,9 +154,11 @@ impl Spawned {
 
 /// How a child ended: its exit status or the signal that killed it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Ended {
-    pub(crate) code: Option<i32>,
-    pub(crate) signal: Option<i32>,
+pub struct Ended {
+    /// The exit status, when it exited.
+    pub code: Option<i32>,
+    /// The signal that killed it, when one did.
+    pub signal: Option<i32>,
 }
 
 impl Ended {
@@ -336,8 +337,9 @@ pub(crate) enum StandInReply {
     },
 }
 
-/// A running or exited child.
-pub(crate) struct ChildProcess {
+/// A running or exited child, held by the broker for the script (which reads, writes,
+/// waits for and kills it through the wasm host's calls).
+pub struct ChildProcess {
     pid: u32,
     state: Arc<(Mutex<State>, Condvar)>,
     stdin: Mutex<Option<ChildStdin>>,
@@ -348,8 +350,10 @@ pub(crate) struct ChildProcess {
 
 /// Which output stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Stream {
+pub enum Stream {
+    /// The child's stdout.
     Stdout,
+    /// The child's stderr.
     Stderr,
 }
 
@@ -460,19 +464,20 @@ impl ChildProcess {
         }
     }
 
-    pub(crate) fn pid(&self) -> u32 {
+    /// The child's process id (0 for a stand-in).
+    pub fn pid(&self) -> u32 {
         self.pid
     }
 
     /// Kills the child and everything it started.
-    pub(crate) fn kill(&self) {
+    pub fn kill(&self) {
         if lock(&self.state.0).exit.is_none() {
             self.stopper.stop();
         }
     }
 
     /// How the child ended, waiting for it when `block`.
-    pub(crate) fn wait(&self, block: bool) -> Option<Ended> {
+    pub fn wait(&self, block: bool) -> Option<Ended> {
         let (lock_, cvar) = &*self.state;
         let mut state = lock(lock_);
         while block && state.exit.is_none() {
@@ -594,18 +599,18 @@ impl ChildProcess {
     }
 
     /// Whether the child was killed for running too long.
-    pub(crate) fn timed_out(&self) -> bool {
+    pub fn timed_out(&self) -> bool {
         lock(&self.state.0).timed_out
     }
 
     /// Whether a buffered stream was cut at its limit.
-    pub(crate) fn overflowed(&self) -> bool {
+    pub fn overflowed(&self) -> bool {
         let state = lock(&self.state.0);
         state.stdout.overflowed || state.stderr.overflowed
     }
 
     /// Reads buffered output, waiting until there is some or the stream ended (0 bytes).
-    pub(crate) fn read(&self, stream: Stream, buf: &mut [u8]) -> usize {
+    pub fn read(&self, stream: Stream, buf: &mut [u8]) -> usize {
         let (lock_, cvar) = &*self.state;
         let mut state = lock(lock_);
         loop {
@@ -629,7 +634,7 @@ impl ChildProcess {
     }
 
     /// Writes to the child's stdin; `None` when it has none or closed it.
-    pub(crate) fn write_stdin(&self, buf: &[u8]) -> Option<std::io::Result<usize>> {
+    pub fn write_stdin(&self, buf: &[u8]) -> Option<std::io::Result<usize>> {
         if self.stand_in {
             return Some(Ok(buf.len()));
         }
@@ -638,7 +643,7 @@ impl ChildProcess {
     }
 
     /// Closes the child's stdin, so it sees the end of its input.
-    pub(crate) fn close_stdin(&self) {
+    pub fn close_stdin(&self) {
         self.stdin
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

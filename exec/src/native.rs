@@ -20,11 +20,11 @@ use wasm_build_jail::{Code, Network, ProgramFile, Spec, Stdio};
 use wasm_build_permissions_schema::NetworkRules;
 
 use crate::bounds::Bound;
-use crate::broker::ExecContext;
 use crate::child::{ChildProcess, Drain, OUTPUT_SETTLE, Spawned, Stream};
+use crate::context::ExecContext;
 use crate::network::{Proxies, with_proxy_env};
+use crate::outcome::{Exit, RunOutput};
 use crate::output::CappedOutput;
-use crate::sandbox::{Exit, RunOutput};
 
 /// What `network` grants call a build script run natively: the file name cargo gives
 /// every compiled build script.
@@ -145,7 +145,7 @@ pub fn run(binary: &std::path::Path, ctx: &ExecContext) -> Result<RunOutput> {
             )
         })
         .into_iter()
-        .chain(crate::bounds::disk_exceeded(&disk))
+        .chain(crate::disk_watch::disk_exceeded(&disk))
         .collect();
     Ok(RunOutput {
         exit,
