@@ -1,12 +1,9 @@
 //! What this machine offers the jail, found out by trying.
 
 use std::fmt;
-use std::path::Path;
-use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 
-use crate::HELPER_ARG;
 use crate::error::{Layer, Missing};
 use crate::spec::Code;
 
@@ -14,7 +11,8 @@ use crate::spec::Code;
 pub type Probe = Result<(), String>;
 
 /// The layers this machine offers, found by installing each in a throw-away process (a
-/// failed attempt to try is a missing layer, never an assumed one).
+/// failed attempt to try is a missing layer, never an assumed one): see
+/// [`Layers::probe`] and [`Layers::detect`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Layers {
     /// The kernel, as `uname` names it (`Linux 6.8.0 x86_64`).
@@ -31,45 +29,6 @@ pub struct Layers {
 }
 
 impl Layers {
-    /// Finds out what this machine offers by running `helper` (see [`crate::Jail::new`])
-    /// in its probing mode, with Landlock capped at `landlock_abi_cap`.
-    pub fn probe(helper: &Path, landlock_abi_cap: Option<u8>) -> Layers {
-        let mut command = Command::new(helper);
-        command.arg(HELPER_ARG).arg("probe").env_clear();
-        if let Some(cap) = landlock_abi_cap {
-            command.arg(cap.to_string());
-        }
-        let failed = |why: String| Layers {
-            kernel: std::env::consts::OS.to_string(),
-            landlock: Err(why.clone()),
-            seccomp: Err(why.clone()),
-            descendants: Err(why.clone()),
-            user_namespaces: Err(why),
-        };
-        match command.output() {
-            Ok(output) if output.status.success() => serde_json::from_slice(&output.stdout)
-                .unwrap_or_else(|err| failed(format!("the probe answered nonsense: {err}"))),
-            Ok(output) => failed(format!(
-                "the probe failed ({}): {}",
-                output.status,
-                String::from_utf8_lossy(&output.stderr).trim()
-            )),
-            Err(err) => failed(format!("the probe could not start: {err}")),
-        }
-    }
-
-    /// What this machine offers, learned in this process without starting any where the
-    /// answer is plain (a Landlock ABI with scopes, seccomp built in, `/proc` mounted),
-    /// else by [`Layers::probe`]. Cheap enough for every build; a layer that turns out
-    /// missing when a program starts still fails that start.
-    pub fn detect(helper: &Path, landlock_abi_cap: Option<u8>) -> Layers {
-        #[cfg(target_os = "linux")]
-        if let Some(layers) = crate::linux::quick_layers(landlock_abi_cap) {
-            return layers;
-        }
-        Layers::probe(helper, landlock_abi_cap)
-    }
-
     /// How signals are kept in, if they can be.
     pub fn signal_scope(&self) -> Result<&'static str, String> {
         match (&self.landlock, &self.user_namespaces) {

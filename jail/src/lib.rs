@@ -46,8 +46,10 @@
 //! What this crate is not: it does not decide what a program may do (the caller's policy
 //! fills the [`Spec`]), and it knows nothing of wasm or cargo.
 
+mod detect;
 mod error;
 mod layers;
+mod program_file;
 mod spawn;
 mod spec;
 
@@ -56,11 +58,12 @@ mod linux;
 
 pub use error::{Error, Layer, Missing};
 pub use layers::Layers;
+pub use program_file::ProgramFile;
 pub use spawn::{
     Applied, Exceeded, Finished, Jail, JailNotes, Jailed, Killer, Outcome, SignalScope, Stdio,
     Waiter,
 };
-pub use spec::{Access, Code, Network, ProgramFile, Resources, SYSTEM_READ_EXEC, Spec};
+pub use spec::{Access, Code, Network, Resources, SYSTEM_READ_EXEC, Spec};
 
 /// The first argument that makes the embedding executable act as the jail's helper.
 pub const HELPER_ARG: &str = "--wasm-build-jail";

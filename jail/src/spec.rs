@@ -1,11 +1,12 @@
 //! What a jailed program is, and what it may touch.
 
 use std::ffi::OsString;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use crate::program_file::ProgramFile;
 
 /// System locations compilers and build tools need to run at all: binaries, libraries,
 /// headers, the dynamic loader's configuration. Read and execute.
@@ -131,55 +132,6 @@ pub enum Code {
     /// Anything: a granted program can be made to load code (a compiler plugin, the
     /// dynamic loader run on a file), so every layer is required, signal scoping included.
     Untrusted,
-}
-
-/// The file a spec runs, identified so that the helper can tell it is still the same.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProgramFile {
-    /// The path with every symlink resolved.
-    pub path: PathBuf,
-    /// The device of the file found there.
-    pub device: u64,
-    /// Its inode.
-    pub inode: u64,
-}
-
-impl ProgramFile {
-    /// Identifies the regular file `path` leads to (symlinks followed), with one
-    /// resolution of the path: the file is opened, and its identity and resolved path are
-    /// read from the open file.
-    ///
-    /// # Errors
-    ///
-    /// Fails when nothing is there, or it is not a regular file.
-    pub fn identify(path: &Path) -> io::Result<Self> {
-        #[cfg(target_os = "linux")]
-        {
-            crate::linux::fd::identify(path)
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            use std::os::unix::fs::MetadataExt;
-            let path = path.canonicalize()?;
-            let meta = std::fs::metadata(&path)?;
-            if !meta.is_file() {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!("{} is not a regular file", path.display()),
-                ));
-            }
-            Ok(ProgramFile {
-                path,
-                device: meta.dev(),
-                inode: meta.ino(),
-            })
-        }
-    }
-
-    /// Whether `other` is the same file (same device and inode), wherever it was found.
-    pub fn same_file(&self, other: &ProgramFile) -> bool {
-        self.device == other.device && self.inode == other.inode
-    }
 }
 
 /// The part of a spec the helper receives as its argument: everything but `argv` and the

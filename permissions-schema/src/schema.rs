@@ -1,7 +1,7 @@
 //! JSON Schemas of the two sandbox tables, for editors (taplo / Even Better TOML and
 //! others validate TOML against JSON Schema).
 //!
-//! The parser in `tables.rs` reads the tables by hand, to report every problem with a
+//! The parser in `tables/parse.rs` reads the tables by hand, to report every problem with a
 //! location; the schemas are generated from the types it fills ([`CapabilitySet`],
 //! [`LimitOverrides`](crate::LimitOverrides), [`ConsumerPolicy`]) and the value types
 //! that check each entry ([`crate::values`]), so their keys, descriptions and patterns

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::host_cfg::Cfg;
+use crate::cfg::Cfg;
 
 /// One `cfg` attribute in a source file.
 #[derive(Debug, Clone, PartialEq, Eq)]

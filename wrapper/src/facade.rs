@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use wasm_build_cache::{ArtifactCache, Key, Kind};
 use wasm_build_shim::{FACADE_CRATE_NAME, FACADE_ROOT, facade_sources, guest_link_args};
 
-use crate::guest::GUEST_TARGET;
+use crate::guest_target::GUEST_TARGET;
 use crate::toolchain::Toolchain;
 
 /// How the facade is compiled, apart from paths; part of its key.

@@ -15,15 +15,16 @@ use wasm_build_contract::manifest::SandboxOnlyCode;
 use crate::facade::FacadeGap;
 use crate::guest_cargo::GuestDependencies;
 use crate::host_cfg::HostCfgs;
-use crate::invocation::{Arg, Extern, Invocation};
+use crate::invocation::{Arg, Extern, Invocation, is_rust_library_file};
 use crate::job_slots::JobSlots;
 use crate::record::Record;
 use crate::script_cache::ScriptCompile;
 use crate::state::StateDir;
 use crate::twin_key::TwinInputs;
 
-/// The target every guest is compiled for.
-pub const GUEST_TARGET: &str = "wasm32-wasip1";
+// Named here too for the tool's `doctor`; defined in a module of its own, which the
+// modules this one uses need without needing this one.
+pub use crate::guest_target::GUEST_TARGET;
 
 /// Codegen options that describe the host machine or its linker. They are meaningless or
 /// fatal for a wasm guest (`-C linker=clang`, `-C target-cpu=native` from the user's
@@ -532,7 +533,7 @@ impl GuestCompiler {
                     match external
                         .path
                         .as_deref()
-                        .filter(|path| is_rust_library(path))
+                        .filter(|path| is_rust_library_file(path))
                     {
                         Some(native_lib) => {
                             let rlib = match libraries {
@@ -742,12 +743,6 @@ fn without_colours(text: &str) -> String {
         }
     }
     out
-}
-
-/// Whether `path` is a Rust library a guest compile links (not a proc macro).
-pub(crate) fn is_rust_library(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|ext| ext == "rlib" || ext == "rmeta")
 }
 
 /// Whether `-C <value>` only makes sense for the host.

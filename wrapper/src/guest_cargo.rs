@@ -23,7 +23,7 @@ use wasm_build_contract::cargo::is_crates_io;
 use wasm_build_contract::vars::{AUDIT_LOG_ENV, GUEST_FACADE_ENV};
 
 use crate::facade;
-use crate::guest::GUEST_TARGET;
+use crate::guest_target::GUEST_TARGET;
 use crate::invocation::Invocation;
 use crate::record::{Record, is_cargo_compile_var};
 use crate::state::StateDir;

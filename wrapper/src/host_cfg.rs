@@ -19,14 +19,14 @@
 //! those is found by [`HostCfgs::misanswered`] and refused, never built differently.
 
 use std::collections::BTreeSet;
-use std::fmt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 use thiserror::Error;
 
+use crate::cfg::Cfg;
 use crate::cfg_scan::CfgUse;
-use crate::guest::GUEST_TARGET;
+use crate::guest_target::GUEST_TARGET;
 use crate::invocation::{Arg, Invocation};
 
 /// Names whose host values are given to a script's `#[cfg]` attributes: they name the
@@ -75,39 +75,6 @@ const CPU_FEATURE: &str = "__cwb_host_cpu_feature";
 
 /// `-C` options of a native compile that change what `--print cfg` says.
 const CFG_CODEGEN: &[&str] = &["target-feature", "target-cpu", "panic", "relocation-model"];
-
-/// One `cfg`: a name, or a name and a value.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Cfg {
-    /// `target_os`, `unix`.
-    pub name: String,
-    /// `linux`; none for a bare name.
-    pub value: Option<String>,
-}
-
-impl Cfg {
-    /// The cfg as rustc's `--cfg` takes it: `unix`, `target_os="linux"`.
-    fn to_arg(&self) -> String {
-        self.renamed(&self.name)
-    }
-
-    /// The same value under another name.
-    fn renamed(&self, name: &str) -> String {
-        match &self.value {
-            None => name.to_string(),
-            Some(value) => format!("{name}=\"{}\"", value.escape_default()),
-        }
-    }
-}
-
-impl fmt::Display for Cfg {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.value {
-            None => f.write_str(&self.name),
-            Some(value) => write!(f, "{} = {value:?}", self.name),
-        }
-    }
-}
 
 /// The cfgs rustc sets for one target, as `--print cfg` lists them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

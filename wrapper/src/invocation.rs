@@ -186,7 +186,7 @@ impl Invocation {
         self.externs()
             .into_iter()
             .filter_map(|external| external.path)
-            .filter(|path| crate::guest::is_rust_library(path))
+            .filter(|path| is_rust_library_file(path))
             .collect()
     }
 
@@ -264,6 +264,12 @@ fn joined(arg: &str) -> Option<(&str, &str)> {
         .iter()
         .find_map(|opt| Some((*opt, arg.strip_prefix(opt).filter(|v| !v.is_empty())?)))
         .filter(|_| !arg.starts_with("--"))
+}
+
+/// Whether `path` is a Rust library a guest compile links (not a proc macro).
+pub(crate) fn is_rust_library_file(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|ext| ext == "rlib" || ext == "rmeta")
 }
 
 #[cfg(test)]

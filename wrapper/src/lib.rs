@@ -11,10 +11,12 @@
 //! `cargo build` in the same target directory never reuses a stand-in, and switching back
 //! and forth rebuilds nothing twice.
 
+mod cfg;
 mod cfg_scan;
 pub mod facade;
 pub mod guest;
 pub mod guest_cargo;
+mod guest_target;
 pub mod host_cfg;
 pub mod invocation;
 mod job_slots;

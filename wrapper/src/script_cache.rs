@@ -97,7 +97,7 @@ impl ScriptCompile<'_> {
         for value in self.guest.values("--extern") {
             if let Some(path) = Extern::parse(value)
                 .path
-                .filter(|path| !crate::guest::is_rust_library(path))
+                .filter(|path| !crate::invocation::is_rust_library_file(path))
             {
                 key.add(fs::read(path).ok()?);
             }

@@ -11,7 +11,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::guest::GUEST_TARGET;
+use crate::guest_target::GUEST_TARGET;
 
 /// The compiler cargo runs for this process's environment: `RUSTC` when set, else
 /// `CARGO_BUILD_RUSTC` (`build.rustc` as a variable), else `rustc` (found on `PATH`, as

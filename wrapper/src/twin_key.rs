@@ -128,7 +128,7 @@ impl TwinInputs<'_> {
         self.guest
             .values("--extern")
             .filter_map(|value| Extern::parse(value).path)
-            .filter(|path| !crate::guest::is_rust_library(path))
+            .filter(|path| !crate::invocation::is_rust_library_file(path))
             .collect()
     }
 }

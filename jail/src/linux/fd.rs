@@ -7,8 +7,6 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use crate::spec::ProgramFile;
-
 fn c_path(path: &Path) -> io::Result<CString> {
     CString::new(path.as_os_str().as_bytes())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
@@ -54,7 +52,7 @@ pub(crate) fn open_program(path: &Path) -> io::Result<OwnedFd> {
     }
 }
 
-fn regular_file(stat: &libc::stat, path: &Path) -> io::Result<()> {
+pub(crate) fn regular_file(stat: &libc::stat, path: &Path) -> io::Result<()> {
     if stat.st_mode & libc::S_IFMT == libc::S_IFREG {
         return Ok(());
     }
@@ -62,35 +60,6 @@ fn regular_file(stat: &libc::stat, path: &Path) -> io::Result<()> {
         io::ErrorKind::InvalidInput,
         format!("{} is not a regular file", path.display()),
     ))
-}
-
-/// See [`ProgramFile::identify`].
-pub(crate) fn identify(path: &Path) -> io::Result<ProgramFile> {
-    let fd = open(path, libc::O_PATH)?;
-    let stat = stat(&fd)?;
-    regular_file(&stat, path)?;
-    Ok(ProgramFile {
-        path: path_of(&fd)?,
-        device: stat.st_dev,
-        inode: stat.st_ino,
-    })
-}
-
-/// Opens the file `program` names and checks it is still that file.
-pub(crate) fn open_identified(program: &ProgramFile) -> io::Result<OwnedFd> {
-    let fd = open_program(&program.path)?;
-    let stat = stat(&fd)?;
-    regular_file(&stat, &program.path)?;
-    if stat.st_dev != program.device || stat.st_ino != program.inode {
-        return Err(io::Error::new(
-            io::ErrorKind::PermissionDenied,
-            format!(
-                "{} is no longer the file that was approved (it was replaced in between)",
-                program.path.display()
-            ),
-        ));
-    }
-    Ok(fd)
 }
 
 /// The descriptors from `first` on that this process holds, from `/proc/self/fd`.
@@ -302,28 +271,5 @@ pub(crate) fn recv_fd(socket: &OwnedFd) -> io::Result<Option<OwnedFd>> {
         }
         let fd = std::ptr::read_unaligned(libc::CMSG_DATA(header).cast::<RawFd>());
         Ok(Some(OwnedFd::from_raw_fd(fd)))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn identify_resolves_links_and_open_identified_refuses_a_swap() {
-        let dir = tempfile::tempdir().unwrap();
-        let real = dir.path().join("real");
-        let other = dir.path().join("other");
-        std::fs::write(&real, "a").unwrap();
-        std::fs::write(&other, "b").unwrap();
-        let link = dir.path().join("link");
-        std::os::unix::fs::symlink(&real, &link).unwrap();
-        let program = identify(&link).unwrap();
-        assert_eq!(program.path, real.canonicalize().unwrap());
-        assert!(open_identified(&program).is_ok());
-        std::fs::rename(&other, &real).unwrap();
-        let err = open_identified(&program).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::PermissionDenied);
-        assert!(identify(dir.path()).is_err(), "a directory is no program");
     }
 }

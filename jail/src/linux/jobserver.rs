@@ -7,7 +7,13 @@
 //! number of tokens at descriptors 3 and 4, or, without tokens, to name none.
 
 use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
+
+use crate::linux::fd;
+use crate::spawn::REPORT_FD;
 
 /// Where the private jobserver's ends are in the program.
 pub(crate) const READ_FD: i32 = 3;
@@ -43,6 +49,47 @@ pub(crate) fn rewrite(env: &mut [(OsString, OsString)], private: bool) -> bool {
         *value = OsString::from_vec(words.join(&b' '));
     }
     found
+}
+
+/// A private jobserver at descriptors 3 and 4 of the program, when its make flags name one.
+pub(crate) struct Jobserver {
+    pipe: Option<(OwnedFd, OwnedFd)>,
+}
+
+impl Jobserver {
+    pub(crate) fn new(env: &mut [(OsString, OsString)], tokens: u32) -> std::io::Result<Self> {
+        if !rewrite(env, tokens > 0) || tokens == 0 {
+            return Ok(Jobserver { pipe: None });
+        }
+        let (read, write) = fd::pipe()?;
+        let tokens = vec![b'+'; usize::try_from(tokens).unwrap_or(1).min(4096)];
+        File::from(write.try_clone()?).write_all(&tokens)?;
+        Ok(Jobserver {
+            pipe: Some((read, write)),
+        })
+    }
+
+    /// Puts the pipe at descriptors 3 and 4 (in the child) and returns the first
+    /// descriptor that is not passed on.
+    pub(crate) fn install(&self) -> std::io::Result<RawFd> {
+        let Some((read, write)) = &self.pipe else {
+            return Ok(REPORT_FD);
+        };
+        // Move both ends out of the way first: either may sit at 3 or 4 already.
+        // SAFETY: duplicates descriptors we hold to free numbers at 10 or above.
+        let (read, write) = unsafe {
+            (
+                libc::fcntl(read.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 10),
+                libc::fcntl(write.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 10),
+            )
+        };
+        if read < 0 || write < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        fd::dup_to(read, READ_FD)?;
+        fd::dup_to(write, WRITE_FD)?;
+        Ok(WRITE_FD + 1)
+    }
 }
 
 #[cfg(test)]

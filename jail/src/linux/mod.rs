@@ -22,7 +22,7 @@ pub(crate) fn quick_layers(landlock_abi_cap: Option<u8>) -> Option<crate::Layers
     }
     descendants::available().ok()?;
     Some(crate::Layers {
-        kernel: helper::kernel(),
+        kernel: helper::probe::kernel(),
         landlock: Ok(landlock),
         seccomp: Ok(()),
         descendants: Ok(()),
