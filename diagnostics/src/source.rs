@@ -129,6 +129,14 @@ impl Diagnostic {
         self.render(Level::WARNING)
     }
 
+    /// Everything after the heading (`warning[W006]: `): the message, where, and the
+    /// help, for a caller that writes the heading itself.
+    pub fn body(&self) -> String {
+        let text = self.as_warning();
+        let heading = format!("{} ", self.code.warning());
+        text.strip_prefix(&heading).unwrap_or(&text).to_string()
+    }
+
     /// Rendered at `level`: the heading, where, the line with a caret under the span, and
     /// the help; everything the file or the crate wrote inert.
     fn render(&self, level: Level<'_>) -> String {

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use wasm_build_contract::audit::NetworkVerdict;
+use wasm_build_diagnostics::color::{Painter, Tone};
 
 use super::{
     CardStatus, Dependent, PackageCard, PermissionReport, dangerous_part, escape, plural,
@@ -22,33 +23,27 @@ pub struct TableStyle {
 
 impl TableStyle {
     fn paint(self, text: &str, status: CardStatus) -> String {
-        if !self.color {
-            return text.to_string();
-        }
-        let code = match status {
-            CardStatus::NeedsReview => "1;31",
-            CardStatus::Native | CardStatus::ProcMacro => "1;33",
-            CardStatus::Granted => "1;36",
-            CardStatus::Sandboxed | CardStatus::NoBuildTimeCode => "1;32",
+        let tone = match status {
+            CardStatus::NeedsReview => Tone::Bad,
+            CardStatus::Native | CardStatus::ProcMacro => Tone::Warning,
+            CardStatus::Granted => Tone::Help,
+            CardStatus::Sandboxed | CardStatus::NoBuildTimeCode => Tone::Good,
         };
-        format!("\x1b[{code}m{text}\x1b[0m")
+        self.painter().paint(text, tone)
+    }
+
+    /// The palette every message of the tool paints with.
+    fn painter(self) -> Painter {
+        Painter::new(self.color)
     }
 
     /// Red, for what widens the sandbox past the usual.
     fn danger(self, text: &str) -> String {
-        if self.color {
-            format!("\x1b[1;31m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
+        self.painter().paint(text, Tone::Bad)
     }
 
     fn bold(self, text: &str) -> String {
-        if self.color {
-            format!("\x1b[1m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
+        self.painter().paint(text, Tone::Emphasis)
     }
 }
 
@@ -403,6 +398,14 @@ pub fn render_card(card: &PackageCard, style: TableStyle) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The palette's red (`Tone::Bad`), as anstyle writes it.
+    const RED: &str = "\x1b[1m\x1b[31m";
+
+    #[test]
+    fn red_is_the_palette_s() {
+        assert_eq!(Tone::Bad.style().render().to_string(), RED);
+    }
     use crate::fixtures;
 
     #[test]
@@ -464,17 +467,17 @@ mod tests {
         };
         let text = render_card(&report.packages[0], style);
         assert!(
-            text.contains("\x1b[1;31mdangerous: dangerous-read: /home/me/.ssh\x1b[0m"),
+            text.contains(&format!("{RED}dangerous: dangerous-read: /home/me/.ssh\x1b[0m")),
             "{text}"
         );
         assert!(
-            text.contains("\x1b[1;31mdangerous: dangerous-write: /home/me/.cargo/bin\x1b[0m"),
+            text.contains(&format!("{RED}dangerous: dangerous-write: /home/me/.cargo/bin\x1b[0m")),
             "{text}"
         );
         assert!(
-            text.contains(
-                "    - \x1b[1;31mread `/home/me/.ssh` (dangerous: a home or a secret)\x1b[0m"
-            ),
+            text.contains(&format!(
+                "    - {RED}read `/home/me/.ssh` (dangerous: a home or a secret)\x1b[0m"
+            )),
             "{text}"
         );
         assert!(
@@ -487,11 +490,11 @@ mod tests {
             .find(|line| line.contains("openssl-sys"))
             .unwrap();
         assert!(
-            row.contains("\x1b[1;31m⚠ exec: pkg-config; dangerous-read: /home/me/.ssh  \x1b[0m"),
+            row.contains(&format!("{RED}⚠ exec: pkg-config; dangerous-read: /home/me/.ssh  \x1b[0m")),
             "{row:?}"
         );
         assert!(
-            row.contains("\x1b[1;31m⚠ dangerous-write: /home/me/.cargo/bin  \x1b[0m"),
+            row.contains(&format!("{RED}⚠ dangerous-write: /home/me/.cargo/bin  \x1b[0m")),
             "{row:?}"
         );
         let plain = render_table(&report, TableStyle::default());
@@ -591,6 +594,6 @@ mod tests {
                 ..TableStyle::default()
             },
         );
-        assert!(coloured.contains("\x1b[1;31mneeds review"));
+        assert!(coloured.contains(&format!("{RED}needs review")));
     }
 }

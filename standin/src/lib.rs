@@ -32,10 +32,12 @@ use wasm_build_contract::Code;
 use wasm_build_contract::audit::{self, RunError, RunRecord};
 use wasm_build_contract::cargo::{CargoPackage, cargo_home, cargo_var};
 use wasm_build_contract::env::{is_ambient, sandbox_env};
-use wasm_build_contract::inert::{Inert, InertLines, for_cargo_to_print};
+use wasm_build_contract::inert::{Inert, for_cargo_to_print};
 use wasm_build_contract::manifest::{Script, StandIn};
 use wasm_build_contract::policy::{EnvOrigin, Policy, PolicyFile, Verdict};
 use wasm_build_contract::vars::DISCOVERY_ENV;
+use wasm_build_diagnostics::color::Painter;
+use wasm_build_diagnostics::script::{Failure, ScriptFailed};
 use wasm_build_runtime::broker::{ExecContext, toolchain_of};
 use wasm_build_runtime::network::NetworkReport;
 use wasm_build_runtime::sandbox::{
@@ -393,11 +395,7 @@ pub fn run(exe: &Path, manifest: &StandIn) -> Result<i32> {
 /// audit record: nothing ran, and nothing awaits review.
 fn native_no_longer_granted(exe: &Path, prepared: &Prepared) -> Result<i32> {
     remove_with_hard_links(exe)?;
-    eprintln!(
-        "{} the build script of {} was compiled to run natively, but `run-natively` is no longer granted; it did not run\nhelp: build again: cargo will compile it for the wasm sandbox this time",
-        Code::W405.error(),
-        prepared.package.cargo.describe()
-    );
+    run_natively_changed(prepared, false);
     Ok(1)
 }
 
@@ -421,12 +419,18 @@ fn needs_run_built(native: bool, exit: &Exit, policy: &Policy, out_dir: &Path) -
 /// needs the native compile.
 fn native_granted_since(exe: &Path, prepared: &Prepared) -> Result<i32> {
     remove_with_hard_links(exe)?;
-    eprintln!(
-        "{} the build script of {} was compiled for the wasm sandbox, and `run-natively` is granted now; it did not run\nhelp: build again: cargo will compile it to run natively this time",
-        Code::W405.error(),
-        prepared.package.cargo.describe()
-    );
+    run_natively_changed(prepared, true);
     Ok(1)
+}
+
+/// Says [`Code::W405`]: the script did not run, and the next build compiles it anew.
+fn run_natively_changed(prepared: &Prepared, granted_now: bool) {
+    let text = wasm_build_diagnostics::script::RunNativelyChanged {
+        described: &prepared.package.cargo.describe(),
+        granted_now,
+    }
+    .render(Painter::new(audit::coloured_by_env()));
+    let _ = writeln!(std::io::stderr(), "{text}");
 }
 
 /// Removes `exe` and the other names cargo gave it (it hard-links the compiled script as
@@ -1043,10 +1047,8 @@ fn note_what_programs_cannot_do(package: &Package, policy: &Policy) {
     }
     let _ = writeln!(
         std::io::stderr(),
-        "note: the programs the build script of {} ran cannot execute what they built in its \
-         OUT_DIR (a configure script then says \"cannot run C compiled programs\"); if that \
-         is why it failed, grant `run-built = true` for it",
-        package.cargo.describe()
+        "{}",
+        wasm_build_diagnostics::script::programs_cannot_run_built(&package.cargo.describe())
     );
 }
 
@@ -1071,7 +1073,7 @@ fn report(
 
 /// The errors of the build script of `described` (`` `name vX` ``), each under its code,
 /// and how to grant what is pending (under `spec`, in `site`); empty without errors.
-/// [`InertLines`] throughout: errors quote what the script printed, ran and named, and
+/// [`wasm_build_contract::inert::InertLines`] throughout: errors quote what the script printed, ran and named, and
 /// the stand-in and the CLI both print this text as it is.
 pub fn failure_text(
     (described, colour): (&str, bool),
@@ -1079,23 +1081,14 @@ pub fn failure_text(
     errors: &[RunError],
     pending: &[Capability],
 ) -> String {
-    let mut text = String::new();
-    if errors.is_empty() {
-        return text;
+    let failures: Vec<Failure<'_>> = errors.iter().map(RunError::as_failure).collect();
+    let help = (!pending.is_empty()).then(|| grant_help(site, spec, pending, existing));
+    ScriptFailed {
+        described,
+        failures: &failures,
+        grant_help: help.as_deref(),
     }
-    // Inert but for the headings, which are the tool's own (and may be coloured).
-    for error in errors {
-        let sentence = format!("sandboxed build script of {described} {}\n", error.message);
-        text.push_str(&format!(
-            "{} {}",
-            error.shown_heading(colour),
-            InertLines(&sentence)
-        ));
-    }
-    if !pending.is_empty() {
-        text.push_str(&InertLines(&grant_help(site, spec, pending, existing)).to_string());
-    }
-    text
+    .render(Painter::new(colour))
 }
 
 #[cfg(test)]
