@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, bail};
 use wasm_build_contract::inert::{Inert, InertLines};
+use wasm_build_diagnostics::color::{ColorChoice as Choice, Stream};
 use wasm_build_display::{
     PermissionReport, TableStyle, render_card, render_html, render_markdown, render_table,
 };
-use wasm_build_diagnostics::color::{ColorChoice as Choice, Stream};
 use wasm_build_permissions_schema::Diagnostic;
 use wasm_build_policy::carry::{Drifted, drifted};
 use wasm_build_policy::pending::{audit_logs, last_runs};

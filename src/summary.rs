@@ -576,10 +576,10 @@ mod tests {
         record.read_grants = vec![format!("/usr/{hostile}")];
         record.default_env = vec![format!("CC{hostile}")];
         let text = render(&[record], &PolicyFile::default(), &output);
-        let uncoloured = [Tone::Good, Tone::Bad, Tone::Warning, Tone::Help]
+        let uncoloured = ["31", "32", "33", "36"]
             .iter()
             .fold(text.replace("\x1b[0m", ""), |text, tone| {
-                text.replace(&tone.style().render().to_string(), "")
+                text.replace(&format!("\x1b[1;{tone}m"), "")
             });
         assert!(
             !uncoloured.contains(['\x1b', '\x07', '\u{202e}']),
@@ -595,14 +595,7 @@ mod tests {
         ] {
             assert!(text.contains(&expected), "{expected}\n{text}");
         }
-        assert!(
-            text.contains(&format!(
-                "{}warning[W303]:{}",
-                Tone::Warning.style().render(),
-                Tone::Warning.style().render_reset()
-            )),
-            "{text:?}"
-        );
+        assert!(text.contains("\x1b[1;33mwarning[W303]:\x1b[0m"), "{text:?}");
     }
 
     #[test]

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use wasm_build_permissions_schema::{Capability, Code};
 use wasm_build_diagnostics::color::Painter;
 use wasm_build_diagnostics::script::Failure;
+use wasm_build_permissions_schema::{Capability, Code};
 
 use crate::vars::RUN_LOG_ENV;
 

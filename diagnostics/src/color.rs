@@ -177,8 +177,31 @@ impl fmt::Display for Painted<'_> {
         if !self.color {
             return f.write_str(self.text);
         }
-        let style = self.tone.style();
-        write!(f, "{}{}{}", style.render(), self.text, style.render_reset())
+        write!(f, "{}{}\x1b[0m", Sgr(self.tone.style()), self.text)
+    }
+}
+
+/// A style as one SGR sequence (`\x1b[1;31m`, as cargo's own terminal output and this
+/// tool's always wrote it) rather than anstyle's one sequence per attribute: the bytes
+/// of a coloured message stay what scripts and tests matching them expect.
+struct Sgr(Style);
+
+impl fmt::Display for Sgr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut params: Vec<u8> = Vec::new();
+        if self.0.get_effects().contains(Effects::BOLD) {
+            params.push(1);
+        }
+        if let Some(anstyle::Color::Ansi(color)) = self.0.get_fg_color() {
+            let index = color as u8;
+            params.push(if color.is_bright() {
+                90 + index - 8
+            } else {
+                30 + index
+            });
+        }
+        let params: Vec<String> = params.iter().map(u8::to_string).collect();
+        write!(f, "\x1b[{}m", params.join(";"))
     }
 }
 
@@ -207,13 +230,15 @@ mod tests {
     #[test]
     fn painting_is_cargo_s_style_and_nothing_without_colour() {
         assert_eq!(Painter::new(false).paint("error:", Tone::Bad), "error:");
+        let painted = |tone| Painter::new(true).paint("x", tone);
+        assert_eq!(painted(Tone::Bad), "\x1b[1;31mx\x1b[0m");
+        assert_eq!(painted(Tone::Good), "\x1b[1;32mx\x1b[0m");
+        assert_eq!(painted(Tone::Warning), "\x1b[1;33mx\x1b[0m");
+        assert_eq!(painted(Tone::Help), "\x1b[1;36mx\x1b[0m");
+        assert_eq!(painted(Tone::Emphasis), "\x1b[1mx\x1b[0m");
         assert_eq!(
-            Painter::new(true).paint("error:", Tone::Bad),
-            "\x1b[1m\x1b[31merror:\x1b[0m"
-        );
-        assert_eq!(
-            Painter::new(true).paint("Build-time code", Tone::Emphasis),
-            "\x1b[1mBuild-time code\x1b[0m"
+            Sgr(AnsiColor::BrightRed.on_default()).to_string(),
+            "\x1b[91m"
         );
     }
 }

@@ -124,9 +124,7 @@ mod tests {
         let hostile = "needs nothing\r\x1b[2K\x1b[1Agranted: everything\u{202e}";
         let shown = terminal(hostile);
         assert!(
-            !shown
-                .chars()
-                .any(crate::inert::is_invisible_control),
+            !shown.chars().any(crate::inert::is_invisible_control),
             "{shown}"
         );
         assert_eq!(

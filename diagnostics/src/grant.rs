@@ -75,8 +75,9 @@ mod tests {
         );
         help.table_exists = true;
         assert!(
-            help.render()
-                .contains("or, in the workspace's Cargo.toml, make these keys of the existing table read:\n"),
+            help.render().contains(
+                "or, in the workspace's Cargo.toml, make these keys of the existing table read:\n"
+            ),
             "{}",
             help.render()
         );

@@ -156,11 +156,7 @@ mod tests {
         .render(Painter::new(true));
         assert_eq!(
             text,
-            format!(
-                "{}error[W501]:{} sandboxed build script of `x v1` exited after printing \\u{{1b}}]0;t\\u{{7}}\n",
-                Tone::Bad.style().render(),
-                Tone::Bad.style().render_reset()
-            )
+            "\x1b[1;31merror[W501]:\x1b[0m sandboxed build script of `x v1` exited after printing \\u{1b}]0;t\\u{7}\n"
         );
     }
 }

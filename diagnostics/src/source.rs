@@ -78,7 +78,10 @@ impl SourceFile<'_> {
         let to = if to > from {
             to
         } else {
-            text[from..].chars().next().map_or(from, |ch| from + ch.len_utf8())
+            text[from..]
+                .chars()
+                .next()
+                .map_or(from, |ch| from + ch.len_utf8())
         };
         Located {
             line,

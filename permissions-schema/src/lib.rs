@@ -17,9 +17,6 @@ pub mod values;
 
 pub use capability::{Capability, CapabilityKey, GatedDirective, toml_string};
 // `crate::diagnostic` for the table parser.
-use wasm_build_diagnostics::source as diagnostic;
-pub use wasm_build_diagnostics::{Code, code, inert};
-pub use wasm_build_diagnostics::{Diagnostic, Rendered, SourceFile, did_you_mean};
 pub use grant_hint::{GrantSite, grant_help, grant_lines, package_spec};
 pub use limits::Limits;
 pub use net::{Host, HostPattern, HostsEntry, NetworkEntry, NetworkHost, NetworkRules, Refusal};
@@ -29,3 +26,6 @@ pub use tables::{
     Requests, SCHEMA_VERSION, SandboxTable, TableKind, parse_table,
 };
 pub use values::{ByteSize, CargoEnvName, EnvPattern, Program, TimeLimit, ValueError};
+use wasm_build_diagnostics::source as diagnostic;
+pub use wasm_build_diagnostics::{Code, code, inert};
+pub use wasm_build_diagnostics::{Diagnostic, Rendered, SourceFile, did_you_mean};

@@ -37,11 +37,11 @@ use anyhow::{Context as _, Result, anyhow};
 use wasm_build_cache::ArtifactCache;
 use wasm_build_contract::audit::{self, RunError, RunRecord};
 use wasm_build_contract::cargo::CargoPackage;
-use wasm_build_diagnostics::color::Painter;
-use wasm_build_diagnostics::compile::{MisansweredCfg, MisansweredCfgs, NeedsNative, Package};
 use wasm_build_contract::manifest::{Script, StandIn};
 use wasm_build_contract::vars::{AUDIT_LOG_ENV, INNER_WRAPPER_ENV};
 use wasm_build_contract::{Code, PolicyFile, Verdict};
+use wasm_build_diagnostics::color::Painter;
+use wasm_build_diagnostics::compile::{MisansweredCfg, MisansweredCfgs, NeedsNative, Package};
 use wasm_build_permissions_schema::{Capability, GrantSite, grant_help};
 use wasm_build_runtime::{ModuleCache, SandboxEngine};
 
@@ -667,7 +667,6 @@ fn install_stand_in(path: &Path) -> Result<()> {
     fs::rename(&temp, path)
         .with_context(|| format!("failed to put the sandbox stand-in at {}", path.display()))
 }
-
 
 #[cfg(test)]
 mod tests {
