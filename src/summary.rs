@@ -6,6 +6,7 @@ use std::io::Write;
 use wasm_build_contract::PolicyFile;
 use wasm_build_contract::audit::RunRecord;
 use wasm_build_contract::inert::Inert;
+use wasm_build_diagnostics::Diag as _;
 use wasm_build_diagnostics::color::{ColorChoice, Painter, Stream};
 use wasm_build_diagnostics::summary::{
     HiddenEnv, HiddenPaths, ProbeEnvDropped, SawWithoutGrant, Script, StoppedPrograms,

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use crate::code::Code;
 use crate::color::Painter;
+use crate::diag::Diag;
 use crate::inert::InertLines;
 use crate::script::error_heading;
 
@@ -63,9 +64,14 @@ impl NeedsNative<'_> {
             self.package.name, self.package.version, self.reason
         )
     }
+}
 
-    /// The text.
-    pub fn render(&self, painter: Painter) -> String {
+impl Diag for NeedsNative<'_> {
+    fn code(&self) -> Option<Code> {
+        Some(Code::W105)
+    }
+
+    fn render(&self, painter: Painter) -> String {
         let rest = format!(
             "{}{}\n",
             compiler_output(self.diagnostics),
@@ -107,9 +113,14 @@ impl FacadeGap<'_> {
             self.package.name, self.package.version, self.error, self.repository
         )
     }
+}
 
-    /// The text.
-    pub fn render(&self, painter: Painter) -> String {
+impl Diag for FacadeGap<'_> {
+    fn code(&self) -> Option<Code> {
+        Some(Code::W408)
+    }
+
+    fn render(&self, painter: Painter) -> String {
         let rest = format!(
             "{}note: no grant fixes this, and `approve` offers none; until cargo-wasm-build is fixed, the script\n      can only run natively: `run-natively = true` for `{}`, written by hand, keeps it confined\n      (no network, writes only OUT_DIR) but does not check the programs it starts against `exec`\n",
             compiler_output(self.diagnostics),
@@ -156,9 +167,14 @@ impl MisansweredCfgs<'_> {
             self.package.name, self.package.version
         )
     }
+}
 
-    /// The text.
-    pub fn render(&self, painter: Painter) -> String {
+impl Diag for MisansweredCfgs<'_> {
+    fn code(&self) -> Option<Code> {
+        Some(Code::W109)
+    }
+
+    fn render(&self, painter: Painter) -> String {
         let mut rest = String::new();
         for found in self.found {
             let sandbox = if found.host { "false" } else { "true" };

@@ -4,6 +4,7 @@
 
 use crate::code::Code;
 use crate::color::{Painter, Tone};
+use crate::diag::Diag;
 use crate::inert::InertLines;
 
 /// One reason a run failed: its kind (`None` in a record written before codes existed)
@@ -39,10 +40,14 @@ pub struct ScriptFailed<'a> {
     pub grant_help: Option<&'a str>,
 }
 
-impl ScriptFailed<'_> {
+impl Diag for ScriptFailed<'_> {
+    fn code(&self) -> Option<Code> {
+        self.failures.first().and_then(|failure| failure.code)
+    }
+
     /// The text; empty without errors. Inert but for the headings, which are the tool's
     /// own (and may be coloured): errors quote what the script printed, ran and named.
-    pub fn render(&self, painter: Painter) -> String {
+    fn render(&self, painter: Painter) -> String {
         let mut text = String::new();
         if self.failures.is_empty() {
             return text;
@@ -75,9 +80,13 @@ pub struct RunNativelyChanged<'a> {
     pub granted_now: bool,
 }
 
-impl RunNativelyChanged<'_> {
+impl Diag for RunNativelyChanged<'_> {
+    fn code(&self) -> Option<Code> {
+        Some(Code::W405)
+    }
+
     /// The error and its help, without a final line break.
-    pub fn render(&self, painter: Painter) -> String {
+    fn render(&self, painter: Painter) -> String {
         let (compiled, now, next) = if self.granted_now {
             (
                 "was compiled for the wasm sandbox, and",

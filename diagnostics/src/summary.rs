@@ -7,6 +7,7 @@ use std::fmt;
 
 use crate::code::Code;
 use crate::color::{Painter, Tone};
+use crate::diag::Diag;
 use crate::grant;
 use crate::inert::Inert;
 
@@ -35,9 +36,13 @@ pub struct StoppedPrograms<'a> {
     pub stopped: &'a [String],
 }
 
-impl StoppedPrograms<'_> {
+impl Diag for StoppedPrograms<'_> {
+    fn code(&self) -> Option<Code> {
+        Some(Code::W303)
+    }
+
     /// The warning and its help, each line ending in a line break.
-    pub fn render(&self, painter: Painter) -> String {
+    fn render(&self, painter: Painter) -> String {
         let mut text = format!(
             "{} a program the build script of {} ran may have been stopped by the sandbox; the \
              script may have carried on and built something else than `cargo build` would:\n",
@@ -69,9 +74,13 @@ pub struct ProbeEnvDropped<'a> {
     pub allow_table: &'a str,
 }
 
-impl ProbeEnvDropped<'_> {
+impl Diag for ProbeEnvDropped<'_> {
+    fn code(&self) -> Option<Code> {
+        Some(Code::W304)
+    }
+
     /// The warning and its help.
-    pub fn render(&self, painter: Painter) -> String {
+    fn render(&self, painter: Painter) -> String {
         let names: Vec<String> = self
             .names
             .iter()
@@ -109,9 +118,13 @@ pub struct HiddenEnv<'a> {
     pub grant_lines: &'a [String],
 }
 
-impl HiddenEnv<'_> {
+impl Diag for HiddenEnv<'_> {
+    fn code(&self) -> Option<Code> {
+        Some(Code::W301)
+    }
+
     /// The warning and its help.
-    pub fn render(&self, painter: Painter) -> String {
+    fn render(&self, painter: Painter) -> String {
         let names: Vec<String> = self
             .names
             .iter()
@@ -149,9 +162,15 @@ pub struct HiddenPaths<'a> {
 impl HiddenPaths<'_> {
     /// How many paths are named; the rest are counted.
     const SHOWN: usize = 6;
+}
+
+impl Diag for HiddenPaths<'_> {
+    fn code(&self) -> Option<Code> {
+        Some(Code::W302)
+    }
 
     /// The warning and, when a grant would help, its help.
-    pub fn render(&self, painter: Painter) -> String {
+    fn render(&self, painter: Painter) -> String {
         let mut shown: Vec<String> = self
             .paths
             .iter()
@@ -190,9 +209,13 @@ pub struct SawWithoutGrant<'a> {
     pub names: &'a [String],
 }
 
-impl SawWithoutGrant<'_> {
+impl Diag for SawWithoutGrant<'_> {
+    fn code(&self) -> Option<Code> {
+        None
+    }
+
     /// The note.
-    pub fn render(&self, painter: Painter) -> String {
+    fn render(&self, painter: Painter) -> String {
         format!(
             "{} the build script of {} saw {}: {}\n",
             painter.paint("note:", Tone::Help),

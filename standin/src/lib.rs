@@ -36,6 +36,7 @@ use wasm_build_contract::inert::{Inert, for_cargo_to_print};
 use wasm_build_contract::manifest::{Script, StandIn};
 use wasm_build_contract::policy::{EnvOrigin, Policy, PolicyFile, Verdict};
 use wasm_build_contract::vars::DISCOVERY_ENV;
+use wasm_build_diagnostics::Diag as _;
 use wasm_build_diagnostics::color::Painter;
 use wasm_build_diagnostics::script::{Failure, ScriptFailed};
 use wasm_build_runtime::broker::{ExecContext, toolchain_of};

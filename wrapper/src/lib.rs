@@ -40,6 +40,7 @@ use wasm_build_contract::cargo::CargoPackage;
 use wasm_build_contract::manifest::{Script, StandIn};
 use wasm_build_contract::vars::{AUDIT_LOG_ENV, INNER_WRAPPER_ENV};
 use wasm_build_contract::{Code, PolicyFile, Verdict};
+use wasm_build_diagnostics::Diag as _;
 use wasm_build_diagnostics::color::Painter;
 use wasm_build_diagnostics::compile::{MisansweredCfg, MisansweredCfgs, NeedsNative, Package};
 use wasm_build_permissions_schema::{Capability, GrantSite, grant_help};
