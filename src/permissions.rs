@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, bail};
 use wasm_build_contract::inert::{Inert, InertLines};
+use wasm_build_diagnostics::color::{ColorChoice as Choice, Stream};
 use wasm_build_display::report::{build_report, check_failures};
 use wasm_build_display::{
     PermissionReport, TableStyle, render_card, render_html, render_markdown, render_table,
@@ -35,7 +36,7 @@ pub enum Format {
 /// When to colour the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorChoice {
-    /// On a terminal, unless `NO_COLOR` is set or `CARGO_TERM_COLOR=never`.
+    /// As `CARGO_TERM_COLOR` says, else on a terminal unless `NO_COLOR` is set
     Auto,
     /// Always.
     Always,
@@ -124,16 +125,21 @@ impl PermissionsArgs {
         args
     }
 
-    fn color(&self, to_terminal: bool) -> bool {
-        match self.color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                to_terminal
-                    && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
-                    && std::env::var("CARGO_TERM_COLOR").map_or(true, |value| value != "never")
-            }
-        }
+    /// Whether to colour the table, decided as every message of the tool is: the flag,
+    /// else `CARGO_TERM_COLOR` (`always` too, which this once ignored), else whether the
+    /// output is a terminal.
+    fn color(&self) -> bool {
+        let flag = match self.color {
+            ColorChoice::Auto => Choice::Auto,
+            ColorChoice::Always => Choice::Always,
+            ColorChoice::Never => Choice::Never,
+        };
+        let stream = if self.output.is_some() {
+            Stream::File
+        } else {
+            Stream::Stdout
+        };
+        Choice::from_flag_or_env(Some(flag)).colors(stream)
     }
 }
 
@@ -207,16 +213,11 @@ pub fn run(args: &PermissionsArgs) -> Result<i32> {
         return check(&report, (&failures, &drifts, &extra), &table_problems);
     }
     for problem in &table_problems {
-        writeln!(
-            std::io::stderr(),
-            "{} {}\n",
-            problem.code.warning(),
-            InertLines(&problem.body())
-        )?;
+        writeln!(std::io::stderr(), "{}\n", problem.as_warning())?;
     }
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let style = TableStyle {
-        color: args.color(to_terminal),
+        color: args.color(),
         width: if to_terminal {
             crate::terminal::width(libc::STDOUT_FILENO)
         } else {

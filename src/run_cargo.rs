@@ -566,15 +566,7 @@ fn effective_target_dir(args: &[String], configured: &Path) -> Result<PathBuf> {
 
 /// `path` as one shell word: quoted when it holds anything but plain path characters.
 fn shell_word(path: &Path) -> String {
-    let text = path.display().to_string();
-    let plain = text
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@%".contains(c));
-    if plain {
-        text
-    } else {
-        format!("'{}'", text.replace('\'', "'\\''"))
-    }
+    wasm_build_diagnostics::shell::quote(&path.display().to_string()).into_owned()
 }
 
 /// In strict mode, the refusal to build while anything is unreviewed: the status to
@@ -736,7 +728,7 @@ mod tests {
             approve_args(&args("--target-dir=t -- --target-dir x"), default, default).unwrap(),
             format!(" --target-dir {}", cwd.join("t").display())
         );
-        assert_eq!(shell_word(Path::new("/a b/it's")), "'/a b/it'\\''s'");
+        assert_eq!(shell_word(Path::new("/a b/it's")), "\"/a b/it's\"");
     }
 
     #[test]

@@ -1,13 +1,21 @@
 //! What the CLI prints after cargo: which build scripts ran in the sandbox.
 
 use std::ffi::OsString;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
+use wasm_build_contract::PolicyFile;
 use wasm_build_contract::audit::RunRecord;
 use wasm_build_contract::inert::Inert;
-use wasm_build_contract::{Code, PolicyFile};
+use wasm_build_diagnostics::Diag as _;
+use wasm_build_diagnostics::color::{ColorChoice, Painter, Stream};
+use wasm_build_diagnostics::summary::{
+    HiddenEnv, HiddenPaths, ProbeEnvDropped, SawWithoutGrant, Script, StoppedPrograms,
+};
 use wasm_build_permissions_schema::Capability;
 use wasm_build_policy::env::env_capability;
+
+/// The colour of a status word.
+pub use wasm_build_diagnostics::Tone;
 
 /// How chatty and colourful the summary is, following the flags given to cargo.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,8 +26,9 @@ pub struct Output {
 }
 
 impl Output {
-    /// Reads `-q`, `-v` and `--color` from cargo's arguments (up to a `--`), and
-    /// `CARGO_TERM_COLOR`/`NO_COLOR` from the environment, as cargo does.
+    /// Reads `-q`, `-v` and `--color` from cargo's arguments (up to a `--`), and the
+    /// colour the way cargo decides it (`CARGO_TERM_COLOR`, then `NO_COLOR`, `CLICOLOR`
+    /// and whether stderr is a terminal: [`ColorChoice`]).
     pub fn from_args(args: &[OsString]) -> Self {
         let args: Vec<&str> = args
             .iter()
@@ -35,22 +44,11 @@ impl Output {
                     .flatten()
             })
         });
-        let choice = flag_color
-            .map(str::to_string)
-            .or_else(|| std::env::var("CARGO_TERM_COLOR").ok())
-            .unwrap_or_else(|| "auto".into());
-        let color = match choice.as_str() {
-            "always" => true,
-            "never" => false,
-            _ => {
-                std::io::stderr().is_terminal()
-                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-            }
-        };
+        let choice = ColorChoice::from_flag_or_env(flag_color.and_then(ColorChoice::parse));
         Output {
             quiet,
             verbose,
-            color,
+            color: choice.colors(Stream::Stderr),
         }
     }
 }
@@ -58,19 +56,6 @@ impl Output {
 /// Whether `arg` is cargo's `--verbose`, `-v`, `-vv`, ...
 pub fn is_verbose_flag(arg: &str) -> bool {
     arg == "--verbose" || (arg.starts_with("-v") && arg[1..].chars().all(|c| c == 'v'))
-}
-
-/// The colour of a status word.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tone {
-    /// Green: things went well.
-    Good,
-    /// Red: something failed.
-    Bad,
-    /// Yellow: worth a look.
-    Warning,
-    /// Cyan: what to do next.
-    Help,
 }
 
 impl Output {
@@ -90,18 +75,14 @@ impl Output {
         self.quiet
     }
 
+    /// The painter of everything said on stderr.
+    pub fn painter(&self) -> Painter {
+        Painter::new(self.color)
+    }
+
     /// `word` in bold `tone` when colour is on.
     pub fn paint(&self, word: &str, tone: Tone) -> String {
-        if !self.color {
-            return word.to_string();
-        }
-        let code = match tone {
-            Tone::Good => "32",
-            Tone::Bad => "31",
-            Tone::Warning => "33",
-            Tone::Help => "36",
-        };
-        format!("\x1b[1;{code}m{word}\x1b[0m")
+        self.painter().paint(word, tone)
     }
 }
 
@@ -129,60 +110,44 @@ pub fn print(records: &[RunRecord], policy: &PolicyFile, output: &Output) {
 /// A warning per build script whose programs failed the way programs the jail stopped
 /// fail: the script may have taken the failure for a missing feature and carried on.
 fn stopped_notes(records: &[RunRecord], output: &Output) -> String {
-    let mut text = String::new();
-    for record in records.iter().filter(|record| !record.stopped.is_empty()) {
-        text.push_str(&format!(
-            "{} a program the build script of {} ran may have been stopped by the sandbox; the \
-             script may have carried on and built something else than `cargo build` would:\n",
-            output.paint(&Code::W303.warning(), Tone::Warning),
-            label(record),
-        ));
-        for stopped in &record.stopped {
-            text.push_str(&format!("    {}\n", Inert(stopped)));
-        }
-        text.push_str(&format!(
-            "{} programs may read the system, their own installation, the package and what \
-             is granted; grant what it needs (`read = [...]`, `network = [...]`) or see \
-             `cargo wasm-build doctor`\n",
-            output.paint("help:", Tone::Help),
-        ));
-    }
-    text
+    records
+        .iter()
+        .filter(|record| !record.stopped.is_empty())
+        .map(|record| {
+            StoppedPrograms {
+                script: script(record),
+                stopped: &record.stopped,
+            }
+            .render(output.painter())
+        })
+        .collect()
 }
 
 /// A warning per build script whose rustc probes ran without variables it set for them
 /// that rustc or its linker read (a probe's environment is the consumer's), with the
 /// grant that runs rustc as an ordinary program with the script's environment.
 fn probe_env_notes(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> String {
-    let mut text = String::new();
-    for record in records
+    records
         .iter()
         .filter(|record| !record.probe_env_dropped.is_empty())
-    {
-        let names: Vec<String> = record
-            .probe_env_dropped
-            .iter()
-            .map(|name| format!("`{}`", name.escape_debug()))
-            .collect();
-        let table = policy.grant_site.allow_table(
-            &policy
-                .policy_for(&record.manifest_dir)
-                .grant_spec(&record.package, &record.version),
-        );
-        text.push_str(&format!(
-            "{} the build script of {} set {} for a rustc probe, which ran with your \
-             environment instead: the probe may have answered otherwise than with `cargo build`\n",
-            output.paint(&Code::W304.warning(), Tone::Warning),
-            label(record),
-            names.join(", "),
-        ));
-        text.push_str(&format!(
-            "{} to run rustc as an ordinary program (confined) with the script's environment, \
-             add to {table}\n          exec = [\"$RUSTC\"]\n",
-            output.paint("help:", Tone::Help),
-        ));
-    }
-    text
+        .map(|record| {
+            ProbeEnvDropped {
+                script: script(record),
+                names: &record.probe_env_dropped,
+                allow_table: &allow_table(policy, record),
+            }
+            .render(output.painter())
+        })
+        .collect()
+}
+
+/// The table that grants `record`'s script.
+fn allow_table(policy: &PolicyFile, record: &RunRecord) -> String {
+    policy.grant_site.allow_table(
+        &policy
+            .policy_for(&record.manifest_dir)
+            .grant_spec(&record.package, &record.version),
+    )
 }
 
 /// A warning per build script that looked up variables set in the user's environment
@@ -200,31 +165,16 @@ fn environment_notes(records: &[RunRecord], policy: &PolicyFile, output: &Output
         if hidden.is_empty() {
             continue;
         }
-        let names: Vec<String> = hidden
-            .iter()
-            .map(|name| format!("`{}`", Inert(name)))
-            .collect();
         let grants: Vec<_> = hidden.iter().map(|name| env_capability(name)).collect();
-        let table = policy.grant_site.allow_table(
-            &policy
-                .policy_for(&record.manifest_dir)
-                .grant_spec(&record.package, &record.version),
+        text.push_str(
+            &HiddenEnv {
+                script: script(record),
+                names: &hidden,
+                allow_table: &allow_table(policy, record),
+                grant_lines: &wasm_build_permissions_schema::grant_lines(&grants),
+            }
+            .render(output.painter()),
         );
-        text.push_str(&format!(
-            "{} the build script of {} looked up {}, set in your environment but hidden from \
-             it: it may have built something else than `cargo build` would\n",
-            output.paint(&Code::W301.warning(), Tone::Warning),
-            label(record),
-            names.join(", "),
-        ));
-        text.push_str(&format!(
-            "{} if it should see {}, add to {table}\n",
-            output.paint("help:", Tone::Help),
-            if names.len() == 1 { "it" } else { "them" },
-        ));
-        for line in wasm_build_permissions_schema::grant_lines(&grants) {
-            text.push_str(&format!("          {line}\n"));
-        }
     }
     if !(policy.strict || output.verbose) {
         return text;
@@ -240,13 +190,14 @@ fn environment_notes(records: &[RunRecord], policy: &PolicyFile, output: &Output
             if names.is_empty() {
                 continue;
             }
-            text.push_str(&format!(
-                "{} the build script of {} saw {}: {}\n",
-                output.paint("note:", Tone::Help),
-                label(record),
-                origin,
-                Inert(&names.join(", "))
-            ));
+            text.push_str(
+                &SawWithoutGrant {
+                    script: script(record),
+                    origin,
+                    names,
+                }
+                .render(output.painter()),
+            );
         }
     }
     text
@@ -256,7 +207,6 @@ fn environment_notes(records: &[RunRecord], policy: &PolicyFile, output: &Output
 /// from it (a search for a host library, an SDK, a header), naming them and the `read`
 /// grant that would show them (`RunRecord::read_grants`).
 fn path_notes(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> String {
-    const SHOWN: usize = 6;
     let mut text = String::new();
     // In strict mode they are errors already.
     let said = |record: &RunRecord| {
@@ -269,50 +219,37 @@ fn path_notes(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> St
         .iter()
         .filter(|record| !record.hidden_paths.is_empty() && !said(record))
     {
-        let paths = &record.hidden_paths;
-        let mut shown: Vec<String> = paths
-            .iter()
-            .take(SHOWN)
-            .map(|path| format!("`{}`", Inert(path)))
-            .collect();
-        if paths.len() > SHOWN {
-            shown.push(format!("and {} more", paths.len() - SHOWN));
-        }
-        text.push_str(&format!(
-            "{} the build script of {} looked for {}, which exist here but are hidden from \
-             it: it may have built something else than `cargo build` would\n",
-            output.paint(&Code::W302.warning(), Tone::Warning),
-            label(record),
-            shown.join(", "),
-        ));
         let grants: Vec<Capability> = record
             .read_grants
             .iter()
             .cloned()
             .map(Capability::Read)
             .collect();
-        if grants.is_empty() {
-            continue;
-        }
-        let table = policy.grant_site.allow_table(
-            &policy
-                .policy_for(&record.manifest_dir)
-                .grant_spec(&record.package, &record.version),
+        let table = allow_table(policy, record);
+        let lines = wasm_build_permissions_schema::grant_lines(&grants);
+        text.push_str(
+            &HiddenPaths {
+                script: script(record),
+                paths: &record.hidden_paths,
+                grant: (!grants.is_empty()).then_some((table.as_str(), lines.as_slice())),
+            }
+            .render(output.painter()),
         );
-        text.push_str(&format!(
-            "{} if it should read them, add to {table}\n",
-            output.paint("help:", Tone::Help),
-        ));
-        for line in wasm_build_permissions_schema::grant_lines(&grants) {
-            text.push_str(&format!("          {line}\n"));
-        }
     }
     text
 }
 
+/// The script of `record`, as messages name it.
+fn script(record: &RunRecord) -> Script<'_> {
+    Script {
+        package: &record.package,
+        version: &record.version,
+    }
+}
+
 /// `name vX.Y.Z`.
 fn label(record: &RunRecord) -> String {
-    format!("{} v{}", Inert(&record.package), Inert(&record.version))
+    script(record).to_string()
 }
 
 fn render(records: &[RunRecord], policy: &PolicyFile, output: &Output) -> String {

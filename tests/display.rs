@@ -291,6 +291,38 @@ fn drift_shows_in_the_row() {
 /// Piped, no cell is cut; on a terminal (a real pseudo-terminal, its size set with
 /// `stty`), rows fit its width, wrapping long cells without losing a character, and a
 /// wide terminal has every row on one line.
+/// `CARGO_TERM_COLOR` decides the table's colour as it decides the build's messages':
+/// `always` colours it even into a pipe (it was once read only to turn colour off), a
+/// `--color` flag wins over it, and `never` keeps it plain.
+#[test]
+fn the_table_is_coloured_as_cargo_term_color_says() {
+    let project = fixture();
+    let run = |color: &str, extra: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cargo-wasm-build"));
+        command
+            .args(["wasm-build", "permissions"])
+            .args(extra)
+            .args(APP);
+        project.prepare(&mut command);
+        command
+            .env("CARGO_TERM_COLOR", color)
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE");
+        let output = command.output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let heading = "\x1b[1mBuild-time code\x1b[0m";
+    let always = run("always", &[]);
+    assert!(always.contains(heading), "{always:?}");
+    let never = run("never", &[]);
+    assert!(!never.contains('\x1b'), "{never:?}");
+    let flag = run("always", &["--color", "never"]);
+    assert!(!flag.contains('\x1b'), "the flag wins: {flag:?}");
+    let auto_flag = run("always", &["--color", "auto"]);
+    assert!(auto_flag.contains(heading), "auto defers: {auto_flag:?}");
+}
+
 #[test]
 fn the_table_fits_the_terminal_and_never_cuts() {
     let project = fixture();

@@ -188,6 +188,22 @@ fn a_build_scripts_cfgs_describe_the_host_not_wasm() {
 /// is built differently.
 #[test]
 fn a_build_script_whose_attributes_the_sandbox_cannot_answer_is_refused() {
+    let project = width_asker();
+    project
+        .wasm_build(&[])
+        .failure()
+        .stderr_has("error[W109]: the build script of `width-asker v0.1.0` tests `cfg`s that the wasm sandbox cannot answer as the host would")
+        .stderr_has("build.rs:2: #[cfg(target_pointer_width = \"64\")]")
+        .stderr_has("`target_pointer_width = \"64\"` is true on this host but false in the sandbox (it describes the code compiled for wasm, not the host)")
+        .stderr_has("build.rs:10: #[cfg(target_os = \"wasi\")]")
+        .stderr_has("`target_os = \"wasi\"` is false on this host but true in the sandbox (wasm's own value stays set beside the host's)")
+        .stderr_has("run-natively = true")
+        .stderr_lacks("build.rs:9");
+}
+
+/// A build script whose `#[cfg]` attributes ask about wasm's own values and the generated
+/// code (W109).
+fn width_asker() -> Project {
     let project = Project::new();
     project
         .file("Cargo.toml", &manifest("width-asker", ""))
@@ -210,15 +226,18 @@ fn main() {
         )
         .file("src/lib.rs", "");
     project
-        .wasm_build(&[])
+}
+
+/// The wrapper's refusal is coloured as the stand-in's errors are when the build is
+/// (`--color always`); it was once always plain.
+#[test]
+fn a_refused_build_script_is_coloured_when_the_build_is() {
+    width_asker()
+        .wasm_build(&["--color", "always"])
         .failure()
-        .stderr_has("error[W109]: the build script of `width-asker v0.1.0` tests `cfg`s that the wasm sandbox cannot answer as the host would")
-        .stderr_has("build.rs:2: #[cfg(target_pointer_width = \"64\")]")
-        .stderr_has("`target_pointer_width = \"64\"` is true on this host but false in the sandbox (it describes the code compiled for wasm, not the host)")
-        .stderr_has("build.rs:10: #[cfg(target_os = \"wasi\")]")
-        .stderr_has("`target_os = \"wasi\"` is false on this host but true in the sandbox (wasm's own value stays set beside the host's)")
-        .stderr_has("run-natively = true")
-        .stderr_lacks("build.rs:9");
+        .stderr_has(
+            "\x1b[1;31merror[W109]:\x1b[0m the build script of `width-asker v0.1.0` tests `cfg`s",
+        );
 }
 
 /// A build-dependency whose wasm code path answers "not implemented" (as an archive

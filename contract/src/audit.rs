@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use wasm_build_diagnostics::color::Painter;
+use wasm_build_diagnostics::script::Failure;
 use wasm_build_permissions_schema::{Capability, Code};
 
 use crate::cargo::CargoPackage;
@@ -254,15 +256,19 @@ impl RunError {
 
     /// The heading it is shown under: `error[W101]:`, or `error:` without a code.
     pub fn heading(&self) -> String {
-        self.code.map_or_else(|| "error:".to_string(), Code::error)
+        self.as_failure().heading()
     }
 
     /// [`RunError::heading`], in cargo's bold red when the output is coloured.
     pub fn shown_heading(&self, colour: bool) -> String {
-        if colour {
-            format!("\x1b[1;31m{}\x1b[0m", self.heading())
-        } else {
-            self.heading()
+        wasm_build_diagnostics::script::error_heading(&self.heading(), Painter::new(colour))
+    }
+
+    /// The error as the diagnostics crate says it.
+    pub fn as_failure(&self) -> Failure<'_> {
+        Failure {
+            code: self.code,
+            message: &self.message,
         }
     }
 }

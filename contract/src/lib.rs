@@ -22,11 +22,9 @@ pub mod vars;
 
 pub use error::ContractError;
 pub use policy::{Policy, PolicyFile, Verdict};
-/// The stable codes of the diagnostics users see (defined with the sandbox tables'
-/// diagnostics, the lowest crate every process links; documented in
-/// `docs/diagnostics.md`).
-pub use wasm_build_permissions_schema::code;
-/// How crate-written text is shown in the tool's messages (defined with the codes, in the
-/// lowest crate every process links).
-pub use wasm_build_permissions_schema::inert;
-pub use wasm_build_permissions_schema::{Code, Rendered};
+/// The stable codes of the diagnostics users see (defined in `wasm_build_diagnostics`,
+/// the lowest crate every process links; documented in `docs/diagnostics.md`).
+pub use wasm_build_diagnostics::code;
+/// How crate-written text is shown in the tool's messages (`wasm_build_diagnostics`).
+pub use wasm_build_diagnostics::inert;
+pub use wasm_build_diagnostics::{Code, Rendered};

@@ -5,7 +5,7 @@
 //! Markdown page, a self-contained HTML page, or JSON (its serde form, the contract for
 //! other tools, with a JSON Schema from [`report_schema`]).
 
-pub mod escape;
+pub use wasm_build_diagnostics::escape;
 mod html;
 mod markdown;
 pub mod report;

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use wasm_build_contract::audit::NetworkVerdict;
+use wasm_build_diagnostics::color::{Painter, Tone};
 
 use super::{
     CardStatus, Dependent, PackageCard, PermissionReport, dangerous_part, escape, plural,
@@ -22,33 +23,27 @@ pub struct TableStyle {
 
 impl TableStyle {
     fn paint(self, text: &str, status: CardStatus) -> String {
-        if !self.color {
-            return text.to_string();
-        }
-        let code = match status {
-            CardStatus::NeedsReview => "1;31",
-            CardStatus::Native | CardStatus::ProcMacro => "1;33",
-            CardStatus::Granted => "1;36",
-            CardStatus::Sandboxed | CardStatus::NoBuildTimeCode => "1;32",
+        let tone = match status {
+            CardStatus::NeedsReview => Tone::Bad,
+            CardStatus::Native | CardStatus::ProcMacro => Tone::Warning,
+            CardStatus::Granted => Tone::Help,
+            CardStatus::Sandboxed | CardStatus::NoBuildTimeCode => Tone::Good,
         };
-        format!("\x1b[{code}m{text}\x1b[0m")
+        self.painter().paint(text, tone)
+    }
+
+    /// The palette every message of the tool paints with.
+    fn painter(self) -> Painter {
+        Painter::new(self.color)
     }
 
     /// Red, for what widens the sandbox past the usual.
     fn danger(self, text: &str) -> String {
-        if self.color {
-            format!("\x1b[1;31m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
+        self.painter().paint(text, Tone::Bad)
     }
 
     fn bold(self, text: &str) -> String {
-        if self.color {
-            format!("\x1b[1m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
+        self.painter().paint(text, Tone::Emphasis)
     }
 }
 

@@ -1,4 +1,6 @@
-//! The text that tells a user how to grant what was denied.
+//! What a hint that grants what was denied holds: where the consumer's grants live
+//! ([`GrantSite`]) and the TOML lines that grant a set of capabilities. The text around
+//! them is said by `wasm_build_diagnostics::grant`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -119,17 +121,11 @@ pub fn grant_help(
         .iter()
         .map(|capability| site.rules.grant_key(capability.clone()))
         .collect();
+    let command = site.approve_command(Some(spec));
+    let manifest = site.manifest_label();
+    let table = site.allow_table(spec);
     let Some(existing) = existing else {
-        let mut help = format!(
-            "help: to allow it, run `{}`\n      or add to {}:\n          {}\n",
-            site.approve_command(Some(spec)),
-            site.manifest_label(),
-            site.allow_table(spec)
-        );
-        for line in grant_lines(&keyed) {
-            help.push_str(&format!("          {line}\n"));
-        }
-        return help;
+        return help_text(&command, &manifest, &table, &grant_lines(&keyed), false);
     };
     // The table is there already: a second header would break the file, so the hint
     // shows the keys that change as they must read, merged with what they hold.
@@ -140,16 +136,25 @@ pub fn grant_help(
         .chain(&keyed)
         .cloned()
         .collect();
-    let mut help = format!(
-        "help: to allow it, run `{}`\n      or, in {}, make these keys of the existing table read:\n          {}\n",
-        site.approve_command(Some(spec)),
-        site.manifest_label(),
-        site.allow_table(spec)
-    );
-    for line in grant_lines(&merged) {
-        help.push_str(&format!("          {line}\n"));
+    help_text(&command, &manifest, &table, &grant_lines(&merged), true)
+}
+
+/// The block, said by the diagnostics crate.
+fn help_text(
+    approve_command: &str,
+    manifest: &str,
+    allow_table: &str,
+    lines: &[String],
+    table_exists: bool,
+) -> String {
+    wasm_build_diagnostics::grant::GrantHelp {
+        approve_command,
+        manifest,
+        allow_table,
+        lines,
+        table_exists,
     }
-    help
+    .render()
 }
 
 #[cfg(test)]

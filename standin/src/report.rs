@@ -7,8 +7,11 @@ use std::path::Path;
 use anyhow::Result;
 use wasm_build_contract::Code;
 use wasm_build_contract::audit::{self, RunError};
-use wasm_build_contract::inert::{Inert, InertLines};
+use wasm_build_contract::inert::Inert;
 use wasm_build_contract::policy::Policy;
+use wasm_build_diagnostics::Diag as _;
+use wasm_build_diagnostics::color::Painter;
+use wasm_build_diagnostics::script::{Failure, ScriptFailed};
 use wasm_build_exec::outcome::Exit;
 use wasm_build_permissions_schema::{Capability, GrantSite, grant_help};
 
@@ -22,11 +25,7 @@ use crate::remove::remove_with_hard_links;
 /// audit record: nothing ran, and nothing awaits review.
 pub(crate) fn native_no_longer_granted(exe: &Path, prepared: &Prepared) -> Result<i32> {
     remove_with_hard_links(exe)?;
-    eprintln!(
-        "{} the build script of {} was compiled to run natively, but `run-natively` is no longer granted; it did not run\nhelp: build again: cargo will compile it for the wasm sandbox this time",
-        Code::W405.error(),
-        prepared.package.cargo.describe()
-    );
+    run_natively_changed(prepared, false);
     Ok(1)
 }
 
@@ -37,12 +36,18 @@ pub(crate) fn native_no_longer_granted(exe: &Path, prepared: &Prepared) -> Resul
 /// needs the native compile.
 pub(crate) fn native_granted_since(exe: &Path, prepared: &Prepared) -> Result<i32> {
     remove_with_hard_links(exe)?;
-    eprintln!(
-        "{} the build script of {} was compiled for the wasm sandbox, and `run-natively` is granted now; it did not run\nhelp: build again: cargo will compile it to run natively this time",
-        Code::W405.error(),
-        prepared.package.cargo.describe()
-    );
+    run_natively_changed(prepared, true);
     Ok(1)
+}
+
+/// Says [`Code::W405`]: the script did not run, and the next build compiles it anew.
+fn run_natively_changed(prepared: &Prepared, granted_now: bool) {
+    let text = wasm_build_diagnostics::script::RunNativelyChanged {
+        described: &prepared.package.cargo.describe(),
+        granted_now,
+    }
+    .render(Painter::new(audit::coloured_by_env()));
+    let _ = writeln!(std::io::stderr(), "{text}");
 }
 
 /// The kind and a sentence for an unsuccessful ending: a failure ([`Code::W501`]) or a
@@ -190,10 +195,8 @@ pub(crate) fn note_what_programs_cannot_do(package: &Package, policy: &Policy) {
     }
     let _ = writeln!(
         std::io::stderr(),
-        "note: the programs the build script of {} ran cannot execute what they built in its \
-         OUT_DIR (a configure script then says \"cannot run C compiled programs\"); if that \
-         is why it failed, grant `run-built = true` for it",
-        package.cargo.describe()
+        "{}",
+        wasm_build_diagnostics::script::programs_cannot_run_built(&package.cargo.describe())
     );
 }
 
@@ -218,7 +221,7 @@ pub(crate) fn report(
 
 /// The errors of the build script of `described` (`` `name vX` ``), each under its code,
 /// and how to grant what is pending (under `spec`, in `site`); empty without errors.
-/// [`InertLines`] throughout: errors quote what the script printed, ran and named, and
+/// [`wasm_build_contract::inert::InertLines`] throughout: errors quote what the script printed, ran and named, and
 /// the stand-in and the CLI both print this text as it is.
 pub fn failure_text(
     (described, colour): (&str, bool),
@@ -226,23 +229,14 @@ pub fn failure_text(
     errors: &[RunError],
     pending: &[Capability],
 ) -> String {
-    let mut text = String::new();
-    if errors.is_empty() {
-        return text;
+    let failures: Vec<Failure<'_>> = errors.iter().map(RunError::as_failure).collect();
+    let help = (!pending.is_empty()).then(|| grant_help(site, spec, pending, existing));
+    ScriptFailed {
+        described,
+        failures: &failures,
+        grant_help: help.as_deref(),
     }
-    // Inert but for the headings, which are the tool's own (and may be coloured).
-    for error in errors {
-        let sentence = format!("sandboxed build script of {described} {}\n", error.message);
-        text.push_str(&format!(
-            "{} {}",
-            error.shown_heading(colour),
-            InertLines(&sentence)
-        ));
-    }
-    if !pending.is_empty() {
-        text.push_str(&InertLines(&grant_help(site, spec, pending, existing)).to_string());
-    }
-    text
+    .render(Painter::new(colour))
 }
 
 #[cfg(test)]

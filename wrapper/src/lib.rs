@@ -39,10 +39,12 @@ use anyhow::{Context as _, Result, anyhow};
 use wasm_build_cache::ArtifactCache;
 use wasm_build_contract::audit::{self, RunError, RunRecord};
 use wasm_build_contract::cargo::CargoPackage;
-use wasm_build_contract::inert::InertLines;
 use wasm_build_contract::manifest::{Script, StandIn};
 use wasm_build_contract::vars::{AUDIT_LOG_ENV, INNER_WRAPPER_ENV};
 use wasm_build_contract::{Code, PolicyFile};
+use wasm_build_diagnostics::Diag as _;
+use wasm_build_diagnostics::color::Painter;
+use wasm_build_diagnostics::compile::{MisansweredCfg, MisansweredCfgs, NeedsNative, Package};
 use wasm_build_permissions_schema::{Capability, GrantSite, grant_help};
 use wasm_build_policy::run_natively::runs_natively;
 use wasm_build_runtime::{ModuleCache, SandboxEngine};
@@ -477,17 +479,14 @@ fn cannot_compile_for_wasm(
 /// running natively is pending review (so `approve` can offer it, by name), and fail.
 fn needs_native(unbuilt: &Unbuilt, package: &PackageEnv, audit_log: &Path) -> Result<i32> {
     let capability = Capability::RunNatively;
-    let message = format!(
-        "the build script of `{} v{}` cannot run in the wasm sandbox: {}",
-        package.cargo.name, package.cargo.version, unbuilt.reason
-    );
-    let mut text = format!("{} {message}\n", Code::W105.error());
-    if let Some(diagnostics) = &unbuilt.diagnostics {
-        text.push_str(diagnostics);
-        text.push('\n');
-    }
-    text.push_str(&run_natively_help(package));
-    text.push('\n');
+    let help = run_natively_help(package);
+    let diagnostic = NeedsNative {
+        package: package_of(package),
+        reason: &unbuilt.reason,
+        diagnostics: unbuilt.diagnostics.as_deref(),
+        run_natively_help: &help,
+    };
+    let (text, message) = (diagnostic.render(painter()), diagnostic.message());
     report(
         &text,
         package,
@@ -508,33 +507,25 @@ fn facade_gap(
     package: &PackageEnv,
     audit_log: &Path,
 ) -> Result<i32> {
-    let what = match &gap.item {
-        Some(item) => format!("`{item}`, which {} uses", unbuilt.culprit),
-        None => format!("what {} uses", unbuilt.culprit),
+    let spec = package
+        .policy
+        .grant_spec(&package.cargo.name, &package.cargo.version);
+    let diagnostic = wasm_build_diagnostics::compile::FacadeGap {
+        package: package_of(package),
+        culprit: &unbuilt.culprit,
+        item: gap.item.as_deref(),
+        error: &gap.error,
+        repository: env!("CARGO_PKG_REPOSITORY"),
+        diagnostics: unbuilt.diagnostics.as_deref(),
+        spec: &spec,
     };
-    let message = format!(
-        "the build script of `{} v{}` cannot be compiled for the sandbox: the sandbox's std facade differs from std in {what} ({}); this is a bug of cargo-wasm-build, not of the crate: please report it at {}/issues",
-        package.cargo.name,
-        package.cargo.version,
-        gap.error,
-        env!("CARGO_PKG_REPOSITORY")
-    );
-    let mut text = format!("{} {message}\n", Code::W408.error());
-    if let Some(diagnostics) = &unbuilt.diagnostics {
-        text.push_str(diagnostics);
-        text.push('\n');
-    }
-    text.push_str(&format!(
-        "note: no grant fixes this, and `approve` offers none; until cargo-wasm-build is fixed, the script\n      can only run natively: `run-natively = true` for `{}`, written by hand, keeps it confined\n      (no network, writes only OUT_DIR) but does not check the programs it starts against `exec`\n",
-        package
-            .policy
-            .grant_spec(&package.cargo.name, &package.cargo.version)
-    ));
+    let (text, message) = (diagnostic.render(painter()), diagnostic.message());
     report(&text, package, audit_log, Code::W408, message, Vec::new());
     Ok(1)
 }
 
-/// Shows `text` (inert: it quotes the crates' code) and records the failed compile.
+/// Shows `text` (rendered inert by the diagnostics crate: it quotes the crates' code) and
+/// records the failed compile.
 fn report(
     text: &str,
     package: &PackageEnv,
@@ -543,7 +534,7 @@ fn report(
     message: String,
     pending: Vec<Capability>,
 ) {
-    let _ = std::io::stderr().write_all(InertLines(text).to_string().as_bytes());
+    let _ = std::io::stderr().write_all(text.as_bytes());
     audit::append(
         audit_log,
         &RunRecord::finished(
@@ -581,29 +572,30 @@ fn refuse_misanswered_cfgs(
     audit_log: &Path,
 ) -> i32 {
     let capability = Capability::RunNatively;
-    let message = format!(
-        "the build script of `{} v{}` tests `cfg`s that the wasm sandbox cannot answer as the host would",
-        package.cargo.name, package.cargo.version
-    );
-    let mut text = format!("{} {message}\n", Code::W109.error());
-    for found in misanswered {
-        let sandbox = if found.host { "false" } else { "true" };
-        text.push_str(&format!(
-            "  --> {}:{}: #[cfg({})]\n      `{}` is {} on this host but {sandbox} in the sandbox{}\n",
-            found.at.file.display(),
-            found.at.line,
-            found.at.predicate,
-            found.cfg,
-            found.host,
-            why_misanswered(&found.cfg.name),
-        ));
-    }
-    text.push_str("note: a build script runs as wasm32-wasip1: the tool makes its platform `cfg`s (`target_os`, `unix`, ...) and `cfg!` describe the host, but cannot unset wasm's own values or change what describes the generated code\n");
-    text.push_str(&run_natively_help(package));
-    text.push_str(
-        ";\n      or ask the crate's authors to use `cfg!` or `CARGO_CFG_*` for these tests\n",
-    );
-    // The predicates and paths are the crate's text: `report` shows them inert.
+    let cfgs: Vec<(String, String)> = misanswered
+        .iter()
+        .map(|found| (found.at.predicate.to_string(), found.cfg.to_string()))
+        .collect();
+    let found: Vec<MisansweredCfg<'_>> = misanswered
+        .iter()
+        .zip(&cfgs)
+        .map(|(found, (predicate, cfg))| MisansweredCfg {
+            file: &found.at.file,
+            line: found.at.line,
+            predicate,
+            cfg,
+            host: found.host,
+            why: why_misanswered(&found.cfg.name),
+        })
+        .collect();
+    let help = run_natively_help(package);
+    let diagnostic = MisansweredCfgs {
+        package: package_of(package),
+        found: &found,
+        run_natively_help: &help,
+    };
+    let (text, message) = (diagnostic.render(painter()), diagnostic.message());
+    // The predicates and paths are the crate's text: the diagnostic shows them inert.
     report(
         &text,
         package,
@@ -618,16 +610,27 @@ fn refuse_misanswered_cfgs(
 /// How to grant `run-natively` to the package, and what it gives up (without the final
 /// line break, so a caller can go on with its own advice).
 fn run_natively_help(package: &PackageEnv) -> String {
-    let mut text = grant_help(
+    wasm_build_diagnostics::compile::run_natively_help(&grant_help(
         &package.grant_site,
         &package
             .policy
             .grant_spec(&package.cargo.name, &package.cargo.version),
         &[Capability::RunNatively],
         package.policy.allow_table.as_deref(),
-    );
-    text.push_str("      running natively keeps the script confined (no network, writes only OUT_DIR) but\n      does not check the programs it starts against `exec` grants");
-    text
+    ))
+}
+
+/// The package, as the diagnostics name it.
+fn package_of(package: &PackageEnv) -> Package<'_> {
+    Package {
+        name: &package.cargo.name,
+        version: &package.cargo.version,
+    }
+}
+
+/// Colour as the CLI decided it for the build (a wrapper's stderr is cargo's pipe).
+fn painter() -> Painter {
+    Painter::new(audit::coloured_by_env())
 }
 
 /// Why the sandbox answers a cfg name differently, for the W109 text.
@@ -653,7 +656,7 @@ fn install_stand_in(path: &Path) -> Result<()> {
         .context("the path of cargo-wasm-build is not UTF-8; install it elsewhere")?;
     let script = format!(
         "#!/bin/sh\n# cargo-wasm-build stand-in: runs this build script's wasm module in the sandbox.\nexec {} {} \"$0\" \"$@\"\n",
-        shell_quote(exe),
+        wasm_build_diagnostics::shell::quote(exe),
         wasm_build_contract::manifest::STANDIN_ARG
     );
     let temp = path.with_extension("standin-tmp");
@@ -662,11 +665,6 @@ fn install_stand_in(path: &Path) -> Result<()> {
         .with_context(|| format!("failed to make {} executable", temp.display()))?;
     fs::rename(&temp, path)
         .with_context(|| format!("failed to put the sandbox stand-in at {}", path.display()))
-}
-
-/// `text` in single quotes for `/bin/sh`.
-fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 #[cfg(test)]
@@ -690,10 +688,5 @@ mod tests {
             fs::metadata(exe).unwrap().modified().unwrap(),
             "cargo compares this file's modification time with its dependencies'"
         );
-    }
-
-    #[test]
-    fn shell_quoting() {
-        assert_eq!(shell_quote("/a b/it's"), "'/a b/it'\\''s'");
     }
 }

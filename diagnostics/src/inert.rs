@@ -6,7 +6,8 @@
 //! which writes those characters as visible `\u{..}` escapes instead.
 //!
 //! This crate is the lowest every process links, so the stand-in, the runtime, the
-//! wrapper, the CLI and the permission display share this one definition.
+//! wrapper, the CLI and the permission display share this one definition (re-exported as
+//! `wasm_build_permissions_schema::inert` and `wasm_build_contract::inert`).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -29,7 +30,7 @@ pub fn is_invisible_control(ch: char) -> bool {
 /// with every [`is_invisible_control`] character as a visible `\u{..}` escape.
 ///
 /// ```
-/// # use wasm_build_permissions_schema::inert::Inert;
+/// # use wasm_build_diagnostics::inert::Inert;
 /// assert_eq!(Inert("a\x1b]0;owned\x07b").to_string(), r"a\u{1b}]0;owned\u{7}b");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

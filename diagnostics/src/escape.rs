@@ -2,9 +2,10 @@
 //! script printed or tried) is the attacker's: it must not steer the terminal or the
 //! Markdown it is shown in. Control characters (a `\r` or a cursor movement that
 //! overwrites the "requested" line), bidirectional overrides, and markup (`<!--` that
-//! hides the rest of a card, a link) are shown as inert text instead.
+//! hides the rest of a card, a link) are shown as inert text instead. The permission
+//! display (table, Markdown, HTML) and every message escape through here.
 
-use wasm_build_permissions_schema::inert::Inert;
+use crate::inert::Inert;
 
 /// `text` for a terminal: every control character as a visible `\u{..}` escape (the
 /// tool's one definition, [`Inert`], which its other messages use too).
@@ -123,9 +124,7 @@ mod tests {
         let hostile = "needs nothing\r\x1b[2K\x1b[1Agranted: everything\u{202e}";
         let shown = terminal(hostile);
         assert!(
-            !shown
-                .chars()
-                .any(wasm_build_permissions_schema::inert::is_invisible_control),
+            !shown.chars().any(crate::inert::is_invisible_control),
             "{shown}"
         );
         assert_eq!(

@@ -16,9 +16,9 @@
 //! | `W5xx` | a build script that failed in the sandbox |
 //!
 //! Codes are never renumbered nor reused: a kind that goes away keeps its number retired.
-//! This crate is the lowest every process links, so the table diagnostics it renders and
-//! the stand-in, runtime and CLI share one definition (`wasm_build_contract::Code` is the
-//! same type).
+//! This crate is the lowest every process links, so the table diagnostics and the
+//! stand-in, runtime and CLI share one definition (`wasm_build_permissions_schema::Code`
+//! and `wasm_build_contract::Code` are this type, re-exported).
 
 use std::fmt;
 
