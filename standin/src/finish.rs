@@ -11,7 +11,7 @@ use wasm_build_contract::audit::{self, RunError, RunRecord};
 use wasm_build_contract::cargo::cargo_home;
 use wasm_build_contract::inert::Inert;
 use wasm_build_contract::manifest::{Script, StandIn};
-use wasm_build_contract::policy::{Policy, Verdict};
+use wasm_build_contract::policy::Policy;
 use wasm_build_contract::vars::DISCOVERY_ENV;
 use wasm_build_exec::network::NetworkReport;
 use wasm_build_exec::outcome::{Exit, RunOutput};
@@ -20,6 +20,7 @@ use wasm_build_policy::judge;
 use wasm_build_policy::lookups::{
     hidden_paths, lookups_pending_review, read_grants, undenied, unreviewed_lookups,
 };
+use wasm_build_policy::verdict::{Grants, Verdict};
 
 use crate::attempt::Attempt;
 use crate::filter::{Filtered, filter};

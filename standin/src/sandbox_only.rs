@@ -6,12 +6,13 @@
 
 use std::collections::BTreeSet;
 
+use wasm_build_contract::Code;
 use wasm_build_contract::Policy;
 use wasm_build_contract::audit::RunError;
 use wasm_build_contract::inert::Inert;
 use wasm_build_contract::manifest::SandboxOnlyCode;
-use wasm_build_contract::{Code, Verdict};
 use wasm_build_permissions_schema::Capability;
+use wasm_build_policy::verdict::{Grants, Verdict};
 
 /// How many places in the sources the error shows.
 const SHOWN: usize = 3;

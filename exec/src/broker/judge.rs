@@ -4,9 +4,9 @@
 
 use wasm_build_contract::Code as DiagCode;
 use wasm_build_contract::inert::Inert;
-use wasm_build_contract::policy::Verdict;
 use wasm_build_jail::{Code, ProgramFile};
 use wasm_build_policy::exec_verdict::{ExecRequest, RUSTC_GRANT, exec_verdict};
+use wasm_build_policy::verdict::Verdict;
 use wasm_build_shim::protocol::SpawnRequest;
 
 use super::Broker;

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use wasm_build_contract::Code as DiagCode;
 use wasm_build_contract::audit::{ExecAttempt, ExecVerdict};
 use wasm_build_contract::inert::Inert;
-use wasm_build_contract::policy::Verdict;
 use wasm_build_contract::vars::UNCONFINED_ENV;
 use wasm_build_jail::{Code, Network, Spec};
+use wasm_build_policy::verdict::Verdict;
 use wasm_build_shim::protocol::{SpawnRequest, status};
 
 use super::command_line::command_line;
