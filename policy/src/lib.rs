@@ -9,7 +9,8 @@
 //!
 //! During a build, the wrapper's and the stand-in's side: the verdict on each capability a
 //! script needs under its grants ([`verdict`]), whether a script runs natively
-//! ([`run_natively`]), which variables it sees ([`mod@env`], on top of [`env_names`]), what `$TOOLCHAIN` in a grant
+//! ([`run_natively`]), which hosts and addresses its programs' network grants reach
+//! ([`network`]), which variables it sees ([`mod@env`], on top of [`env_names`]), what `$TOOLCHAIN` in a grant
 //! means for one run ([`toolchain`]), and the verdict on every directive it prints
 //! ([`directive`] parses them as cargo does, [`judge`] rules on them), and which of its
 //! lookups of hidden variables and paths are the consumer's to review ([`lookups`]).
@@ -29,6 +30,7 @@ pub mod exec_verdict;
 pub mod graph;
 pub mod judge;
 pub mod lookups;
+pub mod network;
 pub mod pending;
 pub mod probe;
 pub mod resolve;
