@@ -310,9 +310,7 @@ fn parse_capability(
             extend_unique(&mut set.dangerous_env, all);
         }
         CapabilityKey::Read | CapabilityKey::Write => {
-            let all = entries(file, value, key, errors, &path, |p| {
-                refused(path_problem(p))
-            });
+            let all = entries(file, value, key, errors, path, |p| refused(path_problem(p)));
             let (dangerous, plain): (Vec<_>, Vec<_>) = all
                 .into_iter()
                 .partition(|p| hazards.reclassify && path_problem(p).is_some());
@@ -325,15 +323,15 @@ fn parse_capability(
             }
         }
         CapabilityKey::DangerousRead => {
-            let all = entries(file, value, key, errors, &path, harmless);
+            let all = entries(file, value, key, errors, path, harmless);
             extend_unique(&mut set.dangerous_read, all);
         }
         CapabilityKey::DangerousWrite => {
-            let all = entries(file, value, key, errors, &path, harmless);
+            let all = entries(file, value, key, errors, path, harmless);
             extend_unique(&mut set.dangerous_write, all);
         }
         CapabilityKey::LinkSearch => {
-            set.link_search = entries(file, value, key, errors, &path, harmless)
+            set.link_search = entries(file, value, key, errors, path, harmless)
         }
         CapabilityKey::DangerousRustcEnv => {
             set.dangerous_rustc_env = entries(file, value, key, errors, str::parse, harmless)
