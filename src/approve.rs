@@ -5,12 +5,12 @@ use std::io::{BufRead, IsTerminal, Write};
 use anyhow::{Context as _, Result, bail};
 use wasm_build_contract::Code;
 use wasm_build_display::escape;
-use wasm_build_permissions_schema::hygiene::PathRules;
 use wasm_build_permissions_schema::{Capability, grant_lines, toml_string};
 use wasm_build_policy::carry::{Drifted, drifted};
 use wasm_build_policy::edit::{
     Decision, add_grants, carry_grants, line_diff, marked_dangerous, note_suggested, remove_grants,
 };
+use wasm_build_policy::hygiene::{PathRules, PathRulings as _};
 use wasm_build_policy::pending::{Pending, audit_logs, last_runs, pending};
 use wasm_build_policy::{Consumer, Graph, Resolution};
 

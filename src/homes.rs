@@ -9,8 +9,8 @@
 use std::path::PathBuf;
 
 use wasm_build_contract::cargo::cargo_home;
-use wasm_build_permissions_schema::hygiene::{HomeKind, PathRules};
 use wasm_build_policy::Graph;
+use wasm_build_policy::hygiene::{HomeKind, PathRules};
 use wasm_build_policy::resolve::path_rules;
 
 /// `$HOME`, `CARGO_HOME` and `RUSTUP_HOME` (each defaulting as cargo and rustup do), each

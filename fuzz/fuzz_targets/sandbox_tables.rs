@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use wasm_build_permissions_schema::hygiene::{HomeKind, PathRules};
+use wasm_build_policy::hygiene::{HomeKind, Hygiene, PathRules, PathRulings as _};
 use wasm_build_permissions_schema::{SourceFile, TableKind, parse_table};
 
 fuzz_target!(|text: &str| {
@@ -28,7 +28,7 @@ fuzz_target!(|text: &str| {
             .iter()
             .try_fold(doc.as_item(), |item, key| item.get(key));
         if let Some(item) = item {
-            let _ = parse_table(&file, item, kind, &rules);
+            let _ = parse_table(&file, item, kind, &Hygiene(&rules));
         }
     }
 });

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::capability::{Capability, CapabilityKey, toml_string};
-use crate::hygiene::PathRules;
+use crate::path_rules::PathRules;
 
 /// Where the consumer's grants live, so every hint names the table that `approve` writes:
 /// `[workspace.metadata.sandbox]` in a workspace root, `[package.metadata.sandbox]` in a
@@ -109,23 +109,21 @@ pub fn grant_lines(capabilities: &[Capability]) -> Vec<String> {
 }
 
 /// A `help:` block: the command that approves what is pending for the package `spec` and
-/// the equivalent TOML, indented to follow an error line; a home or a secret is offered
-/// under its dangerous key, as `approve` writes it.
+/// the equivalent TOML, indented to follow an error line. `keyed` holds the capabilities
+/// already under the key a grant of them needs (`wasm_build_policy::hygiene`'s
+/// `grant_keys` over [`GrantSite::rules`]), so a home or a secret is offered under its
+/// dangerous key, as `approve` writes it.
 pub fn grant_help(
     site: &GrantSite,
     spec: &str,
-    capabilities: &[Capability],
+    keyed: &[Capability],
     existing: Option<&[Capability]>,
 ) -> String {
-    let keyed: Vec<Capability> = capabilities
-        .iter()
-        .map(|capability| site.rules.grant_key(capability.clone()))
-        .collect();
     let command = site.approve_command(Some(spec));
     let manifest = site.manifest_label();
     let table = site.allow_table(spec);
     let Some(existing) = existing else {
-        return help_text(&command, &manifest, &table, &grant_lines(&keyed), false);
+        return help_text(&command, &manifest, &table, &grant_lines(keyed), false);
     };
     // The table is there already: a second header would break the file, so the hint
     // shows the keys that change as they must read, merged with what they hold.
@@ -133,7 +131,7 @@ pub fn grant_help(
     let merged: Vec<Capability> = existing
         .iter()
         .filter(|held| changed.contains(&held.toml_key()))
-        .chain(&keyed)
+        .chain(keyed)
         .cloned()
         .collect();
     help_text(&command, &manifest, &table, &grant_lines(&merged), true)
@@ -202,40 +200,6 @@ mod tests {
              or, in the workspace's Cargo.toml, make these keys of the existing table read:\n          \
              [workspace.metadata.sandbox.allow.\"zstd-sys@2.1.3\"]\n          \
              exec = [\"cc\", \"ar\"]\n"
-        );
-    }
-}
-
-#[cfg(test)]
-mod dangerous_tests {
-    use super::*;
-    use crate::hygiene::HomeKind;
-
-    #[test]
-    fn homes_and_secrets_are_offered_under_their_dangerous_key() {
-        let site = GrantSite {
-            rules: PathRules::default().with_home(HomeKind::User, std::path::Path::new("/home/me")),
-            ..GrantSite::default()
-        };
-        let help = grant_help(
-            &site,
-            "x@1.0.0",
-            &[
-                Capability::Read("/home/me/.cargo/credentials.toml".into()),
-                Capability::Read("/home/me/notes".into()),
-                Capability::Read("/usr/include".into()),
-            ],
-            None,
-        );
-        assert!(
-            help.contains(
-                "dangerous-read = [\"/home/me/.cargo/credentials.toml\", \"/home/me/notes\"]\n"
-            ),
-            "{help}"
-        );
-        assert!(
-            help.contains("          read = [\"/usr/include\"]\n"),
-            "{help}"
         );
     }
 }

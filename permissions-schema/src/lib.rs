@@ -7,9 +7,9 @@
 
 mod capability;
 mod grant_hint;
-pub mod hygiene;
 mod limits;
 pub mod net;
+pub mod path_rules;
 pub mod schema;
 mod spec;
 mod tables;

@@ -276,7 +276,7 @@ impl JsonSchema for Program {
 
 /// An `env` or `dangerous-env` entry: a variable's whole name, or a prefix followed by a
 /// single `*`. Whether the plain `env` key may hold it (a prefix ending at a word
-/// boundary, nothing secret-shaped) is [`crate::hygiene::env_problem`]'s question.
+/// boundary, nothing secret-shaped) is `wasm_build_policy::hygiene::env_problem`'s question.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct EnvPattern(String);

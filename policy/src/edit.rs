@@ -1,7 +1,7 @@
 //! Writing grants into the consumer's manifest, keeping its comments and layout.
 
+use crate::hygiene::{PathRules, PathRulings as _};
 use toml_edit::{DocumentMut, InlineTable, Item, Table, Value};
-use wasm_build_permissions_schema::hygiene::PathRules;
 use wasm_build_permissions_schema::{CapabilityKey, CapabilitySet, NetworkEntry};
 
 use crate::error::PolicyError;
@@ -408,7 +408,7 @@ fn append_network(table: &mut Table, entries: &[NetworkEntry]) -> Result<(), Pol
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wasm_build_permissions_schema::hygiene::HomeKind;
+    use crate::hygiene::HomeKind;
     use wasm_build_permissions_schema::{Capability, GatedDirective};
 
     const RING: &str = r#"[workspace]
@@ -580,7 +580,7 @@ network = ["git", { program = "curl", hosts = ["github.com", "127.0.0.1:8080"] }
             &file,
             &doc["workspace"]["metadata"]["sandbox"],
             wasm_build_permissions_schema::TableKind::Workspace,
-            &PathRules::default(),
+            &crate::hygiene::Hygiene(&PathRules::default()),
         )
         .unwrap();
         let read = &table.consumer.unwrap().allow["dl@1.0.0"];

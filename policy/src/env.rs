@@ -10,11 +10,11 @@ use std::collections::BTreeSet;
 use std::ffi::OsString;
 
 use crate::env_names::{changes_what_programs_run, is_cargo_set};
+use crate::hygiene::is_secret_shaped;
 use crate::verdict::{Grants, Verdict};
 use serde::{Deserialize, Serialize};
 use wasm_build_contract::Policy;
 use wasm_build_permissions_schema::Capability;
-use wasm_build_permissions_schema::hygiene::is_secret_shaped;
 
 /// Whether `name` describes the user's session or tools rather than the build (`PATH`,
 /// `HOME`, locale, rustup's and cargo's own settings). A build script looking one up and
@@ -338,9 +338,8 @@ pub fn setting_paths(name: &str, value: &str) -> Vec<std::path::PathBuf> {
         .split(':')
         .filter(|entry| entry.starts_with('/'))
         .filter_map(|entry| {
-            let normal = wasm_build_permissions_schema::hygiene::normalize_path(entry).ok()?;
-            let covers_homes =
-                wasm_build_permissions_schema::hygiene::path_problem("read", &normal).is_some();
+            let normal = crate::hygiene::normalize_path(entry).ok()?;
+            let covers_homes = crate::hygiene::path_problem("read", &normal).is_some();
             let system = in_runtime_tree(std::path::Path::new(&normal));
             (!covers_homes && !system).then(|| normal.into())
         })

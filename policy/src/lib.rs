@@ -28,6 +28,7 @@ pub mod env_names;
 pub mod error;
 pub mod exec_verdict;
 pub mod graph;
+pub mod hygiene;
 pub mod judge;
 pub mod lookups;
 pub mod network;

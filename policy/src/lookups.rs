@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use crate::hygiene::normalize_path;
 use crate::verdict::{Grants, Verdict};
 use wasm_build_contract::policy::Policy;
-use wasm_build_permissions_schema::hygiene::normalize_path;
 use wasm_build_permissions_schema::{Capability, EnvPattern};
 
 use crate::env::{env_capability, in_runtime_tree, is_ambient};

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::hygiene::PathRules;
 use wasm_build_contract::audit::{self, RunRecord};
-use wasm_build_permissions_schema::hygiene::PathRules;
 use wasm_build_permissions_schema::{Capability, CapabilitySet, ValueError};
 
 use crate::resolve::{Resolution, Resolved, grant_key};

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::hygiene::{HomeKind, Hygiene, PathRules, PathRulings as _};
 use wasm_build_contract::{Policy, PolicyFile};
-use wasm_build_permissions_schema::hygiene::{HomeKind, PathRules};
 use wasm_build_permissions_schema::{
     Capability, CapabilitySet, Code, ConsumerPolicy, GrantSite, Limits, Mode, PackageSpec,
     Rendered, Requests, SourceFile, TableKind, parse_table,
@@ -116,7 +116,7 @@ impl Consumer {
             ),
         };
         let policy = match item {
-            Some(item) => parse_table(&file, item, kind, rules)
+            Some(item) => parse_table(&file, item, kind, &Hygiene(rules))
                 .map_err(|diagnostics| Rendered::of(&diagnostics))?
                 .consumer
                 .unwrap_or_default(),
@@ -382,7 +382,7 @@ fn read_requests(
         path: manifest,
         text: &text,
     };
-    parse_table(&file, item, kind, rules)
+    parse_table(&file, item, kind, &Hygiene(rules))
         .map(|table| table.requests)
         .map_err(|errors| errors.iter().map(ToString::to_string).collect())
 }
@@ -452,7 +452,7 @@ mod tests {
             &file,
             &doc["workspace"]["metadata"]["sandbox"],
             TableKind::Workspace,
-            &PathRules::default(),
+            &Hygiene(&PathRules::default()),
         )
         .unwrap()
         .consumer

@@ -82,7 +82,7 @@ impl Grants for Policy {
 /// end in `_*` to cover a prefix (never a secret-shaped name, unless the grant is
 /// `dangerous-env`); path grants cover everything below them.
 fn covers(held: &Capability, needed: &Capability) -> bool {
-    use wasm_build_permissions_schema::hygiene::env_covers;
+    use crate::hygiene::env_covers;
     match (held, needed) {
         (Capability::Env(pattern), Capability::Env(name)) => env_covers(pattern, name, false),
         (Capability::DangerousEnv(pattern), Capability::Env(name)) => {

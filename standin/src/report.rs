@@ -14,6 +14,7 @@ use wasm_build_diagnostics::color::Painter;
 use wasm_build_diagnostics::script::{Failure, ScriptFailed};
 use wasm_build_exec::outcome::Exit;
 use wasm_build_permissions_schema::{Capability, GrantSite, grant_help};
+use wasm_build_policy::hygiene::PathRulings as _;
 use wasm_build_policy::verdict::Grants;
 
 use crate::attempt::Attempt;
@@ -231,7 +232,8 @@ pub fn failure_text(
     pending: &[Capability],
 ) -> String {
     let failures: Vec<Failure<'_>> = errors.iter().map(RunError::as_failure).collect();
-    let help = (!pending.is_empty()).then(|| grant_help(site, spec, pending, existing));
+    let help = (!pending.is_empty())
+        .then(|| grant_help(site, spec, &site.rules.grant_keys(pending), existing));
     ScriptFailed {
         described,
         failures: &failures,

@@ -1,6 +1,6 @@
 //! What the table parser asks about the values it reads, handed in by its caller: the
 //! parser reads and reports, while whether a path leaves its package or a value needs its
-//! `dangerous-` key is a ruling of the rules it is given (`hygiene::PathRules`).
+//! `dangerous-` key is a ruling of the rules it is given (`wasm_build_policy::hygiene::Hygiene`).
 
 use crate::values::EnvPattern;
 

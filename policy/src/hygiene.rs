@@ -5,12 +5,13 @@
 //! usual place (`.ssh`, `.aws`, cargo's `credentials.toml`) wherever it is.
 //!
 //! The rules are pure: the homes and the trees that are the consumer's own are handed in
-//! ([`PathRules`]), never read from the environment here.
+//! ([`PathRules`], data of the schema crate, ruled on here through [`PathRulings`]), never
+//! read from the environment here.
 
 use std::path::Path;
 
-use crate::capability::Capability;
-use crate::values::EnvPattern;
+pub use wasm_build_permissions_schema::path_rules::{HomeKind, PathRules};
+use wasm_build_permissions_schema::{Capability, EnvPattern, ValueRules, toml_string};
 
 /// Whether `name` looks like a secret's: a token, key, password or credential, or a
 /// family of them (cloud and CI credentials, the ssh agent, registry tokens).
@@ -57,7 +58,7 @@ pub fn is_secret_shaped(name: &str) -> bool {
         || INFIXES.iter().any(|infix| upper.contains(infix))
 }
 
-/// Why a well-formed pattern needs `dangerous-env` rather than `env` ([`Code::W005`](crate::Code::W005)),
+/// Why a well-formed pattern needs `dangerous-env` rather than `env` ([`Code::W005`](wasm_build_permissions_schema::Code::W005)),
 /// with the help to show; `None` when `env` may hold it. Under `env` a prefix must end at
 /// a word boundary (`CFLAGS_*`) and nothing may be secret-shaped.
 pub fn env_problem(pattern: &EnvPattern) -> Option<(String, String)> {
@@ -105,7 +106,7 @@ pub fn env_covers(pattern: &str, name: &str, dangerous: bool) -> bool {
 /// # Errors
 ///
 /// Returns the message and help when a relative path leaves the package (a malformed
-/// value, [`Code::W002`](crate::Code::W002)).
+/// value, [`Code::W002`](wasm_build_permissions_schema::Code::W002)).
 pub fn normalize_path(path: &str) -> Result<String, (String, String)> {
     if let Some(refused) = tilde_problem(path) {
         return Err(refused);
@@ -149,7 +150,7 @@ pub fn normalize_path(path: &str) -> Result<String, (String, String)> {
 /// machine and CI runner, unseen by its reviewer. So it is an error ([`Code::W002`]) that
 /// asks for the path as it is on this machine.
 ///
-/// [`Code::W002`]: crate::Code::W002
+/// [`Code::W002`]: wasm_build_permissions_schema::Code::W002
 fn tilde_problem(path: &str) -> Option<(String, String)> {
     let first = path.split('/').next().unwrap_or_default();
     first.starts_with('~').then(|| {
@@ -200,27 +201,14 @@ pub const SECRET_PLACES: &[(&[&str], &str)] = &[
     (&[".password-store"], "passwords"),
 ];
 
-/// Which home a [`PathRules`] knows of, for the messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum HomeKind {
-    /// `$HOME`: keys, tokens, shell profiles, everything of the user's.
-    User,
-    /// `CARGO_HOME`: registry tokens, installed programs, cargo's configuration.
-    Cargo,
-    /// `RUSTUP_HOME`: the toolchains every build runs.
-    Rustup,
-}
-
-impl HomeKind {
-    fn describe(self) -> &'static str {
-        match self {
-            HomeKind::User => "your home directory (keys, tokens, shell profiles)",
-            HomeKind::Cargo => {
-                "cargo's home (registry tokens, installed programs, cargo's configuration)"
-            }
-            HomeKind::Rustup => "rustup's home (the toolchains every build runs)",
+/// How a message names a home of `kind`.
+fn describe(kind: HomeKind) -> &'static str {
+    match kind {
+        HomeKind::User => "your home directory (keys, tokens, shell profiles)",
+        HomeKind::Cargo => {
+            "cargo's home (registry tokens, installed programs, cargo's configuration)"
         }
+        HomeKind::Rustup => "rustup's home (the toolchains every build runs)",
     }
 }
 
@@ -246,8 +234,9 @@ pub enum PathHazard {
     },
 }
 
-/// What decides whether a normalized `read` or `write` path needs its dangerous key
-/// ([`Code::W005`](crate::Code::W005)).
+/// The rulings on a [`PathRules`]: whether a normalized `read` or `write` path needs its
+/// dangerous key ([`Code::W005`](wasm_build_permissions_schema::Code::W005)). The data
+/// crosses a process boundary and stays in the schema crate; the rulings live here.
 ///
 /// Without homes (the [`Default`]) only what is dangerous on any machine counts: `/`,
 /// `/home`, `/home/<user>`, `/root`, `/Users/<user>`, and the places of
@@ -256,22 +245,11 @@ pub enum PathHazard {
 /// except inside the consumer's own trees (the workspace, the target directory, the
 /// directories of the packages being built): a project in `~/src/app` grants its own
 /// files under the plain keys. Secret places count even there.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct PathRules {
-    homes: Vec<(HomeKind, String)>,
-    own: Vec<String>,
-}
-
-impl PathRules {
+pub trait PathRulings {
     /// Adds a home; a relative path or `/` (a container's `HOME=/`) adds nothing: every
     /// path would be inside it, and `/` is dangerous anyway.
     #[must_use]
-    pub fn with_home(mut self, kind: HomeKind, path: &Path) -> Self {
-        if let Some(path) = absolute_normal(path).filter(|path| path != "/") {
-            self.homes.push((kind, path));
-        }
-        self
-    }
+    fn with_home(self, kind: HomeKind, path: &Path) -> Self;
 
     /// Adds a tree that is the consumer's own (add the homes first): paths inside it need
     /// no dangerous key for being inside a home that holds the tree. `/`, a home itself, a
@@ -279,7 +257,42 @@ impl PathRules {
     /// hold a home (a CI job's `CARGO_HOME=$PWD/.cargo`): what is inside that home still
     /// needs the dangerous key.
     #[must_use]
-    pub fn with_own_tree(mut self, path: &Path) -> Self {
+    fn with_own_tree(self, path: &Path) -> Self;
+
+    /// Why the normalized path (as [`normalize_path`] writes it) needs its dangerous key,
+    /// or `None` when the plain key may hold it. A relative path (inside its package) or
+    /// one under `$TOOLCHAIN` can only reach a secret place.
+    fn hazard(&self, path: &str) -> Option<PathHazard>;
+
+    /// Why the normalized path under `key` (`read` or `write`) needs `dangerous-{key}`,
+    /// as the message and help of a [`Code::W005`](wasm_build_permissions_schema::Code::W005), or `None`.
+    fn problem(&self, key: &str, path: &str) -> Option<(String, String)>;
+
+    /// `capability` under the key a grant of it needs: a `read` or `write` of a path these
+    /// rules find dangerous becomes `dangerous-read` or `dangerous-write`; anything else
+    /// is returned as it is. What `approve` writes goes through this, so it never writes a
+    /// home or a secret under a plain key.
+    fn grant_key(&self, capability: Capability) -> Capability;
+
+    /// Each of `capabilities` under the key a grant of it needs ([`Self::grant_key`]), as
+    /// the hints that grant them offer it.
+    fn grant_keys(&self, capabilities: &[Capability]) -> Vec<Capability> {
+        capabilities
+            .iter()
+            .map(|capability| self.grant_key(capability.clone()))
+            .collect()
+    }
+}
+
+impl PathRulings for PathRules {
+    fn with_home(mut self, kind: HomeKind, path: &Path) -> Self {
+        if let Some(path) = absolute_normal(path).filter(|path| path != "/") {
+            self.homes.push((kind, path));
+        }
+        self
+    }
+
+    fn with_own_tree(mut self, path: &Path) -> Self {
         if let Some(path) = absolute_normal(path)
             && !covers_homes_anywhere(Path::new(&path))
             && !self.homes.iter().any(|(_, home)| *home == path)
@@ -291,11 +304,8 @@ impl PathRules {
         self
     }
 
-    /// Why the normalized path (as [`normalize_path`] writes it) needs its dangerous key,
-    /// or `None` when the plain key may hold it. A relative path (inside its package) or
-    /// one under `$TOOLCHAIN` can only reach a secret place.
-    pub fn hazard(&self, path: &str) -> Option<PathHazard> {
-        let hazard = self.hazard_ignoring_own(path)?;
+    fn hazard(&self, path: &str) -> Option<PathHazard> {
+        let hazard = hazard_ignoring_own(self, path)?;
         match &hazard {
             // Exempt when one of the consumer's trees holds the path and lies inside the
             // innermost home holding it (so the tree does not hold that home).
@@ -312,36 +322,7 @@ impl PathRules {
         }
     }
 
-    fn hazard_ignoring_own(&self, path: &str) -> Option<PathHazard> {
-        if let Some((place, holds)) = secret_place(path) {
-            return Some(PathHazard::Secret { place, holds });
-        }
-        if !path.starts_with('/') {
-            return None;
-        }
-        let path = Path::new(path);
-        if covers_homes_anywhere(path)
-            || self
-                .homes
-                .iter()
-                .any(|(_, home)| Path::new(home).starts_with(path))
-        {
-            return Some(PathHazard::CoversHomes);
-        }
-        // The innermost home holding the path: cargo's home inside the user's is cargo's.
-        self.homes
-            .iter()
-            .filter(|(_, home)| path.starts_with(home))
-            .max_by_key(|(_, home)| home.len())
-            .map(|(kind, home)| PathHazard::InsideHome {
-                kind: *kind,
-                home: home.clone(),
-            })
-    }
-
-    /// Why the normalized path under `key` (`read` or `write`) needs `dangerous-{key}`,
-    /// as the message and help of a [`Code::W005`](crate::Code::W005), or `None`.
-    pub fn problem(&self, key: &str, path: &str) -> Option<(String, String)> {
+    fn problem(&self, key: &str, path: &str) -> Option<(String, String)> {
         let message = match self.hazard(path)? {
             PathHazard::Secret { place, holds } => {
                 format!("`{path}` reaches `{place}`, where {holds} are kept")
@@ -350,23 +331,19 @@ impl PathRules {
                 format!("`{path}` covers a home directory (keys, tokens, shell profiles)")
             }
             PathHazard::InsideHome { kind, home } => {
-                format!("`{path}` is inside {} `{home}`", kind.describe())
+                format!("`{path}` is inside {} `{home}`", describe(kind))
             }
         };
         Some((
             message,
             format!(
                 "name what the build needs elsewhere; if you mean it, write `dangerous-{key} = [{}]`",
-                crate::toml_string(path)
+                toml_string(path)
             ),
         ))
     }
 
-    /// `capability` under the key a grant of it needs: a `read` or `write` of a path these
-    /// rules find dangerous becomes `dangerous-read` or `dangerous-write`; anything else
-    /// is returned as it is. What `approve` writes goes through this, so it never writes a
-    /// home or a secret under a plain key.
-    pub fn grant_key(&self, capability: Capability) -> Capability {
+    fn grant_key(&self, capability: Capability) -> Capability {
         match capability {
             Capability::Read(path) if self.hazard(&path).is_some() => {
                 Capability::DangerousRead(path)
@@ -379,8 +356,41 @@ impl PathRules {
     }
 }
 
-/// What the table parser asks (`parse_table` takes them as a parameter): these rules.
-impl crate::tables::ValueRules for PathRules {
+/// [`PathRulings::hazard`] before the consumer's own trees are considered.
+fn hazard_ignoring_own(rules: &PathRules, path: &str) -> Option<PathHazard> {
+    if let Some((place, holds)) = secret_place(path) {
+        return Some(PathHazard::Secret { place, holds });
+    }
+    if !path.starts_with('/') {
+        return None;
+    }
+    let path = Path::new(path);
+    if covers_homes_anywhere(path)
+        || rules
+            .homes
+            .iter()
+            .any(|(_, home)| Path::new(home).starts_with(path))
+    {
+        return Some(PathHazard::CoversHomes);
+    }
+    // The innermost home holding the path: cargo's home inside the user's is cargo's.
+    rules
+        .homes
+        .iter()
+        .filter(|(_, home)| path.starts_with(home))
+        .max_by_key(|(_, home)| home.len())
+        .map(|(kind, home)| PathHazard::InsideHome {
+            kind: *kind,
+            home: home.clone(),
+        })
+}
+
+/// What the table parser asks (`parse_table` takes them as a parameter): the rulings of
+/// these rules. A wrapper, as the trait and the data are both the schema crate's.
+#[derive(Debug, Clone, Copy)]
+pub struct Hygiene<'a>(pub &'a PathRules);
+
+impl ValueRules for Hygiene<'_> {
     fn normalize_path(&self, path: &str) -> Result<String, (String, String)> {
         normalize_path(path)
     }
@@ -390,7 +400,7 @@ impl crate::tables::ValueRules for PathRules {
     }
 
     fn path_problem(&self, key: &str, path: &str) -> Option<(String, String)> {
-        self.problem(key, path)
+        self.0.problem(key, path)
     }
 }
 
@@ -430,9 +440,9 @@ fn covers_homes_anywhere(path: &Path) -> bool {
 }
 
 /// Why a normalized `read` or `write` path needs its dangerous key on any machine
-/// ([`Code::W005`](crate::Code::W005)): it is `/`, or a home directory or one that holds
+/// ([`Code::W005`](wasm_build_permissions_schema::Code::W005)): it is `/`, or a home directory or one that holds
 /// them (`/home`, `/home/me`, `/root`, `/Users/me`), or it reaches a secret's usual place
-/// ([`SECRET_PLACES`]). [`PathRules::problem`] also knows this machine's homes.
+/// ([`SECRET_PLACES`]). [`PathRulings::problem`] also knows this machine's homes.
 pub fn path_problem(key: &str, path: &str) -> Option<(String, String)> {
     PathRules::default().problem(key, path)
 }
@@ -674,3 +684,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod tables;
