@@ -121,12 +121,11 @@ fn prepare(
     }
     // A dependency's invalid table is quoted from its own Cargo.toml.
     for (code, warning) in &build_policy.warnings {
-        let _ = writeln!(
-            std::io::stderr(),
-            "{} {}",
-            code.warning(),
-            InertLines(warning)
-        );
+        let said = cli::Warning {
+            code: *code,
+            body: warning,
+        };
+        let _ = writeln!(std::io::stderr(), "{}", said.render(Painter::default()));
     }
     warn_trusting(&build_policy.trusted, &output);
     if let Some(status) = refuse_without_confinement(&build_policy.policy_file, learning) {

@@ -9,7 +9,7 @@
 use crate::code::Code;
 use crate::color::{Painter, Tone};
 use crate::diag::Diag;
-use crate::inert::Inert;
+use crate::inert::{Inert, InertLines};
 
 /// `error[Wxxx]:` in cargo's bold red when `painter` colours.
 fn error(code: Code, painter: Painter) -> String {
@@ -301,6 +301,49 @@ impl Diag for StrictRefused<'_> {
     }
 }
 
+/// [`Code::W010`]: a dependency's own sandbox table is invalid, so its requests are
+/// ignored (the consumer cannot fix it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IgnoredTable<'a> {
+    /// The dependency's name.
+    pub name: &'a str,
+    /// Its version.
+    pub version: &'a str,
+    /// Its table's diagnostics, rendered.
+    pub error: &'a str,
+}
+
+impl IgnoredTable<'_> {
+    /// The body of the warning, as a build's policy keeps it ([`Warning`] says it).
+    pub fn message(&self) -> String {
+        format!(
+            "ignoring the sandbox requests of {} v{}: its table is invalid\n{}",
+            self.name, self.version, self.error
+        )
+    }
+}
+
+/// A warning worded before and kept (a build's policy is cached with its warnings): said
+/// under its code, the body inert but for its line breaks (it quotes a dependency's
+/// Cargo.toml).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Warning<'a> {
+    /// Its code.
+    pub code: Code,
+    /// What it says.
+    pub body: &'a str,
+}
+
+impl Diag for Warning<'_> {
+    fn code(&self) -> Option<Code> {
+        Some(self.code)
+    }
+
+    fn render(&self, painter: Painter) -> String {
+        format!("{} {}", warning(self.code, painter), InertLines(self.body))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,5 +444,18 @@ mod tests {
             )
         );
         assert!(plain(&LearningBuildFailed).starts_with("error[W406]: the learning build"));
+        let body = IgnoredTable {
+            name: "fake-sys",
+            version: "1.0.0",
+            error: "error[W001]: unknown key `e\u{1b}[2K`",
+        }
+        .message();
+        assert_eq!(
+            plain(&Warning {
+                code: Code::W010,
+                body: &body
+            }),
+            "warning[W010]: ignoring the sandbox requests of fake-sys v1.0.0: its table is invalid\nerror[W001]: unknown key `e\\u{1b}[2K`"
+        );
     }
 }
