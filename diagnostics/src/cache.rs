@@ -95,6 +95,126 @@ impl Diag for CacheWarning<'_> {
     }
 }
 
+/// What a stand-in logs for the CLI to say once per build (under [`CacheWarning`]): why a
+/// stored or shared run was not used, or the shared cache not at all. Names a crate wrote
+/// and the endpoint are inert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheProblem<'a> {
+    /// [`Code::W410`]: a stored run matched but could not be restored whole.
+    StoredRunNotUsed {
+        /// The package.
+        package: &'a str,
+        /// Its version.
+        version: &'a str,
+        /// Why.
+        why: &'a str,
+    },
+    /// [`Code::W411`]: an entry of the shared cache was refused.
+    SharedEntryNotUsed {
+        /// The shared cache.
+        endpoint: &'a str,
+        /// The package.
+        package: &'a str,
+        /// Its version.
+        version: &'a str,
+        /// Why.
+        why: &'a str,
+    },
+    /// [`Code::W411`]: a run could not be written to the shared cache.
+    SharedRunNotWritten {
+        /// The shared cache.
+        endpoint: &'a str,
+        /// The package.
+        package: &'a str,
+        /// Its version.
+        version: &'a str,
+        /// Why.
+        why: &'a str,
+    },
+    /// [`Code::W412`]: the shared cache's configuration cannot be read.
+    SharedMisconfigured {
+        /// Why.
+        why: &'a str,
+    },
+    /// [`Code::W412`]: the shared cache cannot be reached or refuses access.
+    SharedUnreachable {
+        /// The shared cache.
+        endpoint: &'a str,
+        /// Why.
+        why: &'a str,
+    },
+    /// [`Code::W412`]: no key is trusted, so nothing is read.
+    NoTrustedKey {
+        /// The shared cache.
+        endpoint: &'a str,
+        /// The variable that names trusted keys.
+        variable: &'a str,
+    },
+}
+
+impl CacheProblem<'_> {
+    /// Its kind.
+    pub fn code(&self) -> Code {
+        match self {
+            CacheProblem::StoredRunNotUsed { .. } => Code::W410,
+            CacheProblem::SharedEntryNotUsed { .. } | CacheProblem::SharedRunNotWritten { .. } => {
+                Code::W411
+            }
+            CacheProblem::SharedMisconfigured { .. }
+            | CacheProblem::SharedUnreachable { .. }
+            | CacheProblem::NoTrustedKey { .. } => Code::W412,
+        }
+    }
+
+    /// The sentence the log keeps.
+    pub fn sentence(&self) -> String {
+        match *self {
+            CacheProblem::StoredRunNotUsed {
+                package,
+                version,
+                why,
+            } => format!(
+                "a stored run of the build script of `{} v{}` was not used: {why}; the script ran instead",
+                Inert(package),
+                Inert(version)
+            ),
+            CacheProblem::SharedEntryNotUsed {
+                endpoint,
+                package,
+                version,
+                why,
+            } => format!(
+                "an entry of the shared cache {} for the build script of `{} v{}` was not used: {why}; the script ran instead",
+                Inert(endpoint),
+                Inert(package),
+                Inert(version)
+            ),
+            CacheProblem::SharedRunNotWritten {
+                endpoint,
+                package,
+                version,
+                why,
+            } => format!(
+                "the run of the build script of `{} v{}` was not written to the shared cache {}: {why}",
+                Inert(package),
+                Inert(version),
+                Inert(endpoint)
+            ),
+            CacheProblem::SharedMisconfigured { why } => {
+                format!("the shared cache is not used: {why}")
+            }
+            CacheProblem::SharedUnreachable { endpoint, why } => format!(
+                "the shared cache {} is not used in this build: {why}; build scripts run locally",
+                Inert(endpoint)
+            ),
+            CacheProblem::NoTrustedKey { endpoint, variable } => format!(
+                "nothing is read from the shared cache {}: no key is trusted ({variable})",
+                Inert(endpoint)
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +273,39 @@ mod tests {
             .render(Painter::new(false)),
             "warning[W402]: bad; using 10 GiB"
         );
+    }
+    /// A logged problem keeps its sentence, with the crate's name inert, and the CLI says
+    /// it under the problem's code.
+    #[test]
+    fn logged_problems_are_said_under_their_codes() {
+        let problem = CacheProblem::StoredRunNotUsed {
+            package: "x\u{1b}[2K",
+            version: "1.0.0",
+            why: "a file is missing",
+        };
+        assert_eq!(problem.code(), Code::W410);
+        let sentence = problem.sentence();
+        assert_eq!(
+            sentence,
+            "a stored run of the build script of `x\\u{1b}[2K v1.0.0` was not used: a file is missing; the script ran instead"
+        );
+        let said = CacheWarning::RunNotUsed { why: &sentence }.render(Painter::new(false));
+        assert!(said.starts_with("warning[W410]: a stored run"), "{said}");
+        let shared = CacheProblem::SharedUnreachable {
+            endpoint: "grpc://cache",
+            why: "refused",
+        };
+        assert_eq!(shared.code(), Code::W412);
+        assert_eq!(
+            shared.sentence(),
+            "the shared cache grpc://cache is not used in this build: refused; build scripts run locally"
+        );
+        let written = CacheProblem::SharedRunNotWritten {
+            endpoint: "e",
+            package: "p",
+            version: "1",
+            why: "w",
+        };
+        assert_eq!(written.code(), Code::W411);
     }
 }
