@@ -344,6 +344,35 @@ impl Diag for Warning<'_> {
     }
 }
 
+/// An error that reached the binary's edge: under its code when it has one (a stale
+/// stand-in, [`Code::W404`]), as it is when it holds its own headings (rendered table
+/// diagnostics), else under `error:`. Inert but for its line breaks: it may quote a
+/// crate's manifest or build script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failed<'a> {
+    /// Its code, if any.
+    pub code: Option<Code>,
+    /// Whether the text is under its own headings already.
+    pub has_headings: bool,
+    /// The error and its causes.
+    pub text: &'a str,
+}
+
+impl Diag for Failed<'_> {
+    fn code(&self) -> Option<Code> {
+        self.code
+    }
+
+    fn render(&self, painter: Painter) -> String {
+        let heading = match (self.has_headings, self.code) {
+            (true, _) => String::new(),
+            (false, Some(code)) => format!("{} ", error(code, painter)),
+            (false, None) => format!("{} ", painter.paint("error:", Tone::Bad)),
+        };
+        format!("{heading}{}", InertLines(self.text))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -444,6 +473,26 @@ mod tests {
             )
         );
         assert!(plain(&LearningBuildFailed).starts_with("error[W406]: the learning build"));
+        let stale = Failed {
+            code: Some(Code::W404),
+            has_headings: false,
+            text: "stale\n\u{1b}]0;t",
+        };
+        assert_eq!(plain(&stale), "error[W404]: stale\n\\u{1b}]0;t");
+        assert_eq!(
+            plain(&Failed {
+                code: None,
+                ..stale
+            }),
+            "error: stale\n\\u{1b}]0;t"
+        );
+        assert_eq!(
+            plain(&Failed {
+                has_headings: true,
+                ..stale
+            }),
+            "stale\n\\u{1b}]0;t"
+        );
         let body = IgnoredTable {
             name: "fake-sys",
             version: "1.0.0",
