@@ -1,5 +1,10 @@
 //! The user's shared cache of guest artifacts around a build, and `cargo wasm-build cache`.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the CLI reads the tool's own settings"
+)]
+
 use std::io::Write as _;
 use std::process::Command;
 

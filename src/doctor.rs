@@ -2,6 +2,11 @@
 //! scripts' native programs, and therefore what can run here; and whether the toolchain
 //! cargo uses has the target build scripts are compiled for.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "`doctor` reports on the machine: the toolchain, the homes and the tool's settings"
+)]
+
 use std::io::Write as _;
 use std::path::Path;
 

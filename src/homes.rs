@@ -1,6 +1,11 @@
 //! The homes of this machine, read once at the CLI's edge and handed to the policy's pure
 //! rules: a grant of a path inside one of them needs its dangerous key.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the homes whose paths need a dangerous grant come from the user's environment"
+)]
+
 use std::path::PathBuf;
 
 use wasm_build_contract::cargo::cargo_home;

@@ -1,5 +1,10 @@
 //! `cargo wasm-build permissions`: the display of who runs code at build time.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the CLI opens the HTML display in the user's browser and reads the terminal's settings"
+)]
+
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 

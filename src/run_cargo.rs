@@ -1,6 +1,11 @@
 //! Runs a cargo command with the tool as `RUSTC_WRAPPER`, so every build script it
 //! compiles becomes a sandboxed one, under the policy resolved for this workspace.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the CLI runs the user's cargo with the environment it gives the build"
+)]
+
 use std::ffi::OsString;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};

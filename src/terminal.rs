@@ -1,5 +1,10 @@
 //! The terminal the CLI writes to.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the terminal's width may be given as COLUMNS, as cargo reads it"
+)]
+
 use std::os::fd::RawFd;
 
 /// The width of the terminal on `fd`, as cargo finds its own: `COLUMNS` when set, else

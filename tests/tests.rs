@@ -7,6 +7,10 @@
     clippy::unwrap_used,
     reason = "test helpers fail the test by panicking"
 )]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "end-to-end tests run the tool, cargo and fixtures' programs, and set their environments"
+)]
 
 mod support;
 

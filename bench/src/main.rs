@@ -17,6 +17,10 @@
 //! Reports medians and ratios and writes BENCHMARKS.md. Wall-clock figures on a shared
 //! 2-core machine are noisy: the ratios of interleaved runs are the numbers to read.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the benchmark runs cargo and the tool and reads their settings"
+)]
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -13,6 +13,10 @@
 //! rounds it took and in which round each crate was approved; `--keep-targets` to compare
 //! again without starting clean.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the compatibility suite runs cargo, the tool and apt-get"
+)]
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::fs;

@@ -1,5 +1,10 @@
 //! Facts about cargo that several of the tool's processes rely on and must agree on.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "reads what cargo sets for a build script (CARGO_PKG_*, OUT_DIR) and where cargo's home is"
+)]
+
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 

@@ -7,21 +7,20 @@
 //! this crate and nothing heavier for the data it hands on, so the policy resolver, the
 //! compatibility suite and the CLI's reporting do not link wasmtime.
 //!
-//! It also holds the facts every process must agree on: which environment variables
-//! cargo sets for build scripts and which change what programs run ([`mod@env`]), where cargo keeps
-//! what it downloads and how it names crates.io ([`cargo`]), and the names of the tool's own
-//! variables ([`vars`]).
+//! It also holds the facts every process must agree on: where cargo keeps what it downloads
+//! and how it names crates.io ([`cargo`]), and the names of the tool's own variables
+//! ([`vars`]). The rulings on this data (the grant verdict, which variables a script sees)
+//! live in `wasm_build_policy`.
 
 pub mod audit;
 pub mod cargo;
-pub mod env;
 mod error;
 pub mod manifest;
 pub mod policy;
 pub mod vars;
 
 pub use error::ContractError;
-pub use policy::{Policy, PolicyFile, Verdict};
+pub use policy::{Policy, PolicyFile};
 /// The stable codes of the diagnostics users see (defined in `wasm_build_diagnostics`,
 /// the lowest crate every process links; documented in `docs/diagnostics.md`).
 pub use wasm_build_diagnostics::code;

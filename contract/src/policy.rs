@@ -1,4 +1,10 @@
-//! What one build script may do, and the verdict on each thing it tries.
+//! What one build script may do, as the CLI hands it to each stand-in (the verdict on
+//! each thing it tries is `wasm_build_policy::verdict`).
+
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the policy file's path is handed down by the CLI in the tool's own variable"
+)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -7,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ContractError;
 use crate::vars::POLICY_ENV;
-use wasm_build_permissions_schema::{Capability, EnvPattern, GrantSite, Limits};
+use wasm_build_permissions_schema::{Capability, GrantSite, Limits};
 
 /// The resolved policy of one package's build script: what the consumer granted and
 /// explicitly denied on top of the sandbox defaults.
@@ -207,94 +213,12 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-/// The verdict on one attempt.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    /// Within the defaults or granted.
-    Allowed,
-    /// Needs this capability, which the consumer has not reviewed: the build fails and the
-    /// error says how to grant it.
-    Pending(Capability),
-    /// Needs this capability, which the consumer explicitly denied.
-    Refused(Capability),
-    /// Never allowed, whatever the grants; the string says why.
-    Forbidden(&'static str),
-    /// Harmless to leave out and unsafe to pass: the directive is dropped, the build goes
-    /// on, and the audit log says why.
-    Dropped(&'static str),
-    /// Awaits review, but this is a learning build: the attempt goes ahead (jailed, as a
-    /// granted one would) and is recorded as pending, for `approve` to offer.
-    Learning(Capability),
-}
-
-impl Verdict {
-    /// Whether the attempt goes ahead: allowed, or used to learn what the script needs.
-    pub fn permits(&self) -> bool {
-        matches!(self, Verdict::Allowed | Verdict::Learning(_))
-    }
-}
-
 impl Policy {
-    /// The verdict on needing `capability`: granted, refused or pending review.
-    pub fn verdict(&self, capability: Capability) -> Verdict {
-        if let Capability::Env(name) = &capability
-            && EnvPattern::exactly(name).is_err()
-        {
-            // A grant of `LD_*` would be a pattern covering every `LD_` variable: asking
-            // for it must not turn into asking for them all.
-            return Verdict::Forbidden(
-                "a variable whose name holds `*` or `=` (or no name) cannot be granted",
-            );
-        }
-        if self.denied.iter().any(|denied| covers(denied, &capability)) {
-            return Verdict::Refused(capability);
-        }
-        if self
-            .granted
-            .iter()
-            .any(|granted| covers(granted, &capability))
-        {
-            return Verdict::Allowed;
-        }
-        self.unreviewed(capability)
-    }
-
-    /// The verdict on `capability` once nothing covers it: pending review, or in a
-    /// [learning](Self::learning) build, learned when it
-    /// [can be](Capability::is_learnable).
-    pub fn unreviewed(&self, capability: Capability) -> Verdict {
-        if self.learning && capability.is_learnable() {
-            return Verdict::Learning(capability);
-        }
-        Verdict::Pending(capability)
-    }
-
     /// The spec to grant under: the resolved one, else `name@version`.
     pub fn grant_spec(&self, name: &str, version: &str) -> String {
         self.spec
             .clone()
             .unwrap_or_else(|| wasm_build_permissions_schema::package_spec(name, version))
-    }
-}
-
-/// Whether a granted (or denied) capability covers a needed one. Environment grants may
-/// end in `_*` to cover a prefix (never a secret-shaped name, unless the grant is
-/// `dangerous-env`); path grants cover everything below them.
-fn covers(held: &Capability, needed: &Capability) -> bool {
-    use wasm_build_permissions_schema::hygiene::env_covers;
-    match (held, needed) {
-        (Capability::Env(pattern), Capability::Env(name)) => env_covers(pattern, name, false),
-        (Capability::DangerousEnv(pattern), Capability::Env(name)) => {
-            env_covers(pattern, name, true)
-        }
-        (Capability::Read(dir) | Capability::DangerousRead(dir), Capability::Read(path))
-        | (Capability::Write(dir) | Capability::DangerousWrite(dir), Capability::Write(path))
-        | (Capability::Write(dir) | Capability::DangerousWrite(dir), Capability::Read(path))
-        | (Capability::LinkSearch(dir), Capability::LinkSearch(path))
-        | (Capability::Read(dir) | Capability::DangerousRead(dir), Capability::LinkSearch(path)) => {
-            Path::new(path).starts_with(Path::new(dir))
-        }
-        (held, needed) => held == needed,
     }
 }
 
@@ -359,33 +283,6 @@ mod tests {
         );
     }
 
-    /// A learning build learns programs and directives, never what leaves the jail or a
-    /// dangerous key, and never overrides a deny.
-    #[test]
-    fn a_learning_build_learns_only_what_stays_jailed() {
-        let mut policy = Policy {
-            learning: true,
-            ..Policy::default()
-        };
-        let cc = Capability::Exec("cc".into());
-        assert_eq!(policy.verdict(cc.clone()), Verdict::Learning(cc.clone()));
-        assert_eq!(
-            policy.verdict(Capability::RunBuilt),
-            Verdict::Learning(Capability::RunBuilt)
-        );
-        for never in [
-            Capability::Network("curl".into()),
-            Capability::RunNatively,
-            Capability::Env("EDITOR".into()),
-            Capability::DangerousRead("/home".into()),
-            Capability::DangerousRustcEnv("CARGO_PKG_NAME".into()),
-        ] {
-            assert_eq!(policy.verdict(never.clone()), Verdict::Pending(never));
-        }
-        policy.denied.insert(cc.clone());
-        assert_eq!(policy.verdict(cc.clone()), Verdict::Refused(cc));
-    }
-
     #[test]
     fn an_old_policy_file_keeps_the_defaults_on() {
         let mut json = serde_json::to_value(Policy::default()).unwrap();
@@ -395,32 +292,5 @@ mod tests {
             .unwrap();
         let policy: Policy = serde_json::from_value(json).unwrap();
         assert!(policy.env_defaults);
-    }
-
-    /// A variable whose name is pattern-shaped is never pending: a grant of it would be a
-    /// pattern covering the whole family, more than was attempted.
-    #[test]
-    fn pattern_shaped_names_are_forbidden_not_pending() {
-        let mut policy = Policy::default();
-        assert!(matches!(
-            policy.verdict(Capability::Env("LD_*".into())),
-            Verdict::Forbidden(_)
-        ));
-        policy.granted.insert(Capability::Env("LD_*".into()));
-        assert!(
-            matches!(
-                policy.verdict(Capability::Env("LD_*".into())),
-                Verdict::Forbidden(_)
-            ),
-            "not even under a grant that covers it"
-        );
-        assert!(matches!(
-            policy.verdict(Capability::Env(String::new())),
-            Verdict::Forbidden(_)
-        ));
-        assert_eq!(
-            policy.verdict(Capability::Env("LD_LIBRARY_PATH".into())),
-            Verdict::Allowed
-        );
     }
 }

@@ -8,6 +8,11 @@
 //! to turn colour off, so `CARGO_TERM_COLOR=always` coloured the build's messages but not
 //! the table; every caller now goes through [`ColorChoice::colors`].
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "colour follows CARGO_TERM_COLOR, as cargo's own output does"
+)]
+
 use std::fmt;
 use std::io::IsTerminal;
 

@@ -25,6 +25,10 @@ fn quote_without_nul(word: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the test has a real shell read the quoted words back"
+)]
 mod tests {
     use super::*;
 

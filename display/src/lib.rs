@@ -584,6 +584,10 @@ pub(crate) mod fixtures {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "tests run programs and read the environment as they need"
+)]
 mod tests {
     use super::*;
 

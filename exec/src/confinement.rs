@@ -1,6 +1,11 @@
 //! How a build confines the native programs its build scripts run: the jail, what the
 //! build needs of it, and the user's one way out when this machine cannot provide it.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "which confinement the user asked for is the tool's own variable"
+)]
+
 use std::path::PathBuf;
 
 use wasm_build_jail::{Code, Jail, Missing};

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use wasm_build_contract::policy::Policy;
 use wasm_build_jail::{Access, Jail, ProgramFile};
 use wasm_build_permissions_schema::{Capability, Limits};
+use wasm_build_policy::verdict::Grants;
 
 use crate::disk_watch::DiskWatch;
 
@@ -46,7 +47,7 @@ pub struct ExecContext {
     pub probe_env: Vec<(String, String)>,
     /// The harmless variables of the user's environment that every other program gets
     /// unless the script cleared or set them: terminal, colour, locale, time zone
-    /// ([`wasm_build_contract::env::program_defaults`]).
+    /// ([`wasm_build_policy::env::program_defaults`]).
     pub program_env: Vec<(String, String)>,
     /// Where programs run.
     pub jail: Jail,

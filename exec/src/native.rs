@@ -19,7 +19,7 @@ use anyhow::{Context as _, Result};
 use wasm_build_diagnostics::broker::RunsUnconfined;
 use wasm_build_diagnostics::{Diag as _, Painter};
 use wasm_build_jail::{Code, Network, ProgramFile, Spec, Stdio};
-use wasm_build_permissions_schema::NetworkRules;
+use wasm_build_policy::network::NetworkRules;
 
 use crate::bounds::Bound;
 use crate::child::{ChildProcess, Drain, OUTPUT_SETTLE, Spawned, Stream};

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use wasm_build_contract::audit::{NetworkUse, NetworkVerdict};
 use wasm_build_jail::Network;
 use wasm_build_netproxy::{Bounds, Outcome, Proxy, ProxyError};
-use wasm_build_permissions_schema::NetworkRules;
+use wasm_build_policy::network::NetworkRules;
 
 /// The variables that point a program at its proxy: the spellings curl, git, wget, pip,
 /// Go, Node's and Rust's HTTP clients read. `NO_PROXY` is emptied, so that nothing the

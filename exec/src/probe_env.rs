@@ -29,7 +29,7 @@ use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
-use wasm_build_contract::env::{changes_what_programs_run, is_cargo_set};
+use wasm_build_policy::env_names::{changes_what_programs_run, is_cargo_set};
 
 /// Variables rustc and its linker driver read, which a probe gets when cargo's
 /// environment for the script has them: unstable features (`RUSTC_BOOTSTRAP`, which

@@ -30,6 +30,10 @@ pub fn find_on_path(name: &str, path: Option<&std::ffi::OsStr>) -> Option<PathBu
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "tests run programs and read the environment as they need"
+)]
 mod tests {
     use super::*;
 

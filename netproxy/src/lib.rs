@@ -23,8 +23,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use wasm_build_permissions_schema::Host;
 use wasm_build_permissions_schema::net::parse_authority;
-use wasm_build_permissions_schema::{Host, NetworkRules};
+use wasm_build_policy::network::NetworkRules;
 
 /// Why a proxy could not be started.
 #[derive(Debug, thiserror::Error)]

@@ -379,6 +379,21 @@ impl PathRules {
     }
 }
 
+/// What the table parser asks (`parse_table` takes them as a parameter): these rules.
+impl crate::tables::ValueRules for PathRules {
+    fn normalize_path(&self, path: &str) -> Result<String, (String, String)> {
+        normalize_path(path)
+    }
+
+    fn env_problem(&self, pattern: &EnvPattern) -> Option<(String, String)> {
+        env_problem(pattern)
+    }
+
+    fn path_problem(&self, key: &str, path: &str) -> Option<(String, String)> {
+        self.problem(key, path)
+    }
+}
+
 /// `path` as [`normalize_path`] writes it, when it is absolute and valid UTF-8.
 fn absolute_normal(path: &Path) -> Option<String> {
     let text = path.to_str()?;

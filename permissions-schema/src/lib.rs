@@ -19,11 +19,11 @@ pub use capability::{Capability, CapabilityKey, GatedDirective, toml_string};
 // `crate::diagnostic` for the table parser.
 pub use grant_hint::{GrantSite, grant_help, grant_lines, package_spec};
 pub use limits::Limits;
-pub use net::{Host, HostPattern, HostsEntry, NetworkEntry, NetworkHost, NetworkRules, Refusal};
+pub use net::{Host, HostPattern, HostsEntry, NetworkEntry, NetworkHost};
 pub use spec::PackageSpec;
 pub use tables::{
     CAPABILITY_KEYS, CONSUMER_KEYS, CapabilitySet, ConsumerPolicy, LimitKey, LimitOverrides, Mode,
-    Requests, SCHEMA_VERSION, SandboxTable, TableKind, parse_table,
+    Requests, SCHEMA_VERSION, SandboxTable, TableKind, ValueRules, parse_table,
 };
 pub use values::{ByteSize, CargoEnvName, EnvPattern, Program, TimeLimit, ValueError};
 use wasm_build_diagnostics::source as diagnostic;

@@ -50,6 +50,10 @@ pub fn workspace_table_schema() -> serde_json::Value {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "tests run programs and read the environment as they need"
+)]
 mod tests {
     use super::*;
     use crate::tables::{CAPABILITY_KEYS, LimitKey};

@@ -13,6 +13,11 @@
 //! grant, and the store's checks (the user's own directories, writable by nobody else,
 //! every entry checked against its digest) apply to it as to compiled code.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the cached policy is keyed on cargo's configuration variables and the homes"
+)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

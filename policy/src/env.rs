@@ -9,9 +9,10 @@
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 
+use crate::env_names::{changes_what_programs_run, is_cargo_set};
+use crate::verdict::{Grants, Verdict};
 use serde::{Deserialize, Serialize};
-use wasm_build_contract::env::{changes_what_programs_run, is_cargo_set};
-use wasm_build_contract::{Policy, Verdict};
+use wasm_build_contract::Policy;
 use wasm_build_permissions_schema::Capability;
 use wasm_build_permissions_schema::hygiene::is_secret_shaped;
 

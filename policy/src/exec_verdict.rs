@@ -7,8 +7,9 @@
 //! of the rules (a denial wins, then a grant, then what the build made, then the rustc
 //! probe, then review) in one place.
 
-use wasm_build_contract::env::changes_what_programs_run;
-use wasm_build_contract::policy::{Policy, Verdict};
+use crate::env_names::changes_what_programs_run;
+use crate::verdict::{Grants, Verdict};
+use wasm_build_contract::policy::Policy;
 use wasm_build_permissions_schema::Capability;
 
 use crate::probe::unsafe_argument;

@@ -1,5 +1,10 @@
 //! The resolved dependency graph, as far as the sandbox cares: who runs code at build time.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "runs `cargo metadata` with the cargo the user runs"
+)]
+
 use std::path::{Path, PathBuf};
 
 use cargo_metadata::{Metadata, MetadataCommand, TargetKind};

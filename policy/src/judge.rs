@@ -3,7 +3,8 @@
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 
-use wasm_build_contract::{Policy, Verdict};
+use crate::verdict::{Grants, Verdict};
+use wasm_build_contract::Policy;
 use wasm_build_permissions_schema::{Capability, CargoEnvName, GatedDirective};
 
 use crate::directive::Directive;

@@ -7,8 +7,10 @@
 //! script ([`resolve`]); finds what is pending review (declared, or denied in the last runs
 //! per the audit log) and writes grants back into the manifest for `approve` and `deny`.
 //!
-//! During a build, the wrapper's and the stand-in's side: whether a script runs natively
-//! ([`run_natively`]), which variables it sees ([`mod@env`]), what `$TOOLCHAIN` in a grant
+//! During a build, the wrapper's and the stand-in's side: the verdict on each capability a
+//! script needs under its grants ([`verdict`]), whether a script runs natively
+//! ([`run_natively`]), which hosts and addresses its programs' network grants reach
+//! ([`network`]), which variables it sees ([`mod@env`], on top of [`env_names`]), what `$TOOLCHAIN` in a grant
 //! means for one run ([`toolchain`]), and the verdict on every directive it prints
 //! ([`directive`] parses them as cargo does, [`judge`] rules on them), and which of its
 //! lookups of hidden variables and paths are the consumer's to review ([`lookups`]).
@@ -22,11 +24,13 @@ pub mod carry;
 pub mod directive;
 pub mod edit;
 pub mod env;
+pub mod env_names;
 pub mod error;
 pub mod exec_verdict;
 pub mod graph;
 pub mod judge;
 pub mod lookups;
+pub mod network;
 pub mod pending;
 pub mod probe;
 pub mod resolve;
@@ -35,6 +39,7 @@ pub mod run_natively;
 pub mod suggest;
 pub mod toolchain;
 pub mod unmatched;
+pub mod verdict;
 
 pub use error::PolicyError;
 pub use graph::{Graph, Package};

@@ -4,7 +4,8 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use wasm_build_contract::policy::{Policy, Verdict};
+use crate::verdict::{Grants, Verdict};
+use wasm_build_contract::policy::Policy;
 use wasm_build_permissions_schema::hygiene::normalize_path;
 use wasm_build_permissions_schema::{Capability, EnvPattern};
 

@@ -11,9 +11,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::network::NetworkRules;
 use wasm_build_contract::audit::{ExecVerdict, NetworkVerdict, RunRecord};
 use wasm_build_contract::{Policy, PolicyFile};
-use wasm_build_permissions_schema::{Capability, Host, NetworkRules};
+use wasm_build_permissions_schema::{Capability, Host};
 
 use crate::resolve::Resolution;
 

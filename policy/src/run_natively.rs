@@ -2,7 +2,8 @@
 //! wrapper (compile it for the host or for wasm) and again by the stand-in (run what was
 //! compiled, or refuse a binary whose grant is gone), so both must get the same answer.
 
-use wasm_build_contract::{Policy, Verdict};
+use crate::verdict::{Grants, Verdict};
+use wasm_build_contract::Policy;
 use wasm_build_permissions_schema::Capability;
 
 /// Whether the consumer granted `run-natively` to the script under `policy`. Only an

@@ -1,6 +1,11 @@
 //! Where the shared cache is and what this machine may do with it, from the environment
 //! (which cargo also fills from the `[env]` table of `.cargo/config.toml`).
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the shared cache's configuration is the tool's own variables"
+)]
+
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -6,7 +6,10 @@
     clippy::unwrap_used,
     reason = "test helpers fail the test by panicking"
 )]
-
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the guest programs are compiled with rustc for each test run"
+)]
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

@@ -7,8 +7,9 @@
 //! user's rustc exactly. This crate also holds the wire [`protocol`] that the facade and
 //! the runtime's host calls share.
 //!
-//! What this crate is not: the host side of those calls (that is the runtime's exec
-//! broker), or a library build scripts depend on (they never name it).
+//! What this crate is not: the host side of those calls (that is the wasm host in
+//! `wasm-build-runtime` and, for programs, the broker of `wasm-build-exec`), or a library
+//! build scripts depend on (they never name it).
 
 pub mod protocol;
 

@@ -4,10 +4,11 @@
 use std::borrow::Cow;
 
 use wasm_build_contract::inert::for_cargo_to_print;
-use wasm_build_contract::policy::{Policy, Verdict};
+use wasm_build_contract::policy::Policy;
 use wasm_build_permissions_schema::Capability;
 use wasm_build_policy::directive::{self, Directive};
 use wasm_build_policy::judge::RunContext;
+use wasm_build_policy::verdict::Verdict;
 
 use crate::attempt::Attempt;
 

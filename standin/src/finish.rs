@@ -1,5 +1,10 @@
 //! After a run: filter its output for cargo, judge what it tried, report and record it.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the stand-in reads the variables cargo and the CLI hand a build script's run"
+)]
+
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -9,7 +14,7 @@ use anyhow::{Context as _, Result};
 use wasm_build_contract::audit::{self, RunError, RunRecord};
 use wasm_build_contract::cargo::cargo_home;
 use wasm_build_contract::manifest::{Script, StandIn};
-use wasm_build_contract::policy::{Policy, Verdict};
+use wasm_build_contract::policy::Policy;
 use wasm_build_contract::vars::DISCOVERY_ENV;
 use wasm_build_diagnostics::run::{DroppedDirective, RunFailure};
 use wasm_build_diagnostics::{Diag as _, Painter};
@@ -20,6 +25,7 @@ use wasm_build_policy::judge;
 use wasm_build_policy::lookups::{
     hidden_paths, lookups_pending_review, read_grants, undenied, unreviewed_lookups,
 };
+use wasm_build_policy::verdict::{Grants, Verdict};
 
 use crate::attempt::Attempt;
 use crate::filter::{Filtered, filter};

@@ -1,6 +1,11 @@
 //! Everything a run needs before it starts: the package, its policy, the environment the
 //! script sees, and the directories it and its programs may read.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the stand-in builds a script's environment from what cargo and the CLI hand it (decided by policy::env)"
+)]
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 

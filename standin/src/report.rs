@@ -16,6 +16,7 @@ use wasm_build_diagnostics::script::{Failure, ScriptFailed};
 use crate::finish::run_error;
 use wasm_build_exec::outcome::Exit;
 use wasm_build_permissions_schema::{Capability, GrantSite, grant_help};
+use wasm_build_policy::verdict::Grants;
 
 use crate::attempt::Attempt;
 use crate::prepare::{Package, Prepared};

@@ -7,11 +7,11 @@
 use std::collections::BTreeSet;
 
 use wasm_build_contract::Policy;
-use wasm_build_contract::Verdict;
 use wasm_build_contract::audit::RunError;
 use wasm_build_contract::manifest::SandboxOnlyCode;
 use wasm_build_diagnostics::run::RunFailure;
 use wasm_build_permissions_schema::Capability;
+use wasm_build_policy::verdict::{Grants, Verdict};
 
 use crate::finish::run_error;
 

@@ -1,5 +1,10 @@
 //! Building the std facade (see `wasm-build-shim`) for the rustc at hand.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the wrapper compiles the std facade with the user's rustc"
+)]
+
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -1,5 +1,10 @@
 //! Compiling build scripts and their build-dependencies for wasm32-wasip1.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the wrapper compiles build scripts and their dependencies for the guest with the user's rustc"
+)]
+
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs::{self, File};

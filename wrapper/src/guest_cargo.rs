@@ -10,6 +10,11 @@
 //! wasm32-wasip1: cargo resolves the target-specific dependencies and runs their build
 //! scripts with the guest's `TARGET`, sandboxed by this same tool.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the wrapper builds build-dependencies that do not fit the guest with a nested cargo"
+)]
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::BufReader;

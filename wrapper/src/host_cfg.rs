@@ -18,6 +18,11 @@
 //! atomics, the panic strategy) are wasm's. A script whose `#[cfg]` attributes ask about
 //! those is found by [`HostCfgs::misanswered`] and refused, never built differently.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the host's cfgs come from the user's rustc"
+)]
+
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -11,6 +11,11 @@
 //! `cargo build` in the same target directory never reuses a stand-in, and switching back
 //! and forth rebuilds nothing twice.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the wrapper is cargo's RUSTC_WRAPPER: it runs the user's rustc with the environment cargo gave it"
+)]
+
 mod cfg;
 mod cfg_scan;
 pub mod facade;

@@ -20,6 +20,11 @@
 //! digest the entry names; anything that does not check out is a miss, and rustc runs.
 //! Only compiles against twins are kept: a nested cargo's libraries are not keyed.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the compiled-script key covers rustc's own RUSTC_* switches"
+)]
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;

@@ -7,6 +7,11 @@
 //! installed per toolchain, so `rustup target add wasm32-wasip1` alone installs it for the
 //! default toolchain, perhaps not this one; the command said here names the toolchain.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the toolchain is the rustc cargo names, and rustup's variables select it"
+)]
+
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -16,6 +16,11 @@
 //!   lists them) are covered with their values, and so are rustc's own `RUSTC_*`
 //!   switches, which the replayed compile inherits.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the twin key covers rustc's own RUSTC_* switches"
+)]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 

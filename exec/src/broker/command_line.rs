@@ -15,7 +15,7 @@ pub(super) fn command_line(request: &SpawnRequest) -> String {
         .iter()
         .filter_map(|(name, value)| {
             let value = value.as_ref()?;
-            wasm_build_contract::env::changes_what_programs_run(name)
+            wasm_build_policy::env_names::changes_what_programs_run(name)
                 .then(|| format!("{name}={}", quote(value)))
         })
         .chain(

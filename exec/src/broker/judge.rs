@@ -2,11 +2,11 @@
 //! rustc, which grants and denials name its file, did the build make it) and asks
 //! `wasm_build_policy::exec_verdict`, which decides.
 
-use wasm_build_contract::policy::Verdict;
 use wasm_build_diagnostics::broker::NotAProbe;
 use wasm_build_diagnostics::{Diag as _, Painter};
 use wasm_build_jail::{Code, ProgramFile};
 use wasm_build_policy::exec_verdict::{ExecRequest, RUSTC_GRANT, exec_verdict};
+use wasm_build_policy::verdict::Verdict;
 use wasm_build_shim::protocol::SpawnRequest;
 
 use super::Broker;

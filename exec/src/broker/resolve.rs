@@ -6,8 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use wasm_build_jail::ProgramFile;
-use wasm_build_permissions_schema::{Capability, NetworkRules};
+use wasm_build_permissions_schema::Capability;
 use wasm_build_policy::exec_verdict::RUSTC_GRANT;
+use wasm_build_policy::network::NetworkRules;
 use wasm_build_shim::protocol::{SpawnRequest, status};
 
 use super::{Broker, Failure};

@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use wasm_build_contract::audit::{ExecAttempt, ExecVerdict};
 use wasm_build_contract::inert::Inert;
-use wasm_build_contract::policy::Verdict;
 use wasm_build_contract::vars::UNCONFINED_ENV;
 use wasm_build_diagnostics::broker::{NotConfined, PolicyDenies, RunsUnconfined};
 use wasm_build_diagnostics::{Diag as _, Painter};
 use wasm_build_jail::{Code, Network, Spec};
+use wasm_build_policy::verdict::Verdict;
 use wasm_build_shim::protocol::{SpawnRequest, status};
 
 use super::command_line::command_line;

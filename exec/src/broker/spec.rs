@@ -130,7 +130,7 @@ fn jail_stdio(piped: bool) -> wasm_build_jail::Stdio {
 mod tests {
     use std::path::Path;
 
-    use wasm_build_contract::policy::Verdict;
+    use wasm_build_policy::verdict::Verdict;
 
     use super::*;
     use crate::context::tests::{context, program};

@@ -209,6 +209,10 @@ fn vanished(err: &io::Error) -> bool {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "tests run programs and read the environment as they need"
+)]
 mod tests {
     use super::*;
     use std::os::unix::process::CommandExt as _;

@@ -22,9 +22,11 @@
 
 mod model;
 mod parse;
+mod value_rules;
 
 pub use model::{
     CAPABILITY_KEYS, CONSUMER_KEYS, CapabilitySet, ConsumerPolicy, LimitKey, LimitOverrides, Mode,
     Requests, SCHEMA_VERSION, SandboxTable, TableKind,
 };
 pub use parse::parse_table;
+pub use value_rules::ValueRules;

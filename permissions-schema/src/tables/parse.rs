@@ -8,27 +8,28 @@ use toml_edit::{Item, TableLike};
 use crate::capability::{CapabilityKey, GatedDirective};
 use crate::code::Code;
 use crate::diagnostic::{Diagnostic, SourceFile, did_you_mean};
-use crate::hygiene::{self, PathRules};
 use crate::net::{HostPattern, HostsEntry, NetworkEntry};
 use crate::spec::PackageSpec;
 use crate::values::{Program, ValueError};
 
+use super::ValueRules;
 use super::model::{
     CAPABILITY_KEYS, CONSUMER_KEYS, CapabilitySet, ConsumerPolicy, LimitKey, LimitOverrides, Mode,
     SCHEMA_VERSION, SandboxTable, TableKind,
 };
 
 /// How a value that needs its `dangerous-` key is treated under its plain key.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 struct Hazards<'a> {
-    rules: &'a PathRules,
+    rules: &'a dyn ValueRules,
     /// A request for the dangerous key ([`TableKind::Dependency`]) instead of an error
     /// ([`Code::W005`]).
     reclassify: bool,
 }
 
-/// Reads a sandbox table; every problem is reported, not just the first. `rules` say which
-/// paths need `dangerous-read`/`dangerous-write` on this machine (see [`PathRules`]).
+/// Reads a sandbox table; every problem is reported, not just the first. `rules` normalize
+/// paths and say which values need their `dangerous-` key on this machine (see
+/// [`ValueRules`]): the parser reports, it does not decide.
 ///
 /// # Errors
 ///
@@ -37,7 +38,7 @@ pub fn parse_table(
     file: &SourceFile<'_>,
     item: &Item,
     kind: TableKind,
-    rules: &PathRules,
+    rules: &dyn ValueRules,
 ) -> Result<SandboxTable, Vec<Diagnostic>> {
     let grants = Hazards {
         rules,
@@ -248,9 +249,11 @@ fn entries<T>(
     out
 }
 
-/// A path as written in `read`, `write` or `link-search`, normalized.
-fn path(text: &str) -> Result<String, ValueError> {
-    hygiene::normalize_path(text).map_err(|(message, help)| ValueError { message, help })
+/// A path as written in `read`, `write` or `link-search`, normalized by `rules`.
+fn path(rules: &dyn ValueRules, text: &str) -> Result<String, ValueError> {
+    rules
+        .normalize_path(text)
+        .map_err(|(message, help)| ValueError { message, help })
 }
 
 /// A directive that needs a grant, with a suggestion when the name is not one.
@@ -284,7 +287,8 @@ fn parse_capability(
     let Some(kind) = CapabilityKey::from_key(key) else {
         return;
     };
-    let path_problem = |path: &String| hazards.rules.problem(key, path);
+    let path_problem = |path: &String| hazards.rules.path_problem(key, path);
+    let path = |text: &str| path(hazards.rules, text);
     // Under its plain key, a value that needs the dangerous one is an error, or (from a
     // dependency) a request for the dangerous key.
     let refused = |problem: Option<(String, String)>| problem.filter(|_| !hazards.reclassify);
@@ -293,11 +297,11 @@ fn parse_capability(
         CapabilityKey::Network => set.network = network_entries(file, value, errors),
         CapabilityKey::Env => {
             let all = entries(file, value, key, errors, str::parse, |pattern| {
-                refused(hygiene::env_problem(pattern))
+                refused(hazards.rules.env_problem(pattern))
             });
-            let (dangerous, plain): (Vec<_>, Vec<_>) = all
-                .into_iter()
-                .partition(|pattern| hazards.reclassify && hygiene::env_problem(pattern).is_some());
+            let (dangerous, plain): (Vec<_>, Vec<_>) = all.into_iter().partition(|pattern| {
+                hazards.reclassify && hazards.rules.env_problem(pattern).is_some()
+            });
             set.env = plain;
             extend_unique(&mut set.dangerous_env, dangerous);
         }
@@ -544,6 +548,7 @@ mod tests {
     use std::time::Duration;
 
     use crate::capability::Capability;
+    use crate::hygiene::{self, PathRules};
     use crate::limits::Limits;
     use crate::net::NetworkHost;
     use crate::values::{ByteSize, TimeLimit};
@@ -834,11 +839,67 @@ write = ["../elsewhere"]
         );
     }
 
+    /// Rules that hold nothing dangerous and every path as written, except the variable
+    /// `SECRET_CC` ([`ValueRules`] for [`parse_table`]).
+    struct Lenient;
+
+    impl ValueRules for Lenient {
+        fn normalize_path(&self, path: &str) -> Result<String, (String, String)> {
+            Ok(path.to_string())
+        }
+
+        fn env_problem(&self, pattern: &crate::EnvPattern) -> Option<(String, String)> {
+            (pattern.as_str() == "SECRET_CC")
+                .then(|| ("refused by these rules".into(), "help".into()))
+        }
+
+        fn path_problem(&self, _key: &str, _path: &str) -> Option<(String, String)> {
+            None
+        }
+    }
+
+    /// The parser reports what the rules it is given decide, and decides nothing itself:
+    /// what the machine's rules refuse (a home, `*`, a path leaving the package) is
+    /// accepted under rules that accept it, and what they accept is refused under rules
+    /// that refuse it, with their message at the value.
+    #[test]
+    fn the_parser_applies_the_rules_it_is_given() {
+        let at = ["workspace", "metadata", "sandbox"];
+        let lenient = parse_with(
+            r#"
+[workspace.metadata.sandbox.allow."ok@1.0.0"]
+env = ["*"]
+read = ["/home/me"]
+write = ["../elsewhere"]
+"#,
+            &at,
+            TableKind::Workspace,
+            &Lenient,
+        )
+        .unwrap();
+        let grants = &lenient.consumer.unwrap().allow["ok@1.0.0"];
+        assert_eq!(grants.write, ["../elsewhere"]);
+        assert_eq!(grants.read, ["/home/me"]);
+        let errors = parse_with(
+            "[workspace.metadata.sandbox.allow.\"ok@1.0.0\"]\nenv = [\"SECRET_CC\"]\n",
+            &at,
+            TableKind::Workspace,
+            &Lenient,
+        )
+        .unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert!(
+            errors[0].starts_with("error[W005]: refused by these rules"),
+            "{}",
+            errors[0]
+        );
+    }
+
     fn parse_with(
         text: &str,
         path: &[&str],
         kind: TableKind,
-        rules: &PathRules,
+        rules: &dyn ValueRules,
     ) -> Result<SandboxTable, Vec<String>> {
         let doc = toml_edit::Document::parse(text.to_string()).unwrap();
         let item = path.iter().fold(doc.as_item(), |item, key| &item[*key]);
@@ -1052,7 +1113,7 @@ mod robustness {
                     .and_then(|item| item.get("metadata"))
                     .and_then(|item| item.get("sandbox"));
                 if let Some(item) = item {
-                    let _ = parse_table(&file, item, kind, &PathRules::default());
+                    let _ = parse_table(&file, item, kind, &crate::hygiene::PathRules::default());
                 }
             }
         }

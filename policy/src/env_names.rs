@@ -1,7 +1,7 @@
-//! The facts about environment variables every process must agree on: which ones cargo
-//! sets for build scripts, and which ones change what code a program loads or runs (the
-//! exec broker screens those in what a script sets for a program). What a script may see
-//! of the rest is the policy's ruling (`wasm_build_policy::env`).
+//! Two rulings on environment variable names that the others build on: which ones cargo
+//! sets for build scripts (the guest sees them), and which ones change what code a
+//! program loads or runs (the exec broker screens those in what a script sets for a
+//! program). What a script may see of the rest is [`crate::env`]'s ruling.
 
 /// Variables cargo sets for every build script, by exact name.
 const CARGO_SET: &[&str] = &[
