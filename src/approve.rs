@@ -3,7 +3,8 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::{Context as _, Result, bail};
-use wasm_build_contract::Code;
+use wasm_build_diagnostics::cli::{Named, NothingToDecide, RunNativelyHeldBack, Ungrantable};
+use wasm_build_diagnostics::{Diag as _, Painter};
 use wasm_build_display::escape;
 use wasm_build_permissions_schema::{Capability, grant_lines, toml_string};
 use wasm_build_policy::carry::{Drifted, drifted};
@@ -79,12 +80,12 @@ fn nothing_chosen(
         "nothing is pending review for the named packages"
     };
     if logs.is_empty() {
-        writeln!(
-            stderr,
-            "{} {what}, and no sandboxed build was found under {}\nhelp: build first with `cargo wasm-build`; if that build used another target directory (`--target-dir`, `CARGO_TARGET_DIR`, `build.target-dir`), pass it as `--target-dir DIR`",
-            Code::W406.error(),
-            target_dir.display()
-        )?;
+        let target_dir = target_dir.display().to_string();
+        let said = NothingToDecide::NoBuild {
+            what,
+            target_dir: &target_dir,
+        };
+        writeln!(stderr, "{}", said.render(Painter::default()))?;
         return Ok(crate::exit::UNREVIEWED);
     }
     let failed: Vec<String> = runs
@@ -94,13 +95,12 @@ fn nothing_chosen(
         .collect();
     let looked: Vec<String> = logs.iter().map(|log| log.display().to_string()).collect();
     if !failed.is_empty() {
-        writeln!(
-            stderr,
-            "{} {what}, but the last build of {} failed: if its denials were decided since, build again; otherwise see its errors\nnote: looked in {}",
-            Code::W406.error(),
-            failed.join(", "),
-            looked.join(", ")
-        )?;
+        let said = NothingToDecide::LastBuildFailed {
+            what,
+            failed: &failed,
+            looked: &looked,
+        };
+        writeln!(stderr, "{}", said.render(Painter::default()))?;
         return Ok(crate::exit::UNREVIEWED);
     }
     writeln!(stderr, "{what} (looked in {})", looked.join(", "))?;
@@ -150,15 +150,16 @@ pub fn run(args: &DecideArgs, decision: Decision, learn: Option<&[String]>) -> R
     let mut stderr = std::io::stderr();
     if args.all || learn.is_some() {
         for held in hold_back_native_carries(&mut carries) {
-            writeln!(
-                stderr,
-                "{} {}'s grants not carried over to {} v{}: they include `run-natively`, which `approve --all` never grants. To carry them over, approve it by name: `{}`",
-                Code::W105.warning(),
-                held.from,
-                held.name,
-                held.version,
-                approve_by_name(args, &held.spec)
-            )?;
+            let command = approve_by_name(args, &held.spec);
+            let said = RunNativelyHeldBack {
+                package: Named {
+                    name: &held.name,
+                    version: &held.version,
+                },
+                carried_from: Some(&held.from),
+                approve_by_name: &command,
+            };
+            writeln!(stderr, "{}", said.render(Painter::default()))?;
         }
     }
     for carry in &carries {
@@ -177,14 +178,16 @@ pub fn run(args: &DecideArgs, decision: Decision, learn: Option<&[String]>) -> R
     if decision == Decision::Allow && (args.all || learn.is_some()) {
         let held = hold_back_run_natively(&mut chosen);
         for item in &held {
-            writeln!(
-                stderr,
-                "{} `run-natively` not written for {} v{}: `approve --all` never grants it. Its build script cannot run in the wasm sandbox as it would natively (see the build's errors); running it natively drops the checks of the programs it starts. To grant it, approve it by name: `{}`",
-                Code::W105.warning(),
-                item.name,
-                item.version,
-                approve_by_name(args, &item.spec)
-            )?;
+            let command = approve_by_name(args, &item.spec);
+            let said = RunNativelyHeldBack {
+                package: Named {
+                    name: &item.name,
+                    version: &item.version,
+                },
+                carried_from: None,
+                approve_by_name: &command,
+            };
+            writeln!(stderr, "{}", said.render(Painter::default()))?;
         }
         if chosen.is_empty() && carries.is_empty() && !held.is_empty() {
             return Ok(crate::exit::UNREVIEWED);
@@ -267,12 +270,12 @@ pub fn run(args: &DecideArgs, decision: Decision, learn: Option<&[String]>) -> R
             writeln!(stderr, "             limits = {{ {} }}", pairs.join(", "))?;
         }
         for (capability, why) in &item.ungrantable {
-            writeln!(
-                stderr,
-                "{} not written: the last build tried to {capability}, which no grant can name: {}",
-                Code::W107.warning(),
-                why.message
-            )?;
+            let capability = capability.to_string();
+            let said = Ungrantable {
+                capability: &capability,
+                why: &why.message,
+            };
+            writeln!(stderr, "{}", said.render(Painter::default()))?;
         }
     }
     let original = std::fs::read_to_string(&manifest)

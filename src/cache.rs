@@ -10,11 +10,12 @@ use std::process::Command;
 
 use anyhow::{Context as _, Result};
 use wasm_build_cache::{ArtifactCache, DEFAULT_LIMIT, Location, RemoteUsage, Usage};
-use wasm_build_contract::Code;
 use wasm_build_contract::vars::{CACHE_ENV, CACHE_LOG_ENV, CACHE_SIZE_ENV, RUN_CACHE_ENV};
+use wasm_build_diagnostics::Diag as _;
+use wasm_build_diagnostics::cache::CacheWarning;
 use wasm_build_permissions_schema::ByteSize;
 
-use crate::summary::{Output, Tone};
+use crate::summary::Output;
 
 /// `cargo wasm-build cache`: what the shared cache holds, or emptying it.
 #[derive(Debug, clap::Args)]
@@ -192,12 +193,8 @@ impl BuildCache {
         let cache = match ArtifactCache::from_env() {
             Ok(cache) => cache,
             Err(err) => {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "{} not using the shared build cache (builds in a fresh target directory \
-                     compile everything again): {err}",
-                    output.paint(&Code::W401.warning(), Tone::Warning)
-                );
+                let why = err.to_string();
+                warn(CacheWarning::Unusable { why: &why }, output);
                 None
             }
         };
@@ -233,21 +230,10 @@ impl BuildCache {
             .map(|log| Usage::read(log.path()))
             .unwrap_or_default();
         for why in &usage.refused {
-            let _ = writeln!(
-                std::io::stderr(),
-                "{} the shared build cache was not trusted, and its entries there were compiled \
-                 again instead: {}",
-                output.paint(&Code::W407.warning(), Tone::Warning),
-                wasm_build_display::escape::terminal(why)
-            );
+            warn(CacheWarning::NotTrusted { why }, output);
         }
         for why in &usage.run_problems {
-            let _ = writeln!(
-                std::io::stderr(),
-                "{} {}",
-                output.paint(&Code::W410.warning(), Tone::Warning),
-                wasm_build_display::escape::terminal(why)
-            );
+            warn(CacheWarning::RunNotUsed { why }, output);
         }
         let _ = cache.add_run_totals(&usage);
         let remote = self
@@ -260,21 +246,27 @@ impl BuildCache {
         let limit = match limit() {
             Ok(limit) => limit,
             Err(err) => {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "{} {err:#}; using {}",
-                    output.paint(&Code::W402.warning(), Tone::Warning),
-                    human_size(DEFAULT_LIMIT)
+                let why = format!("{err:#}");
+                let default = human_size(DEFAULT_LIMIT);
+                warn(
+                    CacheWarning::BadBound {
+                        why: &why,
+                        default: &default,
+                    },
+                    output,
                 );
                 DEFAULT_LIMIT
             }
         };
         if let Err(err) = cache.trim(limit) {
-            let _ = writeln!(
-                std::io::stderr(),
-                "{} failed to trim the shared build cache {}: {err}",
-                output.paint(&Code::W403.warning(), Tone::Warning),
-                cache.root().display()
+            let root = cache.root().display().to_string();
+            let why = err.to_string();
+            warn(
+                CacheWarning::NotTrimmed {
+                    root: &root,
+                    why: &why,
+                },
+                output,
             );
         }
         if output.is_verbose() && (usage.reused, usage.stored) != (0, 0) {
@@ -298,24 +290,19 @@ impl BuildCache {
     }
 }
 
+/// Says `warning` on stderr, coloured as the build's output is.
+fn warn(warning: CacheWarning, output: &Output) {
+    let _ = writeln!(std::io::stderr(), "{}", warning.render(output.painter()));
+}
+
 /// Says once why the shared cache was not used, each entry it refused, and with `-v`
 /// what it served.
 fn report_remote(remote: &RemoteUsage, output: &Output) {
     if let Some(why) = remote.unusable.first() {
-        let _ = writeln!(
-            std::io::stderr(),
-            "{} {}",
-            output.paint(&Code::W412.warning(), Tone::Warning),
-            wasm_build_display::escape::terminal(why)
-        );
+        warn(CacheWarning::RemoteUnused { why }, output);
     }
     for why in &remote.problems {
-        let _ = writeln!(
-            std::io::stderr(),
-            "{} {}",
-            output.paint(&Code::W411.warning(), Tone::Warning),
-            wasm_build_display::escape::terminal(why)
-        );
+        warn(CacheWarning::RemoteEntryRefused { why }, output);
     }
     if output.is_verbose() && (remote.hits, remote.misses, remote.written) != (0, 0, 0) {
         let _ = writeln!(

@@ -11,6 +11,7 @@ use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::Result;
+use wasm_build_diagnostics::{Diag as _, Painter, cli};
 use wasm_build_exec::confinement;
 use wasm_build_jail::{Code, Layer};
 use wasm_build_wrapper::guest::GUEST_TARGET;
@@ -72,11 +73,12 @@ pub fn run() -> Result<i32> {
     ));
     let missing = layers.missing(Code::Untrusted);
     if let Some(missing) = &missing {
-        out.push_str(&format!(
-            "\n{} {}\n",
-            wasm_build_contract::Code::W201.error(),
-            confinement::refusal(missing)
-        ));
+        let refusal = confinement::refusal(missing);
+        let said = cli::Unconfinable {
+            refusal: &refusal,
+            learning: false,
+        };
+        out.push_str(&format!("\n{}\n", said.render(Painter::default())));
     }
     let toolchain_ready = toolchain_section(&mut out);
     let _ = std::io::stdout().write_all(out.as_bytes());
@@ -129,20 +131,24 @@ fn toolchain_section(out: &mut String) -> bool {
                 toolchain.describe()
             ));
             if !ready {
-                out.push_str(&format!(
-                    "\n{} {}\nhelp: {}\n",
-                    wasm_build_contract::Code::W409.error(),
-                    toolchain.missing_target(),
-                    toolchain.install_help()
-                ));
+                let (missing, help) = (toolchain.missing_target(), toolchain.install_help());
+                let said = cli::NoGuestTarget {
+                    problem: &missing,
+                    nothing_built: false,
+                    install_help: Some(&help),
+                };
+                out.push_str(&format!("\n{}\n", said.render(Painter::default())));
             }
             ready
         }
         Err(why) => {
-            out.push_str(&format!(
-                "\n{} {why}\n",
-                wasm_build_contract::Code::W409.error()
-            ));
+            let why = why.to_string();
+            let said = cli::NoGuestTarget {
+                problem: &why,
+                nothing_built: false,
+                install_help: None,
+            };
+            out.push_str(&format!("\n{}\n", said.render(Painter::default())));
             false
         }
     }
@@ -190,13 +196,13 @@ pub fn refuse_without_guest_target(target_dir: &Path, cargo_args: &[String]) -> 
             .map(|()| std::fs::write(&stamp, key));
         return None;
     }
-    let _ = writeln!(
-        std::io::stderr(),
-        "{} {}; nothing was built\nhelp: {}",
-        wasm_build_contract::Code::W409.error(),
-        toolchain.missing_target(),
-        toolchain.install_help()
-    );
+    let (missing, help) = (toolchain.missing_target(), toolchain.install_help());
+    let said = cli::NoGuestTarget {
+        problem: &missing,
+        nothing_built: true,
+        install_help: Some(&help),
+    };
+    let _ = writeln!(std::io::stderr(), "{}", said.render(Painter::default()));
     Some(crate::exit::CARGO_FAILED)
 }
 

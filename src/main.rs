@@ -27,9 +27,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use wasm_build_contract::inert::InertLines;
 use wasm_build_contract::manifest::{STANDIN_ARG, StandIn};
 use wasm_build_contract::{ContractError, Rendered};
+use wasm_build_diagnostics::Diag as _;
 use wasm_build_jail as jail;
 use wasm_build_policy::PolicyError;
 
@@ -57,19 +57,21 @@ fn main() -> ExitCode {
                         .downcast_ref::<PolicyError>()
                         .is_some_and(PolicyError::has_headings)
             });
-            let heading = if has_headings {
-                String::new()
-            } else if let Some(code) = outer
+            let code = outer
                 .and_then(|outer| outer.downcast_ref::<ContractError>())
-                .and_then(ContractError::code)
-            {
-                format!("{} ", code.error())
-            } else {
-                "error: ".to_string()
-            };
+                .and_then(ContractError::code);
             // An error may quote a crate's manifest, its build script or what wasmtime
             // made of its module (import names): shown inert, line breaks kept.
-            let _ = writeln!(std::io::stderr(), "{heading}{}", InertLines(&text));
+            let failed = wasm_build_diagnostics::cli::Failed {
+                code,
+                has_headings,
+                text: &text,
+            };
+            let _ = writeln!(
+                std::io::stderr(),
+                "{}",
+                failed.render(wasm_build_diagnostics::Painter::default())
+            );
             ExitCode::from(101)
         }
     }

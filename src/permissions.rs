@@ -10,7 +10,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, bail};
 use wasm_build_contract::inert::{Inert, InertLines};
+use wasm_build_diagnostics::cli::NeedReview;
 use wasm_build_diagnostics::color::{ColorChoice as Choice, Stream};
+use wasm_build_diagnostics::{Diag as _, Painter};
 use wasm_build_display::report::{build_report, check_failures};
 use wasm_build_display::{
     PermissionReport, TableStyle, render_card, render_html, render_markdown, render_table,
@@ -337,19 +339,8 @@ fn check(
     if failures.is_empty() {
         return Ok(crate::exit::UNREVIEWED);
     }
-    writeln!(
-        stderr,
-        "{} {} review:",
-        wasm_build_contract::Code::W102.error(),
-        if failures.len() == 1 {
-            "1 build script needs".to_string()
-        } else {
-            format!("{} build scripts need", failures.len())
-        }
-    )?;
-    for failure in failures {
-        writeln!(stderr, "  {}", Inert(failure))?;
-    }
+    let said = NeedReview { failures };
+    writeln!(stderr, "{}", said.render(Painter::default()))?;
     for drift in drifts {
         writeln!(
             stderr,

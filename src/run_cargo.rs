@@ -13,13 +13,14 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
+use wasm_build_contract::PolicyFile;
 use wasm_build_contract::audit;
 use wasm_build_contract::cargo::cargo_home;
 use wasm_build_contract::inert::InertLines;
 use wasm_build_contract::vars::{
     BASE_ENV_NAMES, COLOR_ENV, DISCOVERY_ENV, INNER_WRAPPER_ENV, POLICY_ENV, RUN_LOG_ENV,
 };
-use wasm_build_contract::{Code, PolicyFile};
+use wasm_build_diagnostics::{Diag as _, Painter, cli};
 use wasm_build_exec::confinement;
 use wasm_build_permissions_schema::Mode;
 use wasm_build_policy::build_policy::{BuildPolicy, PolicyCache};
@@ -49,18 +50,12 @@ fn refuse_without_confinement(policies: &PolicyFile, learning: bool) -> Option<i
         return None;
     }
     let missing = confinement::jail().detect_layers().missing(needed)?;
-    let _ = writeln!(
-        std::io::stderr(),
-        "{} {}",
-        Code::W201.error(),
-        confinement::refusal(&missing)
-    );
-    if learning {
-        let _ = writeln!(
-            std::io::stderr(),
-            "  note: a learning build never runs programs unconfined: approve each package by name after reading its build script instead"
-        );
-    }
+    let refusal = confinement::refusal(&missing);
+    let said = cli::Unconfinable {
+        refusal: &refusal,
+        learning,
+    };
+    let _ = writeln!(std::io::stderr(), "{}", said.render(Painter::default()));
     Some(exit::CARGO_FAILED)
 }
 
@@ -131,12 +126,11 @@ fn prepare(
     }
     // A dependency's invalid table is quoted from its own Cargo.toml.
     for (code, warning) in &build_policy.warnings {
-        let _ = writeln!(
-            std::io::stderr(),
-            "{} {}",
-            code.warning(),
-            InertLines(warning)
-        );
+        let said = cli::Warning {
+            code: *code,
+            body: warning,
+        };
+        let _ = writeln!(std::io::stderr(), "{}", said.render(Painter::default()));
     }
     warn_trusting(&build_policy.trusted, &output);
     if let Some(status) = refuse_without_confinement(&build_policy.policy_file, learning) {
@@ -403,9 +397,8 @@ pub fn learn(args: &[OsString]) -> Result<std::result::Result<(), i32>> {
     if !status.success() && records.is_empty() {
         let _ = writeln!(
             std::io::stderr(),
-            "{} the learning build (`cargo check`) failed before any build script ran; \
-             run `cargo wasm-build check` to see why",
-            Code::W406.error()
+            "{}",
+            cli::LearningBuildFailed.render(Painter::default())
         );
         return Ok(Err(exit::CARGO_FAILED));
     }
@@ -599,40 +592,31 @@ fn refuse_unreviewed(
         return Ok(None);
     }
     let extra = approve_args(args, &graph.target_dir, &graph.default_target_dir())?;
-    let mut text = format!(
-        "{} strict mode: these build scripts have permissions nobody has reviewed; nothing was built\n",
-        Code::W102.error()
-    );
-    for drift in &drifted {
-        text.push_str(&format!(
-            "  {} v{} (a new version: grants exist for {}, not for this one)\n",
-            drift.name, drift.version, drift.from
-        ));
-    }
-    for gone in &revoked {
-        text.push_str(&format!(
-            "  {} v{} (its last run used grants removed since): {}\n",
+    let mut scripts: Vec<String> = drifted
+        .iter()
+        .map(|drift| {
+            format!(
+                "{} v{} (a new version: grants exist for {}, not for this one)",
+                drift.name, drift.version, drift.from
+            )
+        })
+        .collect();
+    scripts.extend(revoked.iter().map(|gone| {
+        format!(
+            "{} v{} (its last run used grants removed since): {}",
             gone.name,
             gone.version,
             listing(&gone.used)
-        ));
-    }
-    for item in &pending {
-        text.push_str(&pending_line(item, resolution));
-    }
-    text.push_str(&format!(
-        "help: review them with `cargo wasm-build permissions{extra}`, then run `cargo wasm-build approve{extra} --all` (or `deny`){}\n",
-        if drifted.is_empty() {
-            ""
-        } else {
-            "; `approve` carries a grant over to a new version that needs nothing more, and shows what is new"
-        }
-    ));
-    if !revoked.is_empty() {
-        text.push_str(&format!(
-            "help: a script that used a removed grant may build without it: build once without strict mode (`cargo wasm-build{extra}`) to see what it needs now\n"
-        ));
-    }
+        )
+    }));
+    scripts.extend(pending.iter().map(|item| pending_line(item, resolution)));
+    let refused = cli::StrictRefused {
+        scripts: &scripts,
+        extra: &extra,
+        drifted: !drifted.is_empty(),
+        revoked: !revoked.is_empty(),
+    };
+    let text = refused.render(Painter::default());
     let _ = std::io::stderr().write_all(text.as_bytes());
     Ok(Some(exit::UNREVIEWED))
 }
@@ -660,10 +644,7 @@ fn pending_line(item: &Pending, resolution: &Resolution) -> String {
         .filter(|resolved| !resolved.drift.is_empty())
         .map(|resolved| format!("; grants exist for {}", resolved.drift.join(", ")))
         .unwrap_or_default();
-    format!(
-        "  {} v{} ({origin}{drift}): {what}\n",
-        item.name, item.version
-    )
+    format!("{} v{} ({origin}{drift}): {what}", item.name, item.version)
 }
 
 fn listing(capabilities: &[wasm_build_permissions_schema::Capability]) -> String {
@@ -675,18 +656,8 @@ fn warn_trusting(trusted: &[String], output: &Output) {
     if trusted.is_empty() || output.is_quiet() {
         return;
     }
-    let _ = writeln!(
-        std::io::stderr(),
-        "{} mode = trust-declared: granting without review what {} declare{}: {}",
-        output.paint(&Code::W106.warning(), summary::Tone::Warning),
-        if trusted.len() == 1 {
-            "this crate"
-        } else {
-            "these crates"
-        },
-        if trusted.len() == 1 { "s" } else { "" },
-        trusted.join(", ")
-    );
+    let said = cli::TrustDeclared { trusted };
+    let _ = writeln!(std::io::stderr(), "{}", said.render(output.painter()));
 }
 
 #[cfg(test)]

@@ -91,7 +91,8 @@ fn greeting(target: &Path) -> String {
 fn entries(cache: &Path) -> Vec<PathBuf> {
     let mut entries = Vec::new();
     for kind in fs::read_dir(cache).unwrap().flatten() {
-        if kind.file_name() == "runs" {
+        // Build-script runs and resolved policies are not guest artifacts.
+        if kind.file_name() == "runs" || kind.file_name() == "policies" {
             continue;
         }
         for entry in fs::read_dir(kind.path()).unwrap().flatten() {

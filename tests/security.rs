@@ -338,12 +338,14 @@ fn what_a_script_wrote_reaches_the_terminal_inert() {
         format!("new {shown}"),
         format!("error {shown}"),
         // the broker's notes to the script's stderr
-        format!("did not run `LD_{shown}={shown} env -{shown}`"),
+        // (quoted by the one shell quoting, shlex's, which quotes a word with control
+        // characters; the broker's own copy quoted only blanks and `'`)
+        format!("did not run `LD_{shown}='{shown}' env '-{shown}'`"),
         format!("`-C linker={shown}` makes this run of rustc more than a probe"),
         // the stand-in's errors and the grants they offer
-        format!("it tried to run `LD_{shown}={shown} env -"),
+        format!("it tried to run `LD_{shown}='{shown}' env '-"),
         format!("it printed `cargo:rustc-env=E{shown}=1`"),
-        format!("/{shown} {shown}`"),
+        format!("/{shown}' '{shown}'`"),
         // the summary
         format!("failed (exit status 1) after printing `{shown}: Permission denied`"),
         format!("looked for `{looked_for}/{shown}`"),

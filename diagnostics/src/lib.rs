@@ -1,6 +1,6 @@
 //! Every message cargo wasm-build shows a user, in one place: the stable codes
 //! ([`code`]), a typed diagnostic per kind of problem ([`summary`], [`script`],
-//! [`compile`], the table diagnostics of [`source`]), and the one writer that shows them
+//! [`run`], [`broker`], [`leftover`], [`compile`], [`cli`], [`cache`], the table diagnostics of [`source`]), and the one writer that shows them
 //! ([`color`]): coloured the way cargo decides (`--color`, `CARGO_TERM_COLOR`,
 //! `NO_COLOR`, whether the stream is a terminal), with crate-written text inert
 //! ([`inert`], [`escape`]), snippets rendered as rustc and cargo render them
@@ -11,6 +11,9 @@
 //! thing the same way. It is not where a problem is found: the crates that find one
 //! build the diagnostic and hand it here to be said.
 
+pub mod broker;
+pub mod cache;
+pub mod cli;
 pub mod code;
 pub mod color;
 pub mod compile;
@@ -18,6 +21,8 @@ mod diag;
 pub mod escape;
 pub mod grant;
 pub mod inert;
+pub mod leftover;
+pub mod run;
 pub mod script;
 pub mod shell;
 pub mod source;

@@ -16,6 +16,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
+use wasm_build_diagnostics::broker::RunsUnconfined;
+use wasm_build_diagnostics::{Diag as _, Painter};
 use wasm_build_jail::{Code, Network, ProgramFile, Spec, Stdio};
 use wasm_build_policy::network::NetworkRules;
 
@@ -74,13 +76,13 @@ pub fn run(binary: &std::path::Path, ctx: &ExecContext) -> Result<RunOutput> {
             (Spawned::Jailed(jailed), Some(applied))
         }
         Err(wasm_build_jail::Error::Unavailable(missing)) if ctx.dangerously_unconfined => {
-            eprintln!(
-                "{} sandbox: {} is set and the jail cannot be had here: the build script of \
-                 {} runs UNCONFINED, with your full rights\n  {missing}",
-                wasm_build_contract::Code::W202.warning(),
-                wasm_build_contract::vars::UNCONFINED_ENV,
-                ctx.package
-            );
+            let warning = RunsUnconfined {
+                variable: wasm_build_contract::vars::UNCONFINED_ENV,
+                package: &ctx.package.to_string(),
+                why: &missing.to_string(),
+                script_itself: true,
+            };
+            eprintln!("{}", warning.render(Painter::default()));
             let spawned = Spawned::unconfined(&spec, stdio)
                 .with_context(|| format!("failed to start {}", binary.display()))?;
             (spawned, None)

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::hygiene::{HomeKind, Hygiene, PathRules, PathRulings as _};
 use wasm_build_contract::{Policy, PolicyFile};
+use wasm_build_diagnostics::cli::IgnoredTable;
 use wasm_build_permissions_schema::{
     Capability, CapabilitySet, Code, ConsumerPolicy, GrantSite, Limits, Mode, PackageSpec,
     Rendered, Requests, SourceFile, TableKind, parse_table,
@@ -403,13 +404,12 @@ pub fn check_member_tables(resolution: &Resolution) -> Result<Vec<(Code, String)
             if resolved.package.is_member {
                 errors.push(error.clone());
             } else {
-                warnings.push((
-                    Code::W010,
-                    format!(
-                        "ignoring the sandbox requests of {} v{}: its table is invalid\n{error}",
-                        resolved.package.name, resolved.package.version
-                    ),
-                ));
+                let ignored = IgnoredTable {
+                    name: &resolved.package.name,
+                    version: &resolved.package.version,
+                    error,
+                };
+                warnings.push((Code::W010, ignored.message()));
             }
         }
     }

@@ -19,6 +19,7 @@ use std::path::Path;
 
 use toml_edit::{Item, TableLike};
 use wasm_build_contract::cargo::is_crates_io;
+use wasm_build_diagnostics::leftover::Leftover;
 use wasm_build_permissions_schema::{
     CONSUMER_KEYS, Code, Diagnostic, PackageSpec, SourceFile, did_you_mean,
 };
@@ -286,14 +287,7 @@ fn misspelt_sandbox_tables(
                 .get_key_value(key)
                 .and_then(|(key, _)| key.span())
                 .or_else(|| value.span());
-            found.push(
-                file.error(
-                    Code::W007,
-                    span,
-                    format!("`[{root}.metadata.{key}]` is not read: the sandbox's table is `[{root}.metadata.sandbox]`"),
-                )
-                .with_help("did you mean `sandbox`?"),
-            );
+            found.push(Leftover::NotTheSandboxTable { root, key }.at(file, span));
         }
     }
     found
@@ -334,52 +328,47 @@ fn unmatched_grant(
         wasm_build_permissions_schema::toml_string(spec)
     );
     let name = PackageSpec::name_of(spec);
-    Some(match classify(spec, known)? {
+    let theirs = match classify(spec, known)? {
         Unmatched::OtherVersion { versions } => {
             let built = known.graph_specs(name);
             if !built.iter().all(|spec| reviewed(spec)) {
                 return None;
             }
             let versions = versions.join(", ");
-            file.error(
-                Code::W006,
-                span,
-                format!(
-                    "`{header}` {verb} nothing: this graph has `{name}` at {versions} only, and every version it builds has its own table"
-                ),
-            )
-            .with_help(
-                "remove it: no build uses this version (one gone from the graph since, or a mistyped one)",
-            )
+            return Some(
+                Leftover::OtherVersion {
+                    header: &header,
+                    verb,
+                    name,
+                    versions: &versions,
+                }
+                .at(file, span),
+            );
         }
         Unmatched::UnknownPackage { suggestion } => {
-            let diagnostic = file.error(
-                Code::W006,
-                span,
-                format!(
-                    "`{header}` {verb} nothing: no package `{name}` is in this workspace's dependency graph"
-                ),
+            return Some(
+                Leftover::UnknownPackage {
+                    header: &header,
+                    verb,
+                    name,
+                    suggestion: suggestion.as_deref(),
+                }
+                .at(file, span),
             );
-            match suggestion {
-                Some(suggestion) => diagnostic.with_help(format!(
-                    "did you mean `{suggestion}`? (the name as `cargo tree` spells it)"
-                )),
-                None => diagnostic.with_help(
-                    "remove the table if the crate is no longer a dependency; \
-                     `cargo wasm-build permissions` lists the packages and their specs",
-                ),
-            }
         }
-        Unmatched::OtherSource { spec: theirs } => file
-            .error(
-                Code::W006,
-                span,
-                format!(
-                    "`{header}` {verb} nothing: this graph's `{name}` comes from another source, and grants for it name that source"
-                ),
-            )
-            .with_help(format!("write `{}` instead", wasm_build_permissions_schema::toml_string(&theirs))),
-    })
+        Unmatched::OtherSource { spec: theirs } => {
+            wasm_build_permissions_schema::toml_string(&theirs)
+        }
+    };
+    Some(
+        Leftover::OtherSource {
+            header: &header,
+            verb,
+            name,
+            theirs: &theirs,
+        }
+        .at(file, span),
+    )
 }
 
 /// [`Code::W007`] for each consumer key of a `[package.metadata.sandbox]` that is not
@@ -409,8 +398,12 @@ fn unread_consumer_keys(
                     format!("`[{home}.metadata.sandbox]`"),
                 )
             };
-            file.error(Code::W007, span, format!("{place} is not read: {why}"))
-                .with_help(format!("move it to {there}"))
+            Leftover::ConsumerKeyNotRead {
+                place: &place,
+                why,
+                there: &there,
+            }
+            .at(file, span)
         })
         .collect()
 }

@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use anyhow::Result;
+use wasm_build_diagnostics::Diag as _;
 use wasm_build_exec::child::{ChildProcess, Stream};
 use wasm_build_shim::protocol::{IMPORT_MODULE, SpawnRequest, status, stream};
 use wasmtime::{Caller, Linker};
@@ -219,11 +220,11 @@ fn child_wait(mut caller: Caller<'_, Host>, handle: u32, block: u32, status_out:
             "printed more than its output limit"
         };
         if let Some(broker) = caller.data().broker.as_ref() {
-            broker.note(&format!(
-                "{} child process {} {why} and was killed\n",
-                wasm_build_contract::Code::W502.sandbox(),
-                child.pid()
-            ));
+            let killed = wasm_build_diagnostics::broker::ChildKilled {
+                pid: child.pid(),
+                why,
+            };
+            broker.note(&killed.render(wasm_build_diagnostics::Painter::default()));
         }
     }
     let words: [i32; 3] = match exit {

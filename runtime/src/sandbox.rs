@@ -6,6 +6,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, anyhow};
+use wasm_build_diagnostics::Diag as _;
 use wasm_build_exec::broker::Broker;
 use wasm_build_exec::context::ExecContext;
 use wasm_build_exec::outcome::{Exit, RunOutput};
@@ -294,10 +295,12 @@ fn wall_clock_watchdog(limit: Duration) -> mpsc::Sender<()> {
         .name("wasm-build-wall-clock".into())
         .spawn(move || {
             if let Err(mpsc::RecvTimeoutError::Timeout) = disarmed.recv_timeout(limit + grace) {
+                let hung = wasm_build_diagnostics::run::Hung {
+                    wall_clock_secs: limit.as_secs(),
+                };
                 eprintln!(
-                    "{} sandboxed build script hung for more than its wall-clock limit of {} s and was stopped",
-                    wasm_build_contract::Code::W502.error(),
-                    limit.as_secs()
+                    "{}",
+                    hung.render(wasm_build_diagnostics::Painter::default())
                 );
                 wasm_build_exec::interrupt::exit_now(1);
             }

@@ -11,13 +11,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use wasm_build_contract::Code;
 use wasm_build_contract::audit::{self, RunError, RunRecord};
 use wasm_build_contract::cargo::cargo_home;
-use wasm_build_contract::inert::Inert;
 use wasm_build_contract::manifest::{Script, StandIn};
 use wasm_build_contract::policy::Policy;
 use wasm_build_contract::vars::DISCOVERY_ENV;
+use wasm_build_diagnostics::run::{DroppedDirective, RunFailure};
+use wasm_build_diagnostics::{Diag as _, Painter};
 use wasm_build_exec::network::NetworkReport;
 use wasm_build_exec::outcome::{Exit, RunOutput};
 use wasm_build_permissions_schema::Capability;
@@ -29,9 +29,10 @@ use wasm_build_policy::verdict::{Grants, Verdict};
 
 use crate::attempt::Attempt;
 use crate::filter::{Filtered, filter};
+use crate::out_dir::{self, Violation};
 use crate::prepare::Prepared;
 use crate::report::{exit_problem, note_what_programs_cannot_do, pending_errors, report};
-use crate::{out_dir, rerun, run_cache, sandbox_only};
+use crate::{rerun, run_cache, sandbox_only};
 
 /// Filters the output for cargo, checks `OUT_DIR`, reports and records the run.
 pub(crate) fn finish(
@@ -101,13 +102,8 @@ pub(crate) fn finish(
             .context("failed to write to cargo")?;
     }
     for line in &filtered.refused {
-        writeln!(
-            stdout,
-            "cargo:warning=sandbox[{}]: dropped `{}`: denied by the workspace's policy",
-            Code::W103,
-            Inert(line)
-        )
-        .context("failed to write to cargo")?;
+        let dropped = DroppedDirective { line }.render(Painter::default());
+        writeln!(stdout, "cargo:warning={dropped}").context("failed to write to cargo")?;
     }
     // Last, so what the script printed stays a prefix of what cargo records.
     if let Some(digest) = &prepared.grant_digest {
@@ -128,19 +124,14 @@ pub(crate) fn finish(
         errors.push(RunError::new(code, problem));
     }
     for (line, why) in &filtered.forbidden {
-        errors.push(RunError::new(
-            Code::W104,
-            format!("printed `{}`, which is never allowed: {why}", Inert(line)),
-        ));
+        errors.push(run_error(RunFailure::Forbidden { line, why }));
     }
-    for violation in &violations {
-        errors.push(RunError::new(violation.code(), violation.to_string()));
-    }
+    errors.extend(violations.iter().map(Violation::error));
     for failure in &output.jail_failures {
-        errors.push(RunError::new(Code::W201, failure.clone()));
+        errors.push(run_error(RunFailure::Unconfined(failure)));
     }
     for limited in &output.limited {
-        errors.push(RunError::new(Code::W502, limited.clone()));
+        errors.push(run_error(RunFailure::ProgramLimited(limited)));
     }
     errors.extend(network_denied);
     let mut pending: Vec<Capability> = filtered
@@ -164,13 +155,9 @@ pub(crate) fn finish(
     if blocked.is_empty()
         && let Some(program) = needs_run_built(native, &output.exit, policy, &package.out_dir)
     {
-        errors.push(RunError::new(
-            Code::W101,
-            format!(
-                "needs permission to run what it built: it failed, and its OUT_DIR holds programs it made executable (`{}`), which nothing may run without `run-built`",
-                Inert(&program.display().to_string())
-            ),
-        ));
+        errors.push(run_error(RunFailure::NeedsRunBuilt {
+            program: &program.display().to_string(),
+        }));
         blocked.push(Capability::RunBuilt);
         pending.push(Capability::RunBuilt);
     }
@@ -262,7 +249,7 @@ pub(crate) fn needs_run_built(
 
 /// The connections the proxies refused: pending review like any attempt (so `approve`
 /// offers the grant), or, when the consumer denied that host, an error of its own
-/// ([`Code::W111`]).
+/// ([`Code::W111`](wasm_build_contract::Code::W111)).
 /// A connection the jail refused because the program went around its proxy is an error
 /// of the same kind: no grant allows it.
 pub(crate) fn judge_connections(
@@ -273,16 +260,7 @@ pub(crate) fn judge_connections(
     let mut denied: Vec<RunError> = network
         .direct
         .iter()
-        .map(|(line, refused)| {
-            RunError::new(
-                Code::W111,
-                format!(
-                    "ran `{}`, and the jail refused it: {}",
-                    Inert(line),
-                    Inert(refused)
-                ),
-            )
-        })
+        .map(|(line, refused)| run_error(RunFailure::JailRefusedConnection { line, refused }))
         .collect();
     for connection in &network.connections {
         let Some(capability) = connection.capability() else {
@@ -298,18 +276,20 @@ pub(crate) fn judge_connections(
                 },
                 capability,
             )),
-            _ => denied.push(RunError::new(
-                Code::W111,
-                format!(
-                    "ran `{}`, whose connection to `{}` the network proxy refused ({}), and the workspace's policy denies {capability}",
-                    Inert(&connection.program),
-                    Inert(&connection.authority()),
-                    Inert(&why),
-                ),
-            )),
+            _ => denied.push(run_error(RunFailure::ConnectionDenied {
+                program: &connection.program,
+                authority: &connection.authority(),
+                why: &why,
+                capability: &capability.to_string(),
+            })),
         }
     }
     denied
+}
+
+/// The recorded error for `failure`: its code and sentence.
+pub(crate) fn run_error(failure: RunFailure<'_>) -> RunError {
+    RunError::new(failure.code(), failure.sentence())
 }
 
 pub(crate) fn duration_ms(duration: Duration) -> u64 {

@@ -12,7 +12,8 @@ use anyhow::{Context as _, Result};
 use cap_fs_ext::DirExt as _;
 use cap_std::ambient_authority;
 use cap_std::fs::{Dir, MetadataExt as _};
-use wasm_build_contract::Code;
+use wasm_build_contract::audit::RunError;
+use wasm_build_diagnostics::run::RunFailure;
 
 /// Something in `OUT_DIR` that is not allowed to stay.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,35 +40,25 @@ pub enum Violation {
 }
 
 impl Violation {
-    /// Its kind: a link leading out ([`Code::W503`]), or the size limit
-    /// ([`Code::W502`]).
-    pub(crate) fn code(&self) -> Code {
-        match self {
-            Violation::SymlinkOut { .. } | Violation::HardLinkOut { .. } => Code::W503,
-            Violation::TooLarge { .. } => Code::W502,
-        }
-    }
-}
-
-impl std::fmt::Display for Violation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Violation::SymlinkOut { link, target } => write!(
-                f,
-                "left a symlink `{}` pointing outside OUT_DIR to `{}` (removed)",
-                link.display(),
-                target.display()
-            ),
-            Violation::HardLinkOut { file } => write!(
-                f,
-                "left `{}`, a hard link to a file outside OUT_DIR (removed)",
-                file.display()
-            ),
-            Violation::TooLarge { bytes, limit } => write!(
-                f,
-                "wrote {bytes} bytes into OUT_DIR, more than the limit of {limit} bytes"
-            ),
-        }
+    /// Its error: a link leading out ([`Code::W503`](wasm_build_contract::Code::W503)), or the size limit
+    /// ([`Code::W502`](wasm_build_contract::Code::W502)), as the diagnostics crate words it.
+    pub(crate) fn error(&self) -> RunError {
+        let (first, second) = match self {
+            Violation::SymlinkOut { link, target } => {
+                (link.display().to_string(), target.display().to_string())
+            }
+            Violation::HardLinkOut { file } => (file.display().to_string(), String::new()),
+            Violation::TooLarge { .. } => (String::new(), String::new()),
+        };
+        let failure = match *self {
+            Violation::SymlinkOut { .. } => RunFailure::SymlinkOut {
+                link: &first,
+                target: &second,
+            },
+            Violation::HardLinkOut { .. } => RunFailure::HardLinkOut { file: &first },
+            Violation::TooLarge { bytes, limit } => RunFailure::OutDirTooLarge { bytes, limit },
+        };
+        RunError::new(failure.code(), failure.sentence())
     }
 }
 

@@ -7,11 +7,13 @@ use std::path::Path;
 use anyhow::Result;
 use wasm_build_contract::Code;
 use wasm_build_contract::audit::{self, RunError};
-use wasm_build_contract::inert::Inert;
 use wasm_build_contract::policy::Policy;
 use wasm_build_diagnostics::Diag as _;
 use wasm_build_diagnostics::color::Painter;
+use wasm_build_diagnostics::run::{RunFailure, Tried};
 use wasm_build_diagnostics::script::{Failure, ScriptFailed};
+
+use crate::finish::run_error;
 use wasm_build_exec::outcome::Exit;
 use wasm_build_permissions_schema::{Capability, GrantSite, grant_help};
 use wasm_build_policy::hygiene::PathRulings as _;
@@ -55,63 +57,24 @@ fn run_natively_changed(prepared: &Prepared, granted_now: bool) {
 /// The kind and a sentence for an unsuccessful ending: a failure ([`Code::W501`]) or a
 /// limit exceeded ([`Code::W502`]); `None` for success.
 pub(crate) fn exit_problem(exit: &Exit) -> Option<(Code, String)> {
-    Some(match exit {
+    let failure = match *exit {
         Exit::Code(0) => return None,
-        Exit::Code(code) => (Code::W501, format!("exited with status {code}")),
-        Exit::Panicked => (
-            Code::W501,
-            "panicked or aborted (see its stderr above)".into(),
-        ),
-        Exit::TimedOut(limit) => (
-            Code::W502,
-            format!(
-                "used more than its CPU-time limit of {} s and was stopped",
-                limit.as_secs()
-            ),
-        ),
-        Exit::Hung(limit) => (
-            Code::W502,
-            format!(
-                "ran for more than its wall-clock limit of {} s and was stopped",
-                limit.as_secs()
-            ),
-        ),
-        Exit::OutOfMemory(limit) => (
-            Code::W502,
-            format!(
-                "tried to use more than its memory limit of {} MiB",
-                limit >> 20
-            ),
-        ),
-        Exit::StdoutFlood(limit) => (
-            Code::W502,
-            format!(
-                "printed more than its stdout limit of {} MiB and was stopped",
-                limit >> 20
-            ),
-        ),
-        Exit::StderrFlood(limit) => (
-            Code::W502,
-            format!(
-                "printed more than its stderr limit of {} MiB and was stopped",
-                limit >> 20
-            ),
-        ),
-        Exit::StackOverflow(size) => (
-            Code::W501,
-            format!(
-                "overflowed its stack of {} MiB in the sandbox (natively a build script's main thread has 8 MiB)",
-                size >> 20
-            ),
-        ),
-        Exit::Trapped(trap) => (Code::W501, format!("crashed in the sandbox: {trap}")),
-    })
+        Exit::Code(code) => RunFailure::Exited(code),
+        Exit::Panicked => RunFailure::Panicked,
+        Exit::TimedOut(limit) => RunFailure::CpuTime(limit.as_secs()),
+        Exit::Hung(limit) => RunFailure::WallClock(limit.as_secs()),
+        Exit::OutOfMemory(limit) => RunFailure::Memory(limit),
+        Exit::StdoutFlood(limit) => RunFailure::StdoutFlood(limit),
+        Exit::StderrFlood(limit) => RunFailure::StderrFlood(limit),
+        Exit::StackOverflow(size) => RunFailure::StackOverflow(size),
+        Exit::Trapped(ref trap) => RunFailure::Trapped(trap),
+    };
+    Some((failure.code(), failure.sentence()))
 }
 
 /// One sentence per pending capability ([`Code::W101`]), with the first attempt that
 /// needed it (cut to a readable length) and how many more there were.
 pub(crate) fn pending_errors(pending: &[(Attempt, Capability)]) -> Vec<RunError> {
-    const SHOWN: usize = 160;
     let mut grouped: Vec<(&Capability, &Attempt, usize)> = Vec::new();
     for (attempt, capability) in pending {
         // Connections to different hosts that one grant would allow are told apart: one
@@ -136,54 +99,32 @@ pub(crate) fn pending_errors(pending: &[(Attempt, Capability)]) -> Vec<RunError>
     grouped
         .into_iter()
         .map(|(capability, attempt, count)| {
-            let (verb, text, after) = match attempt {
-                Attempt::Ran(text) => ("tried to run", text, ""),
-                Attempt::Printed(text) => ("printed", text, ""),
-                Attempt::LookedUp(name) => (
-                    "looked it up",
-                    name,
-                    ", set in your environment but hidden from build scripts (strict mode)",
-                ),
-                Attempt::LookedFor(path) => (
-                    "looked for",
-                    path,
-                    ", which exists here but is hidden from build scripts (strict mode)",
-                ),
-                Attempt::Wrote(path) => ("tried to write", path, ""),
+            let capability = capability.to_string();
+            let tried = match attempt {
+                Attempt::Ran(text) => Tried::Ran(text),
+                Attempt::Printed(text) => Tried::Printed(text),
+                Attempt::LookedUp(name) => Tried::LookedUp(name),
+                Attempt::LookedFor(path) => Tried::LookedFor(path),
+                Attempt::Wrote(path) => Tried::Wrote(path),
                 Attempt::Connected {
                     program,
                     authority,
                     why,
                 } => {
-                    let more = match count {
-                        1 => String::new(),
-                        n => format!(" ({} times)", n),
-                    };
-                    return RunError::new(
-                        Code::W111,
-                        format!(
-                            "needs permission to {capability}: `{}` asked the network proxy for `{}`{more}, which it refused before connecting: {}",
-                            Inert(program),
-                            Inert(authority),
-                            Inert(why)
-                        ),
-                    );
+                    return run_error(RunFailure::ProxyRefused {
+                        capability: &capability,
+                        program,
+                        authority,
+                        count,
+                        why,
+                    });
                 }
             };
-            let shown = match text.char_indices().nth(SHOWN) {
-                Some((cut, _)) => format!("{}…", Inert(&text[..cut])),
-                None => Inert(text).to_string(),
-            };
-            let more = match count {
-                1 => String::new(),
-                n => format!(" (and {} more)", n - 1),
-            };
-            let sentence = if let Attempt::LookedUp(_) = attempt {
-                format!("needs permission to {capability}: it {verb}{after}")
-            } else {
-                format!("needs permission to {capability}: it {verb} `{shown}`{more}{after}")
-            };
-            RunError::new(Code::W101, sentence)
+            run_error(RunFailure::NeedsPermission {
+                capability: &capability,
+                tried,
+                count,
+            })
         })
         .collect()
 }

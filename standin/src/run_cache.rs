@@ -65,6 +65,7 @@ use wasm_build_contract::audit::{ExecAttempt, RunRecord};
 use wasm_build_contract::inert::Inert;
 use wasm_build_contract::policy::Policy;
 use wasm_build_contract::vars::{DISCOVERY_ENV, RUN_CACHE_ENV};
+use wasm_build_diagnostics::cache::CacheProblem;
 use wasm_build_exec::outcome::{Exit, RunOutput};
 use wasm_build_exec::program::{ProgramUse, find_on_path};
 use wasm_build_permissions_schema::Capability;
@@ -651,11 +652,12 @@ impl Lookup {
             Err(why) => {
                 // Said once per build by the CLI, which reads the store's log
                 // ([`Code::W410`]): the stand-in's stderr is cargo's to show or not.
-                self.store.note_problem(&format!(
-                    "a stored run of the build script of `{} v{}` was not used: {why}; the script ran instead",
-                    Inert(&self.inputs.package),
-                    Inert(&self.inputs.version)
-                ));
+                let problem = CacheProblem::StoredRunNotUsed {
+                    package: &self.inputs.package,
+                    version: &self.inputs.version,
+                    why: &why,
+                };
+                self.store.note_problem(&problem.sentence());
                 None
             }
         }

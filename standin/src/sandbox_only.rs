@@ -6,13 +6,14 @@
 
 use std::collections::BTreeSet;
 
-use wasm_build_contract::Code;
 use wasm_build_contract::Policy;
 use wasm_build_contract::audit::RunError;
-use wasm_build_contract::inert::Inert;
 use wasm_build_contract::manifest::SandboxOnlyCode;
+use wasm_build_diagnostics::run::RunFailure;
 use wasm_build_permissions_schema::Capability;
 use wasm_build_policy::verdict::{Grants, Verdict};
+
+use crate::finish::run_error;
 
 /// How many places in the sources the error shows.
 const SHOWN: usize = 3;
@@ -20,7 +21,7 @@ const SHOWN: usize = 3;
 /// Shorter strings say too little to tie a failure to the code that printed them.
 const TELLING_LENGTH: usize = 6;
 
-/// The [`Code::W110`] error for a failed run that links `code` and printed `stderr`,
+/// The [`Code::W110`](wasm_build_contract::Code::W110) error for a failed run that links `code` and printed `stderr`,
 /// unless there is no such code or the consumer denied `run-natively`. Places whose own
 /// message is in the failure's stderr come first: they are most likely why.
 pub(crate) fn failure(code: &[SandboxOnlyCode], stderr: &str, policy: &Policy) -> Option<RunError> {
@@ -46,43 +47,33 @@ pub(crate) fn failure(code: &[SandboxOnlyCode], stderr: &str, policy: &Policy) -
         )
     };
     let packages: BTreeSet<&str> = code.iter().map(|at| at.package.as_str()).collect();
-    let offer = "if that is why, it runs as natively with `run-natively` (still confined)";
-    let message = match telling.first() {
-        Some((at, text)) => format!(
-            "failed printing {:?}, which build-dependency {} produces only in the sandbox, at {}{}; {offer}",
-            Inert(text).to_string(),
-            Inert(&at.package),
-            Inert(&place(at)),
-            others(code.len() - 1, packages.len()),
-        ),
+    let failure = match telling.first() {
+        Some((at, text)) => {
+            let place = place(at);
+            run_error(RunFailure::SandboxOnlyPrinted {
+                printed: text,
+                package: &at.package,
+                place: &place,
+                other_places: code.len() - 1,
+                packages: packages.len(),
+            })
+        }
         None => {
             let shown: Vec<String> = code.iter().take(SHOWN).map(place).collect();
-            format!(
-                "failed, and build-dependencies it links compile code here that the native build does not ({}): {}{}; {offer}",
-                Inert(&packages.iter().copied().collect::<Vec<_>>().join(", ")),
-                Inert(&shown.join(", ")),
-                match code.len().saturating_sub(SHOWN) {
-                    0 => String::new(),
-                    n => format!(" and {n} more"),
-                },
-            )
+            run_error(RunFailure::SandboxOnlyCode {
+                packages: &packages.iter().copied().collect::<Vec<_>>().join(", "),
+                places: &shown.join(", "),
+                more: code.len().saturating_sub(SHOWN),
+            })
         }
     };
-    Some(RunError::new(Code::W110, message))
-}
-
-/// ` (and N other such places in M build-dependencies)`, or nothing.
-fn others(places: usize, packages: usize) -> String {
-    match places {
-        0 => String::new(),
-        1 => " (and 1 other such place)".to_string(),
-        n => format!(" (and {n} other such places in {packages} build-dependencies)"),
-    }
+    Some(failure)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wasm_build_contract::Code;
 
     fn code(package: &str, line: usize, strings: &[&str]) -> SandboxOnlyCode {
         SandboxOnlyCode {

@@ -1,20 +1,15 @@
 //! A request as one line of a message: what the script ran, quoted like a shell would
-//! take it, with the variables that change what runs, and inert (every word is the
+//! take it (the one shell quoting, [`wasm_build_diagnostics::shell::quote`]), with the variables that change what runs, and inert (every word is the
 //! script's).
 
 use wasm_build_contract::inert::Inert;
+use wasm_build_diagnostics::shell::quote;
 use wasm_build_shim::protocol::SpawnRequest;
 
 /// `program args...`, quoted where needed, for messages: [`Inert`], since every word of it
 /// is the script's.
 pub(super) fn command_line(request: &SpawnRequest) -> String {
-    let quote = |part: &String| {
-        if part.is_empty() || part.contains(|c: char| c.is_whitespace() || c == '\'') {
-            format!("'{}'", part.replace('\'', "'\\''"))
-        } else {
-            part.clone()
-        }
-    };
+    let quote = |part: &String| quote(part).into_owned();
     let line = request
         .env
         .iter()
@@ -48,9 +43,11 @@ mod tests {
             ],
             ..SpawnRequest::default()
         };
+        // The one shell quoting, shlex's: the broker's own copy wrote the argument as
+        // `'echo '\''hi there'\'''`.
         assert_eq!(
             command_line(&request),
-            r#"LD_PRELOAD=/t/x.so sh -c 'echo '\''hi there'\''' ''"#
+            r#"LD_PRELOAD=/t/x.so sh -c "echo 'hi there'" ''"#
         );
     }
 
@@ -68,6 +65,10 @@ mod tests {
         let line = command_line(&request);
         assert!(!line.contains(['\x1b', '\x07', '\u{202e}']), "{line:?}");
         let shown = r"\u{1b}]52;c;aGk=\u{7}\u{1b}[2K\u{202e}";
-        assert_eq!(line, format!("LD_{shown}={shown} ./{shown} -o{shown}"));
+        // shlex quotes a word that holds control characters; the quotes are all it adds.
+        assert_eq!(
+            line,
+            format!("LD_{shown}='{shown}' './{shown}' '-o{shown}'")
+        );
     }
 }

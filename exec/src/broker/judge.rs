@@ -2,8 +2,8 @@
 //! rustc, which grants and denials name its file, did the build make it) and asks
 //! `wasm_build_policy::exec_verdict`, which decides.
 
-use wasm_build_contract::Code as DiagCode;
-use wasm_build_contract::inert::Inert;
+use wasm_build_diagnostics::broker::NotAProbe;
+use wasm_build_diagnostics::{Diag as _, Painter};
 use wasm_build_jail::{Code, ProgramFile};
 use wasm_build_policy::exec_verdict::{ExecRequest, RUSTC_GRANT, exec_verdict};
 use wasm_build_policy::verdict::Verdict;
@@ -40,12 +40,11 @@ impl Broker {
         };
         let ruling = exec_verdict(&self.ctx.policy, &facts);
         if let Some(argument) = &ruling.not_a_probe {
-            self.note(&format!(
-                "{} `{}` makes this run of rustc more than a probe; it needs \
-                 `exec = [\"{RUSTC_GRANT}\"]`\n",
-                DiagCode::W101.sandbox(),
-                Inert(argument)
-            ));
+            let said = NotAProbe {
+                argument,
+                rustc_grant: RUSTC_GRANT,
+            };
+            self.note(&said.render(Painter::default()));
         }
         Judged {
             file,

@@ -5,10 +5,11 @@
 
 use std::sync::Arc;
 
-use wasm_build_contract::Code as DiagCode;
 use wasm_build_contract::audit::{ExecAttempt, ExecVerdict};
 use wasm_build_contract::inert::Inert;
 use wasm_build_contract::vars::UNCONFINED_ENV;
+use wasm_build_diagnostics::broker::{NotConfined, PolicyDenies, RunsUnconfined};
+use wasm_build_diagnostics::{Diag as _, Painter};
 use wasm_build_jail::{Code, Network, Spec};
 use wasm_build_policy::verdict::Verdict;
 use wasm_build_shim::protocol::{SpawnRequest, status};
@@ -74,11 +75,11 @@ impl Broker {
             }
             Verdict::Refused(capability) => {
                 attempt.verdict = ExecVerdict::Refused;
-                Some(format!(
-                    "{} the workspace's policy denies build scripts of {} to {capability}",
-                    DiagCode::W103.sandbox(),
-                    self.ctx.package
-                ))
+                let denies = PolicyDenies {
+                    package: &self.ctx.package.to_string(),
+                    capability: &capability.to_string(),
+                };
+                Some(denies.render(Painter::default()))
             }
             Verdict::Forbidden(why) | Verdict::Dropped(why) => {
                 attempt.verdict = ExecVerdict::Refused;
@@ -166,7 +167,7 @@ impl Broker {
         // Never "not found": the script must not take this for a missing tool.
         (
             status::PERMISSION_DENIED,
-            format!("{} {message}", DiagCode::W201.sandbox()),
+            NotConfined { message: &message }.render(Painter::default()),
         )
     }
 
@@ -190,11 +191,12 @@ impl Broker {
             return;
         }
         self.warned_unconfined = true;
-        self.note(&format!(
-            "{} sandbox: {UNCONFINED_ENV} is set and the jail cannot be had here: programs \
-             granted to {} run UNCONFINED, with your full rights\n  {why}\n",
-            DiagCode::W202.warning(),
-            self.ctx.package
-        ));
+        let warning = RunsUnconfined {
+            variable: UNCONFINED_ENV,
+            package: &self.ctx.package.to_string(),
+            why,
+            script_itself: false,
+        };
+        self.note(&warning.render(Painter::default()));
     }
 }

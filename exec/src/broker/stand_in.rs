@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use wasm_build_contract::Code as DiagCode;
+use wasm_build_diagnostics::broker::{AwaitsReview, StoodIn};
+use wasm_build_diagnostics::{Diag as _, Painter};
 use wasm_build_permissions_schema::Capability;
 use wasm_build_shim::protocol::{SpawnRequest, stdio};
 
@@ -26,17 +27,13 @@ impl Broker {
     ) -> u32 {
         let reply = stand_in_reply(request, line);
         if first {
-            let told = match reply {
-                StandInReply::Succeeded => "told it succeeded with no output",
-                StandInReply::Failed { .. } => "told it failed (it reads the program's output)",
+            let stood_in = StoodIn {
+                line,
+                package: &self.ctx.package.to_string(),
+                capability: &capability.to_string(),
+                told_failed: matches!(reply, StandInReply::Failed { .. }),
             };
-            self.note(&format!(
-                "{} did not run `{line}`: build scripts of {} may not {capability} until \
-             you review it; the script was {told} so that it shows what else it needs, and \
-             the build will fail and say how to grant it\n",
-                DiagCode::W101.sandbox(),
-                self.ctx.package
-            ));
+            self.note(&stood_in.render(Painter::default()));
         }
         self.hold(Arc::new(ChildProcess::stand_in(reply)))
     }
@@ -56,11 +53,9 @@ fn stand_in_reply(request: &SpawnRequest, line: &str) -> StandInReply {
         return StandInReply::Succeeded;
     }
     StandInReply::Failed {
-        stderr: format!(
-            "{} `{line}` did not run: it awaits review in `cargo wasm-build approve`\n",
-            DiagCode::W101.sandbox()
-        )
-        .into_bytes(),
+        stderr: AwaitsReview { line }
+            .render(Painter::default())
+            .into_bytes(),
     }
 }
 

@@ -36,7 +36,7 @@
 use std::time::Instant;
 
 use wasm_build_cache::Kind;
-use wasm_build_contract::inert::Inert;
+use wasm_build_diagnostics::cache::CacheProblem;
 use wasm_build_remote_cache::proto::{
     Action, ActionResult, Command, Digest, Directory, FileNode, OutputFile as ProtoFile,
     command::EnvironmentVariable,
@@ -82,19 +82,21 @@ fn connect(lookup: &Lookup) -> Option<Shared> {
         Ok(Some(config)) => config,
         Ok(None) => return None,
         Err(err) => {
-            lookup
-                .store
-                .note_remote_unusable(&format!("the shared cache is not used: {err}"));
+            let why = err.to_string();
+            let problem = CacheProblem::SharedMisconfigured { why: &why };
+            lookup.store.note_remote_unusable(&problem.sentence());
             return None;
         }
     };
     match RemoteCache::connect(&config) {
         Ok(cache) => Some(Shared { cache, config }),
         Err(err) => {
-            lookup.store.note_remote_unusable(&format!(
-                "the shared cache {} is not used in this build: {err}; build scripts run locally",
-                Inert(&config.endpoint)
-            ));
+            let why = err.to_string();
+            let problem = CacheProblem::SharedUnreachable {
+                endpoint: &config.endpoint,
+                why: &why,
+            };
+            lookup.store.note_remote_unusable(&problem.sentence());
             None
         }
     }
@@ -156,11 +158,11 @@ pub(super) fn fetch(lookup: &Lookup) -> Option<String> {
     let shared = connect(lookup)?;
     if shared.config.trusted.is_empty() {
         if !shared.config.writes() {
-            lookup.store.note_remote_unusable(&format!(
-                "nothing is read from the shared cache {}: no key is trusted ({})",
-                Inert(&shared.config.endpoint),
-                wasm_build_remote_cache::TRUSTED_KEYS_ENV
-            ));
+            let problem = CacheProblem::NoTrustedKey {
+                endpoint: &shared.config.endpoint,
+                variable: wasm_build_remote_cache::TRUSTED_KEYS_ENV,
+            };
+            lookup.store.note_remote_unusable(&problem.sentence());
         }
         return None;
     }
@@ -195,22 +197,25 @@ pub(super) fn fetch(lookup: &Lookup) -> Option<String> {
             None
         }
         Err(why) => {
-            lookup.store.note_remote_problem(&format!(
-                "an entry of the shared cache {} for the build script of `{} v{}` was not used: {why}; the script ran instead",
-                Inert(&shared.config.endpoint),
-                Inert(&lookup.inputs.package),
-                Inert(&lookup.inputs.version)
-            ));
+            let problem = CacheProblem::SharedEntryNotUsed {
+                endpoint: &shared.config.endpoint,
+                package: &lookup.inputs.package,
+                version: &lookup.inputs.version,
+                why: &why,
+            };
+            lookup.store.note_remote_problem(&problem.sentence());
             None
         }
     }
 }
 
 fn unusable(lookup: &Lookup, shared: &Shared, err: &wasm_build_remote_cache::RemoteError) {
-    lookup.store.note_remote_unusable(&format!(
-        "the shared cache {} is not used in this build: {err}; build scripts run locally",
-        Inert(&shared.config.endpoint)
-    ));
+    let why = err.to_string();
+    let problem = CacheProblem::SharedUnreachable {
+        endpoint: &shared.config.endpoint,
+        why: &why,
+    };
+    lookup.store.note_remote_unusable(&problem.sentence());
 }
 
 /// The record of an `ActionResult`, once its signature verifies under a trusted key over
@@ -358,12 +363,16 @@ pub(super) fn store(lookup: &Lookup) {
     });
     match written {
         Ok(()) => lookup.store.note_remote("written"),
-        Err(err) => lookup.store.note_remote_problem(&format!(
-            "the run of the build script of `{} v{}` was not written to the shared cache {}: {err}",
-            Inert(&lookup.inputs.package),
-            Inert(&lookup.inputs.version),
-            Inert(&shared.config.endpoint)
-        )),
+        Err(err) => {
+            let why = err.to_string();
+            let problem = CacheProblem::SharedRunNotWritten {
+                endpoint: &shared.config.endpoint,
+                package: &lookup.inputs.package,
+                version: &lookup.inputs.version,
+                why: &why,
+            };
+            lookup.store.note_remote_problem(&problem.sentence());
+        }
     }
 }
 
