@@ -25,7 +25,7 @@ use crate::bounds::Bound;
 use crate::child::{ChildProcess, Drain, OUTPUT_SETTLE, Spawned, Stream};
 use crate::context::ExecContext;
 use crate::network::{Proxies, with_proxy_env};
-use crate::outcome::{Exit, RunOutput};
+use crate::outcome::{Exit, ProgramsReport, RunOutput};
 use crate::output::CappedOutput;
 
 /// What `network` grants call a build script run natively: the file name cargo gives
@@ -154,18 +154,15 @@ pub fn run(binary: &std::path::Path, ctx: &ExecContext) -> Result<RunOutput> {
         stdout,
         stderr_tail: stderr.tail(),
         elapsed: started.elapsed(),
-        attempts: Vec::new(),
-        programs: Vec::new(),
-        pending: Vec::new(),
         hidden_lookups: BTreeSet::new(),
         outside_lookups: BTreeSet::new(),
         refused_writes: BTreeSet::new(),
-        jail_failures: Vec::new(),
-        confinement,
-        ran_untrusted: true,
-        stopped: Vec::new(),
-        probe_env_dropped: Vec::new(),
-        network: proxies.finish(),
-        limited,
+        exec: ProgramsReport {
+            confinement,
+            ran_untrusted: true,
+            network: proxies.finish(),
+            limited,
+            ..ProgramsReport::default()
+        },
     })
 }

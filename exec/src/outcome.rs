@@ -63,13 +63,6 @@ pub struct RunOutput {
     pub stderr_tail: Vec<u8>,
     /// Wall time of the whole run, host calls included.
     pub elapsed: Duration,
-    /// Programs the guest tried to start.
-    pub attempts: Vec<ExecAttempt>,
-    /// Every program the guest asked for, with the file it resolved to here.
-    pub programs: Vec<ProgramUse>,
-    /// Capabilities the guest needed that nobody reviewed, with the attempt that needed
-    /// each (the build fails on them).
-    pub pending: Vec<(String, Capability)>,
     /// Hidden variables the guest looked up.
     pub hidden_lookups: BTreeSet<String>,
     /// Absolute paths the guest looked for outside its preopens (see the wasm host's `outside` module).
@@ -78,6 +71,21 @@ pub struct RunOutput {
     /// outside what it may write: in its package directory or another read-only
     /// directory, or outside every preopen (the target directory). Each was refused.
     pub refused_writes: BTreeSet<String>,
+    /// What the programs it started did (the exec layer's report).
+    pub exec: ProgramsReport,
+}
+
+/// What the programs a build script started did, as the exec layer saw them: the same
+/// for a script in the wasm host (its broker's report) and for one run natively.
+#[derive(Debug, Default)]
+pub struct ProgramsReport {
+    /// Programs the guest tried to start.
+    pub attempts: Vec<ExecAttempt>,
+    /// Every program the guest asked for, with the file it resolved to here.
+    pub programs: Vec<ProgramUse>,
+    /// Capabilities the guest needed that nobody reviewed, with the attempt that needed
+    /// each (the build fails on them).
+    pub pending: Vec<(String, Capability)>,
     /// Programs the jail could not run (a layer missing here, a program swapped): each
     /// fails the build, whatever the script made of it.
     pub jail_failures: Vec<String>,

@@ -199,7 +199,6 @@ fn run_output(
     stderr: &CappedOutput,
     started: Instant,
 ) -> RunOutput {
-    let report = host.broker.take().map(Broker::finish).unwrap_or_default();
     RunOutput {
         exit,
         stdout: stdout.take(),
@@ -208,16 +207,7 @@ fn run_output(
         hidden_lookups: host.hidden_lookups,
         outside_lookups: host.outside.paths,
         refused_writes: host.outside.writes,
-        attempts: report.attempts,
-        programs: report.programs,
-        pending: report.pending,
-        jail_failures: report.jail_failures,
-        confinement: report.confinement,
-        ran_untrusted: report.ran_untrusted,
-        stopped: report.stopped,
-        probe_env_dropped: report.probe_env_dropped,
-        network: report.network,
-        limited: report.limited,
+        exec: host.broker.take().map(Broker::finish).unwrap_or_default(),
     }
 }
 

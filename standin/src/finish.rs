@@ -47,11 +47,12 @@ pub(crate) fn finish(
     let mut filtered = filter(policy, &prepared.ctx, &output.stdout);
     filtered.pending.extend(
         output
+            .exec
             .pending
             .iter()
             .map(|(attempt, capability)| (Attempt::Ran(attempt.clone()), capability.clone())),
     );
-    let network_denied = judge_connections(policy, &output.network, &mut filtered);
+    let network_denied = judge_connections(policy, &output.exec.network, &mut filtered);
     let hidden_lookups = unreviewed_lookups(policy, &output.hidden_lookups);
     let hidden_paths = undenied(policy, hidden_paths(&output.outside_lookups));
     let read_grants = read_grants(&hidden_paths);
@@ -127,10 +128,10 @@ pub(crate) fn finish(
         errors.push(run_error(RunFailure::Forbidden { line, why }));
     }
     errors.extend(violations.iter().map(Violation::error));
-    for failure in &output.jail_failures {
+    for failure in &output.exec.jail_failures {
         errors.push(run_error(RunFailure::Unconfined(failure)));
     }
-    for limited in &output.limited {
+    for limited in &output.exec.limited {
         errors.push(run_error(RunFailure::ProgramLimited(limited)));
     }
     errors.extend(network_denied);
@@ -175,7 +176,10 @@ pub(crate) fn finish(
         pending.push(Capability::RunNatively);
     }
     report(package, (&prepared.grant_site, policy), &errors, &blocked);
-    if !output.exit.success() && output.ran_untrusted && !pending.contains(&Capability::RunBuilt) {
+    if !output.exit.success()
+        && output.exec.ran_untrusted
+        && !pending.contains(&Capability::RunBuilt)
+    {
         note_what_programs_cannot_do(package, policy);
     }
 
@@ -192,21 +196,21 @@ pub(crate) fn finish(
     let only_pending = !blocked.is_empty()
         && filtered.forbidden.is_empty()
         && violations.is_empty()
-        && output.jail_failures.is_empty()
-        && output.limited.is_empty();
+        && output.exec.jail_failures.is_empty()
+        && output.exec.limited.is_empty();
     let mut record = RunRecord {
         script: Some(exe.to_path_buf()),
         elapsed_ms: duration_ms(output.elapsed),
         learned,
-        exec: output.attempts.clone(),
-        network: output.network.connections.clone(),
-        network_unrecorded: output.network.unrecorded,
+        exec: output.exec.attempts.clone(),
+        network: output.exec.network.connections.clone(),
+        network_unrecorded: output.exec.network.unrecorded,
         dropped: filtered.dropped,
         hidden_env: hidden_lookups,
         config_env: prepared.passed_env.config.clone(),
         default_env: prepared.passed_env.defaults.clone(),
-        stopped: output.stopped.clone(),
-        probe_env_dropped: output.probe_env_dropped.clone(),
+        stopped: output.exec.stopped.clone(),
+        probe_env_dropped: output.exec.probe_env_dropped.clone(),
         read_grants,
         hidden_paths,
         stderr_tail: if status == 0 {
@@ -216,7 +220,7 @@ pub(crate) fn finish(
         },
         native,
         for_guest: manifest.for_guest,
-        confinement: output.confinement.clone(),
+        confinement: output.exec.confinement.clone(),
         restored: None,
         ..RunRecord::finished(&package.cargo, status, errors, pending)
     };

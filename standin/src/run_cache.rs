@@ -66,7 +66,7 @@ use wasm_build_contract::inert::Inert;
 use wasm_build_contract::policy::Policy;
 use wasm_build_contract::vars::{DISCOVERY_ENV, RUN_CACHE_ENV};
 use wasm_build_diagnostics::cache::CacheProblem;
-use wasm_build_exec::outcome::{Exit, RunOutput};
+use wasm_build_exec::outcome::{Exit, ProgramsReport, RunOutput};
 use wasm_build_exec::program::{ProgramUse, find_on_path};
 use wasm_build_permissions_schema::Capability;
 
@@ -770,12 +770,12 @@ impl Lookup {
             },
             files: stored,
             dirs,
-            exec: output.attempts.clone(),
-            confinement: output.confinement.clone(),
-            stopped: output.stopped.clone(),
-            probe_env_dropped: output.probe_env_dropped.clone(),
+            exec: output.exec.attempts.clone(),
+            confinement: output.exec.confinement.clone(),
+            stopped: output.exec.stopped.clone(),
+            probe_env_dropped: output.exec.probe_env_dropped.clone(),
         };
-        let programs = program_records(&output.programs).ok_or(Ineligible::Off)?;
+        let programs = program_records(&output.exec.programs).ok_or(Ineligible::Off)?;
         let candidate = Candidate {
             system: self.system_reads(&programs)?,
             programs,
@@ -890,19 +890,16 @@ fn replayed(stdout: Vec<u8>, result: RunResult, elapsed: std::time::Duration) ->
         stdout,
         stderr_tail: Vec::new(),
         elapsed,
-        attempts: result.exec,
-        programs: Vec::new(),
-        pending: Vec::new(),
         hidden_lookups: BTreeSet::new(),
         outside_lookups: BTreeSet::new(),
         refused_writes: BTreeSet::new(),
-        jail_failures: Vec::new(),
-        confinement: result.confinement,
-        ran_untrusted: false,
-        stopped: result.stopped,
-        probe_env_dropped: result.probe_env_dropped,
-        network: Default::default(),
-        limited: Vec::new(),
+        exec: ProgramsReport {
+            attempts: result.exec,
+            confinement: result.confinement,
+            stopped: result.stopped,
+            probe_env_dropped: result.probe_env_dropped,
+            ..ProgramsReport::default()
+        },
     }
 }
 

@@ -29,7 +29,8 @@ use wasm_build_shim::protocol::status;
 use crate::child::ChildProcess;
 use crate::context::ExecContext;
 use crate::disk_watch::DiskWatch;
-use crate::network::{NetworkReport, Proxies};
+use crate::network::Proxies;
+use crate::outcome::ProgramsReport;
 use crate::output::CappedOutput;
 use crate::program::ProgramUse;
 
@@ -52,16 +53,16 @@ pub struct Broker {
     jail_failures: Vec<String>,
     /// The layers that confined the first program, for the audit log.
     confinement: Option<String>,
-    /// Whether a program beyond a rustc probe ran (see [`BrokerReport::ran_untrusted`]).
+    /// Whether a program beyond a rustc probe ran (see [`ProgramsReport::ran_untrusted`]).
     ran_untrusted: bool,
     /// Variables the script set for rustc probes that rustc or its linker read, which
     /// the probes ran without (see [`crate::probe_env`]).
     probe_env_dropped: BTreeSet<String>,
     /// The command line of each child, by handle, to name it when it looks stopped.
     lines: HashMap<u32, String>,
-    /// Programs whose failure looks like the jail's doing (see [`BrokerReport::stopped`]).
+    /// Programs whose failure looks like the jail's doing (see [`ProgramsReport::stopped`]).
     stopped: Vec<String>,
-    /// Programs stopped at a bound of the jail (see [`BrokerReport::limited`]).
+    /// Programs stopped at a bound of the jail (see [`ProgramsReport::limited`]).
     limited: Vec<String>,
     /// The size of `OUT_DIR` and the temporary directory while programs run.
     disk: DiskWatch,
@@ -72,33 +73,6 @@ pub struct Broker {
 
 /// A failed request: the status for the guest and the message its `last_error` returns.
 pub type Failure = (u32, String);
-
-/// What the script's programs did, for the run's output (see
-/// [`crate::outcome::RunOutput`], whose fields of the same names these become).
-#[derive(Debug, Default)]
-pub struct BrokerReport {
-    /// Programs the script tried to start.
-    pub attempts: Vec<ExecAttempt>,
-    /// Every program the script asked for, with the file it resolved to here.
-    pub programs: Vec<ProgramUse>,
-    /// Capabilities the script needed that nobody reviewed, with the attempt that needed
-    /// each.
-    pub pending: Vec<(String, Capability)>,
-    /// Programs the jail could not run.
-    pub jail_failures: Vec<String>,
-    /// The layers that confined the script's programs, if any ran.
-    pub confinement: Option<String>,
-    /// Whether anything beyond rustc probes ran.
-    pub ran_untrusted: bool,
-    /// Programs that failed the way a program the jail stopped fails.
-    pub stopped: Vec<String>,
-    /// Variables the script set for rustc probes that the probes ran without.
-    pub probe_env_dropped: Vec<String>,
-    /// What the proxies of network-granted programs saw.
-    pub network: NetworkReport,
-    /// Bounds of the jail the programs ran into.
-    pub limited: Vec<String>,
-}
 
 impl Broker {
     /// The broker of a run described by `ctx`, whose programs print to the script's own
@@ -132,14 +106,14 @@ impl Broker {
     /// Ends the run's programs and says what they did: every program is released first,
     /// so that what the jail refused them is known; then the proxies stop. Programs the
     /// script left running die with the broker.
-    pub fn finish(mut self) -> BrokerReport {
+    pub fn finish(mut self) -> ProgramsReport {
         let probe_env_dropped = std::mem::take(&mut self.probe_env_dropped)
             .into_iter()
             .collect();
         let programs = std::mem::take(&mut self.programs);
         let stopped = self.stopped();
         let network = self.proxies.finish();
-        BrokerReport {
+        ProgramsReport {
             attempts: std::mem::take(&mut self.attempts),
             programs,
             pending: std::mem::take(&mut self.pending),
