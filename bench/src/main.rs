@@ -21,6 +21,7 @@
     clippy::disallowed_methods,
     reason = "the benchmark runs cargo and the tool and reads their settings"
 )]
+
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};

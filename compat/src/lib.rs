@@ -9,6 +9,7 @@
     clippy::disallowed_methods,
     reason = "the compatibility suite runs cargo and compares what programs left"
 )]
+
 pub mod code;
 pub mod harness;
 

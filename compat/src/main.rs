@@ -17,6 +17,7 @@
     clippy::disallowed_methods,
     reason = "the compatibility suite runs cargo, the tool and apt-get"
 )]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::fs;

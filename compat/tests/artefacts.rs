@@ -7,6 +7,7 @@
     reason = "test helpers fail the test by panicking"
 )]
 #![allow(clippy::disallowed_methods, reason = "the suite's tests run cargo")]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -7,6 +7,7 @@
     clippy::disallowed_methods,
     reason = "the jail's tests run programs in and out of it"
 )]
+
 use std::ffi::OsString;
 use std::io::Read as _;
 use std::os::unix::fs::PermissionsExt as _;

@@ -10,6 +10,7 @@
     clippy::disallowed_methods,
     reason = "the guest programs are compiled with rustc for each test run"
 )]
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
