@@ -254,7 +254,7 @@ fn another_port_and_a_direct_connection_are_refused() {
             other.port
         ))
         .stderr_has(&format!(
-            "error[W111]: sandboxed build script of `hostile v0.1.0` ran `curl -sS -f --max-time 10 --noproxy * http://127.0.0.1:{}/`, and the jail refused it: connect to `127.0.0.1:{}` directly",
+            "error[W111]: sandboxed build script of `hostile v0.1.0` ran `curl -sS -f --max-time 10 --noproxy '*' http://127.0.0.1:{}/`, and the jail refused it: connect to `127.0.0.1:{}` directly",
             granted.port, granted.port
         ))
         // Said once, as the error it is, not again as a program the sandbox may have
