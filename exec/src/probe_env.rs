@@ -65,13 +65,7 @@ fn passes(name: &str) -> bool {
 /// The variables of `vars` (cargo's environment for the build script, as the stand-in
 /// got it) that a probe gets; names or values that are not UTF-8 are left out.
 pub fn inherited(vars: impl IntoIterator<Item = (OsString, OsString)>) -> Vec<(String, String)> {
-    let mut kept: Vec<(String, String)> = vars
-        .into_iter()
-        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
-        .filter(|(name, _)| passes(name))
-        .collect();
-    kept.sort();
-    kept
+    wasm_build_policy::env::kept_vars(vars, passes)
 }
 
 /// Whether rustc or its linker read `name`, so that dropping a value the script set may

@@ -112,10 +112,19 @@ pub fn passes_to_programs(name: &str) -> bool {
 pub fn program_defaults(
     vars: impl IntoIterator<Item = (OsString, OsString)>,
 ) -> Vec<(String, String)> {
+    kept_vars(vars, passes_to_programs)
+}
+
+/// The variables of `vars` whose names `keep` passes, sorted; names or values that are
+/// not UTF-8 are left out (no program's defaults, and no probe's, need one).
+pub fn kept_vars(
+    vars: impl IntoIterator<Item = (OsString, OsString)>,
+    keep: impl Fn(&str) -> bool,
+) -> Vec<(String, String)> {
     let mut kept: Vec<(String, String)> = vars
         .into_iter()
         .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
-        .filter(|(name, _)| passes_to_programs(name))
+        .filter(|(name, _)| keep(name))
         .collect();
     kept.sort();
     kept

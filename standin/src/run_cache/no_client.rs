@@ -18,11 +18,13 @@ pub(super) fn store(lookup: &Lookup) {
 }
 
 fn say_unusable(lookup: &Lookup) {
-    if lookup.store.remote_unusable() {
-        return;
-    }
     // Without the client, a configured cache is always an error (`ConfigError::NoClient`).
-    if let Err(err) = Config::from_env() {
+    // The environment first: with no cache configured (the usual case), the build's log
+    // is never read.
+    let Err(err) = Config::from_env() else {
+        return;
+    };
+    if !lookup.store.remote_unusable() {
         lookup
             .store
             .note_remote_unusable(&format!("the shared cache is not used: {err}"));
