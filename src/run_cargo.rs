@@ -17,6 +17,7 @@ use wasm_build_contract::PolicyFile;
 use wasm_build_contract::audit;
 use wasm_build_contract::cargo::cargo_home;
 use wasm_build_contract::inert::InertLines;
+use wasm_build_contract::lazy::{self, LAZY_BUILD_DEPS_ENV, LAZY_LIBRARIES_ENV};
 use wasm_build_contract::vars::{
     BASE_ENV_NAMES, COLOR_ENV, DISCOVERY_ENV, INNER_WRAPPER_ENV, POLICY_ENV, RUN_LOG_ENV,
 };
@@ -39,6 +40,15 @@ use crate::exit;
 use crate::progress;
 use crate::signals;
 use crate::summary::{self, Output};
+
+/// The libraries whose native compile the wrapper defers, as the wrapper reads them;
+/// `None` when there are none or the user turned deferring off.
+fn lazy_libraries(build_policy: &BuildPolicy) -> Option<String> {
+    if std::env::var_os(LAZY_BUILD_DEPS_ENV).is_some_and(|value| value == "off") {
+        return None;
+    }
+    Some(lazy::encode(&build_policy.lazy_libraries)).filter(|encoded| !encoded.is_empty())
+}
 
 /// Fails the build before cargo runs when this machine cannot confine what its build
 /// scripts will run: one error that names the layer, instead of one per build script (or,
@@ -192,7 +202,11 @@ fn prepare(
         .env(POLICY_ENV, policy_file.path())
         .env(RUN_LOG_ENV, run_log.path())
         .env(COLOR_ENV, output.color_choice())
-        .env_remove(DISCOVERY_ENV);
+        .env_remove(DISCOVERY_ENV)
+        .env_remove(LAZY_LIBRARIES_ENV);
+    if let Some(lazy) = lazy_libraries(&build_policy) {
+        cargo_command.env(LAZY_LIBRARIES_ENV, lazy);
+    }
     Ok(Ok(Prepared {
         build_policy,
         cargo_command,

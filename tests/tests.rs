@@ -28,6 +28,7 @@ mod hints;
 mod host_cfgs;
 mod host_paths;
 mod jailed;
+mod lazy;
 mod learn;
 mod network;
 mod permissions;

@@ -15,6 +15,7 @@
 pub mod audit;
 pub mod cargo;
 mod error;
+pub mod lazy;
 pub mod manifest;
 pub mod policy;
 pub mod vars;

@@ -99,6 +99,7 @@ codes! {
     W410 => "A stored build-script run matched but was not used: a file of it is missing or does not match its digest.",
     W411 => "An entry of the shared (REAPI) cache was not used: unsigned, signed by a key not trusted, forged, or a blob of it does not match its digest.",
     W412 => "The shared (REAPI) cache is not used in this build: unreachable, too slow, refusing access, or misconfigured.",
+    W413 => "A library only build scripts link, whose native compile was deferred, failed to compile natively when a native compile linked it.",
     W501 => "A build script failed in the sandbox: it exited with an error, panicked or crashed.",
     W502 => "A build script exceeded one of its limits.",
     W503 => "A build script left a link in `OUT_DIR` that leads outside it.",

@@ -130,6 +130,37 @@ impl Diag for FacadeGap<'_> {
     }
 }
 
+/// [`Code::W413`]: a deferred library (one only build scripts link) failed when a native
+/// compile needed it for real.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeferredLibraryFailed<'a> {
+    /// The library's crate name.
+    pub library: &'a str,
+    /// The crate whose native compile linked it.
+    pub needed_by: &'a str,
+    /// Why: rustc's diagnostics, or what kept it from running.
+    pub details: &'a str,
+}
+
+impl Diag for DeferredLibraryFailed<'_> {
+    fn code(&self) -> Option<Code> {
+        Some(Code::W413)
+    }
+
+    fn render(&self, painter: Painter) -> String {
+        let message = format!(
+            "the native compile of `{}`, deferred because only build scripts link it, failed when the native compile of `{}` linked it",
+            self.library, self.needed_by
+        );
+        let rest = format!(
+            "{}\n  = help: to compile it as `cargo build` does, run `cargo clean -p {}` and build with\n          CARGO_WASM_BUILD_LAZY_BUILD_DEPS=off: an error then is the library's own\n",
+            self.details.trim_end(),
+            self.library
+        );
+        with_heading(Code::W413, painter, &message, &rest)
+    }
+}
+
 /// One `#[cfg]` the sandbox answers otherwise than the host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MisansweredCfg<'a> {
@@ -200,6 +231,23 @@ impl Diag for MisansweredCfgs<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_deferred_library_names_both_crates_and_the_way_out() {
+        let text = DeferredLibraryFailed {
+            library: "cc",
+            needed_by: "app\u{1b}[2J",
+            details: "error[E0786]: found invalid metadata files for crate `shlex`\n",
+        }
+        .render(Painter::new(false));
+        assert_eq!(
+            text,
+            "error[W413]: the native compile of `cc`, deferred because only build scripts link it, failed when the native compile of `app\\u{1b}[2J` linked it\n\
+             error[E0786]: found invalid metadata files for crate `shlex`\n  \
+             = help: to compile it as `cargo build` does, run `cargo clean -p cc` and build with\n          \
+             CARGO_WASM_BUILD_LAZY_BUILD_DEPS=off: an error then is the library's own\n"
+        );
+    }
 
     /// A crate's name, reason or attribute cannot steer the terminal; the heading is the
     /// tool's and may be coloured.

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use wasm_build_cache::{ArtifactCache, Key, Kind};
 use wasm_build_contract::PolicyFile;
+use wasm_build_contract::lazy::LazyLibrary;
 use wasm_build_contract::vars::{NO_CACHE_ENV, PREFIX};
 use wasm_build_permissions_schema::{Code, Mode};
 
@@ -32,7 +33,7 @@ use crate::graph::{Graph, metadata_args};
 use crate::resolve::Resolution;
 
 /// Bumped when the cached format changes.
-const FORMAT: u32 = 6;
+const FORMAT: u32 = 7;
 
 /// The policy of one build.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +54,8 @@ pub struct BuildPolicy {
     pub target_dir: PathBuf,
     /// The target directory cargo uses when nothing says otherwise (`<workspace>/target`).
     pub default_target_dir: PathBuf,
+    /// The libraries only build scripts link, whose native compile the wrapper defers.
+    pub lazy_libraries: Vec<LazyLibrary>,
 }
 
 /// Grants for another version than the one built.
@@ -111,6 +114,7 @@ impl BuildPolicy {
             drift,
             target_dir: graph.target_dir.clone(),
             default_target_dir: graph.default_target_dir(),
+            lazy_libraries: graph.lazy_libraries.clone(),
         }
     }
 }
@@ -294,6 +298,7 @@ mod tests {
             root_manifest: manifest.clone(),
             target_dir: dir.path().join("target"),
             packages: Vec::new(),
+            lazy_libraries: Vec::new(),
         };
         let policy = BuildPolicy {
             mode: Mode::Deny,
@@ -303,6 +308,7 @@ mod tests {
             drift: BTreeMap::new(),
             target_dir: dir.path().join("target"),
             default_target_dir: dir.path().join("target"),
+            lazy_libraries: Vec::new(),
         };
         assert_eq!(cache.load(), None);
         cache.store(&graph, &policy);

@@ -62,6 +62,8 @@ pub struct Graph {
     pub target_dir: PathBuf,
     /// Every package of the resolved graph, sorted by name and version.
     pub packages: Vec<Package>,
+    /// The libraries only build scripts link, whose native compile is deferred.
+    pub lazy_libraries: Vec<wasm_build_contract::lazy::LazyLibrary>,
 }
 
 impl Graph {
@@ -91,6 +93,9 @@ impl Graph {
         command.other_options(metadata_args(cargo_args));
         let metadata = command.exec().map_err(PolicyError::from_metadata)?;
         let mut graph = Self::from_metadata(&metadata);
+        if !crate::lazy_libraries::selects_only_members(&graph, cargo_args) {
+            graph.lazy_libraries.clear();
+        }
         if let Some(dir) = target_dir_arg(cargo_args) {
             graph.target_dir = std::env::current_dir()
                 .map_err(PolicyError::CurrentDir)?
@@ -233,6 +238,7 @@ impl Graph {
                 .into_std_path_buf(),
             target_dir: metadata.target_directory.clone().into_std_path_buf(),
             packages,
+            lazy_libraries: crate::lazy_libraries::of_metadata(metadata),
         }
     }
 

@@ -30,6 +30,7 @@ pub mod exec_verdict;
 pub mod graph;
 pub mod hygiene;
 pub mod judge;
+pub mod lazy_libraries;
 pub mod lookups;
 pub mod network;
 pub mod pending;

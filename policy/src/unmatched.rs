@@ -467,6 +467,7 @@ mod tests {
                     build_dependency_sources: Vec::new(),
                 })
                 .collect(),
+            lazy_libraries: Vec::new(),
         }
     }
 

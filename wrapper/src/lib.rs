@@ -25,6 +25,7 @@ mod guest_target;
 pub mod host_cfg;
 pub mod invocation;
 mod job_slots;
+mod lazy;
 pub mod record;
 mod sandbox_only;
 mod script_cache;
@@ -49,7 +50,9 @@ use wasm_build_contract::vars::{AUDIT_LOG_ENV, INNER_WRAPPER_ENV};
 use wasm_build_contract::{Code, PolicyFile};
 use wasm_build_diagnostics::Diag as _;
 use wasm_build_diagnostics::color::Painter;
-use wasm_build_diagnostics::compile::{MisansweredCfg, MisansweredCfgs, NeedsNative, Package};
+use wasm_build_diagnostics::compile::{
+    DeferredLibraryFailed, MisansweredCfg, MisansweredCfgs, NeedsNative, Package,
+};
 use wasm_build_permissions_schema::{Capability, GrantSite, grant_help};
 use wasm_build_policy::run_natively::runs_natively;
 use wasm_build_runtime::{ModuleCache, SandboxEngine};
@@ -95,8 +98,41 @@ pub fn run(argv: &[OsString]) -> Result<i32> {
     }
     if invocation.is_rust_library() {
         record_library(&invocation, &args)?;
+        if let Some(depth) = lazy::deferred_depth(&invocation) {
+            return lazy::compile_deferred(&command.rustc(), &invocation, depth);
+        }
+    }
+    if let Err(status) = make_linked_real(&command, &invocation) {
+        return Ok(status);
     }
     command.exec_native()
+}
+
+/// Compiles for real the deferred libraries a native compile links (see [`lazy`]); on
+/// failure, says so and returns the status for cargo.
+fn make_linked_real(command: &Compiler<'_>, invocation: &Invocation) -> Result<(), i32> {
+    let Err(error) = lazy::make_real(&command.rustc(), invocation) else {
+        return Ok(());
+    };
+    let (library, details) = match &error {
+        lazy::MakeRealError::Failed {
+            library,
+            diagnostics,
+        } => (library.as_str(), diagnostics.clone()),
+        lazy::MakeRealError::Unavailable { library, .. } => (library.as_str(), error.to_string()),
+    };
+    let package = CargoPackage::from_env().unwrap_or_default();
+    let mut needed_by = format!("{} v{}", package.name, package.version);
+    if invocation.is_build_script() {
+        needed_by.push_str("'s build script");
+    }
+    let said = DeferredLibraryFailed {
+        library,
+        needed_by: &needed_by,
+        details: &details,
+    };
+    let _ = writeln!(std::io::stderr(), "{}", said.render(painter()));
+    Err(1)
 }
 
 /// The compiler cargo asked for and its arguments.
@@ -240,6 +276,9 @@ fn compile_build_script(command: &Compiler<'_>, invocation: &Invocation) -> Resu
         std::env::var_os(AUDIT_LOG_ENV).map_or_else(|| state.audit_log(), PathBuf::from);
     // The same decision the stand-in makes before running a native script.
     if runs_natively(&package.policy) {
+        if let Err(status) = make_linked_real(command, invocation) {
+            return Ok(status);
+        }
         return compile_native(command, &executable, out_dir, &audit_log);
     }
 
@@ -270,7 +309,9 @@ fn compile_build_script(command: &Compiler<'_>, invocation: &Invocation) -> Resu
     let compiled = match compiled {
         Ok(compiled) => compiled,
         Err(Unbuildable::Script(failure))
-            if failure.facade_gap.is_none() && !command.type_checks(invocation) =>
+            if failure.facade_gap.is_none()
+                && make_linked_real(command, invocation).is_ok()
+                && !command.type_checks(invocation) =>
         {
             // The script's own error, which `cargo build` shows the same: rustc's
             // diagnostics went to cargo, and there is nothing more to say.
