@@ -9,7 +9,7 @@ use std::io::Write as _;
 use std::process::Command;
 
 use anyhow::{Context as _, Result};
-use wasm_build_cache::{ArtifactCache, DEFAULT_LIMIT, Location, RemoteUsage, Usage};
+use wasm_build_cache::{ArtifactCache, CacheError, DEFAULT_LIMIT, Location, RemoteUsage, Usage};
 use wasm_build_contract::vars::{CACHE_ENV, CACHE_LOG_ENV, CACHE_SIZE_ENV, RUN_CACHE_ENV};
 use wasm_build_diagnostics::Diag as _;
 use wasm_build_diagnostics::cache::CacheWarning;
@@ -187,10 +187,14 @@ pub struct BuildCache {
 }
 
 impl BuildCache {
-    /// Opens the user's cache and tells `cargo` (and every wrapper it starts) where it is.
-    /// A cache that cannot be used is said once, and the build goes on without it.
-    pub fn prepare(cargo: &mut Command, output: &Output) -> Self {
-        let cache = match ArtifactCache::from_env() {
+    /// Tells `cargo` (and every wrapper it starts) where the user's store (`opened`) is.
+    /// A store that cannot be used is said once, and the build goes on without it.
+    pub fn prepare(
+        opened: Result<Option<ArtifactCache>, CacheError>,
+        cargo: &mut Command,
+        output: &Output,
+    ) -> Self {
+        let cache = match opened {
             Ok(cache) => cache,
             Err(err) => {
                 let why = err.to_string();

@@ -13,6 +13,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
+use wasm_build_cache::ArtifactCache;
 use wasm_build_contract::PolicyFile;
 use wasm_build_contract::audit;
 use wasm_build_contract::cargo::cargo_home;
@@ -31,8 +32,10 @@ use wasm_build_policy::graph::{option_value, target_dir_arg};
 use wasm_build_policy::pending::{Pending, audit_logs, last_runs, pending};
 use wasm_build_policy::resolve::check_member_tables;
 use wasm_build_policy::revoked::{Revoked, revoked};
+use wasm_build_policy::run_natively::runs_natively;
 use wasm_build_policy::unmatched;
 use wasm_build_policy::{Consumer, Graph, Resolution};
+use wasm_build_standin::recompile_switched_scripts;
 use wasm_build_wrapper::stale::{mark_checked, recompile_stale_guests};
 
 use crate::cache::BuildCache;
@@ -76,6 +79,8 @@ struct Prepared {
     cargo_command: Command,
     target_dir: PathBuf,
     output: Output,
+    /// The user's store, which cargo's wrappers and stand-ins are told about.
+    shared_cache: BuildCache,
     /// The policy file and the run log cargo's stand-ins use: removed when dropped.
     _policy_file: tempfile::NamedTempFile,
     run_log: tempfile::NamedTempFile,
@@ -100,7 +105,13 @@ fn prepare(
         .collect();
     let output = Output::from_args(args);
 
-    let cache = PolicyCache::for_build(&text_args, mode);
+    // Opened once: the resolved policy is cached in it, and the build uses it.
+    let store = ArtifactCache::from_env();
+    let cache = PolicyCache::for_build(
+        store.as_ref().ok().and_then(Option::clone),
+        &text_args,
+        mode,
+    );
     // Strict mode also looks at the last runs, which the cache does not cover.
     let mut build_policy = match cache.load().filter(|policy| policy.mode != Mode::Strict) {
         Some(policy) => policy,
@@ -151,6 +162,15 @@ fn prepare(
         return Ok(Err(Refused(status)));
     }
     recompile_stale_guests(&target_dir)?;
+    // A `run-natively` grant written or removed by hand: compiled again in this build.
+    let natively = build_policy
+        .policy_file
+        .packages
+        .iter()
+        .filter(|(_, policy)| runs_natively(policy))
+        .map(|(dir, _)| dir.clone())
+        .collect();
+    recompile_switched_scripts(&target_dir, &natively);
     // A changed grant reruns the scripts it affects (see `PolicyFile::grant_digest_file`).
     build_policy.policy_file.grant_digests = Some(PolicyFile::digests_dir(&target_dir));
     build_policy
@@ -207,11 +227,13 @@ fn prepare(
     if let Some(lazy) = lazy_libraries(&build_policy) {
         cargo_command.env(LAZY_LIBRARIES_ENV, lazy);
     }
+    let shared_cache = BuildCache::prepare(store, &mut cargo_command, &output);
     Ok(Ok(Prepared {
         build_policy,
         cargo_command,
         target_dir,
         output,
+        shared_cache,
         _policy_file: policy_file,
         run_log,
     }))
@@ -224,13 +246,13 @@ pub fn run(command: &str, args: &[OsString], mode: Option<Mode>) -> Result<i32> 
         mut cargo_command,
         target_dir,
         output,
+        shared_cache,
         _policy_file,
         run_log,
     } = match prepare(command, args, mode, false)? {
         Ok(prepared) => prepared,
         Err(Refused(status)) => return Ok(status),
     };
-    let shared_cache = BuildCache::prepare(&mut cargo_command, &output);
     let status = cargo_command
         .spawn()
         .and_then(|mut cargo| signals::wait(&mut cargo))
@@ -372,6 +394,7 @@ pub fn learn(args: &[OsString]) -> Result<std::result::Result<(), i32>> {
         build_policy,
         mut cargo_command,
         output,
+        shared_cache,
         _policy_file,
         run_log,
         ..
@@ -389,7 +412,6 @@ pub fn learn(args: &[OsString]) -> Result<std::result::Result<(), i32>> {
         );
     }
     cargo_command.env(DISCOVERY_ENV, nonce());
-    let shared_cache = BuildCache::prepare(&mut cargo_command, &output);
     let status = progress::watch(
         cargo_command,
         run_log.path(),

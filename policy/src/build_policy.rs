@@ -138,9 +138,12 @@ pub struct PolicyCache {
 impl PolicyCache {
     /// The cache entry for `cargo_args` and a mode forced on the command line, in the
     /// user's store; a disabled cache when there is none (or it is not safely the user's).
-    pub fn for_build(cargo_args: &[String], mode: Option<Mode>) -> Self {
+    pub fn for_build(
+        store: Option<ArtifactCache>,
+        cargo_args: &[String],
+        mode: Option<Mode>,
+    ) -> Self {
         let disabled = std::env::var_os(NO_CACHE_ENV).is_some_and(|v| !v.is_empty());
-        let store = ArtifactCache::from_env().ok().flatten();
         let entry = store
             .filter(|_| !disabled)
             .map(|store| (store, entry_key(cargo_args, mode)));

@@ -24,10 +24,12 @@ mod report;
 mod rerun;
 pub mod run_cache;
 mod sandbox_only;
+mod switched;
 mod system_reads;
 
 pub use remove::remove_with_hard_links;
 pub use report::failure_text;
+pub use switched::recompile_switched_scripts;
 
 use std::path::Path;
 
