@@ -3,8 +3,8 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::{Context as _, Result, bail};
+use wasm_build_diagnostics::Diag as _;
 use wasm_build_diagnostics::cli::{Named, NothingToDecide, RunNativelyHeldBack, Ungrantable};
-use wasm_build_diagnostics::{Diag as _, Painter};
 use wasm_build_display::escape;
 use wasm_build_permissions_schema::{Capability, grant_lines, toml_string};
 use wasm_build_policy::carry::{Drifted, drifted};
@@ -85,7 +85,13 @@ fn nothing_chosen(
             what,
             target_dir: &target_dir,
         };
-        writeln!(stderr, "{}", said.render(Painter::default()))?;
+        writeln!(
+            stderr,
+            "{}",
+            said.render(crate::terminal::painter(
+                wasm_build_diagnostics::color::Stream::Stderr
+            ))
+        )?;
         return Ok(crate::exit::UNREVIEWED);
     }
     let failed: Vec<String> = runs
@@ -100,7 +106,13 @@ fn nothing_chosen(
             failed: &failed,
             looked: &looked,
         };
-        writeln!(stderr, "{}", said.render(Painter::default()))?;
+        writeln!(
+            stderr,
+            "{}",
+            said.render(crate::terminal::painter(
+                wasm_build_diagnostics::color::Stream::Stderr
+            ))
+        )?;
         return Ok(crate::exit::UNREVIEWED);
     }
     writeln!(stderr, "{what} (looked in {})", looked.join(", "))?;
@@ -159,7 +171,13 @@ pub fn run(args: &DecideArgs, decision: Decision, learn: Option<&[String]>) -> R
                 carried_from: Some(&held.from),
                 approve_by_name: &command,
             };
-            writeln!(stderr, "{}", said.render(Painter::default()))?;
+            writeln!(
+                stderr,
+                "{}",
+                said.render(crate::terminal::painter(
+                    wasm_build_diagnostics::color::Stream::Stderr
+                ))
+            )?;
         }
     }
     for carry in &carries {
@@ -187,7 +205,13 @@ pub fn run(args: &DecideArgs, decision: Decision, learn: Option<&[String]>) -> R
                 carried_from: None,
                 approve_by_name: &command,
             };
-            writeln!(stderr, "{}", said.render(Painter::default()))?;
+            writeln!(
+                stderr,
+                "{}",
+                said.render(crate::terminal::painter(
+                    wasm_build_diagnostics::color::Stream::Stderr
+                ))
+            )?;
         }
         if chosen.is_empty() && carries.is_empty() && !held.is_empty() {
             return Ok(crate::exit::UNREVIEWED);
@@ -275,7 +299,13 @@ pub fn run(args: &DecideArgs, decision: Decision, learn: Option<&[String]>) -> R
                 capability: &capability,
                 why: &why.message,
             };
-            writeln!(stderr, "{}", said.render(Painter::default()))?;
+            writeln!(
+                stderr,
+                "{}",
+                said.render(crate::terminal::painter(
+                    wasm_build_diagnostics::color::Stream::Stderr
+                ))
+            )?;
         }
     }
     let original = std::fs::read_to_string(&manifest)

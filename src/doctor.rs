@@ -11,7 +11,7 @@ use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::Result;
-use wasm_build_diagnostics::{Diag as _, Painter, cli};
+use wasm_build_diagnostics::{Diag as _, cli};
 use wasm_build_exec::confinement;
 use wasm_build_jail::{Code, Layer};
 use wasm_build_wrapper::guest::GUEST_TARGET;
@@ -78,7 +78,12 @@ pub fn run() -> Result<i32> {
             refusal: &refusal,
             learning: false,
         };
-        out.push_str(&format!("\n{}\n", said.render(Painter::default())));
+        out.push_str(&format!(
+            "\n{}\n",
+            said.render(crate::terminal::painter(
+                wasm_build_diagnostics::color::Stream::Stdout
+            ))
+        ));
     }
     let toolchain_ready = toolchain_section(&mut out);
     let _ = std::io::stdout().write_all(out.as_bytes());
@@ -137,7 +142,12 @@ fn toolchain_section(out: &mut String) -> bool {
                     nothing_built: false,
                     install_help: Some(&help),
                 };
-                out.push_str(&format!("\n{}\n", said.render(Painter::default())));
+                out.push_str(&format!(
+                    "\n{}\n",
+                    said.render(crate::terminal::painter(
+                        wasm_build_diagnostics::color::Stream::Stdout
+                    ))
+                ));
             }
             ready
         }
@@ -148,7 +158,12 @@ fn toolchain_section(out: &mut String) -> bool {
                 nothing_built: false,
                 install_help: None,
             };
-            out.push_str(&format!("\n{}\n", said.render(Painter::default())));
+            out.push_str(&format!(
+                "\n{}\n",
+                said.render(crate::terminal::painter(
+                    wasm_build_diagnostics::color::Stream::Stdout
+                ))
+            ));
             false
         }
     }
@@ -202,7 +217,13 @@ pub fn refuse_without_guest_target(target_dir: &Path, cargo_args: &[String]) -> 
         nothing_built: true,
         install_help: Some(&help),
     };
-    let _ = writeln!(std::io::stderr(), "{}", said.render(Painter::default()));
+    let _ = writeln!(
+        std::io::stderr(),
+        "{}",
+        said.render(crate::terminal::painter(
+            wasm_build_diagnostics::color::Stream::Stderr
+        ))
+    );
     Some(crate::exit::CARGO_FAILED)
 }
 

@@ -70,7 +70,9 @@ fn main() -> ExitCode {
             let _ = writeln!(
                 std::io::stderr(),
                 "{}",
-                failed.render(wasm_build_diagnostics::Painter::default())
+                failed.render(crate::terminal::painter(
+                    wasm_build_diagnostics::color::Stream::Stderr
+                ))
             );
             ExitCode::from(101)
         }

@@ -10,9 +10,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, bail};
 use wasm_build_contract::inert::{Inert, InertLines};
+use wasm_build_diagnostics::Diag as _;
 use wasm_build_diagnostics::cli::NeedReview;
 use wasm_build_diagnostics::color::{ColorChoice as Choice, Stream};
-use wasm_build_diagnostics::{Diag as _, Painter};
 use wasm_build_display::report::{build_report, check_failures};
 use wasm_build_display::{
     PermissionReport, TableStyle, render_card, render_html, render_markdown, render_table,
@@ -340,7 +340,13 @@ fn check(
         return Ok(crate::exit::UNREVIEWED);
     }
     let said = NeedReview { failures };
-    writeln!(stderr, "{}", said.render(Painter::default()))?;
+    writeln!(
+        stderr,
+        "{}",
+        said.render(crate::terminal::painter(
+            wasm_build_diagnostics::color::Stream::Stderr
+        ))
+    )?;
     for drift in drifts {
         writeln!(
             stderr,

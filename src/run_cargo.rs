@@ -22,7 +22,7 @@ use wasm_build_contract::lazy::{self, LAZY_BUILD_DEPS_ENV, LAZY_LIBRARIES_ENV};
 use wasm_build_contract::vars::{
     BASE_ENV_NAMES, COLOR_ENV, DISCOVERY_ENV, INNER_WRAPPER_ENV, POLICY_ENV, RUN_LOG_ENV,
 };
-use wasm_build_diagnostics::{Diag as _, Painter, cli};
+use wasm_build_diagnostics::{Diag as _, cli};
 use wasm_build_exec::confinement;
 use wasm_build_permissions_schema::Mode;
 use wasm_build_policy::build_policy::{BuildPolicy, PolicyCache};
@@ -56,7 +56,11 @@ fn lazy_libraries(build_policy: &BuildPolicy) -> Option<String> {
 /// Fails the build before cargo runs when this machine cannot confine what its build
 /// scripts will run: one error that names the layer, instead of one per build script (or,
 /// worse, scripts that quietly take a failed probe for an old compiler).
-fn refuse_without_confinement(policies: &PolicyFile, learning: bool) -> Option<i32> {
+fn refuse_without_confinement(
+    policies: &PolicyFile,
+    learning: bool,
+    output: &Output,
+) -> Option<i32> {
     let needed = confinement::needed(policies)?;
     // A learning build runs what nobody reviewed: never unconfined, whatever the opt-in.
     if confinement::dangerously_unconfined() && !learning {
@@ -68,7 +72,7 @@ fn refuse_without_confinement(policies: &PolicyFile, learning: bool) -> Option<i
         refusal: &refusal,
         learning,
     };
-    let _ = writeln!(std::io::stderr(), "{}", said.render(Painter::default()));
+    let _ = writeln!(std::io::stderr(), "{}", said.render(output.painter()));
     Some(exit::CARGO_FAILED)
 }
 
@@ -123,7 +127,7 @@ fn prepare(
             let mut warnings = check_member_tables(&resolution)?;
             warnings.extend(unmatched::warnings(&graph, &resolution.consumer));
             if resolution.mode == Mode::Strict
-                && let Some(status) = refuse_unreviewed(&graph, &resolution, &text_args)?
+                && let Some(status) = refuse_unreviewed(&graph, &resolution, &text_args, &output)?
             {
                 return Ok(Err(Refused(status)));
             }
@@ -151,10 +155,10 @@ fn prepare(
             code: *code,
             body: warning,
         };
-        let _ = writeln!(std::io::stderr(), "{}", said.render(Painter::default()));
+        let _ = writeln!(std::io::stderr(), "{}", said.render(output.painter()));
     }
     warn_trusting(&build_policy.trusted, &output);
-    if let Some(status) = refuse_without_confinement(&build_policy.policy_file, learning) {
+    if let Some(status) = refuse_without_confinement(&build_policy.policy_file, learning, &output) {
         return Ok(Err(Refused(status)));
     }
     let target_dir = effective_target_dir(&text_args, &build_policy.target_dir)?;
@@ -434,7 +438,7 @@ pub fn learn(args: &[OsString]) -> Result<std::result::Result<(), i32>> {
         let _ = writeln!(
             std::io::stderr(),
             "{}",
-            cli::LearningBuildFailed.render(Painter::default())
+            cli::LearningBuildFailed.render(output.painter())
         );
         return Ok(Err(exit::CARGO_FAILED));
     }
@@ -612,6 +616,7 @@ fn refuse_unreviewed(
     graph: &Graph,
     resolution: &Resolution,
     args: &[String],
+    output: &Output,
 ) -> Result<Option<i32>> {
     let runs = last_runs(&audit_logs(&graph.target_dir));
     let pending = pending(resolution, &runs);
@@ -652,7 +657,7 @@ fn refuse_unreviewed(
         drifted: !drifted.is_empty(),
         revoked: !revoked.is_empty(),
     };
-    let text = refused.render(Painter::default());
+    let text = refused.render(output.painter());
     let _ = std::io::stderr().write_all(text.as_bytes());
     Ok(Some(exit::UNREVIEWED))
 }

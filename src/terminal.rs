@@ -28,3 +28,10 @@ pub fn width(fd: RawFd) -> Option<usize> {
     let status = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut size) };
     (status == 0 && size.ws_col > 0).then_some(usize::from(size.ws_col))
 }
+
+/// How the CLI paints a diagnostic on `stream` when no `--color` reached it: as
+/// `CARGO_TERM_COLOR` says, else as the stream is (a terminal or not), as cargo decides.
+pub fn painter(stream: wasm_build_diagnostics::color::Stream) -> wasm_build_diagnostics::Painter {
+    use wasm_build_diagnostics::color::ColorChoice;
+    wasm_build_diagnostics::Painter::for_stream(ColorChoice::from_flag_or_env(None), stream)
+}
