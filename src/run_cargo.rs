@@ -228,8 +228,14 @@ fn prepare(
         .env(COLOR_ENV, output.color_choice())
         .env_remove(DISCOVERY_ENV)
         .env_remove(LAZY_LIBRARIES_ENV);
-    if let Some(lazy) = lazy_libraries(&build_policy) {
-        cargo_command.env(LAZY_LIBRARIES_ENV, lazy);
+    match lazy_libraries(&build_policy) {
+        Some(lazy) => {
+            cargo_command.env(LAZY_LIBRARIES_ENV, lazy);
+            wasm_build_wrapper::lazy::mark_deferring(&target_dir);
+        }
+        None => {
+            wasm_build_wrapper::lazy::forget_deferred(&target_dir);
+        }
     }
     let shared_cache = BuildCache::prepare(store, &mut cargo_command, &output);
     Ok(Ok(Prepared {

@@ -158,6 +158,17 @@ fn libraries_only_build_scripts_link_are_not_compiled_natively_and_the_build_is_
 
     let again = project.wasm_build(&["build", "-v"]).success();
     assert_eq!(work_done(&again), Vec::<&str>::new(), "{}", again.stderr);
+
+    // Turned off, deferring leaves nothing behind: that build compiles the libraries.
+    project
+        .wasm_build_env(&["build"], &[("CARGO_WASM_BUILD_LAZY_BUILD_DEPS", "off")])
+        .success()
+        .stderr_has("Compiling cc v");
+    for name in ["cc", "shlex", "find_msvc_tools"] {
+        for library in library_files(&lazy, name) {
+            assert!(!is_placeholder(&library), "{} is still deferred", library.display());
+        }
+    }
 }
 
 #[test]
@@ -293,9 +304,9 @@ fn a_deferred_library_that_fails_natively_is_named_when_a_native_compile_needs_i
         .failure()
         .stderr_has("error[W413]: the native compile of `brittle`, deferred because only build scripts link it, failed when the native compile of `app v0.1.0's build script` linked it")
         .stderr_has("error[E0308]: mismatched types")
-        .stderr_has("= help: to compile it as `cargo build` does, run `cargo clean -p brittle` and build with\n          CARGO_WASM_BUILD_LAZY_BUILD_DEPS=off");
-    // Without deferring, the error is cargo's own, from the library's compile.
-    project.cargo(&["clean", "-p", "brittle"]).success();
+        .stderr_has("= help: build with CARGO_WASM_BUILD_LAZY_BUILD_DEPS=off to compile it as `cargo build` does");
+    // As the help says: without deferring, the placeholders go, and the error is cargo's
+    // own, from the library's compile.
     project
         .wasm_build_env(&["build"], &[("CARGO_WASM_BUILD_LAZY_BUILD_DEPS", "off")])
         .failure()

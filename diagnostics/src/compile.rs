@@ -153,9 +153,8 @@ impl Diag for DeferredLibraryFailed<'_> {
             self.library, self.needed_by
         );
         let rest = format!(
-            "{}\n  = help: to compile it as `cargo build` does, run `cargo clean -p {}` and build with\n          CARGO_WASM_BUILD_LAZY_BUILD_DEPS=off: an error then is the library's own\n",
-            self.details.trim_end(),
-            self.library
+            "{}\n  = help: build with CARGO_WASM_BUILD_LAZY_BUILD_DEPS=off to compile it as `cargo build` does: an\n          error then is the library's own\n",
+            self.details.trim_end()
         );
         with_heading(Code::W413, painter, &message, &rest)
     }
@@ -244,8 +243,8 @@ mod tests {
             text,
             "error[W413]: the native compile of `cc`, deferred because only build scripts link it, failed when the native compile of `app\\u{1b}[2J` linked it\n\
              error[E0786]: found invalid metadata files for crate `shlex`\n  \
-             = help: to compile it as `cargo build` does, run `cargo clean -p cc` and build with\n          \
-             CARGO_WASM_BUILD_LAZY_BUILD_DEPS=off: an error then is the library's own\n"
+             = help: build with CARGO_WASM_BUILD_LAZY_BUILD_DEPS=off to compile it as `cargo build` does: an\n          \
+             error then is the library's own\n"
         );
     }
 

@@ -32,6 +32,49 @@ use crate::state::StateDir;
 /// What a deferred library's files start with: no rlib or rmeta does (`!<arch>`, `rust`).
 const PLACEHOLDER: &[u8] = b"!<cargo-wasm-build: not compiled natively>\n";
 
+/// Where a target directory remembers that a build in it deferred native compiles.
+const DEFERRING_MARKER: &str = ".wasm-build-deferring";
+
+/// Records that a build in `target_dir` may leave placeholders, creating the directory as
+/// cargo would (best effort: without the mark, a later build that defers nothing leaves
+/// the placeholders, which native compiles still make real when they link them).
+pub fn mark_deferring(target_dir: &Path) {
+    let marker = target_dir.join(DEFERRING_MARKER);
+    if !marker.exists() && fs::create_dir_all(target_dir).is_ok() {
+        let _ = fs::write(marker, "");
+    }
+}
+
+/// For a build that defers nothing (`CARGO_WASM_BUILD_LAZY_BUILD_DEPS=off`), removes the
+/// placeholders earlier builds in `target_dir` left, so that cargo, finding the files
+/// missing, compiles those libraries natively in this build as `cargo build` does.
+/// Returns how many libraries; reads nothing unless a build there deferred.
+pub fn forget_deferred(target_dir: &Path) -> usize {
+    let marker = target_dir.join(DEFERRING_MARKER);
+    if !marker.exists() {
+        return 0;
+    }
+    let mut libraries = 0;
+    // Libraries compiled for the host (every deferred one) live in `<profile>/deps`.
+    let profiles = fs::read_dir(target_dir).into_iter().flatten().flatten();
+    for profile in profiles {
+        let deps = profile.path().join("deps");
+        let Ok(entries) = fs::read_dir(&deps) else {
+            continue;
+        };
+        for path in entries.flatten().map(|entry| entry.path()) {
+            let library = path
+                .extension()
+                .is_some_and(|ext| ext == "rlib" || ext == "rmeta");
+            if library && is_placeholder(&path) && fs::remove_file(&path).is_ok() {
+                libraries += usize::from(path.extension().is_some_and(|ext| ext == "rlib"));
+            }
+        }
+    }
+    let _ = fs::remove_file(marker);
+    libraries
+}
+
 /// The emit cargo asks of a library compile, the only one deferred.
 const CARGO_EMIT: &str = "dep-info,metadata,link";
 
@@ -400,6 +443,31 @@ mod tests {
             rendered(&format!("{json}\nnot json")),
             "error: bad\nnot json"
         );
+    }
+
+    #[test]
+    fn a_build_that_defers_nothing_removes_the_placeholders_so_cargo_compiles_them() {
+        let target = tempfile::tempdir().unwrap();
+        let deps = target.path().join("debug/deps");
+        fs::create_dir_all(&deps).unwrap();
+        for file in ["libcc-1.rlib", "libcc-1.rmeta", "libshlex-1.rlib"] {
+            fs::write(deps.join(file), PLACEHOLDER).unwrap();
+        }
+        fs::write(deps.join("libshlex-1.rmeta"), b"rust\0\0\0real metadata").unwrap();
+        fs::write(deps.join("cc-1.d"), "dep-info").unwrap();
+        // No build there deferred: nothing is even looked at.
+        assert_eq!(forget_deferred(target.path()), 0);
+        assert!(deps.join("libcc-1.rlib").exists());
+
+        mark_deferring(target.path());
+        assert_eq!(forget_deferred(target.path()), 2);
+        let mut left: Vec<String> = fs::read_dir(&deps)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["cc-1.d", "libshlex-1.rmeta"]);
+        assert!(!target.path().join(DEFERRING_MARKER).exists());
     }
 
     #[test]

@@ -25,7 +25,7 @@ mod guest_target;
 pub mod host_cfg;
 pub mod invocation;
 mod job_slots;
-mod lazy;
+pub mod lazy;
 pub mod record;
 mod sandbox_only;
 mod script_cache;
