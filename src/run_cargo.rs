@@ -50,7 +50,11 @@ fn lazy_libraries(build_policy: &BuildPolicy) -> Option<String> {
     if std::env::var_os(LAZY_BUILD_DEPS_ENV).is_some_and(|value| value == "off") {
         return None;
     }
-    Some(lazy::encode(&build_policy.lazy_libraries)).filter(|encoded| !encoded.is_empty())
+    // One variable holds at most 128 KiB on Linux (MAX_ARG_STRLEN); a list anywhere near
+    // that (thousands of build-only libraries) is compiled natively instead.
+    const AT_MOST: usize = 64 * 1024;
+    Some(lazy::encode(&build_policy.lazy_libraries))
+        .filter(|encoded| !encoded.is_empty() && encoded.len() <= AT_MOST)
 }
 
 /// Fails the build before cargo runs when this machine cannot confine what its build

@@ -166,7 +166,11 @@ fn libraries_only_build_scripts_link_are_not_compiled_natively_and_the_build_is_
         .stderr_has("Compiling cc v");
     for name in ["cc", "shlex", "find_msvc_tools"] {
         for library in library_files(&lazy, name) {
-            assert!(!is_placeholder(&library), "{} is still deferred", library.display());
+            assert!(
+                !is_placeholder(&library),
+                "{} is still deferred",
+                library.display()
+            );
         }
     }
 }

@@ -596,7 +596,7 @@ fn report(
     );
     let _ = writeln!(
         text,
-        "A clean build starts from an empty target directory. *First ever* also starts from an empty user cache (`CARGO_WASM_BUILD_CACHE`); *warm cache* keeps the one the build before it filled, as CI does when it keeps the cache between runs, and as `cargo clean` or a new worktree does on a laptop, with the run cache off (every build script runs); *warm run cache* also restores the build scripts' runs the first build stored instead of running them.\n"
+        "A clean build starts from an empty target directory. *First ever* also starts from an empty user cache (`CARGO_WASM_BUILD_CACHE`); *warm cache* keeps the one the build before it filled, as CI does when it keeps the cache between runs, and as `cargo clean` or a new worktree does on a laptop, with the run cache off (every build script runs); *warm run cache* also restores the build scripts' runs the first build stored instead of running them. Every sandboxed build leaves uncompiled the native libraries only build scripts link (`CARGO_WASM_BUILD_LAZY_BUILD_DEPS`, see docs/consumers.md).\n"
     );
     let list = |values: &[f64], digits: usize| {
         values
@@ -671,11 +671,12 @@ fn report(
     for project in projects {
         let _ = writeln!(
             text,
-            "All runs of `bench/{}` (s): clean cargo [{}], first ever [{}], warm cache [{}]; no-change cargo [{}], no-change cargo wasm-build [{}].\n",
+            "All runs of `bench/{}` (s): clean cargo [{}], first ever [{}], warm cache [{}], warm run cache [{}]; no-change cargo [{}], no-change cargo wasm-build [{}].\n",
             project.dir,
             list(&project.native_clean, 1),
             list(&project.first_ever, 1),
             list(&project.warm_cache, 1),
+            list(&project.warm_runs, 1),
             list(&project.native_noop, 3),
             list(&project.sandboxed_noop, 3)
         );
