@@ -262,7 +262,7 @@ impl BuildCache {
                 DEFAULT_LIMIT
             }
         };
-        if let Err(err) = cache.trim(limit) {
+        if let Err(err) = cache.trim_if_changed(limit) {
             let root = cache.root().display().to_string();
             let why = err.to_string();
             warn(

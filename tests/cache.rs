@@ -91,8 +91,9 @@ fn greeting(target: &Path) -> String {
 fn entries(cache: &Path) -> Vec<PathBuf> {
     let mut entries = Vec::new();
     for kind in fs::read_dir(cache).unwrap().flatten() {
-        // Build-script runs and resolved policies are not guest artifacts.
-        if kind.file_name() == "runs" || kind.file_name() == "policies" {
+        // Build-script runs and resolved policies are not guest artifacts; the store's
+        // own files (`.trimmed`) are not entries.
+        if kind.file_name() == "runs" || kind.file_name() == "policies" || !kind.path().is_dir() {
             continue;
         }
         for entry in fs::read_dir(kind.path()).unwrap().flatten() {

@@ -52,6 +52,10 @@ pub const DEFAULT_LIMIT: u64 = 2 << 30;
 /// The first bytes of every entry; the version changes with the entry format.
 const MAGIC: &str = "cargo-wasm-build-cache 1";
 
+/// Where the store remembers how it looked after its last trim (see
+/// [`ArtifactCache::trim_if_changed`]).
+const TRIMMED: &str = ".trimmed";
+
 /// The file holding the running totals of run hits and misses, in the directory of
 /// [`Kind::Run`] (hidden: it is no entry).
 const RUN_TOTALS: &str = "runs/.totals";
@@ -602,6 +606,39 @@ impl ArtifactCache {
             }
         }
         Ok(removed)
+    }
+
+    /// [`ArtifactCache::trim`], unless neither the bound nor any directory of the store
+    /// changed since the last trim: nothing was added or removed, so the store is as far
+    /// under the bound as the last trim left it. A no-change build then costs a `stat`
+    /// per kind of entry instead of one per entry.
+    ///
+    /// # Errors
+    ///
+    /// As [`ArtifactCache::trim`].
+    pub fn trim_if_changed(&self, limit: u64) -> io::Result<Removed> {
+        let marker = self.root.join(TRIMMED);
+        if fs::read_to_string(&marker).is_ok_and(|last| last == self.trim_stamp(limit)) {
+            return Ok(Removed::default());
+        }
+        let removed = self.trim(limit)?;
+        // Best effort: without it, the next build trims again.
+        let _ = write_atomically(&marker, self.trim_stamp(limit).as_bytes());
+        Ok(removed)
+    }
+
+    /// The bound and each entry directory's modification time (a file renamed into a
+    /// directory or removed from it changes it; reading or touching an entry does not).
+    fn trim_stamp(&self, limit: u64) -> String {
+        let mut stamp = format!("limit {limit}\n");
+        for kind in Kind::ALL {
+            let modified = fs::metadata(self.root.join(kind.dir_name()))
+                .and_then(|meta| meta.modified())
+                .ok()
+                .and_then(|time| time.duration_since(SystemTime::UNIX_EPOCH).ok());
+            stamp.push_str(&format!("{} {modified:?}\n", kind.dir_name()));
+        }
+        stamp
     }
 
     /// Removes the least recently used entries until the store holds at most `limit`
@@ -1215,6 +1252,38 @@ mod tests {
         let stats = cache.stats();
         assert_eq!(stats[1].entries, 2);
         assert_eq!(stats[1].bytes, entry_size * 2);
+    }
+
+    #[test]
+    fn an_unchanged_store_is_not_scanned_and_a_changed_one_or_bound_is() {
+        let (_dir, cache) = cache();
+        for name in ["a", "b"] {
+            cache
+                .store_bytes(Kind::Twin, &key(name), &[0; 100])
+                .unwrap();
+        }
+        let entry_size = fs::metadata(cache.entry(Kind::Twin, &key("a")))
+            .unwrap()
+            .len();
+        assert_eq!(cache.trim_if_changed(entry_size * 3).unwrap().entries, 0);
+        // Grown in place (no directory changes): not seen, so not scanned.
+        File::options()
+            .append(true)
+            .open(cache.entry(Kind::Twin, &key("a")))
+            .unwrap()
+            .write_all(&[0; 200])
+            .unwrap();
+        assert_eq!(cache.trim_if_changed(entry_size * 3).unwrap().entries, 0);
+        assert!(cache.entry(Kind::Twin, &key("a")).exists());
+        // A lower bound is looked at: one entry over it now.
+        let bound = entry_size * 2 + 199;
+        assert_eq!(cache.trim_if_changed(bound).unwrap().entries, 1);
+        // So is a new entry.
+        cache
+            .store_bytes(Kind::Module, &key("c"), &[0; 100])
+            .unwrap();
+        assert_eq!(cache.trim_if_changed(bound).unwrap().entries, 1);
+        assert_eq!(cache.trim_if_changed(bound).unwrap().entries, 0);
     }
 
     #[test]
