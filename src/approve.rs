@@ -85,13 +85,7 @@ fn nothing_chosen(
             what,
             target_dir: &target_dir,
         };
-        writeln!(
-            stderr,
-            "{}",
-            said.render(crate::terminal::painter(
-                wasm_build_diagnostics::color::Stream::Stderr
-            ))
-        )?;
+        writeln!(stderr, "{}", said.render(crate::terminal::stderr_painter()))?;
         return Ok(crate::exit::UNREVIEWED);
     }
     let failed: Vec<String> = runs
@@ -106,13 +100,7 @@ fn nothing_chosen(
             failed: &failed,
             looked: &looked,
         };
-        writeln!(
-            stderr,
-            "{}",
-            said.render(crate::terminal::painter(
-                wasm_build_diagnostics::color::Stream::Stderr
-            ))
-        )?;
+        writeln!(stderr, "{}", said.render(crate::terminal::stderr_painter()))?;
         return Ok(crate::exit::UNREVIEWED);
     }
     writeln!(stderr, "{what} (looked in {})", looked.join(", "))?;
@@ -171,13 +159,7 @@ pub fn run(args: &DecideArgs, decision: Decision, learn: Option<&[String]>) -> R
                 carried_from: Some(&held.from),
                 approve_by_name: &command,
             };
-            writeln!(
-                stderr,
-                "{}",
-                said.render(crate::terminal::painter(
-                    wasm_build_diagnostics::color::Stream::Stderr
-                ))
-            )?;
+            writeln!(stderr, "{}", said.render(crate::terminal::stderr_painter()))?;
         }
     }
     for carry in &carries {
@@ -205,13 +187,7 @@ pub fn run(args: &DecideArgs, decision: Decision, learn: Option<&[String]>) -> R
                 carried_from: None,
                 approve_by_name: &command,
             };
-            writeln!(
-                stderr,
-                "{}",
-                said.render(crate::terminal::painter(
-                    wasm_build_diagnostics::color::Stream::Stderr
-                ))
-            )?;
+            writeln!(stderr, "{}", said.render(crate::terminal::stderr_painter()))?;
         }
         if chosen.is_empty() && carries.is_empty() && !held.is_empty() {
             return Ok(crate::exit::UNREVIEWED);
@@ -299,13 +275,7 @@ pub fn run(args: &DecideArgs, decision: Decision, learn: Option<&[String]>) -> R
                 capability: &capability,
                 why: &why.message,
             };
-            writeln!(
-                stderr,
-                "{}",
-                said.render(crate::terminal::painter(
-                    wasm_build_diagnostics::color::Stream::Stderr
-                ))
-            )?;
+            writeln!(stderr, "{}", said.render(crate::terminal::stderr_painter()))?;
         }
     }
     let original = std::fs::read_to_string(&manifest)

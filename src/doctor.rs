@@ -220,9 +220,7 @@ pub fn refuse_without_guest_target(target_dir: &Path, cargo_args: &[String]) -> 
     let _ = writeln!(
         std::io::stderr(),
         "{}",
-        said.render(crate::terminal::painter(
-            wasm_build_diagnostics::color::Stream::Stderr
-        ))
+        said.render(crate::terminal::stderr_painter())
     );
     Some(crate::exit::CARGO_FAILED)
 }

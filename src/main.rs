@@ -70,9 +70,7 @@ fn main() -> ExitCode {
             let _ = writeln!(
                 std::io::stderr(),
                 "{}",
-                failed.render(crate::terminal::painter(
-                    wasm_build_diagnostics::color::Stream::Stderr
-                ))
+                failed.render(crate::terminal::stderr_painter())
             );
             ExitCode::from(101)
         }

@@ -340,13 +340,7 @@ fn check(
         return Ok(crate::exit::UNREVIEWED);
     }
     let said = NeedReview { failures };
-    writeln!(
-        stderr,
-        "{}",
-        said.render(crate::terminal::painter(
-            wasm_build_diagnostics::color::Stream::Stderr
-        ))
-    )?;
+    writeln!(stderr, "{}", said.render(crate::terminal::stderr_painter()))?;
     for drift in drifts {
         writeln!(
             stderr,

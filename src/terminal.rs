@@ -35,3 +35,8 @@ pub fn painter(stream: wasm_build_diagnostics::color::Stream) -> wasm_build_diag
     use wasm_build_diagnostics::color::ColorChoice;
     wasm_build_diagnostics::Painter::for_stream(ColorChoice::from_flag_or_env(None), stream)
 }
+
+/// [`painter`] for stderr, where the CLI's diagnostics go.
+pub fn stderr_painter() -> wasm_build_diagnostics::Painter {
+    painter(wasm_build_diagnostics::color::Stream::Stderr)
+}

@@ -59,6 +59,16 @@ fn library_files(target: &Path, crate_name: &str) -> Vec<PathBuf> {
     files
 }
 
+/// Grants `run-natively` to `app` in the workspace of `members` (its `[workspace]` table).
+fn grant_run_natively(project: &Project, members: &str) {
+    project.file(
+        "Cargo.toml",
+        &format!(
+            "{members}\n[workspace.metadata.sandbox.allow.\"app@0.1.0\"]\nrun-natively = true\n"
+        ),
+    );
+}
+
 fn is_placeholder(path: &Path) -> bool {
     fs::read(path).unwrap().starts_with(PLACEHOLDER)
 }
@@ -200,12 +210,7 @@ fn a_native_compile_that_links_a_deferred_library_gets_the_real_one() {
 
     // Granted `run-natively`, the script is compiled natively and links cc, shlex and
     // find-msvc-tools: they are compiled for real first.
-    project.file(
-        "Cargo.toml",
-        &format!(
-            "{members}\n[workspace.metadata.sandbox.allow.\"app@0.1.0\"]\nrun-natively = true\n"
-        ),
-    );
+    grant_run_natively(&project, members);
     project
         .wasm_build(&["build"])
         .success()
@@ -297,12 +302,7 @@ fn a_deferred_library_that_fails_natively_is_named_when_a_native_compile_needs_i
         );
     }
 
-    project.file(
-        "Cargo.toml",
-        &format!(
-            "{members}\n[workspace.metadata.sandbox.allow.\"app@0.1.0\"]\nrun-natively = true\n"
-        ),
-    );
+    grant_run_natively(&project, members);
     project
         .wasm_build(&["build"])
         .failure()
