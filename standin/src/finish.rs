@@ -31,7 +31,9 @@ use crate::attempt::Attempt;
 use crate::filter::{Filtered, filter};
 use crate::out_dir::{self, Violation};
 use crate::prepare::Prepared;
-use crate::report::{exit_problem, note_what_programs_cannot_do, pending_errors, report};
+use crate::report::{
+    exit_problem, note_what_programs_cannot_do, pending_errors, report, run_error,
+};
 use crate::{rerun, run_cache, sandbox_only};
 
 /// Filters the output for cargo, checks `OUT_DIR`, reports and records the run.
@@ -289,11 +291,6 @@ pub(crate) fn judge_connections(
         }
     }
     denied
-}
-
-/// The recorded error for `failure`: its code and sentence.
-pub(crate) fn run_error(failure: RunFailure<'_>) -> RunError {
-    RunError::new(failure.code(), failure.sentence())
 }
 
 pub(crate) fn duration_ms(duration: Duration) -> u64 {

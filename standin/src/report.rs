@@ -13,7 +13,6 @@ use wasm_build_diagnostics::color::Painter;
 use wasm_build_diagnostics::run::{RunFailure, Tried};
 use wasm_build_diagnostics::script::{Failure, ScriptFailed};
 
-use crate::finish::run_error;
 use wasm_build_exec::outcome::Exit;
 use wasm_build_permissions_schema::{Capability, GrantSite, grant_help};
 use wasm_build_policy::hygiene::PathRulings as _;
@@ -181,6 +180,11 @@ pub fn failure_text(
         grant_help: help.as_deref(),
     }
     .render(Painter::new(colour))
+}
+
+/// The recorded error for `failure`: its code and sentence.
+pub(crate) fn run_error(failure: RunFailure<'_>) -> RunError {
+    RunError::new(failure.code(), failure.sentence())
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use wasm_build_diagnostics::run::RunFailure;
 use wasm_build_permissions_schema::Capability;
 use wasm_build_policy::verdict::{Grants, Verdict};
 
-use crate::finish::run_error;
+use crate::report::run_error;
 
 /// How many places in the sources the error shows.
 const SHOWN: usize = 3;
