@@ -235,22 +235,20 @@ fn a_native_compile_that_links_a_deferred_library_gets_the_real_one() {
     assert_eq!(work_done(&again), Vec::<&str>::new(), "{}", again.stderr);
 }
 
-/// A git repository in `dir` holding the package `brittle`, whose library compiles for
-/// wasm but not natively (a type error only the native build compiles).
-fn brittle_repository(dir: &Path) {
+/// A type error only the native build compiles: `brittle` compiles for wasm, not natively.
+const NATIVE_TYPE_ERROR: &str = "pub fn answer() -> u32 { 42 }\n\
+     #[cfg(not(target_family = \"wasm\"))]\n\
+     pub fn native_only() -> u32 { \"not a number\" }\n";
+
+/// A git repository in `dir` holding the package `brittle` with the library `lib_rs`.
+fn brittle_repository(dir: &Path, lib_rs: &str) {
     fs::create_dir_all(dir.join("src")).unwrap();
     fs::write(
         dir.join("Cargo.toml"),
         "[package]\nname = \"brittle\"\nversion = \"1.0.0\"\nedition = \"2021\"\n",
     )
     .unwrap();
-    fs::write(
-        dir.join("src/lib.rs"),
-        "pub fn answer() -> u32 { 42 }\n\
-         #[cfg(not(target_family = \"wasm\"))]\n\
-         pub fn native_only() -> u32 { \"not a number\" }\n",
-    )
-    .unwrap();
+    fs::write(dir.join("src/lib.rs"), lib_rs).unwrap();
     let git = |args: &[&str]| {
         let status = std::process::Command::new("git")
             .args(args)
@@ -268,11 +266,11 @@ fn brittle_repository(dir: &Path) {
     git(&["commit", "-q", "-m", "brittle"]);
 }
 
-#[test]
-fn a_deferred_library_that_fails_natively_is_named_when_a_native_compile_needs_it() {
-    let project = Project::new();
+/// A workspace whose member's build script links `brittle` (from a git repository
+/// holding `lib_rs`); returns the `[workspace]` table.
+fn brittle_user(project: &Project, lib_rs: &str) -> &'static str {
     let repository = project.root().join("brittle-repo");
-    brittle_repository(&repository);
+    brittle_repository(&repository, lib_rs);
     let members = "[workspace]\nmembers = [\"app\"]\nresolver = \"2\"\n";
     project
         .file("Cargo.toml", members)
@@ -291,6 +289,13 @@ fn a_deferred_library_that_fails_natively_is_named_when_a_native_compile_needs_i
             "fn main() { assert_eq!(brittle::answer(), 42); }",
         )
         .file("app/src/main.rs", "fn main() {}");
+    members
+}
+
+#[test]
+fn a_deferred_library_that_fails_natively_is_named_when_a_native_compile_needs_it() {
+    let project = Project::new();
+    let members = brittle_user(&project, NATIVE_TYPE_ERROR);
     // Sandboxed, the script links the twin, which compiles: the native library is never
     // needed (cargo build would have failed on it; docs/consumers.md says so).
     project.wasm_build(&["build"]).success();
@@ -317,4 +322,30 @@ fn a_deferred_library_that_fails_natively_is_named_when_a_native_compile_needs_i
         .stderr_has("error[E0308]: mismatched types")
         .stderr_has("could not compile `brittle`")
         .stderr_lacks("W413");
+}
+
+/// When even the short compile fails (here in macro expansion, natively only), the
+/// library is compiled natively as under `cargo build`, and the error is that compile's,
+/// said once.
+#[test]
+fn a_deferred_library_whose_short_compile_fails_is_compiled_natively_for_its_error() {
+    let project = Project::new();
+    brittle_user(
+        &project,
+        "pub fn answer() -> u32 { 42 }\n\
+         #[cfg(not(target_family = \"wasm\"))]\n\
+         compile_error!(\"brittle is wasm-only\");\n",
+    );
+    let run = project
+        .wasm_build(&["build"])
+        .failure()
+        .stderr_has("error: brittle is wasm-only")
+        .stderr_has("could not compile `brittle`")
+        .stderr_lacks("W413");
+    assert_eq!(
+        run.stderr.matches("error: brittle is wasm-only").count(),
+        1,
+        "{}",
+        run.stderr
+    );
 }

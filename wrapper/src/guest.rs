@@ -714,7 +714,7 @@ pub(crate) fn type_check_only(invocation: &Invocation, scratch: &Path) -> Invoca
 
 /// Rustc's diagnostics as text: the `rendered` field of each JSON message (without its
 /// colours), other lines as they are.
-fn rendered(stderr: &str) -> String {
+pub(crate) fn rendered(stderr: &str) -> String {
     let mut text = String::new();
     for line in stderr.lines() {
         match serde_json::from_str::<serde_json::Value>(line) {
@@ -732,21 +732,25 @@ fn rendered(stderr: &str) -> String {
     text
 }
 
-/// `text` without ANSI escape sequences (`\x1b[1m`).
+/// `text` without its colours (SGR sequences, `ESC [ ... m`), which rustc adds when cargo
+/// asks for them and the tool's writer decides on instead. Any other control stays, to
+/// be shown inert with the rest of what rustc quoted.
 fn without_colours(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c == '\x1b' {
-            for next in chars.by_ref() {
-                if next.is_ascii_alphabetic() {
-                    break;
-                }
+    let mut rest = text;
+    while let Some(start) = rest.find("\u{1b}[") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find(|c: char| !(c.is_ascii_digit() || c == ';'));
+        match end {
+            Some(end) if after[end..].starts_with('m') => rest = &after[end + 1..],
+            _ => {
+                out.push('\u{1b}');
+                rest = &rest[start + 1..];
             }
-        } else {
-            out.push(c);
         }
     }
+    out.push_str(rest);
     out
 }
 
@@ -771,6 +775,14 @@ mod tests {
         assert_eq!(
             rendered(stderr),
             "error[E0308]: mismatched types\nplain line\n"
+        );
+    }
+
+    #[test]
+    fn only_colours_are_dropped_and_other_controls_kept() {
+        assert_eq!(
+            without_colours("\u{1b}[1m\u{1b}[91merror[E0308]\u{1b}[0m: x \u{1b}[2J y"),
+            "error[E0308]: x \u{1b}[2J y"
         );
     }
 

@@ -115,13 +115,14 @@ pub(crate) fn deferred_depth(invocation: &Invocation) -> Option<Depth> {
 }
 
 /// Runs the deferred compile of `invocation` and leaves placeholders where cargo expects
-/// the rest. Should rustc fail (a dependency cargo built otherwise than the CLI saw), the
-/// library is compiled natively after all, so any error is the native compile's own.
+/// the rest; returns its status for cargo. `None` when rustc failed on it (a dependency
+/// cargo built otherwise than the CLI saw): the library is then compiled natively as any
+/// other, so an error is the native compile's own.
 pub(crate) fn compile_deferred(
     rustc: &Path,
     invocation: &Invocation,
     depth: Depth,
-) -> anyhow::Result<i32> {
+) -> anyhow::Result<Option<i32>> {
     let outputs = Outputs::of(invocation)?;
     let mut deferred = invocation.clone();
     deferred.retain(|arg| !matches!(arg, Arg::Opt(opt, _) if opt == "--emit"));
@@ -132,18 +133,14 @@ pub(crate) fn compile_deferred(
             Depth::Metadata => "dep-info,metadata",
         },
     );
-    let output = Command::new(rustc)
+    let succeeded = Command::new(rustc)
         .args(deferred.to_args())
         .stdin(Stdio::null())
-        .output();
-    let Ok(output) = output.map_err(drop).and_then(|output| {
-        if output.status.success() {
-            Ok(output)
-        } else {
-            Err(())
-        }
-    }) else {
-        return compile_for_real(rustc, invocation);
+        .output()
+        .ok()
+        .filter(|output| output.status.success());
+    let Some(output) = succeeded else {
+        return Ok(None);
     };
     // rustc's notices (the artifacts it wrote) and any warning, for cargo.
     let _ = std::io::stderr().write_all(&output.stderr);
@@ -157,17 +154,7 @@ pub(crate) fn compile_deferred(
             .map_err(|err| anyhow::anyhow!("failed to write {}: {err}", path.display()))?;
     }
     complete_dep_info(&outputs)?;
-    Ok(0)
-}
-
-/// Compiles `invocation` in full, after the libraries it links.
-fn compile_for_real(rustc: &Path, invocation: &Invocation) -> anyhow::Result<i32> {
-    make_real(rustc, invocation)?;
-    let status = Command::new(rustc)
-        .args(invocation.to_args())
-        .status()
-        .map_err(|err| anyhow::anyhow!("failed to run {}: {err}", rustc.display()))?;
-    Ok(status.code().unwrap_or(1))
+    Ok(Some(0))
 }
 
 /// Compiles for real every deferred library `invocation` links, and theirs first.
@@ -243,7 +230,7 @@ fn materialize(
     if !output.status.success() {
         return Err(MakeRealError::Failed {
             library,
-            diagnostics: rendered(&String::from_utf8_lossy(&output.stderr)),
+            diagnostics: crate::guest::rendered(&String::from_utf8_lossy(&output.stderr)),
         });
     }
     outputs.set_modified(&times);
@@ -257,45 +244,6 @@ fn is_placeholder(path: &Path) -> bool {
     File::open(path)
         .and_then(|mut file| file.read_exact(&mut head))
         .is_ok_and(|()| head == PLACEHOLDER)
-}
-
-/// The human-readable part of rustc's JSON diagnostics (cargo asked for them rendered
-/// with colours, which the message's writer decides on instead).
-fn rendered(stderr: &str) -> String {
-    stderr
-        .lines()
-        .filter_map(
-            |line| match serde_json::from_str::<serde_json::Value>(line) {
-                Ok(value) => value
-                    .get("rendered")
-                    .and_then(|rendered| rendered.as_str())
-                    .map(|text| without_colours(text.trim_end())),
-                Err(_) => Some(line.to_string()),
-            },
-        )
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// `text` without its SGR sequences (`ESC [ ... m`); any other control stays, to be
-/// shown inert.
-fn without_colours(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("\u{1b}[") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let end = after.find(|c: char| !(c.is_ascii_digit() || c == ';'));
-        match end {
-            Some(end) if after[end..].starts_with('m') => rest = &after[end + 1..],
-            _ => {
-                out.push('\u{1b}');
-                rest = &rest[start + 1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// The files a library compile with cargo's emit writes.
@@ -430,19 +378,6 @@ mod tests {
         assert_eq!(with_library_lines(with_metadata, &outputs()).unwrap(), FULL);
         assert_eq!(with_library_lines(FULL, &outputs()).unwrap(), FULL);
         assert_eq!(with_library_lines("something else\n", &outputs()), None);
-    }
-
-    #[test]
-    fn rustc_colours_are_dropped_and_other_controls_kept() {
-        assert_eq!(
-            without_colours("\u{1b}[1m\u{1b}[91merror[E0308]\u{1b}[0m: x \u{1b}[2J y"),
-            "error[E0308]: x \u{1b}[2J y"
-        );
-        let json = r#"{"$message_type":"diagnostic","rendered":"\u001b[1merror\u001b[0m: bad\n"}"#;
-        assert_eq!(
-            rendered(&format!("{json}\nnot json")),
-            "error: bad\nnot json"
-        );
     }
 
     #[test]

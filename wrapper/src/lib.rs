@@ -98,8 +98,10 @@ pub fn run(argv: &[OsString]) -> Result<i32> {
     }
     if invocation.is_rust_library() {
         record_library(&invocation, &args)?;
-        if let Some(depth) = lazy::deferred_depth(&invocation) {
-            return lazy::compile_deferred(&command.rustc(), &invocation, depth);
+        if let Some(depth) = lazy::deferred_depth(&invocation)
+            && let Some(status) = lazy::compile_deferred(&command.rustc(), &invocation, depth)?
+        {
+            return Ok(status);
         }
     }
     if let Err(status) = make_linked_real(&command, &invocation) {
