@@ -80,9 +80,7 @@ pub fn run() -> Result<i32> {
         };
         out.push_str(&format!(
             "\n{}\n",
-            said.render(crate::terminal::painter(
-                wasm_build_diagnostics::color::Stream::Stdout
-            ))
+            said.render(crate::terminal::stdout_painter())
         ));
     }
     let toolchain_ready = toolchain_section(&mut out);
@@ -144,9 +142,7 @@ fn toolchain_section(out: &mut String) -> bool {
                 };
                 out.push_str(&format!(
                     "\n{}\n",
-                    said.render(crate::terminal::painter(
-                        wasm_build_diagnostics::color::Stream::Stdout
-                    ))
+                    said.render(crate::terminal::stdout_painter())
                 ));
             }
             ready
@@ -160,9 +156,7 @@ fn toolchain_section(out: &mut String) -> bool {
             };
             out.push_str(&format!(
                 "\n{}\n",
-                said.render(crate::terminal::painter(
-                    wasm_build_diagnostics::color::Stream::Stdout
-                ))
+                said.render(crate::terminal::stdout_painter())
             ));
             false
         }

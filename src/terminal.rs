@@ -31,7 +31,7 @@ pub fn width(fd: RawFd) -> Option<usize> {
 
 /// How the CLI paints a diagnostic on `stream` when no `--color` reached it: as
 /// `CARGO_TERM_COLOR` says, else as the stream is (a terminal or not), as cargo decides.
-pub fn painter(stream: wasm_build_diagnostics::color::Stream) -> wasm_build_diagnostics::Painter {
+fn painter(stream: wasm_build_diagnostics::color::Stream) -> wasm_build_diagnostics::Painter {
     use wasm_build_diagnostics::color::ColorChoice;
     wasm_build_diagnostics::Painter::for_stream(ColorChoice::from_flag_or_env(None), stream)
 }
@@ -39,4 +39,9 @@ pub fn painter(stream: wasm_build_diagnostics::color::Stream) -> wasm_build_diag
 /// [`painter`] for stderr, where the CLI's diagnostics go.
 pub fn stderr_painter() -> wasm_build_diagnostics::Painter {
     painter(wasm_build_diagnostics::color::Stream::Stderr)
+}
+
+/// [`painter`] for stdout, where `doctor` writes its report.
+pub fn stdout_painter() -> wasm_build_diagnostics::Painter {
+    painter(wasm_build_diagnostics::color::Stream::Stdout)
 }

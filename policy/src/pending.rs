@@ -58,14 +58,23 @@ pub fn audit_logs(target_dir: &Path) -> Vec<PathBuf> {
 
 /// The newest run of each package directory across `logs`.
 pub fn last_runs(logs: &[PathBuf]) -> BTreeMap<PathBuf, RunRecord> {
-    let mut latest: BTreeMap<PathBuf, RunRecord> = BTreeMap::new();
+    newest_runs_by(logs, |record| Some(record.manifest_dir.clone()))
+}
+
+/// The newest run across `logs` of each `key` (records it gives none are skipped).
+pub fn newest_runs_by<K: Ord>(
+    logs: &[PathBuf],
+    key: impl Fn(&RunRecord) -> Option<K>,
+) -> BTreeMap<K, RunRecord> {
+    let mut latest: BTreeMap<K, RunRecord> = BTreeMap::new();
     for log in logs {
         for record in audit::read(log) {
+            let Some(key) = key(&record) else { continue };
             let newer = latest
-                .get(&record.manifest_dir)
+                .get(&key)
                 .is_none_or(|seen| seen.finished_at <= record.finished_at);
             if newer {
-                latest.insert(record.manifest_dir.clone(), record);
+                latest.insert(key, record);
             }
         }
     }

@@ -9,12 +9,11 @@
 //! directory and, when they differ, removes each compiled script whose last run was on the
 //! other side: cargo compiles it again, the right way, in this same build.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use wasm_build_contract::audit;
-use wasm_build_policy::pending::audit_logs;
+use wasm_build_policy::pending::{audit_logs, newest_runs_by};
 
 use crate::remove::remove_with_hard_links;
 
@@ -32,20 +31,7 @@ pub fn recompile_switched_scripts(target_dir: &Path, natively: &BTreeSet<PathBuf
         return 0;
     }
     // The newest run of each compiled script says what it was compiled for.
-    let mut newest: BTreeMap<PathBuf, audit::RunRecord> = BTreeMap::new();
-    for log in audit_logs(target_dir) {
-        for record in audit::read(&log) {
-            let Some(script) = record.script.clone() else {
-                continue;
-            };
-            if newest
-                .get(&script)
-                .is_none_or(|seen| seen.finished_at <= record.finished_at)
-            {
-                newest.insert(script, record);
-            }
-        }
-    }
+    let newest = newest_runs_by(&audit_logs(target_dir), |record| record.script.clone());
     let mut removed = 0;
     for (script, record) in &newest {
         let switched = record.native != natively.contains(&record.manifest_dir);
@@ -71,7 +57,7 @@ fn listing(natively: &BTreeSet<PathBuf>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wasm_build_contract::audit::RunRecord;
+    use wasm_build_contract::audit::{self, RunRecord};
     use wasm_build_contract::cargo::CargoPackage;
 
     /// A compiled script `build/<name>/build-script-build` under `target`, whose runs the

@@ -29,6 +29,15 @@ fn parse_with(
         .map_err(|errors| errors.iter().map(ToString::to_string).collect())
 }
 
+/// Exactly one error per prefix, each starting with its own, in order.
+#[track_caller]
+fn assert_errors_start(errors: &[String], prefixes: &[&str]) {
+    assert_eq!(errors.len(), prefixes.len(), "{errors:#?}");
+    for (error, prefix) in errors.iter().zip(prefixes) {
+        assert!(error.starts_with(prefix), "{error}");
+    }
+}
+
 fn homes() -> PathRules {
     PathRules::default()
         .with_home(HomeKind::User, Path::new("/home/me"))
@@ -88,21 +97,13 @@ write = ["../elsewhere"]
         TableKind::Workspace,
     )
     .unwrap_err();
-    assert_eq!(errors.len(), 3, "{errors:#?}");
-    assert!(
-        errors[0].starts_with("error[W005]: `env = [\"*\"]`"),
-        "{}",
-        errors[0]
-    );
-    assert!(
-        errors[1].starts_with("error[W005]: `/home/me` covers a home directory"),
-        "{}",
-        errors[1]
-    );
-    assert!(
-        errors[2].starts_with("error[W002]: `../elsewhere` leaves the package"),
-        "{}",
-        errors[2]
+    assert_errors_start(
+        &errors,
+        &[
+            "error[W005]: `env = [\"*\"]`",
+            "error[W005]: `/home/me` covers a home directory",
+            "error[W002]: `../elsewhere` leaves the package",
+        ],
     );
 }
 
@@ -118,21 +119,13 @@ write = ["/home/me/.local/bin"]
 "#;
     let at = ["workspace", "metadata", "sandbox"];
     let errors = parse_with(text, &at, TableKind::Workspace, &homes()).unwrap_err();
-    assert_eq!(errors.len(), 3, "{errors:#?}");
-    assert!(
-        errors[0].starts_with("error[W005]: `/home/me/.cargo` covers a home directory"),
-        "{}",
-        errors[0]
-    );
-    assert!(
-        errors[1].starts_with("error[W005]: `/srv/x/.ssh` reaches `.ssh`"),
-        "{}",
-        errors[1]
-    );
-    assert!(
-        errors[2].starts_with("error[W005]: `/home/me/.local/bin` is inside your home directory"),
-        "{}",
-        errors[2]
+    assert_errors_start(
+        &errors,
+        &[
+            "error[W005]: `/home/me/.cargo` covers a home directory",
+            "error[W005]: `/srv/x/.ssh` reaches `.ssh`",
+            "error[W005]: `/home/me/.local/bin` is inside your home directory",
+        ],
     );
     assert!(
         errors[2].contains("dangerous-write = [\"/home/me/.local/bin\"]"),
