@@ -282,6 +282,15 @@ impl BuildCache {
                 cache.root().display()
             );
         }
+        if output.is_verbose() && (usage.library_hits, usage.library_misses) != (0, 0) {
+            let _ = writeln!(
+                std::io::stderr(),
+                "Library cache: restored {} downloaded libraries, compiled and stored {} ({})",
+                usage.library_hits,
+                usage.library_misses,
+                cache.root().display()
+            );
+        }
         if output.is_verbose() && (usage.run_hits, usage.run_misses) != (0, 0) {
             let _ = writeln!(
                 std::io::stderr(),

@@ -91,9 +91,10 @@ fn greeting(target: &Path) -> String {
 fn entries(cache: &Path) -> Vec<PathBuf> {
     let mut entries = Vec::new();
     for kind in fs::read_dir(cache).unwrap().flatten() {
-        // Build-script runs and resolved policies are not guest artifacts; the store's
-        // own files (`.trimmed`) are not entries.
-        if kind.file_name() == "runs" || kind.file_name() == "policies" || !kind.path().is_dir() {
+        // Build-script runs, resolved policies and native libraries are not guest
+        // artifacts; the store's own files (`.trimmed`) are not entries.
+        let not_guest = ["runs", "policies", "libraries"];
+        if not_guest.iter().any(|name| kind.file_name() == *name) || !kind.path().is_dir() {
             continue;
         }
         for entry in fs::read_dir(kind.path()).unwrap().flatten() {

@@ -6,7 +6,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::support::{Project, Run, manifest};
+use crate::support::{Project, Run, git_package, manifest};
 
 const PLACEHOLDER: &[u8] = b"!<cargo-wasm-build: not compiled natively>";
 
@@ -240,37 +240,11 @@ const NATIVE_TYPE_ERROR: &str = "pub fn answer() -> u32 { 42 }\n\
      #[cfg(not(target_family = \"wasm\"))]\n\
      pub fn native_only() -> u32 { \"not a number\" }\n";
 
-/// A git repository in `dir` holding the package `brittle` with the library `lib_rs`.
-fn brittle_repository(dir: &Path, lib_rs: &str) {
-    fs::create_dir_all(dir.join("src")).unwrap();
-    fs::write(
-        dir.join("Cargo.toml"),
-        "[package]\nname = \"brittle\"\nversion = \"1.0.0\"\nedition = \"2021\"\n",
-    )
-    .unwrap();
-    fs::write(dir.join("src/lib.rs"), lib_rs).unwrap();
-    let git = |args: &[&str]| {
-        let status = std::process::Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .status()
-            .unwrap();
-        assert!(status.success(), "git {args:?}");
-    };
-    git(&["init", "-q"]);
-    git(&["add", "."]);
-    git(&["commit", "-q", "-m", "brittle"]);
-}
-
 /// A workspace whose member's build script links `brittle` (from a git repository
 /// holding `lib_rs`); returns the `[workspace]` table.
 fn brittle_user(project: &Project, lib_rs: &str) -> &'static str {
     let repository = project.root().join("brittle-repo");
-    brittle_repository(&repository, lib_rs);
+    git_package(&repository, "brittle", lib_rs);
     let members = "[workspace]\nmembers = [\"app\"]\nresolver = \"2\"\n";
     project
         .file("Cargo.toml", members)

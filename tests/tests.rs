@@ -30,6 +30,7 @@ mod host_paths;
 mod jailed;
 mod lazy;
 mod learn;
+mod library_cache;
 mod network;
 mod permissions;
 mod pipeline;

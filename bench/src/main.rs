@@ -58,8 +58,12 @@ struct ProjectTimes {
     /// build filled, the run cache off: CI with a kept cache, `cargo clean`, a new
     /// worktree, every build script running.
     warm_cache: Vec<f64>,
-    /// The same with the run cache on: the build scripts' runs are restored.
+    /// The same with the run cache on: the build scripts' runs are restored (the library
+    /// cache off: every library compiled).
     warm_runs: Vec<f64>,
+    /// The same with the library cache on too, as a build runs by default: downloaded
+    /// libraries' native compiles restored as well.
+    warm_all: Vec<f64>,
     native_noop: Vec<f64>,
     sandboxed_noop: Vec<f64>,
 }
@@ -90,11 +94,12 @@ fn run() -> Result<()> {
                 .join(", ")
         };
         println!(
-            "all runs (s): clean cargo [{}], first ever [{}], warm cache [{}], warm run cache [{}]",
+            "all runs (s): clean cargo [{}], first ever [{}], warm cache [{}], warm run cache [{}], warm run and library caches [{}]",
             all(&times.native_clean),
             all(&times.first_ever),
             all(&times.warm_cache),
-            all(&times.warm_runs)
+            all(&times.warm_runs),
+            all(&times.warm_all)
         );
         return Ok(());
     }
@@ -145,7 +150,7 @@ fn run() -> Result<()> {
 fn project_summary(project: &ProjectTimes) -> String {
     let ratio = |times: &[f64]| median(times) / median(&project.native_clean);
     format!(
-        "bench/{}: clean cargo {:.1} s; cargo wasm-build first ever {:.1} s ({:.3}), warm cache {:.1} s ({:.3}), warm run cache {:.1} s ({:.3}); no-change {:.3} s vs {:.3} s ({:.3})\n",
+        "bench/{}: clean cargo {:.1} s; cargo wasm-build first ever {:.1} s ({:.3}), warm cache {:.1} s ({:.3}), warm run cache {:.1} s ({:.3}), warm run and library caches {:.1} s ({:.3}); no-change {:.3} s vs {:.3} s ({:.3})\n",
         project.dir,
         median(&project.native_clean),
         median(&project.first_ever),
@@ -154,6 +159,8 @@ fn project_summary(project: &ProjectTimes) -> String {
         ratio(&project.warm_cache),
         median(&project.warm_runs),
         ratio(&project.warm_runs),
+        median(&project.warm_all),
+        ratio(&project.warm_all),
         median(&project.native_noop),
         median(&project.sandboxed_noop),
         median(&project.sandboxed_noop) / median(&project.native_noop)
@@ -184,12 +191,13 @@ fn measure_project(
         command.arg("build").arg("--locked");
         command
     };
-    let sandboxed = |run_cache: &str| {
+    let sandboxed = |run_cache: &str, library_cache: &str| {
         let mut command = Command::new(tool);
         command
             .args(["wasm-build", "build", "--locked"])
             .env("CARGO_WASM_BUILD_CACHE", &user_cache)
-            .env("CARGO_WASM_BUILD_RUN_CACHE", run_cache);
+            .env("CARGO_WASM_BUILD_RUN_CACHE", run_cache)
+            .env("CARGO_WASM_BUILD_LIBRARY_CACHE", library_cache);
         command
     };
     let mut times = ProjectTimes {
@@ -199,6 +207,7 @@ fn measure_project(
         first_ever: Vec::new(),
         warm_cache: Vec::new(),
         warm_runs: Vec::new(),
+        warm_all: Vec::new(),
         native_noop: Vec::new(),
         sandboxed_noop: Vec::new(),
     };
@@ -210,17 +219,29 @@ fn measure_project(
             .push(timed_build(plain(), &project, &native_target)?);
         let _ = fs::remove_dir_all(&sandboxed_target);
         let _ = fs::remove_dir_all(&user_cache);
-        times
-            .first_ever
-            .push(timed_build(sandboxed("on"), &project, &sandboxed_target)?);
+        times.first_ever.push(timed_build(
+            sandboxed("on", "on"),
+            &project,
+            &sandboxed_target,
+        )?);
         let _ = fs::remove_dir_all(&sandboxed_target);
-        times
-            .warm_cache
-            .push(timed_build(sandboxed("off"), &project, &sandboxed_target)?);
+        times.warm_cache.push(timed_build(
+            sandboxed("off", "off"),
+            &project,
+            &sandboxed_target,
+        )?);
         let _ = fs::remove_dir_all(&sandboxed_target);
-        times
-            .warm_runs
-            .push(timed_build(sandboxed("on"), &project, &sandboxed_target)?);
+        times.warm_runs.push(timed_build(
+            sandboxed("on", "off"),
+            &project,
+            &sandboxed_target,
+        )?);
+        let _ = fs::remove_dir_all(&sandboxed_target);
+        times.warm_all.push(timed_build(
+            sandboxed("on", "on"),
+            &project,
+            &sandboxed_target,
+        )?);
         eprintln!(
             "bench/{dir}, round {}/{runs}: no-change rebuilds",
             round + 1
@@ -229,9 +250,11 @@ fn measure_project(
             times
                 .native_noop
                 .push(timed_build(plain(), &project, &native_target)?);
-            times
-                .sandboxed_noop
-                .push(timed_build(sandboxed("on"), &project, &sandboxed_target)?);
+            times.sandboxed_noop.push(timed_build(
+                sandboxed("on", "on"),
+                &project,
+                &sandboxed_target,
+            )?);
         }
     }
     Ok(times)
@@ -596,7 +619,7 @@ fn report(
     );
     let _ = writeln!(
         text,
-        "A clean build starts from an empty target directory. *First ever* also starts from an empty user cache (`CARGO_WASM_BUILD_CACHE`); *warm cache* keeps the one the build before it filled, as CI does when it keeps the cache between runs, and as `cargo clean` or a new worktree does on a laptop, with the run cache off (every build script runs); *warm run cache* also restores the build scripts' runs the first build stored instead of running them. Every sandboxed build leaves uncompiled the native libraries only build scripts link (`CARGO_WASM_BUILD_LAZY_BUILD_DEPS`, see docs/consumers.md).\n"
+        "A clean build starts from an empty target directory. *First ever* also starts from an empty user cache (`CARGO_WASM_BUILD_CACHE`); *warm cache* keeps the one the build before it filled, as CI does when it keeps the cache between runs, and as `cargo clean` or a new worktree does on a laptop, with the run cache and the library cache off (every build script runs, every library is compiled); *warm run cache* also restores the build scripts' runs the first build stored instead of running them; *warm run and library caches*, the default, also restores the native compiles of downloaded libraries (the target directory is at the same path each time, as on a CI runner; see \"The library cache\" in docs/consumers.md). Every sandboxed build leaves uncompiled the native libraries only build scripts link (`CARGO_WASM_BUILD_LAZY_BUILD_DEPS`, see docs/consumers.md).\n"
     );
     let list = |values: &[f64], digits: usize| {
         values
@@ -620,16 +643,23 @@ fn report(
                 "no slower than before",
             ),
             (
-                "clean build, warm cache, run cache off",
+                "clean build, warm cache, run and library caches off",
                 &project.native_clean,
                 &project.warm_cache,
                 1,
                 "≤ 1.05",
             ),
             (
-                "clean build, warm run cache",
+                "clean build, warm run cache, library cache off",
                 &project.native_clean,
                 &project.warm_runs,
+                1,
+                "≤ 0.8",
+            ),
+            (
+                "clean build, warm run and library caches (the default)",
+                &project.native_clean,
+                &project.warm_all,
                 1,
                 "≤ 0.8",
             ),
@@ -671,12 +701,13 @@ fn report(
     for project in projects {
         let _ = writeln!(
             text,
-            "All runs of `bench/{}` (s): clean cargo [{}], first ever [{}], warm cache [{}], warm run cache [{}]; no-change cargo [{}], no-change cargo wasm-build [{}].\n",
+            "All runs of `bench/{}` (s): clean cargo [{}], first ever [{}], warm cache [{}], warm run cache [{}], warm run and library caches [{}]; no-change cargo [{}], no-change cargo wasm-build [{}].\n",
             project.dir,
             list(&project.native_clean, 1),
             list(&project.first_ever, 1),
             list(&project.warm_cache, 1),
             list(&project.warm_runs, 1),
+            list(&project.warm_all, 1),
             list(&project.native_noop, 3),
             list(&project.sandboxed_noop, 3)
         );

@@ -82,15 +82,19 @@ pub enum Kind {
     /// A build's resolved policy, with the files it was resolved from, so a no-change
     /// rebuild skips `cargo metadata`.
     Policy,
+    /// A downloaded library compiled natively: rustc's outputs (rlib, rmeta, dep-info)
+    /// and diagnostics, stored by the wrapper's library cache.
+    Library,
 }
 
 impl Kind {
     /// Every kind, in display order.
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::Facade,
         Kind::Twin,
         Kind::Module,
         Kind::Run,
+        Kind::Library,
         Kind::Policy,
     ];
 
@@ -101,6 +105,7 @@ impl Kind {
             Kind::Module => "modules",
             Kind::Run => "runs",
             Kind::Policy => "policies",
+            Kind::Library => "libraries",
         }
     }
 
@@ -112,6 +117,7 @@ impl Kind {
             Kind::Module => "compiled modules",
             Kind::Run => "build-script runs",
             Kind::Policy => "resolved build policies",
+            Kind::Library => "downloaded libraries (native)",
         }
     }
 }
@@ -253,6 +259,10 @@ pub struct Usage {
     pub run_hits: u64,
     /// Build-script runs the store could have served but had no entry for.
     pub run_misses: u64,
+    /// Native compiles of downloaded libraries restored from the store.
+    pub library_hits: u64,
+    /// Native compiles of downloaded libraries the store had no entry for.
+    pub library_misses: u64,
 }
 
 impl Usage {
@@ -262,7 +272,9 @@ impl Usage {
         let mut usage = Usage::default();
         for line in text.lines() {
             match line.split_once(' ') {
-                Some(("reused" | "stored", "runs" | "policies")) => {}
+                Some(("reused" | "stored", "runs" | "policies" | "libraries")) => {}
+                Some(("library", "hit")) => usage.library_hits += 1,
+                Some(("library", "miss")) => usage.library_misses += 1,
                 Some(("reused", _)) => usage.reused += 1,
                 Some(("stored", _)) => usage.stored += 1,
                 Some(("run", "hit")) => usage.run_hits += 1,
@@ -453,6 +465,85 @@ impl ArtifactCache {
     /// although it could have been stored (`miss`), for [`Usage::run_hits`].
     pub fn note_run(&self, hit: bool) {
         self.note("run", if hit { "hit" } else { "miss" });
+    }
+
+    /// Notes in the log that a downloaded library's native compile was restored (`hit`)
+    /// or compiled and stored (`miss`), for [`Usage::library_hits`].
+    pub fn note_library(&self, hit: bool) {
+        self.note("library", if hit { "hit" } else { "miss" });
+    }
+
+    /// Stores the file at `src` under its own SHA-256 (which it returns) as an entry of
+    /// `kind`, content stored once however many entries name it. The entry is the file's
+    /// bytes, unframed, so it can be a hard link to `src` (no copy of a library of tens of
+    /// megabytes) when `src` is on the store's file system and writable by nobody else;
+    /// else a copy. [`ArtifactCache::fetch_content`] hashes what it serves, so an entry
+    /// changed since through the other link is a miss, never served.
+    ///
+    /// # Errors
+    ///
+    /// Fails when `src` cannot be read or the entry cannot be written, or when the kind's
+    /// directory is not to be trusted.
+    pub fn store_content(&self, kind: Kind, src: &Path) -> io::Result<String> {
+        let digest = hex(&digest_of(&mut File::open(src)?)?);
+        let entry = self.entry(kind, &content_key(&digest));
+        let dir = self.root.join(kind.dir_name());
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)?;
+        if let Err(untrusted) = self.kind_dir(kind) {
+            self.note("refused", &untrusted.to_string());
+            return Err(io::Error::new(io::ErrorKind::PermissionDenied, untrusted));
+        }
+        if let Ok(file) = File::open(&entry) {
+            touch_unshared(&file);
+            return Ok(digest);
+        }
+        let private =
+            fs::symlink_metadata(src).is_ok_and(|meta| meta.is_file() && meta.mode() & 0o022 == 0);
+        let linked = private && {
+            let temp = dir.join(format!(".tmp-link-{}-{digest}", std::process::id()));
+            let _ = fs::remove_file(&temp);
+            fs::hard_link(src, &temp).is_ok() && fs::rename(&temp, &entry).is_ok()
+        };
+        if !linked {
+            let mut temp = tempfile::Builder::new().prefix(".tmp").tempfile_in(&dir)?;
+            io::copy(&mut File::open(src)?, &mut temp)?;
+            temp.persist(&entry).map_err(|err| err.error)?;
+        }
+        self.note("stored", kind.dir_name());
+        Ok(digest)
+    }
+
+    /// Copies the content stored under `digest` by [`ArtifactCache::store_content`] to
+    /// `dest` (atomically), checked on the way as [`ArtifactCache::fetch`] checks an entry
+    /// and then against `digest` itself; returns whether it did. Content that does not
+    /// hash to its name is removed.
+    pub fn fetch_content(&self, kind: Kind, digest: &str, dest: &Path) -> bool {
+        let key = content_key(digest);
+        let mut file = match self.open_trusted(kind, &key) {
+            Ok(Some(file)) => file,
+            Ok(None) => return false,
+            Err(untrusted) => {
+                self.note("refused", &untrusted.to_string());
+                return false;
+            }
+        };
+        let mut bytes = Vec::new();
+        if file.read_to_end(&mut bytes).is_err() {
+            return false;
+        }
+        if hex(&Sha256::digest(&bytes)) != digest {
+            let _ = fs::remove_file(self.entry(kind, &key));
+            return false;
+        }
+        if write_atomically(dest, &bytes).is_err() {
+            return false;
+        }
+        touch_unshared(&file);
+        self.note("reused", kind.dir_name());
+        true
     }
 
     /// Notes in the log why a stored run that matched was not used, for
@@ -736,6 +827,13 @@ struct Payload {
     bytes: Vec<u8>,
 }
 
+/// The key content is stored under by [`ArtifactCache::store_content`].
+fn content_key(digest: &str) -> Key {
+    let mut key = Key::builder("content");
+    key.add(digest);
+    key.finish()
+}
+
 /// The payload of the entry open as `file` (found at `entry`), or `None` when it cannot
 /// be read or does not match its header (a corrupt entry is removed so that the next
 /// store repairs it).
@@ -842,6 +940,22 @@ fn verified_payload(bytes: &[u8]) -> Option<&[u8]> {
     let fits =
         len.parse::<usize>().ok()? == payload.len() && digest == hex(&Sha256::digest(payload));
     fits.then_some(payload)
+}
+
+/// Marks content as used for [`ArtifactCache::trim`], unless it is still a hard link to
+/// the file it was stored from: that file's modification time is cargo's to compare (a
+/// dependency newer than its dependents is rebuilt), so the entry keeps its store time.
+fn touch_unshared(file: &File) {
+    if file.metadata().is_ok_and(|meta| meta.nlink() == 1) {
+        let _ = file.set_modified(SystemTime::now());
+    }
+}
+
+/// The SHA-256 of everything `reader` gives.
+fn digest_of(reader: &mut impl io::Read) -> io::Result<[u8; 32]> {
+    let mut hasher = Sha256::new();
+    io::copy(reader, &mut hasher)?;
+    Ok(hasher.finalize().into())
 }
 
 fn write_atomically(dest: &Path, payload: &[u8]) -> io::Result<()> {
@@ -1286,6 +1400,60 @@ mod tests {
         assert_eq!(cache.trim_if_changed(bound).unwrap().entries, 0);
     }
 
+    /// Content is a hard link to the file it was stored from when that is private, a
+    /// copy when others may write the file; either way it is served only while it hashes
+    /// to its name: changed through the other link, it is a miss and is removed.
+    #[test]
+    fn content_is_linked_when_private_and_served_only_under_its_own_digest() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let (dir, cache) = cache();
+        let rlib = dir.path().join("libx.rlib");
+        fs::write(&rlib, b"the real rlib").unwrap();
+        fs::set_permissions(&rlib, fs::Permissions::from_mode(0o644)).unwrap();
+        let digest = cache.store_content(Kind::Library, &rlib).unwrap();
+        let entry = cache.entry(Kind::Library, &content_key(&digest));
+        assert_eq!(
+            fs::metadata(&entry).unwrap().ino(),
+            fs::metadata(&rlib).unwrap().ino()
+        );
+        let stored_at = fs::metadata(&rlib).unwrap().modified().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let dest = dir.path().join("out.rlib");
+        assert!(cache.fetch_content(Kind::Library, &digest, &dest));
+        assert_eq!(cache.store_content(Kind::Library, &rlib).unwrap(), digest);
+        assert_eq!(
+            fs::metadata(&rlib).unwrap().modified().unwrap(),
+            stored_at,
+            "using the entry leaves the linked file's time to cargo"
+        );
+        assert_eq!(fs::read(&dest).unwrap(), b"the real rlib");
+        assert_ne!(
+            fs::metadata(&dest).unwrap().ino(),
+            fs::metadata(&entry).unwrap().ino()
+        );
+
+        fs::write(&rlib, b"rewritten in place").unwrap();
+        let other = dir.path().join("forged.rlib");
+        assert!(!cache.fetch_content(Kind::Library, &digest, &other));
+        assert!(!other.exists());
+        assert!(
+            !entry.exists(),
+            "content that does not hash to its name is removed"
+        );
+        assert!(!cache.fetch_content(Kind::Library, &"0".repeat(64), &other));
+
+        let shared = dir.path().join("libshared.rlib");
+        fs::write(&shared, b"group-writable").unwrap();
+        fs::set_permissions(&shared, fs::Permissions::from_mode(0o664)).unwrap();
+        let digest = cache.store_content(Kind::Library, &shared).unwrap();
+        let entry = cache.entry(Kind::Library, &content_key(&digest));
+        assert_ne!(
+            fs::metadata(&entry).unwrap().ino(),
+            fs::metadata(&shared).unwrap().ino()
+        );
+        assert!(cache.fetch_content(Kind::Library, &digest, &dest));
+    }
+
     #[test]
     fn the_log_counts_reuses_and_stores() {
         let (dir, cache) = cache();
@@ -1295,6 +1463,13 @@ mod tests {
         assert!(cache.fetch(Kind::Twin, &key("a"), &dir.path().join("x")));
         assert!(cache.fetch(Kind::Twin, &key("a"), &dir.path().join("y")));
         assert!(!cache.fetch(Kind::Twin, &key("b"), &dir.path().join("z")));
+        // Libraries are counted apart: their content entries are no guest artifacts.
+        let rlib = dir.path().join("lib.rlib");
+        fs::write(&rlib, b"rlib").unwrap();
+        let digest = cache.store_content(Kind::Library, &rlib).unwrap();
+        assert!(cache.fetch_content(Kind::Library, &digest, &dir.path().join("l")));
+        cache.note_library(true);
+        cache.note_library(false);
         assert_eq!(
             Usage::read(&log),
             Usage {
@@ -1304,6 +1479,8 @@ mod tests {
                 run_problems: Vec::new(),
                 run_hits: 0,
                 run_misses: 0,
+                library_hits: 1,
+                library_misses: 1,
             }
         );
         assert_eq!(Usage::read(&dir.path().join("none")), Usage::default());

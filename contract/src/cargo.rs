@@ -38,6 +38,18 @@ pub fn downloaded_sources(cargo_home: &Path) -> [PathBuf; 2] {
     ]
 }
 
+/// Whether the package in `manifest_dir` was downloaded by cargo (from a registry or a
+/// git checkout under `cargo_home`): sources cargo never expects to change, unlike a
+/// workspace member's or a path dependency's.
+pub fn is_downloaded(cargo_home: &Path, manifest_dir: &Path) -> bool {
+    downloaded_sources(cargo_home)
+        .iter()
+        .any(|root| manifest_dir.starts_with(root))
+        && !manifest_dir
+            .components()
+            .any(|part| part.as_os_str() == "..")
+}
+
 /// The package cargo is compiling, or whose build script it runs, as cargo describes it
 /// in the environment of rustc and of build scripts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -57,6 +57,11 @@ pub const CACHE_ENV: &str = "CARGO_WASM_BUILD_CACHE";
 /// configuration, which cargo passes to build scripts).
 pub const RUN_CACHE_ENV: &str = "CARGO_WASM_BUILD_RUN_CACHE";
 
+/// `off` turns the library cache off: every downloaded library is compiled natively by
+/// rustc, none is restored from the store or stored in it (it is also read from the
+/// `[env]` table of the cargo configuration, which cargo passes to rustc).
+pub const LIBRARY_CACHE_ENV: &str = "CARGO_WASM_BUILD_LIBRARY_CACHE";
+
 /// The size the store is trimmed to after a build, such as `2GiB` (the default).
 pub const CACHE_SIZE_ENV: &str = "CARGO_WASM_BUILD_CACHE_SIZE";
 

@@ -207,6 +207,33 @@ impl Project {
     }
 }
 
+/// A git repository in `dir` holding the package `name` 1.0.0 with the library `lib_rs`,
+/// committed: a dependency from git, whose checkout cargo treats as downloaded.
+pub fn git_package(dir: &Path, name: &str, lib_rs: &str) {
+    fs::create_dir_all(dir.join("src")).unwrap();
+    fs::write(
+        dir.join("Cargo.toml"),
+        format!("[package]\nname = \"{name}\"\nversion = \"1.0.0\"\nedition = \"2021\"\n"),
+    )
+    .unwrap();
+    fs::write(dir.join("src/lib.rs"), lib_rs).unwrap();
+    let git = |args: &[&str]| {
+        let status = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", name]);
+}
+
 /// The user cache (`XDG_CACHE_HOME`) every run of the tests shares, under the target
 /// directory: the std facade and the twins are compiled once per machine for the tests,
 /// as for a user, and never read from or written to the developer's own cache.

@@ -26,6 +26,8 @@ pub mod host_cfg;
 pub mod invocation;
 mod job_slots;
 pub mod lazy;
+mod library_cache;
+mod read_set;
 pub mod record;
 mod sandbox_only;
 mod script_cache;
@@ -67,6 +69,7 @@ use crate::guest_cargo::{NestedBuildFailed, NestedCargoError};
 use crate::host_cfg::{HostCfgs, Misanswered, PLATFORM_NAMES};
 use crate::invocation::Arg;
 use crate::invocation::Invocation;
+use crate::library_cache::LibraryCompile;
 use crate::record::Record;
 use crate::state::StateDir;
 
@@ -106,6 +109,12 @@ pub fn run(argv: &[OsString]) -> Result<i32> {
     }
     if let Err(status) = make_linked_real(&command, &invocation) {
         return Ok(status);
+    }
+    if command.chain.len() == 1
+        && let Some(library) = LibraryCompile::of(&command.rustc(), &args, &invocation)
+        && let Ok(Some(store)) = ArtifactCache::from_env()
+    {
+        return Ok(library.run(&store)?);
     }
     command.exec_native()
 }

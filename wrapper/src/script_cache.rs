@@ -25,7 +25,6 @@
     reason = "the compiled-script key covers rustc's own RUSTC_* switches"
 )]
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
@@ -34,6 +33,7 @@ use sha2::{Digest as _, Sha256};
 use wasm_build_cache::{ArtifactCache, Key, Kind};
 
 use crate::invocation::{Extern, Invocation};
+use crate::read_set::{ReadSet, hex, write_atomically};
 use crate::twin_key::{add_compile, add_rustc_env};
 
 /// Bumped when what an entry holds, or what a key covers, changes.
@@ -60,15 +60,6 @@ pub(crate) struct ScriptCompile<'a> {
     pub profile_dir: &'a Path,
     /// Where cargo wants the module, its dep-info and `.d` file.
     pub out_dir: &'a Path,
-}
-
-/// A second-level candidate: what rustc read for the compile that stored it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct Candidate {
-    /// Each file rustc read, by path and SHA-256.
-    files: Vec<(String, String)>,
-    /// Each variable rustc read, by name and the SHA-256 of its value (`None`: unset).
-    env: Vec<(String, Option<String>)>,
 }
 
 /// What a compile left for cargo.
@@ -122,10 +113,10 @@ impl ScriptCompile<'_> {
         dep_info: &Path,
     ) -> Option<Restored> {
         let first = self.key()?;
-        let candidates: Vec<Candidate> = store.candidates(Kind::Module, &first, FORMAT)?;
+        let candidates: Vec<ReadSet> = store.candidates(Kind::Module, &first, FORMAT)?;
         let candidate = candidates.iter().find(|c| c.matches_here())?;
         let compiled: Compiled = store
-            .fetch_bytes(Kind::Module, &candidate.key(&first)?)
+            .fetch_bytes(Kind::Module, &candidate.key("script-result-v1", &first)?)
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .filter(|compiled: &Compiled| compiled.format == FORMAT)?;
         let module = store.fetch_bytes(Kind::Module, &module_key(&compiled.module))?;
@@ -163,7 +154,7 @@ impl ScriptCompile<'_> {
     ) -> Option<()> {
         let first = self.key()?;
         let text = fs::read_to_string(dep_info).ok()?;
-        let candidate = Candidate::from_dep_info(&text, self.profile_dir)?;
+        let candidate = ReadSet::from_dep_info(&text, |path| path.starts_with(self.profile_dir))?;
         let module = fs::read(wasm).ok()?;
         let digest = hex(&Sha256::digest(&module));
         let out_dir = self.out_dir.to_str()?;
@@ -181,61 +172,13 @@ impl ScriptCompile<'_> {
             .ok()?;
         let bytes = serde_json::to_vec(&compiled).ok()?;
         store
-            .store_bytes(Kind::Module, &candidate.key(&first)?, &bytes)
+            .store_bytes(
+                Kind::Module,
+                &candidate.key("script-result-v1", &first)?,
+                &bytes,
+            )
             .ok()?;
         store.add_candidate(Kind::Module, &first, FORMAT, CANDIDATES, candidate)
-    }
-}
-
-impl Candidate {
-    /// What the dep-info of a compile says it read, with the files' digests now; `None`
-    /// when a file is in the profile directory or cannot be read.
-    fn from_dep_info(dep_info: &str, profile_dir: &Path) -> Option<Candidate> {
-        let mut files = BTreeMap::new();
-        let mut env = BTreeMap::new();
-        for line in dep_info.lines() {
-            if let Some(var) = line.strip_prefix("# env-dep:") {
-                let name = var.split_once('=').map_or(var, |(name, _)| name);
-                env.insert(name.to_string(), env_digest(name));
-                continue;
-            }
-            if line.starts_with('#') {
-                continue;
-            }
-            let Some((_, deps)) = crate::cfg_scan::split_rule(line) else {
-                continue;
-            };
-            for dep in crate::cfg_scan::split_escaped(deps) {
-                if Path::new(&dep).starts_with(profile_dir) {
-                    return None;
-                }
-                if let std::collections::btree_map::Entry::Vacant(entry) = files.entry(dep) {
-                    let digest = file_digest(Path::new(entry.key()))?;
-                    entry.insert(digest);
-                }
-            }
-        }
-        Some(Candidate {
-            files: files.into_iter().collect(),
-            env: env.into_iter().collect(),
-        })
-    }
-
-    /// Whether every file and variable is the same here.
-    fn matches_here(&self) -> bool {
-        self.env
-            .iter()
-            .all(|(name, digest)| env_digest(name) == *digest)
-            && self
-                .files
-                .iter()
-                .all(|(path, digest)| file_digest(Path::new(path)).as_ref() == Some(digest))
-    }
-
-    fn key(&self, first: &Key) -> Option<Key> {
-        let mut key = Key::builder("script-result-v1");
-        key.add(first.as_str()).add(serde_json::to_vec(self).ok()?);
-        Some(key.finish())
     }
 }
 
@@ -243,32 +186,6 @@ fn module_key(digest: &str) -> Key {
     let mut key = Key::builder("script-module");
     key.add(digest);
     key.finish()
-}
-
-/// The SHA-256 of a variable's value in this process, which rustc inherited; `None`
-/// when it is unset. Values are keyed by digest, never written down: they may be secret.
-fn env_digest(name: &str) -> Option<String> {
-    std::env::var_os(name).map(|value| hex(&Sha256::digest(value.as_encoded_bytes())))
-}
-
-fn file_digest(path: &Path) -> Option<String> {
-    fs::read(path)
-        .ok()
-        .map(|bytes| hex(&Sha256::digest(&bytes)))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
-fn write_atomically(dest: &Path, bytes: &[u8]) -> Option<()> {
-    let dir = dest.parent()?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(".script-cache")
-        .tempfile_in(dir)
-        .ok()?;
-    std::io::Write::write_all(&mut temp, bytes).ok()?;
-    temp.persist(dest).ok().map(|_| ())
 }
 
 #[cfg(test)]
@@ -350,34 +267,6 @@ mod tests {
             "a changed source is a miss"
         );
         assert!(!out_b.join("s.wasm").exists());
-    }
-
-    /// The variables rustc read (`# env-dep:` lines) are part of a candidate: the
-    /// value it had here then, by digest; a candidate made with another value is a miss.
-    #[test]
-    fn a_variable_rustc_read_is_compared_by_value() {
-        let dir = tempfile::tempdir().unwrap();
-        let source = dir.path().join("build.rs");
-        fs::write(&source, "fn main() {}").unwrap();
-        let dep_info = format!(
-            "/t/s.wasm: {}\n# env-dep:PATH=/bin\n# env-dep:WASM_BUILD_SURELY_UNSET_VAR\n",
-            source.display()
-        );
-        let candidate = Candidate::from_dep_info(&dep_info, Path::new("/t")).unwrap();
-        assert_eq!(
-            candidate.env,
-            [
-                ("PATH".to_string(), env_digest("PATH")),
-                ("WASM_BUILD_SURELY_UNSET_VAR".to_string(), None)
-            ]
-        );
-        assert!(candidate.matches_here());
-        let mut other = candidate.clone();
-        other.env[0].1 = Some(hex(&Sha256::digest(b"another value")));
-        assert!(!other.matches_here());
-        let mut set = candidate;
-        set.env[1].1 = Some(hex(&Sha256::digest(b"")));
-        assert!(!set.matches_here(), "set now, unset then");
     }
 
     /// A stored module whose bytes were swapped is never used.

@@ -93,13 +93,7 @@ impl TwinInputs<'_> {
         let Some(manifest_dir) = self.env("CARGO_MANIFEST_DIR") else {
             return false;
         };
-        let manifest_dir = Path::new(manifest_dir);
-        wasm_build_contract::cargo::downloaded_sources(home)
-            .iter()
-            .any(|root| manifest_dir.starts_with(root))
-            && !manifest_dir
-                .components()
-                .any(|part| part.as_os_str() == "..")
+        wasm_build_contract::cargo::is_downloaded(home, Path::new(manifest_dir))
     }
 
     fn env(&self, name: &str) -> Option<&str> {
