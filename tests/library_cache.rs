@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 
 use crate::support::{Project, Run, git_package, manifest};
 
-/// A member using two registry libraries: `itoa`, and `typenum`, whose build script
-/// generates the code its library includes from `OUT_DIR`.
+/// A member using two registry libraries, `itoa`, and `typenum`, whose build script
+/// generates the code its library includes from `OUT_DIR`; and a path dependency,
+/// `helper`, which is the user's to edit and never stored.
 fn registry_project() -> Project {
     let project = Project::locked("library-cache");
     project
@@ -19,12 +20,17 @@ fn registry_project() -> Project {
         )
         .file(
             "app/Cargo.toml",
-            &manifest("app", "[dependencies]\nitoa = \"1\"\ntypenum = \"1\"\n"),
+            &manifest(
+                "app",
+                "[dependencies]\nitoa = \"1\"\ntypenum = \"1\"\nhelper = { path = \"../helper\" }\n",
+            ),
         )
+        .file("helper/Cargo.toml", &manifest("helper", ""))
+        .file("helper/src/lib.rs", "pub fn seven() -> u32 { 7 }\n")
         .file(
             "app/src/main.rs",
             "use typenum::Unsigned;\n\
-             fn main() { println!(\"{} {}\", itoa::Buffer::new().format(42), typenum::U7::to_u32()); }\n",
+             fn main() { assert_eq!(helper::seven(), typenum::U7::to_u32()); println!(\"{} {}\", itoa::Buffer::new().format(42), typenum::U7::to_u32()); }\n",
         );
     project
 }
@@ -73,7 +79,11 @@ fn a_clean_build_restores_downloaded_libraries_and_is_the_same_build() {
     let project = registry_project();
     let first = clean_build(&project, &[]);
     let (_, stored) = library_usage(&first).expect("the first build stores the libraries");
-    assert!(stored >= 2, "itoa and typenum at least:\n{}", first.stderr);
+    assert_eq!(
+        stored, 2,
+        "itoa and typenum, not the path dependency:\n{}",
+        first.stderr
+    );
     let compiled = binary(&project);
     assert_eq!(run_binary(&project), "42 7\n");
 

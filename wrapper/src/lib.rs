@@ -18,6 +18,7 @@
 
 mod cfg;
 mod cfg_scan;
+mod digest_memo;
 pub mod facade;
 pub mod guest;
 pub mod guest_cargo;

@@ -42,6 +42,7 @@ use serde::{Deserialize, Serialize};
 use wasm_build_cache::{ArtifactCache, Key, Kind};
 use wasm_build_contract::vars::{INNER_WRAPPER_ENV, LIBRARY_CACHE_ENV};
 
+use crate::digest_memo::DigestMemo;
 use crate::invocation::Invocation;
 use crate::read_set::{ReadSet, file_digest};
 use crate::record::is_cargo_compile_var;
@@ -176,10 +177,11 @@ impl<'a> LibraryCompile<'a> {
         }
         add_rustc_env(&mut key);
         key.add("externs");
+        let memo = DigestMemo::for_deps_dir(self.invocation.out_dir()?)?;
         for external in self.invocation.externs() {
             key.add(&external.name);
             if let Some(path) = &external.path {
-                key.add(file_digest(path)?);
+                key.add(memo.digest(path)?);
             }
         }
         key.add("static-libraries");
@@ -199,10 +201,12 @@ impl<'a> LibraryCompile<'a> {
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .filter(|compiled: &Compiled| compiled.format == FORMAT)?;
         let out_dir = self.invocation.out_dir()?;
+        let memo = DigestMemo::for_deps_dir(out_dir)?;
         for (path, digest) in &compiled.outputs {
-            if !path.starts_with(out_dir) || !store.fetch_content(Kind::Library, digest, path) {
+            if !is_output_of(path, out_dir) || !store.fetch_content(Kind::Library, digest, path) {
                 return None;
             }
+            memo.remember(path, digest);
         }
         Some(compiled.stderr)
     }
@@ -245,16 +249,18 @@ impl<'a> LibraryCompile<'a> {
     fn store(&self, store: &ArtifactCache, first: &Key, stderr: Vec<u8>) -> Option<()> {
         let out_dir = self.invocation.out_dir()?;
         let outputs = artifacts(&stderr);
-        if outputs.is_empty() || outputs.iter().any(|path| !path.starts_with(out_dir)) {
+        if outputs.is_empty() || outputs.iter().any(|path| !is_output_of(path, out_dir)) {
             return None;
         }
         let dep_info = outputs
             .iter()
             .find(|path| path.extension().is_some_and(|ext| ext == "d"))?;
         let read = ReadSet::from_dep_info(&fs::read_to_string(dep_info).ok()?, |_| false)?;
+        let memo = DigestMemo::for_deps_dir(out_dir)?;
         let mut stored = Vec::with_capacity(outputs.len());
         for path in outputs {
             let digest = store.store_content(Kind::Library, &path).ok()?;
+            memo.remember(&path, &digest);
             stored.push((path, digest));
         }
         let compiled = Compiled {
@@ -272,6 +278,15 @@ impl<'a> LibraryCompile<'a> {
             .ok()?;
         store.add_candidate(Kind::Library, first, FORMAT, CANDIDATES, read)
     }
+}
+
+/// Whether `path` names a file directly in `out_dir`, where rustc writes a library's
+/// outputs: an entry naming any other place (`out/../../.bashrc`) is never written.
+fn is_output_of(path: &Path, out_dir: &Path) -> bool {
+    let named = path
+        .file_name()
+        .is_some_and(|name| name != ".." && name != ".");
+    named && path.parent() == Some(out_dir)
 }
 
 /// The files rustc reported writing (`--json=artifacts`), in order.
@@ -451,6 +466,96 @@ mod tests {
         assert!(!reports_artifacts(&invocation(&["--crate-type", "lib"])));
     }
 
+    /// A toolchain laid out as rustup and distributions do: `bin/rustc` beside
+    /// `lib/librustc_driver-<hash>.so`.
+    fn toolchain(dir: &Path, driver: &str) -> PathBuf {
+        fs::create_dir_all(dir.join("bin")).unwrap();
+        fs::create_dir_all(dir.join("lib")).unwrap();
+        fs::write(dir.join("bin/rustc"), b"rustc").unwrap();
+        fs::write(
+            dir.join(format!("lib/librustc_driver-{driver}.so")),
+            b"driver",
+        )
+        .unwrap();
+        dir.join("bin/rustc")
+    }
+
+    /// Every input the first level covers changes the key: the toolchain, an argument,
+    /// a linked crate's or a bundled static library's contents.
+    #[test]
+    fn every_input_changes_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let rustc = toolchain(&dir.path().join("toolchain"), "aaaa");
+        let deps = dir.path().join("debug/deps");
+        fs::create_dir_all(&deps).unwrap();
+        let dep = deps.join("libdep-1.rmeta");
+        fs::write(&dep, b"rust dep v1").unwrap();
+        let native = dir.path().join("out");
+        fs::create_dir_all(&native).unwrap();
+        fs::write(native.join("libbundled.a"), b"!<arch>\nv1").unwrap();
+        let args: Vec<String> = [
+            "--crate-name",
+            "lib",
+            "--crate-type",
+            "lib",
+            "-C",
+            "metadata=1",
+            "--out-dir",
+            deps.to_str().unwrap(),
+            "--extern",
+            &format!("dep={}", dep.display()),
+            "-L",
+            &format!("native={}", native.display()),
+            "-l",
+            "static=bundled",
+        ]
+        .iter()
+        .map(|arg| arg.to_string())
+        .collect();
+        let key = |rustc: &Path, args: &[String]| {
+            let invocation = Invocation::parse(args).unwrap();
+            LibraryCompile {
+                rustc,
+                args,
+                invocation: &invocation,
+            }
+            .key()
+            .unwrap()
+        };
+        let base = key(&rustc, &args);
+        assert_eq!(key(&rustc, &args), base, "the same compile, the same key");
+
+        let mut other_args = args.clone();
+        other_args[5] = "metadata=2".to_string();
+        assert_ne!(key(&rustc, &other_args), base, "an argument");
+
+        fs::write(&dep, b"rust dep v2").unwrap();
+        let changed_dep = key(&rustc, &args);
+        assert_ne!(changed_dep, base, "a linked crate");
+
+        fs::write(native.join("libbundled.a"), b"!<arch>\nv2").unwrap();
+        let changed_static = key(&rustc, &args);
+        assert_ne!(changed_static, changed_dep, "a bundled static library");
+
+        let updated = toolchain(&dir.path().join("toolchain"), "bbbb");
+        fs::remove_file(dir.path().join("toolchain/lib/librustc_driver-aaaa.so")).unwrap();
+        assert_ne!(key(&updated, &args), changed_static, "another toolchain");
+
+        let unknown = dir.path().join("elsewhere/rustc");
+        fs::create_dir_all(unknown.parent().unwrap()).unwrap();
+        fs::write(&unknown, b"rustc").unwrap();
+        let invocation = Invocation::parse(&args).unwrap();
+        let without_driver = LibraryCompile {
+            rustc: &unknown,
+            args: &args,
+            invocation: &invocation,
+        };
+        assert!(
+            without_driver.key().is_none(),
+            "an unfamiliar layout is not keyed"
+        );
+    }
+
     #[test]
     fn bundled_static_libraries_are_found_where_rustc_looks() {
         let dir = tempfile::tempdir().unwrap();
@@ -479,6 +584,21 @@ mod tests {
             Vec::<PathBuf>::new(),
             "not bundled: the final link reads it, not this compile"
         );
+    }
+
+    #[test]
+    fn only_files_directly_in_the_output_directory_are_outputs() {
+        let out = Path::new("/t/debug/deps");
+        assert!(is_output_of(Path::new("/t/debug/deps/libx-1.rlib"), out));
+        for elsewhere in [
+            "/t/debug/deps/../../../home/u/.bashrc",
+            "/t/debug/deps/sub/libx-1.rlib",
+            "/t/debug/libx-1.rlib",
+            "/t/debug/deps/..",
+            "/t/debug/deps",
+        ] {
+            assert!(!is_output_of(Path::new(elsewhere), out), "{elsewhere}");
+        }
     }
 
     #[test]

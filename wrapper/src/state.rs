@@ -60,6 +60,12 @@ impl StateDir {
         self.root.join("guest-cargo")
     }
 
+    /// Digests of libraries the library cache stored or restored (see
+    /// [`crate::digest_memo`]).
+    pub fn digests(&self) -> PathBuf {
+        self.root.join("digests")
+    }
+
     /// The audit log of sandboxed runs.
     pub fn audit_log(&self) -> PathBuf {
         self.root.join("audit.jsonl")
