@@ -168,12 +168,13 @@ impl<'a> LibraryCompile<'a> {
         key.add("cwd");
         key.add(std::env::current_dir().ok()?.as_os_str().as_encoded_bytes());
         key.add("env");
-        let mut env: Vec<(String, String)> = std::env::vars()
+        let mut env: Vec<(String, std::ffi::OsString)> = std::env::vars_os()
+            .filter_map(|(name, value)| Some((name.into_string().ok()?, value)))
             .filter(|(name, _)| is_cargo_compile_var(name))
             .collect();
         env.sort();
         for (name, value) in env {
-            key.add(name).add(value);
+            key.add(name).add(value.as_encoded_bytes());
         }
         add_rustc_env(&mut key);
         key.add("externs");
@@ -220,7 +221,7 @@ impl<'a> LibraryCompile<'a> {
             .stderr(Stdio::piped())
             .spawn()?;
         let Some(pipe) = child.stderr.take() else {
-            return Ok((child.wait()?.code().unwrap_or(1), None));
+            return Ok((exit_code(child.wait()?), None));
         };
         let mut kept = Some(Vec::new());
         let mut reader = BufReader::new(pipe);
@@ -239,8 +240,7 @@ impl<'a> LibraryCompile<'a> {
                 }
             }
         }
-        let status = child.wait()?;
-        Ok((status.code().unwrap_or(1), kept))
+        Ok((exit_code(child.wait()?), kept))
     }
 
     /// Keeps a successful compile: the files rustc reported writing, its read set and
@@ -278,6 +278,16 @@ impl<'a> LibraryCompile<'a> {
             .ok()?;
         store.add_candidate(Kind::Library, first, FORMAT, CANDIDATES, read)
     }
+}
+
+/// The status to exit with for rustc's: its code, or 128 plus the signal that stopped
+/// it, as a shell says it.
+fn exit_code(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt as _;
+    status
+        .code()
+        .or_else(|| status.signal().map(|signal| 128 + signal))
+        .unwrap_or(1)
 }
 
 /// Whether `path` names a file directly in `out_dir`, where rustc writes a library's
