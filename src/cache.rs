@@ -129,6 +129,7 @@ pub fn run(args: &CacheArgs) -> Result<i32> {
     }
     let total: u64 = stats.iter().map(|kind| kind.bytes).sum();
     let entries: u64 = stats.iter().map(|kind| kind.entries).sum();
+    let shared: u64 = stats.iter().map(|kind| kind.shared_bytes).sum();
     writeln!(
         out,
         "  {:<28} {:>5} entries {:>10}, trimmed to {} after each build ({CACHE_SIZE_ENV})",
@@ -137,6 +138,14 @@ pub fn run(args: &CacheArgs) -> Result<i32> {
         human_size(total),
         human_size(limit)
     )?;
+    if shared > 0 {
+        writeln!(
+            out,
+            "  {:<28} {:>19} are the same files as in target directories, not counted against the bound",
+            "of which",
+            human_size(shared)
+        )?;
+    }
     Ok(0)
 }
 

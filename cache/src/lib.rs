@@ -117,7 +117,7 @@ impl Kind {
             Kind::Module => "compiled modules",
             Kind::Run => "build-script runs",
             Kind::Policy => "resolved build policies",
-            Kind::Library => "downloaded libraries (native)",
+            Kind::Library => "libraries (native)",
         }
     }
 }
@@ -340,6 +340,10 @@ pub struct KindStats {
     pub entries: u64,
     /// Their size on disk.
     pub bytes: u64,
+    /// How much of it is shared with files of target directories (entries that are still
+    /// hard links to the file they were stored from): no space of its own, and not
+    /// counted against the bound.
+    pub shared_bytes: u64,
 }
 
 /// What trimming or clearing removed.
@@ -677,6 +681,11 @@ impl ArtifactCache {
                     kind,
                     entries: entries.len() as u64,
                     bytes: entries.iter().map(|entry| entry.bytes).sum(),
+                    shared_bytes: entries
+                        .iter()
+                        .filter(|entry| entry.shared)
+                        .map(|entry| entry.bytes)
+                        .sum(),
                 }
             })
             .collect()
@@ -740,9 +749,12 @@ impl ArtifactCache {
     /// Fails when an entry cannot be removed.
     pub fn trim(&self, limit: u64) -> io::Result<Removed> {
         let mut removed = Removed::default();
+        // An entry still linked to a target directory's file takes no space of its own:
+        // removing it would free nothing until that file goes.
         let mut entries: Vec<Entry> = Kind::ALL
             .into_iter()
             .flat_map(|kind| self.entries(kind))
+            .filter(|entry| !entry.shared)
             .collect();
         self.remove_stale_temps(&mut removed)?;
         let mut total: u64 = entries.iter().map(|entry| entry.bytes).sum();
@@ -776,6 +788,7 @@ impl ArtifactCache {
                     path: item.path(),
                     bytes: meta.len(),
                     used: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+                    shared: meta.nlink() > 1,
                 })
             })
             .collect()
@@ -806,6 +819,8 @@ struct Entry {
     path: PathBuf,
     bytes: u64,
     used: SystemTime,
+    /// Another link to its file exists (see [`ArtifactCache::store_content`]).
+    shared: bool,
 }
 
 fn remove(path: &Path, removed: &mut Removed, bytes: u64) -> io::Result<()> {
@@ -1441,6 +1456,25 @@ mod tests {
             "content that does not hash to its name is removed"
         );
         assert!(!cache.fetch_content(Kind::Library, &"0".repeat(64), &other));
+
+        // Linked content costs no space of its own: trimming keeps it, however old, and
+        // takes it once the target directory's file is gone.
+        let linked = dir.path().join("liblinked.rlib");
+        fs::write(&linked, vec![7; 1000]).unwrap();
+        fs::set_permissions(&linked, fs::Permissions::from_mode(0o644)).unwrap();
+        let linked_digest = cache.store_content(Kind::Library, &linked).unwrap();
+        let linked_entry = cache.entry(Kind::Library, &content_key(&linked_digest));
+        let stats = cache.stats();
+        let libraries = stats
+            .iter()
+            .find(|kind| kind.kind == Kind::Library)
+            .unwrap();
+        assert_eq!(libraries.shared_bytes, 1000);
+        cache.trim(0).unwrap();
+        assert!(linked_entry.exists());
+        fs::remove_file(&linked).unwrap();
+        cache.trim(0).unwrap();
+        assert!(!linked_entry.exists());
 
         let shared = dir.path().join("libshared.rlib");
         fs::write(&shared, b"group-writable").unwrap();
