@@ -12,7 +12,20 @@ use crate::support::{Project, Run, git_package, manifest};
 /// generates the code its library includes from `OUT_DIR`; and a path dependency,
 /// `helper`, which is the user's to edit and never stored.
 fn registry_project() -> Project {
-    let project = Project::locked("library-cache");
+    let project = app(
+        Project::locked("library-cache"),
+        "itoa = \"1\"\ntypenum = \"1\"\nhelper = { path = \"../helper\" }",
+        "use typenum::Unsigned;\n\
+         fn main() { assert_eq!(helper::seven(), typenum::U7::to_u32()); println!(\"{} {}\", itoa::Buffer::new().format(42), typenum::U7::to_u32()); }\n",
+    );
+    project
+        .file("helper/Cargo.toml", &manifest("helper", ""))
+        .file("helper/src/lib.rs", "pub fn seven() -> u32 { 7 }\n");
+    project
+}
+
+/// `project` as a workspace of one binary, `app`, with `dependencies` and `main_rs`.
+fn app(project: Project, dependencies: &str, main_rs: &str) -> Project {
     project
         .file(
             "Cargo.toml",
@@ -20,18 +33,9 @@ fn registry_project() -> Project {
         )
         .file(
             "app/Cargo.toml",
-            &manifest(
-                "app",
-                "[dependencies]\nitoa = \"1\"\ntypenum = \"1\"\nhelper = { path = \"../helper\" }\n",
-            ),
+            &manifest("app", &format!("[dependencies]\n{dependencies}\n")),
         )
-        .file("helper/Cargo.toml", &manifest("helper", ""))
-        .file("helper/src/lib.rs", "pub fn seven() -> u32 { 7 }\n")
-        .file(
-            "app/src/main.rs",
-            "use typenum::Unsigned;\n\
-             fn main() { assert_eq!(helper::seven(), typenum::U7::to_u32()); println!(\"{} {}\", itoa::Buffer::new().format(42), typenum::U7::to_u32()); }\n",
-        );
+        .file("app/src/main.rs", main_rs);
     project
 }
 
@@ -139,25 +143,11 @@ fn an_edited_source_or_a_changed_variable_is_compiled_again() {
     let project = Project::new();
     let repository = project.root().join("tinylib-repo");
     git_package(&repository, "tinylib", READS_A_VARIABLE);
-    project
-        .file(
-            "Cargo.toml",
-            "[workspace]\nmembers = [\"app\"]\nresolver = \"2\"\n",
-        )
-        .file(
-            "app/Cargo.toml",
-            &manifest(
-                "app",
-                &format!(
-                    "[dependencies]\ntinylib = {{ git = \"file://{}\" }}\n",
-                    repository.display()
-                ),
-            ),
-        )
-        .file(
-            "app/src/main.rs",
-            "fn main() { println!(\"{} {}\", tinylib::text(), tinylib::value()); }\n",
-        );
+    let project = app(
+        project,
+        &format!("tinylib = {{ git = \"file://{}\" }}", repository.display()),
+        "fn main() { println!(\"{} {}\", tinylib::text(), tinylib::value()); }\n",
+    );
     let variable = "LIBRARY_CACHE_TEST_VALUE";
     let first = clean_build(&project, &[(variable, "a")]);
     assert_eq!(library_usage(&first), Some((0, 1)), "{}", first.stderr);

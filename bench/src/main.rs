@@ -654,7 +654,7 @@ fn report(
                 &project.native_clean,
                 &project.warm_runs,
                 1,
-                "≤ 0.8",
+                "for comparison",
             ),
             (
                 "clean build, warm run and library caches (the default)",

@@ -428,13 +428,8 @@ impl ArtifactCache {
     /// user's and writable by nobody else, or the entry is a miss and the reason is noted
     /// in the log ([`Usage::refused`]), never served.
     pub fn fetch(&self, kind: Kind, key: &Key, dest: &Path) -> bool {
-        let file = match self.open_trusted(kind, key) {
-            Ok(Some(file)) => file,
-            Ok(None) => return false,
-            Err(untrusted) => {
-                self.note("refused", &untrusted.to_string());
-                return false;
-            }
+        let Some(file) = self.open_checked(kind, key) else {
+            return false;
         };
         let Some(payload) = read_verified(file, &self.entry(kind, key)) else {
             return false;
@@ -451,14 +446,7 @@ impl ArtifactCache {
     /// The entry `key` of `kind` as bytes, checked as [`ArtifactCache::fetch`] checks it
     /// (ownership and permissions on the way, the payload's digest), or `None`.
     pub fn fetch_bytes(&self, kind: Kind, key: &Key) -> Option<Vec<u8>> {
-        let file = match self.open_trusted(kind, key) {
-            Ok(Some(file)) => file,
-            Ok(None) => return None,
-            Err(untrusted) => {
-                self.note("refused", &untrusted.to_string());
-                return None;
-            }
-        };
+        let file = self.open_checked(kind, key)?;
         let payload = read_verified(file, &self.entry(kind, key))?;
         let _ = payload.file.set_modified(SystemTime::now());
         self.note("reused", kind.dir_name());
@@ -491,15 +479,7 @@ impl ArtifactCache {
     pub fn store_content(&self, kind: Kind, src: &Path) -> io::Result<String> {
         let digest = hex(&digest_of(&mut File::open(src)?)?);
         let entry = self.entry(kind, &content_key(&digest));
-        let dir = self.root.join(kind.dir_name());
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)?;
-        if let Err(untrusted) = self.kind_dir(kind) {
-            self.note("refused", &untrusted.to_string());
-            return Err(io::Error::new(io::ErrorKind::PermissionDenied, untrusted));
-        }
+        let dir = self.trusted_dir_to_store(kind)?;
         if let Ok(file) = File::open(&entry) {
             touch_unshared(&file);
             return Ok(digest);
@@ -526,13 +506,8 @@ impl ArtifactCache {
     /// hash to its name is removed.
     pub fn fetch_content(&self, kind: Kind, digest: &str, dest: &Path) -> bool {
         let key = content_key(digest);
-        let mut file = match self.open_trusted(kind, &key) {
-            Ok(Some(file)) => file,
-            Ok(None) => return false,
-            Err(untrusted) => {
-                self.note("refused", &untrusted.to_string());
-                return false;
-            }
+        let Some(mut file) = self.open_checked(kind, &key) else {
+            return false;
         };
         let mut bytes = Vec::new();
         if file.read_to_end(&mut bytes).is_err() {
@@ -636,15 +611,7 @@ impl ArtifactCache {
     /// Fails when the entry cannot be written, or when its directory is not to be trusted
     /// (fetches would refuse it anyway; the reason is noted as for a fetch).
     pub fn store_bytes(&self, kind: Kind, key: &Key, payload: &[u8]) -> io::Result<()> {
-        let dir = self.root.join(kind.dir_name());
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)?;
-        if let Err(untrusted) = self.kind_dir(kind) {
-            self.note("refused", &untrusted.to_string());
-            return Err(io::Error::new(io::ErrorKind::PermissionDenied, untrusted));
-        }
+        let dir = self.trusted_dir_to_store(kind)?;
         let header = format!(
             "{MAGIC} {} {}\n",
             hex(&Sha256::digest(payload)),
@@ -658,6 +625,35 @@ impl ArtifactCache {
             .map_err(|err| err.error)?;
         self.note("stored", kind.dir_name());
         Ok(())
+    }
+
+    /// The directory of `kind`'s entries, made if missing, once it is checked as a fetch
+    /// checks it: storing into a directory others could change is refused (and noted),
+    /// so a planted entry is not overwritten behind the user's back.
+    fn trusted_dir_to_store(&self, kind: Kind) -> io::Result<PathBuf> {
+        let dir = self.root.join(kind.dir_name());
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)?;
+        if let Err(untrusted) = self.kind_dir(kind) {
+            self.note("refused", &untrusted.to_string());
+            return Err(io::Error::new(io::ErrorKind::PermissionDenied, untrusted));
+        }
+        Ok(dir)
+    }
+
+    /// The entry `key` of `kind` opened for reading once every step down to it checked
+    /// out (see [`ArtifactCache::fetch`]); `None` when there is none or it was refused
+    /// (the reason noted).
+    fn open_checked(&self, kind: Kind, key: &Key) -> Option<File> {
+        match self.open_trusted(kind, key) {
+            Ok(file) => file,
+            Err(untrusted) => {
+                self.note("refused", &untrusted.to_string());
+                None
+            }
+        }
     }
 
     /// One line in the log; a line this short is written whole even when parallel
