@@ -37,6 +37,7 @@ use std::fs;
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 use wasm_build_cache::{ArtifactCache, Key, Kind};
@@ -143,11 +144,12 @@ impl<'a> LibraryCompile<'a> {
             std::io::stderr().write_all(&stderr)?;
             return Ok(0);
         }
+        let started = SystemTime::now();
         let (status, stderr) = self.compile()?;
         if status == 0
             && let Some(first) = &first
             && let Some(stderr) = stderr
-            && self.store(store, first, stderr).is_some()
+            && self.store(store, first, stderr, started).is_some()
         {
             store.note_library(false);
         }
@@ -246,7 +248,13 @@ impl<'a> LibraryCompile<'a> {
     /// Keeps a successful compile: the files rustc reported writing, its read set and
     /// stderr. Nothing is kept when an output is outside `--out-dir` or a file rustc read
     /// cannot be read; nothing about it fails the build.
-    fn store(&self, store: &ArtifactCache, first: &Key, stderr: Vec<u8>) -> Option<()> {
+    fn store(
+        &self,
+        store: &ArtifactCache,
+        first: &Key,
+        stderr: Vec<u8>,
+        started: SystemTime,
+    ) -> Option<()> {
         let out_dir = self.invocation.out_dir()?;
         let outputs = artifacts(&stderr);
         if outputs.is_empty() || outputs.iter().any(|path| !is_output_of(path, out_dir)) {
@@ -255,7 +263,9 @@ impl<'a> LibraryCompile<'a> {
         let dep_info = outputs
             .iter()
             .find(|path| path.extension().is_some_and(|ext| ext == "d"))?;
-        let read = ReadSet::from_dep_info(&fs::read_to_string(dep_info).ok()?, |_| false)?;
+        let read = ReadSet::from_dep_info(&fs::read_to_string(dep_info).ok()?, |path| {
+            changed_since(path, started)
+        })?;
         let memo = DigestMemo::for_deps_dir(out_dir)?;
         let mut stored = Vec::with_capacity(outputs.len());
         for path in outputs {
@@ -278,6 +288,22 @@ impl<'a> LibraryCompile<'a> {
             .ok()?;
         store.add_candidate(Kind::Library, first, FORMAT, CANDIDATES, read)
     }
+}
+
+/// Whether `path` was written (or its status changed) at or after `started`: a source
+/// that changed while rustc ran may differ from what it compiled, so the compile is not
+/// kept (ccache refuses such files the same way). Unreadable counts as changed.
+fn changed_since(path: &Path, started: SystemTime) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(meta) = fs::metadata(path) else {
+        return true;
+    };
+    let changed = SystemTime::UNIX_EPOCH
+        + std::time::Duration::new(
+            u64::try_from(meta.ctime()).unwrap_or(0),
+            u32::try_from(meta.ctime_nsec()).unwrap_or(0),
+        );
+    meta.modified().map_or(true, |modified| modified >= started) || changed >= started
 }
 
 /// The status to exit with for rustc's: its code, or 128 plus the signal that stopped
@@ -609,6 +635,21 @@ mod tests {
         ] {
             assert!(!is_output_of(Path::new(elsewhere), out), "{elsewhere}");
         }
+    }
+
+    /// A file written while rustc ran is not one the compile can be keyed by.
+    #[test]
+    fn a_source_changed_during_the_compile_is_noticed() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("lib.rs");
+        fs::write(&source, "pub fn f() {}").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let started = SystemTime::now();
+        assert!(!changed_since(&source, started));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        fs::write(&source, "pub fn g() {}").unwrap();
+        assert!(changed_since(&source, started));
+        assert!(changed_since(&dir.path().join("gone.rs"), started));
     }
 
     #[test]
