@@ -478,9 +478,12 @@ impl ArtifactCache {
     /// directory is not to be trusted.
     pub fn store_content(&self, kind: Kind, src: &Path) -> io::Result<String> {
         let digest = hex(&digest_of(&mut File::open(src)?)?);
-        let entry = self.entry(kind, &content_key(&digest));
+        let key = content_key(&digest);
+        let entry = self.entry(kind, &key);
         let dir = self.trusted_dir_to_store(kind)?;
-        if let Ok(file) = File::open(&entry) {
+        // Opened as a fetch opens it: a fifo or link in its place is replaced below, never
+        // opened (a blocking open of a fifo would hang the build).
+        if let Ok(Some(file)) = self.open_trusted(kind, &key) {
             touch_unshared(&file);
             return Ok(digest);
         }
@@ -1471,6 +1474,20 @@ mod tests {
         fs::remove_file(&linked).unwrap();
         cache.trim(0).unwrap();
         assert!(!linked_entry.exists());
+
+        // Something planted in an entry's place (a fifo) is replaced, never opened.
+        let planted = dir.path().join("libplanted.rlib");
+        fs::write(&planted, b"planted").unwrap();
+        let planted_digest = hex(&Sha256::digest(b"planted"));
+        let planted_entry = cache.entry(Kind::Library, &content_key(&planted_digest));
+        let fifo = std::ffi::CString::new(planted_entry.as_os_str().as_bytes()).unwrap();
+        // SAFETY: a NUL-terminated path that outlives the call.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        assert_eq!(
+            cache.store_content(Kind::Library, &planted).unwrap(),
+            planted_digest
+        );
+        assert!(fs::metadata(&planted_entry).unwrap().is_file());
 
         let shared = dir.path().join("libshared.rlib");
         fs::write(&shared, b"group-writable").unwrap();
