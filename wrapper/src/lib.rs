@@ -111,7 +111,7 @@ pub fn run(argv: &[OsString]) -> Result<i32> {
     if let Err(status) = make_linked_real(&command, &invocation) {
         return Ok(status);
     }
-    if command.chain.len() == 1
+    if command.is_plain_rustc()
         && let Some(library) = LibraryCompile::of(&command.rustc(), &args, &invocation)
         && let Ok(Some(store)) = ArtifactCache::from_env()
     {
@@ -187,12 +187,22 @@ impl<'a> Compiler<'a> {
             .collect()
     }
 
+    /// The user's own `RUSTC_WRAPPER` (sccache), which native compiles go through.
+    fn inner_wrapper() -> Option<OsString> {
+        std::env::var_os(INNER_WRAPPER_ENV).filter(|inner| !inner.is_empty())
+    }
+
+    /// Whether the native compile is rustc alone: no user wrapper around it, no workspace
+    /// wrapper (clippy-driver) in its place.
+    fn is_plain_rustc(&self) -> bool {
+        self.chain.len() == 1 && Self::inner_wrapper().is_none()
+    }
+
     /// Replaces this process with the native compile, through the user's own wrapper if
     /// they had one.
     fn exec_native(&self) -> Result<i32> {
-        let inner = std::env::var_os(INNER_WRAPPER_ENV).filter(|inner| !inner.is_empty());
         let mut program = self.chain.iter().copied().cloned().collect::<Vec<_>>();
-        if let Some(inner) = inner {
+        if let Some(inner) = Self::inner_wrapper() {
             program.insert(0, inner);
         }
         let err = Command::new(&program[0])

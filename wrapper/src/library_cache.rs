@@ -41,7 +41,9 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 use wasm_build_cache::{ArtifactCache, Key, Kind};
-use wasm_build_contract::vars::{INNER_WRAPPER_ENV, LIBRARY_CACHE_ENV};
+use wasm_build_contract::vars::LIBRARY_CACHE_ENV;
+
+use wasm_build_exec::program::find_on_path;
 
 use crate::digest_memo::DigestMemo;
 use crate::invocation::Invocation;
@@ -110,26 +112,35 @@ pub(crate) struct LibraryCompile<'a> {
     rustc: &'a Path,
     args: &'a [String],
     invocation: &'a Invocation,
+    /// `--out-dir`: where rustc writes, and the only place an entry is written back to.
+    out_dir: &'a Path,
+    /// Digests of the libraries in `out_dir` already hashed.
+    memo: DigestMemo,
 }
 
 impl<'a> LibraryCompile<'a> {
-    /// The compile, when the library cache may keep it (see the module docs).
+    /// The compile of plain `rustc` (the caller knows there is no wrapper around it), when
+    /// the library cache may keep it (see the module docs).
     pub(crate) fn of(
         rustc: &'a Path,
         args: &'a [String],
         invocation: &'a Invocation,
     ) -> Option<Self> {
         let off = std::env::var_os(LIBRARY_CACHE_ENV).is_some_and(|value| value == "off");
-        let inner = std::env::var_os(INNER_WRAPPER_ENV).is_some_and(|inner| !inner.is_empty());
         let keyable = invocation.is_rust_library()
-            && invocation.out_dir().is_some()
             && reports_artifacts(invocation)
             && reads_only_keyed_files(invocation, args)
             && is_downloaded();
-        (!off && !inner && keyable).then_some(LibraryCompile {
+        if off || !keyable {
+            return None;
+        }
+        let out_dir = invocation.out_dir()?;
+        Some(LibraryCompile {
             rustc,
             args,
             invocation,
+            out_dir,
+            memo: DigestMemo::for_deps_dir(out_dir)?,
         })
     }
 
@@ -180,11 +191,10 @@ impl<'a> LibraryCompile<'a> {
         }
         add_rustc_env(&mut key);
         key.add("externs");
-        let memo = DigestMemo::for_deps_dir(self.invocation.out_dir()?)?;
         for external in self.invocation.externs() {
             key.add(&external.name);
             if let Some(path) = &external.path {
-                key.add(memo.digest(path)?);
+                key.add(self.memo.digest(path)?);
             }
         }
         key.add("static-libraries");
@@ -203,13 +213,13 @@ impl<'a> LibraryCompile<'a> {
             .fetch_bytes(Kind::Library, &candidate.key("library-result-v1", first)?)
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .filter(|compiled: &Compiled| compiled.format == FORMAT)?;
-        let out_dir = self.invocation.out_dir()?;
-        let memo = DigestMemo::for_deps_dir(out_dir)?;
         for (path, digest) in &compiled.outputs {
-            if !is_output_of(path, out_dir) || !store.fetch_content(Kind::Library, digest, path) {
+            if !is_output_of(path, self.out_dir)
+                || !store.fetch_content(Kind::Library, digest, path)
+            {
                 return None;
             }
-            memo.remember(path, digest);
+            self.memo.remember(path, digest);
         }
         Some(compiled.stderr)
     }
@@ -255,9 +265,8 @@ impl<'a> LibraryCompile<'a> {
         stderr: Vec<u8>,
         started: SystemTime,
     ) -> Option<()> {
-        let out_dir = self.invocation.out_dir()?;
         let outputs = artifacts(&stderr);
-        if outputs.is_empty() || outputs.iter().any(|path| !is_output_of(path, out_dir)) {
+        if outputs.is_empty() || outputs.iter().any(|path| !is_output_of(path, self.out_dir)) {
             return None;
         }
         let dep_info = outputs
@@ -266,11 +275,10 @@ impl<'a> LibraryCompile<'a> {
         let read = ReadSet::from_dep_info(&fs::read_to_string(dep_info).ok()?, |path| {
             changed_since(path, started)
         })?;
-        let memo = DigestMemo::for_deps_dir(out_dir)?;
         let mut stored = Vec::with_capacity(outputs.len());
         for path in outputs {
             let digest = store.store_content(Kind::Library, &path).ok()?;
-            memo.remember(&path, &digest);
+            self.memo.remember(&path, &digest);
             stored.push((path, digest));
         }
         let compiled = Compiled {
@@ -385,10 +393,13 @@ fn is_downloaded() -> bool {
 /// packages put it (an unfamiliar layout is not keyed).
 fn add_compiler(key: &mut wasm_build_cache::KeyBuilder, rustc: &Path) -> Option<()> {
     use std::os::unix::fs::MetadataExt as _;
-    let rustc = if rustc.is_absolute() {
-        rustc.to_path_buf()
-    } else {
-        which(rustc)?
+    let rustc = match rustc.to_str() {
+        _ if rustc.is_absolute() => rustc.to_path_buf(),
+        // A bare name is what cargo ran from `PATH`; another relative path, from here.
+        Some(name) if rustc.components().count() == 1 => {
+            find_on_path(name, std::env::var_os("PATH").as_deref())?
+        }
+        _ => fs::canonicalize(rustc).ok()?,
     };
     let lib = rustc.parent()?.parent()?.join("lib");
     let mut drivers: Vec<PathBuf> = fs::read_dir(&lib)
@@ -415,16 +426,6 @@ fn add_compiler(key: &mut wasm_build_cache::KeyBuilder, rustc: &Path) -> Option<
             .add(meta.ino().to_le_bytes());
     }
     Some(())
-}
-
-/// `program` as the shell would find it on `PATH`.
-fn which(program: &Path) -> Option<PathBuf> {
-    if program.components().count() > 1 {
-        return fs::canonicalize(program).ok();
-    }
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(program))
-        .find(|path| path.is_file())
 }
 
 /// The static native libraries the rlib bundles (`-l static=name`, `-l static:+bundle=
@@ -502,6 +503,23 @@ mod tests {
         assert!(!reports_artifacts(&invocation(&["--crate-type", "lib"])));
     }
 
+    /// The compile of `args` by `rustc`, whatever its package (the environment says
+    /// which package is compiled; [`LibraryCompile::of`] checks it).
+    fn compile_of<'a>(
+        rustc: &'a Path,
+        args: &'a [String],
+        invocation: &'a Invocation,
+    ) -> LibraryCompile<'a> {
+        let out_dir = invocation.out_dir().unwrap();
+        LibraryCompile {
+            rustc,
+            args,
+            invocation,
+            out_dir,
+            memo: DigestMemo::for_deps_dir(out_dir).unwrap(),
+        }
+    }
+
     /// A toolchain laid out as rustup and distributions do: `bin/rustc` beside
     /// `lib/librustc_driver-<hash>.so`.
     fn toolchain(dir: &Path, driver: &str) -> PathBuf {
@@ -550,13 +568,7 @@ mod tests {
         .collect();
         let key = |rustc: &Path, args: &[String]| {
             let invocation = Invocation::parse(args).unwrap();
-            LibraryCompile {
-                rustc,
-                args,
-                invocation: &invocation,
-            }
-            .key()
-            .unwrap()
+            compile_of(rustc, args, &invocation).key().unwrap()
         };
         let base = key(&rustc, &args);
         assert_eq!(key(&rustc, &args), base, "the same compile, the same key");
@@ -581,11 +593,7 @@ mod tests {
         fs::create_dir_all(unknown.parent().unwrap()).unwrap();
         fs::write(&unknown, b"rustc").unwrap();
         let invocation = Invocation::parse(&args).unwrap();
-        let without_driver = LibraryCompile {
-            rustc: &unknown,
-            args: &args,
-            invocation: &invocation,
-        };
+        let without_driver = compile_of(&unknown, &args, &invocation);
         assert!(
             without_driver.key().is_none(),
             "an unfamiliar layout is not keyed"
