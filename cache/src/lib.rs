@@ -477,7 +477,7 @@ impl ArtifactCache {
     /// Fails when `src` cannot be read or the entry cannot be written, or when the kind's
     /// directory is not to be trusted.
     pub fn store_content(&self, kind: Kind, src: &Path) -> io::Result<String> {
-        let digest = hex(&digest_of(&mut File::open(src)?)?);
+        let digest = file_digest(src)?;
         let key = content_key(&digest);
         let entry = self.entry(kind, &key);
         let dir = self.trusted_dir_to_store(kind)?;
@@ -516,7 +516,7 @@ impl ArtifactCache {
         if file.read_to_end(&mut bytes).is_err() {
             return false;
         }
-        if hex(&Sha256::digest(&bytes)) != digest {
+        if content_digest(&bytes) != digest {
             let _ = fs::remove_file(self.entry(kind, &key));
             return false;
         }
@@ -965,11 +965,22 @@ fn touch_unshared(file: &File) {
     }
 }
 
-/// The SHA-256 of everything `reader` gives.
-fn digest_of(reader: &mut impl io::Read) -> io::Result<[u8; 32]> {
+/// The SHA-256 of `bytes`, in hex: how the store, its keys' inputs and its entries name
+/// contents.
+pub fn content_digest(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+/// The SHA-256 of a file's contents, in hex, read in pieces (libraries run to tens of
+/// megabytes).
+///
+/// # Errors
+///
+/// Fails when the file cannot be opened or read.
+pub fn file_digest(path: &Path) -> io::Result<String> {
     let mut hasher = Sha256::new();
-    io::copy(reader, &mut hasher)?;
-    Ok(hasher.finalize().into())
+    io::copy(&mut File::open(path)?, &mut hasher)?;
+    Ok(hex(&hasher.finalize()))
 }
 
 fn write_atomically(dest: &Path, payload: &[u8]) -> io::Result<()> {

@@ -23,7 +23,6 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Read as _;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
@@ -252,7 +251,7 @@ impl Memo {
         {
             return Some(digest.clone());
         }
-        let digest = file_digest(path)?;
+        let digest = wasm_build_cache::file_digest(path).ok()?;
         // The status after reading: a file written while it was read is read again next
         // time, because its change time moved.
         let after = fs::symlink_metadata(path)
@@ -265,20 +264,6 @@ impl Memo {
         }
         Some(digest)
     }
-}
-
-fn file_digest(path: &Path) -> Option<String> {
-    let mut file = fs::File::open(path).ok()?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0; 1 << 16];
-    loop {
-        let read = file.read(&mut buffer).ok()?;
-        if read == 0 {
-            break;
-        }
-        hasher.update(&buffer[..read]);
-    }
-    Some(hex(&hasher.finalize()))
 }
 
 fn hex(bytes: &[u8]) -> String {

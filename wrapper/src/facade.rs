@@ -171,11 +171,8 @@ pub fn rustc_args(rlib: &Path) -> Vec<String> {
 
 /// The SHA-256 of a file's bytes, as hex.
 pub(crate) fn file_digest(path: &Path) -> Result<String> {
-    let bytes = fs::read(path).with_context(|| format!("failed to read {}", path.display()))?;
-    Ok(Sha256::digest(&bytes)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect())
+    wasm_build_cache::file_digest(path)
+        .with_context(|| format!("failed to read {}", path.display()))
 }
 
 /// A digest of the facade's sources and the identity of the rustc file (path, size,

@@ -47,7 +47,7 @@ use wasm_build_exec::program::find_on_path;
 
 use crate::digest_memo::DigestMemo;
 use crate::invocation::Invocation;
-use crate::read_set::{ReadSet, file_digest};
+use crate::read_set::ReadSet;
 use crate::record::is_cargo_compile_var;
 use crate::twin_key::add_rustc_env;
 
@@ -199,7 +199,7 @@ impl<'a> LibraryCompile<'a> {
         }
         key.add("static-libraries");
         for library in bundled_libraries(self.invocation)? {
-            key.add(file_digest(&library)?);
+            key.add(wasm_build_cache::file_digest(&library).ok()?);
         }
         Some(key.finish())
     }

@@ -12,12 +12,10 @@
 )]
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
-use wasm_build_cache::Key;
+use wasm_build_cache::{Key, content_digest, file_digest};
 
 /// The files and variables one compile read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,7 +52,7 @@ impl ReadSet {
                     return None;
                 }
                 if let std::collections::btree_map::Entry::Vacant(entry) = files.entry(dep) {
-                    let digest = file_digest(Path::new(entry.key()))?;
+                    let digest = file_digest(Path::new(entry.key())).ok()?;
                     entry.insert(digest);
                 }
             }
@@ -73,7 +71,7 @@ impl ReadSet {
             && self
                 .files
                 .iter()
-                .all(|(path, digest)| file_digest(Path::new(path)).as_ref() == Some(digest))
+                .all(|(path, digest)| file_digest(Path::new(path)).ok().as_ref() == Some(digest))
     }
 
     /// The key of the result stored for this read set under the first-level key `first`.
@@ -87,19 +85,7 @@ impl ReadSet {
 /// The SHA-256 of a variable's value in this process, which rustc inherited; `None`
 /// when it is unset. Values are keyed by digest, never written down: they may be secret.
 fn env_digest(name: &str) -> Option<String> {
-    std::env::var_os(name).map(|value| hex(&Sha256::digest(value.as_encoded_bytes())))
-}
-
-/// The SHA-256 of a file's contents, or `None` when it cannot be read.
-pub(crate) fn file_digest(path: &Path) -> Option<String> {
-    let mut file = fs::File::open(path).ok()?;
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher).ok()?;
-    Some(hex(&hasher.finalize()))
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+    std::env::var_os(name).map(|value| content_digest(value.as_encoded_bytes()))
 }
 
 /// Writes `bytes` to `dest` through a temporary file beside it, renamed: a reader (cargo,
@@ -116,6 +102,8 @@ pub(crate) fn write_atomically(dest: &Path, bytes: &[u8]) -> Option<()> {
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
 
     /// The variables rustc read (`# env-dep:` lines) are part of a read set: the value
@@ -139,10 +127,10 @@ mod tests {
         );
         assert!(read.matches_here());
         let mut other = read.clone();
-        other.env[0].1 = Some(hex(&Sha256::digest(b"another value")));
+        other.env[0].1 = Some(content_digest(b"another value"));
         assert!(!other.matches_here());
         let mut set = read;
-        set.env[1].1 = Some(hex(&Sha256::digest(b"")));
+        set.env[1].1 = Some(content_digest(b""));
         assert!(!set.matches_here(), "set now, unset then");
     }
 

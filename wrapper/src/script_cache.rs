@@ -29,11 +29,10 @@ use std::fs;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
-use wasm_build_cache::{ArtifactCache, Key, Kind};
+use wasm_build_cache::{ArtifactCache, Key, Kind, content_digest};
 
 use crate::invocation::{Extern, Invocation};
-use crate::read_set::{ReadSet, hex, write_atomically};
+use crate::read_set::{ReadSet, write_atomically};
 use crate::twin_key::{add_compile, add_rustc_env};
 
 /// Bumped when what an entry holds, or what a key covers, changes.
@@ -120,7 +119,7 @@ impl ScriptCompile<'_> {
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .filter(|compiled: &Compiled| compiled.format == FORMAT)?;
         let module = store.fetch_bytes(Kind::Module, &module_key(&compiled.module))?;
-        if hex(&Sha256::digest(&module)) != compiled.module {
+        if content_digest(&module) != compiled.module {
             return None;
         }
         let out_dir = self.out_dir.to_str()?;
@@ -156,7 +155,7 @@ impl ScriptCompile<'_> {
         let text = fs::read_to_string(dep_info).ok()?;
         let candidate = ReadSet::from_dep_info(&text, |path| path.starts_with(self.profile_dir))?;
         let module = fs::read(wasm).ok()?;
-        let digest = hex(&Sha256::digest(&module));
+        let digest = content_digest(&module);
         let out_dir = self.out_dir.to_str()?;
         if stderr.contains(&0) || text.contains('\0') {
             return None;
@@ -290,7 +289,7 @@ mod tests {
         )
         .unwrap();
         compile.store(&store, &wasm, &dep_info, b"");
-        let digest = hex(&Sha256::digest(b"good"));
+        let digest = content_digest(b"good");
         store
             .store_bytes(Kind::Module, &module_key(&digest), b"evil")
             .unwrap();
