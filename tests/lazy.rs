@@ -6,7 +6,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::support::{Project, Run, git_package, manifest};
+use crate::support::{APP_WORKSPACE, Project, Run, app_workspace, git_package, manifest};
 
 const PLACEHOLDER: &[u8] = b"!<cargo-wasm-build: not compiled natively>";
 
@@ -14,28 +14,23 @@ const PLACEHOLDER: &[u8] = b"!<cargo-wasm-build: not compiled natively>";
 /// string with shlex for the binary.
 fn project(lock: &str) -> Project {
     let project = Project::locked(lock);
-    project
-        .file(
-            "Cargo.toml",
-            "[workspace]\nmembers = [\"app\"]\nresolver = \"2\"\n",
-        )
-        .file(
-            "app/Cargo.toml",
-            &manifest("app", "[build-dependencies]\ncc = \"1\"\nshlex = \"2\"\n"),
-        )
-        .file(
-            "app/build.rs",
-            r#"fn main() {
+    app_workspace(
+        &project,
+        "[build-dependencies]\ncc = \"1\"\nshlex = \"2\"\n",
+    )
+    .file(
+        "app/build.rs",
+        r#"fn main() {
                 let _build = cc::Build::new();
                 let quoted = shlex::try_quote("two words").unwrap();
                 let out = std::env::var("OUT_DIR").unwrap();
                 std::fs::write(format!("{out}/quoted.txt"), quoted.as_bytes()).unwrap();
             }"#,
-        )
-        .file(
-            "app/src/main.rs",
-            r#"fn main() { println!("{}", include_str!(concat!(env!("OUT_DIR"), "/quoted.txt"))); }"#,
-        );
+    )
+    .file(
+        "app/src/main.rs",
+        r#"fn main() { println!("{}", include_str!(concat!(env!("OUT_DIR"), "/quoted.txt"))); }"#,
+    );
     project
 }
 
@@ -245,25 +240,19 @@ const NATIVE_TYPE_ERROR: &str = "pub fn answer() -> u32 { 42 }\n\
 fn brittle_user(project: &Project, lib_rs: &str) -> &'static str {
     let repository = project.root().join("brittle-repo");
     git_package(&repository, "brittle", lib_rs);
-    let members = "[workspace]\nmembers = [\"app\"]\nresolver = \"2\"\n";
-    project
-        .file("Cargo.toml", members)
-        .file(
-            "app/Cargo.toml",
-            &manifest(
-                "app",
-                &format!(
-                    "[build-dependencies]\nbrittle = {{ git = \"file://{}\" }}\n",
-                    repository.display()
-                ),
-            ),
-        )
-        .file(
-            "app/build.rs",
-            "fn main() { assert_eq!(brittle::answer(), 42); }",
-        )
-        .file("app/src/main.rs", "fn main() {}");
-    members
+    app_workspace(
+        project,
+        &format!(
+            "[build-dependencies]\nbrittle = {{ git = \"file://{}\" }}\n",
+            repository.display()
+        ),
+    )
+    .file(
+        "app/build.rs",
+        "fn main() { assert_eq!(brittle::answer(), 42); }",
+    )
+    .file("app/src/main.rs", "fn main() {}");
+    APP_WORKSPACE
 }
 
 #[test]

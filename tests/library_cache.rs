@@ -6,7 +6,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::support::{Project, Run, git_package, manifest};
+use crate::support::{Project, Run, app_workspace, git_package, manifest};
 
 /// A member using two registry libraries, `itoa`, and `typenum`, whose build script
 /// generates the code its library includes from `OUT_DIR`; and a path dependency,
@@ -26,15 +26,7 @@ fn registry_project() -> Project {
 
 /// `project` as a workspace of one binary, `app`, with `dependencies` and `main_rs`.
 fn app(project: Project, dependencies: &str, main_rs: &str) -> Project {
-    project
-        .file(
-            "Cargo.toml",
-            "[workspace]\nmembers = [\"app\"]\nresolver = \"2\"\n",
-        )
-        .file(
-            "app/Cargo.toml",
-            &manifest("app", &format!("[dependencies]\n{dependencies}\n")),
-        )
+    app_workspace(&project, &format!("[dependencies]\n{dependencies}\n"))
         .file("app/src/main.rs", main_rs);
     project
 }

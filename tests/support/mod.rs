@@ -207,6 +207,17 @@ impl Project {
     }
 }
 
+/// The root manifest of a workspace whose one member is `app`.
+pub const APP_WORKSPACE: &str = "[workspace]\nmembers = [\"app\"]\nresolver = \"2\"\n";
+
+/// Makes `project` a workspace of one member, `app`, whose manifest ends with `tables`
+/// (its dependency tables); its sources are the caller's.
+pub fn app_workspace<'a>(project: &'a Project, tables: &str) -> &'a Project {
+    project
+        .file("Cargo.toml", APP_WORKSPACE)
+        .file("app/Cargo.toml", &manifest("app", tables))
+}
+
 /// A git repository in `dir` holding the package `name` 1.0.0 with the library `lib_rs`,
 /// committed: a dependency from git, whose checkout cargo treats as downloaded.
 pub fn git_package(dir: &Path, name: &str, lib_rs: &str) {
